@@ -1,0 +1,120 @@
+# nntrain - see README.md.  `make run` trains the default config, `make check`
+# runs every test (also under AddressSanitizer + UBSan).
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+CFLAGS  ?= -O2
+WARN    := -std=c17 -fopenmp-simd -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Debian packages that provide what pkg-config is asked for below.
+APT_PKGS := pkg-config libcjson-dev zlib1g-dev check
+
+# Recursive (=) so pkg-config runs only after `deps` has installed it.
+PKG_CFLAGS = $(shell pkg-config --cflags libcjson zlib)
+PKG_LIBS   = $(shell pkg-config --libs libcjson zlib)
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(PKG_LIBS) -lm
+
+LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | LC_ALL=C sort))
+MAIN_SRC := src/main.c
+TEST_SRC := $(shell find tests -maxdepth 1 -name 'test_*.c' | LC_ALL=C sort)
+
+B := build
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
+SAN_LIB_OBJ  := $(LIB_SRC:%.c=$(B)/san/%.o)
+SAN_TEST_OBJ := $(TEST_SRC:%.c=$(B)/san/%.o)
+DEPS_STAMP := $(B)/.deps-ok
+
+.PHONY: all run check install uninstall clean deps data unit cli
+all: nntrain
+
+# --- system packages ------------------------------------------------------
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@mkdir -p $(B)
+	@if ! command -v pkg-config >/dev/null 2>&1 || \
+	    ! pkg-config --exists libcjson zlib check 2>/dev/null; then \
+	  echo "installing missing packages: $(APT_PKGS)"; \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $(APT_PKGS) || exit 1; \
+	fi
+	@touch $@
+
+# --- build ------------------------------------------------------------------
+$(B)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(B)/tests/%.o: tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(B)/libnntrain.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/san/libnntrain.a: $(SAN_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+nntrain: $(B)/src/main.o $(B)/libnntrain.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/san/nntrain: $(B)/san/src/main.o $(B)/san/libnntrain.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/test_nntrain: $(TEST_OBJ) $(B)/libnntrain.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(B)/san/test_nntrain: $(SAN_TEST_OBJ) $(B)/san/libnntrain.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+# --- the default run ----------------------------------------------------------
+FMNIST := data/fashion-mnist
+FMNIST_FILES := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+                t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz
+
+data: $(FMNIST)/.complete
+$(FMNIST)/.complete: | $(DEPS_STAMP)
+	@sh tools/fetch-fashion-mnist.sh $(FMNIST)
+	@touch $@
+
+run: nntrain data
+	./nntrain configs/default.json
+	./nntrain --eval configs/default.json
+
+# --- tests ------------------------------------------------------------------
+# Unit tests and command-line tests, first on the normal build, then on the
+# AddressSanitizer + UBSan build.  Any failure fails `make check`.
+check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain
+	@echo "== unit tests =="
+	$(B)/test_nntrain
+	@echo "== command-line tests =="
+	sh tests/cli/run.sh ./nntrain
+	@echo "== unit tests under ASan + UBSan =="
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(B)/san/test_nntrain
+	@echo "== command-line tests under ASan + UBSan =="
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/cli/run.sh $(B)/san/nntrain
+
+# --- install ------------------------------------------------------------------
+install: nntrain
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 nntrain $(DESTDIR)$(PREFIX)/bin/nntrain
+	install -m 644 docs/nntrain.1 $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nntrain $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1
+
+clean:
+	rm -rf $(B) nntrain
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+/* dense.h - one dense layer with its activation: a = f(z), z = x W^T + b.
+ * Forward and backward are a pair; the derivation is in dense.c. */
+#ifndef NN_DENSE_H
+#define NN_DENSE_H
+
+#include "nn/types.h"
+
+/* Y (B, out) = f(X (B, in) W^T (in, out) + b (out)). */
+void nn_dense_forward(float *Y, const float *X, const float *W, const float *b,
+                      int B, int in, int out, nn_act act);
+
+/* Given dY = dC/dY (B, out) and the forward's X and Y:
+ *   dY is overwritten with dC/dZ,
+ *   dW (out, in) += dC/dW, db (out) += dC/db,
+ *   dX (B, in) = dC/dX unless dX is NULL. */
+void nn_dense_backward(float *dX, float *dW, float *db, float *dY, const float *X,
+                       const float *Y, const float *W, int B, int in, int out, nn_act act);
+
+#endif

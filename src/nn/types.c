@@ -1,0 +1,32 @@
+#include "types.h"
+
+#include <string.h>
+
+static const char *const act_names[] = {"identity", "sigmoid"};
+static const char *const loss_names[] = {"mse"};
+static const char *const opt_names[] = {"sgd"};
+static const char *const scale_names[] = {"none", "unit", "minmax", "standard"};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *name_of(const char *const *names, int n, int v)
+{
+    return v >= 0 && v < n ? names[v] : "?";
+}
+
+static int value_of(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+const char *nn_act_name(nn_act a) { return name_of(act_names, COUNT(act_names), (int)a); }
+int nn_act_from_name(const char *s) { return value_of(act_names, COUNT(act_names), s); }
+const char *nn_loss_name(nn_loss l) { return name_of(loss_names, COUNT(loss_names), (int)l); }
+int nn_loss_from_name(const char *s) { return value_of(loss_names, COUNT(loss_names), s); }
+const char *nn_opt_name(nn_opt o) { return name_of(opt_names, COUNT(opt_names), (int)o); }
+int nn_opt_from_name(const char *s) { return value_of(opt_names, COUNT(opt_names), s); }
+const char *nn_scale_name(nn_scale s) { return name_of(scale_names, COUNT(scale_names), (int)s); }
+int nn_scale_from_name(const char *s) { return value_of(scale_names, COUNT(scale_names), s); }

@@ -1,0 +1,33 @@
+/* error.h - the error record every library function fills on failure.
+ *
+ * Library code never prints and never exits: a function that can fail takes
+ * an `nn_error *`, fills it with a one-line message (without the "nntrain: "
+ * prefix, which main.c adds) and the exit code the failure maps to, and
+ * returns -1 (or NULL).  main.c prints `nntrain: <msg>` and exits with `code`.
+ */
+#ifndef NN_ERROR_H
+#define NN_ERROR_H
+
+enum {
+    NN_EXIT_OK = 0,
+    NN_EXIT_RUNTIME = 1, /* found while running: files, data, I/O, divergence */
+    NN_EXIT_USAGE = 2,   /* command line or config invalid on its own */
+    NN_EXIT_SIGINT = 130,
+    NN_EXIT_SIGTERM = 143
+};
+
+typedef struct {
+    int code;       /* exit code, one of NN_EXIT_* (0 when no error is set) */
+    char msg[1024]; /* one line, no trailing newline */
+} nn_error;
+
+/* Sets code and a printf-style message.  Newlines in the result are replaced
+ * by spaces so the message stays one line.  Safe with err == NULL. */
+void nn_error_set(nn_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prepends "prefix: " to an already set message (e.g. a file name). */
+void nn_error_prefix(nn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

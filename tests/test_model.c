@@ -1,0 +1,307 @@
+/* test_model.c - the model: forward against hand-computed values, every
+ * gradient (weights, biases, inputs) against central finite differences of
+ * the cost computed here in double precision, the loss and the SGD step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/loss.h"
+#include "nn/model.h"
+#include "nn/sgd.h"
+#include "tests.h"
+#include "util/rng.h"
+
+START_TEST(test_dense_forward_hand_computed)
+{
+    /* One layer, 2 inputs -> 2 units.  W = [[1, 2], [3, -1]], b = [0.5, -1],
+     * x = [1, 2]:  z = [1 + 4 + 0.5, 3 - 2 - 1] = [5.5, 0]. */
+    int units[1] = {2};
+    nn_error e = {0};
+    for (int a = 0; a < 2; a++) {
+        nn_act act[1] = {a ? NN_ACT_SIGMOID : NN_ACT_IDENTITY};
+        nn_model *m = nn_model_create(2, 1, units, act, 4, &e);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_uint_eq(m->n_params, 6);
+        const float p[6] = {1, 2, 3, -1, 0.5f, -1};
+        memcpy(m->params, p, sizeof p);
+        const float x[2] = {1, 2};
+        const float *y = nn_model_forward(m, x, 1);
+        if (a) {
+            ck_assert_float_eq_tol(y[0], 1.0 / (1.0 + exp(-5.5)), 1e-7);
+            ck_assert_float_eq(y[1], 0.5f); /* sigmoid(0) is exactly 1/2 */
+        } else {
+            ck_assert_float_eq(y[0], 5.5f);
+            ck_assert_float_eq(y[1], 0.0f);
+        }
+        nn_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_two_layer_forward_hand_computed)
+{
+    /* 1 input -> 1 sigmoid unit -> 1 identity unit.  w1 = 0, b1 = 0 gives
+     * h = 1/2 whatever x is; then y = 4 h - 1 = 1. */
+    int units[2] = {1, 1};
+    nn_act act[2] = {NN_ACT_SIGMOID, NN_ACT_IDENTITY};
+    nn_error e = {0};
+    nn_model *m = nn_model_create(1, 2, units, act, 1, &e);
+    ck_assert_ptr_nonnull(m);
+    const float p[4] = {0, 0, 4, -1};
+    memcpy(m->params, p, sizeof p);
+    const float x[1] = {123.0f};
+    ck_assert_float_eq(nn_model_forward(m, x, 1)[0], 1.0f);
+    nn_model_free(m);
+}
+END_TEST
+
+START_TEST(test_mse_loss_and_gradient_hand_computed)
+{
+    /* Two samples, 3 outputs, labels 0 and 2 (one-hot targets):
+     *   d = yhat - t = [[-0.5, 0.5, 0], [0, 1, -1]]
+     *   C = (0.25 + 0.25 + 0 + 0 + 1 + 1) / (2 * 2) = 0.625
+     *   dC/dyhat = d / 2. */
+    const float yhat[6] = {0.5f, 0.5f, 0, 0, 1, 0};
+    const int32_t labels[2] = {0, 2};
+    ck_assert_double_eq_tol(nn_mse_forward(yhat, labels, 2, 3), 0.625, 1e-12);
+    float g[6];
+    nn_mse_backward(g, yhat, labels, 2, 3);
+    const float want[6] = {-0.25f, 0.25f, 0, 0, 0.5f, -0.5f};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(g[i], want[i]);
+    /* One output unit: the target is the label itself. */
+    const float y1[2] = {0.25f, 0.75f};
+    const int32_t l1[2] = {1, 0};
+    ck_assert_double_eq_tol(nn_mse_forward(y1, l1, 2, 1), (0.5625 + 0.5625) / 4, 1e-12);
+    ck_assert_int_eq(nn_predict_class(y1, 1), 0);
+    ck_assert_int_eq(nn_predict_class(y1 + 1, 1), 1);
+    const float tie[3] = {0.2f, 0.7f, 0.7f};
+    ck_assert_int_eq(nn_predict_class(tie, 3), 1); /* the first of equal maxima */
+}
+END_TEST
+
+START_TEST(test_sgd_step_hand_computed)
+{
+    float p[3] = {1.0f, -2.0f, 0.5f};
+    const float g[3] = {0.5f, -1.0f, 0.0f};
+    nn_sgd_step(p, g, 3, 0.1f);
+    ck_assert_float_eq_tol(p[0], 0.95f, 1e-7);
+    ck_assert_float_eq_tol(p[1], -1.9f, 1e-7);
+    ck_assert_float_eq(p[2], 0.5f);
+}
+END_TEST
+
+START_TEST(test_glorot_init_range_and_seed)
+{
+    int units[2] = {30, 10};
+    nn_act act[2] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    nn_error e = {0};
+    nn_model *a = nn_model_create(50, 2, units, act, 1, &e), *b = nn_model_create(50, 2, units, act, 1, &e);
+    nn_rng r1, r2;
+    nn_rng_seed(&r1, 5, 1);
+    nn_rng_seed(&r2, 5, 1);
+    nn_model_init_glorot(a, &r1);
+    nn_model_init_glorot(b, &r2);
+    ck_assert_mem_eq(a->params, b->params, sizeof(float) * a->n_params);
+    double r0 = sqrt(6.0 / 80), rl = sqrt(6.0 / 40), maxabs = 0;
+    for (size_t i = 0; i < 30 * 50; i++) {
+        ck_assert(fabs(a->params[i]) <= r0);
+        maxabs = fmax(maxabs, fabs(a->params[i]));
+    }
+    ck_assert(maxabs > 0.9 * r0); /* uses the whole range */
+    for (size_t i = 0; i < 30; i++)
+        ck_assert_float_eq(a->params[a->b_off[0] + i], 0.0f);
+    for (size_t i = 0; i < 10 * 30; i++)
+        ck_assert(fabs(a->params[a->w_off[1] + i]) <= rl);
+    nn_model_free(a);
+    nn_model_free(b);
+}
+END_TEST
+
+START_TEST(test_model_rejects_impossible_architecture)
+{
+    int units[1] = {0};
+    nn_act act[1] = {NN_ACT_SIGMOID};
+    nn_error e = {0};
+    ck_assert_ptr_null(nn_model_create(3, 1, units, act, 1, &e));
+    ck_assert_int_eq(e.code, 2);
+    ck_assert_str_eq(e.msg, "impossible model: layer 0 has 0 units");
+}
+END_TEST
+
+/* --- gradients against central finite differences ----------------------- */
+
+/* The cost of the model's parameters p (double) on X, computed here from the
+ * definitions, independently of the engine. */
+static double ref_cost(const nn_model *m, const double *p, const double *X, const int32_t *y,
+                       int B)
+{
+    double cost = 0;
+    double a[2][64];
+    for (int i = 0; i < B; i++) {
+        const double *x = X + (size_t)i * m->n_inputs;
+        int in = m->n_inputs;
+        for (int l = 0; l < m->n_layers; l++) {
+            const double *W = p + m->w_off[l], *b = p + m->b_off[l];
+            double *out = a[l & 1];
+            for (int j = 0; j < m->units[l]; j++) {
+                double z = b[j];
+                for (int k = 0; k < in; k++)
+                    z += W[(size_t)j * in + k] * x[k];
+                out[j] = m->act[l] == NN_ACT_SIGMOID ? 1 / (1 + exp(-z)) : z;
+            }
+            x = out;
+            in = m->units[l];
+        }
+        int K = in;
+        for (int k = 0; k < K; k++) {
+            double t = K == 1 ? y[i] : (y[i] == k);
+            cost += (x[k] - t) * (x[k] - t);
+        }
+    }
+    return cost / (2.0 * B);
+}
+
+static void check_gradients(int n_in, int n_layers, const int *units, const nn_act *act, int B)
+{
+    nn_error e = {0};
+    nn_model *m = nn_model_create(n_in, n_layers, units, act, B, &e);
+    ck_assert_ptr_nonnull(m);
+    nn_rng r;
+    nn_rng_seed(&r, (uint64_t)(n_in * 100 + n_layers * 10 + B), 11);
+    /* wider than Glorot so the sigmoids are not all near 1/2 */
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] = (float)(3.0 * nn_rng_double(&r) - 1.5);
+    int K = units[n_layers - 1];
+    float *X = malloc(sizeof(float) * (size_t)B * n_in);
+    double *Xd = malloc(sizeof(double) * (size_t)B * n_in);
+    int32_t *y = malloc(sizeof(int32_t) * (size_t)B);
+    for (int i = 0; i < B * n_in; i++)
+        Xd[i] = X[i] = (float)(2.0 * nn_rng_double(&r) - 1.0);
+    for (int i = 0; i < B; i++)
+        y[i] = (int32_t)nn_rng_below(&r, K == 1 ? 2 : (uint64_t)K);
+
+    const float *yhat = nn_model_forward(m, X, B);
+    float *dOut = malloc(sizeof(float) * (size_t)B * K), *dX = malloc(sizeof(float) * (size_t)B * n_in);
+    nn_mse_backward(dOut, yhat, y, B, K);
+    nn_model_zero_grad(m);
+    nn_model_backward(m, X, dOut, B, dX);
+
+    /* The engine's forward agrees with the double reference. */
+    double *p = malloc(sizeof(double) * m->n_params);
+    for (size_t i = 0; i < m->n_params; i++)
+        p[i] = m->params[i];
+    ck_assert_double_eq_tol(nn_mse_forward(yhat, y, B, K), ref_cost(m, p, Xd, y, B), 1e-5);
+
+    /* dC/dp_i ~ (C(p + h e_i) - C(p - h e_i)) / 2h, error O(h^2) ~ 1e-12 in
+     * double; what is left is the engine's float rounding. */
+    const double h = 1e-5;
+    for (size_t i = 0; i < m->n_params; i++) {
+        double keep = p[i];
+        p[i] = keep + h;
+        double up = ref_cost(m, p, Xd, y, B);
+        p[i] = keep - h;
+        double down = ref_cost(m, p, Xd, y, B);
+        p[i] = keep;
+        double fd = (up - down) / (2 * h);
+        ck_assert_msg(fabs(m->grads[i] - fd) <= 1e-4 * fabs(fd) + 2e-6,
+                      "param %zu: analytic %.9g, finite difference %.9g", i, m->grads[i], fd);
+    }
+    for (int i = 0; i < B * n_in; i++) {
+        double keep = Xd[i];
+        Xd[i] = keep + h;
+        double up = ref_cost(m, p, Xd, y, B);
+        Xd[i] = keep - h;
+        double down = ref_cost(m, p, Xd, y, B);
+        Xd[i] = keep;
+        double fd = (up - down) / (2 * h);
+        ck_assert_msg(fabs(dX[i] - fd) <= 1e-4 * fabs(fd) + 2e-6,
+                      "input %d: analytic %.9g, finite difference %.9g", i, dX[i], fd);
+    }
+    free(p);
+    free(X);
+    free(Xd);
+    free(y);
+    free(dOut);
+    free(dX);
+    nn_model_free(m);
+}
+
+START_TEST(test_gradients_match_finite_differences_sigmoid_stack)
+{
+    int u3[3] = {5, 4, 3};
+    nn_act s3[3] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    check_gradients(7, 3, u3, s3, 4);
+}
+END_TEST
+
+START_TEST(test_gradients_match_finite_differences_identity_and_mixed)
+{
+    int u2[2] = {6, 4};
+    nn_act id2[2] = {NN_ACT_IDENTITY, NN_ACT_IDENTITY};
+    nn_act mix[2] = {NN_ACT_SIGMOID, NN_ACT_IDENTITY};
+    nn_act mix2[2] = {NN_ACT_IDENTITY, NN_ACT_SIGMOID};
+    check_gradients(3, 2, u2, id2, 5);
+    check_gradients(3, 2, u2, mix, 5);
+    check_gradients(3, 2, u2, mix2, 1);
+}
+END_TEST
+
+START_TEST(test_gradients_match_finite_differences_size_one)
+{
+    int u1[1] = {1};
+    nn_act s1[1] = {NN_ACT_SIGMOID};
+    check_gradients(1, 1, u1, s1, 1);   /* one input, one unit, one sample */
+    int u2[2] = {1, 1};
+    nn_act s2[2] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
+    check_gradients(1, 2, u2, s2, 3);
+    int u3[2] = {17, 1};
+    check_gradients(9, 2, u3, s2, 7);   /* binary output */
+}
+END_TEST
+
+START_TEST(test_backward_accumulates_and_zero_grad_clears)
+{
+    int units[1] = {2};
+    nn_act act[1] = {NN_ACT_IDENTITY};
+    nn_error e = {0};
+    nn_model *m = nn_model_create(2, 1, units, act, 1, &e);
+    const float p[6] = {1, 0, 0, 1, 0, 0};
+    memcpy(m->params, p, sizeof p);
+    const float x[2] = {2, 3};
+    nn_model_forward(m, x, 1);
+    float g[2] = {1, -1};
+    nn_model_zero_grad(m);
+    nn_model_backward(m, x, g, 1, NULL);
+    /* dW = g^T x = [[2, 3], [-2, -3]], db = g */
+    const float want[6] = {2, 3, -2, -3, 1, -1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(m->grads[i], want[i]);
+    float g2[2] = {1, -1};
+    nn_model_backward(m, x, g2, 1, NULL);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(m->grads[i], 2 * want[i]);
+    nn_model_zero_grad(m);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(m->grads[i], 0.0f);
+    nn_model_free(m);
+}
+END_TEST
+
+Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_dense_forward_hand_computed);
+    tcase_add_test(tc, test_two_layer_forward_hand_computed);
+    tcase_add_test(tc, test_mse_loss_and_gradient_hand_computed);
+    tcase_add_test(tc, test_sgd_step_hand_computed);
+    tcase_add_test(tc, test_glorot_init_range_and_seed);
+    tcase_add_test(tc, test_model_rejects_impossible_architecture);
+    tcase_add_test(tc, test_gradients_match_finite_differences_sigmoid_stack);
+    tcase_add_test(tc, test_gradients_match_finite_differences_identity_and_mixed);
+    tcase_add_test(tc, test_gradients_match_finite_differences_size_one);
+    tcase_add_test(tc, test_backward_accumulates_and_zero_grad_clears);
+    suite_add_tcase(s, tc);
+    return s;
+}

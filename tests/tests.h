@@ -1,0 +1,30 @@
+/* tests.h - the Check suites, one per module, and small helpers they share. */
+#ifndef NN_TESTS_H
+#define NN_TESTS_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Every suite; test_main.c runs them all. */
+#define NN_TEST_SUITES(X) \
+    X(util_suite)         \
+    X(config_suite)       \
+    X(reader_suite)       \
+    X(idx_suite)          \
+    X(checkpoint_suite)   \
+    X(batch_suite)        \
+    X(kernels_suite)      \
+    X(model_suite)        \
+    X(train_suite)
+
+#define NN_DECLARE_SUITE(name) Suite *name(void);
+NN_TEST_SUITES(NN_DECLARE_SUITE)
+
+/* A fresh empty folder under $TMPDIR (or /tmp) for a test's files; the
+ * returned string is static storage valid until the next call. */
+const char *nn_test_tmpdir(void);
+
+/* Writes n bytes to path; aborts the test on failure. */
+void nn_test_write_file(const char *path, const void *data, size_t n);
+
+#endif
