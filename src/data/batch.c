@@ -1,0 +1,156 @@
+#include "data/batch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t *n_train,
+             uint32_t **val, size_t *n_val, nn_error *err)
+{
+    size_t nv = (size_t)llround(fraction * (double)n);
+    if (nv > n)
+        nv = n;
+    uint32_t *all = malloc(sizeof(uint32_t) * (n ? n : 1));
+    if (!all) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory splitting %zu samples", n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        all[i] = (uint32_t)i;
+    uint32_t *v = NULL;
+    if (nv > 0) {
+        nn_rng rng;
+        nn_rng_seed(&rng, seed, NN_STREAM_SPLIT);
+        nn_rng_shuffle(&rng, all, n);
+        v = malloc(sizeof(uint32_t) * nv);
+        if (!v) {
+            free(all);
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory splitting %zu samples", n);
+            return -1;
+        }
+        memcpy(v, all, sizeof(uint32_t) * nv);
+        memmove(all, all + nv, sizeof(uint32_t) * (n - nv));
+        qsort(v, nv, sizeof(uint32_t), cmp_u32);
+        qsort(all, n - nv, sizeof(uint32_t), cmp_u32);
+    }
+    *train = all;
+    *n_train = n - nv;
+    *val = v;
+    *n_val = nv;
+    return 0;
+}
+
+int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
+                  const uint32_t *idx, size_t n, const char *name, nn_error *err)
+{
+    size_t F = d->features;
+    for (size_t f = 0; f < F; f++) {
+        shift[f] = 0.0f;
+        mult[f] = 1.0f;
+    }
+    switch (kind) {
+    case NN_SCALE_NONE:
+        return 0;
+    case NN_SCALE_UNIT: {
+        double max = nn_dtype_max(d->type);
+        if (max <= 0) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: data.scale \"unit\" needs integer data, the file holds %s values "
+                         "(use \"none\", \"minmax\" or \"standard\")",
+                         name, nn_dtype_name(d->type));
+            return -1;
+        }
+        for (size_t f = 0; f < F; f++)
+            mult[f] = (float)(1.0 / max);
+        return 0;
+    }
+    case NN_SCALE_MINMAX:
+    case NN_SCALE_STANDARD:
+        break;
+    }
+    /* Two accumulators per feature, in double, row by row so the data is
+     * read in memory order. */
+    double *a = calloc(F, sizeof(double)), *b = calloc(F, sizeof(double));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for scaling %zu features", F);
+        return -1;
+    }
+    if (kind == NN_SCALE_MINMAX) {
+        for (size_t f = 0; f < F; f++) {
+            a[f] = INFINITY;
+            b[f] = -INFINITY;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t f = 0; f < F; f++) {
+                double x = nn_dataset_get(d, idx[i], f);
+                if (x < a[f])
+                    a[f] = x;
+                if (x > b[f])
+                    b[f] = x;
+            }
+        for (size_t f = 0; f < F && n > 0; f++) {
+            shift[f] = (float)a[f];
+            double range = b[f] - a[f];
+            mult[f] = range > 0 ? (float)(1.0 / range) : 1.0f;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            for (size_t f = 0; f < F; f++)
+                a[f] += nn_dataset_get(d, idx[i], f);
+        for (size_t f = 0; f < F && n > 0; f++)
+            a[f] /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            for (size_t f = 0; f < F; f++) {
+                double dx = nn_dataset_get(d, idx[i], f) - a[f];
+                b[f] += dx * dx;
+            }
+        for (size_t f = 0; f < F && n > 0; f++) {
+            double sd = sqrt(b[f] / (double)n);
+            shift[f] = (float)a[f];
+            mult[f] = sd > 0 ? (float)(1.0 / sd) : 1.0f;
+        }
+    }
+    free(a);
+    free(b);
+    return 0;
+}
+
+/* One conversion loop per stored type, so the type switch is outside the
+ * inner loop. */
+#define GATHER_ROW(T)                                              \
+    do {                                                           \
+        const T *src = (const T *)d->x + (size_t)idx[i] * F;       \
+        for (size_t f = 0; f < F; f++)                             \
+            x[f] = ((float)src[f] - shift[f]) * mult[f];           \
+    } while (0)
+
+void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
+                     const float *shift, const float *mult)
+{
+    size_t F = d->features;
+    for (size_t i = 0; i < B; i++) {
+        float *x = X + i * F;
+        switch (d->type) {
+        case NN_DT_U8: GATHER_ROW(uint8_t); break;
+        case NN_DT_I8: GATHER_ROW(int8_t); break;
+        case NN_DT_I16: GATHER_ROW(int16_t); break;
+        case NN_DT_I32: GATHER_ROW(int32_t); break;
+        case NN_DT_F32: GATHER_ROW(float); break;
+        case NN_DT_F64: GATHER_ROW(double); break;
+        }
+    }
+}
+
+void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B)
+{
+    for (size_t i = 0; i < B; i++)
+        labels[i] = d->labels[idx[i]];
+}

@@ -1,0 +1,48 @@
+/* batch.h - from a data set in its stored type to float mini-batches.
+ *
+ * The validation split, the per-epoch order and the conversion of a batch of
+ * rows to scaled floats.  The data set itself is never copied or converted
+ * as a whole: each mini-batch is gathered and converted when it is used.
+ */
+#ifndef NN_BATCH_H
+#define NN_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "nn/types.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+/* Splits the row indices 0..n-1 into training and validation sets.  The
+ * validation set has round(fraction * n) rows, chosen by a Fisher-Yates
+ * shuffle of 0..n-1 with a generator seeded from `seed` (stream
+ * NN_STREAM_SPLIT): its first n_val entries are the validation rows.  Both
+ * lists are then sorted, so the split depends on the seed, the fraction and n
+ * only.  *train and *val are malloc'd (*val NULL when empty). */
+int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t *n_train,
+             uint32_t **val, size_t *n_val, nn_error *err);
+
+/* Generator streams derived from the config's seed. */
+enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3 };
+
+/* The per-feature affine map x' = (x - shift[f]) * mult[f] for `kind`,
+ * fitted on the rows `idx` of d:
+ *   none      shift 0, mult 1
+ *   unit      shift 0, mult 1 / (largest value of the integer type); an error
+ *             (code 1) for float data
+ *   minmax    shift min, mult 1 / (max - min)        (1 when max == min)
+ *   standard  shift mean, mult 1 / population std    (1 when std == 0)
+ * shift and mult are (d->features,), allocated by the caller. */
+int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
+                  const uint32_t *idx, size_t n, const char *name, nn_error *err);
+
+/* X (B, features) = the rows idx[0..B-1] of d as floats, scaled. */
+void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
+                     const float *shift, const float *mult);
+
+/* labels[i] = d->labels[idx[i]] for i < B. */
+void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B);
+
+#endif

@@ -1,0 +1,206 @@
+/* test_batch.c - validation split, per-epoch shuffles, scaling and the
+ * conversion of stored rows to float mini-batches. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/batch.h"
+#include "tests.h"
+
+START_TEST(test_split_is_deterministic_and_disjoint)
+{
+    nn_error e = {0};
+    uint32_t *t1, *v1, *t2, *v2, *t3, *v3;
+    size_t nt1, nv1, nt2, nv2, nt3, nv3;
+    ck_assert_int_eq(nn_split(1001, 0.1, 7, &t1, &nt1, &v1, &nv1, &e), 0);
+    ck_assert_int_eq(nn_split(1001, 0.1, 7, &t2, &nt2, &v2, &nv2, &e), 0);
+    ck_assert_int_eq(nn_split(1001, 0.1, 8, &t3, &nt3, &v3, &nv3, &e), 0);
+    ck_assert_uint_eq(nv1, 100); /* round(100.1) */
+    ck_assert_uint_eq(nt1, 901);
+    ck_assert_mem_eq(v1, v2, nv1 * sizeof(uint32_t));
+    ck_assert_mem_eq(t1, t2, nt1 * sizeof(uint32_t));
+    ck_assert(memcmp(v1, v3, nv1 * sizeof(uint32_t)) != 0); /* another seed, another split */
+    char seen[1001] = {0};
+    for (size_t i = 0; i < nt1; i++) {
+        ck_assert(i == 0 || t1[i] > t1[i - 1]); /* sorted */
+        seen[t1[i]]++;
+    }
+    for (size_t i = 0; i < nv1; i++) {
+        ck_assert(i == 0 || v1[i] > v1[i - 1]);
+        seen[v1[i]]++;
+    }
+    for (int i = 0; i < 1001; i++)
+        ck_assert_int_eq(seen[i], 1); /* every row in exactly one set */
+    free(t1), free(v1), free(t2), free(v2), free(t3), free(v3);
+}
+END_TEST
+
+START_TEST(test_split_without_validation_keeps_file_order)
+{
+    nn_error e = {0};
+    uint32_t *t, *v;
+    size_t nt, nv;
+    ck_assert_int_eq(nn_split(5, 0.0, 1, &t, &nt, &v, &nv, &e), 0);
+    ck_assert_uint_eq(nt, 5);
+    ck_assert_uint_eq(nv, 0);
+    ck_assert_ptr_null(v);
+    for (uint32_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(t[i], i);
+    free(t);
+}
+END_TEST
+
+START_TEST(test_epoch_shuffles_differ_but_repeat_for_a_seed)
+{
+    /* The trainer draws each epoch's order from the sorted row list with the
+     * running generator: two epochs differ, the same seed repeats them. */
+    enum { N = 50 };
+    uint32_t e1[N], e2[N], again[N];
+    nn_rng r, r2;
+    nn_rng_seed(&r, 1, NN_STREAM_SHUFFLE);
+    nn_rng_seed(&r2, 1, NN_STREAM_SHUFFLE);
+    for (uint32_t i = 0; i < N; i++)
+        e1[i] = e2[i] = again[i] = i;
+    nn_rng_shuffle(&r, e1, N);
+    nn_rng_shuffle(&r, e2, N);
+    nn_rng_shuffle(&r2, again, N);
+    ck_assert(memcmp(e1, e2, sizeof e1) != 0);
+    ck_assert_mem_eq(e1, again, sizeof e1);
+}
+END_TEST
+
+static nn_dataset make_u8(void)
+{
+    /* 3 rows x 2 features: [[0, 10], [255, 20], [51, 30]] */
+    static uint8_t x[6] = {0, 10, 255, 20, 51, 30};
+    static int32_t y[3] = {0, 1, 2};
+    nn_dataset d = {0};
+    d.type = NN_DT_U8;
+    d.n = 3;
+    d.features = 2;
+    d.x = x;
+    d.labels = y;
+    d.n_classes = 3;
+    return d;
+}
+
+START_TEST(test_gather_unit_scale_converts_selected_rows)
+{
+    nn_dataset d = make_u8();
+    nn_error e = {0};
+    float shift[2], mult[2], X[4];
+    uint32_t idx[3] = {0, 1, 2};
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_UNIT, &d, idx, 3, "x", &e), 0);
+    uint32_t rows[2] = {2, 1};
+    nn_batch_gather(X, &d, rows, 2, shift, mult);
+    ck_assert_float_eq_tol(X[0], 51.0f / 255, 1e-7);
+    ck_assert_float_eq_tol(X[1], 30.0f / 255, 1e-7);
+    ck_assert_float_eq_tol(X[2], 1.0f, 1e-7);
+    ck_assert_float_eq_tol(X[3], 20.0f / 255, 1e-7);
+    int32_t y[2];
+    nn_batch_labels(y, &d, rows, 2);
+    ck_assert_int_eq(y[0], 2);
+    ck_assert_int_eq(y[1], 1);
+}
+END_TEST
+
+START_TEST(test_standard_and_minmax_scaling_from_training_rows)
+{
+    nn_dataset d = make_u8();
+    nn_error e = {0};
+    float shift[2], mult[2], X[2];
+    uint32_t idx[2] = {0, 2}; /* fitted on rows 0 and 2 only */
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_STANDARD, &d, idx, 2, "x", &e), 0);
+    /* feature 0: mean 25.5, std 25.5; feature 1: mean 20, std 10 */
+    ck_assert_float_eq_tol(shift[0], 25.5f, 1e-6);
+    ck_assert_float_eq_tol(mult[0], 1.0f / 25.5f, 1e-7);
+    ck_assert_float_eq_tol(shift[1], 20.0f, 1e-6);
+    ck_assert_float_eq_tol(mult[1], 0.1f, 1e-7);
+    uint32_t row = 2;
+    nn_batch_gather(X, &d, &row, 1, shift, mult);
+    ck_assert_float_eq_tol(X[0], 1.0f, 1e-6);
+    ck_assert_float_eq_tol(X[1], 1.0f, 1e-6);
+
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_MINMAX, &d, idx, 2, "x", &e), 0);
+    ck_assert_float_eq(shift[0], 0.0f);
+    ck_assert_float_eq_tol(mult[0], 1.0f / 51, 1e-7);
+    ck_assert_float_eq(shift[1], 10.0f);
+    ck_assert_float_eq_tol(mult[1], 0.05f, 1e-7);
+
+    /* a constant feature keeps a multiplier of 1 instead of dividing by 0 */
+    uint32_t one = 1;
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_STANDARD, &d, &one, 1, "x", &e), 0);
+    ck_assert_float_eq(mult[0], 1.0f);
+    ck_assert_float_eq(shift[0], 255.0f);
+}
+END_TEST
+
+START_TEST(test_unit_scale_rejects_float_data)
+{
+    float x[2] = {0.5f, 1.5f};
+    nn_dataset d = {0};
+    d.type = NN_DT_F32;
+    d.n = 1;
+    d.features = 2;
+    d.x = x;
+    nn_error e = {0};
+    float shift[2], mult[2];
+    uint32_t idx = 0;
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_UNIT, &d, &idx, 1, "f.idx", &e), -1);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_str_eq(e.msg, "f.idx: data.scale \"unit\" needs integer data, the file holds "
+                            "float values (use \"none\", \"minmax\" or \"standard\")");
+    ck_assert_int_eq(nn_scaler_fit(shift, mult, NN_SCALE_NONE, &d, &idx, 1, "f.idx", &e), 0);
+    float X[2];
+    nn_batch_gather(X, &d, &idx, 1, shift, mult);
+    ck_assert_float_eq(X[0], 0.5f);
+    ck_assert_float_eq(X[1], 1.5f);
+}
+END_TEST
+
+START_TEST(test_gather_every_stored_type)
+{
+    int8_t i8[2] = {-128, 127};
+    int16_t i16[2] = {-32768, 32767};
+    int32_t i32[2] = {-100000, 2147483647};
+    double f64[2] = {-1.25, 3.5};
+    struct {
+        nn_dtype t;
+        void *x;
+        float want0, want1;
+    } cases[] = {{NN_DT_I8, i8, -128.0f / 127, 1.0f},
+                 {NN_DT_I16, i16, -32768.0f / 32767, 1.0f},
+                 {NN_DT_I32, i32, -100000.0f / 2147483647.0f, 1.0f},
+                 {NN_DT_F64, f64, -1.25f, 3.5f}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        nn_dataset d = {0};
+        d.type = cases[c].t;
+        d.n = 1;
+        d.features = 2;
+        d.x = cases[c].x;
+        nn_error e = {0};
+        float shift[2], mult[2], X[2];
+        uint32_t idx = 0;
+        nn_scale k = cases[c].t == NN_DT_F64 ? NN_SCALE_NONE : NN_SCALE_UNIT;
+        ck_assert_int_eq(nn_scaler_fit(shift, mult, k, &d, &idx, 1, "x", &e), 0);
+        nn_batch_gather(X, &d, &idx, 1, shift, mult);
+        ck_assert_float_eq_tol(X[0], cases[c].want0, 1e-6);
+        ck_assert_float_eq_tol(X[1], cases[c].want1, 1e-6);
+    }
+}
+END_TEST
+
+Suite *batch_suite(void)
+{
+    Suite *s = suite_create("batch");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_split_is_deterministic_and_disjoint);
+    tcase_add_test(tc, test_split_without_validation_keeps_file_order);
+    tcase_add_test(tc, test_epoch_shuffles_differ_but_repeat_for_a_seed);
+    tcase_add_test(tc, test_gather_unit_scale_converts_selected_rows);
+    tcase_add_test(tc, test_standard_and_minmax_scaling_from_training_rows);
+    tcase_add_test(tc, test_unit_scale_rejects_float_data);
+    tcase_add_test(tc, test_gather_every_stored_type);
+    suite_add_tcase(s, tc);
+    return s;
+}
