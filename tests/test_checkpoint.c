@@ -1,0 +1,791 @@
+/* test_checkpoint.c - CRC-32 and the checkpoint file: round trips, damage of
+ * every kind rejected with the documented messages, atomic saves. */
+#include "tests.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "checkpoint.h"
+#include "util/crc32.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static float f32_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static double f64_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = xmalloc(strlen(s) + 1);
+    strcpy(d, s);
+    return d;
+}
+
+/* A small model: 3 inputs -> 4 sigmoid -> 2 identity, 4*4 + 2*5 = 26
+ * parameters, standard scaling, and floats and metrics with awkward bit
+ * patterns.  Free with nn_ckpt_free. */
+static void make_ckpt(nn_ckpt *c)
+{
+    static const uint32_t special[] = {
+        0x80000000u, /* -0.0 */
+        0x00000001u, /* smallest denormal */
+        0x807fffffu, /* largest negative denormal */
+        0x7f800000u, /* +inf */
+        0xff800000u, /* -inf */
+        0x7fc12345u, /* quiet NaN with a payload */
+        0x7f800001u, /* signalling NaN */
+        0xffffffffu, /* negative NaN, all bits */
+        0x7f7fffffu, /* FLT_MAX */
+    };
+    memset(c, 0, sizeof *c);
+    c->version = xstrdup("0.1.0");
+    c->config_json = xstrdup("{\"model\":{\"layers\":[4,2]},\"seed\":7}");
+    c->n_inputs = 3;
+    c->n_layers = 2;
+    c->units[0] = 4;
+    c->units[1] = 2;
+    c->act[0] = NN_ACT_SIGMOID;
+    c->act[1] = NN_ACT_IDENTITY;
+    c->loss = NN_LOSS_MSE;
+    c->optimizer = NN_OPT_SGD;
+    c->n_classes = 2;
+    c->scale = NN_SCALE_STANDARD;
+    c->shift = xmalloc(3 * sizeof(float));
+    c->mult = xmalloc(3 * sizeof(float));
+    for (int i = 0; i < 3; i++) {
+        c->shift[i] = 0.25f * (float)i - 1.0f;
+        c->mult[i] = 1.0f / (float)(i + 3);
+    }
+    c->shift[1] = f32_bits(0x80000000u);
+    c->epoch = 5;
+    c->step = 12345678901LL;
+    c->rng[0] = 0x0123456789abcdefULL;
+    c->rng[1] = 0xfedcba9876543210ULL;
+    c->rng[2] = 0x8000000000000001ULL;
+    c->rng[3] = 0xffffffffffffffffULL;
+    c->seed = 42;
+    c->train_loss = f64_bits(0x7ff8000000000abcULL); /* NaN with payload */
+    c->train_accuracy = 0.75;
+    c->val_loss = f64_bits(0x8000000000000000ULL);    /* -0.0 */
+    c->val_accuracy = f64_bits(0x0000000000000001ULL); /* denormal */
+    c->n_params = 26;
+    c->params = xmalloc(26 * sizeof(float));
+    for (size_t i = 0; i < 26; i++)
+        c->params[i] = i < sizeof special / sizeof special[0] ? f32_bits(special[i])
+                                                               : 0.1f * (float)i - 1.3f;
+    c->n_opt_state = 26;
+    c->opt_state = xmalloc(26 * sizeof(float));
+    for (size_t i = 0; i < 26; i++)
+        c->opt_state[i] = -0.01f * (float)i;
+}
+
+static void assert_same_f64(double a, double b)
+{
+    ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
+}
+
+static void assert_ckpt_equal(const nn_ckpt *a, const nn_ckpt *b)
+{
+    ck_assert_str_eq(a->version, b->version);
+    ck_assert_str_eq(a->config_json, b->config_json);
+    ck_assert_int_eq(a->n_inputs, b->n_inputs);
+    ck_assert_int_eq(a->n_layers, b->n_layers);
+    for (int l = 0; l < a->n_layers; l++) {
+        ck_assert_int_eq(a->units[l], b->units[l]);
+        ck_assert_int_eq(a->act[l], b->act[l]);
+    }
+    ck_assert_int_eq(a->loss, b->loss);
+    ck_assert_int_eq(a->optimizer, b->optimizer);
+    ck_assert_int_eq(a->n_classes, b->n_classes);
+    ck_assert_int_eq(a->scale, b->scale);
+    ck_assert_int_eq(a->shift == NULL, b->shift == NULL);
+    ck_assert_int_eq(a->mult == NULL, b->mult == NULL);
+    if (a->shift) {
+        ck_assert_int_eq(memcmp(a->shift, b->shift, (size_t)a->n_inputs * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(a->mult, b->mult, (size_t)a->n_inputs * sizeof(float)), 0);
+    }
+    ck_assert(a->epoch == b->epoch);
+    ck_assert(a->step == b->step);
+    for (int i = 0; i < 4; i++)
+        ck_assert(a->rng[i] == b->rng[i]);
+    ck_assert(a->seed == b->seed);
+    assert_same_f64(a->train_loss, b->train_loss);
+    assert_same_f64(a->train_accuracy, b->train_accuracy);
+    assert_same_f64(a->val_loss, b->val_loss);
+    assert_same_f64(a->val_accuracy, b->val_accuracy);
+    ck_assert_uint_eq(a->n_params, b->n_params);
+    ck_assert_int_eq(memcmp(a->params, b->params, a->n_params * sizeof(float)), 0);
+    ck_assert_uint_eq(a->n_opt_state, b->n_opt_state);
+    ck_assert_int_eq(a->opt_state == NULL, b->opt_state == NULL);
+    if (a->n_opt_state)
+        ck_assert_int_eq(memcmp(a->opt_state, b->opt_state, a->n_opt_state * sizeof(float)),
+                         0);
+}
+
+static unsigned char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    size_t cap = 4096, len = 0;
+    unsigned char *buf = xmalloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    ck_assert_int_eq(ferror(f), 0);
+    fclose(f);
+    *n = len;
+    return buf;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Files in dir whose name contains ".tmp". */
+static int count_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open folder %s", dir);
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp"))
+            count++;
+    closedir(d);
+    return count;
+}
+
+static void encode_fixture(unsigned char **buf, size_t *n)
+{
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    ck_assert_int_eq(nn_ckpt_encode(&c, buf, n, "x", &err), 0);
+    nn_ckpt_free(&c);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Rewrites the trailing CRC so a patched file reaches the later checks. */
+static void fix_crc(unsigned char *buf, size_t n)
+{
+    put_le32(buf + n - 4, nn_crc32(0, buf, n - 4));
+}
+
+/* Offset of the section with this tag in a well-formed file. */
+static size_t find_section(const unsigned char *buf, size_t n, const char *tag)
+{
+    size_t pos = 16;
+    while (pos + 12 <= n - 4) {
+        if (memcmp(buf + pos, tag, 4) == 0)
+            return pos;
+        pos += 12 + (size_t)get_le64(buf + pos + 4);
+    }
+    ck_abort_msg("no section %s", tag);
+    return 0;
+}
+
+/* Decodes buf and expects a failure whose message starts with prefix. */
+static void expect_rejected(const unsigned char *buf, size_t n, const char *prefix)
+{
+    nn_ckpt c;
+    nn_error err = {0};
+    ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_msg(strncmp(err.msg, prefix, strlen(prefix)) == 0, "message \"%s\" lacks \"%s\"",
+                  err.msg, prefix);
+    ck_assert_ptr_null(c.params);
+    ck_assert_ptr_null(c.version);
+}
+
+/* ---- CRC-32 ----------------------------------------------------------------- */
+
+START_TEST(test_crc32_matches_check_value)
+{
+    ck_assert_uint_eq(nn_crc32(0, "123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(nn_crc32(0, "", 0), 0);
+    /* continued in two pieces */
+    ck_assert_uint_eq(nn_crc32(nn_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+}
+END_TEST
+
+START_TEST(test_crc32_matches_zlib_on_random_buffers)
+{
+    unsigned char buf[5000];
+    uint64_t s = 0x9e3779b97f4a7c15ULL;
+    for (int trial = 0; trial < 200; trial++) {
+        size_t n = (size_t)(trial * 25);
+        for (size_t i = 0; i < n; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            buf[i] = (unsigned char)(s >> 24);
+        }
+        uint32_t want = (uint32_t)crc32(0L, buf, (uInt)n);
+        ck_assert_uint_eq(nn_crc32(0, buf, n), want);
+        size_t cut = n ? (size_t)(s % n) : 0;
+        ck_assert_uint_eq(nn_crc32(nn_crc32(0, buf, cut), buf + cut, n - cut), want);
+    }
+}
+END_TEST
+
+/* ---- round trips ------------------------------------------------------------- */
+
+START_TEST(test_checkpoint_round_trip_is_bit_exact)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "model.ckpt");
+    nn_ckpt a, b;
+    nn_error err = {0};
+    make_ckpt(&a);
+    ck_assert_msg(nn_ckpt_save(path, &a, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nn_ckpt_load(path, &b, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&a, &b);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0600, 0600);
+    nn_ckpt_free(&a);
+    nn_ckpt_free(&b);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_without_scaling_or_optimizer_state_round_trips)
+{
+    nn_ckpt a, b;
+    nn_error err = {0};
+    unsigned char *buf;
+    size_t n;
+    make_ckpt(&a);
+    free(a.shift);
+    free(a.mult);
+    free(a.opt_state);
+    free(a.version);
+    a.shift = a.mult = a.opt_state = NULL;
+    a.version = NULL;
+    a.n_opt_state = 0;
+    a.scale = NN_SCALE_NONE;
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
+    ck_assert_msg(nn_ckpt_decode(buf, n, "x", &b, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(b.shift);
+    ck_assert_ptr_null(b.mult);
+    ck_assert_ptr_null(b.opt_state);
+    ck_assert_str_eq(b.version, ""); /* NULL is stored as empty text */
+    free(b.version);
+    b.version = NULL;
+    ck_assert_int_eq(b.scale, NN_SCALE_NONE);
+    ck_assert_int_eq(memcmp(a.params, b.params, a.n_params * sizeof(float)), 0);
+    nn_ckpt_free(&a);
+    nn_ckpt_free(&b);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_saving_twice_gives_identical_bytes)
+{
+    const char *dir = nn_test_tmpdir();
+    char *p1 = join(dir, "a.ckpt"), *p2 = join(dir, "b.ckpt");
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    ck_assert_int_eq(nn_ckpt_save(p1, &c, &err), 0);
+    ck_assert_int_eq(nn_ckpt_save(p2, &c, &err), 0);
+    size_t n1, n2, n3;
+    unsigned char *b1 = read_file(p1, &n1), *b2 = read_file(p2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(b1, b2, n1), 0);
+    /* overwriting in place gives the same bytes again */
+    ck_assert_int_eq(nn_ckpt_save(p1, &c, &err), 0);
+    unsigned char *b3 = read_file(p1, &n3);
+    ck_assert_uint_eq(n1, n3);
+    ck_assert_int_eq(memcmp(b1, b3, n1), 0);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    nn_ckpt_free(&c);
+    free(b1);
+    free(b2);
+    free(b3);
+    free(p1);
+    free(p2);
+}
+END_TEST
+
+START_TEST(test_checkpoint_free_is_safe_on_zeroed_struct)
+{
+    nn_ckpt c;
+    memset(&c, 0, sizeof c);
+    nn_ckpt_free(&c);
+    nn_ckpt_free(&c);
+    nn_ckpt_free(NULL);
+}
+END_TEST
+
+/* ---- damage ------------------------------------------------------------------ */
+
+START_TEST(test_checkpoint_rejects_every_single_byte_flip)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    for (size_t i = 0; i < n; i++) {
+        /* through the file: every byte inverted */
+        buf[i] ^= 0xFF;
+        nn_test_write_file(path, buf, n);
+        nn_ckpt c;
+        nn_error err = {0};
+        ck_assert_msg(nn_ckpt_load(path, &c, &err) == -1, "flip at %zu accepted", i);
+        ck_assert_int_eq(err.code, 1);
+        ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
+        buf[i] ^= 0xFF;
+        /* in memory: every single bit */
+        for (int bit = 0; bit < 8; bit++) {
+            buf[i] ^= (unsigned char)(1u << bit);
+            ck_assert_msg(nn_ckpt_decode(buf, n, "m", &c, &err) == -1, "bit %d at %zu", bit, i);
+            buf[i] ^= (unsigned char)(1u << bit);
+        }
+    }
+    free(buf);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_every_truncation)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    for (size_t len = 0; len < n; len++) {
+        nn_test_write_file(path, buf, len);
+        nn_ckpt c;
+        nn_error err = {0};
+        ck_assert_msg(nn_ckpt_load(path, &c, &err) == -1, "length %zu accepted", len);
+        ck_assert_int_eq(err.code, 1);
+    }
+    /* a plausible header cut short names the truncation */
+    expect_rejected(buf, 40, "m.ckpt: checksum mismatch (file is corrupt or truncated)");
+    expect_rejected(buf, 5, "m.ckpt: checksum mismatch (file is corrupt or truncated)");
+    free(buf);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_wrong_magic)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    buf[0] = 'X';
+    fix_crc(buf, n);
+    nn_test_write_file(path, buf, n);
+    nn_ckpt c;
+    nn_error err = {0};
+    ck_assert_int_eq(nn_ckpt_load(path, &c, &err), -1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s: not an nntrain checkpoint", path);
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(err.code, 1);
+    /* text and empty files too */
+    expect_rejected((const unsigned char *)"{\"a\":1}\n", 8, "m.ckpt: not an nntrain checkpoint");
+    expect_rejected(buf, 0, "m.ckpt: not an nntrain checkpoint");
+    free(buf);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_reports_future_version)
+{
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    put_le32(buf + 8, 7);
+    fix_crc(buf, n);
+    nn_ckpt c;
+    nn_error err = {0};
+    ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
+    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 1");
+    ck_assert_int_eq(err.code, 1);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_reports_checksum_mismatch)
+{
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    size_t parm = find_section(buf, n, "PARM");
+    buf[parm + 12 + 8 + 3] ^= 0x40; /* one float of the parameters */
+    nn_ckpt c;
+    nn_error err = {0};
+    ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
+    ck_assert_str_eq(err.msg, "m.ckpt: checksum mismatch (file is corrupt or truncated)");
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_section_length_past_end)
+{
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    size_t vers = find_section(buf, n, "VERS");
+    put_le64(buf + vers + 4, 0xFFFFFFFFFFFFFF00ULL);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    /* one byte too long on the last section */
+    free(buf);
+    encode_fixture(&buf, &n);
+    size_t opts = find_section(buf, n, "OPTS");
+    put_le64(buf + opts + 4, get_le64(buf + opts + 4) + 1);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_unknown_section_tag)
+{
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    memcpy(buf + find_section(buf, n, "OPTS"), "ZZZZ", 4);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: unknown section \"ZZZZ\"");
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_inconsistent_param_count)
+{
+    unsigned char *buf;
+    size_t n;
+    encode_fixture(&buf, &n);
+    /* ARCH: n_inputs, n_layers, then (units, act) per layer: widen layer 1 */
+    size_t arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + 12 + 8, 5);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: 26 parameters but the architecture");
+    free(buf);
+
+    /* PARM count disagreeing with its own length */
+    encode_fixture(&buf, &n);
+    size_t parm = find_section(buf, n, "PARM");
+    put_le64(buf + parm + 12, 25);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_checkpoint_rejects_bad_values)
+{
+    unsigned char *buf;
+    size_t n;
+    size_t arch;
+
+    encode_fixture(&buf, &n); /* n_layers 0 */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + 12 + 4, 0);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: n_layers 0");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* n_layers 65 */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + 12 + 4, NN_MAX_LAYERS + 1);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: n_layers 65");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* activation of layer 2 */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + 12 + 8 + 12, 99);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 2 has unknown activation");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* units 0 */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + 12 + 8, 0);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 1 has 0 units");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* scaling kind */
+    size_t scal = find_section(buf, n, "SCAL");
+    put_le32(buf + scal + 12, 9);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: unknown input scaling");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* a section twice: rename VERS to CONF */
+    memcpy(buf + find_section(buf, n, "VERS"), "CONF", 4);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: section \"CONF\" appears twice");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* one section fewer than the header says */
+    put_le32(buf + 12, 8);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    put_le32(buf + 12, 6); /* the last one then looks like trailing bytes */
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    free(buf);
+}
+END_TEST
+
+/* ---- saving ------------------------------------------------------------------ */
+
+START_TEST(test_checkpoint_save_creates_missing_folders)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "runs/deep/m.ckpt");
+    nn_ckpt a, b;
+    nn_error err = {0};
+    make_ckpt(&a);
+    ck_assert_msg(nn_ckpt_save(path, &a, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nn_ckpt_load(path, &b, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&a, &b);
+    char *sub = join(dir, "runs/deep");
+    ck_assert_int_eq(count_temp_files(sub), 0);
+    nn_ckpt_free(&a);
+    nn_ckpt_free(&b);
+    free(sub);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_save_under_regular_file_fails_cleanly)
+{
+    const char *dir = nn_test_tmpdir();
+    char *file = join(dir, "plain");
+    nn_test_write_file(file, "x", 1);
+    char *path = join(file, "m.ckpt");
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    ck_assert_int_eq(nn_ckpt_save(path, &c, &err), -1);
+    ck_assert_int_eq(err.code, 1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s: %s", path, strerror(ENOTDIR));
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    nn_ckpt_free(&c);
+    free(path);
+    free(file);
+}
+END_TEST
+
+/* A write that fails part way (here: the file-size limit, EFBIG, which
+ * behaves like a full disk and works as root too) leaves the previous
+ * checkpoint byte for byte and no temporary file. */
+START_TEST(test_checkpoint_failed_write_keeps_previous_file)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    ck_assert_int_eq(nn_ckpt_save(path, &c, &err), 0);
+    size_t n0;
+    unsigned char *before = read_file(path, &n0);
+
+    /* a bigger checkpoint that cannot fit under the limit */
+    free(c.config_json);
+    c.config_json = xmalloc(20001);
+    memset(c.config_json, ' ', 20000);
+    c.config_json[20000] = '\0';
+    c.epoch = 6;
+
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = nn_ckpt_save(path, &c, &err);
+    setrlimit(RLIMIT_FSIZE, &old); /* before any assertion writes a report */
+    signal(SIGXFSZ, old_handler);
+
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(err.code, 1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s: %s", path, strerror(EFBIG));
+    ck_assert_str_eq(err.msg, want);
+    size_t n1;
+    unsigned char *after = read_file(path, &n1);
+    ck_assert_uint_eq(n0, n1);
+    ck_assert_int_eq(memcmp(before, after, n0), 0);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    nn_ckpt_free(&c);
+    free(before);
+    free(after);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_save_into_read_only_folder_fails)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    char *probe = join(dir, "probe");
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    ck_assert_int_eq(nn_ckpt_save(path, &c, &err), 0);
+    size_t n0;
+    unsigned char *before = read_file(path, &n0);
+    ck_assert_int_eq(chmod(dir, 0555), 0);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+        /* root: permissions are not enforced; the cases above cover failure */
+        close(fd);
+        unlink(probe);
+    } else {
+        c.epoch = 9;
+        int rc = nn_ckpt_save(path, &c, &err);
+        ck_assert_int_eq(rc, -1);
+        ck_assert_int_eq(err.code, 1);
+        char want[4200];
+        snprintf(want, sizeof want, "%s: %s", path, strerror(EACCES));
+        ck_assert_str_eq(err.msg, want);
+        size_t n1;
+        unsigned char *after = read_file(path, &n1);
+        ck_assert_uint_eq(n0, n1);
+        ck_assert_int_eq(memcmp(before, after, n0), 0);
+        free(after);
+    }
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    nn_ckpt_free(&c);
+    free(before);
+    free(probe);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_save_rejects_inconsistent_struct)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "m.ckpt");
+    nn_ckpt c;
+    nn_error err = {0};
+    make_ckpt(&c);
+    c.n_params = 25;
+    ck_assert_int_eq(nn_ckpt_save(path, &c, &err), -1);
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "cannot save checkpoint"));
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(count_temp_files(dir), 0);
+    nn_ckpt_free(&c);
+    free(path);
+}
+END_TEST
+
+START_TEST(test_checkpoint_load_missing_file_names_it)
+{
+    const char *dir = nn_test_tmpdir();
+    char *path = join(dir, "none.ckpt");
+    nn_ckpt c;
+    nn_error err = {0};
+    ck_assert_int_eq(nn_ckpt_load(path, &c, &err), -1);
+    char want[4200];
+    snprintf(want, sizeof want, "%s: %s", path, strerror(ENOENT));
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(err.code, 1);
+    /* a folder is not a checkpoint either */
+    ck_assert_int_eq(nn_ckpt_load(dir, &c, &err), -1);
+    ck_assert_int_eq(err.code, 1);
+    free(path);
+}
+END_TEST
+
+Suite *checkpoint_suite(void)
+{
+    Suite *s = suite_create("checkpoint");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_crc32_matches_check_value);
+    tcase_add_test(tc, test_crc32_matches_zlib_on_random_buffers);
+    tcase_add_test(tc, test_checkpoint_round_trip_is_bit_exact);
+    tcase_add_test(tc, test_checkpoint_without_scaling_or_optimizer_state_round_trips);
+    tcase_add_test(tc, test_checkpoint_saving_twice_gives_identical_bytes);
+    tcase_add_test(tc, test_checkpoint_free_is_safe_on_zeroed_struct);
+    tcase_add_test(tc, test_checkpoint_rejects_every_single_byte_flip);
+    tcase_add_test(tc, test_checkpoint_rejects_every_truncation);
+    tcase_add_test(tc, test_checkpoint_rejects_wrong_magic);
+    tcase_add_test(tc, test_checkpoint_reports_future_version);
+    tcase_add_test(tc, test_checkpoint_reports_checksum_mismatch);
+    tcase_add_test(tc, test_checkpoint_rejects_section_length_past_end);
+    tcase_add_test(tc, test_checkpoint_rejects_unknown_section_tag);
+    tcase_add_test(tc, test_checkpoint_rejects_inconsistent_param_count);
+    tcase_add_test(tc, test_checkpoint_rejects_bad_values);
+    tcase_add_test(tc, test_checkpoint_save_creates_missing_folders);
+    tcase_add_test(tc, test_checkpoint_save_under_regular_file_fails_cleanly);
+    tcase_add_test(tc, test_checkpoint_failed_write_keeps_previous_file);
+    tcase_add_test(tc, test_checkpoint_save_into_read_only_folder_fails);
+    tcase_add_test(tc, test_checkpoint_save_rejects_inconsistent_struct);
+    tcase_add_test(tc, test_checkpoint_load_missing_file_names_it);
+    suite_add_tcase(s, tc);
+    return s;
+}
