@@ -1,0 +1,1221 @@
+/* config.c - the JSON config: cJSON parses, this file validates.
+ *
+ * cJSON keeps no source positions, so after a successful parse a small JSON
+ * scanner walks the text in document order in step with a pre-order walk of
+ * the cJSON tree and records, for every node, the byte offset of its key (for
+ * object members) and of its value.  Every error then points at the offending
+ * key or value as FILE:LINE:COL (1-based; columns count UTF-8 characters).
+ *
+ * The scanner is also a strict JSON checker: it rejects what cJSON lets
+ * through (leading zeros, "1.", raw control characters in strings, control
+ * characters as white space) and, when cJSON fails, it locates the syntax
+ * error more precisely than cJSON's error pointer does.
+ */
+#include "config.h"
+
+#include <cJSON.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG_MAX_BYTES ((size_t)16 << 20) /* larger config files are refused */
+#define CFG_MAX_DEPTH CJSON_NESTING_LIMIT
+#define CFG_NO_KEY ((size_t)-1)
+#define CFG_MAX_SEED ((int64_t)1 << 53)
+#define CFG_MAX_EPOCHS 1000000
+#define CFG_MAX_BATCH 65536
+#define CFG_CLIP 40 /* bytes of a user's string or number quoted in a message */
+
+/* ---- position index ------------------------------------------------------ */
+
+typedef struct {
+    const cJSON *node;
+    size_t key;   /* offset of the member's opening quote, or CFG_NO_KEY */
+    size_t start; /* offset of the value's first byte */
+    size_t end;   /* one past the value's last byte */
+} cfg_pos;
+
+enum { SCAN_OK = 0, SCAN_SYNTAX, SCAN_NUL_ESCAPE, SCAN_TOO_DEEP, SCAN_NOMEM };
+
+typedef struct {
+    const char *s;
+    size_t n;
+    size_t i;       /* current offset */
+    int status;     /* SCAN_* */
+    size_t bad;     /* offset of the error when status != SCAN_OK */
+    bool record;    /* false: only check the syntax (no tree) */
+    cfg_pos *pos;   /* [npos], in document order until sorted */
+    size_t npos, cap;
+} scanner;
+
+static int scan_fail(scanner *sc, int status, size_t at)
+{
+    sc->status = status;
+    sc->bad = at;
+    return -1;
+}
+
+static void scan_ws(scanner *sc)
+{
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        sc->i++;
+    }
+}
+
+static bool scan_is_digit(scanner *sc)
+{
+    return sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9';
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string starting at the opening quote. */
+static int scan_string(scanner *sc)
+{
+    sc->i++;
+    while (sc->i < sc->n) {
+        unsigned char c = (unsigned char)sc->s[sc->i];
+        if (c == '"') {
+            sc->i++;
+            return 0;
+        }
+        if (c < 0x20)
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        if (c != '\\') {
+            sc->i++;
+            continue;
+        }
+        size_t esc = sc->i++;
+        if (sc->i >= sc->n || !strchr("\"\\/bfnrtu", sc->s[sc->i]) || sc->s[sc->i] == '\0')
+            return scan_fail(sc, SCAN_SYNTAX, esc);
+        if (sc->s[sc->i++] != 'u')
+            continue;
+        if (sc->n - sc->i < 4)
+            return scan_fail(sc, SCAN_SYNTAX, esc);
+        for (int k = 0; k < 4; k++)
+            if (!is_hex(sc->s[sc->i + k]))
+                return scan_fail(sc, SCAN_SYNTAX, esc);
+        if (memcmp(sc->s + sc->i, "0000", 4) == 0)
+            return scan_fail(sc, SCAN_NUL_ESCAPE, esc); /* cJSON would cut the string */
+        sc->i += 4;
+    }
+    return scan_fail(sc, SCAN_SYNTAX, sc->n);
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(scanner *sc)
+{
+    size_t start = sc->i;
+    if (sc->s[sc->i] == '-')
+        sc->i++;
+    if (sc->i < sc->n && sc->s[sc->i] == '0')
+        sc->i++;
+    else if (scan_is_digit(sc))
+        while (scan_is_digit(sc))
+            sc->i++;
+    else
+        return scan_fail(sc, SCAN_SYNTAX, start);
+    if (sc->i < sc->n && sc->s[sc->i] == '.') {
+        sc->i++;
+        if (!scan_is_digit(sc))
+            return scan_fail(sc, SCAN_SYNTAX, start);
+        while (scan_is_digit(sc))
+            sc->i++;
+    }
+    if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+        sc->i++;
+        if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+            sc->i++;
+        if (!scan_is_digit(sc))
+            return scan_fail(sc, SCAN_SYNTAX, start);
+        while (scan_is_digit(sc))
+            sc->i++;
+    }
+    /* "01" or "1x": the number must end here */
+    if (sc->i < sc->n && (scan_is_digit(sc) || strchr("+-.eE", sc->s[sc->i]) ||
+                          (sc->s[sc->i] >= 'a' && sc->s[sc->i] <= 'z')))
+        return scan_fail(sc, SCAN_SYNTAX, start);
+    return 0;
+}
+
+static int scan_literal(scanner *sc, const char *word)
+{
+    size_t len = strlen(word);
+    if (sc->n - sc->i < len || memcmp(sc->s + sc->i, word, len) != 0)
+        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+    sc->i += len;
+    return 0;
+}
+
+/* Appends a position record; returns its index, or -1 (out of memory). */
+static long scan_record(scanner *sc, const cJSON *node, size_t key)
+{
+    if (sc->npos == sc->cap) {
+        size_t cap = sc->cap ? 2 * sc->cap : 64;
+        cfg_pos *p = realloc(sc->pos, cap * sizeof *p);
+        if (!p)
+            return scan_fail(sc, SCAN_NOMEM, sc->i);
+        sc->pos = p;
+        sc->cap = cap;
+    }
+    sc->pos[sc->npos] = (cfg_pos){node, key, sc->i, sc->i};
+    return (long)sc->npos++;
+}
+
+/* The tree and the text disagree: cannot happen when both parsers agree on
+ * the syntax; reported as a syntax error at the scanner's position. */
+static bool scan_mismatch(const scanner *sc, const cJSON *node, int type)
+{
+    return sc->record && (!node || (node->type & 0xFF) != type);
+}
+
+/* One value (with its key offset when it is an object member).  In record
+ * mode `node` is the cJSON node parsed from the same text. */
+static int scan_value(scanner *sc, const cJSON *node, size_t key, int depth)
+{
+    scan_ws(sc);
+    if (sc->i >= sc->n)
+        return scan_fail(sc, SCAN_SYNTAX, sc->n);
+    long idx = -1;
+    if (sc->record && (idx = scan_record(sc, node, key)) < 0)
+        return -1;
+    char c = sc->s[sc->i];
+    int rc = 0;
+    if (c == '{' || c == '[') {
+        bool obj = c == '{';
+        if (depth >= CFG_MAX_DEPTH)
+            return scan_fail(sc, SCAN_TOO_DEEP, sc->i);
+        if (scan_mismatch(sc, node, obj ? cJSON_Object : cJSON_Array))
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        const cJSON *child = sc->record ? node->child : NULL;
+        sc->i++;
+        scan_ws(sc);
+        if (sc->i < sc->n && sc->s[sc->i] == (obj ? '}' : ']')) {
+            if (child)
+                return scan_fail(sc, SCAN_SYNTAX, sc->i);
+            sc->i++;
+        } else {
+            for (;;) {
+                size_t k = CFG_NO_KEY;
+                scan_ws(sc);
+                if (obj) {
+                    if (sc->i >= sc->n || sc->s[sc->i] != '"')
+                        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+                    k = sc->i;
+                    if (scan_string(sc) < 0)
+                        return -1;
+                    scan_ws(sc);
+                    if (sc->i >= sc->n || sc->s[sc->i] != ':')
+                        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+                    sc->i++;
+                }
+                if (sc->record && !child)
+                    return scan_fail(sc, SCAN_SYNTAX, sc->i);
+                if (scan_value(sc, child, k, depth + 1) < 0)
+                    return -1;
+                scan_ws(sc);
+                if (sc->i < sc->n && sc->s[sc->i] == ',') {
+                    sc->i++;
+                    child = child ? child->next : NULL;
+                    continue;
+                }
+                if (sc->i < sc->n && sc->s[sc->i] == (obj ? '}' : ']')) {
+                    if (child && child->next)
+                        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+                    sc->i++;
+                    break;
+                }
+                return scan_fail(sc, SCAN_SYNTAX, sc->i);
+            }
+        }
+    } else if (c == '"') {
+        if (scan_mismatch(sc, node, cJSON_String))
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        rc = scan_string(sc);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        if (scan_mismatch(sc, node, cJSON_Number))
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        rc = scan_number(sc);
+    } else if (c == 't' || c == 'f') {
+        if (scan_mismatch(sc, node, c == 't' ? cJSON_True : cJSON_False))
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        rc = scan_literal(sc, c == 't' ? "true" : "false");
+    } else if (c == 'n') {
+        if (scan_mismatch(sc, node, cJSON_NULL))
+            return scan_fail(sc, SCAN_SYNTAX, sc->i);
+        rc = scan_literal(sc, "null");
+    } else {
+        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+    }
+    if (rc == 0 && idx >= 0)
+        sc->pos[idx].end = sc->i;
+    return rc;
+}
+
+/* The whole document from offset `body` (after a byte-order mark). */
+static int scan_document(scanner *sc, const cJSON *root, size_t body)
+{
+    sc->i = body;
+    if (scan_value(sc, root, CFG_NO_KEY, 0) < 0)
+        return -1;
+    scan_ws(sc);
+    if (sc->i != sc->n)
+        return scan_fail(sc, SCAN_SYNTAX, sc->i);
+    return 0;
+}
+
+static int pos_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const cfg_pos *)a)->node;
+    uintptr_t y = (uintptr_t)((const cfg_pos *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;   /* the config's name in messages */
+    const char *text;   /* [len], NUL-terminated */
+    size_t len;
+    size_t body;        /* offset after a UTF-8 byte-order mark */
+    cfg_pos *pos;       /* [npos], sorted by node */
+    size_t npos;
+    const char *dir;    /* folder for relative paths */
+    nn_error *err;
+} cfg_parser;
+
+static const cfg_pos *pos_of(const cfg_parser *p, const cJSON *node)
+{
+    cfg_pos key = {node, 0, 0, 0};
+    if (!p->pos)
+        return NULL;
+    return bsearch(&key, p->pos, p->npos, sizeof key, pos_cmp);
+}
+
+static size_t value_off(const cfg_parser *p, const cJSON *node)
+{
+    const cfg_pos *q = pos_of(p, node);
+    return q ? q->start : p->body;
+}
+
+static size_t key_off(const cfg_parser *p, const cJSON *node)
+{
+    const cfg_pos *q = pos_of(p, node);
+    return q && q->key != CFG_NO_KEY ? q->key : value_off(p, node);
+}
+
+/* 1-based line and column (in UTF-8 characters) of a byte offset. */
+static void line_col(const cfg_parser *p, size_t off, long *line, long *col)
+{
+    *line = 1;
+    *col = 1;
+    if (off > p->len)
+        off = p->len;
+    for (size_t i = p->body < off ? p->body : off; i < off; i++) {
+        unsigned char c = (unsigned char)p->text[i];
+        if (c == '\n') {
+            ++*line;
+            *col = 1;
+        } else if ((c & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail_at(const cfg_parser *p, size_t off, const char *fmt, ...)
+{
+    char msg[sizeof p->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    long line, col;
+    line_col(p, off, &line, &col);
+    nn_error_set(p->err, NN_EXIT_USAGE, "%s:%ld:%ld: %s", p->name, line, col, msg);
+    return -1;
+}
+
+static int fail_nomem(const cfg_parser *p)
+{
+    nn_error_set(p->err, NN_EXIT_RUNTIME, "%s: out of memory", p->name);
+    return -1;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+               : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Copies at most `max` bytes of s[len] into out[outsz] for a message:
+ * control characters and invalid UTF-8 become '?', a multi-byte character
+ * is never cut, and "..." marks a shortened text. */
+static void clip(char *out, size_t outsz, const char *s, size_t len, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (outsz < 5)
+        max = 0;
+    else if (max > outsz - 4)
+        max = outsz - 4;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        size_t k = utf8_len(u + i, len - i);
+        size_t w = k ? k : 1;
+        if (o + w > max)
+            break;
+        if (k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7F)))
+            out[o++] = '?';
+        else
+            for (size_t j = 0; j < k; j++)
+                out[o++] = (char)u[i + j];
+        i += w;
+    }
+    strcpy(out + o, i < len ? "..." : "");
+}
+
+static const char *type_phrase(const cJSON *v)
+{
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsObject(v)) return "an object";
+    return "an invalid value";
+}
+
+/* What was found: a number as written, a string quoted, anything else by
+ * its type ("found a string" when a number was wanted reads better than the
+ * string itself, so callers pass `literal` only for values of the right type). */
+static const char *found(const cfg_parser *p, const cJSON *v, bool literal, char *buf, size_t n)
+{
+    const cfg_pos *q = pos_of(p, v);
+    if (literal && cJSON_IsNumber(v) && q) {
+        clip(buf, n, p->text + q->start, q->end - q->start, CFG_CLIP);
+        return buf;
+    }
+    if (literal && cJSON_IsString(v) && n > 2) {
+        buf[0] = '"';
+        clip(buf + 1, n - 2, v->valuestring, strlen(v->valuestring), CFG_CLIP);
+        strcat(buf, "\"");
+        return buf;
+    }
+    return type_phrase(v);
+}
+
+/* "parent.key", or "key" at the top level. */
+static void join(char *out, size_t n, const char *parent, const char *key)
+{
+    if (*parent)
+        snprintf(out, n, "%s.%s", parent, key);
+    else
+        snprintf(out, n, "%s", key);
+}
+
+/* Optimal string alignment distance (an adjacent swap costs 1); strings
+ * longer than 64 bytes count as far from everything. */
+static int edit_distance(const char *a, const char *b)
+{
+    enum { MAXL = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > MAXL || lb > MAXL)
+        return 1 << 20;
+    int d[MAXL + 1][MAXL + 1];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+static int fail_unknown_key(const cfg_parser *p, const cJSON *m, const char *path,
+                            const char *const *keys, int nkeys)
+{
+    char name[CFG_CLIP + 8], where[300] = "", hint[400];
+    clip(name, sizeof name, m->string, strlen(m->string), CFG_CLIP);
+    if (*path)
+        snprintf(where, sizeof where, " in \"%s\"", path);
+    int best = -1, best_d = 0;
+    for (int k = 0; k < nkeys; k++) {
+        int d = edit_distance(m->string, keys[k]);
+        if (best < 0 || d < best_d) {
+            best = k;
+            best_d = d;
+        }
+    }
+    int len = (int)strlen(keys[best]);
+    int limit = len / 3 > 2 ? len / 3 : 2;
+    if (best_d <= limit && best_d < len) {
+        snprintf(hint, sizeof hint, "did you mean \"%s\"?", keys[best]);
+    } else {
+        size_t o = (size_t)snprintf(hint, sizeof hint, "valid keys:");
+        for (int k = 0; k < nkeys && o < sizeof hint; k++)
+            o += (size_t)snprintf(hint + o, sizeof hint - o, "%s \"%s\"", k ? "," : "", keys[k]);
+    }
+    return fail_at(p, key_off(p, m), "unknown key \"%s\"%s (%s)", name, where, hint);
+}
+
+/* Every member of `obj` must be one of keys[nkeys] and appear once. */
+static int check_members(const cfg_parser *p, const cJSON *obj, const char *path,
+                         const char *const *keys, int nkeys)
+{
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        int k = 0;
+        while (k < nkeys && strcmp(m->string, keys[k]) != 0)
+            k++;
+        if (k == nkeys)
+            return fail_unknown_key(p, m, path, keys, nkeys);
+        /* the earlier members are known and distinct, so this loop is short */
+        for (const cJSON *e = obj->child; e != m; e = e->next)
+            if (strcmp(e->string, m->string) == 0) {
+                char where[300] = "";
+                if (*path)
+                    snprintf(where, sizeof where, " in \"%s\"", path);
+                return fail_at(p, key_off(p, m), "duplicate key \"%s\"%s", m->string, where);
+            }
+    }
+    return 0;
+}
+
+static int fail_missing(const cfg_parser *p, const cJSON *obj, const char *parent,
+                        const char *key)
+{
+    char path[300];
+    join(path, sizeof path, parent, key);
+    return fail_at(p, value_off(p, obj), "missing required key \"%s\"", path);
+}
+
+/* ---- typed values ---------------------------------------------------------
+ * Each getter leaves *out unchanged when the key is absent. */
+
+/* The exact value of a JSON number token when it is an integer that fits in
+ * int64_t ("1e3" and "10.0" are integers, "1.5" is not); false otherwise. */
+static bool token_to_int64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = i < n && s[i] == '-';
+    if (neg)
+        i++;
+    size_t m0 = i; /* mantissa: digits and at most one '.' */
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+        i++;
+    size_t m1 = i;
+    long exp = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = i < n && s[i] == '-';
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (exp < 100000)
+                exp = exp * 10 + (s[i] - '0');
+        if (eneg)
+            exp = -exp;
+    }
+    size_t first = m0; /* first nonzero digit */
+    while (first < m1 && (s[first] == '0' || s[first] == '.'))
+        first++;
+    if (first == m1) {
+        *out = 0;
+        return true;
+    }
+    size_t last = m1; /* one past the last nonzero digit */
+    while (s[last - 1] == '0' || s[last - 1] == '.')
+        last--;
+    const char *dot = memchr(s + m0, '.', m1 - m0);
+    size_t dotpos = dot ? (size_t)(dot - s) : m1;
+    /* value = digits[first, last) * 10^e */
+    long e = exp + (last <= dotpos ? (long)(dotpos - last) : -(long)(last - dotpos - 1));
+    size_t nd = last - first - (dotpos > first && dotpos < last);
+    if (e < 0 || (long)nd + e > 19)
+        return false;
+    uint64_t v = 0;
+    for (size_t j = first; j < last; j++)
+        if (s[j] != '.')
+            v = v * 10 + (uint64_t)(s[j] - '0');
+    for (long j = 0; j < e; j++) {
+        if (v > UINT64_MAX / 10)
+            return false;
+        v *= 10;
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return false;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
+static int get_int64(const cfg_parser *p, const cJSON *obj, const char *parent,
+                     const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    char path[300], buf[CFG_CLIP + 8];
+    join(path, sizeof path, parent, key);
+    const cfg_pos *q = pos_of(p, v);
+    int64_t x;
+    if (!cJSON_IsNumber(v) || !q || !token_to_int64(p->text + q->start, q->end - q->start, &x) ||
+        x < lo || x > hi)
+        return fail_at(p, value_off(p, v),
+                       "\"%s\" must be an integer from %" PRId64 " to %" PRId64 ", found %s", path,
+                       lo, hi, found(p, v, cJSON_IsNumber(v), buf, sizeof buf));
+    *out = x;
+    return 0;
+}
+
+static int get_int(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                   int lo, int hi, int *out)
+{
+    int64_t x = *out;
+    if (get_int64(p, obj, parent, key, lo, hi, &x) < 0)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* A finite number with lo <= x, and x < hi (hi_open) or x <= hi; `range`
+ * words the allowed range for the message. */
+static int get_double(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                      bool lo_open, double lo, bool hi_open, double hi, const char *range,
+                      double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    char path[300], buf[CFG_CLIP + 8];
+    join(path, sizeof path, parent, key);
+    if (!cJSON_IsNumber(v))
+        return fail_at(p, value_off(p, v), "\"%s\" must be a number, found %s", path,
+                       type_phrase(v));
+    double x = v->valuedouble;
+    if (!isfinite(x) || (lo_open ? x <= lo : x < lo) || (hi_open ? x >= hi : x > hi))
+        return fail_at(p, value_off(p, v), "\"%s\" must be a number %s, found %s", path, range,
+                       found(p, v, true, buf, sizeof buf));
+    *out = x;
+    return 0;
+}
+
+static int get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                    bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsBool(v)) {
+        char path[300];
+        join(path, sizeof path, parent, key);
+        return fail_at(p, value_off(p, v), "\"%s\" must be true or false, found %s", path,
+                       type_phrase(v));
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* A non-empty string; *out points into the cJSON tree. */
+static int get_string(const cfg_parser *p, const cJSON *obj, const char *parent,
+                      const char *key, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || !*v->valuestring) {
+        char path[300], buf[CFG_CLIP + 8];
+        join(path, sizeof path, parent, key);
+        return fail_at(p, value_off(p, v), "\"%s\" must be a non-empty string, found %s", path,
+                       found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+/* An object member; *out NULL when absent. */
+static int get_object(const cfg_parser *p, const cJSON *obj, const char *parent,
+                      const char *key, const cJSON **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!cJSON_IsObject(v)) {
+        char path[300];
+        join(path, sizeof path, parent, key);
+        return fail_at(p, value_off(p, v), "\"%s\" must be an object, found %s", path,
+                       type_phrase(v));
+    }
+    *out = v;
+    return 0;
+}
+
+/* Enum names come from the nn_*_name functions, so the list stays in step
+ * with types.c. */
+typedef struct {
+    const char *(*name)(int v);
+    int (*from_name)(const char *s);
+} cfg_enum;
+
+static const char *act_name(int v) { return nn_act_name((nn_act)v); }
+static const char *loss_name(int v) { return nn_loss_name((nn_loss)v); }
+static const char *opt_name(int v) { return nn_opt_name((nn_opt)v); }
+static const char *scale_name(int v) { return nn_scale_name((nn_scale)v); }
+
+static const cfg_enum enum_act = {act_name, nn_act_from_name};
+static const cfg_enum enum_loss = {loss_name, nn_loss_from_name};
+static const cfg_enum enum_opt = {opt_name, nn_opt_from_name};
+static const cfg_enum enum_scale = {scale_name, nn_scale_from_name};
+
+static int get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                    const cfg_enum *e, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return 0;
+    int x = cJSON_IsString(v) ? e->from_name(v->valuestring) : -1;
+    if (x >= 0) {
+        *out = x;
+        return 0;
+    }
+    char path[300], names[300] = "", buf[CFG_CLIP + 8];
+    join(path, sizeof path, parent, key);
+    size_t o = 0;
+    for (int k = 0; k < 32 && o < sizeof names && strcmp(e->name(k), "?") != 0; k++)
+        o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", k ? ", " : "", e->name(k));
+    return fail_at(p, value_off(p, v), "\"%s\" must be one of %s, found %s", path, names,
+                   found(p, v, cJSON_IsString(v), buf, sizeof buf));
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* `path` resolved against `dir` (absolute paths unchanged); malloc'd. */
+static char *resolve(const char *dir, const char *path)
+{
+    if (path[0] == '/' || strcmp(dir, ".") == 0)
+        return strdup(path);
+    size_t ld = strlen(dir), lp = strlen(path);
+    bool slash = ld > 0 && dir[ld - 1] == '/';
+    char *s = malloc(ld + lp + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, dir, ld);
+    if (!slash)
+        s[ld++] = '/';
+    memcpy(s + ld, path, lp + 1);
+    return s;
+}
+
+/* The folder of a file name: "a/b.json" -> "a", "b.json" -> ".", "/b" -> "/". */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    size_t n = (size_t)(slash - path);
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return strdup("/");
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* ---- sections ------------------------------------------------------------- */
+
+static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+{
+    static const char *const keys[] = {"images", "labels"};
+    const char *images = NULL, *labels = NULL;
+    if (check_members(p, obj, path, keys, 2) < 0 ||
+        get_string(p, obj, path, "images", &images) < 0 ||
+        get_string(p, obj, path, "labels", &labels) < 0)
+        return -1;
+    if (!images)
+        return fail_missing(p, obj, path, "images");
+    if (!labels)
+        return fail_missing(p, obj, path, "labels");
+    src->images = strdup(images);
+    src->labels = strdup(labels);
+    src->images_path = resolve(p->dir, images);
+    src->labels_path = resolve(p->dir, labels);
+    if (!src->images || !src->labels || !src->images_path || !src->labels_path)
+        return fail_nomem(p);
+    return 0;
+}
+
+static int parse_data(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+{
+    static const char *const keys[] = {"train", "test", "validation", "validation_fraction",
+                                       "scale"};
+    const cJSON *obj, *train, *test, *val;
+    int scale = (int)cfg->scale;
+    if (get_object(p, root, "", "data", &obj) < 0)
+        return -1;
+    if (!obj)
+        return fail_missing(p, root, "data", "train");
+    if (check_members(p, obj, "data", keys, 5) < 0 ||
+        get_object(p, obj, "data", "train", &train) < 0 ||
+        get_object(p, obj, "data", "test", &test) < 0 ||
+        get_object(p, obj, "data", "validation", &val) < 0 ||
+        get_double(p, obj, "data", "validation_fraction", false, 0.0, true, 1.0,
+                   "from 0 up to but not including 1", &cfg->validation_fraction) < 0 ||
+        get_enum(p, obj, "data", "scale", &enum_scale, &scale) < 0)
+        return -1;
+    cfg->scale = (nn_scale)scale;
+    if (!train)
+        return fail_missing(p, obj, "data", "train");
+    if (val && cfg->validation_fraction > 0) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "validation_fraction");
+        char buf[CFG_CLIP + 8];
+        return fail_at(p, value_off(p, v),
+                       "\"data.validation_fraction\" must be 0 when \"data.validation\" is "
+                       "given, found %s", found(p, v, true, buf, sizeof buf));
+    }
+    if (parse_source(p, train, "data.train", &cfg->train) < 0)
+        return -1;
+    cfg->has_train = true;
+    if (test) {
+        if (parse_source(p, test, "data.test", &cfg->test) < 0)
+            return -1;
+        cfg->has_test = true;
+    }
+    if (val) {
+        if (parse_source(p, val, "data.validation", &cfg->validation) < 0)
+            return -1;
+        cfg->has_validation = true;
+    }
+    return 0;
+}
+
+static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+{
+    static const char *const model_keys[] = {"layers"};
+    static const char *const layer_keys[] = {"units", "activation"};
+    const cJSON *obj;
+    if (get_object(p, root, "", "model", &obj) < 0)
+        return -1;
+    if (!obj)
+        return fail_missing(p, root, "model", "layers");
+    if (check_members(p, obj, "model", model_keys, 1) < 0)
+        return -1;
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(obj, "layers");
+    if (!layers)
+        return fail_missing(p, obj, "model", "layers");
+    if (!cJSON_IsArray(layers))
+        return fail_at(p, value_off(p, layers), "\"model.layers\" must be an array, found %s",
+                       type_phrase(layers));
+    int n = cJSON_GetArraySize(layers);
+    if (n < 1 || n > NN_MAX_LAYERS)
+        return fail_at(p, value_off(p, layers),
+                       "\"model.layers\" must hold from 1 to %d layers, found %d", NN_MAX_LAYERS,
+                       n);
+    int i = 0;
+    for (const cJSON *l = layers->child; l; l = l->next, i++) {
+        char path[64];
+        snprintf(path, sizeof path, "model.layers.%d", i);
+        if (!cJSON_IsObject(l))
+            return fail_at(p, value_off(p, l), "\"%s\" must be an object, found %s", path,
+                           type_phrase(l));
+        int units = 0, act = (int)NN_ACT_SIGMOID;
+        if (check_members(p, l, path, layer_keys, 2) < 0 ||
+            get_int(p, l, path, "units", 1, NN_MAX_UNITS, &units) < 0 ||
+            get_enum(p, l, path, "activation", &enum_act, &act) < 0)
+            return -1;
+        if (!units)
+            return fail_missing(p, l, path, "units");
+        cfg->layers[i].units = units;
+        cfg->layers[i].act = (nn_act)act;
+    }
+    cfg->n_layers = n;
+    return 0;
+}
+
+static int parse_root(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+{
+    static const char *const keys[] = {"seed", "data", "model", "loss",
+                                       "optimizer", "training", "checkpoint"};
+    static const char *const opt_keys[] = {"name", "learning_rate"};
+    static const char *const train_keys[] = {"epochs", "batch_size", "shuffle"};
+    static const char *const ckpt_keys[] = {"path", "every_epochs"};
+    const cJSON *opt, *train, *ckpt;
+    int64_t seed = (int64_t)cfg->seed;
+    int loss = (int)cfg->loss, name = (int)cfg->optimizer;
+
+    if (check_members(p, root, "", keys, 7) < 0 ||
+        get_int64(p, root, "", "seed", 0, CFG_MAX_SEED, &seed) < 0 ||
+        parse_data(p, root, cfg) < 0 ||
+        parse_model(p, root, cfg) < 0 ||
+        get_enum(p, root, "", "loss", &enum_loss, &loss) < 0)
+        return -1;
+    cfg->seed = (uint64_t)seed;
+    cfg->loss = (nn_loss)loss;
+
+    if (get_object(p, root, "", "optimizer", &opt) < 0)
+        return -1;
+    if (opt && (check_members(p, opt, "optimizer", opt_keys, 2) < 0 ||
+                get_enum(p, opt, "optimizer", "name", &enum_opt, &name) < 0 ||
+                get_double(p, opt, "optimizer", "learning_rate", true, 0.0, false, HUGE_VAL,
+                           "greater than 0", &cfg->learning_rate) < 0))
+        return -1;
+    cfg->optimizer = (nn_opt)name;
+
+    if (get_object(p, root, "", "training", &train) < 0)
+        return -1;
+    if (train && (check_members(p, train, "training", train_keys, 3) < 0 ||
+                  get_int(p, train, "training", "epochs", 1, CFG_MAX_EPOCHS, &cfg->epochs) < 0 ||
+                  get_int(p, train, "training", "batch_size", 1, CFG_MAX_BATCH,
+                          &cfg->batch_size) < 0 ||
+                  get_bool(p, train, "training", "shuffle", &cfg->shuffle) < 0))
+        return -1;
+
+    const char *path = NULL;
+    if (get_object(p, root, "", "checkpoint", &ckpt) < 0)
+        return -1;
+    if (ckpt && (check_members(p, ckpt, "checkpoint", ckpt_keys, 2) < 0 ||
+                 get_string(p, ckpt, "checkpoint", "path", &path) < 0 ||
+                 get_int(p, ckpt, "checkpoint", "every_epochs", 0, CFG_MAX_EPOCHS,
+                         &cfg->checkpoint_every) < 0))
+        return -1;
+    if (path) {
+        cfg->checkpoint = strdup(path);
+        cfg->checkpoint_path = resolve(p->dir, path);
+        if (!cfg->checkpoint || !cfg->checkpoint_path)
+            return fail_nomem(p);
+    }
+    return 0;
+}
+
+/* ---- syntax ---------------------------------------------------------------- */
+
+static int fail_syntax(const cfg_parser *p, int status, size_t at)
+{
+    if (status == SCAN_NOMEM)
+        return fail_nomem(p);
+    if (status == SCAN_NUL_ESCAPE)
+        return fail_at(p, at, "\"\\u0000\" is not allowed in strings");
+    if (status == SCAN_TOO_DEEP)
+        return fail_at(p, at, "invalid JSON: nested deeper than %d levels", CFG_MAX_DEPTH);
+    if (at >= p->len)
+        return fail_at(p, at, "invalid JSON near end of file");
+    size_t n = 0; /* the excerpt: the rest of the line, at most 16 bytes */
+    while (at + n < p->len && n < 16 && p->text[at + n] != '\n' && p->text[at + n] != '\r')
+        n++;
+    while (n > 0 && (p->text[at + n - 1] == ' ' || p->text[at + n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return fail_at(p, at, "invalid JSON near end of line");
+    char ex[32];
+    clip(ex, sizeof ex, p->text + at, n, n);
+    return fail_at(p, at, "invalid JSON near '%s'", ex);
+}
+
+/* Parses p->text into *root and builds the position index. */
+static int parse_syntax(cfg_parser *p, cJSON **root)
+{
+    scanner sc = {.s = p->text, .n = p->len};
+    *root = NULL;
+    const char *nul = memchr(p->text, '\0', p->len);
+    if (nul)
+        return fail_syntax(p, SCAN_SYNTAX, (size_t)(nul - p->text));
+    sc.i = p->body;
+    scan_ws(&sc);
+    if (sc.i == p->len)
+        return fail_at(p, p->body, "empty config, expected a JSON object");
+
+    /* length + 1: cJSON then sees the terminating NUL and reports an error
+     * at the end of the text as the offset of that NUL */
+    const char *end = NULL;
+    *root = cJSON_ParseWithLengthOpts(p->text, p->len + 1, &end, true);
+    if (!*root) {
+        /* cJSON's pointer is often a little off; the strict scanner finds
+         * the first error exactly, and cJSON's pointer is the fallback */
+        size_t at = end && end >= p->text ? (size_t)(end - p->text) : p->body;
+        int status = SCAN_SYNTAX;
+        if (scan_document(&sc, NULL, p->body) < 0) {
+            at = sc.bad;
+            status = sc.status;
+        }
+        return fail_syntax(p, status, at);
+    }
+    sc.record = true;
+    if (scan_document(&sc, *root, p->body) < 0) {
+        free(sc.pos);
+        return fail_syntax(p, sc.status, sc.bad);
+    }
+    qsort(sc.pos, sc.npos, sizeof *sc.pos, pos_cmp);
+    p->pos = sc.pos;
+    p->npos = sc.npos;
+    if (!cJSON_IsObject(*root))
+        return fail_at(p, value_off(p, *root), "the config must be a JSON object, found %s",
+                       type_phrase(*root));
+    return 0;
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+void nn_config_defaults(nn_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 1;
+    cfg->validation_fraction = 0.0;
+    cfg->scale = NN_SCALE_UNIT;
+    cfg->n_layers = 0;
+    cfg->loss = NN_LOSS_MSE;
+    cfg->optimizer = NN_OPT_SGD;
+    cfg->learning_rate = 0.1;
+    cfg->epochs = 10;
+    cfg->batch_size = 32;
+    cfg->shuffle = true;
+    cfg->checkpoint_every = 1;
+}
+
+static void source_free(nn_source *s)
+{
+    free(s->images);
+    free(s->labels);
+    free(s->images_path);
+    free(s->labels_path);
+}
+
+void nn_config_free(nn_config *cfg)
+{
+    if (!cfg)
+        return;
+    source_free(&cfg->train);
+    source_free(&cfg->test);
+    source_free(&cfg->validation);
+    free(cfg->checkpoint);
+    free(cfg->checkpoint_path);
+    free(cfg->config_dir);
+    nn_config_defaults(cfg);
+}
+
+int nn_config_parse(nn_config *cfg, const char *text, size_t len, const char *name,
+                    const char *dir, nn_error *err)
+{
+    nn_config_defaults(cfg);
+    cfg_parser p = {
+        .name = name ? name : "<config>",
+        .len = len,
+        .dir = dir && *dir ? dir : ".",
+        .err = err,
+    };
+    char *buf = malloc(len + 1);
+    cfg->config_dir = strdup(p.dir);
+    if (!buf || !cfg->config_dir) {
+        free(buf);
+        nn_config_free(cfg);
+        return fail_nomem(&p);
+    }
+    if (len)
+        memcpy(buf, text, len);
+    buf[len] = '\0';
+    p.text = buf;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        p.body = 3;
+
+    cJSON *root = NULL;
+    int rc = parse_syntax(&p, &root);
+    if (rc == 0)
+        rc = parse_root(&p, root, cfg);
+    cJSON_Delete(root);
+    free(p.pos);
+    free(buf);
+    if (rc < 0)
+        nn_config_free(cfg);
+    return rc;
+}
+
+int nn_config_load(nn_config *cfg, const char *path, nn_error *err)
+{
+    nn_config_defaults(cfg);
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %s", name, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= CFG_MAX_BYTES) {
+                nn_error_set(err, NN_EXIT_USAGE, "%s: config is larger than %zu MiB", name,
+                             CFG_MAX_BYTES >> 20);
+                rc = -1;
+                break;
+            }
+            cap = cap ? 2 * cap : 4096;
+            char *b = realloc(buf, cap + 1);
+            if (!b) {
+                nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+                rc = -1;
+                break;
+            }
+            buf = b;
+        }
+        errno = 0;
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                nn_error_set(err, NN_EXIT_RUNTIME, "%s: %s", name,
+                             strerror(errno ? errno : EIO));
+                rc = -1;
+            }
+            break;
+        }
+    }
+    if (!is_stdin)
+        fclose(f);
+    if (rc == 0) {
+        char *dir = is_stdin ? strdup(".") : dir_of(path);
+        if (!dir) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+            rc = -1;
+        } else {
+            rc = nn_config_parse(cfg, buf, len, name, dir, err);
+        }
+        free(dir);
+    }
+    free(buf);
+    return rc;
+}
+
+int nn_config_set_checkpoint(nn_config *cfg, const char *path, nn_error *err)
+{
+    if (!path || !*path) {
+        nn_error_set(err, NN_EXIT_USAGE, "the checkpoint path is empty");
+        return -1;
+    }
+    char *a = strdup(path), *b = strdup(path);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    free(cfg->checkpoint);
+    free(cfg->checkpoint_path);
+    cfg->checkpoint = a;
+    cfg->checkpoint_path = b;
+    return 0;
+}
+
+/* ---- canonical JSON ---------------------------------------------------------
+ * Numbers are written by hand (cJSON_CreateRaw): cJSON's own printer checks
+ * its 15-digit form only approximately, so 0.30000000000000004 would come
+ * back as 0.3 and a seed near 2^53 would lose its last digits. */
+
+static bool add_raw_int(cJSON *obj, const char *key, int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return cJSON_AddRawToObject(obj, key, buf) != NULL;
+}
+
+/* The shortest of %.15g..%.17g that reads back as the same double. */
+static bool add_raw_double(cJSON *obj, const char *key, double v)
+{
+    char buf[40] = "null";
+    if (isfinite(v))
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    return cJSON_AddRawToObject(obj, key, buf) != NULL;
+}
+
+static bool add_source(cJSON *data, const char *key, const nn_source *s)
+{
+    cJSON *o = cJSON_AddObjectToObject(data, key);
+    return o && cJSON_AddStringToObject(o, "images", s->images ? s->images : "") &&
+           cJSON_AddStringToObject(o, "labels", s->labels ? s->labels : "");
+}
+
+char *nn_config_to_json(const nn_config *cfg)
+{
+    cJSON *root = cJSON_CreateObject();
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, cfg->seed);
+    bool ok = root && cJSON_AddRawToObject(root, "seed", seed);
+
+    cJSON *data = ok ? cJSON_AddObjectToObject(root, "data") : NULL;
+    ok = data != NULL;
+    if (ok && cfg->has_train)
+        ok = add_source(data, "train", &cfg->train);
+    if (ok && cfg->has_test)
+        ok = add_source(data, "test", &cfg->test);
+    if (ok && cfg->has_validation)
+        ok = add_source(data, "validation", &cfg->validation);
+    ok = ok && add_raw_double(data, "validation_fraction", cfg->validation_fraction) &&
+         cJSON_AddStringToObject(data, "scale", nn_scale_name(cfg->scale));
+
+    cJSON *model = ok ? cJSON_AddObjectToObject(root, "model") : NULL;
+    cJSON *layers = model ? cJSON_AddArrayToObject(model, "layers") : NULL;
+    ok = layers != NULL;
+    for (int i = 0; ok && i < cfg->n_layers && i < NN_MAX_LAYERS; i++) {
+        cJSON *l = cJSON_CreateObject();
+        ok = l && cJSON_AddItemToArray(layers, l);
+        if (!ok) {
+            cJSON_Delete(l);
+            break;
+        }
+        ok = add_raw_int(l, "units", cfg->layers[i].units) &&
+             cJSON_AddStringToObject(l, "activation", nn_act_name(cfg->layers[i].act));
+    }
+    ok = ok && cJSON_AddStringToObject(root, "loss", nn_loss_name(cfg->loss));
+
+    cJSON *opt = ok ? cJSON_AddObjectToObject(root, "optimizer") : NULL;
+    ok = opt && cJSON_AddStringToObject(opt, "name", nn_opt_name(cfg->optimizer)) &&
+         add_raw_double(opt, "learning_rate", cfg->learning_rate);
+
+    cJSON *train = ok ? cJSON_AddObjectToObject(root, "training") : NULL;
+    ok = train && add_raw_int(train, "epochs", cfg->epochs) &&
+         add_raw_int(train, "batch_size", cfg->batch_size) &&
+         cJSON_AddBoolToObject(train, "shuffle", cfg->shuffle);
+
+    cJSON *ckpt = ok ? cJSON_AddObjectToObject(root, "checkpoint") : NULL;
+    ok = ckpt != NULL;
+    if (ok && cfg->checkpoint)
+        ok = cJSON_AddStringToObject(ckpt, "path", cfg->checkpoint) != NULL;
+    ok = ok && add_raw_int(ckpt, "every_epochs", cfg->checkpoint_every);
+
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
