@@ -1,0 +1,318 @@
+/* test_reader.c - the byte reader: plain and gzip streams give the same
+ * bytes in any chunking, and damaged gzip is an error, never an early EOF. */
+#include "tests.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "data/reader.h"
+
+static char g_dir[4096];
+
+static void setup(void)
+{
+    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
+}
+
+static const char *tpath(const char *name)
+{
+    static char bufs[4][4200];
+    static int next;
+    char *p = bufs[next++ % 4];
+    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
+    return p;
+}
+
+static char g_msg[8192];
+
+__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(g_msg, sizeof g_msg, f, ap);
+    va_end(ap);
+    return g_msg;
+}
+
+/* gzip of src in memory (malloc'd), one member. */
+static unsigned char *gzip_mem(const void *src, size_t n, size_t *out_n)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)n) + 64;
+    unsigned char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    zs.next_in = (unsigned char *)src;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *out_n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+/* n bytes, partly compressible: runs, counters and pseudo-random noise. */
+static unsigned char *sample_data(size_t n)
+{
+    unsigned char *d = malloc(n);
+    ck_assert_ptr_nonnull(d);
+    uint32_t s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1103515245u + 12345u;
+        d[i] = (i / 4096) % 3 == 0 ? (unsigned char)(s >> 16)
+             : (i / 4096) % 3 == 1 ? (unsigned char)i
+                                    : 0;
+    }
+    return d;
+}
+
+/* Reads the whole stream in chunks of `chunk` bytes, checking that the
+ * offset follows and that a short count comes only at the end.  (No Check
+ * assertions inside the loop: each one costs a write to Check's pipe.) */
+static unsigned char *read_all(const char *path, size_t chunk, size_t *n)
+{
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open(path, &err);
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *out = malloc(cap);
+    unsigned char *tmp = malloc(chunk);
+    ck_assert(out && tmp);
+    int offset_ok = 1;
+    long long got;
+    for (;;) {
+        got = nn_reader_read(r, tmp, chunk, &err);
+        if (got < 0)
+            break;
+        while (len + (size_t)got > cap) {
+            out = realloc(out, cap *= 2);
+            ck_assert_ptr_nonnull(out);
+        }
+        memcpy(out + len, tmp, (size_t)got);
+        len += (size_t)got;
+        offset_ok &= nn_reader_offset(r) == len;
+        if ((size_t)got < chunk)
+            break;
+    }
+    ck_assert_msg(got >= 0, "%s", err.msg);
+    ck_assert(offset_ok);
+    ck_assert_int_eq(nn_reader_read(r, tmp, chunk, &err), 0);
+    nn_reader_close(r);
+    free(tmp);
+    *n = len;
+    return out;
+}
+
+/* Expects opening and reading `path` to the end to fail with `msg`. */
+static void expect_read_error(const char *path, const char *msg)
+{
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open(path, &err);
+    if (r) {
+        unsigned char buf[512];
+        long long got;
+        while ((got = nn_reader_read(r, buf, sizeof buf, &err)) == (long long)sizeof buf)
+            ;
+        nn_reader_close(r);
+        ck_assert_msg(got == -1, "read ended without an error (last count %lld)", got);
+    }
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_str_eq(err.msg, msg);
+}
+
+START_TEST(test_reader_gzip_chunks_match_plain_file)
+{
+    size_t n = 700 * 1000 + 3, gn;
+    unsigned char *data = sample_data(n);
+    unsigned char *g = gzip_mem(data, n, &gn);
+    nn_test_write_file(tpath("d.bin"), data, n);
+    nn_test_write_file(tpath("d.bin.gz"), g, gn);
+    const size_t chunks[] = {1, 7, 4096, 65537, 300000, 1 << 20};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        size_t pn, zn;
+        unsigned char *plain = read_all(tpath("d.bin"), chunks[c], &pn);
+        unsigned char *unz = read_all(tpath("d.bin.gz"), chunks[c], &zn);
+        ck_assert_uint_eq(pn, n);
+        ck_assert_uint_eq(zn, n);
+        ck_assert_int_eq(memcmp(plain, data, n), 0);
+        ck_assert_int_eq(memcmp(unz, data, n), 0);
+        free(plain);
+        free(unz);
+    }
+    free(g);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_reader_reports_size_and_kind)
+{
+    const char text[] = "hello, world\n";
+    nn_test_write_file(tpath("p"), text, sizeof text - 1);
+    size_t gn;
+    unsigned char *g = gzip_mem(text, sizeof text - 1, &gn);
+    nn_test_write_file(tpath("g"), g, gn);
+    free(g);
+
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open(tpath("p"), &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(nn_reader_is_gzip(r), 0);
+    ck_assert_int_eq(nn_reader_size(r), (long long)(sizeof text - 1));
+    ck_assert_str_eq(nn_reader_path(r), tpath("p"));
+    ck_assert_uint_eq(nn_reader_offset(r), 0);
+    char buf[5];
+    ck_assert_int_eq(nn_reader_read(r, buf, 5, &err), 5);
+    ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+    ck_assert_uint_eq(nn_reader_offset(r), 5);
+    nn_reader_close(r);
+
+    r = nn_reader_open(tpath("g"), &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(nn_reader_is_gzip(r), 1);
+    ck_assert_int_eq(nn_reader_size(r), -1);
+    char all[64];
+    ck_assert_int_eq(nn_reader_read(r, all, sizeof all, &err), (long long)(sizeof text - 1));
+    ck_assert_int_eq(memcmp(all, text, sizeof text - 1), 0);
+    ck_assert_int_eq(nn_reader_read(r, all, sizeof all, &err), 0);
+    nn_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_reader_reads_empty_and_one_byte_files_as_plain)
+{
+    nn_test_write_file(tpath("empty"), "", 0);
+    nn_test_write_file(tpath("one"), "\x1f", 1);
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open(tpath("empty"), &err);
+    ck_assert_ptr_nonnull(r);
+    char buf[4];
+    ck_assert_int_eq(nn_reader_size(r), 0);
+    ck_assert_int_eq(nn_reader_read(r, buf, sizeof buf, &err), 0);
+    nn_reader_close(r);
+
+    r = nn_reader_open(tpath("one"), &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(nn_reader_is_gzip(r), 0);
+    ck_assert_int_eq(nn_reader_read(r, buf, sizeof buf, &err), 1);
+    ck_assert_int_eq((unsigned char)buf[0], 0x1f);
+    nn_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_reader_reads_concatenated_gzip_members)
+{
+    size_t an, bn;
+    unsigned char *a = gzip_mem("first part, ", 12, &an);
+    unsigned char *b = gzip_mem("second part", 11, &bn);
+    unsigned char *ab = malloc(an + bn);
+    ck_assert_ptr_nonnull(ab);
+    memcpy(ab, a, an);
+    memcpy(ab + an, b, bn);
+    nn_test_write_file(tpath("ab.gz"), ab, an + bn);
+    size_t n;
+    unsigned char *got = read_all(tpath("ab.gz"), 5, &n);
+    ck_assert_uint_eq(n, 23);
+    ck_assert_int_eq(memcmp(got, "first part, second part", 23), 0);
+    free(got);
+    free(ab);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_reader_rejects_garbage_after_gzip_member)
+{
+    size_t an;
+    unsigned char *a = gzip_mem("payload", 7, &an);
+    unsigned char *ax = malloc(an + 3);
+    ck_assert_ptr_nonnull(ax);
+    memcpy(ax, a, an);
+    memcpy(ax + an, "xyz", 3);
+    const char *p = tpath("ax.gz");
+    nn_test_write_file(p, ax, an + 3);
+    expect_read_error(p, fmt("%s: gzip data corrupt at byte %zu (unexpected bytes after the "
+                             "compressed data)", p, an));
+    free(ax);
+    free(a);
+}
+END_TEST
+
+START_TEST(test_reader_rejects_corrupt_gzip_with_offset)
+{
+    size_t n = 5000, gn;
+    unsigned char *data = sample_data(n);
+    unsigned char *g = gzip_mem(data, n, &gn);
+    const char *p = tpath("c.gz");
+    g[10] = 0xFF; /* first deflate block: reserved type 11 */
+    nn_test_write_file(p, g, gn);
+    expect_read_error(p, fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
+
+    free(g);
+    g = gzip_mem(data, n, &gn);
+    g[2] = 7; /* compression method other than deflate */
+    nn_test_write_file(p, g, gn);
+    expect_read_error(p, fmt("%s: gzip data corrupt at byte 4 (unknown compression method)", p));
+
+    free(g);
+    g = gzip_mem(data, n, &gn);
+    g[gn - 1] ^= 1; /* ISIZE */
+    nn_test_write_file(p, g, gn);
+    expect_read_error(p, fmt("%s: gzip data corrupt at byte %zu (incorrect length check)", p, gn));
+    free(g);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_reader_rejects_truncated_gzip)
+{
+    size_t n = 100000, gn;
+    unsigned char *data = sample_data(n);
+    unsigned char *g = gzip_mem(data, n, &gn);
+    const char *p = tpath("t.gz");
+    size_t cuts[] = {2, 5, 11, gn / 3, gn - 8, gn - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        nn_test_write_file(p, g, cuts[i]);
+        expect_read_error(p, fmt("%s: gzip stream truncated at byte %zu", p, cuts[i]));
+    }
+    free(g);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_reader_rejects_missing_file_and_directory)
+{
+    nn_error err = {0};
+    const char *p = tpath("missing.idx");
+    ck_assert_ptr_null(nn_reader_open(p, &err));
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", p));
+    memset(&err, 0, sizeof err);
+    ck_assert_ptr_null(nn_reader_open(g_dir, &err));
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_str_eq(err.msg, fmt("%s: Is a directory", g_dir));
+}
+END_TEST
+
+Suite *reader_suite(void)
+{
+    Suite *s = suite_create("reader");
+    TCase *t = tcase_create("reader");
+    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, test_reader_gzip_chunks_match_plain_file);
+    tcase_add_test(t, test_reader_reports_size_and_kind);
+    tcase_add_test(t, test_reader_reads_empty_and_one_byte_files_as_plain);
+    tcase_add_test(t, test_reader_reads_concatenated_gzip_members);
+    tcase_add_test(t, test_reader_rejects_garbage_after_gzip_member);
+    tcase_add_test(t, test_reader_rejects_corrupt_gzip_with_offset);
+    tcase_add_test(t, test_reader_rejects_truncated_gzip);
+    tcase_add_test(t, test_reader_rejects_missing_file_and_directory);
+    suite_add_tcase(s, t);
+    return s;
+}
