@@ -1,0 +1,324 @@
+/* main.c - the command line: options, dispatch to the commands in run.h,
+ * error printing and exit codes.  The only file that prints errors or exits. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kernels/kernels.h"
+#include "run.h"
+
+/* Returned for a malformed command line: the error is followed by the usage line. */
+enum { USAGE_HINT = -2 };
+
+static const char usage_line[] =
+    "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --inspect FILE (see nntrain --help)";
+
+static void print_help(FILE *f, long cores)
+{
+    fprintf(f,
+            "nntrain %s - train a multilayer perceptron from the command line\n"
+            "\n"
+            "usage:\n"
+            "  nntrain [OPTIONS] CONFIG.json                 train\n"
+            "  nntrain --eval [OPTIONS] CONFIG.json          evaluate the config's checkpoint on "
+            "its test data\n"
+            "  nntrain --eval --checkpoint FILE --data SPEC  the same without a config\n"
+            "  nntrain --inspect FILE                        describe a checkpoint\n"
+            "  nntrain --help | --version\n"
+            "\n"
+            "options:\n"
+            "  --eval               evaluate instead of training\n"
+            "  --inspect FILE       describe the checkpoint FILE\n"
+            "  --checkpoint FILE    checkpoint to write, resume from or evaluate\n"
+            "                       (default: the config's checkpoint.path)\n"
+            "  --data SPEC          data instead of the config's: IMAGES,LABELS (two IDX files,\n"
+            "                       gzip or plain); training data when training, test data\n"
+            "                       with --eval (default: the config's data.train / data.test)\n"
+            "  --resume             continue training from the checkpoint; training.epochs\n"
+            "                       is the total (default: off, start from scratch)\n"
+            "  --epochs N           total epochs, overrides training.epochs (default: the "
+            "config's)\n"
+            "  --seed N             random seed, overrides seed (default: the config's)\n"
+            "  --threads N          worker threads (default: all online cores, %ld here;\n"
+            "                       the kernels use one thread in this version)\n"
+            "  --json               machine-readable output: JSON lines (default: text)\n"
+            "  -q, --quiet          no progress bar, notes or per-epoch lines (default: off)\n"
+            "  -h, --help           show this help and exit\n"
+            "  -V, --version        show the version and exit\n"
+            "\n"
+            "environment:\n"
+            "  NNTRAIN_ISA=scalar   force the kernel set (only scalar exists in this version)\n"
+            "\n"
+            "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
+            "2 invalid command line or config, 130/143 interrupted.\n",
+            NN_VERSION, cores);
+}
+
+typedef struct {
+    bool eval, help, version;
+    const char *inspect;
+    const char *config;
+    const char *checkpoint;
+    const char *data;
+    long long seed, epochs;
+    bool has_seed, has_epochs;
+    nn_run_opts run;
+} options;
+
+/* Whole-string unsigned decimal in [lo, hi], with overflow detection. */
+static int parse_count(const char *opt, const char *s, long long lo, long long hi,
+                       long long *out, nn_error *err)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < (unsigned long long)lo || v > (unsigned long long)hi)
+        goto bad;
+    *out = (long long)v;
+    return 0;
+bad:
+    nn_error_set(err, NN_EXIT_USAGE, "%s: expected an integer from %lld to %lld, found '%s'",
+                 opt, lo, hi, s ? s : "");
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, options *o, nn_error *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o->config) {
+                nn_error_set(err, NN_EXIT_USAGE, "more than one config file: '%s' and '%s'",
+                             o->config, a);
+                return -1;
+            }
+            o->config = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc && !o->config)
+                o->config = argv[++i];
+            if (i + 1 < argc) {
+                nn_error_set(err, NN_EXIT_USAGE, "unexpected argument '%s'", argv[i + 1]);
+                return -1;
+            }
+            break;
+        }
+        /* "--name=value" or "--name value" for the options that take a value */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, a, len);
+        name[len] = '\0';
+        if (eq)
+            val = eq + 1;
+        static const char *const with_value[] = {"--inspect", "--checkpoint", "--data",
+                                                 "--epochs",  "--seed",       "--threads"};
+        bool takes = false;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            takes |= strcmp(name, with_value[k]) == 0;
+        if (takes && !val) {
+            if (i + 1 >= argc) {
+                nn_error_set(err, NN_EXIT_USAGE, "option '%s' needs a value", name);
+                return -1;
+            }
+            val = argv[++i];
+        } else if (!takes && val) {
+            nn_error_set(err, NN_EXIT_USAGE, "option '%s' takes no value", name);
+            return -1;
+        }
+        long long n;
+        if (!strcmp(name, "-h") || !strcmp(name, "--help"))
+            o->help = true;
+        else if (!strcmp(name, "-V") || !strcmp(name, "--version"))
+            o->version = true;
+        else if (!strcmp(name, "--eval"))
+            o->eval = true;
+        else if (!strcmp(name, "--resume"))
+            o->run.resume = true;
+        else if (!strcmp(name, "--json"))
+            o->run.json = true;
+        else if (!strcmp(name, "-q") || !strcmp(name, "--quiet"))
+            o->run.quiet = true;
+        else if (!strcmp(name, "--inspect"))
+            o->inspect = val;
+        else if (!strcmp(name, "--checkpoint"))
+            o->checkpoint = val;
+        else if (!strcmp(name, "--data"))
+            o->data = val;
+        else if (!strcmp(name, "--epochs")) {
+            if (parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
+                return -1;
+            o->has_epochs = true;
+        } else if (!strcmp(name, "--seed")) {
+            if (parse_count(name, val, 0, 9007199254740992LL, &o->seed, err) < 0)
+                return -1;
+            o->has_seed = true;
+        } else if (!strcmp(name, "--threads")) {
+            if (parse_count(name, val, 1, 1024, &n, err) < 0)
+                return -1;
+            o->run.threads = (int)n;
+        } else {
+            nn_error_set(err, NN_EXIT_USAGE, "unknown option '%s'", a);
+            return -1;
+        }
+        if (takes && !*val) {
+            nn_error_set(err, NN_EXIT_USAGE, "option '%s' needs a non-empty value", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "IMAGES,LABELS" -> two malloc'd strings. */
+static int split_pair(const char *spec, char **images, char **labels, nn_error *err)
+{
+    const char *comma = strchr(spec, ',');
+    if (!comma || comma == spec || !comma[1] || strchr(comma + 1, ',')) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--data '%s': expected IMAGES,LABELS (an IDX images file and an IDX "
+                     "labels file)",
+                     spec);
+        return -1;
+    }
+    *images = strndup(spec, (size_t)(comma - spec));
+    *labels = strdup(comma + 1);
+    if (!*images || !*labels) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int run(options *o, nn_error *err)
+{
+    if (o->inspect) {
+        if (o->config || o->eval) {
+            nn_error_set(err, NN_EXIT_USAGE, "--inspect takes a checkpoint and nothing else");
+            return USAGE_HINT;
+        }
+        return nn_inspect(o->inspect, &o->run, err);
+    }
+    if (o->eval && !o->config) {
+        if (!o->checkpoint || !o->data) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
+            return USAGE_HINT;
+        }
+        char *images = NULL, *labels = NULL;
+        int rc = split_pair(o->data, &images, &labels, err);
+        if (rc == 0)
+            rc = nn_eval(o->checkpoint, images, labels, &o->run, err);
+        free(images);
+        free(labels);
+        return rc;
+    }
+    if (!o->config) {
+        nn_error_set(err, NN_EXIT_USAGE, "no config file given");
+        return USAGE_HINT;
+    }
+
+    nn_config cfg;
+    if (nn_config_load(&cfg, o->config, err) < 0)
+        return -1;
+    int rc = -1;
+    char *images = NULL, *labels = NULL;
+    if (o->has_seed)
+        cfg.seed = (uint64_t)o->seed;
+    if (o->has_epochs)
+        cfg.epochs = (int)o->epochs;
+    if (o->checkpoint && nn_config_set_checkpoint(&cfg, o->checkpoint, err) < 0)
+        goto out;
+    if (o->data && split_pair(o->data, &images, &labels, err) < 0)
+        goto out;
+
+    if (o->eval) {
+        if (!cfg.checkpoint_path) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "%s: no checkpoint to evaluate: set checkpoint.path or give "
+                         "--checkpoint",
+                         o->config);
+            goto out;
+        }
+        if (!images && !cfg.has_test) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "%s: no test data: set data.test or give --data IMAGES,LABELS",
+                         o->config);
+            goto out;
+        }
+        rc = nn_eval(cfg.checkpoint_path, images ? images : cfg.test.images_path,
+                     labels ? labels : cfg.test.labels_path, &o->run, err);
+        goto out;
+    }
+    if (images) { /* --data replaces data.train; the paths are the command line's */
+        free(cfg.train.images);
+        free(cfg.train.labels);
+        free(cfg.train.images_path);
+        free(cfg.train.labels_path);
+        cfg.train.images = images;
+        cfg.train.labels = labels;
+        cfg.train.images_path = strdup(images);
+        cfg.train.labels_path = strdup(labels);
+        cfg.has_train = true;
+        images = labels = NULL;
+        if (!cfg.train.images_path || !cfg.train.labels_path) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+            goto out;
+        }
+    }
+    rc = nn_train(&cfg, &o->run, err);
+out:
+    free(images);
+    free(labels);
+    nn_config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    nn_error err = {0};
+    options o = {0};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    o.run.threads = (int)(cores > 1024 ? 1024 : cores);
+    o.run.out = stdout;
+    o.run.diag = stderr;
+
+    int rc = parse_args(argc, argv, &o, &err) < 0 ? USAGE_HINT : 0;
+    if (rc == 0 && o.help) {
+        print_help(stdout, cores);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (rc == 0 && o.version) {
+        printf("nntrain %s\n", NN_VERSION);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (rc == 0)
+        rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err);
+    if (rc == 0) {
+        o.run.progress = !o.run.quiet && isatty(STDERR_FILENO);
+        rc = run(&o, &err);
+    }
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output: %s",
+                     strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0)
+        return NN_EXIT_OK;
+    fprintf(stderr, "nntrain: %s\n", err.msg);
+    if (rc == USAGE_HINT)
+        fprintf(stderr, "%s\n", usage_line);
+    return err.code ? err.code : NN_EXIT_RUNTIME;
+}

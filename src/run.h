@@ -1,0 +1,63 @@
+/* run.h - the commands behind the command line: train, eval, inspect.
+ * main.c parses options into nn_run_opts and calls one of these; each
+ * returns 0 or -1 with *err set (the exit code is err->code). */
+#ifndef NN_RUN_H
+#define NN_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "data/dataset.h"
+#include "nn/model.h"
+#include "util/error.h"
+
+#define NN_VERSION "0.1.0"
+
+typedef struct {
+    bool resume;   /* --resume */
+    bool json;     /* --json */
+    bool quiet;    /* --quiet: no progress bar, notes or per-epoch lines */
+    bool progress; /* draw the progress bar (stderr is a terminal, not quiet) */
+    int threads;   /* --threads (accepted; the kernels are single-threaded for now) */
+    FILE *out;     /* results: stdout */
+    FILE *diag;    /* notes and progress: stderr */
+} nn_run_opts;
+
+/* Trains cfg (contract section 3 output on o->out). */
+int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err);
+
+/* Evaluates the checkpoint at ckpt_path on the IDX pair images/labels
+ * (`name` is how the data is called in messages). */
+int nn_eval(const char *ckpt_path, const char *images, const char *labels,
+            const nn_run_opts *o, nn_error *err);
+
+/* Describes the checkpoint at path. */
+int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err);
+
+/* --- shared by the commands -------------------------------------------- */
+
+/* Loss, accuracy and (optionally) the confusion matrix of a model on rows
+ * idx[0..n-1] of d (idx NULL: every row). */
+typedef struct {
+    double loss;      /* mean over samples of the MSE cost */
+    size_t samples;
+    size_t correct;
+    int classes;      /* rows/columns of confusion: K, or 2 when K == 1 */
+    size_t *confusion; /* (classes, classes), rows = true class; NULL if not asked */
+} nn_metrics;
+
+int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
+               const float *shift, const float *mult, bool want_confusion, nn_metrics *out,
+               nn_error *err);
+
+/* Checks that every label of d fits a model with K outputs (K > 1: label <
+ * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */
+int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err);
+
+/* A model with the checkpoint's architecture and parameters. */
+nn_model *nn_model_from_ckpt(const nn_ckpt *c, int max_batch, nn_error *err);
+
+#endif

@@ -1,0 +1,366 @@
+/* train.c - the training loop: data -> mini-batches -> forward, loss,
+ * backward, SGD step -> per-epoch metrics -> checkpoint.
+ *
+ * Mini-batches: every epoch draws a fresh order of the training rows (a
+ * Fisher-Yates shuffle of the sorted row list with the training generator,
+ * whose state is saved in the checkpoint), cuts it into batches of
+ * training.batch_size, and trains on the last, smaller batch too; its
+ * gradient is averaged over its own size.  Nothing is dropped.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/batch.h"
+#include "data/idx.h"
+#include "nn/loss.h"
+#include "nn/sgd.h"
+#include "run.h"
+#include "util/progress.h"
+
+typedef struct {
+    nn_dataset train, val;       /* val.x is NULL when validation comes from a split */
+    const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
+    uint32_t *train_idx, *val_idx;
+    size_t n_train, n_val;
+    float *shift, *mult;         /* (features,) input scaling */
+    nn_model *model;
+    nn_rng rng;                  /* the training generator (shuffles) */
+    int64_t epoch, step;
+    double metrics[4];           /* train loss/accuracy, val loss/accuracy of the last epoch */
+    float *X, *dOut;             /* (batch, features), (batch, outputs) */
+    int32_t *y;                  /* (batch,) */
+    uint32_t *order;             /* (n_train,) */
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    nn_dataset_free(&t->train);
+    nn_dataset_free(&t->val);
+    free(t->train_idx);
+    free(t->val_idx);
+    free(t->shift);
+    free(t->mult);
+    nn_model_free(t->model);
+    free(t->X);
+    free(t->dOut);
+    free(t->y);
+    free(t->order);
+}
+
+static int load_data(trainer *t, const nn_config *cfg, int K, nn_error *err)
+{
+    if (nn_idx_read_pair(&t->train, cfg->train.images_path, cfg->train.labels_path, err) < 0)
+        return -1;
+    if (nn_check_labels(&t->train, K, cfg->train.labels_path, err) < 0)
+        return -1;
+    if (t->train.n > UINT32_MAX) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu samples, at most %u are supported",
+                     cfg->train.images_path, t->train.n, UINT32_MAX);
+        return -1;
+    }
+    if (cfg->has_validation) {
+        if (nn_idx_read_pair(&t->val, cfg->validation.images_path, cfg->validation.labels_path,
+                             err) < 0)
+            return -1;
+        if (t->val.features != t->train.features) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: samples have %zu features, the training data %zu",
+                         cfg->validation.images_path, t->val.features, t->train.features);
+            return -1;
+        }
+        if (nn_check_labels(&t->val, K, cfg->validation.labels_path, err) < 0)
+            return -1;
+        /* A separate validation set: every row of each set, in file order. */
+        if (nn_split(t->train.n, 0.0, cfg->seed, &t->train_idx, &t->n_train, &t->val_idx,
+                     &t->n_val, err) < 0)
+            return -1;
+        uint32_t *unused = NULL;
+        size_t n_unused = 0;
+        if (nn_split(t->val.n, 0.0, cfg->seed, &t->val_idx, &t->n_val, &unused, &n_unused,
+                     err) < 0)
+            return -1;
+        t->val_set = &t->val;
+    } else {
+        if (nn_split(t->train.n, cfg->validation_fraction, cfg->seed, &t->train_idx,
+                     &t->n_train, &t->val_idx, &t->n_val, err) < 0)
+            return -1;
+        t->val_set = &t->train;
+    }
+    if (t->n_train == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: no training samples left after taking %zu for validation",
+                     cfg->train.images_path, t->n_val);
+        return -1;
+    }
+    return 0;
+}
+
+/* The checkpoint must describe the same network the config asks for. */
+static int check_resumable(const nn_ckpt *c, const nn_config *cfg, size_t features,
+                           const char *path, nn_error *err)
+{
+    if ((size_t)c->n_inputs != features) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint's model takes %d inputs, the data has %zu",
+                     path, c->n_inputs, features);
+        return -1;
+    }
+    if (c->n_layers != cfg->n_layers) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint has %d layers, the config %d", path,
+                     c->n_layers, cfg->n_layers);
+        return -1;
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        if (c->units[l] != cfg->layers[l].units || c->act[l] != cfg->layers[l].act) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: cannot resume: layer %d is %d %s units in the checkpoint, "
+                         "%d %s in the config",
+                         path, l, c->units[l], nn_act_name(c->act[l]), cfg->layers[l].units,
+                         nn_act_name(cfg->layers[l].act));
+            return -1;
+        }
+    }
+    if (c->loss != cfg->loss || c->scale != cfg->scale || c->seed != cfg->seed) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint was trained with loss %s, scale %s, "
+                     "seed %llu; the config has loss %s, scale %s, seed %llu",
+                     path, nn_loss_name(c->loss), nn_scale_name(c->scale),
+                     (unsigned long long)c->seed, nn_loss_name(cfg->loss),
+                     nn_scale_name(cfg->scale), (unsigned long long)cfg->seed);
+        return -1;
+    }
+    return 0;
+}
+
+static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
+{
+    nn_ckpt c = {0};
+    nn_model *m = t->model;
+    c.version = (char *)NN_VERSION;
+    c.config_json = nn_config_to_json(cfg);
+    if (!c.config_json) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
+        return -1;
+    }
+    c.n_inputs = m->n_inputs;
+    c.n_layers = m->n_layers;
+    memcpy(c.units, m->units, sizeof c.units);
+    memcpy(c.act, m->act, sizeof c.act);
+    c.loss = cfg->loss;
+    c.optimizer = cfg->optimizer;
+    c.n_classes = t->train.n_classes;
+    c.scale = cfg->scale;
+    c.shift = t->shift;
+    c.mult = t->mult;
+    c.epoch = t->epoch;
+    c.step = t->step;
+    memcpy(c.rng, t->rng.s, sizeof c.rng);
+    c.seed = cfg->seed;
+    c.train_loss = t->metrics[0];
+    c.train_accuracy = t->metrics[1];
+    c.val_loss = t->metrics[2];
+    c.val_accuracy = t->metrics[3];
+    c.params = m->params;
+    c.n_params = m->n_params;
+    int rc = nn_ckpt_save(cfg->checkpoint_path, &c, err);
+    free(c.config_json);
+    return rc;
+}
+
+static int first_nonfinite(const float *p, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i])) {
+            *at = i;
+            return 1;
+        }
+    return 0;
+}
+
+static void print_epoch(const nn_run_opts *o, const trainer *t, int64_t epochs, bool has_val,
+                        double seconds, double rate)
+{
+    const double *mt = t->metrics;
+    FILE *f = o->out;
+    if (o->json) {
+        fprintf(f, "{\"epoch\":%lld,\"train_loss\":%.9g,\"train_accuracy\":%.6g",
+                (long long)t->epoch, mt[0], mt[1]);
+        if (has_val)
+            fprintf(f, ",\"val_loss\":%.9g,\"val_accuracy\":%.6g", mt[2], mt[3]);
+        fprintf(f, ",\"seconds\":%.3f,\"samples_per_second\":%.0f}\n", seconds, rate);
+    } else {
+        fprintf(f, "epoch %lld/%lld  train_loss %.6f  train_accuracy %.4f", (long long)t->epoch,
+                (long long)epochs, mt[0], mt[1]);
+        if (has_val)
+            fprintf(f, "  val_loss %.6f  val_accuracy %.4f", mt[2], mt[3]);
+        fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", seconds, rate);
+    }
+    fflush(f);
+}
+
+static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, nn_error *err)
+{
+    nn_model *m = t->model;
+    int K = m->units[m->n_layers - 1];
+    size_t bs = (size_t)cfg->batch_size;
+    size_t batches = (t->n_train + bs - 1) / bs;
+    bool has_val = t->n_val > 0;
+    nn_progress bar;
+    nn_progress_init(&bar, o->diag, o->progress);
+
+    for (int64_t e = t->epoch + 1; e <= cfg->epochs; e++) {
+        double started = nn_now(), loss_sum = 0.0;
+        size_t correct = 0;
+        memcpy(t->order, t->train_idx, sizeof(uint32_t) * t->n_train);
+        if (cfg->shuffle)
+            nn_rng_shuffle(&t->rng, t->order, t->n_train);
+        for (size_t b = 0; b < batches; b++) {
+            size_t off = b * bs;
+            int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
+            const uint32_t *rows = t->order + off;
+            nn_batch_gather(t->X, &t->train, rows, (size_t)B, t->shift, t->mult);
+            nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+            const float *yhat = nn_model_forward(m, t->X, B);
+            double loss = nn_mse_forward(yhat, t->y, B, K);
+            if (!isfinite(loss)) {
+                nn_progress_clear(&bar);
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "training diverged: the loss is %s at epoch %lld, batch %zu "
+                             "(lower optimizer.learning_rate); %s",
+                             isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1,
+                             t->epoch > 0 && cfg->checkpoint_path
+                                 ? "the last good checkpoint is kept"
+                                 : "no checkpoint was written");
+                return -1;
+            }
+            loss_sum += loss * B;
+            for (int i = 0; i < B; i++)
+                correct += nn_predict_class(yhat + (size_t)i * K, K) == t->y[i];
+            nn_mse_backward(t->dOut, yhat, t->y, B, K);
+            nn_model_zero_grad(m);
+            nn_model_backward(m, t->X, t->dOut, B, NULL);
+            nn_sgd_step(m->params, m->grads, m->n_params, (float)cfg->learning_rate);
+            t->step++;
+            nn_progress_update(&bar, (long)e, (long)cfg->epochs, (long)b + 1, (long)batches,
+                               started, (double)(off + (size_t)B));
+        }
+        nn_progress_clear(&bar);
+        size_t at;
+        if (first_nonfinite(m->params, m->n_params, &at)) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "training diverged: parameter %zu is not finite after epoch %lld, "
+                         "batch %zu (lower optimizer.learning_rate); %s",
+                         at, (long long)e, batches,
+                         t->epoch > 0 && cfg->checkpoint_path ? "the last good checkpoint is kept"
+                                                              : "no checkpoint was written");
+            return -1;
+        }
+        double train_seconds = nn_now() - started;
+        t->epoch = e;
+        t->metrics[0] = loss_sum / (double)t->n_train;
+        t->metrics[1] = (double)correct / (double)t->n_train;
+        t->metrics[2] = t->metrics[3] = NAN;
+        if (has_val) {
+            nn_metrics vm;
+            if (nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, false, &vm,
+                           err) < 0)
+                return -1;
+            t->metrics[2] = vm.loss;
+            t->metrics[3] = (double)vm.correct / (double)vm.samples;
+        }
+        double seconds = nn_now() - started;
+        if (!o->quiet)
+            print_epoch(o, t, cfg->epochs, has_val, seconds,
+                        train_seconds > 0 ? (double)t->n_train / train_seconds : 0.0);
+        bool due = cfg->checkpoint_every > 0 && e % cfg->checkpoint_every == 0;
+        if (cfg->checkpoint_path && (due || e == cfg->epochs))
+            if (save_checkpoint(t, cfg, err) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
+{
+    trainer t = {0};
+    nn_ckpt ck = {0};
+    int rc = -1;
+    int K = cfg->layers[cfg->n_layers - 1].units;
+    int units[NN_MAX_LAYERS];
+    nn_act act[NN_MAX_LAYERS];
+    for (int l = 0; l < cfg->n_layers; l++) {
+        units[l] = cfg->layers[l].units;
+        act[l] = cfg->layers[l].act;
+    }
+    if (o->resume && !cfg->checkpoint_path) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--resume needs a checkpoint: set checkpoint.path or give --checkpoint");
+        return -1;
+    }
+    if (load_data(&t, cfg, K, err) < 0)
+        goto out;
+    size_t F = t.train.features;
+    if (F > NN_MAX_FEATURES) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
+                     cfg->train.images_path, F, NN_MAX_FEATURES);
+        goto out;
+    }
+    t.model = nn_model_create((int)F, cfg->n_layers, units, act, cfg->batch_size, err);
+    t.shift = malloc(sizeof(float) * F);
+    t.mult = malloc(sizeof(float) * F);
+    t.X = malloc(sizeof(float) * F * (size_t)cfg->batch_size);
+    t.dOut = malloc(sizeof(float) * (size_t)K * (size_t)cfg->batch_size);
+    t.y = malloc(sizeof(int32_t) * (size_t)cfg->batch_size);
+    t.order = malloc(sizeof(uint32_t) * t.n_train);
+    if (!t.model)
+        goto out;
+    if (!t.shift || !t.mult || !t.X || !t.dOut || !t.y || !t.order) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for training buffers");
+        goto out;
+    }
+    t.metrics[0] = t.metrics[1] = t.metrics[2] = t.metrics[3] = NAN;
+
+    if (o->resume) {
+        if (nn_ckpt_load(cfg->checkpoint_path, &ck, err) < 0)
+            goto out;
+        if (check_resumable(&ck, cfg, F, cfg->checkpoint_path, err) < 0)
+            goto out;
+        memcpy(t.model->params, ck.params, sizeof(float) * t.model->n_params);
+        memcpy(t.shift, ck.shift, sizeof(float) * F);
+        memcpy(t.mult, ck.mult, sizeof(float) * F);
+        memcpy(t.rng.s, ck.rng, sizeof t.rng.s);
+        t.epoch = ck.epoch;
+        t.step = ck.step;
+        t.metrics[0] = ck.train_loss;
+        t.metrics[1] = ck.train_accuracy;
+        t.metrics[2] = ck.val_loss;
+        t.metrics[3] = ck.val_accuracy;
+        if (t.epoch >= cfg->epochs) {
+            if (!o->quiet)
+                fprintf(o->diag,
+                        "nntrain: %s already has %lld epochs (training.epochs is %d): nothing "
+                        "to do\n",
+                        cfg->checkpoint_path, (long long)t.epoch, cfg->epochs);
+            rc = 0;
+            goto out;
+        }
+    } else {
+        if (nn_scaler_fit(t.shift, t.mult, cfg->scale, &t.train, t.train_idx, t.n_train,
+                          cfg->train.images_path, err) < 0)
+            goto out;
+        nn_rng init;
+        nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
+        nn_model_init_glorot(t.model, &init);
+        nn_rng_seed(&t.rng, cfg->seed, NN_STREAM_SHUFFLE);
+        if (!cfg->checkpoint_path && !o->quiet)
+            fprintf(o->diag, "nntrain: note: no checkpoint.path in the config, the trained "
+                             "model will not be saved\n");
+    }
+    rc = train_epochs(&t, cfg, o, err);
+out:
+    nn_ckpt_free(&ck);
+    trainer_free(&t);
+    return rc;
+}

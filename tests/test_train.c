@@ -1,0 +1,283 @@
+/* test_train.c - the training loop end to end on small generated data:
+ * learning a separable problem, determinism, resume exactness, divergence. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "data/idx.h"
+#include "run.h"
+#include "tests.h"
+#include "util/rng.h"
+
+/* Writes a two-class problem into dir: n samples of 4 byte features; class
+ * 1 has features 0 and 1 high, class 0 low (a margin of 100 in byte units). */
+static void write_separable(const char *dir, const char *stem, int n, uint64_t seed)
+{
+    nn_rng r;
+    nn_rng_seed(&r, seed, 0);
+    uint8_t *x = malloc((size_t)n * 4), *y = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        y[i] = (uint8_t)(i % 2);
+        for (int f = 0; f < 4; f++) {
+            int base = f < 2 ? (y[i] ? 180 : 0) : 0;
+            x[i * 4 + f] = (uint8_t)(base + nn_rng_below(&r, 76));
+        }
+    }
+    char path[4200];
+    nn_error e = {0};
+    uint32_t dims[2] = {(uint32_t)n, 4}, ldim[1] = {(uint32_t)n};
+    snprintf(path, sizeof path, "%s/%s-images.idx.gz", dir, stem);
+    ck_assert_int_eq(nn_idx_write(path, 1, NN_DT_U8, 2, dims, x, &e), 0);
+    snprintf(path, sizeof path, "%s/%s-labels.idx", dir, stem);
+    ck_assert_int_eq(nn_idx_write(path, 0, NN_DT_U8, 1, ldim, y, &e), 0);
+    free(x);
+    free(y);
+}
+
+static void write_config(const char *dir, const char *extra_training, double lr, int units_out)
+{
+    char path[4200], text[4096];
+    snprintf(text, sizeof text,
+             "{\"seed\": 3,"
+             " \"data\": {\"train\": {\"images\": \"train-images.idx.gz\", \"labels\": "
+             "\"train-labels.idx\"},"
+             "          \"test\": {\"images\": \"test-images.idx.gz\", \"labels\": "
+             "\"test-labels.idx\"},"
+             "          \"validation_fraction\": 0.2, \"scale\": \"unit\"},"
+             " \"model\": {\"layers\": [{\"units\": 5, \"activation\": \"sigmoid\"},"
+             "                        {\"units\": %d, \"activation\": \"sigmoid\"}]},"
+             " \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": %g},"
+             " \"training\": {\"batch_size\": 7 %s},"
+             " \"checkpoint\": {\"path\": \"model.ckpt\"}}",
+             units_out, lr, extra_training);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_test_write_file(path, text, strlen(text));
+}
+
+static FILE *devnull(void)
+{
+    FILE *f = fopen("/dev/null", "w");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+static int train_in(const char *dir, int epochs, bool resume, nn_error *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_config cfg;
+    ck_assert_int_eq(nn_config_load(&cfg, path, e), 0);
+    cfg.epochs = epochs;
+    nn_run_opts o = {0};
+    o.resume = resume;
+    o.quiet = true;
+    o.threads = 1;
+    o.out = devnull();
+    o.diag = o.out;
+    int rc = nn_train(&cfg, &o, e);
+    fclose(o.out);
+    nn_config_free(&cfg);
+    return rc;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static const char *setup(int units_out, double lr, const char *extra)
+{
+    const char *dir = nn_test_tmpdir();
+    write_separable(dir, "train", 200, 1);
+    write_separable(dir, "test", 60, 2);
+    write_config(dir, extra, lr, units_out);
+    return dir;
+}
+
+START_TEST(test_train_learns_separable_problem_to_full_accuracy)
+{
+    for (int units_out = 1; units_out <= 2; units_out++) {
+        const char *dir = setup(units_out, 2.0, "");
+        nn_error e = {0};
+        ck_assert_msg(train_in(dir, 60, false, &e) == 0, "%s", e.msg);
+        char ck[4200], images[4200], labels[4200];
+        snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+        nn_ckpt c = {0};
+        ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
+        ck_assert_int_eq(c.epoch, 60);
+        ck_assert_double_eq(c.train_accuracy, 1.0);
+        ck_assert_double_eq(c.val_accuracy, 1.0);
+        nn_ckpt_free(&c);
+
+        /* and on held-out test data, through the --eval path */
+        snprintf(images, sizeof images, "%s/test-images.idx.gz", dir);
+        snprintf(labels, sizeof labels, "%s/test-labels.idx", dir);
+        char out_path[4200];
+        snprintf(out_path, sizeof out_path, "%s/eval.json", dir);
+        nn_run_opts o = {0};
+        o.json = true;
+        o.out = fopen(out_path, "w");
+        o.diag = o.out;
+        ck_assert_int_eq(nn_eval(ck, images, labels, &o, &e), 0);
+        fclose(o.out);
+        size_t n;
+        char *text = (char *)slurp(out_path, &n);
+        text[n] = '\0';
+        ck_assert_msg(strstr(text, "\"samples\":60,") && strstr(text, "\"accuracy\":1,"), "%s",
+                      text);
+        ck_assert_msg(units_out == 1 ? strstr(text, "\"confusion\":[[30,0],[0,30]]") != NULL
+                                     : strstr(text, "\"confusion\":[[30,0],[0,30]]") != NULL,
+                      "%s", text);
+        free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_train_is_deterministic_for_a_seed)
+{
+    const char *dir = setup(2, 0.5, "");
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+    nn_error e = {0};
+    ck_assert_int_eq(train_in(dir, 3, false, &e), 0);
+    size_t n1, n2;
+    unsigned char *a = slurp(ck, &n1);
+    ck_assert_int_eq(train_in(dir, 3, false, &e), 0);
+    unsigned char *b = slurp(ck, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(a, b, n1);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_resume_n_then_m_equals_n_plus_m)
+{
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        const char *dir =
+            setup(2, 0.5, shuffle ? ", \"shuffle\": true" : ", \"shuffle\": false");
+        char ck[4200];
+        snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+        nn_error e = {0};
+        ck_assert_int_eq(train_in(dir, 5, false, &e), 0);
+        size_t n1, n2;
+        unsigned char *whole = slurp(ck, &n1);
+        ck_assert_int_eq(train_in(dir, 2, false, &e), 0);
+        ck_assert_msg(train_in(dir, 5, true, &e) == 0, "%s", e.msg);
+        unsigned char *resumed = slurp(ck, &n2);
+        ck_assert_uint_eq(n1, n2);
+        ck_assert_msg(memcmp(whole, resumed, n1) == 0, "resumed checkpoint differs");
+        free(whole);
+        free(resumed);
+    }
+}
+END_TEST
+
+START_TEST(test_resume_rejects_different_architecture)
+{
+    const char *dir = setup(2, 0.5, "");
+    nn_error e = {0};
+    ck_assert_int_eq(train_in(dir, 1, false, &e), 0);
+    write_config(dir, "", 0.5, 1); /* now one output unit */
+    ck_assert_int_eq(train_in(dir, 2, true, &e), -1);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_msg(strstr(e.msg, "model.ckpt: cannot resume: layer 1 is 2 sigmoid units in the "
+                                "checkpoint, 1 sigmoid in the config") != NULL,
+                  "%s", e.msg);
+}
+END_TEST
+
+START_TEST(test_resume_without_checkpoint_is_an_error)
+{
+    const char *dir = setup(2, 0.5, "");
+    nn_error e = {0};
+    ck_assert_int_eq(train_in(dir, 2, true, &e), -1);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_msg(strstr(e.msg, "model.ckpt: No such file or directory") != NULL, "%s", e.msg);
+}
+END_TEST
+
+START_TEST(test_divergence_stops_with_epoch_and_batch_and_keeps_checkpoint)
+{
+    const char *dir = setup(2, 0.5, "");
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+    nn_error e = {0};
+    ck_assert_int_eq(train_in(dir, 1, false, &e), 0);
+    size_t n1, n2;
+    unsigned char *good = slurp(ck, &n1);
+    /* identity units and a huge rate: the loss overflows within an epoch */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_config cfg;
+    ck_assert_int_eq(nn_config_load(&cfg, path, &e), 0);
+    cfg.layers[0].act = cfg.layers[1].act = NN_ACT_IDENTITY;
+    cfg.learning_rate = 1e6;
+    cfg.epochs = 3;
+    cfg.checkpoint_every = 1;
+    nn_run_opts o = {0};
+    o.quiet = true;
+    o.out = devnull();
+    o.diag = o.out;
+    ck_assert_int_eq(nn_train(&cfg, &o, &e), -1);
+    fclose(o.out);
+    nn_config_free(&cfg);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_msg(strncmp(e.msg, "training diverged: the loss is ", 31) == 0 &&
+                      strstr(e.msg, "at epoch 1, batch "),
+                  "%s", e.msg);
+    unsigned char *after = slurp(ck, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(good, after, n1); /* the earlier checkpoint is untouched */
+    free(good);
+    free(after);
+}
+END_TEST
+
+START_TEST(test_label_beyond_outputs_is_an_error)
+{
+    const char *dir = setup(2, 0.5, "");
+    /* labels 0..3 for a model with 2 outputs */
+    uint8_t y[200];
+    for (int i = 0; i < 200; i++)
+        y[i] = (uint8_t)(i == 7 ? 3 : i % 2);
+    char path[4200];
+    uint32_t ldim[1] = {200};
+    nn_error e = {0};
+    snprintf(path, sizeof path, "%s/train-labels.idx", dir);
+    ck_assert_int_eq(nn_idx_write(path, 0, NN_DT_U8, 1, ldim, y, &e), 0);
+    ck_assert_int_eq(train_in(dir, 1, false, &e), -1);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_msg(strstr(e.msg, "train-labels.idx: label 3 at item 7 is beyond the model's 2 "
+                                "output units") != NULL,
+                  "%s", e.msg);
+}
+END_TEST
+
+Suite *train_suite(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("end to end");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_train_learns_separable_problem_to_full_accuracy);
+    tcase_add_test(tc, test_train_is_deterministic_for_a_seed);
+    tcase_add_test(tc, test_resume_n_then_m_equals_n_plus_m);
+    tcase_add_test(tc, test_resume_rejects_different_architecture);
+    tcase_add_test(tc, test_resume_without_checkpoint_is_an_error);
+    tcase_add_test(tc, test_divergence_stops_with_epoch_and_batch_and_keeps_checkpoint);
+    tcase_add_test(tc, test_label_beyond_outputs_is_an_error);
+    suite_add_tcase(s, tc);
+    return s;
+}
