@@ -1,24 +1,34 @@
 /* test_main.c - runs every Check suite; exit status 1 when any test fails.
  * Built with -DNN_ONLY_SUITE=name_suite it runs just that one (used while
  * developing a module). */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "tests.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Every test folder lives under one root made at start-up and removed,
+ * with everything in it, when the run ends. */
+static char root[4096];
+
 const char *nn_test_tmpdir(void)
 {
-    static char dir[4096];
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    snprintf(dir, sizeof dir, "%s/nntrain-test-XXXXXX", base);
+    static char dir[4200];
+    snprintf(dir, sizeof dir, "%s/t-XXXXXX", root);
     if (!mkdtemp(dir))
         ck_abort_msg("mkdtemp(%s) failed", dir);
     return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path); /* best effort: a leftover folder fails no test */
+    return 0;
 }
 
 void nn_test_write_file(const char *path, const void *data, size_t n)
@@ -31,6 +41,14 @@ void nn_test_write_file(const char *path, const void *data, size_t n)
 
 int main(void)
 {
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    snprintf(root, sizeof root, "%s/nntrain-tests-XXXXXX", base);
+    if (!mkdtemp(root)) {
+        perror(root);
+        return EXIT_FAILURE;
+    }
 #ifdef NN_ONLY_SUITE
     SRunner *sr = srunner_create(NN_ONLY_SUITE());
 #else
@@ -42,5 +60,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
