@@ -14,15 +14,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/csv.h"
 #include "nn/types.h"
 #include "util/error.h"
 
-/* An IDX data source: an images file and a labels file. */
+typedef enum { NN_SRC_IDX = 0, NN_SRC_CSV = 1 } nn_source_kind;
+
+/* A data source: an IDX pair {"images", "labels"}, or a CSV file {"path",
+ * "label" | "targets", "header", "delimiter"}. */
 typedef struct {
-    char *images;     /* path as written in the config (kept for the checkpoint) */
+    nn_source_kind kind;
+    char *images;      /* IDX: path as written in the config (kept for the checkpoint) */
     char *labels;
-    char *images_path; /* path resolved against the config's folder (to open) */
+    char *images_path; /* IDX: path resolved against the config's folder (to open) */
     char *labels_path;
+    char *path;        /* CSV: path as written */
+    char *path_resolved; /* CSV: resolved */
+    nn_csv_spec csv;   /* CSV: header (default "auto"), delimiter (default ","), and the
+                          label column (default -1, the last) or the target columns */
 } nn_source;
 
 typedef struct {

@@ -84,5 +84,10 @@ void nn_dataset_free(nn_dataset *d)
         return;
     free(d->x);
     free(d->labels);
+    if (d->class_names)
+        for (int32_t i = 0; i < d->n_classes; i++)
+            free(d->class_names[i]);
+    free(d->class_names);
+    free(d->targets);
     memset(d, 0, sizeof *d);
 }

@@ -35,7 +35,11 @@ typedef struct {
     uint32_t dims[8];
     void *x;           /* (n, features) of `type` */
     int32_t *labels;   /* (n,), NULL when the set has no labels */
-    int32_t n_classes; /* 1 + largest label; 0 without labels */
+    int32_t n_classes; /* 1 + largest label (or number of class names); 0 without labels */
+    char **class_names; /* (n_classes,) the original string labels in sorted order, label i
+                           is class_names[i]; NULL when the labels were integers */
+    float *targets;    /* (n, n_targets) regression targets; NULL for classification */
+    int n_targets;
 } nn_dataset;
 
 /* Element i of row r as a double. */

@@ -1,0 +1,123 @@
+/* csv.h - CSV input: a row reader and a data-set loader (contract section 6).
+ *
+ * Dialect: fields separated by one delimiter byte, or by runs of spaces and
+ * tabs (NN_CSV_WHITESPACE); fields may be quoted with '"', a quote inside a
+ * quoted field is doubled (""), and a quoted field may hold delimiters and
+ * line breaks.  LF and CRLF line ends, a UTF-8 byte-order mark, a missing
+ * final newline and blank lines at the end of the file are accepted.  A file
+ * starting with the gzip magic bytes is decompressed through zlib; "-" is
+ * stdin.  Numbers are parsed independently of the locale (always '.').  A
+ * line longer than NN_CSV_MAX_LINE bytes is an error.
+ */
+#ifndef NN_CSV_H
+#define NN_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "util/error.h"
+
+#define NN_CSV_WHITESPACE (-1)
+#define NN_CSV_MAX_LINE (1 << 20)   /* bytes in one record */
+#define NN_CSV_MAX_COLUMNS 1000000  /* fields in one record */
+
+/* --- the row reader ------------------------------------------------------ */
+
+typedef struct nn_csv nn_csv;
+
+/* Opens path ("-" = stdin) for reading records separated by `delimiter` (a
+ * byte other than '"', CR or LF, or NN_CSV_WHITESPACE).  Returns NULL with
+ * *err (code 1) on failure. */
+nn_csv *nn_csv_open(const char *path, int delimiter, nn_error *err);
+
+/* Reads the next record.  Returns 1 with a record, 0 at the end of the input
+ * (blank lines at the end are skipped), -1 with *err (code 1, "FILE:LINE:
+ * ...") for an unterminated quote, a record over NN_CSV_MAX_LINE bytes or
+ * NN_CSV_MAX_COLUMNS fields, a blank line followed by more records, text
+ * after a closing quote, or a read error. */
+int nn_csv_next(nn_csv *c, nn_error *err);
+
+/* The fields of the current record, unquoted and NUL-terminated; valid
+ * until the next nn_csv_next. */
+size_t nn_csv_nfields(const nn_csv *c);
+const char *nn_csv_field(const nn_csv *c, size_t i);
+
+/* 1-based line number where the current record starts. */
+uint64_t nn_csv_line(const nn_csv *c);
+
+/* The name used in messages: the path, or "stdin" for "-". */
+const char *nn_csv_name(const nn_csv *c);
+
+/* Bytes already read from the input but not yet returned as records (0
+ * means the next nn_csv_next may wait for more input): lets a streaming
+ * consumer flush its output before it blocks. */
+size_t nn_csv_pending(const nn_csv *c);
+
+void nn_csv_close(nn_csv *c);
+
+/* Parses a whole field as a finite decimal number ("1", "-2.5e3", " 7 "
+ * with surrounding spaces allowed), independently of the locale.  Returns 0,
+ * or -1 for anything else (empty, text, "nan", "inf", trailing characters,
+ * out of double range). */
+int nn_csv_parse_number(const char *s, double *out);
+
+/* --- the data-set loader ---------------------------------------------- */
+
+typedef enum { NN_HEADER_AUTO = 0, NN_HEADER_YES = 1, NN_HEADER_NO = 2 } nn_header_mode;
+
+/* A column: by header name when name != NULL, else by 0-based index
+ * (negative counts from the end: -1 is the last column). */
+typedef struct {
+    char *name;
+    long index;
+} nn_column;
+
+typedef struct {
+    nn_header_mode header;
+    int delimiter;        /* a byte or NN_CSV_WHITESPACE */
+    bool has_label;       /* classification: the label column */
+    nn_column label;
+    int n_targets;        /* regression: target columns (then has_label is false) */
+    nn_column *targets;
+} nn_csv_spec;
+
+/* How a loaded file was laid out; kept in the checkpoint so that --eval and
+ * --predict can read files of the same layout. */
+typedef struct {
+    bool header;          /* the first line was a header */
+    size_t n_columns;     /* fields per row */
+    char **names;         /* (n_columns,) header names; NULL without a header */
+    long label_col;       /* 0-based index of the label column, -1 if none */
+    long *target_cols;    /* (n_targets,) 0-based indices of target columns */
+    int n_targets;
+} nn_csv_layout;
+
+/* Loads a whole CSV file into d: the feature columns (every column that is
+ * not the label or a target) as NN_DT_F32, the labels or the targets.
+ *
+ * Header "auto": the first line is a header when at least one of its
+ * fields is not a number while the same field of the second line is a
+ * number (a file of one line has no header).
+ *
+ * Labels: when every label is a whole number >= 0 (and `classes` is NULL),
+ * the labels are those numbers.  Otherwise they are strings: the distinct
+ * values, sorted by byte value, become classes 0..K-1 and d->class_names.
+ * When `classes` is given (n_classes names from a checkpoint), labels are
+ * looked up there and a label not in it is an error ("FILE:LINE: label
+ * "x" was not seen in training").  With `want_labels` false the label
+ * column may be absent (no labels are read).
+ *
+ * Every bad field is an error with FILE:LINE and the column (1-based, with
+ * the header name when there is one): ragged rows ("expected 5 fields,
+ * found 4"), non-numeric or NaN/Inf features or targets, an empty file, a
+ * header with no rows, a label or target column that does not exist.
+ * Nothing is skipped or turned into zero.  *layout (if not NULL) receives
+ * the layout; free it with nn_csv_layout_free. */
+int nn_csv_read(nn_dataset *d, nn_csv_layout *layout, const char *path, const nn_csv_spec *spec,
+                char *const *classes, int n_classes, nn_error *err);
+
+void nn_csv_layout_free(nn_csv_layout *l);
+
+#endif
