@@ -10,6 +10,13 @@
  * through (leading zeros, "1.", raw control characters in strings, control
  * characters as white space) and, when cJSON fails, it locates the syntax
  * error more precisely than cJSON's error pointer does.
+ *
+ * --set KEY=VALUE overrides edit the cJSON tree between parsing and
+ * validation.  The nodes they create get position records of their own that
+ * name the argument (cfg_pos.set), so validation reports them as
+ * "--set ARG: ..." with no other change; the nodes they replace are kept
+ * alive until the end (a "graveyard") so that no node address is reused
+ * while the position index holds it.
  */
 #include "config.h"
 
@@ -30,6 +37,9 @@
 #define CFG_MAX_EPOCHS 1000000
 #define CFG_MAX_BATCH 65536
 #define CFG_CLIP 40 /* bytes of a user's string or number quoted in a message */
+#define CFG_SET_CLIP 200 /* bytes of a --set argument quoted in a message */
+#define CFG_MAX_COLUMN 1000000 /* |column index| in a CSV source is below this */
+#define CFG_MAX_TARGETS 65536  /* target columns of a CSV source */
 
 /* ---- position index ------------------------------------------------------ */
 
@@ -38,6 +48,8 @@ typedef struct {
     size_t key;   /* offset of the member's opening quote, or CFG_NO_KEY */
     size_t start; /* offset of the value's first byte */
     size_t end;   /* one past the value's last byte */
+    int set;      /* -1: offsets are in the config text; else they are in
+                     the --set argument sets[set] (a node it created) */
 } cfg_pos;
 
 enum { SCAN_OK = 0, SCAN_SYNTAX, SCAN_NUL_ESCAPE, SCAN_TOO_DEEP, SCAN_NOMEM };
@@ -49,6 +61,7 @@ typedef struct {
     int status;     /* SCAN_* */
     size_t bad;     /* offset of the error when status != SCAN_OK */
     bool record;    /* false: only check the syntax (no tree) */
+    int set;        /* cfg_pos.set of the records: -1 for the config text */
     cfg_pos *pos;   /* [npos], in document order until sorted */
     size_t npos, cap;
 } scanner;
@@ -169,7 +182,7 @@ static long scan_record(scanner *sc, const cJSON *node, size_t key)
         sc->pos = p;
         sc->cap = cap;
     }
-    sc->pos[sc->npos] = (cfg_pos){node, key, sc->i, sc->i};
+    sc->pos[sc->npos] = (cfg_pos){node, key, sc->i, sc->i, sc->set};
     return (long)sc->npos++;
 }
 
@@ -292,27 +305,54 @@ typedef struct {
     cfg_pos *pos;       /* [npos], sorted by node */
     size_t npos;
     const char *dir;    /* folder for relative paths */
+    char *const *sets;  /* [n_sets] --set arguments, "KEY=VALUE" */
+    int n_sets;
     nn_error *err;
 } cfg_parser;
 
+/* Where an error is reported: a byte offset in the config text, or a --set
+ * argument (set >= 0). */
+typedef struct {
+    int set;
+    size_t off;
+} cfg_loc;
+
+static cfg_loc file_loc(size_t off)
+{
+    return (cfg_loc){-1, off};
+}
+
 static const cfg_pos *pos_of(const cfg_parser *p, const cJSON *node)
 {
-    cfg_pos key = {node, 0, 0, 0};
+    cfg_pos key = {node, 0, 0, 0, -1};
     if (!p->pos)
         return NULL;
     return bsearch(&key, p->pos, p->npos, sizeof key, pos_cmp);
 }
 
-static size_t value_off(const cfg_parser *p, const cJSON *node)
+/* The text a record's offsets refer to. */
+static const char *pos_text(const cfg_parser *p, const cfg_pos *q)
 {
-    const cfg_pos *q = pos_of(p, node);
-    return q ? q->start : p->body;
+    return q->set < 0 ? p->text : p->sets[q->set];
 }
 
-static size_t key_off(const cfg_parser *p, const cJSON *node)
+static cfg_loc value_loc(const cfg_parser *p, const cJSON *node)
 {
     const cfg_pos *q = pos_of(p, node);
-    return q && q->key != CFG_NO_KEY ? q->key : value_off(p, node);
+    return q ? (cfg_loc){q->set, q->start} : file_loc(p->body);
+}
+
+static cfg_loc key_loc(const cfg_parser *p, const cJSON *node)
+{
+    const cfg_pos *q = pos_of(p, node);
+    return q && q->key != CFG_NO_KEY ? (cfg_loc){q->set, q->key} : value_loc(p, node);
+}
+
+/* a comes after b in the order the user wrote them: the config text, then
+ * each --set in turn. */
+static bool loc_after(cfg_loc a, cfg_loc b)
+{
+    return a.set != b.set ? a.set > b.set : a.off > b.off;
 }
 
 /* 1-based line and column (in UTF-8 characters) of a byte offset. */
@@ -333,16 +373,26 @@ static void line_col(const cfg_parser *p, size_t off, long *line, long *col)
     }
 }
 
+static void clip(char *out, size_t outsz, const char *s, size_t len, size_t max);
+
+/* "FILE:LINE:COL: message", or "--set ARG: message" for a --set argument. */
 __attribute__((format(printf, 3, 4)))
-static int fail_at(const cfg_parser *p, size_t off, const char *fmt, ...)
+static int fail_at(const cfg_parser *p, cfg_loc at, const char *fmt, ...)
 {
     char msg[sizeof p->err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (at.set >= 0) {
+        char arg[CFG_SET_CLIP + 8];
+        const char *s = p->sets[at.set];
+        clip(arg, sizeof arg, s, strlen(s), CFG_SET_CLIP);
+        nn_error_set(p->err, NN_EXIT_USAGE, "--set %s: %s", arg, msg);
+        return -1;
+    }
     long line, col;
-    line_col(p, off, &line, &col);
+    line_col(p, at.off, &line, &col);
     nn_error_set(p->err, NN_EXIT_USAGE, "%s:%ld:%ld: %s", p->name, line, col, msg);
     return -1;
 }
@@ -410,7 +460,7 @@ static const char *found(const cfg_parser *p, const cJSON *v, bool literal, char
 {
     const cfg_pos *q = pos_of(p, v);
     if (literal && cJSON_IsNumber(v) && q) {
-        clip(buf, n, p->text + q->start, q->end - q->start, CFG_CLIP);
+        clip(buf, n, pos_text(p, q) + q->start, q->end - q->start, CFG_CLIP);
         return buf;
     }
     if (literal && cJSON_IsString(v) && n > 2) {
@@ -482,7 +532,7 @@ static int fail_unknown_key(const cfg_parser *p, const cJSON *m, const char *pat
         for (int k = 0; k < nkeys && o < sizeof hint; k++)
             o += (size_t)snprintf(hint + o, sizeof hint - o, "%s \"%s\"", k ? "," : "", keys[k]);
     }
-    return fail_at(p, key_off(p, m), "unknown key \"%s\"%s (%s)", name, where, hint);
+    return fail_at(p, key_loc(p, m), "unknown key \"%s\"%s (%s)", name, where, hint);
 }
 
 /* Every member of `obj` must be one of keys[nkeys] and appear once. */
@@ -501,7 +551,7 @@ static int check_members(const cfg_parser *p, const cJSON *obj, const char *path
                 char where[300] = "";
                 if (*path)
                     snprintf(where, sizeof where, " in \"%s\"", path);
-                return fail_at(p, key_off(p, m), "duplicate key \"%s\"%s", m->string, where);
+                return fail_at(p, key_loc(p, m), "duplicate key \"%s\"%s", m->string, where);
             }
     }
     return 0;
@@ -512,7 +562,7 @@ static int fail_missing(const cfg_parser *p, const cJSON *obj, const char *paren
 {
     char path[300];
     join(path, sizeof path, parent, key);
-    return fail_at(p, value_off(p, obj), "missing required key \"%s\"", path);
+    return fail_at(p, value_loc(p, obj), "missing required key \"%s\"", path);
 }
 
 /* ---- typed values ---------------------------------------------------------
@@ -574,6 +624,14 @@ static bool token_to_int64(const char *s, size_t n, int64_t *out)
     return true;
 }
 
+/* The exact integer value of a number node, from its token as written. */
+static bool node_int64(const cfg_parser *p, const cJSON *v, int64_t *out)
+{
+    const cfg_pos *q = pos_of(p, v);
+    return cJSON_IsNumber(v) && q &&
+           token_to_int64(pos_text(p, q) + q->start, q->end - q->start, out);
+}
+
 static int get_int64(const cfg_parser *p, const cJSON *obj, const char *parent,
                      const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -582,11 +640,9 @@ static int get_int64(const cfg_parser *p, const cJSON *obj, const char *parent,
         return 0;
     char path[300], buf[CFG_CLIP + 8];
     join(path, sizeof path, parent, key);
-    const cfg_pos *q = pos_of(p, v);
     int64_t x;
-    if (!cJSON_IsNumber(v) || !q || !token_to_int64(p->text + q->start, q->end - q->start, &x) ||
-        x < lo || x > hi)
-        return fail_at(p, value_off(p, v),
+    if (!node_int64(p, v, &x) || x < lo || x > hi)
+        return fail_at(p, value_loc(p, v),
                        "\"%s\" must be an integer from %" PRId64 " to %" PRId64 ", found %s", path,
                        lo, hi, found(p, v, cJSON_IsNumber(v), buf, sizeof buf));
     *out = x;
@@ -615,11 +671,11 @@ static int get_double(const cfg_parser *p, const cJSON *obj, const char *parent,
     char path[300], buf[CFG_CLIP + 8];
     join(path, sizeof path, parent, key);
     if (!cJSON_IsNumber(v))
-        return fail_at(p, value_off(p, v), "\"%s\" must be a number, found %s", path,
+        return fail_at(p, value_loc(p, v), "\"%s\" must be a number, found %s", path,
                        type_phrase(v));
     double x = v->valuedouble;
     if (!isfinite(x) || (lo_open ? x <= lo : x < lo) || (hi_open ? x >= hi : x > hi))
-        return fail_at(p, value_off(p, v), "\"%s\" must be a number %s, found %s", path, range,
+        return fail_at(p, value_loc(p, v), "\"%s\" must be a number %s, found %s", path, range,
                        found(p, v, true, buf, sizeof buf));
     *out = x;
     return 0;
@@ -634,7 +690,7 @@ static int get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, c
     if (!cJSON_IsBool(v)) {
         char path[300];
         join(path, sizeof path, parent, key);
-        return fail_at(p, value_off(p, v), "\"%s\" must be true or false, found %s", path,
+        return fail_at(p, value_loc(p, v), "\"%s\" must be true or false, found %s", path,
                        type_phrase(v));
     }
     *out = cJSON_IsTrue(v);
@@ -651,7 +707,7 @@ static int get_string(const cfg_parser *p, const cJSON *obj, const char *parent,
     if (!cJSON_IsString(v) || !*v->valuestring) {
         char path[300], buf[CFG_CLIP + 8];
         join(path, sizeof path, parent, key);
-        return fail_at(p, value_off(p, v), "\"%s\" must be a non-empty string, found %s", path,
+        return fail_at(p, value_loc(p, v), "\"%s\" must be a non-empty string, found %s", path,
                        found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
     *out = v->valuestring;
@@ -669,7 +725,7 @@ static int get_object(const cfg_parser *p, const cJSON *obj, const char *parent,
     if (!cJSON_IsObject(v)) {
         char path[300];
         join(path, sizeof path, parent, key);
-        return fail_at(p, value_off(p, v), "\"%s\" must be an object, found %s", path,
+        return fail_at(p, value_loc(p, v), "\"%s\" must be an object, found %s", path,
                        type_phrase(v));
     }
     *out = v;
@@ -709,16 +765,16 @@ static int get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, c
     size_t o = 0;
     for (int k = 0; k < 32 && o < sizeof names && strcmp(e->name(k), "?") != 0; k++)
         o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", k ? ", " : "", e->name(k));
-    return fail_at(p, value_off(p, v), "\"%s\" must be one of %s, found %s", path, names,
+    return fail_at(p, value_loc(p, v), "\"%s\" must be one of %s, found %s", path, names,
                    found(p, v, cJSON_IsString(v), buf, sizeof buf));
 }
 
 /* ---- paths ---------------------------------------------------------------- */
 
-/* `path` resolved against `dir` (absolute paths unchanged); malloc'd. */
+/* `path` resolved against `dir` (absolute paths and "-" unchanged); malloc'd. */
 static char *resolve(const char *dir, const char *path)
 {
-    if (path[0] == '/' || strcmp(dir, ".") == 0)
+    if (path[0] == '/' || strcmp(dir, ".") == 0 || strcmp(path, "-") == 0)
         return strdup(path);
     size_t ld = strlen(dir), lp = strlen(path);
     bool slash = ld > 0 && dir[ld - 1] == '/';
@@ -753,7 +809,8 @@ static char *dir_of(const char *path)
 
 /* ---- sections ------------------------------------------------------------- */
 
-static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *path,
+                            nn_source *src)
 {
     static const char *const keys[] = {"images", "labels"};
     const char *images = NULL, *labels = NULL;
@@ -765,12 +822,221 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
         return fail_missing(p, obj, path, "images");
     if (!labels)
         return fail_missing(p, obj, path, "labels");
+    src->kind = NN_SRC_IDX;
     src->images = strdup(images);
     src->labels = strdup(labels);
     src->images_path = resolve(p->dir, images);
     src->labels_path = resolve(p->dir, labels);
     if (!src->images || !src->labels || !src->images_path || !src->labels_path)
         return fail_nomem(p);
+    return 0;
+}
+
+/* A CSV column: a non-empty name, or an integer index with |index| <
+ * CFG_MAX_COLUMN (negative counts from the end).  out->name is malloc'd. */
+static int parse_column(const cfg_parser *p, const cJSON *v, const char *path, nn_column *out)
+{
+    int64_t x;
+    if (cJSON_IsString(v) && *v->valuestring) {
+        out->name = strdup(v->valuestring);
+        out->index = 0;
+        return out->name ? 0 : fail_nomem(p);
+    }
+    if (node_int64(p, v, &x) && x > -CFG_MAX_COLUMN && x < CFG_MAX_COLUMN) {
+        out->name = NULL;
+        out->index = (long)x;
+        return 0;
+    }
+    char buf[CFG_CLIP + 8];
+    return fail_at(p, value_loc(p, v),
+                   "\"%s\" must be a column name or an integer from %d to %d, found %s", path,
+                   -(CFG_MAX_COLUMN - 1), CFG_MAX_COLUMN - 1,
+                   found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf, sizeof buf));
+}
+
+typedef struct {
+    const nn_column *col;
+    const cJSON *node;
+    int i; /* position in the array */
+} col_ref;
+
+/* Names before indices; then by name or index. */
+static int col_cmp_value(const nn_column *a, const nn_column *b)
+{
+    if (!a->name != !b->name)
+        return a->name ? -1 : 1;
+    if (a->name)
+        return strcmp(a->name, b->name);
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static int col_ref_cmp(const void *a, const void *b)
+{
+    const col_ref *x = a, *y = b;
+    int d = col_cmp_value(x->col, y->col);
+    return d ? d : (x->i > y->i) - (x->i < y->i);
+}
+
+/* "targets": 1..CFG_MAX_TARGETS distinct columns.  A repeated column is
+ * reported at its first repetition in document order (found by sorting, so
+ * 65536 targets cost n log n, not n^2). */
+static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, nn_csv_spec *csv)
+{
+    char tpath[320];
+    snprintf(tpath, sizeof tpath, "%s.targets", path);
+    if (!cJSON_IsArray(v) || !v->child)
+        return fail_at(p, value_loc(p, v),
+                       "\"%s\" must be a non-empty array of column names or indices, found %s",
+                       tpath, cJSON_IsArray(v) ? "an empty array" : type_phrase(v));
+    int n = cJSON_GetArraySize(v);
+    if (n > CFG_MAX_TARGETS)
+        return fail_at(p, value_loc(p, v), "\"%s\" must hold at most %d columns, found %d", tpath,
+                       CFG_MAX_TARGETS, n);
+    csv->targets = calloc((size_t)n, sizeof *csv->targets);
+    col_ref *refs = malloc((size_t)n * sizeof *refs);
+    if (!csv->targets || !refs) {
+        free(refs);
+        return fail_nomem(p);
+    }
+    csv->n_targets = n;
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        char epath[340];
+        snprintf(epath, sizeof epath, "%s.%d", tpath, i);
+        if (parse_column(p, e, epath, &csv->targets[i]) < 0) {
+            free(refs);
+            return -1;
+        }
+        refs[i] = (col_ref){&csv->targets[i], e, i};
+    }
+    qsort(refs, (size_t)n, sizeof *refs, col_ref_cmp);
+    const col_ref *dup = NULL;
+    for (int k = 1; k < n; k++)
+        if (col_cmp_value(refs[k - 1].col, refs[k].col) == 0 && (!dup || refs[k].i < dup->i))
+            dup = &refs[k];
+    int rc = 0;
+    if (dup && dup->col->name) {
+        char name[CFG_CLIP + 8];
+        clip(name, sizeof name, dup->col->name, strlen(dup->col->name), CFG_CLIP);
+        rc = fail_at(p, value_loc(p, dup->node), "duplicate column \"%s\" in \"%s\"", name, tpath);
+    } else if (dup) {
+        rc = fail_at(p, value_loc(p, dup->node), "duplicate column %ld in \"%s\"",
+                     dup->col->index, tpath);
+    }
+    free(refs);
+    return rc;
+}
+
+static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *path,
+                            nn_source *src)
+{
+    static const char *const keys[] = {"path", "label", "targets", "header", "delimiter"};
+    const char *file = NULL;
+    char sub[320], buf[CFG_CLIP + 8];
+    if (check_members(p, obj, path, keys, 5) < 0 || get_string(p, obj, path, "path", &file) < 0)
+        return -1;
+    src->kind = NN_SRC_CSV;
+    src->csv.header = NN_HEADER_AUTO;
+    src->csv.delimiter = ',';
+    src->path = strdup(file);
+    src->path_resolved = resolve(p->dir, file);
+    if (!src->path || !src->path_resolved)
+        return fail_nomem(p);
+
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "header");
+    if (v) {
+        if (cJSON_IsBool(v))
+            src->csv.header = cJSON_IsTrue(v) ? NN_HEADER_YES : NN_HEADER_NO;
+        else if (!cJSON_IsString(v) || strcmp(v->valuestring, "auto") != 0)
+            return fail_at(p, value_loc(p, v), "\"%s.header\" must be true, false or \"auto\", "
+                           "found %s", path, found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(obj, "delimiter");
+    if (v) {
+        const char *d = cJSON_IsString(v) ? v->valuestring : "";
+        unsigned char c = (unsigned char)d[0];
+        if (strcmp(d, "whitespace") == 0)
+            src->csv.delimiter = NN_CSV_WHITESPACE;
+        else if (c != 0 && d[1] == '\0' && c < 0x80 && c != '"' && c != '\r' && c != '\n')
+            src->csv.delimiter = c;
+        else
+            return fail_at(p, value_loc(p, v), "\"%s.delimiter\" must be one ASCII character "
+                           "other than a double quote, CR or LF, or \"whitespace\", found %s",
+                           path, found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(obj, "label");
+    const cJSON *targets = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    if (label && targets) {
+        const cJSON *at = loc_after(key_loc(p, label), key_loc(p, targets)) ? label : targets;
+        return fail_at(p, key_loc(p, at), "\"%s\" cannot have both \"label\" (a class column) "
+                       "and \"targets\" (regression columns)", path);
+    }
+    if (targets)
+        return parse_targets(p, targets, path, &src->csv);
+    src->csv.has_label = true;
+    src->csv.label = (nn_column){NULL, -1};
+    snprintf(sub, sizeof sub, "%s.label", path);
+    return label ? parse_column(p, label, sub, &src->csv.label) : 0;
+}
+
+/* An IDX pair or a CSV file, told apart by "images"/"labels" versus "path". */
+static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+{
+    static const char *const any_keys[] = {"path", "label", "targets", "header", "delimiter",
+                                           "images", "labels"};
+    const cJSON *csv_key = NULL, *idx_key = NULL;
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        if (!csv_key && strcmp(m->string, "path") == 0)
+            csv_key = m;
+        if (!idx_key && (strcmp(m->string, "images") == 0 || strcmp(m->string, "labels") == 0))
+            idx_key = m;
+    }
+    if (csv_key && idx_key) {
+        /* {"path", "labels"} is most likely a misspelt CSV "label" */
+        bool hint = strcmp(idx_key->string, "labels") == 0 &&
+                    !cJSON_GetObjectItemCaseSensitive(obj, "label");
+        const cJSON *at = hint || loc_after(key_loc(p, idx_key), key_loc(p, csv_key))
+                              ? idx_key : csv_key;
+        return fail_at(p, key_loc(p, at), "\"%s\" cannot have both \"path\" (a CSV source) and "
+                       "\"%s\" (an IDX source)%s", path, idx_key->string,
+                       hint ? "; did you mean \"label\"?" : "");
+    }
+    if (csv_key)
+        return parse_csv_source(p, obj, path, src);
+    if (idx_key)
+        return parse_idx_source(p, obj, path, src);
+    if (check_members(p, obj, path, any_keys, 7) < 0)
+        return -1;
+    if (obj->child) /* only CSV keys such as "label" */
+        return fail_missing(p, obj, path, "path");
+    return fail_at(p, value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source) or "
+                   "\"images\" and \"labels\" (an IDX source)", path);
+}
+
+/* data.test and data.validation must be labelled like data.train: targets
+ * (as many) when data.train has targets, a label column otherwise. */
+static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
+                            const nn_source *s, const nn_config *cfg)
+{
+    bool targets = s->kind == NN_SRC_CSV && !s->csv.has_label;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    if (cfg->regression && s->kind == NN_SRC_IDX)
+        return fail_at(p, value_loc(p, obj), "\"%s\" must be a CSV source with targets like "
+                       "\"data.train\", found an IDX source", path);
+    if (cfg->regression && !targets) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "label");
+        return fail_at(p, l ? key_loc(p, l) : value_loc(p, obj), "\"%s\" must have targets "
+                       "like \"data.train\", found a label column", path);
+    }
+    if (cfg->regression && s->csv.n_targets != cfg->n_targets)
+        return fail_at(p, value_loc(p, t), "\"%s.targets\" must have %d columns like "
+                       "\"data.train.targets\", found %d", path, cfg->n_targets,
+                       s->csv.n_targets);
+    if (!cfg->regression && targets)
+        return fail_at(p, key_loc(p, t), "\"%s\" must have a label column like \"data.train\", "
+                       "found targets", path);
     return 0;
 }
 
@@ -798,20 +1064,26 @@ static int parse_data(const cfg_parser *p, const cJSON *root, nn_config *cfg)
     if (val && cfg->validation_fraction > 0) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "validation_fraction");
         char buf[CFG_CLIP + 8];
-        return fail_at(p, value_off(p, v),
+        return fail_at(p, value_loc(p, v),
                        "\"data.validation_fraction\" must be 0 when \"data.validation\" is "
                        "given, found %s", found(p, v, true, buf, sizeof buf));
     }
     if (parse_source(p, train, "data.train", &cfg->train) < 0)
         return -1;
     cfg->has_train = true;
+    if (cfg->train.kind == NN_SRC_CSV && !cfg->train.csv.has_label) {
+        cfg->regression = true;
+        cfg->n_targets = cfg->train.csv.n_targets;
+    }
     if (test) {
-        if (parse_source(p, test, "data.test", &cfg->test) < 0)
+        if (parse_source(p, test, "data.test", &cfg->test) < 0 ||
+            check_like_train(p, test, "data.test", &cfg->test, cfg) < 0)
             return -1;
         cfg->has_test = true;
     }
     if (val) {
-        if (parse_source(p, val, "data.validation", &cfg->validation) < 0)
+        if (parse_source(p, val, "data.validation", &cfg->validation) < 0 ||
+            check_like_train(p, val, "data.validation", &cfg->validation, cfg) < 0)
             return -1;
         cfg->has_validation = true;
     }
@@ -833,11 +1105,11 @@ static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
     if (!layers)
         return fail_missing(p, obj, "model", "layers");
     if (!cJSON_IsArray(layers))
-        return fail_at(p, value_off(p, layers), "\"model.layers\" must be an array, found %s",
+        return fail_at(p, value_loc(p, layers), "\"model.layers\" must be an array, found %s",
                        type_phrase(layers));
     int n = cJSON_GetArraySize(layers);
     if (n < 1 || n > NN_MAX_LAYERS)
-        return fail_at(p, value_off(p, layers),
+        return fail_at(p, value_loc(p, layers),
                        "\"model.layers\" must hold from 1 to %d layers, found %d", NN_MAX_LAYERS,
                        n);
     int i = 0;
@@ -845,15 +1117,25 @@ static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
         char path[64];
         snprintf(path, sizeof path, "model.layers.%d", i);
         if (!cJSON_IsObject(l))
-            return fail_at(p, value_off(p, l), "\"%s\" must be an object, found %s", path,
+            return fail_at(p, value_loc(p, l), "\"%s\" must be an object, found %s", path,
                            type_phrase(l));
-        int units = 0, act = (int)NN_ACT_SIGMOID;
+        /* a regression output defaults to identity: sigmoid would bound it */
+        bool out_layer = i == n - 1;
+        int units = 0, act = (int)(cfg->regression && out_layer ? NN_ACT_IDENTITY
+                                                                  : NN_ACT_SIGMOID);
         if (check_members(p, l, path, layer_keys, 2) < 0 ||
             get_int(p, l, path, "units", 1, NN_MAX_UNITS, &units) < 0 ||
             get_enum(p, l, path, "activation", &enum_act, &act) < 0)
             return -1;
         if (!units)
             return fail_missing(p, l, path, "units");
+        if (out_layer && cfg->regression && units != cfg->n_targets) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, "units");
+            char buf[CFG_CLIP + 8];
+            return fail_at(p, value_loc(p, v), "\"%s.units\" must equal the number of "
+                           "data.train.targets (%d), found %s", path, cfg->n_targets,
+                           found(p, v, true, buf, sizeof buf));
+        }
         cfg->layers[i].units = units;
         cfg->layers[i].act = (nn_act)act;
     }
@@ -923,27 +1205,28 @@ static int fail_syntax(const cfg_parser *p, int status, size_t at)
     if (status == SCAN_NOMEM)
         return fail_nomem(p);
     if (status == SCAN_NUL_ESCAPE)
-        return fail_at(p, at, "\"\\u0000\" is not allowed in strings");
+        return fail_at(p, file_loc(at), "\"\\u0000\" is not allowed in strings");
     if (status == SCAN_TOO_DEEP)
-        return fail_at(p, at, "invalid JSON: nested deeper than %d levels", CFG_MAX_DEPTH);
+        return fail_at(p, file_loc(at), "invalid JSON: nested deeper than %d levels",
+                       CFG_MAX_DEPTH);
     if (at >= p->len)
-        return fail_at(p, at, "invalid JSON near end of file");
+        return fail_at(p, file_loc(at), "invalid JSON near end of file");
     size_t n = 0; /* the excerpt: the rest of the line, at most 16 bytes */
     while (at + n < p->len && n < 16 && p->text[at + n] != '\n' && p->text[at + n] != '\r')
         n++;
     while (n > 0 && (p->text[at + n - 1] == ' ' || p->text[at + n - 1] == '\t'))
         n--;
     if (n == 0)
-        return fail_at(p, at, "invalid JSON near end of line");
+        return fail_at(p, file_loc(at), "invalid JSON near end of line");
     char ex[32];
     clip(ex, sizeof ex, p->text + at, n, n);
-    return fail_at(p, at, "invalid JSON near '%s'", ex);
+    return fail_at(p, file_loc(at), "invalid JSON near '%s'", ex);
 }
 
 /* Parses p->text into *root and builds the position index. */
 static int parse_syntax(cfg_parser *p, cJSON **root)
 {
-    scanner sc = {.s = p->text, .n = p->len};
+    scanner sc = {.s = p->text, .n = p->len, .set = -1};
     *root = NULL;
     const char *nul = memchr(p->text, '\0', p->len);
     if (nul)
@@ -951,7 +1234,7 @@ static int parse_syntax(cfg_parser *p, cJSON **root)
     sc.i = p->body;
     scan_ws(&sc);
     if (sc.i == p->len)
-        return fail_at(p, p->body, "empty config, expected a JSON object");
+        return fail_at(p, file_loc(p->body), "empty config, expected a JSON object");
 
     /* length + 1: cJSON then sees the terminating NUL and reports an error
      * at the end of the text as the offset of that NUL */
@@ -977,9 +1260,216 @@ static int parse_syntax(cfg_parser *p, cJSON **root)
     p->pos = sc.pos;
     p->npos = sc.npos;
     if (!cJSON_IsObject(*root))
-        return fail_at(p, value_off(p, *root), "the config must be a JSON object, found %s",
+        return fail_at(p, value_loc(p, *root), "the config must be a JSON object, found %s",
                        type_phrase(*root));
     return 0;
+}
+
+/* ---- --set KEY=VALUE ------------------------------------------------------ */
+
+__attribute__((format(printf, 3, 4)))
+static int fail_set(const cfg_parser *p, int set, const char *fmt, ...)
+{
+    char msg[sizeof p->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fail_at(p, (cfg_loc){set, 0}, "%s", msg);
+}
+
+static bool is_index(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* The value of a --set argument from offset voff: a complete JSON value
+ * (checked by the strict scanner and parsed by cJSON), else the text as a
+ * plain string.  Its nodes get records in rec naming the argument. */
+static int set_value(const cfg_parser *p, scanner *rec, int set, size_t voff, cJSON **out)
+{
+    const char *arg = p->sets[set];
+    size_t n = strlen(arg);
+    scanner chk = {.s = arg, .n = n, .set = set};
+    cJSON *v = NULL;
+    if (scan_document(&chk, NULL, voff) == 0)
+        v = cJSON_ParseWithOpts(arg + voff, NULL, true);
+    if (v) {
+        size_t mark = rec->npos;
+        rec->s = arg;
+        rec->n = n;
+        rec->set = set;
+        if (scan_document(rec, v, voff) < 0) {
+            rec->npos = mark; /* no record may outlive its node */
+            cJSON_Delete(v);
+            v = NULL;
+            if (rec->status == SCAN_NOMEM)
+                return fail_nomem(p);
+            rec->status = SCAN_OK;
+        }
+    }
+    if (!v) {
+        v = cJSON_CreateString(arg + voff);
+        rec->i = voff;
+        rec->set = set;
+        if (!v || scan_record(rec, v, CFG_NO_KEY) < 0) {
+            cJSON_Delete(v);
+            return fail_nomem(p);
+        }
+        rec->pos[rec->npos - 1].end = n;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Puts `item` in the place of `old` among parent's children and unlinks
+ * `old` (not freed).  Done by hand: cJSON_ReplaceItemViaPointer frees the
+ * old item, and the cJSON_InsertItemInArray of Debian 12's cJSON 1.7.15
+ * fails for every position but the first.  cJSON's list: the first
+ * child's prev is the last child, the last child's next is NULL. */
+static void replace_child(cJSON *parent, cJSON *old, cJSON *item)
+{
+    cJSON *prev = old->prev, *next = old->next;
+    bool head = parent->child == old, tail = next == NULL;
+    item->next = next;
+    item->prev = head && tail ? item : prev;
+    if (head)
+        parent->child = item;
+    else
+        prev->next = item;
+    if (tail)
+        parent->child->prev = item;
+    else
+        next->prev = item;
+    old->prev = old->next = NULL;
+}
+
+/* Applies sets[set] to the tree: walks KEY component by component, creating
+ * what is missing, and puts VALUE at the end.  A replaced node goes to
+ * `grave` (see the top of the file). */
+static int apply_set(const cfg_parser *p, cJSON *root, scanner *rec, cJSON *grave, int set)
+{
+    const char *arg = p->sets[set];
+    const char *eq = strchr(arg, '=');
+    size_t klen = eq ? (size_t)(eq - arg) : 0;
+    bool bad = klen == 0 || arg[0] == '.' || arg[klen - 1] == '.'; /* an empty component */
+    for (size_t i = 1; !bad && i < klen; i++)
+        bad = arg[i] == '.' && arg[i - 1] == '.';
+    if (bad)
+        return fail_set(p, set, "expected KEY=VALUE");
+    size_t depth = 1;
+    for (size_t i = 0; i < klen; i++)
+        depth += arg[i] == '.';
+    if (depth > CFG_MAX_DEPTH)
+        return fail_set(p, set, "KEY is nested deeper than %d levels", CFG_MAX_DEPTH);
+
+    cJSON *cur = root;
+    for (size_t at = 0;;) {
+        size_t end = at;
+        while (end < klen && arg[end] != '.')
+            end++;
+        const char *comp = arg + at;
+        size_t clen = end - at;
+        bool last = end == klen, num = is_index(comp, clen);
+        char where[CFG_SET_CLIP + 16] = "the config", cut[CFG_SET_CLIP + 8];
+        if (at > 0) {
+            clip(cut, sizeof cut, arg, at - 1, CFG_SET_CLIP);
+            snprintf(where, sizeof where, "\"%s\"", cut);
+        }
+
+        cJSON *child = NULL;
+        char *name = NULL;
+        if (cJSON_IsArray(cur) && num) {
+            int len = cJSON_GetArraySize(cur);
+            long long k = 0;
+            for (size_t i = 0; i < clen && k <= len; i++)
+                k = k * 10 + (comp[i] - '0');
+            if (k > len) {
+                clip(cut, sizeof cut, comp, clen, CFG_CLIP);
+                return fail_set(p, set, "index %s is out of range for %s, which has %d element%s",
+                                cut, where, len, len == 1 ? "" : "s");
+            }
+            child = cJSON_GetArrayItem(cur, (int)k);
+        } else if (cJSON_IsObject(cur) && !num) {
+            name = strndup(comp, clen);
+            if (!name)
+                return fail_nomem(p);
+            child = cJSON_GetObjectItemCaseSensitive(cur, name);
+        } else {
+            return fail_set(p, set, "%s is %s, not %s", where, type_phrase(cur),
+                            num ? "an array" : "an object");
+        }
+
+        cJSON *next = NULL;
+        if (last) {
+            if (set_value(p, rec, set, klen + 1, &next) < 0) {
+                free(name);
+                return -1;
+            }
+        } else if (!child) {
+            size_t after = end + 1, aend = after;
+            while (aend < klen && arg[aend] != '.')
+                aend++;
+            next = is_index(arg + after, aend - after) ? cJSON_CreateArray()
+                                                       : cJSON_CreateObject();
+            rec->i = 0;
+            rec->set = set;
+            if (!next || scan_record(rec, next, CFG_NO_KEY) < 0) {
+                cJSON_Delete(next);
+                free(name);
+                return fail_nomem(p);
+            }
+        }
+        if (next) {
+            /* added at the end (which gives a member its key), then moved to
+             * the place of the node it replaces, if any */
+            bool ok = name ? cJSON_AddItemToObject(cur, name, next)
+                           : cJSON_AddItemToArray(cur, next);
+            if (!ok) {
+                cJSON_Delete(next);
+                free(name);
+                return fail_nomem(p);
+            }
+            if (child) {
+                cJSON_DetachItemViaPointer(cur, next);
+                replace_child(cur, child, next);
+                cJSON_AddItemToArray(grave, child);
+            }
+        }
+        free(name);
+        if (last)
+            return 0;
+        cur = child ? child : next;
+        at = end + 1;
+    }
+}
+
+/* Applies every --set in order and adds the records of the nodes they
+ * created to the position index. */
+static int apply_sets(cfg_parser *p, cJSON *root, cJSON *grave)
+{
+    scanner rec = {.record = true, .set = -1};
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < p->n_sets; i++)
+        rc = apply_set(p, root, &rec, grave, i);
+    if (rc == 0 && rec.npos > 0) {
+        cfg_pos *all = realloc(p->pos, (p->npos + rec.npos) * sizeof *all);
+        if (!all) {
+            rc = fail_nomem(p);
+        } else {
+            memcpy(all + p->npos, rec.pos, rec.npos * sizeof *all);
+            p->pos = all;
+            p->npos += rec.npos;
+            qsort(p->pos, p->npos, sizeof *p->pos, pos_cmp);
+        }
+    }
+    free(rec.pos);
+    return rc;
 }
 
 /* ---- public ---------------------------------------------------------------- */
@@ -1006,6 +1496,12 @@ static void source_free(nn_source *s)
     free(s->labels);
     free(s->images_path);
     free(s->labels_path);
+    free(s->path);
+    free(s->path_resolved);
+    free(s->csv.label.name);
+    for (int i = 0; s->csv.targets && i < s->csv.n_targets; i++)
+        free(s->csv.targets[i].name);
+    free(s->csv.targets);
 }
 
 void nn_config_free(nn_config *cfg)
@@ -1021,14 +1517,16 @@ void nn_config_free(nn_config *cfg)
     nn_config_defaults(cfg);
 }
 
-int nn_config_parse(nn_config *cfg, const char *text, size_t len, const char *name,
-                    const char *dir, nn_error *err)
+int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, const char *name,
+                              const char *dir, char *const *sets, int n_sets, nn_error *err)
 {
     nn_config_defaults(cfg);
     cfg_parser p = {
         .name = name ? name : "<config>",
         .len = len,
         .dir = dir && *dir ? dir : ".",
+        .sets = sets,
+        .n_sets = sets && n_sets > 0 ? n_sets : 0,
         .err = err,
     };
     char *buf = malloc(len + 1);
@@ -1045,11 +1543,16 @@ int nn_config_parse(nn_config *cfg, const char *text, size_t len, const char *na
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         p.body = 3;
 
-    cJSON *root = NULL;
+    cJSON *root = NULL, *grave = NULL;
     int rc = parse_syntax(&p, &root);
+    if (rc == 0 && p.n_sets > 0) {
+        grave = cJSON_CreateArray();
+        rc = grave ? apply_sets(&p, root, grave) : fail_nomem(&p);
+    }
     if (rc == 0)
         rc = parse_root(&p, root, cfg);
     cJSON_Delete(root);
+    cJSON_Delete(grave);
     free(p.pos);
     free(buf);
     if (rc < 0)
@@ -1057,7 +1560,19 @@ int nn_config_parse(nn_config *cfg, const char *text, size_t len, const char *na
     return rc;
 }
 
+int nn_config_parse(nn_config *cfg, const char *text, size_t len, const char *name,
+                    const char *dir, nn_error *err)
+{
+    return nn_config_parse_with_sets(cfg, text, len, name, dir, NULL, 0, err);
+}
+
 int nn_config_load(nn_config *cfg, const char *path, nn_error *err)
+{
+    return nn_config_load_with_sets(cfg, path, NULL, 0, err);
+}
+
+int nn_config_load_with_sets(nn_config *cfg, const char *path, char *const *sets, int n_sets,
+                             nn_error *err)
 {
     nn_config_defaults(cfg);
     bool is_stdin = strcmp(path, "-") == 0;
@@ -1107,7 +1622,7 @@ int nn_config_load(nn_config *cfg, const char *path, nn_error *err)
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
             rc = -1;
         } else {
-            rc = nn_config_parse(cfg, buf, len, name, dir, err);
+            rc = nn_config_parse_with_sets(cfg, buf, len, name, dir, sets, n_sets, err);
         }
         free(dir);
     }
@@ -1160,11 +1675,50 @@ static bool add_raw_double(cJSON *obj, const char *key, double v)
     return cJSON_AddRawToObject(obj, key, buf) != NULL;
 }
 
+/* A CSV column as a name (string) or an index (number). */
+static cJSON *column_json(const nn_column *c)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", c->index);
+    return c->name ? cJSON_CreateString(c->name) : cJSON_CreateRaw(buf);
+}
+
+/* {"images", "labels"}, or {"path", "header", "delimiter", "label" |
+ * "targets"} with every default written out. */
 static bool add_source(cJSON *data, const char *key, const nn_source *s)
 {
     cJSON *o = cJSON_AddObjectToObject(data, key);
-    return o && cJSON_AddStringToObject(o, "images", s->images ? s->images : "") &&
-           cJSON_AddStringToObject(o, "labels", s->labels ? s->labels : "");
+    if (!o)
+        return false;
+    if (s->kind == NN_SRC_IDX)
+        return cJSON_AddStringToObject(o, "images", s->images ? s->images : "") &&
+               cJSON_AddStringToObject(o, "labels", s->labels ? s->labels : "");
+    const nn_csv_spec *c = &s->csv;
+    char delim[2] = {(char)c->delimiter, '\0'};
+    cJSON *header = c->header == NN_HEADER_AUTO ? cJSON_CreateString("auto")
+                                                : cJSON_CreateBool(c->header == NN_HEADER_YES);
+    bool ok = cJSON_AddStringToObject(o, "path", s->path ? s->path : "") && header &&
+              cJSON_AddItemToObject(o, "header", header);
+    if (!ok)
+        cJSON_Delete(header);
+    ok = ok && cJSON_AddStringToObject(o, "delimiter", c->delimiter == NN_CSV_WHITESPACE
+                                                           ? "whitespace" : delim);
+    if (ok && c->has_label) {
+        cJSON *l = column_json(&c->label);
+        ok = l && cJSON_AddItemToObject(o, "label", l);
+        if (!ok)
+            cJSON_Delete(l);
+        return ok;
+    }
+    cJSON *t = ok ? cJSON_AddArrayToObject(o, "targets") : NULL;
+    ok = t != NULL;
+    for (int i = 0; ok && i < c->n_targets; i++) {
+        cJSON *e = column_json(&c->targets[i]);
+        ok = e && cJSON_AddItemToArray(t, e);
+        if (!ok)
+            cJSON_Delete(e);
+    }
+    return ok;
 }
 
 char *nn_config_to_json(const nn_config *cfg)

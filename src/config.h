@@ -3,9 +3,11 @@
  *
  * Errors are exit code 2 (NN_EXIT_USAGE) with `FILE:LINE:COL: message`, the
  * position being that of the offending key or value; a misspelt key names
- * the nearest valid key ("did you mean ...?").  A file that cannot be read is
- * exit code 1.  Relative data and checkpoint paths are resolved against the
- * folder of the config file.
+ * the nearest valid key ("did you mean ...?").  A key or value that came
+ * from a --set override is named by that argument instead of a position:
+ * `--set optimizer.learing_rate=0.1: unknown key ...`.  A file that cannot
+ * be read is exit code 1.  Relative data and checkpoint paths are resolved
+ * against the folder of the config file; "-" (stdin) stays "-".
  */
 #ifndef NN_CONFIG_H
 #define NN_CONFIG_H
@@ -21,7 +23,10 @@
 typedef enum { NN_SRC_IDX = 0, NN_SRC_CSV = 1 } nn_source_kind;
 
 /* A data source: an IDX pair {"images", "labels"}, or a CSV file {"path",
- * "label" | "targets", "header", "delimiter"}. */
+ * "label" | "targets", "header", "delimiter"}.  The kind is decided by
+ * "path" versus "images"/"labels"; both at once is an error.  In csv,
+ * column names and the targets array are malloc'd (freed by
+ * nn_config_free); a column index satisfies |index| < 1000000. */
 typedef struct {
     nn_source_kind kind;
     char *images;      /* IDX: path as written in the config (kept for the checkpoint) */
@@ -31,7 +36,8 @@ typedef struct {
     char *path;        /* CSV: path as written */
     char *path_resolved; /* CSV: resolved */
     nn_csv_spec csv;   /* CSV: header (default "auto"), delimiter (default ","), and the
-                          label column (default -1, the last) or the target columns */
+                          label column (default -1, the last) or the target columns
+                          (1..65536 distinct names or indices; then has_label is false) */
 } nn_source;
 
 typedef struct {
@@ -50,6 +56,11 @@ typedef struct {
     nn_source validation;
     double validation_fraction;  /* "data.validation_fraction", default 0, in [0, 1) */
     nn_scale scale;              /* "data.scale", default "unit" */
+
+    bool regression;             /* data.train is a CSV source with "targets": the last
+                                    layer has n_targets units and defaults to "identity",
+                                    and data.test/validation are CSV with as many targets */
+    int n_targets;               /* train.csv.n_targets when regression, else 0 */
 
     int n_layers;                /* "model.layers", 1..NN_MAX_LAYERS, required */
     nn_layer_cfg layers[NN_MAX_LAYERS];
@@ -79,14 +90,42 @@ void nn_config_defaults(nn_config *cfg);
  * frees with nn_config_free. */
 int nn_config_load(nn_config *cfg, const char *path, nn_error *err);
 
+/* nn_config_load with --set overrides: sets[n_sets] are "KEY=VALUE"
+ * strings applied in order to the parsed JSON tree before it is validated.
+ *
+ * KEY is a dotted path split at the first '=' ("optimizer.learning_rate",
+ * "model.layers.0.units").  A component that steps into an array must be a
+ * decimal index: an existing element, or the array's length to append one.
+ * A missing object member is created (an object, or an array when the next
+ * component is an index); a member that exists is replaced.  VALUE that is
+ * a complete JSON value (a number, true, false, null, a "quoted string", or
+ * an array or object) is that value; anything else is taken as a plain
+ * string, so data.scale=standard needs no quotes.
+ *
+ * Errors are exit code 2 and name the argument: "--set ARG: expected
+ * KEY=VALUE" (no '=', an empty key or key component), "--set ARG: "PATH"
+ * is a string, not an object" (stepping into a value that is no container,
+ * or a name into an array / an index into an object), "--set ARG: index 5
+ * is out of range for "model.layers", which has 2 elements", "--set ARG:
+ * KEY is nested deeper than 1000 levels".  Every validation error at a key
+ * or value an argument created reads "--set ARG: <message>" instead of
+ * "FILE:LINE:COL: <message>".  A relative path set this way is resolved
+ * against the config's folder, like one written in the file.  The strings
+ * in sets are not kept. */
+int nn_config_load_with_sets(nn_config *cfg, const char *path, char *const *sets, int n_sets,
+                             nn_error *err);
+
 /* The same from text already in memory; `name` is used in messages and
  * `dir` as the folder for relative paths. */
 int nn_config_parse(nn_config *cfg, const char *text, size_t len,
                     const char *name, const char *dir, nn_error *err);
+int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, const char *name,
+                              const char *dir, char *const *sets, int n_sets, nn_error *err);
 
 /* The effective config as canonical JSON text (every key, defaults filled,
- * paths as written), malloc'd; NULL on out of memory.  Parsing the result
- * with nn_config_parse gives back an equal config. */
+ * paths as written), malloc'd; NULL on out of memory.  A CSV source is
+ * written as {"path", "header", "delimiter", "label" | "targets"}.  Parsing
+ * the result with nn_config_parse gives back an equal config. */
 char *nn_config_to_json(const nn_config *cfg);
 
 /* Replaces cfg->checkpoint/checkpoint_path with `path` (as given on the

@@ -66,12 +66,28 @@ static bool str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static void assert_column_eq(const nn_column *a, const nn_column *b)
+{
+    ck_assert(str_eq(a->name, b->name));
+    ck_assert_int_eq(a->index, b->index);
+}
+
 static void assert_source_eq(const nn_source *a, const nn_source *b)
 {
+    ck_assert_int_eq(a->kind, b->kind);
     ck_assert(str_eq(a->images, b->images));
     ck_assert(str_eq(a->labels, b->labels));
     ck_assert(str_eq(a->images_path, b->images_path));
     ck_assert(str_eq(a->labels_path, b->labels_path));
+    ck_assert(str_eq(a->path, b->path));
+    ck_assert(str_eq(a->path_resolved, b->path_resolved));
+    ck_assert_int_eq(a->csv.header, b->csv.header);
+    ck_assert_int_eq(a->csv.delimiter, b->csv.delimiter);
+    ck_assert_int_eq(a->csv.has_label, b->csv.has_label);
+    assert_column_eq(&a->csv.label, &b->csv.label);
+    ck_assert_int_eq(a->csv.n_targets, b->csv.n_targets);
+    for (int i = 0; i < a->csv.n_targets; i++)
+        assert_column_eq(&a->csv.targets[i], &b->csv.targets[i]);
 }
 
 static void assert_config_eq(const nn_config *a, const nn_config *b)
@@ -85,6 +101,8 @@ static void assert_config_eq(const nn_config *a, const nn_config *b)
     assert_source_eq(&a->validation, &b->validation);
     ck_assert(a->validation_fraction == b->validation_fraction); /* bit-exact */
     ck_assert_int_eq(a->scale, b->scale);
+    ck_assert_int_eq(a->regression, b->regression);
+    ck_assert_int_eq(a->n_targets, b->n_targets);
     ck_assert_int_eq(a->n_layers, b->n_layers);
     for (int i = 0; i < a->n_layers; i++) {
         ck_assert_int_eq(a->layers[i].units, b->layers[i].units);
@@ -225,9 +243,9 @@ START_TEST(test_config_lists_valid_keys_when_no_key_is_close)
     EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 0.9}"),
                  "x.json:3:15: unknown key \"momentum\" in \"optimizer\" "
                  "(valid keys: \"name\", \"learning_rate\")");
-    /* a CSV-style source is not an IDX source */
-    EXPECT_USAGE("{\"data\": {\"train\": {\"path\": \"x.csv\"}}, " LAYERS "}",
-                 "x.json:1:21: unknown key \"path\" in \"data.train\" "
+    /* an IDX source lists the IDX keys */
+    EXPECT_USAGE("{\"data\": {\"train\": {\"images\": \"a\", \"rows\": 3}}, " LAYERS "}",
+                 "x.json:1:36: unknown key \"rows\" in \"data.train\" "
                  "(valid keys: \"images\", \"labels\")");
 }
 END_TEST
@@ -653,6 +671,677 @@ START_TEST(test_config_to_json_round_trips_exactly)
 }
 END_TEST
 
+/* ---- CSV sources ---------------------------------------------------------- */
+
+/* SRC2(s): a config whose data.train source s starts at line 2, column 1. */
+#define SRC2(src) "{\"data\": {\"train\":\n" src "},\n" LAYERS "}"
+
+START_TEST(test_config_parses_csv_sources_with_every_key)
+{
+    nn_config cfg;
+    parse_ok(&cfg, "{\"data\": {\n"
+                   "  \"train\": {\"path\": \"../d/iris.csv\", \"label\": \"species\",\n"
+                   "            \"header\": true, \"delimiter\": \";\"},\n"
+                   "  \"test\": {\"path\": \"/abs/t.csv\", \"label\": 4, \"header\": false,\n"
+                   "           \"delimiter\": \"whitespace\"},\n"
+                   "  \"validation\": {\"path\": \"-\", \"label\": -2, \"header\": \"auto\",\n"
+                   "                 \"delimiter\": \"\\t\"}},\n" LAYERS "}");
+    ck_assert_int_eq(cfg.train.kind, NN_SRC_CSV);
+    ck_assert_str_eq(cfg.train.path, "../d/iris.csv");
+    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/../d/iris.csv");
+    ck_assert_ptr_null(cfg.train.images);
+    ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_YES);
+    ck_assert_int_eq(cfg.train.csv.delimiter, ';');
+    ck_assert(cfg.train.csv.has_label);
+    ck_assert_str_eq(cfg.train.csv.label.name, "species");
+    ck_assert_int_eq(cfg.train.csv.n_targets, 0);
+    ck_assert_ptr_null(cfg.train.csv.targets);
+
+    ck_assert(cfg.has_test);
+    ck_assert_int_eq(cfg.test.kind, NN_SRC_CSV);
+    ck_assert_str_eq(cfg.test.path_resolved, "/abs/t.csv");
+    ck_assert_int_eq(cfg.test.csv.header, NN_HEADER_NO);
+    ck_assert_int_eq(cfg.test.csv.delimiter, NN_CSV_WHITESPACE);
+    ck_assert_ptr_null(cfg.test.csv.label.name);
+    ck_assert_int_eq(cfg.test.csv.label.index, 4);
+
+    ck_assert(cfg.has_validation);
+    ck_assert_str_eq(cfg.validation.path, "-"); /* stdin is not resolved */
+    ck_assert_str_eq(cfg.validation.path_resolved, "-");
+    ck_assert_int_eq(cfg.validation.csv.header, NN_HEADER_AUTO);
+    ck_assert_int_eq(cfg.validation.csv.delimiter, '\t');
+    ck_assert_int_eq(cfg.validation.csv.label.index, -2);
+    ck_assert(!cfg.regression);
+    ck_assert_int_eq(cfg.n_targets, 0);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_csv_source_defaults)
+{
+    nn_config cfg;
+    parse_ok(&cfg, SRC2("{\"path\": \"x.csv\"}"));
+    ck_assert_int_eq(cfg.train.kind, NN_SRC_CSV);
+    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/x.csv");
+    ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_AUTO);
+    ck_assert_int_eq(cfg.train.csv.delimiter, ',');
+    ck_assert(cfg.train.csv.has_label);
+    ck_assert_ptr_null(cfg.train.csv.label.name);
+    ck_assert_int_eq(cfg.train.csv.label.index, -1); /* the last column */
+    ck_assert_int_eq(cfg.train.csv.n_targets, 0);
+    ck_assert(!cfg.regression);
+    nn_config_free(&cfg);
+
+    /* the extreme indices, an index written with an exponent, one-character
+     * delimiters including a space, and "-" for an IDX file too */
+    parse_ok(&cfg, SRC2("{\"path\": \"x.csv\", \"label\": -999999, \"delimiter\": \" \"}"));
+    ck_assert_int_eq(cfg.train.csv.label.index, -999999);
+    ck_assert_int_eq(cfg.train.csv.delimiter, ' ');
+    nn_config_free(&cfg);
+    parse_ok(&cfg, SRC2("{\"path\": \"x.csv\", \"label\": 999999, \"delimiter\": \"|\"}"));
+    ck_assert_int_eq(cfg.train.csv.label.index, 999999);
+    ck_assert_int_eq(cfg.train.csv.delimiter, '|');
+    nn_config_free(&cfg);
+    parse_ok(&cfg, "{\"data\": {\"train\": {\"path\": \"x.csv\", \"targets\": [1e2, -1, \"y\"]}},"
+                   " \"model\": {\"layers\": [{\"units\": 3}]}}");
+    ck_assert_int_eq(cfg.train.csv.targets[0].index, 100);
+    ck_assert_int_eq(cfg.train.csv.targets[1].index, -1);
+    ck_assert_str_eq(cfg.train.csv.targets[2].name, "y");
+    nn_config_free(&cfg);
+    parse_ok(&cfg, SRC2("{\"images\": \"-\", \"labels\": \"l.idx\"}"));
+    ck_assert_int_eq(cfg.train.kind, NN_SRC_IDX);
+    ck_assert_str_eq(cfg.train.images_path, "-");
+    ck_assert_str_eq(cfg.train.labels_path, "cfgdir/l.idx");
+    ck_assert_ptr_null(cfg.train.path);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_rejects_mixed_or_incomplete_sources)
+{
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"images\": \"a\"}"),
+                 "x.json:2:19: \"data.train\" cannot have both \"path\" (a CSV source) and "
+                 "\"images\" (an IDX source)");
+    EXPECT_USAGE(SRC2("{\"images\": \"a\", \"path\": \"x.csv\"}"),
+                 "x.json:2:17: \"data.train\" cannot have both \"path\" (a CSV source) and "
+                 "\"images\" (an IDX source)");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"labels\": \"species\"}"),
+                 "x.json:2:19: \"data.train\" cannot have both \"path\" (a CSV source) and "
+                 "\"labels\" (an IDX source); did you mean \"label\"?");
+    /* unknown keys are matched against the keys of the kind detected */
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"delimeter\": \";\"}"),
+                 "x.json:2:19: unknown key \"delimeter\" in \"data.train\" "
+                 "(did you mean \"delimiter\"?)");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"sep\": \";\"}"),
+                 "x.json:2:19: unknown key \"sep\" in \"data.train\" (valid keys: \"path\", "
+                 "\"label\", \"targets\", \"header\", \"delimiter\")");
+    EXPECT_USAGE(SRC2("{\"images\": \"a\", \"label\": \"b\"}"),
+                 "x.json:2:17: unknown key \"label\" in \"data.train\" (did you mean \"labels\"?)");
+    /* neither kind: all the keys */
+    EXPECT_USAGE(SRC2("{\"pth\": \"x.csv\"}"),
+                 "x.json:2:2: unknown key \"pth\" in \"data.train\" (did you mean \"path\"?)");
+    EXPECT_USAGE(SRC2("{\"file\": \"x.csv\"}"),
+                 "x.json:2:2: unknown key \"file\" in \"data.train\" (valid keys: \"path\", "
+                 "\"label\", \"targets\", \"header\", \"delimiter\", \"images\", \"labels\")");
+    EXPECT_USAGE(SRC2("{\"label\": 3}"), "x.json:2:1: missing required key \"data.train.path\"");
+    EXPECT_USAGE(SRC2("{}"), "x.json:2:1: \"data.train\" must have \"path\" (a CSV source) or "
+                             "\"images\" and \"labels\" (an IDX source)");
+    EXPECT_USAGE(SRC2("{\"path\": \"\"}"),
+                 "x.json:2:10: \"data.train.path\" must be a non-empty string, found \"\"");
+    EXPECT_USAGE(SRC2("{\"path\": 3}"),
+                 "x.json:2:10: \"data.train.path\" must be a non-empty string, found a number");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"path\": \"y.csv\"}"),
+                 "x.json:2:19: duplicate key \"path\" in \"data.train\"");
+    EXPECT_USAGE("{\"data\": {\"train\": {\"path\": \"x.csv\"},\n"
+                 "\"test\": {\"path\": \"y.csv\", \"labels\": \"l\"}}, " LAYERS "}",
+                 "x.json:2:27: \"data.test\" cannot have both \"path\" (a CSV source) and "
+                 "\"labels\" (an IDX source); did you mean \"label\"?");
+}
+END_TEST
+
+START_TEST(test_config_rejects_bad_csv_options)
+{
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"header\": \"yes\"}"),
+                 "x.json:2:29: \"data.train.header\" must be true, false or \"auto\", "
+                 "found \"yes\"");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"header\": 1}"),
+                 "x.json:2:29: \"data.train.header\" must be true, false or \"auto\", "
+                 "found a number");
+#define DELIM_ERROR(v, f)                                                                  \
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"delimiter\": " v "}"),                      \
+                 "x.json:2:32: \"data.train.delimiter\" must be one ASCII character other " \
+                 "than a double quote, CR or LF, or \"whitespace\", found " f)
+    DELIM_ERROR("\";;\"", "\";;\"");
+    DELIM_ERROR("\"\"", "\"\"");
+    DELIM_ERROR("\"\\\"\"", "\"\"\"");
+    DELIM_ERROR("\"\\n\"", "\"?\"");
+    DELIM_ERROR("\"\\r\"", "\"?\"");
+    DELIM_ERROR("\"\xC3\xA9\"", "\"\xC3\xA9\"");
+    DELIM_ERROR("\"Whitespace\"", "\"Whitespace\"");
+    DELIM_ERROR("44", "a number");
+#undef DELIM_ERROR
+#define LABEL_ERROR(v, f)                                                                   \
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"label\": " v "}"),                           \
+                 "x.json:2:28: \"data.train.label\" must be a column name or an integer from " \
+                 "-999999 to 999999, found " f)
+    LABEL_ERROR("1000000", "1000000");
+    LABEL_ERROR("-1000000", "-1000000");
+    LABEL_ERROR("1.5", "1.5");
+    LABEL_ERROR("1e300", "1e300");
+    LABEL_ERROR("\"\"", "\"\"");
+    LABEL_ERROR("true", "a boolean");
+    LABEL_ERROR("[1]", "an array");
+#undef LABEL_ERROR
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"label\": 1, \"targets\": [2]}"),
+                 "x.json:2:31: \"data.train\" cannot have both \"label\" (a class column) and "
+                 "\"targets\" (regression columns)");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": [2], \"label\": 1}"),
+                 "x.json:2:35: \"data.train\" cannot have both \"label\" (a class column) and "
+                 "\"targets\" (regression columns)");
+}
+END_TEST
+
+START_TEST(test_config_rejects_bad_targets)
+{
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": []}"),
+                 "x.json:2:30: \"data.train.targets\" must be a non-empty array of column names "
+                 "or indices, found an empty array");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": \"y\"}"),
+                 "x.json:2:30: \"data.train.targets\" must be a non-empty array of column names "
+                 "or indices, found a string");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": [2, 1.5]}"),
+                 "x.json:2:34: \"data.train.targets.1\" must be a column name or an integer "
+                 "from -999999 to 999999, found 1.5");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": [null]}"),
+                 "x.json:2:31: \"data.train.targets.0\" must be a column name or an integer "
+                 "from -999999 to 999999, found null");
+    /* the first repetition in the file is reported; 1 and 1.0 are the same index */
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": [1, \"a\", 1.0]}"),
+                 "x.json:2:39: duplicate column 1 in \"data.train.targets\"");
+    EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"targets\": [\"a\", \"b\", \"b\", \"a\"]}"),
+                 "x.json:2:41: duplicate column \"b\" in \"data.train.targets\"");
+
+    /* at most 65536 columns, checked without quadratic work */
+    size_t cap = 16 * 65540;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    for (int n = 65536; n <= 65537; n++) {
+        size_t o = (size_t)snprintf(text, cap, "{\"data\": {\"train\": {\"path\": \"x.csv\", "
+                                               "\"targets\": [");
+        for (int i = 0; i < n; i++)
+            o += (size_t)snprintf(text + o, cap - o, "%s%d", i ? "," : "", i - 32768);
+        snprintf(text + o, cap - o, "]}}, \"model\": {\"layers\": [{\"units\": %d}]}}", n);
+        nn_config cfg;
+        nn_error err = {0};
+        int rc = parse_text(&cfg, text, &err);
+        if (n == 65536) {
+            ck_assert_msg(rc == 0, "%s", err.msg);
+            ck_assert_int_eq(cfg.n_targets, 65536);
+            ck_assert_int_eq(cfg.train.csv.targets[65535].index, 32767);
+            nn_config_free(&cfg);
+        } else {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_str_eq(err.msg, "x.json:1:49: \"data.train.targets\" must hold at most "
+                                      "65536 columns, found 65537");
+        }
+    }
+    /* a repetition at the very end of many columns */
+    size_t o = (size_t)snprintf(text, cap, "{\"data\": {\"train\": {\"path\": \"x.csv\", "
+                                           "\"targets\": [");
+    for (int i = 0; i < 60000; i++)
+        o += (size_t)snprintf(text + o, cap - o, "\"c%d\",", i);
+    snprintf(text + o, cap - o, "\"c123\"]}}, " LAYERS "}");
+    nn_config cfg;
+    nn_error err = {0};
+    ck_assert_int_eq(parse_text(&cfg, text, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, ": duplicate column \"c123\" in \"data.train.targets\""));
+    free(text);
+}
+END_TEST
+
+/* ---- regression ------------------------------------------------------------ */
+
+/* REG(layers): data.train has two targets; the layers array starts at line 2,
+ * column 21. */
+#define REG(layers)                                                                   \
+    "{\"data\": {\"train\": {\"path\": \"t.csv\", \"targets\": [\"y1\", \"y2\"]}},\n" \
+    "\"model\": {\"layers\": " layers "}}"
+/* REG_WITH(x): the same with x (test or validation) at line 2, column 1. */
+#define REG_WITH(x)                                                                  \
+    "{\"data\": {\"train\": {\"path\": \"t.csv\", \"targets\": [\"y1\", \"y2\"]},\n" \
+    x "},\n\"model\": {\"layers\": [{\"units\": 2}]}}"
+
+START_TEST(test_config_regression_needs_one_output_per_target)
+{
+    nn_config cfg;
+    parse_ok(&cfg, REG("[{\"units\": 8}, {\"units\": 2}]"));
+    ck_assert(cfg.regression);
+    ck_assert_int_eq(cfg.n_targets, 2);
+    ck_assert(!cfg.train.csv.has_label);
+    ck_assert_int_eq(cfg.train.csv.n_targets, 2);
+    ck_assert_str_eq(cfg.train.csv.targets[0].name, "y1");
+    ck_assert_str_eq(cfg.train.csv.targets[1].name, "y2");
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID); /* hidden layers keep sigmoid */
+    ck_assert_int_eq(cfg.layers[1].act, NN_ACT_IDENTITY); /* the output defaults to identity */
+    nn_config_free(&cfg);
+
+    /* an explicit activation is kept */
+    parse_ok(&cfg, REG("[{\"units\": 2, \"activation\": \"sigmoid\"}]"));
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    nn_config_free(&cfg);
+
+    EXPECT_USAGE(REG("[{\"units\": 8}, {\"units\": 3}]"),
+                 "x.json:2:46: \"model.layers.1.units\" must equal the number of "
+                 "data.train.targets (2), found 3");
+    EXPECT_USAGE(REG("[{\"units\": 1e0}]"),
+                 "x.json:2:32: \"model.layers.0.units\" must equal the number of "
+                 "data.train.targets (2), found 1e0");
+    /* a classification CSV keeps the sigmoid output and any width */
+    parse_ok(&cfg, SRC2("{\"path\": \"x.csv\", \"label\": \"c\"}"));
+    ck_assert(!cfg.regression);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_regression_test_and_validation_match_train)
+{
+    nn_config cfg;
+    parse_ok(&cfg, REG_WITH("\"test\": {\"path\": \"u.csv\", \"targets\": [0, 1]},\n"
+                            "\"validation\": {\"path\": \"v.csv\", \"targets\": [\"a\", \"b\"]}"));
+    ck_assert(cfg.has_test && cfg.has_validation);
+    ck_assert_int_eq(cfg.test.csv.n_targets, 2);
+    ck_assert_int_eq(cfg.validation.csv.n_targets, 2);
+    nn_config_free(&cfg);
+
+    EXPECT_USAGE(REG_WITH("\"test\": {\"images\": \"a\", \"labels\": \"b\"}"),
+                 "x.json:2:9: \"data.test\" must be a CSV source with targets like "
+                 "\"data.train\", found an IDX source");
+    EXPECT_USAGE(REG_WITH("\"test\": {\"path\": \"u.csv\", \"label\": 0}"),
+                 "x.json:2:27: \"data.test\" must have targets like \"data.train\", "
+                 "found a label column");
+    EXPECT_USAGE(REG_WITH("\"test\": {\"path\": \"u.csv\"}"),
+                 "x.json:2:9: \"data.test\" must have targets like \"data.train\", "
+                 "found a label column");
+    EXPECT_USAGE(REG_WITH("\"validation\": {\"path\": \"v.csv\", \"targets\": [\"y1\"]}"),
+                 "x.json:2:44: \"data.validation.targets\" must have 2 columns like "
+                 "\"data.train.targets\", found 1");
+    EXPECT_USAGE(REG_WITH("\"validation\": {\"images\": \"a\", \"labels\": \"b\"}"),
+                 "x.json:2:15: \"data.validation\" must be a CSV source with targets like "
+                 "\"data.train\", found an IDX source");
+    /* and targets need targets in data.train */
+    EXPECT_USAGE("{\"data\": {\"train\": {\"path\": \"t.csv\"},\n"
+                 "\"test\": {\"path\": \"u.csv\", \"targets\": [1]}}, " LAYERS "}",
+                 "x.json:2:27: \"data.test\" must have a label column like \"data.train\", "
+                 "found targets");
+}
+END_TEST
+
+/* ---- --set ------------------------------------------------------------------ */
+
+static int parse_with_sets(nn_config *cfg, const char *text, char **sets, int n, nn_error *err)
+{
+    return nn_config_parse_with_sets(cfg, text, strlen(text), "x.json", "cfgdir", sets, n, err);
+}
+
+#define NSETS(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* Parsing `text` with the --set arguments after it succeeds. */
+#define PARSE_SETS_OK(cfg_, text_, ...)                                              \
+    do {                                                                             \
+        char *s_[] = {__VA_ARGS__};                                                  \
+        nn_error e_ = {0};                                                           \
+        int rc_ = parse_with_sets((cfg_), (text_), s_, NSETS(s_), &e_);              \
+        ck_assert_msg(rc_ == 0, "unexpected error: %s", e_.msg);                     \
+    } while (0)
+
+/* ... fails with exit code 2 and exactly `msg`. */
+#define EXPECT_SETS_USAGE(text_, msg_, ...)                                          \
+    do {                                                                             \
+        char *s_[] = {__VA_ARGS__};                                                  \
+        nn_config c_;                                                                \
+        nn_error e_ = {0};                                                           \
+        ck_assert_int_eq(parse_with_sets(&c_, (text_), s_, NSETS(s_), &e_), -1);     \
+        ck_assert_str_eq(e_.msg, (msg_));                                            \
+        ck_assert_int_eq(e_.code, NN_EXIT_USAGE);                                    \
+        ck_assert_ptr_null(c_.config_dir);                                           \
+    } while (0)
+
+START_TEST(test_config_set_overrides_top_level_and_nested_keys)
+{
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, full_config, "seed=5", "optimizer.learning_rate=0.25",
+                  "training.shuffle=true", "training.epochs=1e3", "loss=\"mse\"");
+    ck_assert_uint_eq(cfg.seed, 5);
+    ck_assert(cfg.learning_rate == 0.25);
+    ck_assert(cfg.shuffle);
+    ck_assert_int_eq(cfg.epochs, 1000);
+    ck_assert_int_eq(cfg.batch_size, 64); /* untouched keys keep the file's values */
+    ck_assert_int_eq(cfg.checkpoint_every, 3);
+    nn_config_free(&cfg);
+
+    /* applied in order: the last one wins; surrounding white space of a JSON
+     * value is allowed */
+    PARSE_SETS_OK(&cfg, MINIMAL, "training.epochs=3", "training.epochs= 4 ",
+                  "training.shuffle=false");
+    ck_assert_int_eq(cfg.epochs, 4);
+    ck_assert(!cfg.shuffle);
+    nn_config_free(&cfg);
+
+    /* no sets is nn_config_parse */
+    nn_error err = {0};
+    ck_assert_int_eq(nn_config_parse_with_sets(&cfg, MINIMAL, strlen(MINIMAL), "x.json", "d",
+                                               NULL, 0, &err), 0);
+    ck_assert_int_eq(cfg.epochs, 10);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_set_takes_unquoted_text_as_a_string)
+{
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, MINIMAL, "data.scale=standard", "checkpoint.path=runs/a=b.ckpt",
+                  "model.layers.0.activation=identity");
+    ck_assert_int_eq(cfg.scale, NN_SCALE_STANDARD);
+    ck_assert_str_eq(cfg.checkpoint, "runs/a=b.ckpt"); /* split at the first '=' */
+    ck_assert_str_eq(cfg.checkpoint_path, "cfgdir/runs/a=b.ckpt");
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_IDENTITY);
+    nn_config_free(&cfg);
+
+    /* text that is not complete JSON stays a string, quotes and all */
+    PARSE_SETS_OK(&cfg, MINIMAL, "checkpoint.path=\"a", "data.train.images=[1,",
+                  "data.train.labels=01");
+    ck_assert_str_eq(cfg.checkpoint, "\"a");
+    ck_assert_str_eq(cfg.train.images, "[1,");
+    ck_assert_str_eq(cfg.train.labels, "01");
+    nn_config_free(&cfg);
+    PARSE_SETS_OK(&cfg, MINIMAL, "checkpoint.path=\"quoted \\u00e9\"");
+    ck_assert_str_eq(cfg.checkpoint, "quoted \xC3\xA9");
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_set_indexes_arrays_and_appends)
+{
+    nn_config cfg;
+    static const char two[] = "{" TRAIN ", \"model\": {\"layers\": [{\"units\": 10}, "
+                              "{\"units\": 3, \"activation\": \"identity\"}]}}";
+    PARSE_SETS_OK(&cfg, two, "model.layers.0.units=64", "model.layers.1.activation=sigmoid");
+    ck_assert_int_eq(cfg.n_layers, 2);
+    ck_assert_int_eq(cfg.layers[0].units, 64);
+    ck_assert_int_eq(cfg.layers[1].units, 3);
+    ck_assert_int_eq(cfg.layers[1].act, NN_ACT_SIGMOID);
+    nn_config_free(&cfg);
+
+    /* the array's length appends; a whole element can be replaced in place */
+    PARSE_SETS_OK(&cfg, two, "model.layers.2.units=7", "model.layers.0={\"units\": 5}");
+    ck_assert_int_eq(cfg.n_layers, 3);
+    ck_assert_int_eq(cfg.layers[0].units, 5);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    ck_assert_int_eq(cfg.layers[1].units, 3);
+    ck_assert_int_eq(cfg.layers[2].units, 7);
+    nn_config_free(&cfg);
+
+    /* a JSON array value replaces the whole stack */
+    PARSE_SETS_OK(&cfg, two, "model.layers=[{\"units\": 4}, {\"units\": 1}]");
+    ck_assert_int_eq(cfg.n_layers, 2);
+    ck_assert_int_eq(cfg.layers[0].units, 4);
+    ck_assert_int_eq(cfg.layers[1].units, 1);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_set_creates_missing_objects)
+{
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, MINIMAL, "checkpoint.every_epochs=0", "training.batch_size=8",
+                  "optimizer.name=sgd");
+    ck_assert_int_eq(cfg.checkpoint_every, 0);
+    ck_assert_int_eq(cfg.batch_size, 8);
+    nn_config_free(&cfg);
+
+    /* even the required parts: data and model from nothing */
+    PARSE_SETS_OK(&cfg, "{}", "data.train.path=d/x.csv", "data.train.targets=[\"y\"]",
+                  "model.layers.0.units=1");
+    ck_assert(cfg.regression);
+    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/d/x.csv");
+    ck_assert_int_eq(cfg.n_layers, 1);
+    ck_assert_int_eq(cfg.layers[0].units, 1);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_IDENTITY);
+    nn_config_free(&cfg);
+
+    /* CSV keys on a CSV source */
+    PARSE_SETS_OK(&cfg, SRC2("{\"path\": \"x.csv\"}"), "data.train.label=species",
+                  "data.train.header=false", "data.train.delimiter=;");
+    ck_assert_str_eq(cfg.train.csv.label.name, "species");
+    ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_NO);
+    ck_assert_int_eq(cfg.train.csv.delimiter, ';');
+    nn_config_free(&cfg);
+    PARSE_SETS_OK(&cfg, SRC2("{\"path\": \"x.csv\"}"), "data.train.label=-2",
+                  "data.train.delimiter=whitespace");
+    ck_assert_ptr_null(cfg.train.csv.label.name);
+    ck_assert_int_eq(cfg.train.csv.label.index, -2);
+    ck_assert_int_eq(cfg.train.csv.delimiter, NN_CSV_WHITESPACE);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_set_rejects_malformed_arguments)
+{
+    EXPECT_SETS_USAGE(MINIMAL, "--set foo: expected KEY=VALUE", "foo");
+    EXPECT_SETS_USAGE(MINIMAL, "--set =3: expected KEY=VALUE", "=3");
+    EXPECT_SETS_USAGE(MINIMAL, "--set : expected KEY=VALUE", "");
+    EXPECT_SETS_USAGE(MINIMAL, "--set a..b=1: expected KEY=VALUE", "a..b=1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set .seed=1: expected KEY=VALUE", ".seed=1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set seed.=1: expected KEY=VALUE", "seed.=1");
+    /* the first bad argument is named, after the good ones are applied */
+    EXPECT_SETS_USAGE(MINIMAL, "--set training: expected KEY=VALUE", "seed=2", "training",
+                      "x");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.2.units=3: index 2 is out of range for "
+                               "\"model.layers\", which has 1 element",
+                      "model.layers.2.units=3");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.99999999999999999999=1: index "
+                               "99999999999999999999 is out of range for \"model.layers\", "
+                               "which has 1 element",
+                      "model.layers.99999999999999999999=1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set loss.name=x: \"loss\" is a string, not an object",
+                      "loss=mse", "loss.name=x");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.0.units.1=2: \"model.layers.0.units\" is a "
+                               "number, not an array", "model.layers.0.units.1=2");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.first=1: \"model.layers\" is an array, not "
+                               "an object", "model.layers.first=1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set data.0=1: \"data\" is an object, not an array",
+                      "data.0=1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set 0=1: the config is an object, not an array", "0=1");
+}
+END_TEST
+
+START_TEST(test_config_set_errors_name_the_argument)
+{
+    EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.learing_rate=0.1: unknown key \"learing_rate\" "
+                               "in \"optimizer\" (did you mean \"learning_rate\"?)",
+                      "optimizer.learing_rate=0.1");
+    EXPECT_SETS_USAGE(full_config, "--set optimizer.learing_rate=0.1: unknown key "
+                                   "\"learing_rate\" in \"optimizer\" (did you mean "
+                                   "\"learning_rate\"?)",
+                      "optimizer.learing_rate=0.1");
+    EXPECT_SETS_USAGE(MINIMAL, "--set training.epochs=0: \"training.epochs\" must be an integer "
+                               "from 1 to 1000000, found 0", "training.epochs=0");
+    EXPECT_SETS_USAGE(full_config, "--set training.epochs=2.5: \"training.epochs\" must be an "
+                                   "integer from 1 to 1000000, found 2.5", "training.epochs=2.5");
+    EXPECT_SETS_USAGE(MINIMAL, "--set seed= 1e30: \"seed\" must be an integer from 0 to "
+                               "9007199254740992, found 1e30", "seed= 1e30");
+    EXPECT_SETS_USAGE(MINIMAL, "--set training.shuffle=yes: \"training.shuffle\" must be true or "
+                               "false, found a string", "training.shuffle=yes");
+    EXPECT_SETS_USAGE(MINIMAL, "--set data.scale=Unit: \"data.scale\" must be one of \"none\", "
+                               "\"unit\", \"minmax\", \"standard\", found \"Unit\"",
+                      "data.scale=Unit");
+    EXPECT_SETS_USAGE(MINIMAL, "--set checkpoint.path=: \"checkpoint.path\" must be a non-empty "
+                               "string, found \"\"", "checkpoint.path=");
+    EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.learning_rate=null: \"optimizer.learning_rate\" "
+                               "must be a number, found null", "optimizer.learning_rate=null");
+    /* an object the argument created is named by it */
+    EXPECT_SETS_USAGE(MINIMAL, "--set trainig.epochs=3: unknown key \"trainig\" (did you mean "
+                               "\"training\"?)", "trainig.epochs=3");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.1.activation=identity: missing required key "
+                               "\"model.layers.1.units\"", "model.layers.1.activation=identity");
+    EXPECT_SETS_USAGE("{" LAYERS "}", "--set data.scale=none: missing required key "
+                                      "\"data.train\"", "data.scale=none");
+    /* inside a JSON value, and in a CSV source */
+    EXPECT_SETS_USAGE(SRC2("{\"path\": \"x.csv\"}"),
+                      "--set data.train.targets=[\"a\",\"a\"]: duplicate column \"a\" in "
+                      "\"data.train.targets\"", "data.train.targets=[\"a\",\"a\"]");
+    EXPECT_SETS_USAGE(SRC2("{\"path\": \"x.csv\"}"),
+                      "--set data.train.label=1.5: \"data.train.label\" must be a column name or "
+                      "an integer from -999999 to 999999, found 1.5", "data.train.label=1.5");
+    EXPECT_SETS_USAGE(SRC2("{\"path\": \"x.csv\", \"label\": 0}"),
+                      "--set data.train.targets=[1]: \"data.train\" cannot have both \"label\" "
+                      "(a class column) and \"targets\" (regression columns)",
+                      "data.train.targets=[1]");
+    EXPECT_SETS_USAGE(MINIMAL, "--set data.train.path=x.csv: \"data.train\" cannot have both "
+                               "\"path\" (a CSV source) and \"images\" (an IDX source)",
+                      "data.train.path=x.csv");
+    EXPECT_SETS_USAGE(MINIMAL, "--set data.train=x.csv: \"data.train\" must be an object, found "
+                               "a string", "data.train=x.csv");
+    /* a long argument is shortened */
+    char long_arg[400];
+    snprintf(long_arg, sizeof long_arg, "checkpoint.every_epochs=1%0299d", 0);
+    char expect[1024];
+    snprintf(expect, sizeof expect, "--set %.200s...: \"checkpoint.every_epochs\" must be an "
+             "integer from 0 to 1000000, found 1000000000000000000000000000000000000000...",
+             long_arg);
+    EXPECT_SETS_USAGE(MINIMAL, expect, long_arg);
+}
+END_TEST
+
+START_TEST(test_config_set_keeps_file_positions_for_file_values)
+{
+    /* a file error is still FILE:LINE:COL with sets present */
+    EXPECT_SETS_USAGE(CFG3("\"training\": {\"epochs\": 0}"),
+                      "x.json:3:24: \"training.epochs\" must be an integer from 1 to 1000000, "
+                      "found 0", "training.batch_size=4");
+    /* a set replacing a bad file value removes the error */
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, CFG3("\"training\": {\"epochs\": 0}"), "training.epochs=2");
+    ck_assert_int_eq(cfg.epochs, 2);
+    nn_config_free(&cfg);
+    /* the file's syntax is checked before any set */
+    EXPECT_SETS_USAGE("{\"seed\": 1,}", "x.json:1:12: invalid JSON near '}'", "foo");
+    /* the units check points at the file's value even when the targets came
+     * from a set */
+    EXPECT_SETS_USAGE("{\"data\": {\"train\": {\"path\": \"t.csv\"}},\n"
+                      "\"model\": {\"layers\": [{\"units\": 3}]}}",
+                      "x.json:2:32: \"model.layers.0.units\" must equal the number of "
+                      "data.train.targets (2), found 3", "data.train.targets=[\"a\", \"b\"]");
+    /* a member replaced by a set keeps its place among the others, so the
+     * first of two unknown keys is still the first reported */
+    EXPECT_SETS_USAGE(CFG3("\"training\": {\"epoc\": 1, \"batch\": 2}"),
+                      "--set training.epoc=3: unknown key \"epoc\" in \"training\" (did you "
+                      "mean \"epochs\"?)", "training.epoc=3");
+}
+END_TEST
+
+START_TEST(test_config_load_with_sets_reads_the_file_then_applies_sets)
+{
+    char file[4200];
+    snprintf(file, sizeof file, "%s/c.json", nn_test_tmpdir());
+    write_text(file, "{\"data\": {\"train\": {\"path\": \"x.csv\"}},\n"
+                     " \"model\": {\"layers\": [{\"units\": 4}]},\n"
+                     " \"training\": {\"epochs\": 0}}\n");
+    nn_config cfg;
+    nn_error err = {0};
+    char expect[4400];
+    ck_assert_int_eq(nn_config_load(&cfg, file, &err), -1);
+    snprintf(expect, sizeof expect, "%s:3:25: \"training.epochs\" must be an integer from 1 to "
+             "1000000, found 0", file);
+    ck_assert_str_eq(err.msg, expect);
+
+    char *sets[] = {"training.epochs=5", "data.train.header=true"};
+    ck_assert_msg(nn_config_load_with_sets(&cfg, file, sets, 2, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(cfg.epochs, 5);
+    ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_YES);
+    snprintf(expect, sizeof expect, "%s/x.csv", cfg.config_dir);
+    ck_assert_str_eq(cfg.train.path_resolved, expect);
+    nn_config_free(&cfg);
+
+    char *bad[] = {"training.epochs=5", "training.epoch=5"};
+    ck_assert_int_eq(nn_config_load_with_sets(&cfg, file, bad, 2, &err), -1);
+    ck_assert_int_eq(err.code, NN_EXIT_USAGE);
+    ck_assert_str_eq(err.msg, "--set training.epoch=5: unknown key \"epoch\" in \"training\" "
+                              "(did you mean \"epochs\"?)");
+}
+END_TEST
+
+/* ---- canonical JSON for CSV sources ------------------------------------------ */
+
+START_TEST(test_config_to_json_writes_csv_sources)
+{
+    nn_config cfg;
+    parse_ok(&cfg, "{\"data\": {\"train\": {\"path\": \"t.csv\", \"targets\": [\"y\", -1]},\n"
+                   "\"test\": {\"delimiter\": \"whitespace\", \"header\": false, \"path\": \"-\", "
+                   "\"targets\": [0, \"z\"]}},\n"
+                   "\"model\": {\"layers\": [{\"units\": 2}]}}");
+    char *json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_str_eq(json,
+                     "{\"seed\":1,"
+                     "\"data\":{\"train\":{\"path\":\"t.csv\",\"header\":\"auto\","
+                     "\"delimiter\":\",\",\"targets\":[\"y\",-1]},"
+                     "\"test\":{\"path\":\"-\",\"header\":false,\"delimiter\":\"whitespace\","
+                     "\"targets\":[0,\"z\"]},"
+                     "\"validation_fraction\":0,\"scale\":\"unit\"},"
+                     "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\"}]},"
+                     "\"loss\":\"mse\","
+                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1},"
+                     "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true},"
+                     "\"checkpoint\":{\"every_epochs\":1}}");
+    free(json);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, SRC2("{\"path\": \"x.csv\"}"));
+    json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(strstr(json, "\"train\":{\"path\":\"x.csv\",\"header\":\"auto\","
+                                       "\"delimiter\":\",\",\"label\":-1}"));
+    free(json);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_to_json_round_trips_csv_sources)
+{
+    assert_round_trip(SRC2("{\"path\": \"x.csv\"}"));
+    assert_round_trip("{\"data\": {\n"
+                      "  \"train\": {\"path\": \"../d/iris.csv\", \"label\": \"species\",\n"
+                      "            \"header\": true, \"delimiter\": \";\"},\n"
+                      "  \"test\": {\"path\": \"/abs/t.csv\", \"label\": 4, \"header\": false,\n"
+                      "           \"delimiter\": \"whitespace\"},\n"
+                      "  \"validation\": {\"path\": \"-\", \"label\": -2,\n"
+                      "                 \"delimiter\": \"\\t\"}},\n" LAYERS "}");
+    assert_round_trip("{\"data\": {\"train\": {\"path\": \"t \\\"q\\\".csv\", \"targets\": "
+                      "[\"y\\u00e9\", -999999, 999999, \"0\"], \"delimiter\": \"\\u001f\"},\n"
+                      "\"validation\": {\"path\": \"v.csv\", \"targets\": [1, 2, 3, 4]}},\n"
+                      "\"model\": {\"layers\": [{\"units\": 3}, {\"units\": 4}]}}");
+    /* a mix of kinds for a classification config */
+    assert_round_trip("{\"data\": {\"train\": {\"path\": \"t.csv\", \"label\": 0},\n"
+                      "\"test\": {\"images\": \"i\", \"labels\": \"l\"}}, " LAYERS "}");
+
+    /* a config made with --set round-trips like any other */
+    nn_config a, b;
+    PARSE_SETS_OK(&a, MINIMAL, "data.train={\"path\": \"s.csv\", \"targets\": [\"u\", \"v\"]}",
+                  "model.layers.0.units=2", "data.scale=minmax", "seed=12");
+    char *json = nn_config_to_json(&a);
+    ck_assert_ptr_nonnull(json);
+    parse_ok(&b, json);
+    assert_config_eq(&a, &b);
+    ck_assert(b.regression);
+    ck_assert_int_eq(b.layers[0].act, NN_ACT_IDENTITY);
+    free(json);
+    nn_config_free(&a);
+    nn_config_free(&b);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -679,6 +1368,23 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_load_of_unreadable_file_exits_1);
     tcase_add_test(tc, test_config_to_json_writes_every_key_in_canonical_order);
     tcase_add_test(tc, test_config_to_json_round_trips_exactly);
+    tcase_add_test(tc, test_config_parses_csv_sources_with_every_key);
+    tcase_add_test(tc, test_config_csv_source_defaults);
+    tcase_add_test(tc, test_config_rejects_mixed_or_incomplete_sources);
+    tcase_add_test(tc, test_config_rejects_bad_csv_options);
+    tcase_add_test(tc, test_config_rejects_bad_targets);
+    tcase_add_test(tc, test_config_regression_needs_one_output_per_target);
+    tcase_add_test(tc, test_config_regression_test_and_validation_match_train);
+    tcase_add_test(tc, test_config_set_overrides_top_level_and_nested_keys);
+    tcase_add_test(tc, test_config_set_takes_unquoted_text_as_a_string);
+    tcase_add_test(tc, test_config_set_indexes_arrays_and_appends);
+    tcase_add_test(tc, test_config_set_creates_missing_objects);
+    tcase_add_test(tc, test_config_set_rejects_malformed_arguments);
+    tcase_add_test(tc, test_config_set_errors_name_the_argument);
+    tcase_add_test(tc, test_config_set_keeps_file_positions_for_file_values);
+    tcase_add_test(tc, test_config_load_with_sets_reads_the_file_then_applies_sets);
+    tcase_add_test(tc, test_config_to_json_writes_csv_sources);
+    tcase_add_test(tc, test_config_to_json_round_trips_csv_sources);
     suite_add_tcase(s, tc);
     return s;
 }
