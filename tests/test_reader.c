@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data/reader.h"
@@ -299,6 +300,52 @@ START_TEST(test_reader_rejects_missing_file_and_directory)
 }
 END_TEST
 
+START_TEST(test_reader_unread_gives_back_the_first_bytes)
+{
+    const char *dir = nn_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/u.bin", dir);
+    nn_test_write_file(path, "0123456789", 10);
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open(path, &err);
+    ck_assert_ptr_nonnull(r);
+    char buf[16];
+    ck_assert_int_eq(nn_reader_read(r, buf, 4, &err), 4);
+    ck_assert_int_eq(nn_reader_unread(r, buf, 4), 0);
+    ck_assert_int_eq(nn_reader_unread(r, buf, 4), -1); /* only once */
+    ck_assert_uint_eq(nn_reader_offset(r), 0);
+    ck_assert_int_eq(nn_reader_read(r, buf, 16, &err), 10);
+    ck_assert_mem_eq(buf, "0123456789", 10);
+    nn_reader_close(r);
+}
+END_TEST
+
+/* On a pipe, read_some returns what has arrived instead of waiting to fill
+ * the request: the writer sends 5 bytes and keeps the pipe open. */
+START_TEST(test_reader_read_some_returns_what_has_arrived)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], "hello", 5), 5);
+    int saved = dup(0);
+    ck_assert_int_eq(dup2(fds[0], 0), 0);
+    nn_error err = {0};
+    nn_reader *r = nn_reader_open("-", &err);
+    ck_assert_ptr_nonnull(r);
+    char buf[64];
+    ck_assert_int_eq(nn_reader_read(r, buf, 2, &err), 2);
+    ck_assert_int_eq(nn_reader_read_some(r, buf, sizeof buf, &err), 3); /* would block for more */
+    ck_assert_mem_eq(buf, "llo", 3);
+    ck_assert_uint_eq(nn_reader_pending(r), 0);
+    close(fds[1]);
+    ck_assert_int_eq(nn_reader_read_some(r, buf, sizeof buf, &err), 0); /* end of input */
+    nn_reader_close(r);
+    dup2(saved, 0);
+    close(saved);
+    close(fds[0]);
+}
+END_TEST
+
 Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -313,6 +360,8 @@ Suite *reader_suite(void)
     tcase_add_test(t, test_reader_rejects_corrupt_gzip_with_offset);
     tcase_add_test(t, test_reader_rejects_truncated_gzip);
     tcase_add_test(t, test_reader_rejects_missing_file_and_directory);
+    tcase_add_test(t, test_reader_unread_gives_back_the_first_bytes);
+    tcase_add_test(t, test_reader_read_some_returns_what_has_arrived);
     suite_add_tcase(s, t);
     return s;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "data/reader.h"
 #include "util/error.h"
 
 #define NN_CSV_WHITESPACE (-1)
@@ -31,6 +32,11 @@ typedef struct nn_csv nn_csv;
  * byte other than '"', CR or LF, or NN_CSV_WHITESPACE).  Returns NULL with
  * *err (code 1) on failure. */
 nn_csv *nn_csv_open(const char *path, int delimiter, nn_error *err);
+
+/* The same on an open reader, which the CSV reader then owns (it is closed
+ * by nn_csv_close, or here on failure).  Lets a caller look at the first
+ * bytes (nn_reader_unread) before choosing CSV. */
+nn_csv *nn_csv_from_reader(nn_reader *r, int delimiter, nn_error *err);
 
 /* Reads the next record.  Returns 1 with a record, 0 at the end of the input
  * (blank lines at the end are skipped), -1 with *err (code 1, "FILE:LINE:
@@ -87,6 +93,7 @@ typedef struct {
  * --predict can read files of the same layout. */
 typedef struct {
     bool header;          /* the first line was a header */
+    int delimiter;        /* the delimiter it was read with (set by the caller) */
     size_t n_columns;     /* fields per row */
     char **names;         /* (n_columns,) header names; NULL without a header */
     long label_col;       /* 0-based index of the label column, -1 if none */
@@ -99,7 +106,8 @@ typedef struct {
  *
  * Header "auto": the first line is a header when at least one of its
  * fields is not a number while the same field of the second line is a
- * number (a file of one line has no header).
+ * number; a file of one line is a header only when it holds the name of the
+ * label or a target column chosen by name.
  *
  * Labels: when every label is a whole number >= 0 (and `classes` is NULL),
  * the labels are those numbers.  Otherwise they are strings: the distinct

@@ -40,6 +40,8 @@ struct nn_reader {
     size_t pos, len;     /* plain: unread bytes are buf[pos..len) */
     z_stream zs;         /* gzip: next_in/avail_in point into buf */
     char *path;
+    unsigned char back[16]; /* bytes given back by nn_reader_unread, delivered first */
+    size_t back_pos, back_len;
 };
 
 static const char *display_name(const char *path)
@@ -138,10 +140,13 @@ fail:
 }
 
 /* Plain: buffered read(2); requests of a buffer or more bypass the buffer. */
-static long long plain_read(nn_reader *r, unsigned char *out, size_t n, nn_error *err)
+static long long plain_read(nn_reader *r, unsigned char *out, size_t n, int some,
+                            nn_error *err)
 {
     size_t done = 0;
     while (done < n) {
+        if (some && done > 0 && r->pos == r->len)
+            break; /* more would need a read(2) that may wait */
         if (r->pos < r->len) {
             size_t k = r->len - r->pos;
             if (k > n - done)
@@ -209,10 +214,15 @@ static int gz_next_member(nn_reader *r, nn_error *err)
     return -1;
 }
 
-static long long gz_read(nn_reader *r, unsigned char *out, size_t n, nn_error *err)
+static long long gz_read(nn_reader *r, unsigned char *out, size_t n, int some, nn_error *err)
 {
     size_t done = 0;
     while (done < n && !r->out_eof) {
+        /* inflate has given all it can from the input it has (it stops
+         * early only when the output is full), so with no input left more
+         * would need a read(2) that may wait */
+        if (some && done > 0 && r->zs.avail_in == 0)
+            break;
         if (r->zs.avail_in == 0 && !r->in_eof && gz_fill(r, err) < 0)
             return -1;
         size_t want = n - done;
@@ -251,12 +261,53 @@ static long long gz_read(nn_reader *r, unsigned char *out, size_t n, nn_error *e
     return (long long)done;
 }
 
-long long nn_reader_read(nn_reader *r, void *buf, size_t n, nn_error *err)
+static long long reader_read(nn_reader *r, void *buf, size_t n, int some, nn_error *err)
 {
-    long long got = r->gz ? gz_read(r, buf, n, err) : plain_read(r, buf, n, err);
+    size_t from_back = r->back_len - r->back_pos;
+    if (from_back > 0) {
+        if (from_back > n)
+            from_back = n;
+        memcpy(buf, r->back + r->back_pos, from_back);
+        r->back_pos += from_back;
+        r->offset += from_back;
+        if (from_back == n || some)
+            return (long long)from_back;
+        long long more = reader_read(r, (unsigned char *)buf + from_back, n - from_back, some, err);
+        return more < 0 ? -1 : (long long)from_back + more;
+    }
+    long long got = r->gz ? gz_read(r, buf, n, some, err) : plain_read(r, buf, n, some, err);
     if (got > 0)
         r->offset += (uint64_t)got;
     return got;
+}
+
+long long nn_reader_read(nn_reader *r, void *buf, size_t n, nn_error *err)
+{
+    return reader_read(r, buf, n, 0, err);
+}
+
+long long nn_reader_read_some(nn_reader *r, void *buf, size_t n, nn_error *err)
+{
+    return reader_read(r, buf, n, 1, err);
+}
+
+int nn_reader_unread(nn_reader *r, const void *p, size_t n)
+{
+    if (r->back_pos != r->back_len || n > sizeof r->back || n > r->offset)
+        return -1;
+    memcpy(r->back, p, n);
+    r->back_pos = 0;
+    r->back_len = n;
+    r->offset -= n;
+    return 0;
+}
+
+size_t nn_reader_pending(const nn_reader *r)
+{
+    size_t n = r->back_len - r->back_pos;
+    if (r->gz)
+        return n + r->zs.avail_in;
+    return n + (r->len - r->pos);
 }
 
 int nn_reader_is_gzip(const nn_reader *r)

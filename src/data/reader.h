@@ -23,6 +23,20 @@ nn_reader *nn_reader_open(const char *path, nn_error *err);
  * stream ("FILE: gzip data corrupt at byte N" / "FILE: gzip stream truncated"). */
 long long nn_reader_read(nn_reader *r, void *buf, size_t n, nn_error *err);
 
+/* Like nn_reader_read, but returns as soon as it has at least one byte and
+ * more would mean waiting for input (0 only at the end of the stream): for
+ * streaming consumers on pipes. */
+long long nn_reader_read_some(nn_reader *r, void *buf, size_t n, nn_error *err);
+
+/* Gives back the last n <= 16 bytes read, so the next read returns them
+ * again (to look at a file's first bytes before choosing its parser).
+ * Returns -1 if bytes are already given back or n is too large. */
+int nn_reader_unread(nn_reader *r, const void *p, size_t n);
+
+/* Bytes read from the input but not yet delivered (0 means the next read
+ * may wait for more input). */
+size_t nn_reader_pending(const nn_reader *r);
+
 /* 1 for a gzip stream. */
 int nn_reader_is_gzip(const nn_reader *r);
 

@@ -1,0 +1,1366 @@
+/* csv.c - the CSV row reader and data-set loader (see csv.h).
+ *
+ * The row reader pulls NN_CSV_CHUNK bytes at a time from an nn_reader and
+ * runs a small state machine over them, copying each field's unquoted bytes
+ * into one record buffer (fields NUL-terminated, their offsets in offs).
+ * Nothing but the current chunk and the current record is held, and the
+ * record is refused as soon as it passes NN_CSV_MAX_LINE bytes, so an
+ * endless line costs at most that much memory.
+ *
+ * The loader reads the first two records to settle the header, resolves the
+ * label and target columns, then parses each row straight into growing
+ * arrays: features (n, nfeat) float, targets (n, n_targets) float, and one
+ * id per row for the label.  Labels are kept as strings (interned in a hash
+ * table) until the end, because whether they are integers or class names is
+ * only known once every label has been seen.
+ */
+#include "data/csv.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/reader.h"
+
+#define NN_CSV_CHUNK (64u * 1024u)
+#define NN_CSV_MAX_CLASSES 65536
+#define NN_CSV_MAX_INT_LABEL 65535
+
+/* --- the row reader ------------------------------------------------------ */
+
+/* Byte classes of the scanner (one table for unquoted text, one for quoted). */
+enum { B_DATA = 0, B_DELIM, B_NL, B_CR, B_QUOTE, B_NUL };
+
+struct nn_csv {
+    nn_reader *r;
+    char *name;                   /* for messages: path or "stdin" */
+    int ws;                       /* 1: fields separated by runs of spaces/tabs */
+    unsigned char unq[256];       /* class of each byte outside quotes */
+    unsigned char *buf;           /* (NN_CSV_CHUNK) input; unread bytes are buf[pos..len) */
+    size_t pos, len;
+    int eof;                      /* the reader returned 0 bytes */
+    int failed;                   /* an error was returned; no more records */
+    char *data;                   /* (dcap) the current record's fields, each NUL-terminated */
+    size_t dlen, dcap;
+    size_t *offs;                 /* (fcap) start of field i in data */
+    size_t nf, fcap;
+    uint64_t line;                /* line number of buf[pos] */
+    uint64_t rec_line;            /* line where the current record starts */
+    uint64_t blank_line;          /* first blank line since the last record, 0 if none */
+};
+
+static int bad_delimiter(int delimiter)
+{
+    return delimiter != NN_CSV_WHITESPACE &&
+           (delimiter <= 0 || delimiter > 255 || delimiter == '"' || delimiter == '\r' ||
+            delimiter == '\n');
+}
+
+nn_csv *nn_csv_open(const char *path, int delimiter, nn_error *err)
+{
+    if (bad_delimiter(delimiter)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV delimiter (byte %d)",
+                     strcmp(path, "-") == 0 ? "stdin" : path, delimiter);
+        return NULL;
+    }
+    nn_reader *r = nn_reader_open(path, err);
+    return r ? nn_csv_from_reader(r, delimiter, err) : NULL;
+}
+
+nn_csv *nn_csv_from_reader(nn_reader *r, int delimiter, nn_error *err)
+{
+    const char *path = nn_reader_path(r);
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    if (bad_delimiter(delimiter)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV delimiter (byte %d)", name, delimiter);
+        nn_reader_close(r);
+        return NULL;
+    }
+    nn_csv *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = strdup(name)) || !(c->buf = malloc(NN_CSV_CHUNK))) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+        nn_reader_close(r);
+        nn_csv_close(c);
+        return NULL;
+    }
+    c->r = r;
+    c->ws = delimiter == NN_CSV_WHITESPACE;
+    c->unq['\n'] = B_NL;
+    c->unq['\0'] = B_NUL;
+    if (c->ws) {
+        c->unq[' '] = c->unq['\t'] = c->unq['\r'] = B_DELIM;
+    } else {
+        c->unq['\r'] = B_CR;
+        c->unq[(unsigned char)delimiter] = B_DELIM;
+    }
+    c->line = 1;
+
+    /* A UTF-8 byte-order mark at the very start is not data.  Only three
+     * bytes are asked for (nn_reader_read waits for all three unless the
+     * input ends), so a pipe that sends one short record is not kept
+     * waiting for a whole chunk. */
+    long long got = nn_reader_read(c->r, c->buf, 3, err);
+    if (got < 0) {
+        nn_csv_close(c);
+        return NULL;
+    }
+    c->len = (size_t)got;
+    c->eof = got == 0;
+    if (c->len >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0)
+        c->pos = 3;
+    return c;
+}
+
+void nn_csv_close(nn_csv *c)
+{
+    if (!c)
+        return;
+    nn_reader_close(c->r);
+    free(c->name);
+    free(c->buf);
+    free(c->data);
+    free(c->offs);
+    free(c);
+}
+
+size_t nn_csv_nfields(const nn_csv *c)
+{
+    return c->nf;
+}
+
+const char *nn_csv_field(const nn_csv *c, size_t i)
+{
+    return i < c->nf ? c->data + c->offs[i] : NULL;
+}
+
+uint64_t nn_csv_line(const nn_csv *c)
+{
+    return c->rec_line;
+}
+
+const char *nn_csv_name(const nn_csv *c)
+{
+    return c->name;
+}
+
+size_t nn_csv_pending(const nn_csv *c)
+{
+    return c->len - c->pos + nn_reader_pending(c->r);
+}
+
+/* 1 with more bytes in buf, 0 at the end of the input, -1 on a read error. */
+static int refill(nn_csv *c, nn_error *err)
+{
+    if (c->eof)
+        return 0;
+    /* whatever has arrived, so records reach a streaming caller at once */
+    long long got = nn_reader_read_some(c->r, c->buf, NN_CSV_CHUNK, err);
+    if (got < 0)
+        return -1;
+    c->pos = 0;
+    c->len = (size_t)got;
+    if (got == 0)
+        c->eof = 1;
+    return got > 0;
+}
+
+/* Room for n more bytes in data; the record limit bounds the total. */
+static int data_reserve(nn_csv *c, size_t n, nn_error *err)
+{
+    if (c->dcap - c->dlen >= n)
+        return 0;
+    size_t cap = c->dcap ? c->dcap : 256;
+    while (cap - c->dlen < n)
+        cap *= 2; /* dlen + n <= 2 * NN_CSV_MAX_LINE + 2: cannot overflow */
+    char *p = realloc(c->data, cap);
+    if (!p) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: out of memory", c->name,
+                     (unsigned long long)c->rec_line);
+        return -1;
+    }
+    c->data = p;
+    c->dcap = cap;
+    return 0;
+}
+
+static int field_begin(nn_csv *c, nn_error *err)
+{
+    if (c->nf == NN_CSV_MAX_COLUMNS) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: more than %d fields in one record", c->name,
+                     (unsigned long long)c->rec_line, NN_CSV_MAX_COLUMNS);
+        return -1;
+    }
+    if (c->nf == c->fcap) {
+        size_t cap = c->fcap ? 2 * c->fcap : 64;
+        size_t *p = realloc(c->offs, cap * sizeof *p);
+        if (!p) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: out of memory", c->name,
+                         (unsigned long long)c->rec_line);
+            return -1;
+        }
+        c->offs = p;
+        c->fcap = cap;
+    }
+    c->offs[c->nf++] = c->dlen;
+    return 0;
+}
+
+static int field_end(nn_csv *c, nn_error *err)
+{
+    if (data_reserve(c, 1, err) < 0)
+        return -1;
+    c->data[c->dlen++] = '\0';
+    return 0;
+}
+
+static int append(nn_csv *c, const void *p, size_t n, nn_error *err)
+{
+    if (data_reserve(c, n + 1, err) < 0) /* + 1: the field's NUL comes next */
+        return -1;
+    memcpy(c->data + c->dlen, p, n);
+    c->dlen += n;
+    return 0;
+}
+
+static int too_long(nn_csv *c, nn_error *err)
+{
+    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: line longer than %d bytes", c->name,
+                 (unsigned long long)c->rec_line, NN_CSV_MAX_LINE);
+    return -1;
+}
+
+static int nul_byte(nn_csv *c, nn_error *err)
+{
+    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: NUL byte in the data (not a text file?)",
+                 c->name, (unsigned long long)c->line);
+    return -1;
+}
+
+/* A record of one unquoted field made only of spaces and tabs (or nothing)
+ * is a blank line. */
+static int record_is_blank(const nn_csv *c, int quoted)
+{
+    if (c->nf == 0)
+        return 1;
+    if (c->nf > 1 || quoted)
+        return 0;
+    for (const char *s = c->data; *s; s++)
+        if (*s != ' ' && *s != '\t')
+            return 0;
+    return 1;
+}
+
+enum { S_START, S_UNQ, S_QUOTED, S_QEND, S_CR };
+
+/* Reads one record into data/offs.  Returns 1 for a record, 2 for a blank
+ * line, 0 at the end of the input, -1 on error. */
+static int read_record(nn_csv *c, nn_error *err)
+{
+    c->nf = 0;
+    c->dlen = 0;
+    size_t rec = 0;         /* bytes of the record so far, line end excluded */
+    int st = S_START;
+    int cr_after_quote = 0; /* S_CR entered from S_QEND */
+    int quoted = 0;         /* the record has a quoted field */
+    uint64_t quote_line = 0;
+
+    for (;;) {
+        if (c->pos == c->len) {
+            int k = refill(c, err);
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                break;
+        }
+        const unsigned char *b = c->buf;
+        switch (st) {
+        case S_START: {
+            unsigned char ch = b[c->pos];
+            if (c->ws && c->unq[ch] == B_DELIM) { /* leading or repeated whitespace */
+                c->pos++;
+                if (++rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                continue;
+            }
+            if (c->ws && ch == '\n') { /* whitespace after the last field */
+                c->pos++;
+                c->line++;
+                return c->nf == 0 ? 2 : 1;
+            }
+            if (field_begin(c, err) < 0)
+                return -1;
+            if (ch == '"') {
+                c->pos++;
+                if (++rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                st = S_QUOTED;
+                quoted = 1;
+                quote_line = c->line;
+            } else {
+                st = S_UNQ;
+            }
+            continue;
+        }
+        case S_UNQ: {
+            /* The hot loop: copy ordinary bytes while scanning, and in
+             * delimiter mode go straight on to the next unquoted field.
+             * Each run is bounded so that the record never holds more
+             * than the limit plus one byte. */
+            const unsigned char *unq = c->unq;
+            const size_t len = c->len;
+            size_t pos = c->pos, dlen = c->dlen, nf = c->nf, fcap = c->fcap;
+            char *data = c->data;
+            size_t *offs = c->offs;
+            int more = 1; /* 0: back to the outer loop (refill, S_START or error) */
+            unsigned char cls = B_DATA;
+            for (;;) {
+                size_t avail = len - pos, room = (size_t)NN_CSV_MAX_LINE + 1 - rec;
+                size_t lim = avail < room ? avail : room;
+                if (c->dcap - dlen < lim + 2) {
+                    c->dlen = dlen;
+                    if (data_reserve(c, lim + 2, err) < 0)
+                        return -1;
+                    data = c->data;
+                }
+                const unsigned char *src = b + pos;
+                char *dst = data + dlen;
+                size_t i = 0;
+                while (i < lim && unq[src[i]] == B_DATA) {
+                    dst[i] = (char)src[i];
+                    i++;
+                }
+                dlen += i;
+                pos += i;
+                rec += i;
+                if (i == lim) { /* the chunk is used up, or the record too long */
+                    more = 0;
+                    break;
+                }
+                cls = unq[src[i]];
+                if (cls != B_DELIM || c->ws)
+                    break;
+                pos++; /* the delimiter */
+                if (++rec > NN_CSV_MAX_LINE) {
+                    more = 0;
+                    break;
+                }
+                data[dlen++] = '\0'; /* room reserved above */
+                if (pos == len || b[pos] == '"') {
+                    st = S_START;
+                    more = 0;
+                    break;
+                }
+                if (nf < fcap && nf < NN_CSV_MAX_COLUMNS) {
+                    offs[nf++] = dlen;
+                } else {
+                    c->nf = nf;
+                    c->dlen = dlen;
+                    if (field_begin(c, err) < 0)
+                        return -1;
+                    nf = c->nf;
+                    fcap = c->fcap;
+                    offs = c->offs;
+                }
+            }
+            c->pos = pos;
+            c->dlen = dlen;
+            c->nf = nf;
+            if (rec > NN_CSV_MAX_LINE)
+                return too_long(c, err);
+            if (!more)
+                continue;
+            switch (cls) {
+            case B_DELIM: /* whitespace mode */
+                c->pos++;
+                if (++rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                if (field_end(c, err) < 0)
+                    return -1;
+                st = S_START;
+                continue;
+            case B_NL:
+                c->pos++;
+                if (field_end(c, err) < 0)
+                    return -1;
+                c->line++;
+                return record_is_blank(c, quoted) ? 2 : 1;
+            case B_CR:
+                c->pos++;
+                st = S_CR;
+                cr_after_quote = 0;
+                continue;
+            default: /* B_NUL */
+                return nul_byte(c, err);
+            }
+        }
+        case S_QUOTED: {
+            size_t end = c->len, room = (size_t)NN_CSV_MAX_LINE + 1 - rec;
+            if (end - c->pos > room)
+                end = c->pos + room;
+            size_t i = c->pos;
+            for (; i < end; i++) {
+                unsigned char ch = b[i];
+                if (ch == '"' || ch == '\0')
+                    break;
+                if (ch == '\n')
+                    c->line++;
+            }
+            if (i > c->pos) {
+                if (append(c, b + c->pos, i - c->pos, err) < 0)
+                    return -1;
+                rec += i - c->pos;
+                c->pos = i;
+                if (rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                continue;
+            }
+            if (b[i] == '\0')
+                return nul_byte(c, err);
+            c->pos++; /* the quote: closing, or the first of a doubled one */
+            if (++rec > NN_CSV_MAX_LINE)
+                return too_long(c, err);
+            st = S_QEND;
+            continue;
+        }
+        case S_QEND: {
+            unsigned char ch = b[c->pos];
+            if (ch == '"') { /* "" inside quotes */
+                c->pos++;
+                if (++rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                if (append(c, "\"", 1, err) < 0)
+                    return -1;
+                st = S_QUOTED;
+                continue;
+            }
+            switch (c->unq[ch]) {
+            case B_DELIM:
+                c->pos++;
+                if (++rec > NN_CSV_MAX_LINE)
+                    return too_long(c, err);
+                if (field_end(c, err) < 0)
+                    return -1;
+                st = S_START;
+                continue;
+            case B_NL:
+                c->pos++;
+                if (field_end(c, err) < 0)
+                    return -1;
+                c->line++;
+                return 1;
+            case B_CR:
+                c->pos++;
+                st = S_CR;
+                cr_after_quote = 1;
+                continue;
+            default:
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s:%llu: text after the closing quote of field %zu", c->name,
+                             (unsigned long long)c->line, c->nf);
+                return -1;
+            }
+        }
+        default: { /* S_CR: a CR outside quotes, the line end when LF follows */
+            if (b[c->pos] == '\n') {
+                c->pos++;
+                if (field_end(c, err) < 0)
+                    return -1;
+                c->line++;
+                return record_is_blank(c, quoted) ? 2 : 1;
+            }
+            if (cr_after_quote) {
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s:%llu: text after the closing quote of field %zu", c->name,
+                             (unsigned long long)c->line, c->nf);
+                return -1;
+            }
+            /* A lone CR is data. */
+            if (++rec > NN_CSV_MAX_LINE)
+                return too_long(c, err);
+            if (append(c, "\r", 1, err) < 0)
+                return -1;
+            st = S_UNQ;
+            continue;
+        }
+        }
+    }
+
+    /* The end of the input. */
+    switch (st) {
+    case S_START:
+        if (c->nf == 0)
+            return 0; /* nothing, or only whitespace (ws mode) */
+        if (!c->ws && (field_begin(c, err) < 0 || field_end(c, err) < 0)) /* "a,b," */
+            return -1;
+        return 1;
+    case S_QUOTED:
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: unterminated quoted field", c->name,
+                     (unsigned long long)quote_line);
+        return -1;
+    default: /* S_UNQ, S_QEND, S_CR: the record had no final line end */
+        if (field_end(c, err) < 0)
+            return -1;
+        return record_is_blank(c, quoted) ? 0 : 1;
+    }
+}
+
+int nn_csv_next(nn_csv *c, nn_error *err)
+{
+    if (c->failed) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: read after an error", c->name);
+        return -1;
+    }
+    for (;;) {
+        c->rec_line = c->line;
+        int k = read_record(c, err);
+        if (k < 0) {
+            c->failed = 1;
+            c->nf = 0;
+            return -1;
+        }
+        if (k == 0) {
+            c->nf = 0;
+            return 0;
+        }
+        if (k == 2) {
+            if (c->blank_line == 0)
+                c->blank_line = c->rec_line;
+            continue;
+        }
+        if (c->blank_line) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: blank line inside the data", c->name,
+                         (unsigned long long)c->blank_line);
+            c->failed = 1;
+            c->nf = 0;
+            return -1;
+        }
+        return 1;
+    }
+}
+
+/* --- numbers ------------------------------------------------------------- */
+
+/* Locale independence: the syntax is checked here, byte by byte, with '.'
+ * as the only decimal point, so no LC_NUMERIC setting can change what is
+ * accepted.  The value is then found in one of three ways, each correctly
+ * rounded:
+ *  - a plain integer of up to 19 digits: one uint64 -> double conversion;
+ *  - up to 19 significant digits forming w <= 2^53, scaled by 10^e with
+ *    |e| <= 22: w and 10^e are both exact doubles, so one IEEE multiply or
+ *    divide rounds correctly (skipped when FLT_EVAL_METHOD != 0, where the
+ *    compiler would evaluate in wider precision and round twice);
+ *  - anything else is rewritten as its significant digits and an exponent,
+ *    "DIGITSe-N", with no decimal point - the one part of strtod's standard
+ *    form that depends on the locale - and handed to strtod (correctly
+ *    rounded in glibc).
+ * Underflow to zero or a subnormal is accepted; overflow to inf is not. */
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int is_digit(unsigned char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* 0 with *out, 1 not a number, 2 a number outside the double range. */
+static int parse_num(const char *s, double *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    /* The common case first: a plain integer of up to 19 digits, converted
+     * exactly (one correctly rounded uint64 -> double conversion). */
+    uint64_t w = 0;
+    size_t k = 0;
+    while (k < 19 && is_digit(p[k]))
+        w = w * 10 + (uint64_t)(p[k++] - '0');
+    if (k > 0 && p[k] == '\0') {
+        *out = (double)w;
+        return 0;
+    }
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    int neg = 0;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    /* Digits before and after the '.', in one pass: w holds the first 19
+     * significant ones (leading zeros dropped), first points at the first. */
+    const unsigned char *ib = p, *ie, *fb, *fe, *first = NULL;
+    size_t nsig = 0;
+    w = 0;
+    for (; is_digit(*p); p++)
+        if (nsig > 0 || *p != '0') {
+            if (nsig++ == 0)
+                first = p;
+            if (nsig <= 19)
+                w = w * 10 + (uint64_t)(*p - '0');
+        }
+    ie = fb = fe = p;
+    if (*p == '.') {
+        fb = ++p;
+        for (; is_digit(*p); p++)
+            if (nsig > 0 || *p != '0') {
+                if (nsig++ == 0)
+                    first = p;
+                if (nsig <= 19)
+                    w = w * 10 + (uint64_t)(*p - '0');
+            }
+        fe = p;
+    }
+    size_t n_frac = (size_t)(fe - fb);
+    if ((size_t)(ie - ib) + n_frac == 0)
+        return 1;
+    long long e = 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        int eneg = 0;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        if (!is_digit(*p))
+            return 1;
+        for (; is_digit(*p); p++)
+            if (e < 1000000000) /* saturate: far beyond any double */
+                e = e * 10 + (*p - '0');
+        if (eneg)
+            e = -e;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p)
+        return 1;
+
+    /* value = D * 10^e10, D the significant digits as an integer */
+    long long e10 = e - (long long)n_frac;
+    if (nsig == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (nsig <= 19 && w <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
+        double v = (double)w;
+        v = e10 >= 0 ? v * pow10_exact[e10] : v / pow10_exact[-e10];
+        *out = neg ? -v : v;
+        return 0;
+    }
+#endif
+    char small[96];
+    char *buf = small;
+    size_t cap = nsig + 32;
+    if (cap > sizeof small && !(buf = malloc(cap)))
+        return 1; /* out of memory: reported as not a number (records are <= 1 MiB) */
+    k = 0;
+    for (const unsigned char *q = first; q < fe; q++)
+        if (q != ie) /* skip the '.' */
+            buf[k++] = (char)*q;
+    snprintf(buf + k, cap - k, "e%lld", e10);
+    char *end;
+    double v = strtod(buf, &end);
+    int bad = *end != '\0';
+    if (buf != small)
+        free(buf);
+    if (bad)
+        return 1;
+    if (isinf(v))
+        return 2;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+int nn_csv_parse_number(const char *s, double *out)
+{
+    double v;
+    if (parse_num(s, &v) != 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --- the data-set loader ----------------------------------------------- */
+
+typedef struct {
+    nn_csv *c;
+    const char *name;
+    const nn_csv_spec *spec;
+    char *const *classes;   /* (n_classes) from a checkpoint, or NULL */
+    int n_classes;
+
+    /* layout */
+    char **rec1;            /* (nf1) the first record, copied */
+    size_t nf1;
+    uint64_t line1;         /* its line */
+    int header;             /* rec1 is the header */
+    size_t ncols;
+    char **names;           /* (ncols) header names (= rec1), or NULL */
+    long label_col;         /* -1: no label */
+    long *tcols;            /* (nt) */
+    int nt;
+    unsigned char *role;    /* (ncols) 0 feature, 1 label, 2 target */
+    size_t nfeat;
+
+    /* rows */
+    size_t n, cap;
+    float *x;               /* (cap, nfeat) */
+    float *t;               /* (cap, nt) */
+    uint32_t *lab;          /* (cap,) label string id, or class id with `classes` */
+    const char **fp;        /* (ncols) the current row's fields */
+
+    /* label strings, interned: strs[id], and an open-addressing table of
+     * id + 1 (0 = empty); with `classes`, the table indexes classes */
+    char **strs;
+    size_t nstr, strcap;
+    uint32_t *htab;
+    size_t hcap;            /* a power of two */
+} loader;
+
+static int mul_size(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+static int oom(loader *L, nn_error *err)
+{
+    nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", L->name);
+    return -1;
+}
+
+/* realloc of n elements of size sz, overflow-checked. */
+static void *grow(void *p, size_t n, size_t sz)
+{
+    size_t bytes;
+    if (mul_size(n, sz, &bytes) < 0 || bytes == 0)
+        return NULL;
+    return realloc(p, bytes);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The label text without surrounding spaces and tabs. */
+static const char *trim(const char *s, size_t *n)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t k = strlen(s);
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+        k--;
+    *n = k;
+    return s;
+}
+
+static int str_is(const char *a, size_t n, const char *b)
+{
+    return strncmp(a, b, n) == 0 && b[n] == '\0';
+}
+
+/* The slot of (s, n) in htab over `keys`: its id + 1, or 0 with *slot free. */
+static uint32_t hash_find(const loader *L, char *const *keys, const char *s, size_t n,
+                          size_t *slot)
+{
+    size_t mask = L->hcap - 1, i = (size_t)hash_bytes(s, n) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t v = L->htab[i];
+        if (v == 0 || str_is(s, n, keys[v - 1])) {
+            *slot = i;
+            return v;
+        }
+    }
+}
+
+static int hash_rebuild(loader *L, char *const *keys, size_t nkeys, size_t cap)
+{
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    free(L->htab);
+    L->htab = t;
+    L->hcap = cap;
+    for (size_t k = 0; k < nkeys; k++) {
+        size_t slot;
+        if (hash_find(L, keys, keys[k], strlen(keys[k]), &slot) == 0)
+            L->htab[slot] = (uint32_t)k + 1;
+    }
+    return 0;
+}
+
+/* "field 3" or "field 3 ("name")" for column i (0-based). */
+static const char *col_desc(const loader *L, size_t i, char *buf, size_t n)
+{
+    if (L->names)
+        snprintf(buf, n, "field %zu (\"%.100s\")", i + 1, L->names[i]);
+    else
+        snprintf(buf, n, "field %zu", i + 1);
+    return buf;
+}
+
+/* A field's text for a message, cut at 60 bytes. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+    if (strlen(s) <= 60)
+        return s;
+    snprintf(buf, n, "%.57s...", s);
+    return buf;
+}
+
+/* Case-insensitive ASCII prefix test, free of the locale. */
+static int ascii_prefix(const char *s, const char *word)
+{
+    for (; *word; s++, word++) {
+        char ch = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
+        if (ch != *word)
+            return 0;
+    }
+    return 1;
+}
+
+/* The error for field i (0-based) of the row at `line`, which parse_num
+ * answered with rc (0: a double too large for a float). */
+static int field_error(loader *L, const char *s, size_t i, uint64_t line, int rc, nn_error *err)
+{
+    char cd[160], sv[64];
+    col_desc(L, i, cd, sizeof cd);
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (rc == 1 && ascii_prefix(p, "nan"))
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is NaN", L->name,
+                     (unsigned long long)line, cd);
+    else if (rc == 1 && !ascii_prefix(p, "inf"))
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is not a number: \"%s\"", L->name,
+                     (unsigned long long)line, cd, shown(s, sv, sizeof sv));
+    else if (rc == 0)
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is too large for a 32-bit float: \"%s\"",
+                     L->name, (unsigned long long)line, cd, shown(s, sv, sizeof sv));
+    else
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is not a finite number: \"%s\"", L->name,
+                     (unsigned long long)line, cd, shown(s, sv, sizeof sv));
+    return -1;
+}
+
+/* Field i (0-based) of the row at `line` as a finite float, or an error. */
+static inline int field_float(loader *L, const char *s, size_t i, uint64_t line, float *out,
+                              nn_error *err)
+{
+    /* Short plain integers, by far the most common field, inline. */
+    uint32_t w = 0;
+    int k = 0;
+    while (k < 9 && is_digit((unsigned char)s[k]))
+        w = w * 10 + (uint32_t)(s[k++] - '0');
+    if (k > 0 && s[k] == '\0') {
+        *out = (float)w; /* w < 10^9: exact in double, so one rounding as below */
+        return 0;
+    }
+    double v;
+    int rc = parse_num(s, &v);
+    if (rc == 0) {
+        float f = (float)v;
+        if (!isinf(f)) {
+            *out = f;
+            return 0;
+        }
+    }
+    return field_error(L, s, i, line, rc, err);
+}
+
+/* The row's label -> lab[n]: an interned string id, or (with `classes`)
+ * the class index. */
+static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
+{
+    size_t len, slot;
+    const char *s = trim(field, &len);
+    if (len == 0) {
+        char cd[160];
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is empty: every row needs a label",
+                     L->name, (unsigned long long)line,
+                     col_desc(L, (size_t)L->label_col, cd, sizeof cd));
+        return -1;
+    }
+    if (L->classes) {
+        uint32_t v = hash_find(L, L->classes, s, len, &slot);
+        if (v == 0) {
+            char sv[64];
+            char tmp[61];
+            snprintf(tmp, sizeof tmp, "%.*s", len > 60 ? 60 : (int)len, s);
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: label \"%s\" was not seen in training",
+                         L->name, (unsigned long long)line, shown(tmp, sv, sizeof sv));
+            return -1;
+        }
+        L->lab[L->n] = v - 1;
+        return 0;
+    }
+    uint32_t v = hash_find(L, L->strs, s, len, &slot);
+    if (v == 0) {
+        if (L->nstr == NN_CSV_MAX_CLASSES) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: more than %d distinct labels", L->name,
+                         (unsigned long long)line, NN_CSV_MAX_CLASSES);
+            return -1;
+        }
+        if (L->nstr == L->strcap) {
+            size_t cap = L->strcap ? 2 * L->strcap : 16;
+            char **p = grow(L->strs, cap, sizeof *p);
+            if (!p)
+                return oom(L, err);
+            L->strs = p;
+            L->strcap = cap;
+        }
+        char *copy = malloc(len + 1);
+        if (!copy)
+            return oom(L, err);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        L->strs[L->nstr++] = copy;
+        v = (uint32_t)L->nstr;
+        L->htab[slot] = v;
+        if (2 * L->nstr > L->hcap && hash_rebuild(L, L->strs, L->nstr, 2 * L->hcap) < 0)
+            return oom(L, err);
+    }
+    L->lab[L->n] = v - 1;
+    return 0;
+}
+
+/* Room for one more row. */
+static int rows_reserve(loader *L, nn_error *err)
+{
+    if (L->n < L->cap)
+        return 0;
+    size_t cap = L->cap ? 2 * L->cap : 1024;
+    if (cap < L->cap)
+        return oom(L, err);
+    if (L->nfeat) {
+        float *p = grow(L->x, cap, L->nfeat * sizeof(float)); /* nfeat <= 10^6 */
+        if (!p)
+            return oom(L, err);
+        L->x = p;
+    }
+    if (L->nt) {
+        float *p = grow(L->t, cap, (size_t)L->nt * sizeof(float));
+        if (!p)
+            return oom(L, err);
+        L->t = p;
+    }
+    if (L->label_col >= 0) {
+        uint32_t *p = grow(L->lab, cap, sizeof *p);
+        if (!p)
+            return oom(L, err);
+        L->lab = p;
+    }
+    L->cap = cap;
+    return 0;
+}
+
+/* One data row of nf fields starting at `line`. */
+static int add_row(loader *L, const char *const *f, size_t nf, uint64_t line, nn_error *err)
+{
+    if (nf != L->ncols) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: expected %zu fields, found %zu", L->name,
+                     (unsigned long long)line, L->ncols, nf);
+        return -1;
+    }
+    if (rows_reserve(L, err) < 0)
+        return -1;
+    float *xr = L->x + L->n * L->nfeat; /* (nfeat,) */
+    for (size_t i = 0; i < nf; i++)
+        if (L->role[i] == 0 && field_float(L, f[i], i, line, xr++, err) < 0)
+            return -1;
+    for (int j = 0; j < L->nt; j++)
+        if (field_float(L, f[L->tcols[j]], (size_t)L->tcols[j], line,
+                        L->t + L->n * (size_t)L->nt + (size_t)j, err) < 0)
+            return -1;
+    if (L->label_col >= 0 && row_label(L, f[L->label_col], line, err) < 0)
+        return -1;
+    L->n++;
+    return 0;
+}
+
+/* How the user named a column, for messages: "species" or 7. */
+static void col_spec_text(const nn_column *col, char *buf, size_t n)
+{
+    if (col->name)
+        snprintf(buf, n, "\"%.100s\"", col->name);
+    else
+        snprintf(buf, n, "%ld", col->index);
+}
+
+/* `col` -> its 0-based index; `what` is "label" or "target". */
+static int resolve_column(loader *L, const nn_column *col, const char *what, long *out,
+                          nn_error *err)
+{
+    if (!col->name) {
+        long idx = col->index;
+        if (idx < 0 && (unsigned long)-(idx + 1) < L->ncols)
+            idx += (long)L->ncols;
+        if (idx < 0 || (unsigned long)idx >= L->ncols) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: %s column %ld does not exist (rows have %zu fields)",
+                         L->name, what, col->index, L->ncols);
+            return -1;
+        }
+        *out = idx;
+        return 0;
+    }
+    if (!L->header) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: %s column \"%.100s\" is given by name, but the file has no header line",
+                     L->name, what, col->name);
+        return -1;
+    }
+    size_t found = 0, first = 0, second = 0;
+    for (size_t i = 0; i < L->ncols; i++)
+        if (strcmp(L->names[i], col->name) == 0) {
+            if (found == 0)
+                first = i;
+            else if (found == 1)
+                second = i;
+            found++;
+        }
+    if (found == 1) {
+        *out = (long)first;
+        return 0;
+    }
+    if (found > 1) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s:%llu: column \"%.100s\" appears more than once in the header (fields %zu and %zu)",
+                     L->name, (unsigned long long)L->line1, col->name, first + 1, second + 1);
+        return -1;
+    }
+    /* List the columns, as many as fit in a message. */
+    char list[640];
+    size_t k = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < L->ncols; i++) {
+        size_t need = strlen(L->names[i]) + 2;
+        if (k + need + 5 >= sizeof list) {
+            snprintf(list + k, sizeof list - k, "%s...", i ? ", " : "");
+            break;
+        }
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", L->names[i]);
+    }
+    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: no column \"%.100s\" in the header (columns: %s)",
+                 L->name, (unsigned long long)L->line1, col->name, list);
+    return -1;
+}
+
+/* Label and target columns -> label_col, tcols, role, nfeat. */
+static int resolve_layout(loader *L, nn_error *err)
+{
+    const nn_csv_spec *sp = L->spec;
+    L->role = calloc(L->ncols, 1);
+    if (!L->role)
+        return oom(L, err);
+    if (sp->has_label) {
+        if (resolve_column(L, &sp->label, "label", &L->label_col, err) < 0)
+            return -1;
+        L->role[L->label_col] = 1;
+    }
+    if (sp->n_targets > 0) {
+        L->tcols = grow(NULL, (size_t)sp->n_targets, sizeof *L->tcols);
+        if (!L->tcols)
+            return oom(L, err);
+        for (int j = 0; j < sp->n_targets; j++) {
+            if (resolve_column(L, &sp->targets[j], "target", &L->tcols[j], err) < 0)
+                return -1;
+            if (L->role[L->tcols[j]] != 0) {
+                char cs[128];
+                col_spec_text(&sp->targets[j], cs, sizeof cs);
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s: column %s is chosen twice (as the label or a target)", L->name,
+                             cs);
+                return -1;
+            }
+            L->role[L->tcols[j]] = 2;
+            L->nt = j + 1;
+        }
+    }
+    L->nfeat = L->ncols - (L->label_col >= 0) - (size_t)L->nt;
+    if (L->nfeat == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: no feature columns (every column is the label or a target)", L->name);
+        return -1;
+    }
+    L->fp = grow(NULL, L->ncols, sizeof *L->fp);
+    if (!L->fp)
+        return oom(L, err);
+    return 0;
+}
+
+/* A label string and its id, sorted by byte value. */
+typedef struct {
+    const char *s;
+    uint32_t id;
+} label_key;
+
+static int cmp_label_keys(const void *a, const void *b)
+{
+    return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
+}
+
+/* Turns the per-row label ids into d->labels, n_classes, class_names. */
+static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
+{
+    d->labels = grow(NULL, L->n, sizeof *d->labels);
+    if (!d->labels)
+        return oom(L, err);
+    if (L->classes) {
+        d->class_names = calloc((size_t)L->n_classes, sizeof *d->class_names);
+        if (!d->class_names)
+            return oom(L, err);
+        d->n_classes = L->n_classes;
+        for (int k = 0; k < L->n_classes; k++)
+            if (!(d->class_names[k] = strdup(L->classes[k])))
+                return oom(L, err);
+        for (size_t i = 0; i < L->n; i++)
+            d->labels[i] = (int32_t)L->lab[i];
+        return 0;
+    }
+    /* Integer labels: every distinct string a whole number in [0, 65535]. */
+    int32_t *ival = grow(NULL, L->nstr, sizeof *ival);
+    if (!ival)
+        return oom(L, err);
+    int integers = 1;
+    int32_t maxv = 0;
+    for (size_t k = 0; k < L->nstr && integers; k++) {
+        double v;
+        if (parse_num(L->strs[k], &v) != 0 || v != floor(v) || v < 0 || v > NN_CSV_MAX_INT_LABEL)
+            integers = 0;
+        else if ((ival[k] = (int32_t)v) > maxv)
+            maxv = ival[k];
+    }
+    if (integers) {
+        for (size_t i = 0; i < L->n; i++)
+            d->labels[i] = ival[L->lab[i]];
+        d->n_classes = maxv + 1;
+        free(ival);
+        return 0;
+    }
+    /* Strings: class = rank in byte order; ival becomes id -> rank. */
+    label_key *keys = grow(NULL, L->nstr, sizeof *keys);
+    d->class_names = grow(NULL, L->nstr, sizeof *d->class_names);
+    if (!keys || !d->class_names) {
+        free(keys);
+        free(ival);
+        return oom(L, err);
+    }
+    for (size_t k = 0; k < L->nstr; k++)
+        keys[k] = (label_key){L->strs[k], (uint32_t)k};
+    qsort(keys, L->nstr, sizeof *keys, cmp_label_keys);
+    for (size_t k = 0; k < L->nstr; k++) {
+        ival[keys[k].id] = (int32_t)k;
+        d->class_names[k] = L->strs[keys[k].id];
+    }
+    d->n_classes = (int32_t)L->nstr;
+    L->nstr = 0; /* the strings now belong to d */
+    for (size_t i = 0; i < L->n; i++)
+        d->labels[i] = ival[L->lab[i]];
+    free(keys);
+    free(ival);
+    return 0;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The first record, copied (it is both a header candidate and maybe a row). */
+static char **copy_record(const nn_csv *c)
+{
+    size_t nf = nn_csv_nfields(c);
+    char **v = calloc(nf, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < nf; i++)
+        if (!(v[i] = strdup(nn_csv_field(c, i)))) {
+            free_strings(v, nf);
+            return NULL;
+        }
+    return v;
+}
+
+static int is_number(const char *s)
+{
+    double v;
+    return parse_num(s, &v) == 0;
+}
+
+static int load(loader *L, nn_dataset *d, nn_error *err)
+{
+    nn_csv *c = L->c;
+    int k = nn_csv_next(c, err);
+    if (k < 0)
+        return -1;
+    if (k == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: empty file", L->name);
+        return -1;
+    }
+    size_t nf1 = nn_csv_nfields(c);
+    L->nf1 = L->ncols = nf1;
+    L->line1 = nn_csv_line(c);
+    char **rec1 = L->rec1 = copy_record(c);
+    if (!rec1)
+        return oom(L, err);
+
+    int k2 = nn_csv_next(c, err);
+    if (k2 < 0)
+        return -1;
+    switch (L->spec->header) {
+    case NN_HEADER_YES:
+        L->header = 1;
+        break;
+    case NN_HEADER_NO:
+        L->header = 0;
+        break;
+    default: {
+        size_t m = nf1 < nn_csv_nfields(c) ? nf1 : nn_csv_nfields(c);
+        L->header = 0;
+        for (size_t i = 0; k2 == 1 && i < m && !L->header; i++)
+            L->header = !is_number(rec1[i]) && is_number(nn_csv_field(c, i));
+        /* A lone line that holds the name of the label or a target column
+         * is a header (of a file with no rows), not a data row. */
+        for (size_t i = 0; k2 == 0 && i < nf1 && !L->header; i++) {
+            const nn_csv_spec *sp = L->spec;
+            if (sp->has_label && sp->label.name && strcmp(sp->label.name, rec1[i]) == 0)
+                L->header = 1;
+            for (int t = 0; t < sp->n_targets && !L->header; t++)
+                if (sp->targets[t].name && strcmp(sp->targets[t].name, rec1[i]) == 0)
+                    L->header = 1;
+        }
+    }
+    }
+    if (L->header && k2 == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: header but no data rows", L->name);
+        return -1;
+    }
+    if (L->header)
+        L->names = rec1;
+    if (resolve_layout(L, err) < 0)
+        return -1;
+    if (!L->header && add_row(L, (const char *const *)rec1, nf1, L->line1, err) < 0)
+        return -1;
+    for (k = k2; k == 1; k = nn_csv_next(c, err)) {
+        size_t nf = nn_csv_nfields(c);
+        if (nf == L->ncols)
+            for (size_t i = 0; i < nf; i++)
+                L->fp[i] = nn_csv_field(c, i);
+        if (add_row(L, L->fp, nf, nn_csv_line(c), err) < 0)
+            return -1;
+    }
+    if (k < 0)
+        return -1;
+    if (L->n > UINT32_MAX) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: more than %lu rows", L->name,
+                     (unsigned long)UINT32_MAX);
+        return -1;
+    }
+
+    d->type = NN_DT_F32;
+    d->n = L->n;
+    d->features = L->nfeat;
+    d->ndim = 2;
+    d->dims[0] = (uint32_t)L->n;
+    d->dims[1] = L->nfeat > UINT32_MAX ? UINT32_MAX : (uint32_t)L->nfeat;
+    /* Hand the arrays over, trimmed to their size. */
+    float *x = grow(L->x, L->n, L->nfeat * sizeof(float));
+    d->x = x ? x : L->x;
+    L->x = NULL;
+    if (L->nt) {
+        float *t = grow(L->t, L->n, (size_t)L->nt * sizeof(float));
+        d->targets = t ? t : L->t;
+        L->t = NULL;
+        d->n_targets = L->nt;
+    }
+    if (L->label_col >= 0 && finish_labels(L, d, err) < 0)
+        return -1;
+    return 0;
+}
+
+int nn_csv_read(nn_dataset *d, nn_csv_layout *layout, const char *path, const nn_csv_spec *spec,
+                char *const *classes, int n_classes, nn_error *err)
+{
+    memset(d, 0, sizeof *d);
+    if (layout)
+        memset(layout, 0, sizeof *layout);
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.spec = spec;
+    L.label_col = -1;
+    L.classes = classes;
+    L.n_classes = classes ? n_classes : 0;
+    L.name = strcmp(path, "-") == 0 ? "stdin" : path;
+    if (spec->n_targets < 0 || (classes && n_classes <= 0)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV reading options", L.name);
+        return -1;
+    }
+
+    int rc = -1;
+    /* The hash table: over `classes` for look-ups, or for interning. */
+    size_t hcap = 64;
+    while (classes && hcap < 2 * (size_t)n_classes)
+        hcap *= 2;
+    if (hash_rebuild(&L, classes, (size_t)L.n_classes, hcap) < 0) {
+        oom(&L, err);
+        goto done;
+    }
+    /* A zero delimiter (an unset spec) means the comma. */
+    L.c = nn_csv_open(path, spec->delimiter ? spec->delimiter : ',', err);
+    if (!L.c)
+        goto done;
+    rc = load(&L, d, err);
+
+done:
+    if (rc == 0 && layout) {
+        layout->header = L.header;
+        layout->delimiter = spec->delimiter ? spec->delimiter : ',';
+        layout->n_columns = L.ncols;
+        if (L.header) {
+            layout->names = L.rec1;
+            L.rec1 = NULL;
+        }
+        layout->label_col = L.label_col;
+        layout->target_cols = L.tcols;
+        L.tcols = NULL;
+        layout->n_targets = L.nt;
+    }
+    if (rc < 0)
+        nn_dataset_free(d);
+    free_strings(L.rec1, L.nf1);
+    free(L.tcols);
+    free(L.role);
+    free(L.x);
+    free(L.t);
+    free(L.lab);
+    free((void *)L.fp);
+    free_strings(L.strs, L.nstr);
+    free(L.htab);
+    nn_csv_close(L.c);
+    if (rc < 0 && err && err->code == 0)
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot read", L.name);
+    return rc;
+}
+
+void nn_csv_layout_free(nn_csv_layout *l)
+{
+    if (!l)
+        return;
+    if (l->names)
+        free_strings(l->names, l->n_columns);
+    free(l->target_cols);
+    memset(l, 0, sizeof *l);
+}
