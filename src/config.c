@@ -1479,7 +1479,7 @@ void nn_config_defaults(nn_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->seed = 1;
     cfg->validation_fraction = 0.0;
-    cfg->scale = NN_SCALE_UNIT;
+    cfg->scale = NN_SCALE_AUTO;
     cfg->n_layers = 0;
     cfg->loss = NN_LOSS_MSE;
     cfg->optimizer = NN_OPT_SGD;

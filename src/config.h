@@ -55,7 +55,7 @@ typedef struct {
     bool has_validation;         /* "data.validation" (a source; excludes the fraction) */
     nn_source validation;
     double validation_fraction;  /* "data.validation_fraction", default 0, in [0, 1) */
-    nn_scale scale;              /* "data.scale", default "unit" */
+    nn_scale scale;              /* "data.scale", default "auto" */
 
     bool regression;             /* data.train is a CSV source with "targets": the last
                                     layer has n_targets units and defaults to "identity",

@@ -186,7 +186,7 @@ START_TEST(test_config_fills_defaults_for_absent_keys)
     ck_assert_uint_eq(cfg.seed, 1);
     ck_assert(cfg.has_train && !cfg.has_test && !cfg.has_validation);
     ck_assert(cfg.validation_fraction == 0.0);
-    ck_assert_int_eq(cfg.scale, NN_SCALE_UNIT);
+    ck_assert_int_eq(cfg.scale, NN_SCALE_AUTO);
     ck_assert_int_eq(cfg.n_layers, 1);
     ck_assert_int_eq(cfg.layers[0].units, 10);
     ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
@@ -410,7 +410,7 @@ START_TEST(test_config_rejects_unknown_enum_names)
     EXPECT_USAGE("{\"data\": {\"train\": {\"images\": \"a\", \"labels\": \"b\"},\n"
                  "\"scale\": \"Unit\"}, " LAYERS "}",
                  "x.json:2:10: \"data.scale\" must be one of \"none\", \"unit\", \"minmax\", "
-                 "\"standard\", found \"Unit\"");
+                 "\"standard\", \"auto\", found \"Unit\"");
 }
 END_TEST
 
@@ -631,7 +631,7 @@ START_TEST(test_config_to_json_writes_every_key_in_canonical_order)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
-                     "\"validation_fraction\":0,\"scale\":\"unit\"},"
+                     "\"validation_fraction\":0,\"scale\":\"auto\"},"
                      "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"sigmoid\"}]},"
                      "\"loss\":\"mse\","
                      "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1},"
@@ -1175,7 +1175,7 @@ START_TEST(test_config_set_errors_name_the_argument)
     EXPECT_SETS_USAGE(MINIMAL, "--set training.shuffle=yes: \"training.shuffle\" must be true or "
                                "false, found a string", "training.shuffle=yes");
     EXPECT_SETS_USAGE(MINIMAL, "--set data.scale=Unit: \"data.scale\" must be one of \"none\", "
-                               "\"unit\", \"minmax\", \"standard\", found \"Unit\"",
+                               "\"unit\", \"minmax\", \"standard\", \"auto\", found \"Unit\"",
                       "data.scale=Unit");
     EXPECT_SETS_USAGE(MINIMAL, "--set checkpoint.path=: \"checkpoint.path\" must be a non-empty "
                                "string, found \"\"", "checkpoint.path=");
@@ -1290,7 +1290,7 @@ START_TEST(test_config_to_json_writes_csv_sources)
                      "\"delimiter\":\",\",\"targets\":[\"y\",-1]},"
                      "\"test\":{\"path\":\"-\",\"header\":false,\"delimiter\":\"whitespace\","
                      "\"targets\":[0,\"z\"]},"
-                     "\"validation_fraction\":0,\"scale\":\"unit\"},"
+                     "\"validation_fraction\":0,\"scale\":\"auto\"},"
                      "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\"}]},"
                      "\"loss\":\"mse\","
                      "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1},"

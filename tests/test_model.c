@@ -62,17 +62,17 @@ START_TEST(test_mse_loss_and_gradient_hand_computed)
      *   C = (0.25 + 0.25 + 0 + 0 + 1 + 1) / (2 * 2) = 0.625
      *   dC/dyhat = d / 2. */
     const float yhat[6] = {0.5f, 0.5f, 0, 0, 1, 0};
-    const int32_t labels[2] = {0, 2};
-    ck_assert_double_eq_tol(nn_mse_forward(yhat, labels, 2, 3), 0.625, 1e-12);
+    const float T[6] = {1, 0, 0, 0, 0, 1};
+    ck_assert_double_eq_tol(nn_mse_forward(yhat, T, 2, 3), 0.625, 1e-12);
     float g[6];
-    nn_mse_backward(g, yhat, labels, 2, 3);
+    nn_mse_backward(g, yhat, T, 2, 3);
     const float want[6] = {-0.25f, 0.25f, 0, 0, 0.5f, -0.5f};
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(g[i], want[i]);
     /* One output unit: the target is the label itself. */
     const float y1[2] = {0.25f, 0.75f};
-    const int32_t l1[2] = {1, 0};
-    ck_assert_double_eq_tol(nn_mse_forward(y1, l1, 2, 1), (0.5625 + 0.5625) / 4, 1e-12);
+    const float t1[2] = {1, 0};
+    ck_assert_double_eq_tol(nn_mse_forward(y1, t1, 2, 1), (0.5625 + 0.5625) / 4, 1e-12);
     ck_assert_int_eq(nn_predict_class(y1, 1), 0);
     ck_assert_int_eq(nn_predict_class(y1 + 1, 1), 1);
     const float tie[3] = {0.2f, 0.7f, 0.7f};
@@ -181,9 +181,16 @@ static void check_gradients(int n_in, int n_layers, const int *units, const nn_a
     for (int i = 0; i < B; i++)
         y[i] = (int32_t)nn_rng_below(&r, K == 1 ? 2 : (uint64_t)K);
 
+    float *T = calloc((size_t)B * K, sizeof(float));
+    for (int i = 0; i < B; i++) {
+        if (K == 1)
+            T[i] = (float)y[i];
+        else
+            T[(size_t)i * K + y[i]] = 1.0f;
+    }
     const float *yhat = nn_model_forward(m, X, B);
     float *dOut = malloc(sizeof(float) * (size_t)B * K), *dX = malloc(sizeof(float) * (size_t)B * n_in);
-    nn_mse_backward(dOut, yhat, y, B, K);
+    nn_mse_backward(dOut, yhat, T, B, K);
     nn_model_zero_grad(m);
     nn_model_backward(m, X, dOut, B, dX);
 
@@ -191,7 +198,7 @@ static void check_gradients(int n_in, int n_layers, const int *units, const nn_a
     double *p = malloc(sizeof(double) * m->n_params);
     for (size_t i = 0; i < m->n_params; i++)
         p[i] = m->params[i];
-    ck_assert_double_eq_tol(nn_mse_forward(yhat, y, B, K), ref_cost(m, p, Xd, y, B), 1e-5);
+    ck_assert_double_eq_tol(nn_mse_forward(yhat, T, B, K), ref_cost(m, p, Xd, y, B), 1e-5);
 
     /* dC/dp_i ~ (C(p + h e_i) - C(p - h e_i)) / 2h, error O(h^2) ~ 1e-12 in
      * double; what is left is the engine's float rounding. */
@@ -219,6 +226,7 @@ static void check_gradients(int n_in, int n_layers, const int *units, const nn_a
                       "input %d: analytic %.9g, finite difference %.9g", i, dX[i], fd);
     }
     free(p);
+    free(T);
     free(X);
     free(Xd);
     free(y);

@@ -54,8 +54,11 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
         shift[f] = 0.0f;
         mult[f] = 1.0f;
     }
+    if (kind == NN_SCALE_AUTO)
+        kind = nn_dtype_max(d->type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
     switch (kind) {
     case NN_SCALE_NONE:
+    case NN_SCALE_AUTO:
         return 0;
     case NN_SCALE_UNIT: {
         double max = nn_dtype_max(d->type);
@@ -153,4 +156,25 @@ void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, 
 {
     for (size_t i = 0; i < B; i++)
         labels[i] = d->labels[idx[i]];
+}
+
+void nn_batch_targets(float *T, const nn_dataset *d, const uint32_t *idx, size_t B, int K)
+{
+    size_t k = (size_t)K;
+    if (d->targets) {
+        for (size_t i = 0; i < B; i++)
+            memcpy(T + i * k, d->targets + (size_t)idx[i] * k, sizeof(float) * k);
+        return;
+    }
+    for (size_t i = 0; i < B; i++) {
+        int32_t y = d->labels[idx[i]];
+        float *t = T + i * k;
+        if (K == 1) {
+            t[0] = (float)y;
+            continue;
+        }
+        for (size_t j = 0; j < k; j++)
+            t[j] = 0.0f;
+        t[y] = 1.0f;
+    }
 }

@@ -34,6 +34,7 @@ enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3 };
  *             (code 1) for float data
  *   minmax    shift min, mult 1 / (max - min)        (1 when max == min)
  *   standard  shift mean, mult 1 / population std    (1 when std == 0)
+ *   auto      unit for integer data, none for float data
  * shift and mult are (d->features,), allocated by the caller. */
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err);
@@ -44,5 +45,10 @@ void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t 
 
 /* labels[i] = d->labels[idx[i]] for i < B. */
 void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B);
+
+/* T (B, K) = the targets of rows idx[0..B-1] for a model with K outputs:
+ * the regression targets when d has them (K == d->n_targets), else from the
+ * labels: one-hot rows (K > 1) or the label itself (K == 1, binary). */
+void nn_batch_targets(float *T, const nn_dataset *d, const uint32_t *idx, size_t B, int K);
 
 #endif

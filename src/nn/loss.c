@@ -7,32 +7,25 @@
  */
 #include "nn/loss.h"
 
-static float target(const int32_t *labels, int i, int k, int K)
-{
-    if (K == 1)
-        return (float)labels[i];
-    return labels[i] == k ? 1.0f : 0.0f;
-}
+#include <stddef.h>
 
-double nn_mse_forward(const float *yhat, const int32_t *labels, int B, int K)
+double nn_mse_forward(const float *yhat, const float *T, int B, int K)
 {
     double sum = 0.0;
-    for (int i = 0; i < B; i++)
-        for (int k = 0; k < K; k++) {
-            double d = (double)yhat[(long)i * K + k] - target(labels, i, k, K);
-            sum += d * d;
-        }
+    size_t n = (size_t)B * (size_t)K;
+    for (size_t p = 0; p < n; p++) {
+        double d = (double)yhat[p] - (double)T[p];
+        sum += d * d;
+    }
     return sum / (2.0 * B);
 }
 
-void nn_mse_backward(float *dyhat, const float *yhat, const int32_t *labels, int B, int K)
+void nn_mse_backward(float *dyhat, const float *yhat, const float *T, int B, int K)
 {
     float inv_b = 1.0f / (float)B;
-    for (int i = 0; i < B; i++)
-        for (int k = 0; k < K; k++) {
-            long p = (long)i * K + k;
-            dyhat[p] = (yhat[p] - target(labels, i, k, K)) * inv_b;
-        }
+    size_t n = (size_t)B * (size_t)K;
+    for (size_t p = 0; p < n; p++)
+        dyhat[p] = (yhat[p] - T[p]) * inv_b;
 }
 
 int nn_predict_class(const float *yhat, int K)

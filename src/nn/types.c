@@ -5,7 +5,7 @@
 static const char *const act_names[] = {"identity", "sigmoid"};
 static const char *const loss_names[] = {"mse"};
 static const char *const opt_names[] = {"sgd"};
-static const char *const scale_names[] = {"none", "unit", "minmax", "standard"};
+static const char *const scale_names[] = {"none", "unit", "minmax", "standard", "auto"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

@@ -14,7 +14,8 @@ typedef enum {
     NN_SCALE_NONE = 0,     /* features used as stored */
     NN_SCALE_UNIT = 1,     /* integer data divided by its type's maximum */
     NN_SCALE_MINMAX = 2,   /* (x - min) / (max - min), per feature, training set */
-    NN_SCALE_STANDARD = 3  /* (x - mean) / std, per feature, training set */
+    NN_SCALE_STANDARD = 3, /* (x - mean) / std, per feature, training set */
+    NN_SCALE_AUTO = 4      /* config only: unit for integer data, none otherwise */
 } nn_scale;
 
 /* Name <-> value; the names are the config's spelling.  *_from_name returns
