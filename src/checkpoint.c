@@ -1,6 +1,6 @@
 /* checkpoint.c - save and load the checkpoint file (see checkpoint.h).
  *
- * Exact layout, format version 1.  u32/u64/i64 are little-endian; f32/f64
+ * Exact layout, format version 2 (version 1 had no DATA section).  u32/u64/i64 are little-endian; f32/f64
  * are IEEE-754 bit patterns stored as little-endian u32/u64, so NaN payloads,
  * -0.0 and denormals survive bit for bit.  Every byte goes through the put_*
  * and get_* helpers below, so the bytes do not depend on the host's order.
@@ -8,7 +8,7 @@
  *   offset   size  field
  *   0        8     magic "NNTRCKPT"
  *   8        4     u32 format version (NN_CKPT_VERSION)
- *   12       4     u32 section count (7 as written here)
+ *   12       4     u32 section count (8 as written here)
  *   16       ...   sections, each: 4-byte ASCII tag, u64 payload length L,
  *                  then L payload bytes
  *   size-4   4     u32 CRC-32 (nn_crc32) of bytes [0, size-4)
@@ -27,6 +27,11 @@
  *           f64 val_loss, f64 val_accuracy            L = 88
  *   "PARM"  u64 n_params, n_params x f32              L = 8 + 4*n_params
  *   "OPTS"  u64 n_opt_state, n_opt_state x f32        L = 8 + 4*n_opt_state
+ *   "DATA"  u32 data kind (0 IDX, 1 CSV), u32 n_targets,
+ *           u32 count of class names (0 or n_classes), each: u32 length, bytes;
+ *           u32 header, u32 delimiter (int32 bits), u64 n_columns,
+ *           i64 label column, n_targets x i64 target columns,
+ *           u32 count of column names (0 or n_columns), each: u32 length, bytes
  *
  * A NULL version or config string is written as an empty one (and reads back
  * as ""); NULL shift/mult are written as count 0 and read back as NULL.
@@ -64,9 +69,9 @@
 #define TRAILER_LEN 4   /* CRC-32 */
 #define PROG_LEN 88
 
-enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_COUNT };
+enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_DATA, S_COUNT };
 static const char section_tags[S_COUNT][5] = {"VERS", "CONF", "ARCH", "SCAL",
-                                              "PROG", "PARM", "OPTS"};
+                                              "PROG", "PARM", "OPTS", "DATA"};
 
 /* ---- little-endian encoding ------------------------------------------- */
 
@@ -263,6 +268,57 @@ static int check_fields(const nn_ckpt *c, char *what, size_t cap)
     return 0;
 }
 
+/* ---- the DATA section ------------------------------------------------------ */
+
+static uint64_t strings_len(char *const *v, uint64_t n)
+{
+    uint64_t total = 4;
+    for (uint64_t i = 0; v && i < n; i++)
+        total += 4 + strlen(v[i]);
+    return total;
+}
+
+static int data_len(const nn_ckpt *c, uint64_t *len)
+{
+    const nn_csv_layout *l = &c->layout;
+    if (c->data_kind < 0 || c->data_kind > 1 || c->n_targets < 0 ||
+        c->n_targets > NN_MAX_UNITS || (c->data_kind == 1 && c->n_targets && !l->target_cols))
+        return -1;
+    uint64_t n = 8 + strings_len(c->class_names, c->class_names ? (uint64_t)c->n_classes : 0);
+    int csv = c->data_kind == 1;
+    n += 4 + 4 + 8 + 8 + 8 * (uint64_t)(csv ? c->n_targets : 0);
+    n += strings_len(csv ? l->names : NULL, csv && l->names ? l->n_columns : 0);
+    *len = n;
+    return 0;
+}
+
+static void put_strings(writer *w, char *const *v, uint32_t n)
+{
+    put_u32(w, v ? n : 0);
+    for (uint32_t i = 0; v && i < n; i++) {
+        uint32_t k = (uint32_t)strlen(v[i]);
+        put_u32(w, k);
+        put_bytes(w, v[i], k);
+    }
+}
+
+static void put_data(writer *w, const nn_ckpt *c)
+{
+    const nn_csv_layout *l = &c->layout;
+    put_u32(w, (uint32_t)c->data_kind);
+    put_u32(w, (uint32_t)c->n_targets);
+    put_strings(w, c->class_names, (uint32_t)c->n_classes);
+    /* the CSV layout; an IDX source writes an empty one */
+    int csv = c->data_kind == 1;
+    put_u32(w, csv && l->header ? 1 : 0);
+    put_u32(w, (uint32_t)(int32_t)(csv ? l->delimiter : 0));
+    put_u64(w, csv ? (uint64_t)l->n_columns : 0);
+    put_u64(w, (uint64_t)(int64_t)(csv ? l->label_col : -1));
+    for (int i = 0; csv && i < c->n_targets; i++)
+        put_u64(w, (uint64_t)(int64_t)l->target_cols[i]);
+    put_strings(w, csv ? l->names : NULL, (uint32_t)(csv && l->names ? l->n_columns : 0));
+}
+
 /* ---- encode -------------------------------------------------------------- */
 
 int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
@@ -293,6 +349,11 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
     len[S_PROG] = PROG_LEN;
     len[S_PARM] = 8 + 4 * np;
     len[S_OPTS] = 8 + 4 * no;
+    if (data_len(c, &len[S_DATA]) != 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot save checkpoint: inconsistent data layout",
+                     name);
+        return -1;
+    }
     uint64_t total = HEADER_LEN + TRAILER_LEN; /* each term <= 2^32 + 8: no overflow */
     for (int s = 0; s < S_COUNT; s++)
         total += SECTION_HEAD + len[s];
@@ -354,6 +415,9 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
     put_u64(&w, no);
     if (no)
         put_f32s(&w, c->opt_state, (size_t)no);
+
+    put_section_head(&w, S_DATA, len[S_DATA]);
+    put_data(&w, c);
 
     put_u32(&w, nn_crc32(0, w.p, w.pos));
     if (w.pos != w.cap) { /* the sizes above and the writes disagree: a bug */
@@ -525,6 +589,92 @@ static int parse_floats(reader *r, int s, float **v, size_t *n, const char *name
     return 0;
 }
 
+/* A list of strings: u32 count, then (u32 length, bytes) each.  The count
+ * must be 0 or `want`; lengths are bounded by the bytes left before any
+ * allocation. */
+static int get_strings(reader *r, char ***out, uint64_t want, const char *what,
+                       const char *name, nn_error *err)
+{
+    uint32_t cnt = get_u32(r);
+    if (cnt == 0)
+        return 0;
+    if (cnt != want || (uint64_t)cnt * 4 > r->n - r->pos)
+        return malformed(err, name, "%lu %s where %llu are expected", (unsigned long)cnt, what,
+                         (unsigned long long)want);
+    char **v = calloc(cnt, sizeof *v);
+    if (!v) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+        return -1;
+    }
+    *out = v;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t k = get_u32(r);
+        const unsigned char *q = take(r, k);
+        if (!q || memchr(q, '\0', k))
+            return malformed(err, name, "%s %lu is cut short or holds a NUL byte", what,
+                             (unsigned long)i + 1);
+        v[i] = malloc((size_t)k + 1);
+        if (!v[i]) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+            return -1;
+        }
+        memcpy(v[i], q, k);
+        v[i][k] = '\0';
+    }
+    return 0;
+}
+
+static int parse_data(reader *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    nn_csv_layout *l = &c->layout;
+    uint32_t kind = get_u32(r), nt = get_u32(r);
+    if (kind > 1)
+        return malformed(err, name, "unknown data kind %lu", (unsigned long)kind);
+    if (nt && nt != (uint32_t)c->units[c->n_layers - 1])
+        return malformed(err, name, "%lu regression targets for %d output units",
+                         (unsigned long)nt, c->units[c->n_layers - 1]);
+    c->data_kind = (int)kind;
+    c->n_targets = (int)nt;
+    if (get_strings(r, &c->class_names, (uint64_t)c->n_classes, "class names", name, err) != 0)
+        return -1;
+    l->header = get_u32(r) != 0;
+    l->delimiter = (int)(int32_t)get_u32(r);
+    uint64_t cols = get_u64(r);
+    int64_t label = (int64_t)get_u64(r);
+    if (cols > NN_CSV_MAX_COLUMNS || (kind == 1 && cols < 1))
+        return malformed(err, name, "%llu data columns", (unsigned long long)cols);
+    l->n_columns = (size_t)cols;
+    if (label < -1 || (label >= 0 && (uint64_t)label >= cols))
+        return malformed(err, name, "label column %lld of %llu", (long long)label,
+                         (unsigned long long)cols);
+    l->label_col = (long)label;
+    if (kind == 1 && nt) {
+        if ((uint64_t)nt * 8 > r->n - r->pos)
+            return malformed(err, name, "target columns cut short");
+        l->target_cols = malloc(sizeof(long) * nt);
+        if (!l->target_cols) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+            return -1;
+        }
+        l->n_targets = (int)nt;
+        for (uint32_t i = 0; i < nt; i++) {
+            int64_t t = (int64_t)get_u64(r);
+            if (t < 0 || (uint64_t)t >= cols)
+                return malformed(err, name, "target column %lld of %llu", (long long)t,
+                                 (unsigned long long)cols);
+            l->target_cols[i] = (long)t;
+        }
+    }
+    if (get_strings(r, &l->names, cols, "column names", name, err) != 0)
+        return -1;
+    if (r->bad || r->pos != r->n)
+        return malformed(err, name, "section \"DATA\" has the wrong length");
+    if (kind == 1 && (uint64_t)c->n_inputs + (label >= 0) + nt != cols)
+        return malformed(err, name, "%llu data columns for %d inputs", (unsigned long long)cols,
+                         c->n_inputs);
+    return 0;
+}
+
 static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c,
                   nn_error *err)
 {
@@ -593,7 +743,8 @@ static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c
         parse_scal(&r[S_SCAL], c, name, err) != 0 ||
         parse_prog(&r[S_PROG], c, name, err) != 0 ||
         parse_floats(&r[S_PARM], S_PARM, &c->params, &c->n_params, name, err) != 0 ||
-        parse_floats(&r[S_OPTS], S_OPTS, &c->opt_state, &c->n_opt_state, name, err) != 0)
+        parse_floats(&r[S_OPTS], S_OPTS, &c->opt_state, &c->n_opt_state, name, err) != 0 ||
+        parse_data(&r[S_DATA], c, name, err) != 0)
         return -1;
     c->version = dup_text(&r[S_VERS]);
     c->config_json = dup_text(&r[S_CONF]);
@@ -634,6 +785,11 @@ void nn_ckpt_free(nn_ckpt *c)
     free(c->mult);
     free(c->params);
     free(c->opt_state);
+    if (c->class_names)
+        for (int i = 0; i < c->n_classes; i++)
+            free(c->class_names[i]);
+    free(c->class_names);
+    nn_csv_layout_free(&c->layout);
     memset(c, 0, sizeof *c);
 }
 

@@ -17,10 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/csv.h"
 #include "nn/types.h"
 #include "util/error.h"
 
-#define NN_CKPT_VERSION 1
+#define NN_CKPT_VERSION 2
 
 typedef struct {
     char *version;          /* nntrain version that wrote it, e.g. "0.1.0" */
@@ -48,6 +49,13 @@ typedef struct {
 
     /* metrics of the last completed epoch; NaN when not measured */
     double train_loss, train_accuracy, val_loss, val_accuracy;
+
+    /* the training data's layout, so --eval and --predict can read data like it */
+    int data_kind;          /* 0 IDX, 1 CSV (nn_source_kind) */
+    int n_targets;          /* regression outputs; 0 for classification */
+    char **class_names;     /* (n_classes,) string labels in class order; NULL for integer
+                               labels */
+    nn_csv_layout layout;   /* CSV: header, columns, label/target positions, names */
 
     /* parameters in the model's one-buffer layout, and optimizer state */
     float *params;

@@ -5,14 +5,19 @@
 #include <string.h>
 
 #include "data/batch.h"
-#include "data/idx.h"
+#include "data/source.h"
 #include "nn/loss.h"
 #include "run.h"
+#include "util/csvout.h"
 
 enum { MEASURE_BATCH = 256 };
 
 int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err)
 {
+    if (!d->labels) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: the data has no labels", name);
+        return -1;
+    }
     for (size_t i = 0; i < d->n; i++) {
         int32_t y = d->labels[i];
         if (K == 1 && y > 1) {
@@ -33,46 +38,45 @@ int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err)
 }
 
 int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, bool want_confusion, nn_metrics *out,
-               nn_error *err)
+               const float *shift, const float *mult, bool regression, bool want_confusion,
+               nn_result *out, nn_acc *acc_out, nn_error *err)
 {
     int K = m->units[m->n_layers - 1];
     int bmax = m->max_batch < MEASURE_BATCH ? m->max_batch : MEASURE_BATCH;
-    memset(out, 0, sizeof *out);
-    out->classes = K > 1 ? K : 2;
+    nn_acc acc;
+    if (nn_acc_init(&acc, K, regression, want_confusion, err) < 0)
+        return -1;
     float *X = malloc(sizeof(float) * (size_t)bmax * d->features);
+    float *T = malloc(sizeof(float) * (size_t)bmax * (size_t)K);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)bmax);
     uint32_t *rows = malloc(sizeof(uint32_t) * (size_t)bmax);
-    if (want_confusion)
-        out->confusion = calloc((size_t)out->classes * (size_t)out->classes, sizeof(size_t));
-    if (!X || !y || !rows || (want_confusion && !out->confusion)) {
+    if (!X || !T || !y || !rows) {
         free(X);
+        free(T);
         free(y);
         free(rows);
-        free(out->confusion);
-        out->confusion = NULL;
+        nn_acc_free(&acc);
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory measuring %zu samples", n);
         return -1;
     }
-    double sum = 0.0;
     for (size_t off = 0; off < n; off += (size_t)bmax) {
         int B = n - off < (size_t)bmax ? (int)(n - off) : bmax;
         for (int i = 0; i < B; i++)
             rows[i] = idx ? idx[off + (size_t)i] : (uint32_t)(off + (size_t)i);
         nn_batch_gather(X, d, rows, (size_t)B, shift, mult);
-        nn_batch_labels(y, d, rows, (size_t)B);
+        nn_batch_targets(T, d, rows, (size_t)B, K);
+        if (!regression)
+            nn_batch_labels(y, d, rows, (size_t)B);
         const float *yhat = nn_model_forward(m, X, B);
-        sum += nn_mse_forward(yhat, y, B, K) * B;
-        for (int i = 0; i < B; i++) {
-            int p = nn_predict_class(yhat + (size_t)i * K, K);
-            out->correct += p == y[i];
-            if (out->confusion)
-                out->confusion[(size_t)y[i] * (size_t)out->classes + (size_t)p]++;
-        }
+        nn_acc_add(&acc, yhat, T, y, B, nn_mse_forward(yhat, T, B, K));
     }
-    out->samples = n;
-    out->loss = n ? sum / (double)n : NAN;
+    *out = nn_acc_result(&acc);
+    if (acc_out)
+        *acc_out = acc;
+    else
+        nn_acc_free(&acc);
     free(X);
+    free(T);
     free(y);
     free(rows);
     return 0;
@@ -103,34 +107,69 @@ static void print_number_or_null(FILE *f, double v, bool json)
         fputs(json ? "null" : "-", f);
 }
 
-static void print_eval(FILE *f, const nn_metrics *mt, bool json)
+static void print_regression(FILE *f, const nn_result *r, bool json)
 {
-    int C = mt->classes;
-    double acc = mt->samples ? (double)mt->correct / (double)mt->samples : NAN;
     if (json) {
-        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"classes\":[", mt->samples,
-                mt->loss, acc);
-    } else {
-        fprintf(f, "samples   %zu\nloss      %.6f\naccuracy  %.4f\n\n", mt->samples, mt->loss,
-                acc);
-        fprintf(f, "class  precision  recall  support\n");
+        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"mse\":%.9g,\"mae\":%.9g,\"r2\":", r->samples,
+                r->loss, r->mse, r->mae);
+        print_number_or_null(f, r->r2, true);
+        fputs("}\n", f);
+        return;
     }
+    fprintf(f, "samples   %zu\nloss      %.6f\nmse       %.6f\nmae       %.6f\nr2        ",
+            r->samples, r->loss, r->mse, r->mae);
+    print_number_or_null(f, r->r2, false);
+    fputc('\n', f);
+}
+
+/* A class as shown to the user: its original name, or its number. */
+static void class_text(char *buf, size_t cap, char *const *names, int c)
+{
+    if (names)
+        snprintf(buf, cap, "%s", names[c]);
+    else
+        snprintf(buf, cap, "%d", c);
+}
+
+static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
+                                 char *const *names, bool json)
+{
+    int C = a->classes;
+    const size_t *cm = a->confusion;
+    int width = 6; /* widest class name, for the text tables */
+    char name[64];
+    for (int c = 0; names && c < C; c++) {
+        int w = (int)strlen(names[c]);
+        width = w > width ? (w > 20 ? 20 : w) : width;
+    }
+    if (json)
+        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"classes\":[", r->samples,
+                r->loss, r->accuracy);
+    else
+        fprintf(f, "samples   %zu\nloss      %.6f\naccuracy  %.4f\n\n%-*s  precision  recall  support\n",
+                r->samples, r->loss, r->accuracy, width, "class");
     for (int c = 0; c < C; c++) {
-        size_t tp = mt->confusion[(size_t)c * C + c], predicted = 0, actual = 0;
+        size_t tp = cm[(size_t)c * C + c], predicted = 0, actual = 0;
         for (int k = 0; k < C; k++) {
-            predicted += mt->confusion[(size_t)k * C + c];
-            actual += mt->confusion[(size_t)c * C + k];
+            predicted += cm[(size_t)k * C + c];
+            actual += cm[(size_t)c * C + k];
         }
         double precision = predicted ? (double)tp / (double)predicted : NAN;
         double recall = actual ? (double)tp / (double)actual : NAN;
         if (json) {
-            fprintf(f, "%s{\"class\":%d,\"precision\":", c ? "," : "", c);
+            fputs(c ? ",{\"class\":" : "{\"class\":", f);
+            if (names)
+                nn_json_string(f, names[c]);
+            else
+                fprintf(f, "%d", c);
+            fputs(",\"precision\":", f);
             print_number_or_null(f, precision, true);
             fputs(",\"recall\":", f);
             print_number_or_null(f, recall, true);
             fprintf(f, ",\"support\":%zu}", actual);
         } else {
-            fprintf(f, "%-5d  ", c);
+            class_text(name, sizeof name, names, c);
+            fprintf(f, "%-*.*s  ", width, width, name);
             print_number_or_null(f, precision, false);
             fputs(isfinite(precision) ? "     " : "          ", f);
             print_number_or_null(f, recall, false);
@@ -139,78 +178,95 @@ static void print_eval(FILE *f, const nn_metrics *mt, bool json)
     }
     if (json) {
         fputs("],\"confusion\":[", f);
-        for (int r = 0; r < C; r++) {
-            fputs(r ? ",[" : "[", f);
+        for (int row = 0; row < C; row++) {
+            fputs(row ? ",[" : "[", f);
             for (int c = 0; c < C; c++)
-                fprintf(f, "%s%zu", c ? "," : "", mt->confusion[(size_t)r * C + c]);
+                fprintf(f, "%s%zu", c ? "," : "", cm[(size_t)row * C + c]);
             fputc(']', f);
         }
         fputs("]}\n", f);
         return;
     }
-    fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted class)\n     ");
-    for (int c = 0; c < C; c++)
-        fprintf(f, " %6d", c);
+    fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted class)\n%-*s", width, "");
+    for (int c = 0; c < C; c++) {
+        class_text(name, sizeof name, names, c);
+        fprintf(f, " %*.*s", width, width, name);
+    }
     fputc('\n', f);
-    for (int r = 0; r < C; r++) {
-        fprintf(f, "%-5d", r);
+    for (int row = 0; row < C; row++) {
+        class_text(name, sizeof name, names, row);
+        fprintf(f, "%-*.*s", width, width, name);
         for (int c = 0; c < C; c++)
-            fprintf(f, " %6zu", mt->confusion[(size_t)r * C + c]);
+            fprintf(f, " %*zu", width, cm[(size_t)row * C + c]);
         fputc('\n', f);
     }
 }
 
-int nn_eval(const char *ckpt_path, const char *images, const char *labels,
+int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
             const nn_run_opts *o, nn_error *err)
 {
     nn_ckpt c = {0};
     nn_dataset d = {0};
+    nn_source own = {0};
     nn_model *m = NULL;
-    nn_metrics mt = {0};
+    nn_acc acc = {0};
+    nn_result r;
     int rc = -1;
     if (nn_ckpt_load(ckpt_path, &c, err) < 0)
         goto out;
-    if (nn_idx_read_pair(&d, images, labels, err) < 0)
+    if (!src) {
+        if (nn_source_from_spec(&own, spec, &c, NULL, true, err) < 0)
+            goto out;
+        src = &own;
+    }
+    bool regression = c.n_targets > 0;
+    if (regression && src->kind != NN_SRC_CSV) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: the checkpoint's model is a regression model; it needs CSV data with "
+                     "its %d target columns",
+                     nn_source_name(src), c.n_targets);
+        goto out;
+    }
+    if (nn_source_load(&d, NULL, src, c.class_names, c.class_names ? c.n_classes : 0,
+                       !regression, err) < 0)
         goto out;
     if (d.features != (size_t)c.n_inputs) {
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: samples have %zu features, the checkpoint's model takes %d", images,
-                     d.features, c.n_inputs);
+                     "%s: samples have %zu features, the checkpoint's model takes %d",
+                     nn_source_name(src), d.features, c.n_inputs);
         goto out;
     }
-    if (nn_check_labels(&d, c.units[c.n_layers - 1], labels, err) < 0)
+    if (regression) {
+        if (d.n_targets != c.n_targets) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: %d target columns, the checkpoint's model has %d outputs",
+                         nn_source_name(src), d.n_targets, c.n_targets);
+            goto out;
+        }
+    } else if (nn_check_labels(&d, c.units[c.n_layers - 1], nn_source_labels_name(src), err) <
+               0) {
         goto out;
+    }
     m = nn_model_from_ckpt(&c, MEASURE_BATCH, err);
     if (!m)
         goto out;
-    if (nn_measure(m, &d, NULL, d.n, c.shift, c.mult, true, &mt, err) < 0)
+    if (nn_measure(m, &d, NULL, d.n, c.shift, c.mult, regression, true, &r, &acc, err) < 0)
         goto out;
-    print_eval(o->out, &mt, o->json);
+    if (regression)
+        print_regression(o->out, &r, o->json);
+    else
+        print_classification(o->out, &r, &acc, c.class_names, o->json);
     rc = 0;
 out:
-    free(mt.confusion);
+    nn_acc_free(&acc);
     nn_model_free(m);
     nn_dataset_free(&d);
+    nn_source_clear(&own);
     nn_ckpt_free(&c);
     return rc;
 }
 
 /* --- --inspect ---------------------------------------------------------- */
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
 
 int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
 {
@@ -222,16 +278,26 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
     const char *metric_names[4] = {"train_loss", "train_accuracy", "val_loss", "val_accuracy"};
     if (o->json) {
         fputs("{\"version\":", f);
-        json_string(f, c.version);
+        nn_json_string(f, c.version);
         fprintf(f, ",\"format\":%d,\"inputs\":%d,\"layers\":[", NN_CKPT_VERSION, c.n_inputs);
         for (int l = 0; l < c.n_layers; l++)
             fprintf(f, "%s{\"units\":%d,\"activation\":\"%s\"}", l ? "," : "", c.units[l],
                     nn_act_name(c.act[l]));
-        fprintf(f, "],\"parameters\":%zu,\"loss\":\"%s\",\"optimizer\":\"%s\",\"classes\":%d,"
+        fprintf(f, "],\"parameters\":%zu,\"loss\":\"%s\",\"optimizer\":\"%s\",\"targets\":%d,"
+                   "\"data\":\"%s\",\"classes\":%d,"
                    "\"scale\":\"%s\",\"epoch\":%lld,\"step\":%lld,\"seed\":%llu",
-                c.n_params, nn_loss_name(c.loss), nn_opt_name(c.optimizer), c.n_classes,
-                nn_scale_name(c.scale), (long long)c.epoch, (long long)c.step,
-                (unsigned long long)c.seed);
+                c.n_params, nn_loss_name(c.loss), nn_opt_name(c.optimizer), c.n_targets,
+                c.data_kind ? "csv" : "idx", c.n_classes, nn_scale_name(c.scale),
+                (long long)c.epoch, (long long)c.step, (unsigned long long)c.seed);
+        if (c.class_names) {
+            fputs(",\"class_names\":[", f);
+            for (int i = 0; i < c.n_classes; i++) {
+                if (i)
+                    fputc(',', f);
+                nn_json_string(f, c.class_names[i]);
+            }
+            fputc(']', f);
+        }
         for (int i = 0; i < 4; i++)
             if (isfinite(metrics[i]))
                 fprintf(f, ",\"%s\":%.9g", metric_names[i], metrics[i]);
@@ -245,8 +311,17 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
         for (int l = 0; l < c.n_layers; l++)
             fprintf(f, " -> %d %s", c.units[l], nn_act_name(c.act[l]));
         fprintf(f, "\nparameters   %zu\n", c.n_params);
-        fprintf(f, "loss         %s\noptimizer    %s\nclasses      %d\nscale        %s\n",
-                nn_loss_name(c.loss), nn_opt_name(c.optimizer), c.n_classes,
+        fprintf(f, "loss         %s\noptimizer    %s\n", nn_loss_name(c.loss),
+                nn_opt_name(c.optimizer));
+        if (c.n_targets)
+            fprintf(f, "targets      %d (regression)\n", c.n_targets);
+        else
+            fprintf(f, "classes      %d", c.n_classes);
+        for (int i = 0; !c.n_targets && c.class_names && i < c.n_classes; i++)
+            fprintf(f, "%s%s", i ? ", " : " (", c.class_names[i]);
+        if (!c.n_targets)
+            fputs(c.class_names && c.n_classes ? ")\n" : "\n", f);
+        fprintf(f, "data         %s\nscale        %s\n", c.data_kind ? "csv" : "idx",
                 nn_scale_name(c.scale));
         fprintf(f, "epoch        %lld\nstep         %lld\nseed         %llu\n", (long long)c.epoch,
                 (long long)c.step, (unsigned long long)c.seed);

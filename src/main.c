@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "data/source.h"
 #include "kernels/kernels.h"
 #include "run.h"
 
@@ -16,7 +17,8 @@
 enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
-    "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --inspect FILE (see nntrain --help)";
+    "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --inspect FILE (see "
+    "nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {
@@ -28,31 +30,40 @@ static void print_help(FILE *f, long cores)
             "  nntrain --eval [OPTIONS] CONFIG.json          evaluate the config's checkpoint on "
             "its test data\n"
             "  nntrain --eval --checkpoint FILE --data SPEC  the same without a config\n"
+            "  nntrain --predict --checkpoint FILE [--data SPEC|-]\n"
+            "                                                one CSV line per sample to stdout\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
-            "  --eval               evaluate instead of training\n"
+            "  --eval               evaluate instead of training (default: train)\n"
+            "  --predict            predict the samples of --data (default: stdin)\n"
+            "  --scores             with --predict, append the output vector (default: off)\n"
             "  --inspect FILE       describe the checkpoint FILE\n"
-            "  --checkpoint FILE    checkpoint to write, resume from or evaluate\n"
+            "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
-            "  --data SPEC          data instead of the config's: IMAGES,LABELS (two IDX files,\n"
-            "                       gzip or plain); training data when training, test data\n"
-            "                       with --eval (default: the config's data.train / data.test)\n"
+            "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
+            "                       file, IMAGES,LABELS (two IDX files), or - for stdin; the\n"
+            "                       format is known from the bytes (default: data.train when\n"
+            "                       training, data.test with --eval, stdin with --predict)\n"
+            "  --set KEY=VALUE      set a config key by dotted path, e.g.\n"
+            "                       --set optimizer.learning_rate=0.1 --set "
+            "model.layers.0.units=64\n"
+            "                       (repeatable; default: none)\n"
             "  --resume             continue training from the checkpoint; training.epochs\n"
             "                       is the total (default: off, start from scratch)\n"
             "  --epochs N           total epochs, overrides training.epochs (default: the "
             "config's)\n"
             "  --seed N             random seed, overrides seed (default: the config's)\n"
-            "  --threads N          worker threads (default: all online cores, %ld here;\n"
-            "                       the kernels use one thread in this version)\n"
+            "  --threads N          worker threads (default: all online cores, %ld here)\n"
             "  --json               machine-readable output: JSON lines (default: text)\n"
             "  -q, --quiet          no progress bar, notes or per-epoch lines (default: off)\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
             "\n"
             "environment:\n"
-            "  NNTRAIN_ISA=scalar   force the kernel set (only scalar exists in this version)\n"
+            "  NNTRAIN_ISA=scalar|avx2|avx512   force the kernel set (default: the best this\n"
+            "                                   processor supports)\n"
             "\n"
             "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
             "2 invalid command line or config, 130/143 interrupted.\n",
@@ -60,7 +71,9 @@ static void print_help(FILE *f, long cores)
 }
 
 typedef struct {
-    bool eval, help, version;
+    bool eval, predict, scores, help, version;
+    char **sets; /* --set KEY=VALUE arguments, in order (point into argv) */
+    int n_sets;
     const char *inspect;
     const char *config;
     const char *checkpoint;
@@ -123,7 +136,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         if (eq)
             val = eq + 1;
         static const char *const with_value[] = {"--inspect", "--checkpoint", "--data",
-                                                 "--epochs",  "--seed",       "--threads"};
+                                                 "--epochs",  "--seed",       "--threads",
+                                                 "--set"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -144,6 +158,12 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->version = true;
         else if (!strcmp(name, "--eval"))
             o->eval = true;
+        else if (!strcmp(name, "--predict"))
+            o->predict = true;
+        else if (!strcmp(name, "--scores"))
+            o->scores = true;
+        else if (!strcmp(name, "--set"))
+            o->sets[o->n_sets++] = (char *)val;
         else if (!strcmp(name, "--resume"))
             o->run.resume = true;
         else if (!strcmp(name, "--json"))
@@ -180,34 +200,47 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
     return 0;
 }
 
-/* "IMAGES,LABELS" -> two malloc'd strings. */
-static int split_pair(const char *spec, char **images, char **labels, nn_error *err)
+/* Replaces *dst with a source read from the command line's --data SPEC,
+ * keeping the CSV options of the source it replaces. */
+static int override_source(nn_source *dst, const char *spec, bool need_labels, nn_error *err)
 {
-    const char *comma = strchr(spec, ',');
-    if (!comma || comma == spec || !comma[1] || strchr(comma + 1, ',')) {
-        nn_error_set(err, NN_EXIT_USAGE,
-                     "--data '%s': expected IMAGES,LABELS (an IDX images file and an IDX "
-                     "labels file)",
-                     spec);
+    nn_source fresh;
+    if (nn_source_from_spec(&fresh, spec, NULL, dst, need_labels, err) < 0)
         return -1;
-    }
-    *images = strndup(spec, (size_t)(comma - spec));
-    *labels = strdup(comma + 1);
-    if (!*images || !*labels) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
-        return -1;
-    }
+    nn_source_clear(dst);
+    *dst = fresh;
     return 0;
 }
 
 static int run(options *o, nn_error *err)
 {
+    if (o->data && nn_source_check_spec(o->data, err) < 0)
+        return USAGE_HINT;
     if (o->inspect) {
-        if (o->config || o->eval) {
+        if (o->config || o->eval || o->predict) {
             nn_error_set(err, NN_EXIT_USAGE, "--inspect takes a checkpoint and nothing else");
             return USAGE_HINT;
         }
         return nn_inspect(o->inspect, &o->run, err);
+    }
+    if (o->eval && o->predict) {
+        nn_error_set(err, NN_EXIT_USAGE, "--eval and --predict cannot be combined");
+        return USAGE_HINT;
+    }
+    if (o->scores && !o->predict) {
+        nn_error_set(err, NN_EXIT_USAGE, "--scores goes with --predict");
+        return USAGE_HINT;
+    }
+    if (o->n_sets && !o->config) {
+        nn_error_set(err, NN_EXIT_USAGE, "--set changes a config: give CONFIG.json");
+        return USAGE_HINT;
+    }
+    if (o->predict && !o->config) {
+        if (!o->checkpoint) {
+            nn_error_set(err, NN_EXIT_USAGE, "--predict needs --checkpoint FILE (or CONFIG.json)");
+            return USAGE_HINT;
+        }
+        return nn_predict(o->checkpoint, o->data ? o->data : "-", o->scores, &o->run, err);
     }
     if (o->eval && !o->config) {
         if (!o->checkpoint || !o->data) {
@@ -215,13 +248,7 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
-        char *images = NULL, *labels = NULL;
-        int rc = split_pair(o->data, &images, &labels, err);
-        if (rc == 0)
-            rc = nn_eval(o->checkpoint, images, labels, &o->run, err);
-        free(images);
-        free(labels);
-        return rc;
+        return nn_eval(o->checkpoint, NULL, o->data, &o->run, err);
     }
     if (!o->config) {
         nn_error_set(err, NN_EXIT_USAGE, "no config file given");
@@ -229,57 +256,43 @@ static int run(options *o, nn_error *err)
     }
 
     nn_config cfg;
-    if (nn_config_load(&cfg, o->config, err) < 0)
+    if (nn_config_load_with_sets(&cfg, o->config, o->sets, o->n_sets, err) < 0)
         return -1;
     int rc = -1;
-    char *images = NULL, *labels = NULL;
     if (o->has_seed)
         cfg.seed = (uint64_t)o->seed;
     if (o->has_epochs)
         cfg.epochs = (int)o->epochs;
     if (o->checkpoint && nn_config_set_checkpoint(&cfg, o->checkpoint, err) < 0)
         goto out;
-    if (o->data && split_pair(o->data, &images, &labels, err) < 0)
+    if ((o->eval || o->predict) && !cfg.checkpoint_path) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "%s: no checkpoint to use: set checkpoint.path or give --checkpoint",
+                     o->config);
         goto out;
-
+    }
+    if (o->predict) {
+        rc = nn_predict(cfg.checkpoint_path, o->data ? o->data : "-", o->scores, &o->run, err);
+        goto out;
+    }
     if (o->eval) {
-        if (!cfg.checkpoint_path) {
+        if (o->data) {
+            if (override_source(&cfg.test, o->data, true, err) < 0)
+                goto out;
+            cfg.has_test = true;
+        }
+        if (!cfg.has_test) {
             nn_error_set(err, NN_EXIT_USAGE,
-                         "%s: no checkpoint to evaluate: set checkpoint.path or give "
-                         "--checkpoint",
-                         o->config);
+                         "%s: no test data: set data.test or give --data SPEC", o->config);
             goto out;
         }
-        if (!images && !cfg.has_test) {
-            nn_error_set(err, NN_EXIT_USAGE,
-                         "%s: no test data: set data.test or give --data IMAGES,LABELS",
-                         o->config);
-            goto out;
-        }
-        rc = nn_eval(cfg.checkpoint_path, images ? images : cfg.test.images_path,
-                     labels ? labels : cfg.test.labels_path, &o->run, err);
+        rc = nn_eval(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
         goto out;
     }
-    if (images) { /* --data replaces data.train; the paths are the command line's */
-        free(cfg.train.images);
-        free(cfg.train.labels);
-        free(cfg.train.images_path);
-        free(cfg.train.labels_path);
-        cfg.train.images = images;
-        cfg.train.labels = labels;
-        cfg.train.images_path = strdup(images);
-        cfg.train.labels_path = strdup(labels);
-        cfg.has_train = true;
-        images = labels = NULL;
-        if (!cfg.train.images_path || !cfg.train.labels_path) {
-            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
-            goto out;
-        }
-    }
+    if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
+        goto out;
     rc = nn_train(&cfg, &o->run, err);
 out:
-    free(images);
-    free(labels);
     nn_config_free(&cfg);
     return rc;
 }
@@ -295,21 +308,21 @@ int main(int argc, char **argv)
     o.run.out = stdout;
     o.run.diag = stderr;
 
+    o.sets = calloc((size_t)argc, sizeof *o.sets);
+    if (!o.sets) {
+        fprintf(stderr, "nntrain: out of memory\n");
+        return NN_EXIT_RUNTIME;
+    }
     int rc = parse_args(argc, argv, &o, &err) < 0 ? USAGE_HINT : 0;
-    if (rc == 0 && o.help) {
+    if (rc == 0 && o.help)
         print_help(stdout, cores);
-        return fflush(stdout) == 0 ? 0 : 1;
-    }
-    if (rc == 0 && o.version) {
+    else if (rc == 0 && o.version)
         printf("nntrain %s\n", NN_VERSION);
-        return fflush(stdout) == 0 ? 0 : 1;
-    }
-    if (rc == 0)
-        rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err);
-    if (rc == 0) {
+    else if (rc == 0 && (rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err)) == 0) {
         o.run.progress = !o.run.quiet && isatty(STDERR_FILENO);
         rc = run(&o, &err);
     }
+    free(o.sets);
     if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output: %s",
                      strerror(errno));

@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "data/dataset.h"
+#include "metrics.h"
 #include "nn/model.h"
 #include "util/error.h"
 
@@ -29,29 +30,31 @@ typedef struct {
 /* Trains cfg (contract section 3 output on o->out). */
 int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err);
 
-/* Evaluates the checkpoint at ckpt_path on the IDX pair images/labels
- * (`name` is how the data is called in messages). */
-int nn_eval(const char *ckpt_path, const char *images, const char *labels,
+/* Evaluates the checkpoint at ckpt_path on the source `src`, or when src is
+ * NULL on the data named by `spec` (a --data argument, read like the
+ * checkpoint's training data). */
+int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
             const nn_run_opts *o, nn_error *err);
+
+/* Writes one CSV line per sample of `spec` ("-" = stdin; CSV or IDX
+ * images) to o->out: the predicted label, or the output values for
+ * regression; `scores` appends the output vector.  Streams: memory does
+ * not grow with the input and output is flushed before reading blocks. */
+int nn_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
+               nn_error *err);
 
 /* Describes the checkpoint at path. */
 int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err);
 
 /* --- shared by the commands -------------------------------------------- */
 
-/* Loss, accuracy and (optionally) the confusion matrix of a model on rows
- * idx[0..n-1] of d (idx NULL: every row). */
-typedef struct {
-    double loss;      /* mean over samples of the MSE cost */
-    size_t samples;
-    size_t correct;
-    int classes;      /* rows/columns of confusion: K, or 2 when K == 1 */
-    size_t *confusion; /* (classes, classes), rows = true class; NULL if not asked */
-} nn_metrics;
-
+/* Loss and accuracy (classification) or regression errors of a model on
+ * rows idx[0..n-1] of d (idx NULL: every row).  If acc is not NULL it
+ * receives the accumulator, with the confusion matrix when want_confusion
+ * (the caller frees it with nn_acc_free). */
 int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, bool want_confusion, nn_metrics *out,
-               nn_error *err);
+               const float *shift, const float *mult, bool regression, bool want_confusion,
+               nn_result *out, nn_acc *acc, nn_error *err);
 
 /* Checks that every label of d fits a model with K outputs (K > 1: label <
  * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */

@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "data/batch.h"
-#include "data/idx.h"
+#include "data/source.h"
+#include "metrics.h"
 #include "nn/loss.h"
 #include "nn/sgd.h"
 #include "run.h"
@@ -20,6 +21,7 @@
 
 typedef struct {
     nn_dataset train, val;       /* val.x is NULL when validation comes from a split */
+    nn_csv_layout layout;        /* of the training file (CSV) */
     const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
     uint32_t *train_idx, *val_idx;
     size_t n_train, n_val;
@@ -27,8 +29,10 @@ typedef struct {
     nn_model *model;
     nn_rng rng;                  /* the training generator (shuffles) */
     int64_t epoch, step;
-    double metrics[4];           /* train loss/accuracy, val loss/accuracy of the last epoch */
-    float *X, *dOut;             /* (batch, features), (batch, outputs) */
+    nn_result train_m, val_m;    /* metrics of the last epoch */
+    bool regression;
+    nn_scale scale;              /* cfg->scale with "auto" resolved for the data */
+    float *X, *dOut, *T;         /* (batch, features), (batch, outputs), (batch, outputs) */
     int32_t *y;                  /* (batch,) */
     uint32_t *order;             /* (n_train,) */
 } trainer;
@@ -37,6 +41,7 @@ static void trainer_free(trainer *t)
 {
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
+    nn_csv_layout_free(&t->layout);
     free(t->train_idx);
     free(t->val_idx);
     free(t->shift);
@@ -44,32 +49,52 @@ static void trainer_free(trainer *t)
     nn_model_free(t->model);
     free(t->X);
     free(t->dOut);
+    free(t->T);
     free(t->y);
     free(t->order);
 }
 
+/* The training data must suit the model: as many targets as outputs for
+ * regression, labels within the outputs for classification. */
+static int check_fit(const nn_dataset *d, const nn_source *src, int K, bool regression,
+                     nn_error *err)
+{
+    if (regression) {
+        if (d->n_targets != K) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: %d target columns for %d output units",
+                         nn_source_name(src), d->n_targets, K);
+            return -1;
+        }
+        return 0;
+    }
+    return nn_check_labels(d, K, nn_source_labels_name(src), err);
+}
+
 static int load_data(trainer *t, const nn_config *cfg, int K, nn_error *err)
 {
-    if (nn_idx_read_pair(&t->train, cfg->train.images_path, cfg->train.labels_path, err) < 0)
+    const nn_source *src = &cfg->train;
+    if (nn_source_load(&t->train, &t->layout, src, NULL, 0, false, err) < 0)
         return -1;
-    if (nn_check_labels(&t->train, K, cfg->train.labels_path, err) < 0)
+    if (check_fit(&t->train, src, K, t->regression, err) < 0)
         return -1;
     if (t->train.n > UINT32_MAX) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu samples, at most %u are supported",
-                     cfg->train.images_path, t->train.n, UINT32_MAX);
+                     nn_source_name(src), t->train.n, UINT32_MAX);
         return -1;
     }
     if (cfg->has_validation) {
-        if (nn_idx_read_pair(&t->val, cfg->validation.images_path, cfg->validation.labels_path,
-                             err) < 0)
+        const nn_source *vs = &cfg->validation;
+        if (nn_source_load(&t->val, NULL, vs, t->train.class_names,
+                           t->train.class_names ? t->train.n_classes : 0,
+                           !t->train.class_names && !t->regression, err) < 0)
             return -1;
         if (t->val.features != t->train.features) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "%s: samples have %zu features, the training data %zu",
-                         cfg->validation.images_path, t->val.features, t->train.features);
+                         nn_source_name(vs), t->val.features, t->train.features);
             return -1;
         }
-        if (nn_check_labels(&t->val, K, cfg->validation.labels_path, err) < 0)
+        if (check_fit(&t->val, vs, K, t->regression, err) < 0)
             return -1;
         /* A separate validation set: every row of each set, in file order. */
         if (nn_split(t->train.n, 0.0, cfg->seed, &t->train_idx, &t->n_train, &t->val_idx,
@@ -90,15 +115,15 @@ static int load_data(trainer *t, const nn_config *cfg, int K, nn_error *err)
     if (t->n_train == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: no training samples left after taking %zu for validation",
-                     cfg->train.images_path, t->n_val);
+                     nn_source_name(src), t->n_val);
         return -1;
     }
     return 0;
 }
 
 /* The checkpoint must describe the same network the config asks for. */
-static int check_resumable(const nn_ckpt *c, const nn_config *cfg, size_t features,
-                           const char *path, nn_error *err)
+static int check_resumable(const nn_ckpt *c, const nn_config *cfg, nn_scale scale,
+                           size_t features, const char *path, nn_error *err)
 {
     if ((size_t)c->n_inputs != features) {
         nn_error_set(err, NN_EXIT_RUNTIME,
@@ -122,13 +147,13 @@ static int check_resumable(const nn_ckpt *c, const nn_config *cfg, size_t featur
             return -1;
         }
     }
-    if (c->loss != cfg->loss || c->scale != cfg->scale || c->seed != cfg->seed) {
+    if (c->loss != cfg->loss || c->scale != scale || c->seed != cfg->seed) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: cannot resume: the checkpoint was trained with loss %s, scale %s, "
                      "seed %llu; the config has loss %s, scale %s, seed %llu",
                      path, nn_loss_name(c->loss), nn_scale_name(c->scale),
                      (unsigned long long)c->seed, nn_loss_name(cfg->loss),
-                     nn_scale_name(cfg->scale), (unsigned long long)cfg->seed);
+                     nn_scale_name(scale), (unsigned long long)cfg->seed);
         return -1;
     }
     return 0;
@@ -150,18 +175,22 @@ static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
     memcpy(c.act, m->act, sizeof c.act);
     c.loss = cfg->loss;
     c.optimizer = cfg->optimizer;
-    c.n_classes = t->train.n_classes;
-    c.scale = cfg->scale;
+    c.n_classes = t->regression ? 0 : t->train.n_classes;
+    c.class_names = t->regression ? NULL : t->train.class_names;
+    c.data_kind = (int)cfg->train.kind;
+    c.n_targets = t->regression ? t->train.n_targets : 0;
+    c.layout = t->layout;
+    c.scale = t->scale;
     c.shift = t->shift;
     c.mult = t->mult;
     c.epoch = t->epoch;
     c.step = t->step;
     memcpy(c.rng, t->rng.s, sizeof c.rng);
     c.seed = cfg->seed;
-    c.train_loss = t->metrics[0];
-    c.train_accuracy = t->metrics[1];
-    c.val_loss = t->metrics[2];
-    c.val_accuracy = t->metrics[3];
+    c.train_loss = t->train_m.loss;
+    c.train_accuracy = t->train_m.accuracy;
+    c.val_loss = t->val_m.loss;
+    c.val_accuracy = t->val_m.accuracy;
     c.params = m->params;
     c.n_params = m->n_params;
     int rc = nn_ckpt_save(cfg->checkpoint_path, &c, err);
@@ -179,25 +208,53 @@ static int first_nonfinite(const float *p, size_t n, size_t *at)
     return 0;
 }
 
+/* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
+static void put_metric(FILE *f, bool json, const char *prefix, const char *name, double v,
+                       int digits)
+{
+    if (!isfinite(v))
+        return;
+    if (json)
+        fprintf(f, ",\"%s_%s\":%.9g", prefix, name, v);
+    else
+        fprintf(f, "  %s_%s %.*f", prefix, name, digits, v);
+}
+
+static void put_metrics(FILE *f, bool json, const char *prefix, const nn_result *r,
+                        bool regression)
+{
+    put_metric(f, json, prefix, "loss", r->loss, 6);
+    if (regression) {
+        put_metric(f, json, prefix, "mse", r->mse, 6);
+        put_metric(f, json, prefix, "mae", r->mae, 6);
+        put_metric(f, json, prefix, "r2", r->r2, 4);
+    } else {
+        put_metric(f, json, prefix, "accuracy", r->accuracy, 4);
+    }
+}
+
 static void print_epoch(const nn_run_opts *o, const trainer *t, int64_t epochs, bool has_val,
                         double seconds, double rate)
 {
-    const double *mt = t->metrics;
     FILE *f = o->out;
-    if (o->json) {
-        fprintf(f, "{\"epoch\":%lld,\"train_loss\":%.9g,\"train_accuracy\":%.6g",
-                (long long)t->epoch, mt[0], mt[1]);
-        if (has_val)
-            fprintf(f, ",\"val_loss\":%.9g,\"val_accuracy\":%.6g", mt[2], mt[3]);
+    if (o->json)
+        fprintf(f, "{\"epoch\":%lld", (long long)t->epoch);
+    else
+        fprintf(f, "epoch %lld/%lld", (long long)t->epoch, (long long)epochs);
+    put_metrics(f, o->json, "train", &t->train_m, t->regression);
+    if (has_val)
+        put_metrics(f, o->json, "val", &t->val_m, t->regression);
+    if (o->json)
         fprintf(f, ",\"seconds\":%.3f,\"samples_per_second\":%.0f}\n", seconds, rate);
-    } else {
-        fprintf(f, "epoch %lld/%lld  train_loss %.6f  train_accuracy %.4f", (long long)t->epoch,
-                (long long)epochs, mt[0], mt[1]);
-        if (has_val)
-            fprintf(f, "  val_loss %.6f  val_accuracy %.4f", mt[2], mt[3]);
+    else
         fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", seconds, rate);
-    }
     fflush(f);
+}
+
+static const char *kept(const trainer *t, const nn_config *cfg)
+{
+    return t->epoch > 0 && cfg->checkpoint_path ? "the last good checkpoint is kept"
+                                                 : "no checkpoint was written";
 }
 
 static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, nn_error *err)
@@ -209,10 +266,12 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
     bool has_val = t->n_val > 0;
     nn_progress bar;
     nn_progress_init(&bar, o->diag, o->progress);
+    nn_acc acc;
 
     for (int64_t e = t->epoch + 1; e <= cfg->epochs; e++) {
-        double started = nn_now(), loss_sum = 0.0;
-        size_t correct = 0;
+        double started = nn_now();
+        if (nn_acc_init(&acc, K, t->regression, false, err) < 0)
+            return -1;
         memcpy(t->order, t->train_idx, sizeof(uint32_t) * t->n_train);
         if (cfg->shuffle)
             nn_rng_shuffle(&t->rng, t->order, t->n_train);
@@ -221,24 +280,23 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
             const uint32_t *rows = t->order + off;
             nn_batch_gather(t->X, &t->train, rows, (size_t)B, t->shift, t->mult);
-            nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+            nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
+            if (!t->regression)
+                nn_batch_labels(t->y, &t->train, rows, (size_t)B);
             const float *yhat = nn_model_forward(m, t->X, B);
-            double loss = nn_mse_forward(yhat, t->y, B, K);
+            double loss = nn_mse_forward(yhat, t->T, B, K);
             if (!isfinite(loss)) {
                 nn_progress_clear(&bar);
+                nn_acc_free(&acc);
                 nn_error_set(err, NN_EXIT_RUNTIME,
                              "training diverged: the loss is %s at epoch %lld, batch %zu "
                              "(lower optimizer.learning_rate); %s",
                              isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1,
-                             t->epoch > 0 && cfg->checkpoint_path
-                                 ? "the last good checkpoint is kept"
-                                 : "no checkpoint was written");
+                             kept(t, cfg));
                 return -1;
             }
-            loss_sum += loss * B;
-            for (int i = 0; i < B; i++)
-                correct += nn_predict_class(yhat + (size_t)i * K, K) == t->y[i];
-            nn_mse_backward(t->dOut, yhat, t->y, B, K);
+            nn_acc_add(&acc, yhat, t->T, t->y, B, loss);
+            nn_mse_backward(t->dOut, yhat, t->T, B, K);
             nn_model_zero_grad(m);
             nn_model_backward(m, t->X, t->dOut, B, NULL);
             nn_sgd_step(m->params, m->grads, m->n_params, (float)cfg->learning_rate);
@@ -247,29 +305,22 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                                started, (double)(off + (size_t)B));
         }
         nn_progress_clear(&bar);
+        t->train_m = nn_acc_result(&acc);
+        nn_acc_free(&acc);
         size_t at;
         if (first_nonfinite(m->params, m->n_params, &at)) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "training diverged: parameter %zu is not finite after epoch %lld, "
                          "batch %zu (lower optimizer.learning_rate); %s",
-                         at, (long long)e, batches,
-                         t->epoch > 0 && cfg->checkpoint_path ? "the last good checkpoint is kept"
-                                                              : "no checkpoint was written");
+                         at, (long long)e, batches, kept(t, cfg));
             return -1;
         }
         double train_seconds = nn_now() - started;
         t->epoch = e;
-        t->metrics[0] = loss_sum / (double)t->n_train;
-        t->metrics[1] = (double)correct / (double)t->n_train;
-        t->metrics[2] = t->metrics[3] = NAN;
-        if (has_val) {
-            nn_metrics vm;
-            if (nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, false, &vm,
-                           err) < 0)
-                return -1;
-            t->metrics[2] = vm.loss;
-            t->metrics[3] = (double)vm.correct / (double)vm.samples;
-        }
+        t->val_m = nn_acc_result(&(nn_acc){0});
+        if (has_val && nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult,
+                                  t->regression, false, &t->val_m, NULL, err) < 0)
+            return -1;
         double seconds = nn_now() - started;
         if (!o->quiet)
             print_epoch(o, t, cfg->epochs, has_val, seconds,
@@ -299,12 +350,16 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
                      "--resume needs a checkpoint: set checkpoint.path or give --checkpoint");
         return -1;
     }
+    t.regression = cfg->regression;
     if (load_data(&t, cfg, K, err) < 0)
         goto out;
     size_t F = t.train.features;
+    t.scale = cfg->scale;
+    if (t.scale == NN_SCALE_AUTO)
+        t.scale = nn_dtype_max(t.train.type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
     if (F > NN_MAX_FEATURES) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
-                     cfg->train.images_path, F, NN_MAX_FEATURES);
+                     nn_source_name(&cfg->train), F, NN_MAX_FEATURES);
         goto out;
     }
     t.model = nn_model_create((int)F, cfg->n_layers, units, act, cfg->batch_size, err);
@@ -312,20 +367,21 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     t.mult = malloc(sizeof(float) * F);
     t.X = malloc(sizeof(float) * F * (size_t)cfg->batch_size);
     t.dOut = malloc(sizeof(float) * (size_t)K * (size_t)cfg->batch_size);
+    t.T = malloc(sizeof(float) * (size_t)K * (size_t)cfg->batch_size);
     t.y = malloc(sizeof(int32_t) * (size_t)cfg->batch_size);
     t.order = malloc(sizeof(uint32_t) * t.n_train);
     if (!t.model)
         goto out;
-    if (!t.shift || !t.mult || !t.X || !t.dOut || !t.y || !t.order) {
+    if (!t.shift || !t.mult || !t.X || !t.dOut || !t.T || !t.y || !t.order) {
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for training buffers");
         goto out;
     }
-    t.metrics[0] = t.metrics[1] = t.metrics[2] = t.metrics[3] = NAN;
+    t.train_m = t.val_m = nn_acc_result(&(nn_acc){0});
 
     if (o->resume) {
         if (nn_ckpt_load(cfg->checkpoint_path, &ck, err) < 0)
             goto out;
-        if (check_resumable(&ck, cfg, F, cfg->checkpoint_path, err) < 0)
+        if (check_resumable(&ck, cfg, t.scale, F, cfg->checkpoint_path, err) < 0)
             goto out;
         memcpy(t.model->params, ck.params, sizeof(float) * t.model->n_params);
         memcpy(t.shift, ck.shift, sizeof(float) * F);
@@ -333,10 +389,10 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         memcpy(t.rng.s, ck.rng, sizeof t.rng.s);
         t.epoch = ck.epoch;
         t.step = ck.step;
-        t.metrics[0] = ck.train_loss;
-        t.metrics[1] = ck.train_accuracy;
-        t.metrics[2] = ck.val_loss;
-        t.metrics[3] = ck.val_accuracy;
+        t.train_m.loss = ck.train_loss;
+        t.train_m.accuracy = ck.train_accuracy;
+        t.val_m.loss = ck.val_loss;
+        t.val_m.accuracy = ck.val_accuracy;
         if (t.epoch >= cfg->epochs) {
             if (!o->quiet)
                 fprintf(o->diag,
@@ -347,8 +403,8 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
             goto out;
         }
     } else {
-        if (nn_scaler_fit(t.shift, t.mult, cfg->scale, &t.train, t.train_idx, t.n_train,
-                          cfg->train.images_path, err) < 0)
+        if (nn_scaler_fit(t.shift, t.mult, t.scale, &t.train, t.train_idx, t.n_train,
+                          nn_source_name(&cfg->train), err) < 0)
             goto out;
         nn_rng init;
         nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);

@@ -461,7 +461,7 @@ START_TEST(test_checkpoint_reports_future_version)
     nn_ckpt c;
     nn_error err = {0};
     ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
-    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 1");
+    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 2");
     ck_assert_int_eq(err.code, 1);
     free(buf);
 }
@@ -584,10 +584,10 @@ START_TEST(test_checkpoint_rejects_bad_values)
     free(buf);
 
     encode_fixture(&buf, &n); /* one section fewer than the header says */
-    put_le32(buf + 12, 8);
+    put_le32(buf + 12, 9);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
-    put_le32(buf + 12, 6); /* the last one then looks like trailing bytes */
+    put_le32(buf + 12, 7); /* the last one then looks like trailing bytes */
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     free(buf);

@@ -112,7 +112,7 @@ START_TEST(test_train_learns_separable_problem_to_full_accuracy)
         const char *dir = setup(units_out, 2.0, "");
         nn_error e = {0};
         ck_assert_msg(train_in(dir, 60, false, &e) == 0, "%s", e.msg);
-        char ck[4200], images[4200], labels[4200];
+        char ck[4200], images[4200], labels[4200], spec[8500];
         snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
         nn_ckpt c = {0};
         ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
@@ -130,7 +130,8 @@ START_TEST(test_train_learns_separable_problem_to_full_accuracy)
         o.json = true;
         o.out = fopen(out_path, "w");
         o.diag = o.out;
-        ck_assert_int_eq(nn_eval(ck, images, labels, &o, &e), 0);
+        snprintf(spec, sizeof spec, "%s,%s", images, labels);
+        ck_assert_msg(nn_eval(ck, NULL, spec, &o, &e) == 0, "%s", e.msg);
         fclose(o.out);
         size_t n;
         char *text = (char *)slurp(out_path, &n);
@@ -266,6 +267,114 @@ START_TEST(test_label_beyond_outputs_is_an_error)
 }
 END_TEST
 
+/* A CSV with string labels listed out of order, trained, evaluated and
+ * predicted: the classes are the sorted strings and survive the checkpoint. */
+START_TEST(test_csv_string_labels_round_trip_through_checkpoint)
+{
+    const char *dir = nn_test_tmpdir();
+    char path[4200], ck[4200], text[600];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a,b,kind\n", f);
+    nn_rng r;
+    nn_rng_seed(&r, 4, 0);
+    static const char *const names[3] = {"zebra", "ant", "moose"};
+    for (int i = 0; i < 150; i++) {
+        int k = i % 3;
+        fprintf(f, "%.3f,%.3f,%s\n", k + 0.3 * nn_rng_double(&r), (k == 1) + 0.3 * nn_rng_double(&r),
+                names[k]);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(text, sizeof text,
+             "{\"data\": {\"train\": {\"path\": \"train.csv\", \"label\": \"kind\"}, "
+             "\"scale\": \"standard\"},"
+             " \"model\": {\"layers\": [{\"units\": 6}, {\"units\": 3}]},"
+             " \"optimizer\": {\"learning_rate\": 2}, \"training\": {\"epochs\": 80, "
+             "\"batch_size\": 10},"
+             " \"checkpoint\": {\"path\": \"m.ckpt\"}}");
+    nn_test_write_file(path, text, strlen(text));
+    nn_error e = {0};
+    ck_assert_msg(train_in(dir, 80, false, &e) == 0, "%s", e.msg);
+    snprintf(ck, sizeof ck, "%s/m.ckpt", dir);
+    nn_ckpt c = {0};
+    ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
+    ck_assert_int_eq(c.n_classes, 3);
+    ck_assert_ptr_nonnull(c.class_names);
+    ck_assert_str_eq(c.class_names[0], "ant");
+    ck_assert_str_eq(c.class_names[1], "moose");
+    ck_assert_str_eq(c.class_names[2], "zebra");
+    ck_assert_int_eq(c.data_kind, 1);
+    ck_assert_int_eq((int)c.layout.n_columns, 3);
+    ck_assert_int_eq((int)c.layout.label_col, 2);
+    ck_assert_str_eq(c.layout.names[2], "kind");
+    ck_assert_double_eq(c.train_accuracy, 1.0);
+    nn_ckpt_free(&c);
+
+    /* predictions print the original strings, in input order */
+    snprintf(path, sizeof path, "%s/in.csv", dir);
+    const char *in = "a,b\n0.1,0.1\n2.1,0.1\n1.1,1.1\n";
+    nn_test_write_file(path, in, strlen(in));
+    char out_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/pred.csv", dir);
+    nn_run_opts o = {0};
+    o.out = fopen(out_path, "w");
+    o.diag = o.out;
+    ck_assert_msg(nn_predict(ck, path, false, &o, &e) == 0, "%s", e.msg);
+    fclose(o.out);
+    size_t n;
+    char *got = (char *)slurp(out_path, &n);
+    got[n] = '\0';
+    ck_assert_str_eq(got, "zebra\nmoose\nant\n");
+    free(got);
+}
+END_TEST
+
+START_TEST(test_csv_regression_learns_a_linear_map)
+{
+    const char *dir = nn_test_tmpdir();
+    char path[4200], text[600];
+    snprintf(path, sizeof path, "%s/lin.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("x1;x2;y;z\n", f);
+    nn_rng r;
+    nn_rng_seed(&r, 5, 0);
+    for (int i = 0; i < 200; i++) {
+        double x1 = 2 * nn_rng_double(&r) - 1, x2 = 2 * nn_rng_double(&r) - 1;
+        fprintf(f, "%.5f;%.5f;%.5f;%.5f\n", x1, x2, 0.5 * x1 - x2 + 0.25, x1 + x2);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(text, sizeof text,
+             "{\"data\": {\"train\": {\"path\": \"lin.csv\", \"delimiter\": \";\", "
+             "\"targets\": [\"y\", -1]}, \"validation_fraction\": 0.25, \"scale\": \"none\"},"
+             " \"model\": {\"layers\": [{\"units\": 2}]},"
+             " \"optimizer\": {\"learning_rate\": 0.2}, \"training\": {\"epochs\": 200, "
+             "\"batch_size\": 8}, \"checkpoint\": {\"path\": \"m.ckpt\"}}");
+    nn_test_write_file(path, text, strlen(text));
+    nn_error e = {0};
+    ck_assert_msg(train_in(dir, 200, false, &e) == 0, "%s", e.msg);
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/m.ckpt", dir);
+    nn_ckpt c = {0};
+    ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
+    ck_assert_int_eq(c.n_targets, 2);
+    ck_assert_int_eq(c.act[0], NN_ACT_IDENTITY); /* the default for a regression output */
+    ck_assert_msg(c.val_loss < 1e-4, "val loss %g", c.val_loss);
+    /* the learnt weights are the linear map: y = 0.5 x1 - x2 + 0.25, z = x1 + x2 */
+    ck_assert_double_eq_tol(c.params[0], 0.5, 0.02);
+    ck_assert_double_eq_tol(c.params[1], -1.0, 0.02);
+    ck_assert_double_eq_tol(c.params[2], 1.0, 0.02);
+    ck_assert_double_eq_tol(c.params[3], 1.0, 0.02);
+    ck_assert_double_eq_tol(c.params[4], 0.25, 0.02);
+    ck_assert_double_eq_tol(c.params[5], 0.0, 0.02);
+    nn_ckpt_free(&c);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -278,6 +387,8 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_resume_without_checkpoint_is_an_error);
     tcase_add_test(tc, test_divergence_stops_with_epoch_and_batch_and_keeps_checkpoint);
     tcase_add_test(tc, test_label_beyond_outputs_is_an_error);
+    tcase_add_test(tc, test_csv_string_labels_round_trip_through_checkpoint);
+    tcase_add_test(tc, test_csv_regression_learns_a_linear_map);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,6 +15,8 @@
     X(batch_suite)        \
     X(kernels_suite)      \
     X(model_suite)        \
+    X(csv_suite)          \
+    X(metrics_suite)      \
     X(train_suite)
 
 #define NN_DECLARE_SUITE(name) Suite *name(void);

@@ -518,3 +518,107 @@ int nn_idx_write(const char *path, int gz, nn_dtype type, int ndim, const uint32
     }
     return ok ? 0 : -1;
 }
+
+/* --- streaming rows (for --predict) ------------------------------------ */
+
+struct nn_idx_stream {
+    nn_reader *r;
+    idx_file f;
+    uint64_t row;          /* rows delivered */
+    unsigned char *buf;    /* (features * element size) */
+    char *name;
+};
+
+nn_idx_stream *nn_idx_stream_open(nn_reader *r, nn_error *err)
+{
+    const char *name = display_name(nn_reader_path(r));
+    nn_idx_stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->name = strdup(name))) {
+        free(s);
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+        return NULL;
+    }
+    if (read_header(&s->f, r, s->name, IDX_MAX_DIMS, err) < 0)
+        goto fail;
+    s->buf = malloc((size_t)s->f.features * nn_dtype_size(s->f.type));
+    if (!s->buf) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+        goto fail;
+    }
+    s->r = r;
+    return s;
+fail:
+    free(s->name);
+    free(s);
+    return NULL;
+}
+
+size_t nn_idx_stream_features(const nn_idx_stream *s)
+{
+    return (size_t)s->f.features;
+}
+
+size_t nn_idx_stream_pending(const nn_idx_stream *s)
+{
+    return nn_reader_pending(s->r);
+}
+
+int nn_idx_stream_next(nn_idx_stream *s, double *x, nn_error *err)
+{
+    if (s->row == s->f.n)
+        return 0;
+    size_t esz = nn_dtype_size(s->f.type), bytes = (size_t)s->f.features * esz;
+    long long got = nn_reader_read(s->r, s->buf, bytes, err);
+    if (got < 0)
+        return -1;
+    if ((size_t)got < bytes) {
+        char shape[160];
+        describe(shape, sizeof shape, &s->f);
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: data ends in item %llu at byte %llu but the header claims %s", s->name,
+                     (unsigned long long)s->row, (unsigned long long)nn_reader_offset(s->r),
+                     shape);
+        return -1;
+    }
+    to_host_order(s->buf, s->f.features, esz);
+    for (size_t i = 0; i < (size_t)s->f.features; i++) {
+        const unsigned char *p = s->buf + i * esz;
+        double v = 0;
+        switch (s->f.type) {
+        case NN_DT_U8: v = *p; break;
+        case NN_DT_I8: v = (int8_t)*p; break;
+        case NN_DT_I16: { int16_t t; memcpy(&t, p, 2); v = t; break; }
+        case NN_DT_I32: { int32_t t; memcpy(&t, p, 4); v = t; break; }
+        case NN_DT_F32: { float t; memcpy(&t, p, 4); v = t; break; }
+        case NN_DT_F64: memcpy(&v, p, 8); break;
+        }
+        if (!isfinite(v)) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: item %llu feature %zu is %s", s->name,
+                         (unsigned long long)s->row, i, isnan(v) ? "NaN" : "infinite");
+            return -1;
+        }
+        x[i] = v;
+    }
+    s->row++;
+    if (s->row == s->f.n) { /* the file must end with the last row */
+        unsigned char extra;
+        long long more = nn_reader_read(s->r, &extra, 1, err);
+        if (more < 0)
+            return -1;
+        if (more > 0) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: trailing bytes after the data at byte %llu",
+                         s->name, (unsigned long long)nn_reader_offset(s->r) - 1);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+void nn_idx_stream_close(nn_idx_stream *s)
+{
+    if (!s)
+        return;
+    free(s->buf);
+    free(s->name);
+    free(s);
+}

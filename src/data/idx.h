@@ -16,6 +16,7 @@
 #define NN_IDX_H
 
 #include "data/dataset.h"
+#include "data/reader.h"
 #include "util/error.h"
 
 /* Reads an IDX file of any type and dimension count >= 1 into d->x
@@ -30,6 +31,20 @@ int nn_idx_read_labels(int32_t **labels, size_t *n, const char *path, nn_error *
 /* Both, checking the counts agree ("labels.idx: 10000 labels but 60000
  * images"); sets d->labels and d->n_classes. */
 int nn_idx_read_pair(nn_dataset *d, const char *images, const char *labels, nn_error *err);
+
+/* Streaming an images file row by row, without holding it (--predict). */
+typedef struct nn_idx_stream nn_idx_stream;
+
+/* Reads the header from r (which the stream uses but does not own).
+ * Returns NULL with *err on a bad header. */
+nn_idx_stream *nn_idx_stream_open(nn_reader *r, nn_error *err);
+size_t nn_idx_stream_features(const nn_idx_stream *s);
+/* Bytes buffered but not yet delivered (0: the next row may block). */
+size_t nn_idx_stream_pending(const nn_idx_stream *s);
+/* Reads the next row into x (features values): 1, 0 after the last row,
+ * -1 with *err for truncated data, NaN/Inf, or bytes after the last row. */
+int nn_idx_stream_next(nn_idx_stream *s, double *x, nn_error *err);
+void nn_idx_stream_close(nn_idx_stream *s);
 
 /* Writes an IDX file (plain, or gzip when gz != 0) from host-order data:
  * used by tests and tools.  dims[0..ndim-1]; data holds prod(dims) elements. */

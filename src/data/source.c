@@ -1,0 +1,198 @@
+#include "data/source.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/idx.h"
+#include "data/reader.h"
+
+const char *nn_source_name(const nn_source *s)
+{
+    return s->kind == NN_SRC_CSV ? s->path_resolved : s->images_path;
+}
+
+const char *nn_source_labels_name(const nn_source *s)
+{
+    return s->kind == NN_SRC_CSV ? s->path_resolved : s->labels_path;
+}
+
+int nn_source_load(nn_dataset *d, nn_csv_layout *layout, const nn_source *s,
+                   char *const *classes, int n_classes, bool integer_classes, nn_error *err)
+{
+    if (layout) {
+        memset(layout, 0, sizeof *layout);
+        layout->label_col = -1;
+    }
+    if (s->kind == NN_SRC_IDX)
+        return nn_idx_read_pair(d, s->images_path, s->labels_path, err);
+    nn_csv_layout scratch;
+    if (nn_csv_read(d, layout ? layout : &scratch, s->path_resolved, &s->csv, classes,
+                    n_classes, err) < 0)
+        return -1;
+    if (!layout)
+        nn_csv_layout_free(&scratch);
+    else
+        layout->delimiter = s->csv.delimiter;
+    if (integer_classes && !classes && d->class_names) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: labels such as \"%s\" are not whole numbers, but the model was "
+                     "trained on whole-number labels",
+                     s->path_resolved, d->class_names[0]);
+        nn_dataset_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+int nn_source_is_idx(const char *path, nn_error *err)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    nn_reader *r = nn_reader_open(path, err);
+    if (!r)
+        return -1;
+    unsigned char h[4];
+    long long got = nn_reader_read(r, h, sizeof h, err);
+    nn_reader_close(r);
+    if (got < 0)
+        return -1;
+    return got == 4 && h[0] == 0 && h[1] == 0 && nn_dtype_size(h[2]) > 0 && h[3] >= 1 &&
+           h[3] <= 8;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+/* The CSV options a file written like the checkpoint's training data needs. */
+static void spec_from_layout(nn_csv_spec *sp, const nn_ckpt *ck, bool *oom)
+{
+    const nn_csv_layout *l = &ck->layout;
+    sp->header = l->header ? NN_HEADER_YES : NN_HEADER_NO;
+    sp->delimiter = l->delimiter;
+    if (ck->n_targets > 0) {
+        sp->targets = calloc((size_t)ck->n_targets, sizeof *sp->targets);
+        if (!sp->targets) {
+            *oom = true;
+            return;
+        }
+        sp->n_targets = ck->n_targets;
+        for (int i = 0; i < ck->n_targets; i++) {
+            long col = l->target_cols[i];
+            sp->targets[i].index = col;
+            sp->targets[i].name = l->names ? dup_or_null(l->names[col], oom) : NULL;
+        }
+    } else if (l->label_col >= 0) {
+        sp->has_label = true;
+        sp->label.index = l->label_col;
+        sp->label.name = l->names ? dup_or_null(l->names[l->label_col], oom) : NULL;
+    }
+}
+
+static void spec_copy(nn_csv_spec *to, const nn_csv_spec *from, bool *oom)
+{
+    *to = *from;
+    to->label.name = dup_or_null(from->label.name, oom);
+    to->targets = NULL;
+    to->n_targets = 0;
+    if (from->n_targets > 0) {
+        to->targets = calloc((size_t)from->n_targets, sizeof *to->targets);
+        if (!to->targets) {
+            *oom = true;
+            return;
+        }
+        to->n_targets = from->n_targets;
+        for (int i = 0; i < from->n_targets; i++) {
+            to->targets[i].index = from->targets[i].index;
+            to->targets[i].name = dup_or_null(from->targets[i].name, oom);
+        }
+    }
+}
+
+int nn_source_check_spec(const char *spec, nn_error *err)
+{
+    const char *comma = strchr(spec, ',');
+    if (comma && access(spec, F_OK) != 0 &&
+        (comma == spec || !comma[1] || strchr(comma + 1, ','))) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--data %s: expected IMAGES,LABELS (two IDX files) or one CSV or IDX file",
+                     spec);
+        return -1;
+    }
+    return 0;
+}
+
+int nn_source_from_spec(nn_source *s, const char *spec, const nn_ckpt *ck, const nn_source *like,
+                        bool need_labels, nn_error *err)
+{
+    memset(s, 0, sizeof *s);
+    bool oom = false;
+    const char *comma = strchr(spec, ',');
+    if (nn_source_check_spec(spec, err) < 0)
+        return -1;
+    if (comma && access(spec, F_OK) != 0) {
+        s->kind = NN_SRC_IDX;
+        s->images = strndup(spec, (size_t)(comma - spec));
+        s->labels = dup_or_null(comma + 1, &oom);
+        s->images_path = s->images ? dup_or_null(s->images, &oom) : NULL;
+        s->labels_path = dup_or_null(comma + 1, &oom);
+        oom |= !s->images;
+    } else {
+        int idx = nn_source_is_idx(spec, err);
+        if (idx < 0)
+            return -1;
+        if (idx && need_labels) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
+                         spec);
+            return -1;
+        }
+        if (idx) {
+            s->kind = NN_SRC_IDX;
+            s->images = dup_or_null(spec, &oom);
+            s->images_path = dup_or_null(spec, &oom);
+        } else {
+            s->kind = NN_SRC_CSV;
+            s->path = dup_or_null(spec, &oom);
+            s->path_resolved = dup_or_null(spec, &oom);
+            if (like && like->kind == NN_SRC_CSV) {
+                spec_copy(&s->csv, &like->csv, &oom);
+            } else if (ck && ck->data_kind == NN_SRC_CSV) {
+                spec_from_layout(&s->csv, ck, &oom);
+            } else {
+                s->csv.header = NN_HEADER_AUTO;
+                s->csv.delimiter = ',';
+                s->csv.has_label = true;
+                s->csv.label.index = -1;
+            }
+        }
+    }
+    if (oom) {
+        nn_source_clear(s);
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void nn_source_clear(nn_source *s)
+{
+    free(s->images);
+    free(s->labels);
+    free(s->images_path);
+    free(s->labels_path);
+    free(s->path);
+    free(s->path_resolved);
+    free(s->csv.label.name);
+    for (int i = 0; i < s->csv.n_targets; i++)
+        free(s->csv.targets[i].name);
+    free(s->csv.targets);
+    memset(s, 0, sizeof *s);
+}

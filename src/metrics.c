@@ -1,0 +1,92 @@
+#include "metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/loss.h"
+
+int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->K = K;
+    a->regression = regression;
+    a->classes = K > 1 ? K : 2;
+    bool ok = true;
+    if (regression) {
+        a->mean = calloc((size_t)K, sizeof(double));
+        a->m2 = calloc((size_t)K, sizeof(double));
+        a->sse = calloc((size_t)K, sizeof(double));
+        a->sae = calloc((size_t)K, sizeof(double));
+        ok = a->mean && a->m2 && a->sse && a->sae;
+    } else if (want_confusion) {
+        a->confusion = calloc((size_t)a->classes * (size_t)a->classes, sizeof(size_t));
+        ok = a->confusion != NULL;
+    }
+    if (!ok) {
+        nn_acc_free(a);
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for metrics");
+        return -1;
+    }
+    return 0;
+}
+
+void nn_acc_add(nn_acc *a, const float *yhat, const float *T, const int32_t *labels, int B,
+                double batch_cost)
+{
+    int K = a->K;
+    a->loss_sum += batch_cost * B;
+    for (int i = 0; i < B; i++) {
+        const float *y = yhat + (size_t)i * K, *t = T + (size_t)i * K;
+        if (!a->regression) {
+            int p = nn_predict_class(y, K);
+            a->correct += p == labels[i];
+            if (a->confusion)
+                a->confusion[(size_t)labels[i] * (size_t)a->classes + (size_t)p]++;
+            continue;
+        }
+        double count = (double)(a->n + (size_t)i + 1);
+        for (int k = 0; k < K; k++) {
+            double e = (double)y[k] - (double)t[k];
+            a->sse[k] += e * e;
+            a->sae[k] += fabs(e);
+            double d = (double)t[k] - a->mean[k];
+            a->mean[k] += d / count;
+            a->m2[k] += d * ((double)t[k] - a->mean[k]);
+        }
+    }
+    a->n += (size_t)B;
+}
+
+nn_result nn_acc_result(const nn_acc *a)
+{
+    nn_result r = {a->n, NAN, NAN, NAN, NAN, NAN};
+    if (a->n == 0)
+        return r;
+    double n = (double)a->n;
+    r.loss = a->loss_sum / n;
+    if (!a->regression) {
+        r.accuracy = (double)a->correct / n;
+        return r;
+    }
+    double sse = 0, sae = 0, r2 = 0;
+    for (int k = 0; k < a->K; k++) {
+        sse += a->sse[k];
+        sae += a->sae[k];
+        r2 += a->m2[k] > 0 ? 1.0 - a->sse[k] / a->m2[k] : NAN;
+    }
+    r.mse = sse / (n * a->K);
+    r.mae = sae / (n * a->K);
+    r.r2 = r2 / a->K;
+    return r;
+}
+
+void nn_acc_free(nn_acc *a)
+{
+    free(a->confusion);
+    free(a->mean);
+    free(a->m2);
+    free(a->sse);
+    free(a->sae);
+    memset(a, 0, sizeof *a);
+}

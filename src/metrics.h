@@ -1,0 +1,47 @@
+/* metrics.h - accumulating loss, accuracy, confusion and regression errors
+ * over batches, for training lines, validation and --eval. */
+#ifndef NN_METRICS_H
+#define NN_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+typedef struct {
+    int K;              /* model outputs */
+    bool regression;
+    int classes;        /* classification: K, or 2 when K == 1 */
+    size_t n;           /* samples seen */
+    double loss_sum;    /* sum over samples of the per-sample cost */
+    size_t correct;     /* classification */
+    size_t *confusion;  /* (classes, classes), rows = true class; NULL unless asked */
+    /* regression, per output: running mean and sum of squared deviations of
+     * the targets (Welford), and the sums of squared and absolute errors */
+    double *mean, *m2, *sse, *sae; /* (K,) each */
+} nn_acc;
+
+/* Prepares an accumulator.  Returns -1 with *err (code 1) on out of memory. */
+int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error *err);
+
+/* Adds a batch: outputs yhat (B, K), targets T (B, K), labels (B,) for
+ * classification (NULL for regression), and the batch's mean cost. */
+void nn_acc_add(nn_acc *a, const float *yhat, const float *T, const int32_t *labels, int B,
+                double batch_cost);
+
+typedef struct {
+    size_t samples;
+    double loss;      /* mean cost per sample */
+    double accuracy;  /* classification; NaN for regression */
+    double mse;       /* regression: mean over samples and outputs of (yhat - y)^2 */
+    double mae;       /* regression: mean over samples and outputs of |yhat - y| */
+    double r2;        /* regression: 1 - SS_res/SS_tot per output, averaged over outputs;
+                         NaN when a target is constant */
+} nn_result;
+
+nn_result nn_acc_result(const nn_acc *a);
+
+void nn_acc_free(nn_acc *a);
+
+#endif

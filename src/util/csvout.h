@@ -1,0 +1,15 @@
+/* csvout.h - writing strings safely into CSV and JSON output. */
+#ifndef NN_CSVOUT_H
+#define NN_CSVOUT_H
+
+#include <stdio.h>
+
+/* s as a JSON string literal: quotes, backslashes and control characters
+ * escaped. */
+void nn_json_string(FILE *f, const char *s);
+
+/* s as one CSV field: as is, or quoted (with inner quotes doubled) when it
+ * holds a comma, a quote, CR or LF, or starts or ends with a space. */
+void nn_csv_string(FILE *f, const char *s);
+
+#endif
