@@ -100,8 +100,8 @@ if run bad-threads 2 "$NN" --threads=abc "$C"; then
 if run missing-value 2 "$NN" "$C" --seed; then err_has missing-value "nntrain: option '--seed' needs a value"; fi
 if run bad-isa 2 env NNTRAIN_ISA=sse9 "$NN" "$C"; then
     err_is bad-isa "nntrain: NNTRAIN_ISA=sse9: unknown instruction set (expected scalar, avx2 or avx512)"; fi
-if run bad-data-spec 2 "$NN" --eval --checkpoint "$CK" --data onlyone.idx; then
-    err_one_line bad-data-spec; err_has bad-data-spec "expected IMAGES,LABELS"; fi
+if run bad-data-spec 2 "$NN" --eval --checkpoint "$CK" --data a.idx,b.idx,c.idx; then
+    err_has bad-data-spec "expected IMAGES,LABELS"; fi
 
 # --- config errors ---------------------------------------------------------
 if run missing-config 1 "$NN" "$T/nope.json"; then err_is missing-config "nntrain: $T/nope.json: No such file or directory"; fi
@@ -191,6 +191,192 @@ if run diverge 1 "$NN" --checkpoint "$T/d.ckpt" "$T/diverge.json"; then
     err_one_line diverge; err_has diverge "training diverged: the loss is"; err_has diverge "at epoch 1, batch"
     [ ! -e "$T/d.ckpt" ] && ok || bad "diverge: a checkpoint was written"
 fi
+
+# --- CSV: dialects, string labels, predict, regression -----------------------------
+# mkcsv FILE N SEED: a header and N rows "x1,x2,x3,colour"; colour is a string
+# class (red/green/blue) decided by which feature is largest.
+mkcsv() {
+    awk -v n="$2" -v seed="$3" 'BEGIN {
+        srand(seed); print "x1,x2,x3,colour";
+        split("red green blue", name, " ");
+        for (i = 0; i < n; i++) {
+            k = i % 3 + 1;
+            for (f = 1; f <= 3; f++) v[f] = rand() * 0.4;
+            v[k] += 0.6;
+            printf "%.3f,%.3f,%.3f,%s\n", v[1], v[2], v[3], name[k];
+        }
+    }' >"$1"
+}
+mkcsv "$T/col-train.csv" 240 5
+mkcsv "$T/col-test.csv" 60 6
+cat >"$T/col.json" <<JSON
+{"seed": 2,
+ "data": {"train": {"path": "col-train.csv", "label": "colour"},
+          "test": {"path": "col-test.csv", "label": "colour"},
+          "validation_fraction": 0.25},
+ "model": {"layers": [{"units": 6}, {"units": 3}]},
+ "optimizer": {"learning_rate": 3.0},
+ "training": {"epochs": 60, "batch_size": 8},
+ "checkpoint": {"path": "col.ckpt"}}
+JSON
+CC=$T/col.ckpt
+if run csv-train 0 "$NN" "$T/col.json"; then
+    if tail -n1 "$T/out" | grep -q 'val_accuracy 1.0000'; then ok; else bad "csv-train: $(tail -n1 "$T/out")"; fi
+fi
+if run csv-eval 0 "$NN" --eval "$T/col.json"; then
+    out_has csv-eval "accuracy  1.0000"; out_has csv-eval "blue  "; out_has csv-eval "green"
+fi
+if run csv-eval-json 0 "$NN" --eval --json --checkpoint "$CC" --data "$T/col-test.csv"; then
+    out_has csv-eval-json '"classes":[{"class":"blue",'
+    out_has csv-eval-json '"confusion":[[20,0,0],[0,20,0],[0,0,20]]'
+fi
+if run csv-inspect 0 "$NN" --inspect "$CC"; then out_has csv-inspect "classes      3 (blue, green, red)"; fi
+# predict: the label column is ignored when present (by header name), features
+# alone work too; output is in input order, one line per sample
+cut -d, -f1-3 "$T/col-test.csv" >"$T/col-features.csv"
+if run predict-file 0 "$NN" --predict --checkpoint "$CC" --data "$T/col-test.csv"; then
+    if [ "$(wc -l <"$T/out")" -eq 60 ] && [ "$(head -n3 "$T/out" | tr '\n' ' ')" = "red green blue " ]; then ok
+    else bad "predict-file: $(head -n3 "$T/out")"; fi
+    cp "$T/out" "$T/pred1"
+fi
+if run predict-stdin 0 sh -c "'$NN' --predict --checkpoint '$CC' <'$T/col-features.csv'"; then
+    cmp -s "$T/out" "$T/pred1" && ok || bad "predict-stdin differs from predict-file"
+fi
+gzip -c "$T/col-test.csv" >"$T/col-test.csv.gz"
+if run predict-gz 0 "$NN" --predict --checkpoint "$CC" --data "$T/col-test.csv.gz"; then
+    cmp -s "$T/out" "$T/pred1" && ok || bad "predict-gz differs"
+fi
+if run predict-scores 0 "$NN" --predict --scores --checkpoint "$CC" --data "$T/col-features.csv"; then
+    if head -n1 "$T/out" | grep -Eq '^red,[-0-9.e]+,[-0-9.e]+,[-0-9.e]+$'; then ok; else bad "predict-scores: $(head -n1 "$T/out")"; fi
+fi
+# predict streams: an answer appears while stdin is still open
+mkfifo "$T/fifo"
+"$NN" --predict --checkpoint "$CC" <"$T/fifo" >"$T/stream.out" 2>"$T/stream.err" &
+ppid=$!
+exec 3>"$T/fifo"
+printf 'x1,x2,x3\n0.9,0.1,0.1\n' >&3
+got=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    if [ -s "$T/stream.out" ]; then got=$(cat "$T/stream.out"); break; fi
+    sleep 0.5
+done
+[ "$got" = "red" ] && ok || bad "predict-stream: no answer while stdin open (got '$got')"
+printf '0.1,0.1,0.9\n' >&3
+exec 3>&-
+wait "$ppid" && [ "$(cat "$T/stream.out" | tr '\n' ' ')" = "red blue " ] && ok || bad "predict-stream: final output '$(cat "$T/stream.out")' $(cat "$T/stream.err")"
+# IDX images in, from a file and from stdin
+if run predict-idx 0 "$NN" --predict --checkpoint "$CK" --data "$T/test-images.idx"; then
+    if [ "$(wc -l <"$T/out")" -eq 60 ] && [ "$(head -n2 "$T/out" | tr '\n' ' ')" = "0 1 " ]; then ok; else bad "predict-idx: $(head -n3 "$T/out")"; fi
+fi
+if run predict-idx-stdin 0 sh -c "gzip -c '$T/test-images.idx' | '$NN' --predict --checkpoint '$CK'"; then
+    [ "$(wc -l <"$T/out")" -eq 60 ] && ok || bad "predict-idx-stdin: $(wc -l <"$T/out") lines"
+fi
+
+# CSV dialects: CRLF, BOM, quotes, no final newline, semicolons, whitespace
+printf '\357\273\277x1;x2;x3;colour\r\n"0.9";0.1;0.1;"red"\r\n0.1;0.1;0.9;blue\r\n0.1;0.9;0.1;"gr""een"' >"$T/dialect.csv"
+if run csv-dialect 1 "$NN" --eval --checkpoint "$CC" --data "$T/dialect.csv" --set data.test.delimiter=';' "$T/col.json"; then
+    err_has csv-dialect "dialect.csv:4: label"
+fi
+printf '\357\273\277x1;x2;x3;colour\r\n"0.9";0.1;0.1;"red"\r\n0.1;0.1;0.9;blue\r\n0.1;0.9;0.1;"green"' >"$T/dialect.csv"
+if run csv-dialect-ok 0 "$NN" --eval --json --set data.test.path=dialect.csv --set 'data.test.delimiter=;' "$T/col.json"; then
+    out_has csv-dialect-ok '"samples":3,'; out_has csv-dialect-ok '"accuracy":1,'
+fi
+printf '  0.9\t0.1  0.1 red\n0.1 0.1\t0.9 blue  \n\n\n' >"$T/ws.csv"
+if run csv-whitespace 0 "$NN" --eval --json --set data.test.path=ws.csv --set data.test.delimiter=whitespace --set data.test.label=-1 "$T/col.json"; then
+    out_has csv-whitespace '"samples":2,'; out_has csv-whitespace '"accuracy":1,'
+fi
+
+# CSV errors: each exit 1 with file:line
+printf 'x1,x2,x3,colour\n0.1,0.2,0.3,red\n0.1,0.2,blue\n' >"$T/ragged.csv"
+if run csv-ragged 1 "$NN" --data "$T/ragged.csv" --checkpoint "$T/e.ckpt" "$T/col.json"; then
+    err_is csv-ragged "nntrain: $T/ragged.csv:3: expected 4 fields, found 3"; fi
+printf 'x1,x2,x3,colour\n0.1,abc,0.3,red\n' >"$T/text.csv"
+if run csv-text 1 "$NN" --data "$T/text.csv" --checkpoint "$T/e.ckpt" "$T/col.json"; then
+    err_is csv-text "nntrain: $T/text.csv:2: field 2 (\"x2\") is not a number: \"abc\""; fi
+printf 'x1,x2,x3,colour\n0.1,nan,0.3,red\n' >"$T/nan.csv"
+if run csv-nan 1 "$NN" --data "$T/nan.csv" --checkpoint "$T/e.ckpt" "$T/col.json"; then
+    err_one_line csv-nan; err_has csv-nan "nan.csv:2: field 2"; fi
+: >"$T/empty.csv"
+if run csv-empty 1 "$NN" --data "$T/empty.csv" --checkpoint "$T/e.ckpt" "$T/col.json"; then
+    err_is csv-empty "nntrain: $T/empty.csv: empty file"; fi
+printf 'x1,x2,x3,colour\n' >"$T/hdr.csv"
+if run csv-header-only 1 "$NN" --data "$T/hdr.csv" --checkpoint "$T/e.ckpt" "$T/col.json"; then
+    err_is csv-header-only "nntrain: $T/hdr.csv: header but no data rows"; fi
+if run csv-no-label-column 1 "$NN" --set data.train.label=species "$T/col.json"; then
+    err_is csv-no-label-column "nntrain: $T/col-train.csv:1: no column \"species\" in the header (columns: x1, x2, x3, colour)"; fi
+printf 'x1,x2,x3,colour\n0.9,0.1,0.1,purple\n' >"$T/unseen.csv"
+if run csv-unseen-label 1 "$NN" --eval --checkpoint "$CC" --data "$T/unseen.csv"; then
+    err_is csv-unseen-label "nntrain: $T/unseen.csv:2: label \"purple\" was not seen in training"; fi
+awk 'BEGIN { printf "x1,x2,x3,colour\n"; for (i = 0; i < 1100000; i++) printf "1"; printf ",0,0,red\n" }' >"$T/long.csv"
+if run csv-long-line 1 "$NN" --eval --checkpoint "$CC" --data "$T/long.csv"; then
+    err_is csv-long-line "nntrain: $T/long.csv:2: line longer than 1048576 bytes"; fi
+if run predict-ragged 1 sh -c "printf '0.1,0.2\n' | '$NN' --predict --checkpoint '$CK'"; then
+    err_is predict-ragged "nntrain: stdin:1: expected 4 fields, found 2"; fi
+
+# regression: targets, metrics, predictions
+awk 'BEGIN { srand(3); print "a,b,y";
+    for (i = 0; i < 200; i++) { a = rand(); b = rand(); printf "%.4f,%.4f,%.4f\n", a, b, 2 * a - b + 0.5 } }' >"$T/reg.csv"
+cat >"$T/reg.json" <<JSON
+{"data": {"train": {"path": "reg.csv", "targets": ["y"]}, "validation_fraction": 0.2, "scale": "none"},
+ "model": {"layers": [{"units": 1}]},
+ "optimizer": {"learning_rate": 0.5},
+ "training": {"epochs": 100, "batch_size": 10},
+ "checkpoint": {"path": "reg.ckpt"}}
+JSON
+if run reg-train 0 "$NN" --json "$T/reg.json"; then
+    if tail -n1 "$T/out" | grep -q '"train_mse":[0-9.e-]*,"train_mae":[0-9.e-]*,"train_r2":0.99'; then ok
+    else bad "reg-train: $(tail -n1 "$T/out")"; fi
+    if grep -q accuracy "$T/out"; then bad "reg-train: accuracy in a regression line"; else ok; fi
+fi
+if run reg-eval 0 "$NN" --eval --checkpoint "$T/reg.ckpt" --data "$T/reg.csv"; then
+    out_has reg-eval "samples   200"; out_has reg-eval "mse       0.0000"; if grep -Eq '^r2        (1\.0000|0\.99)' "$T/out"; then ok; else bad "reg-eval: $(cat "$T/out")"; fi
+fi
+if run reg-predict 0 sh -c "printf 'a,b\n1,1\n0,0\n' | '$NN' --predict --checkpoint '$T/reg.ckpt'"; then
+    if awk -F, 'NR == 1 && ($1 < 1.45 || $1 > 1.55) { exit 1 } NR == 2 && ($1 < 0.45 || $1 > 0.55) { exit 1 }' "$T/out"
+    then ok; else bad "reg-predict: $(cat "$T/out")"; fi
+fi
+
+# --set
+if run set-typo 2 "$NN" --set optimizer.learing_rate=0.1 "$T/col.json"; then
+    err_is set-typo "nntrain: --set optimizer.learing_rate=0.1: unknown key \"learing_rate\" in \"optimizer\" (did you mean \"learning_rate\"?)"; fi
+if run set-range 2 "$NN" --set training.epochs=0 "$T/col.json"; then
+    err_is set-range "nntrain: --set training.epochs=0: \"training.epochs\" must be an integer from 1 to 1000000, found 0"; fi
+if run set-malformed 2 "$NN" --set foo "$T/col.json"; then err_is set-malformed "nntrain: --set foo: expected KEY=VALUE"; fi
+if run set-nested 0 "$NN" --quiet --set model.layers.0.units=4 --set training.epochs=2 --set checkpoint.path=set.ckpt "$T/col.json" &&
+   run set-nested-inspect 0 "$NN" --inspect "$T/set.ckpt"; then
+    out_has set-nested "model        3 inputs -> 4 sigmoid -> 3 sigmoid"; out_has set-nested "epoch        2"
+fi
+
+# --- the README's pipeline examples, extracted and run as written ---------------------
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+R=$T/repo
+mkdir -p "$R/data" "$T/bin"
+cp -r "$ROOT/configs" "$R/"
+cp "$ROOT"/data/*.csv "$R/data/"
+ln -s "$NN" "$T/bin/nntrain"
+awk -v dir="$T" '
+    /^## nntrain in shell pipelines/ { on = 1; next }
+    /^## / { on = 0 }
+    on && /^```sh$/ { inb = 1; n++; next }
+    on && /^```$/ { inb = 0; next }
+    inb { print > (dir "/example" n ".sh") }' "$ROOT/README.md"
+examples=$(ls "$T"/example*.sh 2>/dev/null | wc -l)
+[ "$examples" -ge 4 ] && ok || bad "readme: found $examples pipeline examples"
+for i in $(seq 1 "$examples"); do
+    if (cd "$R" && PATH="$T/bin:$PATH" sh -e "$T/example$i.sh") >"$T/ex.out" 2>"$T/ex.err"; then
+        name=$(sed -n 's/^# pipeline example: //p' "$T/example$i.sh")
+        case "$name" in
+        "train the fruit classifier quietly") [ ! -s "$T/ex.out" ] && [ -s "$R/runs/fruit.ckpt" ] ;;
+        "predict and count") [ "$(awk '{ s += $1 } END { print NR, s }' "$T/ex.out")" = "3 300" ] ;;
+        "accuracy with jq") awk 'NR == 1 && $1 >= 0.95 && $1 <= 1 { ok = 1 } END { exit !ok }' "$T/ex.out" ;;
+        "learning-rate sweep") [ "$(wc -l <"$T/ex.out")" -eq 3 ] && grep -Eq '^0\.5 (0|1|0\.[0-9]+)$' "$T/ex.out" ;;
+        "follow training") [ "$(grep -c '^{"epoch":[1-5],"val_loss":[0-9.e-]*}$' "$T/ex.out")" -eq 5 ] ;;
+        *) false ;;
+        esac && ok || bad "readme example $i ($name): output $(head -c 300 "$T/ex.out")"
+    else
+        bad "readme example $i failed: $(head -c 300 "$T/ex.err")"
+    fi
+done
 
 # --- a terminal on stderr gets the progress bar --------------------------------------
 if command -v script >/dev/null 2>&1; then
