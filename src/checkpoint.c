@@ -8,7 +8,7 @@
  *   offset   size  field
  *   0        8     magic "NNTRCKPT"
  *   8        4     u32 format version (NN_CKPT_VERSION)
- *   12       4     u32 section count (8 as written here)
+ *   12       4     u32 section count (9 as written here)
  *   16       ...   sections, each: 4-byte ASCII tag, u64 payload length L,
  *                  then L payload bytes
  *   size-4   4     u32 CRC-32 (nn_crc32) of bytes [0, size-4)
@@ -32,6 +32,9 @@
  *           u32 header, u32 delimiter (int32 bits), u64 n_columns,
  *           i64 label column, n_targets x i64 target columns,
  *           u32 count of column names (0 or n_columns), each: u32 length, bytes
+ *   "EPOC"  i64 batch, 4 x u64 epoch_rng, f64 acc_loss_sum, u64 acc_n,
+ *           u64 acc_correct, u32 acc_k, 4*acc_k x f64 acc_reg
+ *                                                     L = 68 + 32*acc_k
  *
  * A NULL version or config string is written as an empty one (and reads back
  * as ""); NULL shift/mult are written as count 0 and read back as NULL.
@@ -69,9 +72,9 @@
 #define TRAILER_LEN 4   /* CRC-32 */
 #define PROG_LEN 88
 
-enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_DATA, S_COUNT };
-static const char section_tags[S_COUNT][5] = {"VERS", "CONF", "ARCH", "SCAL",
-                                              "PROG", "PARM", "OPTS", "DATA"};
+enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_DATA, S_EPOC, S_COUNT };
+static const char section_tags[S_COUNT][5] = {"VERS", "CONF", "ARCH", "SCAL", "PROG",
+                                              "PARM", "OPTS", "DATA", "EPOC"};
 
 /* ---- little-endian encoding ------------------------------------------- */
 
@@ -349,6 +352,12 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
     len[S_PROG] = PROG_LEN;
     len[S_PARM] = 8 + 4 * np;
     len[S_OPTS] = 8 + 4 * no;
+    if (c->batch < 0 || c->acc_k < 0 || c->acc_k > NN_MAX_UNITS || (c->acc_k && !c->acc_reg)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot save checkpoint: inconsistent epoch state",
+                     name);
+        return -1;
+    }
+    len[S_EPOC] = 68 + 32 * (uint64_t)c->acc_k;
     if (data_len(c, &len[S_DATA]) != 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot save checkpoint: inconsistent data layout",
                      name);
@@ -418,6 +427,17 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
 
     put_section_head(&w, S_DATA, len[S_DATA]);
     put_data(&w, c);
+
+    put_section_head(&w, S_EPOC, len[S_EPOC]);
+    put_u64(&w, (uint64_t)c->batch);
+    for (int i = 0; i < 4; i++)
+        put_u64(&w, c->epoch_rng[i]);
+    put_f64(&w, c->acc_loss_sum);
+    put_u64(&w, c->acc_n);
+    put_u64(&w, c->acc_correct);
+    put_u32(&w, (uint32_t)c->acc_k);
+    for (int i = 0; i < 4 * c->acc_k; i++)
+        put_f64(&w, c->acc_reg[i]);
 
     put_u32(&w, nn_crc32(0, w.p, w.pos));
     if (w.pos != w.cap) { /* the sizes above and the writes disagree: a bug */
@@ -675,6 +695,36 @@ static int parse_data(reader *r, nn_ckpt *c, const char *name, nn_error *err)
     return 0;
 }
 
+static int parse_epoc(reader *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    if (r->n < 68)
+        return malformed(err, name, "section \"EPOC\" is %zu bytes, too short", r->n);
+    uint64_t b = get_u64(r);
+    if (b > INT64_MAX)
+        return malformed(err, name, "negative batch in the epoch state");
+    c->batch = (int64_t)b;
+    for (int i = 0; i < 4; i++)
+        c->epoch_rng[i] = get_u64(r);
+    c->acc_loss_sum = get_f64(r);
+    c->acc_n = get_u64(r);
+    c->acc_correct = get_u64(r);
+    uint32_t k = get_u32(r);
+    if (k > (uint32_t)c->units[c->n_layers - 1] || r->n != 68 + 32 * (size_t)k)
+        return malformed(err, name, "epoch state for %lu outputs in %zu bytes", (unsigned long)k,
+                         r->n);
+    c->acc_k = (int)k;
+    if (k) {
+        c->acc_reg = malloc(sizeof(double) * 4 * k);
+        if (!c->acc_reg) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
+            return -1;
+        }
+        for (uint32_t i = 0; i < 4 * k; i++)
+            c->acc_reg[i] = get_f64(r);
+    }
+    return 0;
+}
+
 static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c,
                   nn_error *err)
 {
@@ -744,7 +794,8 @@ static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c
         parse_prog(&r[S_PROG], c, name, err) != 0 ||
         parse_floats(&r[S_PARM], S_PARM, &c->params, &c->n_params, name, err) != 0 ||
         parse_floats(&r[S_OPTS], S_OPTS, &c->opt_state, &c->n_opt_state, name, err) != 0 ||
-        parse_data(&r[S_DATA], c, name, err) != 0)
+        parse_data(&r[S_DATA], c, name, err) != 0 ||
+        parse_epoc(&r[S_EPOC], c, name, err) != 0)
         return -1;
     c->version = dup_text(&r[S_VERS]);
     c->config_json = dup_text(&r[S_CONF]);
@@ -790,6 +841,7 @@ void nn_ckpt_free(nn_ckpt *c)
             free(c->class_names[i]);
     free(c->class_names);
     nn_csv_layout_free(&c->layout);
+    free(c->acc_reg);
     memset(c, 0, sizeof *c);
 }
 

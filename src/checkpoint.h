@@ -47,6 +47,17 @@ typedef struct {
     uint64_t rng[4];        /* training generator state after `epoch` epochs */
     uint64_t seed;
 
+    /* an interrupted epoch (SIGINT/SIGTERM): `batch` mini-batches of epoch
+     * epoch+1 are done; 0 at an epoch boundary.  epoch_rng is the training
+     * generator before that epoch's shuffle, so resuming redraws the same
+     * order; acc_* are that epoch's running training metrics (nn_acc). */
+    int64_t batch;
+    uint64_t epoch_rng[4];
+    double acc_loss_sum;
+    uint64_t acc_n, acc_correct;
+    int acc_k;              /* regression outputs accumulated, 0 otherwise */
+    double *acc_reg;        /* (4, acc_k): mean, m2, sse, sae per output */
+
     /* metrics of the last completed epoch; NaN when not measured */
     double train_loss, train_accuracy, val_loss, val_accuracy;
 

@@ -2,6 +2,7 @@
  * error printing and exit codes.  The only file that prints errors or exits. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ typedef struct {
     bool eval, predict, scores, help, version;
     char **sets; /* --set KEY=VALUE arguments, in order (point into argv) */
     int n_sets;
-    const char *inspect;
+    bool inspect; /* the positional argument is a checkpoint to describe */
     const char *config;
     const char *checkpoint;
     const char *data;
@@ -135,9 +136,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         name[len] = '\0';
         if (eq)
             val = eq + 1;
-        static const char *const with_value[] = {"--inspect", "--checkpoint", "--data",
-                                                 "--epochs",  "--seed",       "--threads",
-                                                 "--set"};
+        static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
+                                                 "--seed",       "--threads", "--set"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -171,7 +171,7 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         else if (!strcmp(name, "-q") || !strcmp(name, "--quiet"))
             o->run.quiet = true;
         else if (!strcmp(name, "--inspect"))
-            o->inspect = val;
+            o->inspect = true;
         else if (!strcmp(name, "--checkpoint"))
             o->checkpoint = val;
         else if (!strcmp(name, "--data"))
@@ -217,11 +217,11 @@ static int run(options *o, nn_error *err)
     if (o->data && nn_source_check_spec(o->data, err) < 0)
         return USAGE_HINT;
     if (o->inspect) {
-        if (o->config || o->eval || o->predict) {
-            nn_error_set(err, NN_EXIT_USAGE, "--inspect takes a checkpoint and nothing else");
+        if (!o->config || o->eval || o->predict || o->checkpoint || o->data || o->n_sets) {
+            nn_error_set(err, NN_EXIT_USAGE, "--inspect takes one checkpoint file and nothing else");
             return USAGE_HINT;
         }
-        return nn_inspect(o->inspect, &o->run, err);
+        return nn_inspect(o->config, &o->run, err);
     }
     if (o->eval && o->predict) {
         nn_error_set(err, NN_EXIT_USAGE, "--eval and --predict cannot be combined");
@@ -308,6 +308,9 @@ int main(int argc, char **argv)
     o.run.out = stdout;
     o.run.diag = stderr;
 
+    /* A write past RLIMIT_FSIZE must be an error (EFBIG) we report and
+     * recover from, not a signal that kills the process mid-checkpoint. */
+    signal(SIGXFSZ, SIG_IGN);
     o.sets = calloc((size_t)argc, sizeof *o.sets);
     if (!o.sets) {
         fprintf(stderr, "nntrain: out of memory\n");

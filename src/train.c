@@ -6,8 +6,17 @@
  * whose state is saved in the checkpoint), cuts it into batches of
  * training.batch_size, and trains on the last, smaller batch too; its
  * gradient is averaged over its own size.  Nothing is dropped.
+ *
+ * Interruption: SIGINT or SIGTERM sets a flag; the loop finishes the
+ * mini-batch in progress, writes a checkpoint that records the position
+ * inside the epoch (the generator state before the epoch's shuffle, the
+ * batches done, the running metrics), and stops with exit code 130 or 143.
+ * --resume redraws the same order, skips the done batches and continues,
+ * so the result equals an uninterrupted run bit for bit.  A second signal
+ * ends the process at once (the default action).
  */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +44,45 @@ typedef struct {
     float *X, *dOut, *T;         /* (batch, features), (batch, outputs), (batch, outputs) */
     int32_t *y;                  /* (batch,) */
     uint32_t *order;             /* (n_train,) */
+    nn_acc acc;                  /* the running epoch's training metrics */
+    int64_t batch;               /* batches of epoch+1 done (interrupted epoch) */
+    nn_rng epoch_rng;            /* rng before epoch+1's shuffle */
 } trainer;
+
+/* --- signals ----------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal; /* the first SIGINT/SIGTERM seen, or 0 */
+
+static void on_stop_signal(int sig)
+{
+    if (stop_signal) { /* the second one: stop now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+typedef struct {
+    struct sigaction int_old, term_old;
+} signal_guard;
+
+static void signals_catch(signal_guard *g)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &g->int_old);
+    sigaction(SIGTERM, &sa, &g->term_old);
+}
+
+static void signals_restore(const signal_guard *g)
+{
+    sigaction(SIGINT, &g->int_old, NULL);
+    sigaction(SIGTERM, &g->term_old, NULL);
+}
 
 static void trainer_free(trainer *t)
 {
@@ -52,6 +99,7 @@ static void trainer_free(trainer *t)
     free(t->T);
     free(t->y);
     free(t->order);
+    nn_acc_free(&t->acc);
 }
 
 /* The training data must suit the model: as many targets as outputs for
@@ -193,7 +241,31 @@ static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
     c.val_accuracy = t->val_m.accuracy;
     c.params = m->params;
     c.n_params = m->n_params;
+    double *acc_reg = NULL;
+    if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
+        c.batch = t->batch;
+        memcpy(c.epoch_rng, t->epoch_rng.s, sizeof c.epoch_rng);
+        c.acc_loss_sum = t->acc.loss_sum;
+        c.acc_n = t->acc.n;
+        c.acc_correct = t->acc.correct;
+        if (t->acc.mean) {
+            int K = t->acc.K;
+            acc_reg = malloc(sizeof(double) * 4 * (size_t)K);
+            if (!acc_reg) {
+                free(c.config_json);
+                nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
+                return -1;
+            }
+            memcpy(acc_reg, t->acc.mean, sizeof(double) * (size_t)K);
+            memcpy(acc_reg + K, t->acc.m2, sizeof(double) * (size_t)K);
+            memcpy(acc_reg + 2 * K, t->acc.sse, sizeof(double) * (size_t)K);
+            memcpy(acc_reg + 3 * K, t->acc.sae, sizeof(double) * (size_t)K);
+            c.acc_k = K;
+            c.acc_reg = acc_reg;
+        }
+    }
     int rc = nn_ckpt_save(cfg->checkpoint_path, &c, err);
+    free(acc_reg);
     free(c.config_json);
     return rc;
 }
@@ -257,6 +329,33 @@ static const char *kept(const trainer *t, const nn_config *cfg)
                                                  : "no checkpoint was written";
 }
 
+/* Stops after a signal: saves where training stands and sets the error. */
+static int interrupted(trainer *t, const nn_config *cfg, nn_error *err)
+{
+    int sig = stop_signal;
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    int code = sig == SIGINT ? NN_EXIT_SIGINT : NN_EXIT_SIGTERM;
+    if (!cfg->checkpoint_path) {
+        nn_error_set(err, code, "interrupted by %s at epoch %lld, batch %lld; no checkpoint.path, "
+                                "nothing saved",
+                     name, (long long)t->epoch + 1, (long long)t->batch);
+        return -1;
+    }
+    if (save_checkpoint(t, cfg, err) < 0)
+        return -1;
+    if (t->batch > 0)
+        nn_error_set(err, code,
+                     "interrupted by %s at epoch %lld, batch %lld; checkpoint written to %s "
+                     "(continue with --resume)",
+                     name, (long long)t->epoch + 1, (long long)t->batch, cfg->checkpoint_path);
+    else
+        nn_error_set(err, code,
+                     "interrupted by %s after epoch %lld; checkpoint written to %s (continue "
+                     "with --resume)",
+                     name, (long long)t->epoch, cfg->checkpoint_path);
+    return -1;
+}
+
 static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, nn_error *err)
 {
     nn_model *m = t->model;
@@ -266,16 +365,22 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
     bool has_val = t->n_val > 0;
     nn_progress bar;
     nn_progress_init(&bar, o->diag, o->progress);
-    nn_acc acc;
 
     for (int64_t e = t->epoch + 1; e <= cfg->epochs; e++) {
         double started = nn_now();
-        if (nn_acc_init(&acc, K, t->regression, false, err) < 0)
-            return -1;
+        /* t->batch > 0 only when resuming an interrupted epoch: its rng and
+         * running metrics were restored from the checkpoint */
+        if (t->batch == 0) {
+            t->epoch_rng = t->rng;
+            if (nn_acc_init(&t->acc, K, t->regression, false, err) < 0)
+                return -1;
+        } else {
+            t->rng = t->epoch_rng;
+        }
         memcpy(t->order, t->train_idx, sizeof(uint32_t) * t->n_train);
         if (cfg->shuffle)
             nn_rng_shuffle(&t->rng, t->order, t->n_train);
-        for (size_t b = 0; b < batches; b++) {
+        for (size_t b = (size_t)t->batch; b < batches; b++) {
             size_t off = b * bs;
             int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
             const uint32_t *rows = t->order + off;
@@ -287,7 +392,6 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             double loss = nn_mse_forward(yhat, t->T, B, K);
             if (!isfinite(loss)) {
                 nn_progress_clear(&bar);
-                nn_acc_free(&acc);
                 nn_error_set(err, NN_EXIT_RUNTIME,
                              "training diverged: the loss is %s at epoch %lld, batch %zu "
                              "(lower optimizer.learning_rate); %s",
@@ -295,18 +399,24 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                              kept(t, cfg));
                 return -1;
             }
-            nn_acc_add(&acc, yhat, t->T, t->y, B, loss);
+            nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
             nn_mse_backward(t->dOut, yhat, t->T, B, K);
             nn_model_zero_grad(m);
             nn_model_backward(m, t->X, t->dOut, B, NULL);
             nn_sgd_step(m->params, m->grads, m->n_params, (float)cfg->learning_rate);
             t->step++;
+            t->batch = (int64_t)b + 1;
             nn_progress_update(&bar, (long)e, (long)cfg->epochs, (long)b + 1, (long)batches,
                                started, (double)(off + (size_t)B));
+            if (stop_signal && b + 1 < batches) {
+                nn_progress_clear(&bar);
+                return interrupted(t, cfg, err);
+            }
         }
         nn_progress_clear(&bar);
-        t->train_m = nn_acc_result(&acc);
-        nn_acc_free(&acc);
+        t->train_m = nn_acc_result(&t->acc);
+        nn_acc_free(&t->acc);
+        t->batch = 0;
         size_t at;
         if (first_nonfinite(m->params, m->n_params, &at)) {
             nn_error_set(err, NN_EXIT_RUNTIME,
@@ -329,6 +439,8 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
         if (cfg->checkpoint_path && (due || e == cfg->epochs))
             if (save_checkpoint(t, cfg, err) < 0)
                 return -1;
+        if (stop_signal && e < cfg->epochs)
+            return interrupted(t, cfg, err);
     }
     return 0;
 }
@@ -389,6 +501,29 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         memcpy(t.rng.s, ck.rng, sizeof t.rng.s);
         t.epoch = ck.epoch;
         t.step = ck.step;
+        if (ck.batch > 0) { /* an interrupted epoch */
+            size_t batches = (t.n_train + (size_t)cfg->batch_size - 1) / (size_t)cfg->batch_size;
+            if ((uint64_t)ck.batch > batches || ck.acc_k != (t.regression ? K : 0)) {
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s: cannot resume: the checkpoint stopped at batch %lld of an "
+                             "epoch, the config's batch size gives %zu batches",
+                             cfg->checkpoint_path, (long long)ck.batch, batches);
+                goto out;
+            }
+            if (nn_acc_init(&t.acc, K, t.regression, false, err) < 0)
+                goto out;
+            t.batch = ck.batch;
+            memcpy(t.epoch_rng.s, ck.epoch_rng, sizeof t.epoch_rng.s);
+            t.acc.loss_sum = ck.acc_loss_sum;
+            t.acc.n = (size_t)ck.acc_n;
+            t.acc.correct = (size_t)ck.acc_correct;
+            for (int k = 0; k < ck.acc_k; k++) {
+                t.acc.mean[k] = ck.acc_reg[k];
+                t.acc.m2[k] = ck.acc_reg[ck.acc_k + k];
+                t.acc.sse[k] = ck.acc_reg[2 * ck.acc_k + k];
+                t.acc.sae[k] = ck.acc_reg[3 * ck.acc_k + k];
+            }
+        }
         t.train_m.loss = ck.train_loss;
         t.train_m.accuracy = ck.train_accuracy;
         t.val_m.loss = ck.val_loss;
@@ -414,7 +549,10 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
             fprintf(o->diag, "nntrain: note: no checkpoint.path in the config, the trained "
                              "model will not be saved\n");
     }
+    signal_guard guard;
+    signals_catch(&guard);
     rc = train_epochs(&t, cfg, o, err);
+    signals_restore(&guard);
 out:
     nn_ckpt_free(&ck);
     trainer_free(&t);
