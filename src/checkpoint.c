@@ -8,7 +8,7 @@
  *   offset   size  field
  *   0        8     magic "NNTRCKPT"
  *   8        4     u32 format version (NN_CKPT_VERSION)
- *   12       4     u32 section count (9 as written here)
+ *   12       4     u32 section count (10 as written here)
  *   16       ...   sections, each: 4-byte ASCII tag, u64 payload length L,
  *                  then L payload bytes
  *   size-4   4     u32 CRC-32 (nn_crc32) of bytes [0, size-4)
@@ -32,6 +32,9 @@
  *           u32 header, u32 delimiter (int32 bits), u64 n_columns,
  *           i64 label column, n_targets x i64 target columns,
  *           u32 count of column names (0 or n_columns), each: u32 length, bytes
+ *   "TRAI"  u32 n_layers, n_layers x f32 alpha, f64 huber_delta,
+ *           f64 best_val_loss, i64 best_epoch, i64 bad_epochs, u32 stopped
+ *                                                     L = 40 + 4*n_layers
  *   "EPOC"  i64 batch, 4 x u64 epoch_rng, f64 acc_loss_sum, u64 acc_n,
  *           u64 acc_correct, u32 acc_k, 4*acc_k x f64 acc_reg
  *                                                     L = 68 + 32*acc_k
@@ -55,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +76,9 @@
 #define TRAILER_LEN 4   /* CRC-32 */
 #define PROG_LEN 88
 
-enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_DATA, S_EPOC, S_COUNT };
+enum { S_VERS, S_CONF, S_ARCH, S_SCAL, S_PROG, S_PARM, S_OPTS, S_DATA, S_EPOC, S_TRAI, S_COUNT };
 static const char section_tags[S_COUNT][5] = {"VERS", "CONF", "ARCH", "SCAL", "PROG",
-                                              "PARM", "OPTS", "DATA", "EPOC"};
+                                              "PARM", "OPTS", "DATA", "EPOC", "TRAI"};
 
 /* ---- little-endian encoding ------------------------------------------- */
 
@@ -358,6 +362,7 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
         return -1;
     }
     len[S_EPOC] = 68 + 32 * (uint64_t)c->acc_k;
+    len[S_TRAI] = 40 + 4 * (uint64_t)c->n_layers;
     if (data_len(c, &len[S_DATA]) != 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot save checkpoint: inconsistent data layout",
                      name);
@@ -438,6 +443,15 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n,
     put_u32(&w, (uint32_t)c->acc_k);
     for (int i = 0; i < 4 * c->acc_k; i++)
         put_f64(&w, c->acc_reg[i]);
+
+    put_section_head(&w, S_TRAI, len[S_TRAI]);
+    put_u32(&w, (uint32_t)c->n_layers);
+    put_f32s(&w, c->alpha, (size_t)c->n_layers);
+    put_f64(&w, c->huber_delta);
+    put_f64(&w, c->best_val_loss);
+    put_u64(&w, (uint64_t)c->best_epoch);
+    put_u64(&w, (uint64_t)c->bad_epochs);
+    put_u32(&w, c->stopped ? 1 : 0);
 
     put_u32(&w, nn_crc32(0, w.p, w.pos));
     if (w.pos != w.cap) { /* the sizes above and the writes disagree: a bug */
@@ -725,6 +739,29 @@ static int parse_epoc(reader *r, nn_ckpt *c, const char *name, nn_error *err)
     return 0;
 }
 
+static int parse_trai(reader *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    if (r->n != 40 + 4 * (size_t)c->n_layers || get_u32(r) != (uint32_t)c->n_layers)
+        return malformed(err, name, "section \"TRAI\" does not match %d layers", c->n_layers);
+    get_f32s(r, c->alpha, (size_t)c->n_layers);
+    c->huber_delta = get_f64(r);
+    c->best_val_loss = get_f64(r);
+    uint64_t be = get_u64(r), bad = get_u64(r);
+    uint32_t stopped = get_u32(r);
+    if (be > INT64_MAX || bad > INT64_MAX || stopped > 1)
+        return malformed(err, name, "bad early-stopping state");
+    c->best_epoch = (int64_t)be;
+    c->bad_epochs = (int64_t)bad;
+    c->stopped = (int)stopped;
+    for (int l = 0; l < c->n_layers; l++)
+        if (!isfinite(c->alpha[l]) || c->alpha[l] < 0)
+            return malformed(err, name, "layer %d has activation parameter %g", l + 1,
+                             (double)c->alpha[l]);
+    if (!(c->huber_delta >= 0) || !isfinite(c->huber_delta))
+        return malformed(err, name, "huber delta %g", c->huber_delta);
+    return 0;
+}
+
 static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c,
                   nn_error *err)
 {
@@ -795,7 +832,8 @@ static int decode(const unsigned char *p, size_t n, const char *name, nn_ckpt *c
         parse_floats(&r[S_PARM], S_PARM, &c->params, &c->n_params, name, err) != 0 ||
         parse_floats(&r[S_OPTS], S_OPTS, &c->opt_state, &c->n_opt_state, name, err) != 0 ||
         parse_data(&r[S_DATA], c, name, err) != 0 ||
-        parse_epoc(&r[S_EPOC], c, name, err) != 0)
+        parse_epoc(&r[S_EPOC], c, name, err) != 0 ||
+        parse_trai(&r[S_TRAI], c, name, err) != 0)
         return -1;
     c->version = dup_text(&r[S_VERS]);
     c->config_json = dup_text(&r[S_CONF]);

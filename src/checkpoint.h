@@ -58,6 +58,16 @@ typedef struct {
     int acc_k;              /* regression outputs accumulated, 0 otherwise */
     double *acc_reg;        /* (4, acc_k): mean, m2, sse, sae per output */
 
+    /* activation parameters and loss settings needed to run the model */
+    float alpha[NN_MAX_LAYERS]; /* leaky_relu slope / elu alpha per layer (0 otherwise) */
+    double huber_delta;         /* loss "huber" */
+
+    /* early stopping and the best checkpoint */
+    double best_val_loss;       /* best validation loss so far (NaN: none yet) */
+    int64_t best_epoch;         /* its epoch (0: none) */
+    int64_t bad_epochs;         /* epochs since it, for the patience */
+    int stopped;                /* 1: early stopping ended the training */
+
     /* metrics of the last completed epoch; NaN when not measured */
     double train_loss, train_accuracy, val_loss, val_accuracy;
 

@@ -40,6 +40,10 @@
 #define CFG_SET_CLIP 200 /* bytes of a --set argument quoted in a message */
 #define CFG_MAX_COLUMN 1000000 /* |column index| in a CSV source is below this */
 #define CFG_MAX_TARGETS 65536  /* target columns of a CSV source */
+/* how get_double's messages word the common ranges */
+#define CFG_RANGE_UNIT "from 0 up to but not including 1" /* [0, 1) */
+#define CFG_RANGE_POS "greater than 0"                    /* (0, inf) */
+#define CFG_RANGE_NONNEG "0 or greater"                   /* [0, inf) */
 
 /* ---- position index ------------------------------------------------------ */
 
@@ -743,11 +747,15 @@ static const char *act_name(int v) { return nn_act_name((nn_act)v); }
 static const char *loss_name(int v) { return nn_loss_name((nn_loss)v); }
 static const char *opt_name(int v) { return nn_opt_name((nn_opt)v); }
 static const char *scale_name(int v) { return nn_scale_name((nn_scale)v); }
+static const char *init_name(int v) { return nn_init_name((nn_init)v); }
+static const char *sched_name(int v) { return nn_sched_name_name((nn_sched_name)v); }
 
 static const cfg_enum enum_act = {act_name, nn_act_from_name};
 static const cfg_enum enum_loss = {loss_name, nn_loss_from_name};
 static const cfg_enum enum_opt = {opt_name, nn_opt_from_name};
 static const cfg_enum enum_scale = {scale_name, nn_scale_from_name};
+static const cfg_enum enum_init = {init_name, nn_init_from_name};
+static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name};
 
 static int get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                     const cfg_enum *e, int *out)
@@ -767,6 +775,43 @@ static int get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, c
         o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", k ? ", " : "", e->name(k));
     return fail_at(p, value_loc(p, v), "\"%s\" must be one of %s, found %s", path, names,
                    found(p, v, cJSON_IsString(v), buf, sizeof buf));
+}
+
+/* ---- settings that must fit together ---------------------------------------- */
+
+/* The place of a conflict between the setting at `a` and the value `b` (NULL
+ * when b is a default): whichever of the two the user wrote later. */
+static cfg_loc later_loc(const cfg_parser *p, cfg_loc a, const cJSON *b)
+{
+    if (!b)
+        return a;
+    cfg_loc lb = value_loc(p, b);
+    return loc_after(lb, a) ? lb : a;
+}
+
+/* The member `key` of obj, when present, must be one that applies to the
+ * choice made by `chooser` (the value that chose, NULL for a default):
+ * otherwise "\"PATH\" applies only to WHAT". */
+static int check_applies(const cfg_parser *p, const cJSON *obj, const char *parent,
+                         const char *key, bool applies, const cJSON *chooser, const char *what)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!m || applies)
+        return 0;
+    char path[300];
+    join(path, sizeof path, parent, key);
+    return fail_at(p, later_loc(p, key_loc(p, m), chooser), "\"%s\" applies only to %s", path,
+                   what);
+}
+
+/* The shortest of %.15g..%.17g that reads back as the same double. */
+static void fmt_double(char *buf, size_t n, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -1090,10 +1135,58 @@ static int parse_data(const cfg_parser *p, const cJSON *root, nn_config *cfg)
     return 0;
 }
 
+/* The per-layer keys after "units" and "activation": alpha, init, dropout. */
+static int parse_layer_options(const cfg_parser *p, const cJSON *l, const char *path,
+                               bool out_layer, nn_layer_cfg *layer)
+{
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(l, "activation");
+    bool leaky = layer->act == NN_ACT_LEAKY_RELU, elu = layer->act == NN_ACT_ELU;
+    int init = (int)NN_INIT_AUTO;
+    layer->alpha = leaky ? 0.01 : elu ? 1.0 : 0.0;
+    layer->dropout = 0.0;
+    if (check_applies(p, l, path, "alpha", leaky || elu, act, "leaky_relu and elu") < 0 ||
+        (leaky && get_double(p, l, path, "alpha", false, 0.0, true, 1.0,
+                             CFG_RANGE_UNIT " for leaky_relu", &layer->alpha) < 0) ||
+        (elu && get_double(p, l, path, "alpha", true, 0.0, false, HUGE_VAL,
+                           CFG_RANGE_POS " for elu", &layer->alpha) < 0) ||
+        get_enum(p, l, path, "init", &enum_init, &init) < 0)
+        return -1;
+    layer->init = (nn_init)init;
+    const cJSON *drop = cJSON_GetObjectItemCaseSensitive(l, "dropout");
+    if (drop && out_layer)
+        return fail_at(p, key_loc(p, drop), "\"%s.dropout\" is not allowed on the output layer: "
+                       "dropout zeroes a layer's outputs at random, and these outputs are the "
+                       "predictions", path);
+    return get_double(p, l, path, "dropout", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
+                      &layer->dropout);
+}
+
+/* Softmax is row-wise over the output layer's units: only there, over at
+ * least two units, and only for classes. */
+static int check_softmax(const cfg_parser *p, const cJSON *l, const char *path, bool out_layer,
+                         const nn_layer_cfg *layer, const nn_config *cfg)
+{
+    if (layer->act != NN_ACT_SOFTMAX)
+        return 0;
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(l, "activation");
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(l, "units");
+    if (!out_layer)
+        return fail_at(p, value_loc(p, act), "\"%s.activation\": softmax is only allowed on the "
+                       "output layer", path);
+    if (cfg->regression)
+        return fail_at(p, value_loc(p, act), "\"%s.activation\": a softmax output layer is for "
+                       "classes, but \"data.train\" has targets (regression)", path);
+    if (layer->units < 2)
+        return fail_at(p, later_loc(p, value_loc(p, act), units), "\"%s.activation\": softmax "
+                       "needs at least 2 units (over one unit it is the constant 1), found %d",
+                       path, layer->units);
+    return 0;
+}
+
 static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
 {
     static const char *const model_keys[] = {"layers"};
-    static const char *const layer_keys[] = {"units", "activation"};
+    static const char *const layer_keys[] = {"units", "activation", "alpha", "init", "dropout"};
     const cJSON *obj;
     if (get_object(p, root, "", "model", &obj) < 0)
         return -1;
@@ -1123,7 +1216,7 @@ static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
         bool out_layer = i == n - 1;
         int units = 0, act = (int)(cfg->regression && out_layer ? NN_ACT_IDENTITY
                                                                   : NN_ACT_SIGMOID);
-        if (check_members(p, l, path, layer_keys, 2) < 0 ||
+        if (check_members(p, l, path, layer_keys, 5) < 0 ||
             get_int(p, l, path, "units", 1, NN_MAX_UNITS, &units) < 0 ||
             get_enum(p, l, path, "activation", &enum_act, &act) < 0)
             return -1;
@@ -1136,59 +1229,234 @@ static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
                            "data.train.targets (%d), found %s", path, cfg->n_targets,
                            found(p, v, true, buf, sizeof buf));
         }
-        cfg->layers[i].units = units;
-        cfg->layers[i].act = (nn_act)act;
+        nn_layer_cfg *layer = &cfg->layers[i];
+        layer->units = units;
+        layer->act = (nn_act)act;
+        if (check_softmax(p, l, path, out_layer, layer, cfg) < 0 ||
+            parse_layer_options(p, l, path, out_layer, layer) < 0)
+            return -1;
     }
     cfg->n_layers = n;
     return 0;
 }
 
+/* The loss must suit the output layer and the kind of problem.  `loss` is the
+ * "loss" value (NULL: the default), `act` the last layer's "activation" value
+ * (NULL: its default). */
+static int check_loss_pairing(const cfg_parser *p, const cJSON *loss, const cJSON *act,
+                              const nn_config *cfg)
+{
+    nn_act out = cfg->layers[cfg->n_layers - 1].act;
+    const char *ln = nn_loss_name(cfg->loss), *an = nn_act_name(out);
+    bool ce = cfg->loss == NN_LOSS_CROSS_ENTROPY, bce = cfg->loss == NN_LOSS_BINARY_CROSS_ENTROPY;
+    cfg_loc both = loss ? later_loc(p, value_loc(p, loss), act) : value_loc(p, act);
+    if ((ce || bce) && cfg->regression)
+        return fail_at(p, value_loc(p, loss), "loss \"%s\" is a classification loss, but "
+                       "\"data.train\" has targets (regression): use \"mse\", \"mae\" or "
+                       "\"huber\"", ln);
+    if (ce && out != NN_ACT_SOFTMAX)
+        return fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer (the last "
+                       "layer's activation is \"%s\")", an);
+    if (bce && out != NN_ACT_SIGMOID)
+        return fail_at(p, both, "loss \"binary_cross_entropy\" needs a sigmoid output layer, "
+                       "whose outputs lie in (0, 1) (the last layer's activation is \"%s\")",
+                       an);
+    if (out == NN_ACT_SOFTMAX && !ce)
+        return fail_at(p, both, "a softmax output layer needs loss \"cross_entropy\": with "
+                       "\"%s\" the outputs, tied to sum to 1, learn through the softmax Jacobian "
+                       "diag(p) - p p^T, which vanishes as they saturate; cross-entropy cancels "
+                       "it (gradient p - y) and is the pairing nntrain supports", ln);
+    return 0;
+}
+
+static int parse_loss(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(model, "layers");
+    const cJSON *last = cJSON_GetArrayItem(layers, cfg->n_layers - 1);
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(last, "activation");
+    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(root, "loss");
+    int l = (int)cfg->loss;
+    if (get_enum(p, root, "", "loss", &enum_loss, &l) < 0)
+        return -1;
+    cfg->loss = (nn_loss)l;
+    if (check_applies(p, root, "", "huber_delta", cfg->loss == NN_LOSS_HUBER, loss,
+                      "loss \"huber\"") < 0 ||
+        get_double(p, root, "", "huber_delta", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
+                   &cfg->huber_delta) < 0)
+        return -1;
+    return check_loss_pairing(p, loss, act, cfg);
+}
+
+static int parse_schedule(const cfg_parser *p, const cJSON *opt, nn_config *cfg)
+{
+    static const char *const keys[] = {"name", "gamma", "step_epochs", "min_lr",
+                                       "warmup_epochs"};
+    static const char path[] = "optimizer.schedule";
+    nn_schedule_cfg *s = &cfg->schedule;
+    const cJSON *obj;
+    int name = (int)s->name;
+    if (get_object(p, opt, "optimizer", "schedule", &obj) < 0)
+        return -1;
+    if (!obj)
+        return 0;
+    if (check_members(p, obj, path, keys, 5) < 0 ||
+        get_enum(p, obj, path, "name", &enum_sched, &name) < 0)
+        return -1;
+    s->name = (nn_sched_name)name;
+    const cJSON *chooser = cJSON_GetObjectItemCaseSensitive(obj, "name");
+    bool step = s->name == NN_SCHED_NAME_STEP, expo = s->name == NN_SCHED_NAME_EXPONENTIAL;
+    bool cosine = s->name == NN_SCHED_NAME_COSINE;
+    if (expo)
+        s->gamma = 0.95;
+    if (check_applies(p, obj, path, "gamma", step || expo, chooser, "step and exponential") < 0 ||
+        check_applies(p, obj, path, "step_epochs", step, chooser, "step") < 0 ||
+        check_applies(p, obj, path, "min_lr", cosine, chooser, "cosine") < 0 ||
+        get_double(p, obj, path, "gamma", true, 0.0, false, 1.0, "greater than 0 and at most 1",
+                   &s->gamma) < 0 ||
+        get_int(p, obj, path, "step_epochs", 1, CFG_MAX_EPOCHS, &s->step_epochs) < 0 ||
+        get_double(p, obj, path, "min_lr", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
+                   &s->min_lr) < 0 ||
+        get_int(p, obj, path, "warmup_epochs", 0, CFG_MAX_EPOCHS, &s->warmup_epochs) < 0)
+        return -1;
+    const cJSON *min_lr = cJSON_GetObjectItemCaseSensitive(obj, "min_lr");
+    if (min_lr && s->min_lr >= cfg->learning_rate) {
+        const cJSON *lr = cJSON_GetObjectItemCaseSensitive(opt, "learning_rate");
+        char rate[40], buf[CFG_CLIP + 8];
+        fmt_double(rate, sizeof rate, cfg->learning_rate);
+        return fail_at(p, later_loc(p, value_loc(p, min_lr), lr), "\"%s.min_lr\" must be below "
+                       "\"optimizer.learning_rate\" (%s), found %s", path, rate,
+                       found(p, min_lr, true, buf, sizeof buf));
+    }
+    return 0;
+}
+
+static int parse_optimizer(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+{
+    static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta1",
+                                       "beta2", "eps", "weight_decay", "clip_norm", "schedule"};
+    static const char path[] = "optimizer";
+    const cJSON *opt;
+    int name = (int)cfg->optimizer;
+    if (get_object(p, root, "", path, &opt) < 0)
+        return -1;
+    if (!opt)
+        return 0;
+    if (check_members(p, opt, path, keys, 10) < 0 ||
+        get_enum(p, opt, path, "name", &enum_opt, &name) < 0)
+        return -1;
+    cfg->optimizer = (nn_opt)name;
+    const cJSON *chooser = cJSON_GetObjectItemCaseSensitive(opt, "name");
+    bool sgd = cfg->optimizer == NN_OPT_SGD;
+    if (!sgd)
+        cfg->learning_rate = 0.001; /* Adam's step is about lr whatever the gradient's size */
+    if (check_applies(p, opt, path, "momentum", sgd, chooser, "sgd") < 0 ||
+        check_applies(p, opt, path, "nesterov", sgd, chooser, "sgd") < 0 ||
+        check_applies(p, opt, path, "beta1", !sgd, chooser, "adam and adamw") < 0 ||
+        check_applies(p, opt, path, "beta2", !sgd, chooser, "adam and adamw") < 0 ||
+        check_applies(p, opt, path, "eps", !sgd, chooser, "adam and adamw") < 0 ||
+        get_double(p, opt, path, "learning_rate", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
+                   &cfg->learning_rate) < 0 ||
+        get_double(p, opt, path, "momentum", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
+                   &cfg->momentum) < 0 ||
+        get_bool(p, opt, path, "nesterov", &cfg->nesterov) < 0 ||
+        get_double(p, opt, path, "beta1", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
+                   &cfg->beta1) < 0 ||
+        get_double(p, opt, path, "beta2", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
+                   &cfg->beta2) < 0 ||
+        get_double(p, opt, path, "eps", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
+                   &cfg->eps) < 0 ||
+        get_double(p, opt, path, "weight_decay", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
+                   &cfg->weight_decay) < 0 ||
+        get_double(p, opt, path, "clip_norm", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
+                   &cfg->clip_norm) < 0)
+        return -1;
+    if (cfg->nesterov && cfg->momentum == 0.0) {
+        const cJSON *nesterov = cJSON_GetObjectItemCaseSensitive(opt, "nesterov");
+        const cJSON *momentum = cJSON_GetObjectItemCaseSensitive(opt, "momentum");
+        return fail_at(p, later_loc(p, value_loc(p, nesterov), momentum), "\"optimizer.nesterov\" "
+                       "needs \"optimizer.momentum\" greater than 0 (Nesterov's look-ahead "
+                       "follows the momentum; with 0 there is none)");
+    }
+    return parse_schedule(p, opt, cfg);
+}
+
+static bool has_validation_data(const nn_config *cfg)
+{
+    return cfg->has_validation || cfg->validation_fraction > 0;
+}
+
+static int parse_early_stopping(const cfg_parser *p, const cJSON *train, nn_config *cfg)
+{
+    static const char *const keys[] = {"patience", "min_delta"};
+    static const char path[] = "training.early_stopping";
+    nn_early_stopping_cfg *es = &cfg->early_stopping;
+    const cJSON *obj;
+    if (get_object(p, train, "training", "early_stopping", &obj) < 0)
+        return -1;
+    if (!obj)
+        return 0;
+    if (check_members(p, obj, path, keys, 2) < 0 ||
+        get_int(p, obj, path, "patience", 1, CFG_MAX_EPOCHS, &es->patience) < 0 ||
+        get_double(p, obj, path, "min_delta", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
+                   &es->min_delta) < 0)
+        return -1;
+    if (!es->patience)
+        return fail_missing(p, obj, path, "patience");
+    if (!has_validation_data(cfg))
+        return fail_at(p, key_loc(p, obj), "training.early_stopping needs validation data "
+                       "(set data.validation_fraction or data.validation)");
+    es->enabled = true;
+    return 0;
+}
+
 static int parse_root(const cfg_parser *p, const cJSON *root, nn_config *cfg)
 {
-    static const char *const keys[] = {"seed", "data", "model", "loss",
+    static const char *const keys[] = {"seed", "data", "model", "loss", "huber_delta",
                                        "optimizer", "training", "checkpoint"};
-    static const char *const opt_keys[] = {"name", "learning_rate"};
-    static const char *const train_keys[] = {"epochs", "batch_size", "shuffle"};
-    static const char *const ckpt_keys[] = {"path", "every_epochs"};
-    const cJSON *opt, *train, *ckpt;
+    static const char *const train_keys[] = {"epochs", "batch_size", "shuffle",
+                                             "early_stopping"};
+    static const char *const ckpt_keys[] = {"path", "every_epochs", "keep_best"};
+    const cJSON *train, *ckpt;
     int64_t seed = (int64_t)cfg->seed;
-    int loss = (int)cfg->loss, name = (int)cfg->optimizer;
 
-    if (check_members(p, root, "", keys, 7) < 0 ||
+    if (check_members(p, root, "", keys, 8) < 0 ||
         get_int64(p, root, "", "seed", 0, CFG_MAX_SEED, &seed) < 0 ||
         parse_data(p, root, cfg) < 0 ||
         parse_model(p, root, cfg) < 0 ||
-        get_enum(p, root, "", "loss", &enum_loss, &loss) < 0)
+        parse_loss(p, root, cfg) < 0 ||
+        parse_optimizer(p, root, cfg) < 0)
         return -1;
     cfg->seed = (uint64_t)seed;
-    cfg->loss = (nn_loss)loss;
-
-    if (get_object(p, root, "", "optimizer", &opt) < 0)
-        return -1;
-    if (opt && (check_members(p, opt, "optimizer", opt_keys, 2) < 0 ||
-                get_enum(p, opt, "optimizer", "name", &enum_opt, &name) < 0 ||
-                get_double(p, opt, "optimizer", "learning_rate", true, 0.0, false, HUGE_VAL,
-                           "greater than 0", &cfg->learning_rate) < 0))
-        return -1;
-    cfg->optimizer = (nn_opt)name;
 
     if (get_object(p, root, "", "training", &train) < 0)
         return -1;
-    if (train && (check_members(p, train, "training", train_keys, 3) < 0 ||
+    if (train && (check_members(p, train, "training", train_keys, 4) < 0 ||
                   get_int(p, train, "training", "epochs", 1, CFG_MAX_EPOCHS, &cfg->epochs) < 0 ||
                   get_int(p, train, "training", "batch_size", 1, CFG_MAX_BATCH,
                           &cfg->batch_size) < 0 ||
-                  get_bool(p, train, "training", "shuffle", &cfg->shuffle) < 0))
+                  get_bool(p, train, "training", "shuffle", &cfg->shuffle) < 0 ||
+                  parse_early_stopping(p, train, cfg) < 0))
         return -1;
 
     const char *path = NULL;
     if (get_object(p, root, "", "checkpoint", &ckpt) < 0)
         return -1;
-    if (ckpt && (check_members(p, ckpt, "checkpoint", ckpt_keys, 2) < 0 ||
+    if (ckpt && (check_members(p, ckpt, "checkpoint", ckpt_keys, 3) < 0 ||
                  get_string(p, ckpt, "checkpoint", "path", &path) < 0 ||
                  get_int(p, ckpt, "checkpoint", "every_epochs", 0, CFG_MAX_EPOCHS,
-                         &cfg->checkpoint_every) < 0))
+                         &cfg->checkpoint_every) < 0 ||
+                 get_bool(p, ckpt, "checkpoint", "keep_best", &cfg->keep_best) < 0))
         return -1;
+    if (cfg->keep_best) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ckpt, "keep_best");
+        if (!has_validation_data(cfg))
+            return fail_at(p, value_loc(p, v), "checkpoint.keep_best needs validation data "
+                           "(set data.validation_fraction or data.validation)");
+        if (!path)
+            return fail_at(p, value_loc(p, v), "checkpoint.keep_best needs checkpoint.path (the "
+                           "best checkpoint is written beside it, at PATH.best)");
+    }
     if (path) {
         cfg->checkpoint = strdup(path);
         cfg->checkpoint_path = resolve(p->dir, path);
@@ -1482,12 +1750,25 @@ void nn_config_defaults(nn_config *cfg)
     cfg->scale = NN_SCALE_AUTO;
     cfg->n_layers = 0;
     cfg->loss = NN_LOSS_MSE;
+    cfg->huber_delta = 1.0;
     cfg->optimizer = NN_OPT_SGD;
     cfg->learning_rate = 0.1;
+    cfg->momentum = 0.0;
+    cfg->nesterov = false;
+    cfg->beta1 = 0.9;
+    cfg->beta2 = 0.999;
+    cfg->eps = 1e-8;
+    cfg->weight_decay = 0.0;
+    cfg->clip_norm = 0.0;
+    cfg->schedule = (nn_schedule_cfg){.name = NN_SCHED_NAME_CONSTANT, .gamma = 0.1,
+                                      .step_epochs = 10, .min_lr = 0.0, .warmup_epochs = 0};
     cfg->epochs = 10;
     cfg->batch_size = 32;
     cfg->shuffle = true;
+    cfg->early_stopping = (nn_early_stopping_cfg){.enabled = false, .patience = 0,
+                                                  .min_delta = 0.0};
     cfg->checkpoint_every = 1;
+    cfg->keep_best = false;
 }
 
 static void source_free(nn_source *s)
@@ -1662,16 +1943,12 @@ static bool add_raw_int(cJSON *obj, const char *key, int64_t v)
     return cJSON_AddRawToObject(obj, key, buf) != NULL;
 }
 
-/* The shortest of %.15g..%.17g that reads back as the same double. */
+/* The shortest form that reads back as the same double (fmt_double). */
 static bool add_raw_double(cJSON *obj, const char *key, double v)
 {
     char buf[40] = "null";
     if (isfinite(v))
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
+        fmt_double(buf, sizeof buf, v);
     return cJSON_AddRawToObject(obj, key, buf) != NULL;
 }
 
@@ -1721,6 +1998,53 @@ static bool add_source(cJSON *data, const char *key, const nn_source *s)
     return ok;
 }
 
+/* One layer: units, activation, alpha (leaky_relu and elu), init, dropout
+ * (not on the output layer). */
+static bool add_layer(cJSON *layers, const nn_layer_cfg *layer, bool out_layer)
+{
+    cJSON *l = cJSON_CreateObject();
+    if (!l || !cJSON_AddItemToArray(layers, l)) {
+        cJSON_Delete(l);
+        return false;
+    }
+    bool ok = add_raw_int(l, "units", layer->units) &&
+              cJSON_AddStringToObject(l, "activation", nn_act_name(layer->act));
+    if (ok && (layer->act == NN_ACT_LEAKY_RELU || layer->act == NN_ACT_ELU))
+        ok = add_raw_double(l, "alpha", layer->alpha);
+    ok = ok && cJSON_AddStringToObject(l, "init", nn_init_name(layer->init));
+    if (ok && !out_layer)
+        ok = add_raw_double(l, "dropout", layer->dropout);
+    return ok;
+}
+
+/* The optimizer with the keys of its kind, and its schedule with the keys of
+ * the schedule's kind. */
+static bool add_optimizer(cJSON *root, const nn_config *cfg)
+{
+    cJSON *opt = cJSON_AddObjectToObject(root, "optimizer");
+    bool ok = opt && cJSON_AddStringToObject(opt, "name", nn_opt_name(cfg->optimizer)) &&
+              add_raw_double(opt, "learning_rate", cfg->learning_rate);
+    if (ok && cfg->optimizer == NN_OPT_SGD)
+        ok = add_raw_double(opt, "momentum", cfg->momentum) &&
+             cJSON_AddBoolToObject(opt, "nesterov", cfg->nesterov);
+    else if (ok)
+        ok = add_raw_double(opt, "beta1", cfg->beta1) && add_raw_double(opt, "beta2", cfg->beta2) &&
+             add_raw_double(opt, "eps", cfg->eps);
+    ok = ok && add_raw_double(opt, "weight_decay", cfg->weight_decay) &&
+         add_raw_double(opt, "clip_norm", cfg->clip_norm);
+
+    const nn_schedule_cfg *s = &cfg->schedule;
+    cJSON *sched = ok ? cJSON_AddObjectToObject(opt, "schedule") : NULL;
+    ok = sched && cJSON_AddStringToObject(sched, "name", nn_sched_name_name(s->name));
+    if (ok && (s->name == NN_SCHED_NAME_STEP || s->name == NN_SCHED_NAME_EXPONENTIAL))
+        ok = add_raw_double(sched, "gamma", s->gamma);
+    if (ok && s->name == NN_SCHED_NAME_STEP)
+        ok = add_raw_int(sched, "step_epochs", s->step_epochs);
+    if (ok && s->name == NN_SCHED_NAME_COSINE)
+        ok = add_raw_double(sched, "min_lr", s->min_lr);
+    return ok && add_raw_int(sched, "warmup_epochs", s->warmup_epochs);
+}
+
 char *nn_config_to_json(const nn_config *cfg)
 {
     cJSON *root = cJSON_CreateObject();
@@ -1742,32 +2066,30 @@ char *nn_config_to_json(const nn_config *cfg)
     cJSON *model = ok ? cJSON_AddObjectToObject(root, "model") : NULL;
     cJSON *layers = model ? cJSON_AddArrayToObject(model, "layers") : NULL;
     ok = layers != NULL;
-    for (int i = 0; ok && i < cfg->n_layers && i < NN_MAX_LAYERS; i++) {
-        cJSON *l = cJSON_CreateObject();
-        ok = l && cJSON_AddItemToArray(layers, l);
-        if (!ok) {
-            cJSON_Delete(l);
-            break;
-        }
-        ok = add_raw_int(l, "units", cfg->layers[i].units) &&
-             cJSON_AddStringToObject(l, "activation", nn_act_name(cfg->layers[i].act));
-    }
+    int n = cfg->n_layers < NN_MAX_LAYERS ? cfg->n_layers : NN_MAX_LAYERS;
+    for (int i = 0; ok && i < n; i++)
+        ok = add_layer(layers, &cfg->layers[i], i == n - 1);
     ok = ok && cJSON_AddStringToObject(root, "loss", nn_loss_name(cfg->loss));
-
-    cJSON *opt = ok ? cJSON_AddObjectToObject(root, "optimizer") : NULL;
-    ok = opt && cJSON_AddStringToObject(opt, "name", nn_opt_name(cfg->optimizer)) &&
-         add_raw_double(opt, "learning_rate", cfg->learning_rate);
+    if (ok && cfg->loss == NN_LOSS_HUBER)
+        ok = add_raw_double(root, "huber_delta", cfg->huber_delta);
+    ok = ok && add_optimizer(root, cfg);
 
     cJSON *train = ok ? cJSON_AddObjectToObject(root, "training") : NULL;
     ok = train && add_raw_int(train, "epochs", cfg->epochs) &&
          add_raw_int(train, "batch_size", cfg->batch_size) &&
          cJSON_AddBoolToObject(train, "shuffle", cfg->shuffle);
+    if (ok && cfg->early_stopping.enabled) {
+        cJSON *es = cJSON_AddObjectToObject(train, "early_stopping");
+        ok = es && add_raw_int(es, "patience", cfg->early_stopping.patience) &&
+             add_raw_double(es, "min_delta", cfg->early_stopping.min_delta);
+    }
 
     cJSON *ckpt = ok ? cJSON_AddObjectToObject(root, "checkpoint") : NULL;
     ok = ckpt != NULL;
     if (ok && cfg->checkpoint)
         ok = cJSON_AddStringToObject(ckpt, "path", cfg->checkpoint) != NULL;
-    ok = ok && add_raw_int(ckpt, "every_epochs", cfg->checkpoint_every);
+    ok = ok && add_raw_int(ckpt, "every_epochs", cfg->checkpoint_every) &&
+         cJSON_AddBoolToObject(ckpt, "keep_best", cfg->keep_best);
 
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);

@@ -8,6 +8,13 @@
  * `--set optimizer.learing_rate=0.1: unknown key ...`.  A file that cannot
  * be read is exit code 1.  Relative data and checkpoint paths are resolved
  * against the folder of the config file; "-" (stdin) stays "-".
+ *
+ * Two settings that do not fit together (a key that does not apply to the
+ * optimizer, schedule, activation or loss chosen; a loss that does not suit
+ * the output layer) are reported at whichever of the two was written later:
+ * the config text in order, then each --set in turn.  So a --set that breaks
+ * a setting of the file is the one named.  "Validation data" below means
+ * data.validation_fraction > 0 or data.validation.
  */
 #ifndef NN_CONFIG_H
 #define NN_CONFIG_H
@@ -40,10 +47,44 @@ typedef struct {
                           (1..65536 distinct names or indices; then has_label is false) */
 } nn_source;
 
+/* One dense layer, "model.layers[i]". */
 typedef struct {
-    int units;  /* 1..NN_MAX_UNITS */
-    nn_act act;
+    int units;      /* "units": integer 1..NN_MAX_UNITS, required */
+    nn_act act;     /* "activation": default "sigmoid", or "identity" for the output layer
+                       of a regression config; "softmax" only on the output layer, with at
+                       least 2 units, and not for regression */
+    double alpha;   /* "alpha": number, only for leaky_relu (the slope for z < 0, in [0, 1),
+                       default 0.01) and elu (alpha (e^z - 1) for z < 0, > 0, default 1);
+                       the key is an error for any other activation, where this is 0 */
+    nn_init init;   /* "init": "auto" (default), "glorot" or "he".  "auto" is kept as is;
+                       the model resolves it: he for relu/leaky_relu/elu, glorot otherwise */
+    double dropout; /* "dropout": number in [0, 1), default 0: the rate at which this
+                       layer's outputs are zeroed in training passes (inverted dropout: the
+                       kept ones are scaled by 1/(1 - rate)).  The key is an error on the
+                       output layer (its outputs are the predictions), where this is 0 */
 } nn_layer_cfg;
+
+/* "optimizer.schedule": the learning rate of each epoch from the base rate
+ * "optimizer.learning_rate" (lr).  A key that does not apply to `name` is an
+ * error; such a field keeps the value nn_config_defaults gives it. */
+typedef struct {
+    nn_sched_name name; /* "name": "constant" (default), "step", "exponential", "cosine" */
+    double gamma;       /* "gamma", step and exponential only: number in (0, 1]; default
+                           0.1 for step, 0.95 for exponential (0.1 when unused) */
+    int step_epochs;    /* "step_epochs", step only: integer 1..1000000, default 10 */
+    double min_lr;      /* "min_lr", cosine only: number >= 0 and < lr, default 0 */
+    int warmup_epochs;  /* "warmup_epochs", any schedule: integer 0..1000000, default 0 */
+} nn_schedule_cfg;
+
+/* "training.early_stopping": {"patience", "min_delta"}.  Training stops when
+ * the validation loss has not fallen below (best so far - min_delta) for
+ * `patience` epochs in a row.  Needs validation data. */
+typedef struct {
+    bool enabled;     /* the object is given (default: absent, no early stopping) */
+    int patience;     /* "patience": integer 1..1000000, required in the object; 0 when
+                         disabled */
+    double min_delta; /* "min_delta": number >= 0, default 0 */
+} nn_early_stopping_cfg;
 
 typedef struct {
     uint64_t seed;               /* "seed", default 1; 0..2^53 */
@@ -65,18 +106,52 @@ typedef struct {
     int n_layers;                /* "model.layers", 1..NN_MAX_LAYERS, required */
     nn_layer_cfg layers[NN_MAX_LAYERS];
 
-    nn_loss loss;                /* "loss", default "mse" */
+    /* "loss", default "mse"; it must suit the output layer (errors at the later of
+     * the "loss" value and the last layer's "activation" value):
+     *   cross_entropy          needs a softmax output layer, and a softmax output layer
+     *                          needs cross_entropy
+     *   binary_cross_entropy   needs a sigmoid output layer (outputs in (0, 1))
+     *   mse, mae, huber        any output layer but softmax
+     * cross_entropy and binary_cross_entropy are classification losses: an error
+     * when data.train has targets (regression). */
+    nn_loss loss;
+    double huber_delta;          /* "huber_delta", number > 0, default 1: where the huber loss
+                                    turns from quadratic to linear; the key is an error
+                                    unless loss is "huber" */
+
+    /* "optimizer".  A key that does not apply to the optimizer chosen is an error
+     * ("\"optimizer.momentum\" applies only to sgd"); its field keeps the value
+     * nn_config_defaults gives it. */
     nn_opt optimizer;            /* "optimizer.name", default "sgd" */
-    double learning_rate;        /* "optimizer.learning_rate", default 0.1, > 0 and finite */
+    double learning_rate;        /* "optimizer.learning_rate", > 0 and finite; default 0.1
+                                    for sgd, 0.001 for adam and adamw */
+    double momentum;             /* "optimizer.momentum", sgd only, in [0, 1), default 0 */
+    bool nesterov;               /* "optimizer.nesterov", sgd only, default false; true needs
+                                    momentum > 0 */
+    double beta1;                /* "optimizer.beta1", adam/adamw only, in [0, 1), default 0.9 */
+    double beta2;                /* "optimizer.beta2", adam/adamw only, in [0, 1),
+                                    default 0.999 */
+    double eps;                  /* "optimizer.eps", adam/adamw only, > 0, default 1e-8 */
+    double weight_decay;         /* "optimizer.weight_decay", >= 0, default 0: L2 (added to
+                                    the gradient) for sgd and adam, decoupled for adamw */
+    double clip_norm;            /* "optimizer.clip_norm", >= 0, default 0 = off: the global
+                                    gradient norm is clipped to this */
+    nn_schedule_cfg schedule;    /* "optimizer.schedule", default {"name": "constant"} */
 
     int epochs;                  /* "training.epochs", default 10, 1..1000000 */
     int batch_size;              /* "training.batch_size", default 32, 1..65536 */
     bool shuffle;                /* "training.shuffle", default true */
+    nn_early_stopping_cfg early_stopping; /* "training.early_stopping", default absent */
 
     char *checkpoint;            /* "checkpoint.path" as written; NULL if absent */
     char *checkpoint_path;       /* resolved; NULL if absent */
     int checkpoint_every;        /* "checkpoint.every_epochs", default 1, 0..1000000;
                                     0 = only after the last epoch */
+    bool keep_best;              /* "checkpoint.keep_best", default false: also keep the
+                                    checkpoint of the epoch with the lowest validation loss
+                                    beside the latest one, at checkpoint_path + ".best"
+                                    ("runs/a.ckpt" -> "runs/a.ckpt.best"); true needs
+                                    validation data and checkpoint.path */
 
     char *config_dir;            /* folder of the config file ("." for stdin) */
 } nn_config;

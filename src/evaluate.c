@@ -38,8 +38,9 @@ int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err)
 }
 
 int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, bool regression, bool want_confusion,
-               nn_result *out, nn_acc *acc_out, nn_error *err)
+               const float *shift, const float *mult, const nn_loss_spec *loss,
+               bool regression, bool want_confusion, nn_result *out, nn_acc *acc_out,
+               nn_error *err)
 {
     int K = m->units[m->n_layers - 1];
     int bmax = m->max_batch < MEASURE_BATCH ? m->max_batch : MEASURE_BATCH;
@@ -68,7 +69,9 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
         if (!regression)
             nn_batch_labels(y, d, rows, (size_t)B);
         const float *yhat = nn_model_forward(m, X, B);
-        nn_acc_add(&acc, yhat, T, y, B, nn_mse_forward(yhat, T, B, K));
+        double cost = nn_loss_forward(loss->loss, m->act[m->n_layers - 1], yhat, m->logits, T, B,
+                                      K, loss->huber_delta);
+        nn_acc_add(&acc, yhat, T, y, B, cost);
     }
     *out = nn_acc_result(&acc);
     if (acc_out)
@@ -94,6 +97,7 @@ nn_model *nn_model_from_ckpt(const nn_ckpt *c, int max_batch, nn_error *err)
         return NULL;
     }
     memcpy(m->params, c->params, sizeof(float) * c->n_params);
+    memcpy(m->alpha, c->alpha, sizeof m->alpha);
     return m;
 }
 
@@ -250,7 +254,8 @@ int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
     m = nn_model_from_ckpt(&c, MEASURE_BATCH, err);
     if (!m)
         goto out;
-    if (nn_measure(m, &d, NULL, d.n, c.shift, c.mult, regression, true, &r, &acc, err) < 0)
+    nn_loss_spec ls = {c.loss, c.huber_delta};
+    if (nn_measure(m, &d, NULL, d.n, c.shift, c.mult, &ls, regression, true, &r, &acc, err) < 0)
         goto out;
     if (regression)
         print_regression(o->out, &r, o->json);

@@ -18,8 +18,8 @@
 enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
-    "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --inspect FILE (see "
-    "nntrain --help)";
+    "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | "
+    "--inspect FILE (see nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {
@@ -33,6 +33,8 @@ static void print_help(FILE *f, long cores)
             "  nntrain --eval --checkpoint FILE --data SPEC  the same without a config\n"
             "  nntrain --predict --checkpoint FILE [--data SPEC|-]\n"
             "                                                one CSV line per sample to stdout\n"
+            "  nntrain --gradcheck [OPTIONS] CONFIG.json     check every gradient against finite\n"
+            "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
             "  nntrain --help | --version\n"
             "\n"
@@ -40,6 +42,8 @@ static void print_help(FILE *f, long cores)
             "  --eval               evaluate instead of training (default: train)\n"
             "  --predict            predict the samples of --data (default: stdin)\n"
             "  --scores             with --predict, append the output vector (default: off)\n"
+            "  --gradcheck          check the config's gradients in double precision against\n"
+            "                       central differences; exit 1 above 1e-6 (default: off)\n"
             "  --inspect FILE       describe the checkpoint FILE\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
@@ -72,7 +76,7 @@ static void print_help(FILE *f, long cores)
 }
 
 typedef struct {
-    bool eval, predict, scores, help, version;
+    bool eval, predict, scores, gradcheck, help, version;
     char **sets; /* --set KEY=VALUE arguments, in order (point into argv) */
     int n_sets;
     bool inspect; /* the positional argument is a checkpoint to describe */
@@ -162,6 +166,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->predict = true;
         else if (!strcmp(name, "--scores"))
             o->scores = true;
+        else if (!strcmp(name, "--gradcheck"))
+            o->gradcheck = true;
         else if (!strcmp(name, "--set"))
             o->sets[o->n_sets++] = (char *)val;
         else if (!strcmp(name, "--resume"))
@@ -223,8 +229,8 @@ static int run(options *o, nn_error *err)
         }
         return nn_inspect(o->config, &o->run, err);
     }
-    if (o->eval && o->predict) {
-        nn_error_set(err, NN_EXIT_USAGE, "--eval and --predict cannot be combined");
+    if ((o->eval + o->predict + o->gradcheck) > 1) {
+        nn_error_set(err, NN_EXIT_USAGE, "--eval, --predict and --gradcheck cannot be combined");
         return USAGE_HINT;
     }
     if (o->scores && !o->predict) {
@@ -269,6 +275,12 @@ static int run(options *o, nn_error *err)
         nn_error_set(err, NN_EXIT_USAGE,
                      "%s: no checkpoint to use: set checkpoint.path or give --checkpoint",
                      o->config);
+        goto out;
+    }
+    if (o->gradcheck) {
+        if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
+            goto out;
+        rc = nn_gradcheck_run(&cfg, &o->run, err);
         goto out;
     }
     if (o->predict) {

@@ -43,18 +43,28 @@ int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
 int nn_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
                nn_error *err);
 
+/* --gradcheck: every analytic gradient of cfg's network against central
+ * finite differences in double precision; exit 1 above the tolerance. */
+int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err);
+
 /* Describes the checkpoint at path. */
 int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err);
 
 /* --- shared by the commands -------------------------------------------- */
 
 /* Loss and accuracy (classification) or regression errors of a model on
- * rows idx[0..n-1] of d (idx NULL: every row).  If acc is not NULL it
+ * rows idx[0..n-1] of d (idx NULL: every row), with the cost `loss`.  If acc is not NULL it
  * receives the accumulator, with the confusion matrix when want_confusion
  * (the caller frees it with nn_acc_free). */
+typedef struct {
+    nn_loss loss;
+    double huber_delta;
+} nn_loss_spec;
+
 int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, bool regression, bool want_confusion,
-               nn_result *out, nn_acc *acc, nn_error *err);
+               const float *shift, const float *mult, const nn_loss_spec *loss,
+               bool regression, bool want_confusion, nn_result *out, nn_acc *acc,
+               nn_error *err);
 
 /* Checks that every label of d fits a model with K outputs (K > 1: label <
  * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */

@@ -1,6 +1,12 @@
 /* train.c - the training loop: data -> mini-batches -> forward, loss,
  * backward, SGD step -> per-epoch metrics -> checkpoint.
  *
+ * Each step: forward (with dropout masks drawn from a generator seeded by
+ * the seed and the step number, so no generator state needs saving), the
+ * loss and its gradient (fused dC/dZ for softmax/cross-entropy and
+ * sigmoid/binary-cross-entropy), backward, clipping by global norm, and the
+ * optimizer's update at the scheduled learning rate.
+ *
  * Mini-batches: every epoch draws a fresh order of the training rows (a
  * Fisher-Yates shuffle of the sorted row list with the training generator,
  * whose state is saved in the checkpoint), cuts it into batches of
@@ -24,7 +30,7 @@
 #include "data/source.h"
 #include "metrics.h"
 #include "nn/loss.h"
-#include "nn/sgd.h"
+#include "nn/optim.h"
 #include "run.h"
 #include "util/progress.h"
 
@@ -45,6 +51,14 @@ typedef struct {
     int32_t *y;                  /* (batch,) */
     uint32_t *order;             /* (n_train,) */
     nn_acc acc;                  /* the running epoch's training metrics */
+    nn_optim_cfg optim;
+    nn_schedule sched;
+    float *opt_state;            /* (n_opt_state,) in the parameters' layout */
+    size_t n_opt_state;
+    nn_optim_range decay[NN_MAX_LAYERS]; /* the weights (not biases): weight decay */
+    double best_val_loss;        /* early stopping / keep_best */
+    int64_t best_epoch, bad_epochs;
+    int stopped;
     int64_t batch;               /* batches of epoch+1 done (interrupted epoch) */
     nn_rng epoch_rng;            /* rng before epoch+1's shuffle */
 } trainer;
@@ -100,6 +114,7 @@ static void trainer_free(trainer *t)
     free(t->y);
     free(t->order);
     nn_acc_free(&t->acc);
+    free(t->opt_state);
 }
 
 /* The training data must suit the model: as many targets as outputs for
@@ -207,7 +222,16 @@ static int check_resumable(const nn_ckpt *c, const nn_config *cfg, nn_scale scal
     return 0;
 }
 
+static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path,
+                              nn_error *err);
+
 static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
+{
+    return save_checkpoint_to(t, cfg, cfg->checkpoint_path, err);
+}
+
+static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path,
+                              nn_error *err)
 {
     nn_ckpt c = {0};
     nn_model *m = t->model;
@@ -241,6 +265,14 @@ static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
     c.val_accuracy = t->val_m.accuracy;
     c.params = m->params;
     c.n_params = m->n_params;
+    c.opt_state = t->opt_state;
+    c.n_opt_state = t->n_opt_state;
+    memcpy(c.alpha, m->alpha, sizeof c.alpha);
+    c.huber_delta = cfg->huber_delta;
+    c.best_val_loss = t->best_val_loss;
+    c.best_epoch = t->best_epoch;
+    c.bad_epochs = t->bad_epochs;
+    c.stopped = t->stopped;
     double *acc_reg = NULL;
     if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
         c.batch = t->batch;
@@ -264,7 +296,7 @@ static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
             c.acc_reg = acc_reg;
         }
     }
-    int rc = nn_ckpt_save(cfg->checkpoint_path, &c, err);
+    int rc = nn_ckpt_save(path, &c, err);
     free(acc_reg);
     free(c.config_json);
     return rc;
@@ -388,8 +420,13 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
             if (!t->regression)
                 nn_batch_labels(t->y, &t->train, rows, (size_t)B);
-            const float *yhat = nn_model_forward(m, t->X, B);
-            double loss = nn_mse_forward(yhat, t->T, B, K);
+            nn_rng drop;
+            nn_rng_seed(&drop, cfg->seed ^ (uint64_t)t->step * 0x9E3779B97F4A7C15u,
+                        NN_STREAM_DROPOUT);
+            const float *yhat = nn_model_forward_train(m, t->X, B, &drop);
+            nn_act out_act = m->act[m->n_layers - 1];
+            double loss = nn_loss_forward(cfg->loss, out_act, yhat, m->logits, t->T, B, K,
+                                          cfg->huber_delta);
             if (!isfinite(loss)) {
                 nn_progress_clear(&bar);
                 nn_error_set(err, NN_EXIT_RUNTIME,
@@ -400,10 +437,14 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                 return -1;
             }
             nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
-            nn_mse_backward(t->dOut, yhat, t->T, B, K);
+            nn_loss_backward(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, K,
+                             cfg->huber_delta);
             nn_model_zero_grad(m);
-            nn_model_backward(m, t->X, t->dOut, B, NULL);
-            nn_sgd_step(m->params, m->grads, m->n_params, (float)cfg->learning_rate);
+            nn_model_backward(m, t->X, t->dOut, B, NULL, nn_loss_fused(cfg->loss, out_act));
+            nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
+            double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
+            nn_optim_step(&t->optim, m->params, m->grads, t->opt_state, m->n_params, t->decay,
+                          (size_t)m->n_layers, lr, t->step + 1);
             t->step++;
             t->batch = (int64_t)b + 1;
             nn_progress_update(&bar, (long)e, (long)cfg->epochs, (long)b + 1, (long)batches,
@@ -428,19 +469,87 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
         double train_seconds = nn_now() - started;
         t->epoch = e;
         t->val_m = nn_acc_result(&(nn_acc){0});
-        if (has_val && nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult,
+        nn_loss_spec ls = {cfg->loss, cfg->huber_delta};
+        if (has_val && nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, &ls,
                                   t->regression, false, &t->val_m, NULL, err) < 0)
             return -1;
+        /* early stopping and the best checkpoint follow the validation loss */
+        bool improved = false;
+        if (has_val) {
+            double margin = cfg->early_stopping.enabled ? cfg->early_stopping.min_delta : 0.0;
+            improved = t->best_epoch == 0 || t->val_m.loss < t->best_val_loss - margin;
+            if (improved) {
+                t->best_val_loss = t->val_m.loss;
+                t->best_epoch = e;
+                t->bad_epochs = 0;
+            } else {
+                t->bad_epochs++;
+            }
+            if (cfg->early_stopping.enabled && t->bad_epochs >= cfg->early_stopping.patience)
+                t->stopped = 1;
+        }
         double seconds = nn_now() - started;
         if (!o->quiet)
             print_epoch(o, t, cfg->epochs, has_val, seconds,
                         train_seconds > 0 ? (double)t->n_train / train_seconds : 0.0);
+        if (improved && cfg->keep_best && cfg->checkpoint_path) {
+            char best[4096];
+            if (snprintf(best, sizeof best, "%s.best", cfg->checkpoint_path) >= (int)sizeof best) {
+                nn_error_set(err, NN_EXIT_RUNTIME, "%s: path too long", cfg->checkpoint_path);
+                return -1;
+            }
+            if (save_checkpoint_to(t, cfg, best, err) < 0)
+                return -1;
+        }
         bool due = cfg->checkpoint_every > 0 && e % cfg->checkpoint_every == 0;
-        if (cfg->checkpoint_path && (due || e == cfg->epochs))
+        if (cfg->checkpoint_path && (due || e == cfg->epochs || t->stopped))
             if (save_checkpoint(t, cfg, err) < 0)
                 return -1;
+        if (t->stopped) {
+            if (!o->quiet)
+                fprintf(o->diag,
+                        "nntrain: early stopping after epoch %lld: the validation loss has not "
+                        "improved for %lld epochs (best %.6g at epoch %lld)\n",
+                        (long long)e, (long long)t->bad_epochs, t->best_val_loss,
+                        (long long)t->best_epoch);
+            return 0;
+        }
         if (stop_signal && e < cfg->epochs)
             return interrupted(t, cfg, err);
+    }
+    return 0;
+}
+
+/* Activation parameters, dropout, the optimizer, its state and the
+ * schedule, from the config. */
+static int setup_model(trainer *t, const nn_config *cfg, nn_error *err)
+{
+    nn_model *m = t->model;
+    float rates[NN_MAX_LAYERS];
+    for (int l = 0; l < cfg->n_layers; l++) {
+        if (cfg->layers[l].act == NN_ACT_LEAKY_RELU || cfg->layers[l].act == NN_ACT_ELU)
+            m->alpha[l] = (float)cfg->layers[l].alpha;
+        rates[l] = (float)cfg->layers[l].dropout;
+        t->decay[l].off = m->w_off[l];
+        t->decay[l].count = m->b_off[l] - m->w_off[l];
+    }
+    if (nn_model_set_dropout(m, rates, err) < 0)
+        return -1;
+    t->optim = (nn_optim_cfg){(nn_optim_kind)cfg->optimizer, cfg->learning_rate, cfg->momentum,
+                              cfg->nesterov, cfg->beta1, cfg->beta2, cfg->eps,
+                              cfg->weight_decay, cfg->clip_norm};
+    t->sched = (nn_schedule){(nn_sched_kind)cfg->schedule.name, cfg->schedule.gamma,
+                             cfg->schedule.step_epochs, cfg->schedule.min_lr, cfg->epochs,
+                             cfg->schedule.warmup_epochs};
+    if (nn_optim_check(&t->optim, err) < 0 || nn_schedule_check(&t->sched, err) < 0)
+        return -1;
+    t->n_opt_state = nn_optim_state_size(&t->optim, m->n_params);
+    if (t->n_opt_state) {
+        t->opt_state = calloc(t->n_opt_state, sizeof(float));
+        if (!t->opt_state) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the optimizer state");
+            return -1;
+        }
     }
     return 0;
 }
@@ -489,6 +598,9 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         goto out;
     }
     t.train_m = t.val_m = nn_acc_result(&(nn_acc){0});
+    t.best_val_loss = NAN;
+    if (setup_model(&t, cfg, err) < 0)
+        goto out;
 
     if (o->resume) {
         if (nn_ckpt_load(cfg->checkpoint_path, &ck, err) < 0)
@@ -496,6 +608,20 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         if (check_resumable(&ck, cfg, t.scale, F, cfg->checkpoint_path, err) < 0)
             goto out;
         memcpy(t.model->params, ck.params, sizeof(float) * t.model->n_params);
+        if (ck.n_opt_state != t.n_opt_state || ck.optimizer != cfg->optimizer) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: cannot resume: the checkpoint was trained with optimizer %s "
+                         "(%zu state values), the config uses %s (%zu)",
+                         cfg->checkpoint_path, nn_opt_name(ck.optimizer), ck.n_opt_state,
+                         nn_opt_name(cfg->optimizer), t.n_opt_state);
+            goto out;
+        }
+        if (t.n_opt_state)
+            memcpy(t.opt_state, ck.opt_state, sizeof(float) * t.n_opt_state);
+        t.best_val_loss = ck.best_val_loss;
+        t.best_epoch = ck.best_epoch;
+        t.bad_epochs = ck.bad_epochs;
+        t.stopped = ck.stopped;
         memcpy(t.shift, ck.shift, sizeof(float) * F);
         memcpy(t.mult, ck.mult, sizeof(float) * F);
         memcpy(t.rng.s, ck.rng, sizeof t.rng.s);
@@ -528,6 +654,15 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         t.train_m.accuracy = ck.train_accuracy;
         t.val_m.loss = ck.val_loss;
         t.val_m.accuracy = ck.val_accuracy;
+        if (t.stopped && t.batch == 0) {
+            if (!o->quiet)
+                fprintf(o->diag,
+                        "nntrain: %s: early stopping ended this training after epoch %lld "
+                        "(best validation loss at epoch %lld): nothing to do\n",
+                        cfg->checkpoint_path, (long long)t.epoch, (long long)t.best_epoch);
+            rc = 0;
+            goto out;
+        }
         if (t.epoch >= cfg->epochs) {
             if (!o->quiet)
                 fprintf(o->diag,
@@ -543,7 +678,10 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
             goto out;
         nn_rng init;
         nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
-        nn_model_init_glorot(t.model, &init);
+        nn_init inits[NN_MAX_LAYERS];
+        for (int l = 0; l < cfg->n_layers; l++)
+            inits[l] = cfg->layers[l].init;
+        nn_model_init(t.model, &init, inits);
         nn_rng_seed(&t.rng, cfg->seed, NN_STREAM_SHUFFLE);
         if (!cfg->checkpoint_path && !o->quiet)
             fprintf(o->diag, "nntrain: note: no checkpoint.path in the config, the trained "

@@ -584,10 +584,10 @@ START_TEST(test_checkpoint_rejects_bad_values)
     free(buf);
 
     encode_fixture(&buf, &n); /* one section fewer than the header says */
-    put_le32(buf + 12, 10);
+    put_le32(buf + 12, 11);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
-    put_le32(buf + 12, 8); /* the last one then looks like trailing bytes */
+    put_le32(buf + 12, 9); /* the last one then looks like trailing bytes */
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     free(buf);

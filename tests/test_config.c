@@ -107,16 +107,36 @@ static void assert_config_eq(const nn_config *a, const nn_config *b)
     for (int i = 0; i < a->n_layers; i++) {
         ck_assert_int_eq(a->layers[i].units, b->layers[i].units);
         ck_assert_int_eq(a->layers[i].act, b->layers[i].act);
+        ck_assert(a->layers[i].alpha == b->layers[i].alpha); /* bit-exact */
+        ck_assert_int_eq(a->layers[i].init, b->layers[i].init);
+        ck_assert(a->layers[i].dropout == b->layers[i].dropout);
     }
     ck_assert_int_eq(a->loss, b->loss);
+    ck_assert(a->huber_delta == b->huber_delta);
     ck_assert_int_eq(a->optimizer, b->optimizer);
     ck_assert(a->learning_rate == b->learning_rate); /* bit-exact */
+    ck_assert(a->momentum == b->momentum);
+    ck_assert_int_eq(a->nesterov, b->nesterov);
+    ck_assert(a->beta1 == b->beta1);
+    ck_assert(a->beta2 == b->beta2);
+    ck_assert(a->eps == b->eps);
+    ck_assert(a->weight_decay == b->weight_decay);
+    ck_assert(a->clip_norm == b->clip_norm);
+    ck_assert_int_eq(a->schedule.name, b->schedule.name);
+    ck_assert(a->schedule.gamma == b->schedule.gamma);
+    ck_assert_int_eq(a->schedule.step_epochs, b->schedule.step_epochs);
+    ck_assert(a->schedule.min_lr == b->schedule.min_lr);
+    ck_assert_int_eq(a->schedule.warmup_epochs, b->schedule.warmup_epochs);
     ck_assert_int_eq(a->epochs, b->epochs);
     ck_assert_int_eq(a->batch_size, b->batch_size);
     ck_assert_int_eq(a->shuffle, b->shuffle);
+    ck_assert_int_eq(a->early_stopping.enabled, b->early_stopping.enabled);
+    ck_assert_int_eq(a->early_stopping.patience, b->early_stopping.patience);
+    ck_assert(a->early_stopping.min_delta == b->early_stopping.min_delta);
     ck_assert(str_eq(a->checkpoint, b->checkpoint));
     ck_assert(str_eq(a->checkpoint_path, b->checkpoint_path));
     ck_assert_int_eq(a->checkpoint_every, b->checkpoint_every);
+    ck_assert_int_eq(a->keep_best, b->keep_best);
     ck_assert(str_eq(a->config_dir, b->config_dir));
 }
 
@@ -239,10 +259,12 @@ START_TEST(test_config_lists_valid_keys_when_no_key_is_close)
 {
     EXPECT_USAGE(CFG3("\"lr\": 0.1"),
                  "x.json:3:1: unknown key \"lr\" (valid keys: \"seed\", \"data\", \"model\", "
-                 "\"loss\", \"optimizer\", \"training\", \"checkpoint\")");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 0.9}"),
-                 "x.json:3:15: unknown key \"momentum\" in \"optimizer\" "
-                 "(valid keys: \"name\", \"learning_rate\")");
+                 "\"loss\", \"huber_delta\", \"optimizer\", \"training\", \"checkpoint\")");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"velocity\": 0.9}"),
+                 "x.json:3:15: unknown key \"velocity\" in \"optimizer\" "
+                 "(valid keys: \"name\", \"learning_rate\", \"momentum\", \"nesterov\", "
+                 "\"beta1\", \"beta2\", \"eps\", \"weight_decay\", \"clip_norm\", "
+                 "\"schedule\")");
     /* an IDX source lists the IDX keys */
     EXPECT_USAGE("{\"data\": {\"train\": {\"images\": \"a\", \"rows\": 3}}, " LAYERS "}",
                  "x.json:1:36: unknown key \"rows\" in \"data.train\" "
@@ -312,7 +334,8 @@ START_TEST(test_config_rejects_wrong_types)
     EXPECT_USAGE(CFG3("\"training\": [1]"),
                  "x.json:3:13: \"training\" must be an object, found an array");
     EXPECT_USAGE(CFG3("\"loss\": 1"),
-                 "x.json:3:9: \"loss\" must be one of \"mse\", found a number");
+                 "x.json:3:9: \"loss\" must be one of \"mse\", \"cross_entropy\", "
+                 "\"binary_cross_entropy\", \"mae\", \"huber\", found a number");
     EXPECT_USAGE(CFG3("\"checkpoint\": {\"path\": null}"),
                  "x.json:3:24: \"checkpoint.path\" must be a non-empty string, found null");
     EXPECT_USAGE("{\"data\": {\"train\": {\"images\": 1, \"labels\": \"b\"}}, " LAYERS "}",
@@ -398,15 +421,25 @@ START_TEST(test_config_rejects_unknown_enum_names)
 {
     EXPECT_USAGE("{" TRAIN ",\n"
                  "\"model\": {\"layers\": [{\"units\": 10},\n"
-                 "  {\"units\": 3, \"activation\": \"relu\"}]}}",
+                 "  {\"units\": 3, \"activation\": \"ReLU\"}]}}",
                  "x.json:3:30: \"model.layers.1.activation\" must be one of \"identity\", "
-                 "\"sigmoid\", found \"relu\"");
+                 "\"sigmoid\", \"tanh\", \"relu\", \"leaky_relu\", \"elu\", \"softplus\", "
+                 "\"softmax\", found \"ReLU\"");
     EXPECT_USAGE(CFG3("\"loss\": \"m\xC3\xA4\xFF\\n\""),
-                 "x.json:3:9: \"loss\" must be one of \"mse\", found \"m\xC3\xA4??\"");
-    EXPECT_USAGE(CFG3("\"loss\": \"mae\""),
-                 "x.json:3:9: \"loss\" must be one of \"mse\", found \"mae\"");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\"}"),
-                 "x.json:3:23: \"optimizer.name\" must be one of \"sgd\", found \"adam\"");
+                 "x.json:3:9: \"loss\" must be one of \"mse\", \"cross_entropy\", "
+                 "\"binary_cross_entropy\", \"mae\", \"huber\", found \"m\xC3\xA4??\"");
+    EXPECT_USAGE(CFG3("\"loss\": \"l1\""),
+                 "x.json:3:9: \"loss\" must be one of \"mse\", \"cross_entropy\", "
+                 "\"binary_cross_entropy\", \"mae\", \"huber\", found \"l1\"");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"rmsprop\"}"),
+                 "x.json:3:23: \"optimizer.name\" must be one of \"sgd\", \"adam\", \"adamw\", "
+                 "found \"rmsprop\"");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"linear\"}}"),
+                 "x.json:3:36: \"optimizer.schedule.name\" must be one of \"constant\", "
+                 "\"step\", \"exponential\", \"cosine\", found \"linear\"");
+    EXPECT_USAGE("{" TRAIN ",\n\"model\": {\"layers\": [{\"units\": 3, \"init\": \"xavier\"}]}}",
+                 "x.json:2:43: \"model.layers.0.init\" must be one of \"auto\", \"glorot\", "
+                 "\"he\", found \"xavier\"");
     EXPECT_USAGE("{\"data\": {\"train\": {\"images\": \"a\", \"labels\": \"b\"},\n"
                  "\"scale\": \"Unit\"}, " LAYERS "}",
                  "x.json:2:10: \"data.scale\" must be one of \"none\", \"unit\", \"minmax\", "
@@ -632,11 +665,14 @@ START_TEST(test_config_to_json_writes_every_key_in_canonical_order)
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
                      "\"validation_fraction\":0,\"scale\":\"auto\"},"
-                     "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"sigmoid\"}]},"
+                     "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"sigmoid\","
+                     "\"init\":\"auto\"}]},"
                      "\"loss\":\"mse\","
-                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1},"
+                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1,\"momentum\":0,"
+                     "\"nesterov\":false,\"weight_decay\":0,\"clip_norm\":0,"
+                     "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
                      "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true},"
-                     "\"checkpoint\":{\"every_epochs\":1}}");
+                     "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
 }
@@ -665,7 +701,7 @@ START_TEST(test_config_to_json_round_trips_exactly)
     nn_config cfg;
     parse_ok(&cfg, CFG3("\"optimizer\": {\"learning_rate\": 0.30000000000000004}"));
     char *json = nn_config_to_json(&cfg);
-    ck_assert_ptr_nonnull(strstr(json, "\"learning_rate\":0.30000000000000004}"));
+    ck_assert_ptr_nonnull(strstr(json, "\"learning_rate\":0.30000000000000004,"));
     free(json);
     nn_config_free(&cfg);
 }
@@ -1291,11 +1327,14 @@ START_TEST(test_config_to_json_writes_csv_sources)
                      "\"test\":{\"path\":\"-\",\"header\":false,\"delimiter\":\"whitespace\","
                      "\"targets\":[0,\"z\"]},"
                      "\"validation_fraction\":0,\"scale\":\"auto\"},"
-                     "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\"}]},"
+                     "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\","
+                     "\"init\":\"auto\"}]},"
                      "\"loss\":\"mse\","
-                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1},"
+                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1,\"momentum\":0,"
+                     "\"nesterov\":false,\"weight_decay\":0,\"clip_norm\":0,"
+                     "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
                      "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true},"
-                     "\"checkpoint\":{\"every_epochs\":1}}");
+                     "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
 
@@ -1342,6 +1381,786 @@ START_TEST(test_config_to_json_round_trips_csv_sources)
 }
 END_TEST
 
+/* ---- layers: alpha, init, dropout, softmax ----------------------------------- */
+
+/* NET(layers, rest): a classification config whose layers array opens at
+ * line 2, column 21 (the first layer at column 22) and whose `rest` starts
+ * line 3 at column 1. */
+#define NET(layers, rest) "{" TRAIN ",\n\"model\": {\"layers\": [" layers "]},\n" rest "}"
+/* CFG3V(x): CFG3 with 10% of the training data held out for validation. */
+#define TRAIN_VAL                                                                  \
+    "\"data\": {\"train\": {\"images\": \"a\", \"labels\": \"b\"}, "               \
+    "\"validation_fraction\": 0.1}"
+#define CFG3V(line3) "{" TRAIN_VAL ",\n" LAYERS ",\n" line3 "}"
+/* REG_NET(layers, rest): two regression targets; `rest` starts line 3. */
+#define REG_NET(layers, rest)                                                         \
+    "{\"data\": {\"train\": {\"path\": \"t.csv\", \"targets\": [\"y1\", \"y2\"]}},\n" \
+    "\"model\": {\"layers\": " layers "},\n" rest "}"
+
+START_TEST(test_config_new_keys_default_when_absent)
+{
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8}, {\"units\": 3}", "\"seed\": 1"));
+    for (int i = 0; i < 2; i++) {
+        ck_assert(cfg.layers[i].alpha == 0.0);
+        ck_assert_int_eq(cfg.layers[i].init, NN_INIT_AUTO);
+        ck_assert(cfg.layers[i].dropout == 0.0);
+    }
+    nn_config_free(&cfg);
+
+    nn_config d;
+    nn_config_defaults(&d); /* the same defaults before any parsing */
+    parse_ok(&cfg, MINIMAL);
+    const nn_config *both[] = {&cfg, &d};
+    for (int k = 0; k < 2; k++) {
+        const nn_config *c = both[k];
+        ck_assert(c->huber_delta == 1.0);
+        ck_assert_int_eq(c->optimizer, NN_OPT_SGD);
+        ck_assert(c->learning_rate == 0.1);
+        ck_assert(c->momentum == 0.0);
+        ck_assert(!c->nesterov);
+        ck_assert(c->beta1 == 0.9);
+        ck_assert(c->beta2 == 0.999);
+        ck_assert(c->eps == 1e-8);
+        ck_assert(c->weight_decay == 0.0);
+        ck_assert(c->clip_norm == 0.0);
+        ck_assert_int_eq(c->schedule.name, NN_SCHED_NAME_CONSTANT);
+        ck_assert(c->schedule.gamma == 0.1);
+        ck_assert_int_eq(c->schedule.step_epochs, 10);
+        ck_assert(c->schedule.min_lr == 0.0);
+        ck_assert_int_eq(c->schedule.warmup_epochs, 0);
+        ck_assert(!c->early_stopping.enabled);
+        ck_assert_int_eq(c->early_stopping.patience, 0);
+        ck_assert(c->early_stopping.min_delta == 0.0);
+        ck_assert(!c->keep_best);
+    }
+    nn_config_free(&cfg);
+
+    /* alpha's default depends on the activation */
+    parse_ok(&cfg, NET("{\"units\": 8, \"activation\": \"leaky_relu\"},"
+                       "{\"units\": 8, \"activation\": \"elu\"}, {\"units\": 3}", "\"seed\": 1"));
+    ck_assert(cfg.layers[0].alpha == 0.01);
+    ck_assert(cfg.layers[1].alpha == 1.0);
+    ck_assert(cfg.layers[2].alpha == 0.0);
+    nn_config_free(&cfg);
+
+    /* the learning rate's default depends on the optimizer */
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"adam\"}"));
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAM);
+    ck_assert(cfg.learning_rate == 0.001);
+    ck_assert(cfg.beta1 == 0.9 && cfg.beta2 == 0.999 && cfg.eps == 1e-8);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"adamw\"}"));
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAMW);
+    ck_assert(cfg.learning_rate == 0.001);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"sgd\"}"));
+    ck_assert(cfg.learning_rate == 0.1);
+    nn_config_free(&cfg);
+
+    /* gamma's default depends on the schedule */
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\"}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_STEP);
+    ck_assert(cfg.schedule.gamma == 0.1);
+    ck_assert_int_eq(cfg.schedule.step_epochs, 10);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"exponential\"}}"));
+    ck_assert(cfg.schedule.gamma == 0.95);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\"}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_COSINE);
+    ck_assert(cfg.schedule.min_lr == 0.0);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_parses_layer_alpha_init_and_dropout)
+{
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8, \"activation\": \"leaky_relu\", \"alpha\": 0, "
+                       "\"init\": \"he\", \"dropout\": 0.5},\n"
+                       "{\"units\": 8, \"activation\": \"elu\", \"alpha\": 2.5, "
+                       "\"init\": \"glorot\", \"dropout\": 0},\n"
+                       "{\"units\": 8, \"activation\": \"leaky_relu\", \"alpha\": 0.99999},\n"
+                       "{\"units\": 3, \"activation\": \"tanh\", \"init\": \"auto\"}",
+                       "\"seed\": 1"));
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_LEAKY_RELU);
+    ck_assert(cfg.layers[0].alpha == 0.0);
+    ck_assert_int_eq(cfg.layers[0].init, NN_INIT_HE);
+    ck_assert(cfg.layers[0].dropout == 0.5);
+    ck_assert_int_eq(cfg.layers[1].act, NN_ACT_ELU);
+    ck_assert(cfg.layers[1].alpha == 2.5);
+    ck_assert_int_eq(cfg.layers[1].init, NN_INIT_GLOROT);
+    ck_assert(cfg.layers[1].dropout == 0.0);
+    ck_assert(cfg.layers[2].alpha == 0.99999);
+    ck_assert_int_eq(cfg.layers[3].act, NN_ACT_TANH);
+    ck_assert_int_eq(cfg.layers[3].init, NN_INIT_AUTO);
+    nn_config_free(&cfg);
+
+    /* every activation but softmax is fine on a hidden layer */
+    static const char *const acts[] = {"identity", "sigmoid", "tanh", "relu",
+                                       "leaky_relu", "elu", "softplus"};
+    for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+        char text[512];
+        snprintf(text, sizeof text, "{" TRAIN ", \"model\": {\"layers\": [{\"units\": 4, "
+                 "\"activation\": \"%s\", \"dropout\": 0.1}, {\"units\": 2}]}}", acts[k]);
+        parse_ok(&cfg, text);
+        ck_assert_str_eq(nn_act_name(cfg.layers[0].act), acts[k]);
+        ck_assert(cfg.layers[0].dropout == 0.1);
+        nn_config_free(&cfg);
+    }
+}
+END_TEST
+
+START_TEST(test_config_rejects_bad_layer_alpha_init_and_dropout)
+{
+    /* alpha for an activation without one: at the key, or at the activation
+     * when that was written later */
+    EXPECT_USAGE(NET("{\"units\": 8, \"alpha\": 0.1}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:35: \"model.layers.0.alpha\" applies only to leaky_relu and elu");
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"relu\", \"alpha\": 0.1}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:57: \"model.layers.0.alpha\" applies only to leaky_relu and elu");
+    EXPECT_USAGE(NET("{\"units\": 8, \"alpha\": 0.1, \"activation\": \"relu\"}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:63: \"model.layers.0.alpha\" applies only to leaky_relu and elu");
+    /* alpha's range depends on the activation */
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"leaky_relu\", \"alpha\": 1}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:72: \"model.layers.0.alpha\" must be a number from 0 up to but not "
+                 "including 1 for leaky_relu, found 1");
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"leaky_relu\", \"alpha\": -0.01}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:72: \"model.layers.0.alpha\" must be a number from 0 up to but not "
+                 "including 1 for leaky_relu, found -0.01");
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"elu\", \"alpha\": 0}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:65: \"model.layers.0.alpha\" must be a number greater than 0 for elu, "
+                 "found 0");
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"elu\", \"alpha\": \"1\"}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:65: \"model.layers.0.alpha\" must be a number, found a string");
+    /* dropout: [0, 1), and never on the output layer, not even 0 */
+    EXPECT_USAGE(NET("{\"units\": 8, \"dropout\": 1}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:46: \"model.layers.0.dropout\" must be a number from 0 up to but not "
+                 "including 1, found 1");
+    EXPECT_USAGE(NET("{\"units\": 8, \"dropout\": -0.1}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:46: \"model.layers.0.dropout\" must be a number from 0 up to but not "
+                 "including 1, found -0.1");
+    EXPECT_USAGE(NET("{\"units\": 8, \"dropout\": true}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:46: \"model.layers.0.dropout\" must be a number, found a boolean");
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"dropout\": 0.1}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.1.dropout\" is not allowed on the output layer: "
+                 "dropout zeroes a layer's outputs at random, and these outputs are the "
+                 "predictions");
+    EXPECT_USAGE(NET("{\"units\": 3, \"dropout\": 0}", "\"seed\": 1"),
+                 "x.json:2:35: \"model.layers.0.dropout\" is not allowed on the output layer: "
+                 "dropout zeroes a layer's outputs at random, and these outputs are the "
+                 "predictions");
+    EXPECT_USAGE(NET("{\"units\": 3, \"init\": 1}", "\"seed\": 1"),
+                 "x.json:2:43: \"model.layers.0.init\" must be one of \"auto\", \"glorot\", "
+                 "\"he\", found a number");
+    /* misspelt layer keys */
+    EXPECT_USAGE(NET("{\"units\": 8, \"dropuot\": 0.1}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:35: unknown key \"dropuot\" in \"model.layers.0\" "
+                 "(did you mean \"dropout\"?)");
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"elu\", \"alhpa\": 0.1}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:56: unknown key \"alhpa\" in \"model.layers.0\" "
+                 "(did you mean \"alpha\"?)");
+    EXPECT_USAGE(NET("{\"units\": 3, \"initialiser\": \"he\"}", "\"seed\": 1"),
+                 "x.json:2:35: unknown key \"initialiser\" in \"model.layers.0\" (valid keys: "
+                 "\"units\", \"activation\", \"alpha\", \"init\", \"dropout\")");
+}
+END_TEST
+
+START_TEST(test_config_softmax_only_on_a_classification_output_of_two_or_more_units)
+{
+    EXPECT_USAGE(NET("{\"units\": 8, \"activation\": \"softmax\"}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.0.activation\": softmax is only allowed on the "
+                 "output layer");
+    EXPECT_USAGE(NET("{\"units\": 1, \"activation\": \"softmax\"}", "\"loss\": \"cross_entropy\""),
+                 "x.json:2:49: \"model.layers.0.activation\": softmax needs at least 2 units "
+                 "(over one unit it is the constant 1), found 1");
+    /* at the units when they were written after the activation */
+    EXPECT_USAGE(NET("{\"activation\": \"softmax\", \"units\": 1}", "\"loss\": \"cross_entropy\""),
+                 "x.json:2:57: \"model.layers.0.activation\": softmax needs at least 2 units "
+                 "(over one unit it is the constant 1), found 1");
+    EXPECT_USAGE(REG_NET("[{\"units\": 2, \"activation\": \"softmax\"}]", "\"loss\": \"mse\""),
+                 "x.json:2:49: \"model.layers.0.activation\": a softmax output layer is for "
+                 "classes, but \"data.train\" has targets (regression)");
+
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 2, \"activation\": \"softmax\"}", "\"loss\": \"cross_entropy\""));
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SOFTMAX);
+    ck_assert_int_eq(cfg.loss, NN_LOSS_CROSS_ENTROPY);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+/* ---- loss and output layer ------------------------------------------------------ */
+
+/* A classification config 4-8-K with the given output activation and loss;
+ * the loss value is at line 3, column 9, after the activation (line 2). */
+static void pairing_text(char *out, size_t n, int units, const char *act, const char *loss)
+{
+    snprintf(out, n, "{" TRAIN ",\n\"model\": {\"layers\": [{\"units\": 8}, {\"units\": %d, "
+             "\"activation\": \"%s\"}]},\n\"loss\": \"%s\"}", units, act, loss);
+}
+
+#define SOFTMAX_WHY                                                                       \
+    " the outputs, tied to sum to 1, learn through the softmax Jacobian diag(p) - p p^T, " \
+    "which vanishes as they saturate; cross-entropy cancels it (gradient p - y) and is the " \
+    "pairing nntrain supports"
+
+static const char *const non_softmax[] = {"identity", "sigmoid", "tanh",    "relu",
+                                          "leaky_relu", "elu",   "softplus"};
+#define N_NON_SOFTMAX ((int)(sizeof non_softmax / sizeof *non_softmax))
+
+START_TEST(test_config_accepts_each_sound_loss_pairing)
+{
+    char text[512];
+    nn_config cfg;
+    /* mse, mae and huber with any output but softmax */
+    static const char *const regress[] = {"mse", "mae", "huber"};
+    for (int a = 0; a < N_NON_SOFTMAX; a++)
+        for (int l = 0; l < 3; l++) {
+            pairing_text(text, sizeof text, 3, non_softmax[a], regress[l]);
+            parse_ok(&cfg, text);
+            ck_assert_str_eq(nn_loss_name(cfg.loss), regress[l]);
+            ck_assert_str_eq(nn_act_name(cfg.layers[1].act), non_softmax[a]);
+            nn_config_free(&cfg);
+        }
+    /* softmax with cross-entropy */
+    pairing_text(text, sizeof text, 3, "softmax", "cross_entropy");
+    parse_ok(&cfg, text);
+    ck_assert_int_eq(cfg.loss, NN_LOSS_CROSS_ENTROPY);
+    ck_assert_int_eq(cfg.layers[1].act, NN_ACT_SOFTMAX);
+    nn_config_free(&cfg);
+    /* sigmoid with binary cross-entropy, one unit or several */
+    for (int units = 1; units <= 3; units += 2) {
+        pairing_text(text, sizeof text, units, "sigmoid", "binary_cross_entropy");
+        parse_ok(&cfg, text);
+        ck_assert_int_eq(cfg.loss, NN_LOSS_BINARY_CROSS_ENTROPY);
+        nn_config_free(&cfg);
+    }
+    /* the loss given before the model, or by default */
+    parse_ok(&cfg, "{" TRAIN ",\n\"loss\": \"cross_entropy\",\n\"model\": {\"layers\": "
+                   "[{\"units\": 3, \"activation\": \"softmax\"}]}}");
+    nn_config_free(&cfg);
+    parse_ok(&cfg, NET("{\"units\": 3, \"activation\": \"relu\"}", "\"seed\": 1"));
+    ck_assert_int_eq(cfg.loss, NN_LOSS_MSE);
+    nn_config_free(&cfg);
+    /* regression: mse, mae, huber with the default identity output or another */
+    for (int l = 0; l < 3; l++) {
+        snprintf(text, sizeof text, REG_NET("[{\"units\": 8}, {\"units\": 2}]", "\"loss\": \"%s\""),
+                 regress[l]);
+        parse_ok(&cfg, text);
+        ck_assert(cfg.regression);
+        ck_assert_int_eq(cfg.layers[1].act, NN_ACT_IDENTITY);
+        nn_config_free(&cfg);
+        snprintf(text, sizeof text, REG_NET("[{\"units\": 2, \"activation\": \"softplus\"}]",
+                                            "\"loss\": \"%s\""), regress[l]);
+        parse_ok(&cfg, text);
+        nn_config_free(&cfg);
+    }
+}
+END_TEST
+
+START_TEST(test_config_rejects_each_unsound_loss_pairing)
+{
+    char text[512], msg[1024];
+    /* cross_entropy without softmax */
+    for (int a = 0; a < N_NON_SOFTMAX; a++) {
+        pairing_text(text, sizeof text, 3, non_softmax[a], "cross_entropy");
+        snprintf(msg, sizeof msg, "x.json:3:9: loss \"cross_entropy\" needs a softmax output "
+                 "layer (the last layer's activation is \"%s\")", non_softmax[a]);
+        EXPECT_USAGE(text, msg);
+    }
+    /* binary_cross_entropy without sigmoid, softmax included */
+    static const char *const non_sigmoid[] = {"identity", "tanh", "relu", "leaky_relu",
+                                              "elu", "softplus", "softmax"};
+    for (int a = 0; a < 7; a++) {
+        pairing_text(text, sizeof text, 3, non_sigmoid[a], "binary_cross_entropy");
+        snprintf(msg, sizeof msg, "x.json:3:9: loss \"binary_cross_entropy\" needs a sigmoid "
+                 "output layer, whose outputs lie in (0, 1) (the last layer's activation is "
+                 "\"%s\")", non_sigmoid[a]);
+        EXPECT_USAGE(text, msg);
+    }
+    /* softmax without cross_entropy */
+    static const char *const others[] = {"mse", "mae", "huber"};
+    for (int l = 0; l < 3; l++) {
+        pairing_text(text, sizeof text, 3, "softmax", others[l]);
+        snprintf(msg, sizeof msg, "x.json:3:9: a softmax output layer needs loss "
+                 "\"cross_entropy\": with \"%s\"" SOFTMAX_WHY, others[l]);
+        EXPECT_USAGE(text, msg);
+    }
+    /* the default loss: reported at the activation */
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"activation\": \"softmax\"}", "\"seed\": 1"),
+                 "x.json:2:63: a softmax output layer needs loss \"cross_entropy\": with \"mse\""
+                 SOFTMAX_WHY);
+    /* the activation written after the loss: reported at the activation */
+    EXPECT_USAGE("{" TRAIN ",\n\"loss\": \"cross_entropy\",\n\"model\": {\"layers\": "
+                 "[{\"units\": 3, \"activation\": \"sigmoid\"}]}}",
+                 "x.json:3:49: loss \"cross_entropy\" needs a softmax output layer (the last "
+                 "layer's activation is \"sigmoid\")");
+    /* the default activation (sigmoid) with cross_entropy */
+    EXPECT_USAGE(CFG3("\"loss\": \"cross_entropy\""),
+                 "x.json:3:9: loss \"cross_entropy\" needs a softmax output layer (the last "
+                 "layer's activation is \"sigmoid\")");
+    /* classification losses on regression data */
+    EXPECT_USAGE(REG_NET("[{\"units\": 8}, {\"units\": 2}]", "\"loss\": \"cross_entropy\""),
+                 "x.json:3:9: loss \"cross_entropy\" is a classification loss, but "
+                 "\"data.train\" has targets (regression): use \"mse\", \"mae\" or \"huber\"");
+    EXPECT_USAGE(REG_NET("[{\"units\": 2, \"activation\": \"sigmoid\"}]",
+                         "\"loss\": \"binary_cross_entropy\""),
+                 "x.json:3:9: loss \"binary_cross_entropy\" is a classification loss, but "
+                 "\"data.train\" has targets (regression): use \"mse\", \"mae\" or \"huber\"");
+}
+END_TEST
+
+START_TEST(test_config_huber_delta_only_with_huber)
+{
+    nn_config cfg;
+    parse_ok(&cfg, CFG3("\"loss\": \"huber\""));
+    ck_assert_int_eq(cfg.loss, NN_LOSS_HUBER);
+    ck_assert(cfg.huber_delta == 1.0);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"loss\": \"huber\", \"huber_delta\": 0.25"));
+    ck_assert(cfg.huber_delta == 0.25);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"loss\": \"mae\""));
+    ck_assert_int_eq(cfg.loss, NN_LOSS_MAE);
+    nn_config_free(&cfg);
+
+    EXPECT_USAGE(CFG3("\"huber_delta\": 2"),
+                 "x.json:3:1: \"huber_delta\" applies only to loss \"huber\"");
+    EXPECT_USAGE(CFG3("\"loss\": \"mae\", \"huber_delta\": 2"),
+                 "x.json:3:16: \"huber_delta\" applies only to loss \"huber\"");
+    EXPECT_USAGE(CFG3("\"huber_delta\": 2, \"loss\": \"mae\""),
+                 "x.json:3:27: \"huber_delta\" applies only to loss \"huber\"");
+    EXPECT_USAGE(CFG3("\"loss\": \"huber\", \"huber_delta\": 0"),
+                 "x.json:3:33: \"huber_delta\" must be a number greater than 0, found 0");
+    EXPECT_USAGE(CFG3("\"loss\": \"huber\", \"huber_delta\": \"1\""),
+                 "x.json:3:33: \"huber_delta\" must be a number, found a string");
+    EXPECT_USAGE(CFG3("\"loss\": \"huber\", \"huber_detla\": 1"),
+                 "x.json:3:18: unknown key \"huber_detla\" (did you mean \"huber_delta\"?)");
+}
+END_TEST
+
+/* ---- optimizer and schedule ---------------------------------------------------- */
+
+START_TEST(test_config_parses_optimizer_keys)
+{
+    nn_config cfg;
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.05, "
+                        "\"momentum\": 0.9, \"nesterov\": true, \"weight_decay\": 1e-4, "
+                        "\"clip_norm\": 5}"));
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_SGD);
+    ck_assert(cfg.learning_rate == 0.05);
+    ck_assert(cfg.momentum == 0.9);
+    ck_assert(cfg.nesterov);
+    ck_assert(cfg.weight_decay == 1e-4);
+    ck_assert(cfg.clip_norm == 5.0);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"adam\", \"beta1\": 0, \"beta2\": 0.99, "
+                        "\"eps\": 1e-7, \"weight_decay\": 0.01, \"clip_norm\": 0}"));
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAM);
+    ck_assert(cfg.learning_rate == 0.001);
+    ck_assert(cfg.beta1 == 0.0);
+    ck_assert(cfg.beta2 == 0.99);
+    ck_assert(cfg.eps == 1e-7);
+    ck_assert(cfg.weight_decay == 0.01);
+    ck_assert(cfg.momentum == 0.0 && !cfg.nesterov);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"learning_rate\": 0.01, \"name\": \"adamw\", "
+                        "\"weight_decay\": 0.1}"));
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAMW);
+    ck_assert(cfg.learning_rate == 0.01); /* a given rate wins, wherever it is written */
+    ck_assert(cfg.weight_decay == 0.1);
+    nn_config_free(&cfg);
+
+    /* momentum without Nesterov */
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"momentum\": 0.5, \"nesterov\": false}"));
+    ck_assert(cfg.momentum == 0.5 && !cfg.nesterov);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_rejects_optimizer_keys_that_do_not_apply)
+{
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"momentum\": 0.9}"),
+                 "x.json:3:31: \"optimizer.momentum\" applies only to sgd");
+    /* at the name when that was written later */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 0.9, \"name\": \"adamw\"}"),
+                 "x.json:3:40: \"optimizer.momentum\" applies only to sgd");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"nesterov\": false}"),
+                 "x.json:3:31: \"optimizer.nesterov\" applies only to sgd");
+    /* sgd by default */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"beta1\": 0.9}"),
+                 "x.json:3:15: \"optimizer.beta1\" applies only to adam and adamw");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"beta2\": 0.9}"),
+                 "x.json:3:30: \"optimizer.beta2\" applies only to adam and adamw");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"eps\": 1e-8}"),
+                 "x.json:3:15: \"optimizer.eps\" applies only to adam and adamw");
+    /* the check comes before the value's own */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"momentum\": \"x\"}"),
+                 "x.json:3:31: \"optimizer.momentum\" applies only to sgd");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"momentun\": 0.9}"),
+                 "x.json:3:31: unknown key \"momentun\" in \"optimizer\" "
+                 "(did you mean \"momentum\"?)");
+}
+END_TEST
+
+START_TEST(test_config_rejects_out_of_range_optimizer_values)
+{
+#define UNIT_RANGE "must be a number from 0 up to but not including 1, found "
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 1}"),
+                 "x.json:3:27: \"optimizer.momentum\" " UNIT_RANGE "1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": -0.5}"),
+                 "x.json:3:27: \"optimizer.momentum\" " UNIT_RANGE "-0.5");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"beta1\": 1}"),
+                 "x.json:3:40: \"optimizer.beta1\" " UNIT_RANGE "1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"beta2\": -0.5}"),
+                 "x.json:3:40: \"optimizer.beta2\" " UNIT_RANGE "-0.5");
+#undef UNIT_RANGE
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"eps\": 0}"),
+                 "x.json:3:38: \"optimizer.eps\" must be a number greater than 0, found 0");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"learning_rate\": 0}"),
+                 "x.json:3:48: \"optimizer.learning_rate\" must be a number greater than 0, "
+                 "found 0");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"weight_decay\": -1}"),
+                 "x.json:3:31: \"optimizer.weight_decay\" must be a number 0 or greater, "
+                 "found -1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"clip_norm\": -0.1}"),
+                 "x.json:3:28: \"optimizer.clip_norm\" must be a number 0 or greater, "
+                 "found -0.1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"clip_norm\": 1e999}"),
+                 "x.json:3:28: \"optimizer.clip_norm\" must be a number 0 or greater, "
+                 "found 1e999");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": \"yes\"}"),
+                 "x.json:3:27: \"optimizer.nesterov\" must be true or false, found a string");
+    /* Nesterov needs momentum */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": true}"),
+                 "x.json:3:27: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
+                 "0 (Nesterov's look-ahead follows the momentum; with 0 there is none)");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": true, \"momentum\": 0}"),
+                 "x.json:3:45: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
+                 "0 (Nesterov's look-ahead follows the momentum; with 0 there is none)");
+}
+END_TEST
+
+START_TEST(test_config_parses_schedules)
+{
+    nn_config cfg;
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"gamma\": 0.5, "
+                        "\"step_epochs\": 3, \"warmup_epochs\": 2}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_STEP);
+    ck_assert(cfg.schedule.gamma == 0.5);
+    ck_assert_int_eq(cfg.schedule.step_epochs, 3);
+    ck_assert_int_eq(cfg.schedule.warmup_epochs, 2);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"exponential\", "
+                        "\"gamma\": 1}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_EXPONENTIAL);
+    ck_assert(cfg.schedule.gamma == 1.0); /* (0, 1]: 1 is allowed */
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"adam\", \"learning_rate\": 0.01, "
+                        "\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.001, "
+                        "\"warmup_epochs\": 1e1}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_COSINE);
+    ck_assert(cfg.schedule.min_lr == 0.001);
+    ck_assert_int_eq(cfg.schedule.warmup_epochs, 10);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"warmup_epochs\": 5}}"));
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_CONSTANT);
+    ck_assert_int_eq(cfg.schedule.warmup_epochs, 5);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_rejects_bad_schedules)
+{
+    /* keys that do not apply to the schedule */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"gamma\": 0.5}}"),
+                 "x.json:3:28: \"optimizer.schedule.gamma\" applies only to step and "
+                 "exponential");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"step_epochs\": 2}}"),
+                 "x.json:3:46: \"optimizer.schedule.step_epochs\" applies only to step");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"exponential\", "
+                      "\"step_epochs\": 2}}"),
+                 "x.json:3:51: \"optimizer.schedule.step_epochs\" applies only to step");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"min_lr\": 0}}"),
+                 "x.json:3:44: \"optimizer.schedule.min_lr\" applies only to cosine");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"min_lr\": 0, \"name\": \"step\"}}"),
+                 "x.json:3:49: \"optimizer.schedule.min_lr\" applies only to cosine");
+    /* ranges */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"gamma\": 0}}"),
+                 "x.json:3:53: \"optimizer.schedule.gamma\" must be a number greater than 0 and "
+                 "at most 1, found 0");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"gamma\": 1.5}}"),
+                 "x.json:3:53: \"optimizer.schedule.gamma\" must be a number greater than 0 and "
+                 "at most 1, found 1.5");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"step_epochs\": 0}}"),
+                 "x.json:3:59: \"optimizer.schedule.step_epochs\" must be an integer from 1 to "
+                 "1000000, found 0");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"step_epochs\": 2.5}}"),
+                 "x.json:3:59: \"optimizer.schedule.step_epochs\" must be an integer from 1 to "
+                 "1000000, found 2.5");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"warmup_epochs\": -1}}"),
+                 "x.json:3:45: \"optimizer.schedule.warmup_epochs\" must be an integer from 0 to "
+                 "1000000, found -1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"min_lr\": -1}}"),
+                 "x.json:3:56: \"optimizer.schedule.min_lr\" must be a number 0 or greater, "
+                 "found -1");
+    /* min_lr must be below the learning rate, given or by default */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.1}}"),
+                 "x.json:3:56: \"optimizer.schedule.min_lr\" must be below "
+                 "\"optimizer.learning_rate\" (0.1), found 0.1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\",\n"
+                      "\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.002}}"),
+                 "x.json:4:42: \"optimizer.schedule.min_lr\" must be below "
+                 "\"optimizer.learning_rate\" (0.001), found 0.002");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.01},\n"
+                      "\"learning_rate\": 0.005}"),
+                 "x.json:4:18: \"optimizer.schedule.min_lr\" must be below "
+                 "\"optimizer.learning_rate\" (0.005), found 0.01");
+    /* shape */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": \"cosine\"}"),
+                 "x.json:3:27: \"optimizer.schedule\" must be an object, found a string");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"step\", \"gama\": 0.5}}"),
+                 "x.json:3:44: unknown key \"gama\" in \"optimizer.schedule\" "
+                 "(did you mean \"gamma\"?)");
+}
+END_TEST
+
+/* ---- early stopping and the best checkpoint -------------------------------------- */
+
+START_TEST(test_config_early_stopping_needs_validation_data)
+{
+    nn_config cfg;
+    parse_ok(&cfg, CFG3V("\"training\": {\"early_stopping\": {\"patience\": 3}}"));
+    ck_assert(cfg.early_stopping.enabled);
+    ck_assert_int_eq(cfg.early_stopping.patience, 3);
+    ck_assert(cfg.early_stopping.min_delta == 0.0);
+    nn_config_free(&cfg);
+    parse_ok(&cfg, "{\"data\": {\"train\": {\"images\": \"a\", \"labels\": \"b\"}, "
+                   "\"validation\": {\"images\": \"c\", \"labels\": \"d\"}}, " LAYERS ", "
+                   "\"training\": {\"early_stopping\": {\"patience\": 1, \"min_delta\": 0.001}}}");
+    ck_assert(cfg.early_stopping.enabled);
+    ck_assert_int_eq(cfg.early_stopping.patience, 1);
+    ck_assert(cfg.early_stopping.min_delta == 0.001);
+    nn_config_free(&cfg);
+
+    EXPECT_USAGE(CFG3("\"training\": {\"early_stopping\": {\"patience\": 3}}"),
+                 "x.json:3:14: training.early_stopping needs validation data (set "
+                 "data.validation_fraction or data.validation)");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": {\"min_delta\": 0.1}}"),
+                 "x.json:3:32: missing required key \"training.early_stopping.patience\"");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": {}}"),
+                 "x.json:3:32: missing required key \"training.early_stopping.patience\"");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": {\"patience\": 0}}"),
+                 "x.json:3:45: \"training.early_stopping.patience\" must be an integer from 1 "
+                 "to 1000000, found 0");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": {\"patience\": 2, \"min_delta\": -1}}"),
+                 "x.json:3:61: \"training.early_stopping.min_delta\" must be a number 0 or "
+                 "greater, found -1");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": {\"patiense\": 2}}"),
+                 "x.json:3:33: unknown key \"patiense\" in \"training.early_stopping\" "
+                 "(did you mean \"patience\"?)");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stopping\": true}"),
+                 "x.json:3:32: \"training.early_stopping\" must be an object, found a boolean");
+    EXPECT_USAGE(CFG3V("\"training\": {\"early_stoping\": {}}"),
+                 "x.json:3:14: unknown key \"early_stoping\" in \"training\" "
+                 "(did you mean \"early_stopping\"?)");
+}
+END_TEST
+
+START_TEST(test_config_keep_best_needs_validation_data_and_a_path)
+{
+    nn_config cfg;
+    parse_ok(&cfg, CFG3V("\"checkpoint\": {\"path\": \"m.ckpt\", \"keep_best\": true}"));
+    ck_assert(cfg.keep_best);
+    ck_assert_str_eq(cfg.checkpoint_path, "cfgdir/m.ckpt");
+    nn_config_free(&cfg);
+    parse_ok(&cfg, CFG3("\"checkpoint\": {\"keep_best\": false}"));
+    ck_assert(!cfg.keep_best);
+    nn_config_free(&cfg);
+
+    EXPECT_USAGE(CFG3("\"checkpoint\": {\"path\": \"m.ckpt\", \"keep_best\": true}"),
+                 "x.json:3:47: checkpoint.keep_best needs validation data (set "
+                 "data.validation_fraction or data.validation)");
+    EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keep_best\": true}"),
+                 "x.json:3:29: checkpoint.keep_best needs checkpoint.path (the best checkpoint "
+                 "is written beside it, at PATH.best)");
+    EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keep_best\": 1}"),
+                 "x.json:3:29: \"checkpoint.keep_best\" must be true or false, found a number");
+    EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keepbest\": true}"),
+                 "x.json:3:16: unknown key \"keepbest\" in \"checkpoint\" "
+                 "(did you mean \"keep_best\"?)");
+}
+END_TEST
+
+/* ---- canonical JSON and --set for the new keys ------------------------------------ */
+
+static const char rich_config[] =
+    "{" TRAIN_VAL ",\n"
+    "\"model\": {\"layers\": [\n"
+    "  {\"units\": 16, \"activation\": \"leaky_relu\", \"init\": \"he\", \"dropout\": 0.25},\n"
+    "  {\"units\": 8, \"activation\": \"elu\", \"alpha\": 0.5},\n"
+    "  {\"units\": 3, \"activation\": \"softmax\", \"init\": \"glorot\"}]},\n"
+    "\"loss\": \"cross_entropy\",\n"
+    "\"optimizer\": {\"name\": \"adamw\", \"weight_decay\": 0.01, \"clip_norm\": 1,\n"
+    "  \"schedule\": {\"name\": \"cosine\", \"min_lr\": 1e-5, \"warmup_epochs\": 2}},\n"
+    "\"training\": {\"early_stopping\": {\"patience\": 5}},\n"
+    "\"checkpoint\": {\"path\": \"r.ckpt\", \"keep_best\": true}}";
+
+START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
+{
+    nn_config cfg;
+    parse_ok(&cfg, rich_config);
+    char *json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_str_eq(json,
+                     "{\"seed\":1,"
+                     "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
+                     "\"validation_fraction\":0.1,\"scale\":\"auto\"},"
+                     "\"model\":{\"layers\":["
+                     "{\"units\":16,\"activation\":\"leaky_relu\",\"alpha\":0.01,\"init\":\"he\","
+                     "\"dropout\":0.25},"
+                     "{\"units\":8,\"activation\":\"elu\",\"alpha\":0.5,\"init\":\"auto\","
+                     "\"dropout\":0},"
+                     "{\"units\":3,\"activation\":\"softmax\",\"init\":\"glorot\"}]},"
+                     "\"loss\":\"cross_entropy\","
+                     "\"optimizer\":{\"name\":\"adamw\",\"learning_rate\":0.001,\"beta1\":0.9,"
+                     "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0.01,\"clip_norm\":1,"
+                     "\"schedule\":{\"name\":\"cosine\",\"min_lr\":1e-05,\"warmup_epochs\":2}},"
+                     "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true,"
+                     "\"early_stopping\":{\"patience\":5,\"min_delta\":0}},"
+                     "\"checkpoint\":{\"path\":\"r.ckpt\",\"every_epochs\":1,\"keep_best\":true}}");
+    free(json);
+    nn_config_free(&cfg);
+
+    /* sgd keys, a step schedule, huber_delta */
+    parse_ok(&cfg, CFG3("\"loss\": \"huber\", \"optimizer\": {\"momentum\": 0.9, "
+                        "\"nesterov\": true, \"schedule\": {\"name\": \"step\"}}"));
+    json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"loss\":\"huber\",\"huber_delta\":1,"
+                                       "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1,"
+                                       "\"momentum\":0.9,\"nesterov\":true,\"weight_decay\":0,"
+                                       "\"clip_norm\":0,\"schedule\":{\"name\":\"step\","
+                                       "\"gamma\":0.1,\"step_epochs\":10,\"warmup_epochs\":0}}"));
+    free(json);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"schedule\": {\"name\": \"exponential\"}}"));
+    json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(strstr(json, "\"schedule\":{\"name\":\"exponential\",\"gamma\":0.95,"
+                                       "\"warmup_epochs\":0}"));
+    free(json);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_to_json_round_trips_the_new_keys)
+{
+    assert_round_trip(rich_config);
+    assert_round_trip(CFG3("\"loss\": \"huber\", \"huber_delta\": 0.30000000000000004, "
+                           "\"optimizer\": {\"learning_rate\": 0.05, \"momentum\": 0.9, "
+                           "\"nesterov\": true, \"weight_decay\": 1e-4, \"clip_norm\": 2.5, "
+                           "\"schedule\": {\"name\": \"step\", \"gamma\": 0.5, "
+                           "\"step_epochs\": 7, \"warmup_epochs\": 1}}"));
+    assert_round_trip(CFG3("\"loss\": \"mae\", \"optimizer\": {\"name\": \"adam\", "
+                           "\"beta1\": 0.8, \"beta2\": 0.9999, \"eps\": 1e-10, "
+                           "\"schedule\": {\"name\": \"exponential\", \"gamma\": 0.99}}"));
+    assert_round_trip(NET("{\"units\": 8, \"activation\": \"leaky_relu\", \"alpha\": 0.2, "
+                          "\"dropout\": 0.1}, {\"units\": 1, \"activation\": \"sigmoid\"}",
+                          "\"loss\": \"binary_cross_entropy\""));
+    assert_round_trip(CFG3V("\"training\": {\"early_stopping\": {\"patience\": 2, "
+                            "\"min_delta\": 1e-3}}, \"checkpoint\": {\"path\": \"b.ckpt\", "
+                            "\"keep_best\": true, \"every_epochs\": 0}"));
+    assert_round_trip(REG_NET("[{\"units\": 8, \"activation\": \"relu\", \"init\": \"he\"}, "
+                              "{\"units\": 2}]", "\"loss\": \"huber\", \"huber_delta\": 3"));
+}
+END_TEST
+
+START_TEST(test_config_set_reaches_the_new_keys)
+{
+    static const char two[] = "{" TRAIN_VAL ", \"model\": {\"layers\": [{\"units\": 10}, "
+                              "{\"units\": 3}]}}";
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, MINIMAL, "optimizer.name=adam", "optimizer.beta1=0.8");
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAM);
+    ck_assert(cfg.beta1 == 0.8);
+    ck_assert(cfg.learning_rate == 0.001);
+    nn_config_free(&cfg);
+
+    PARSE_SETS_OK(&cfg, two, "model.layers.0.dropout=0.2", "model.layers.0.activation=leaky_relu",
+                  "model.layers.0.alpha=0.2", "model.layers.0.init=he");
+    ck_assert(cfg.layers[0].dropout == 0.2);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_LEAKY_RELU);
+    ck_assert(cfg.layers[0].alpha == 0.2);
+    ck_assert_int_eq(cfg.layers[0].init, NN_INIT_HE);
+    nn_config_free(&cfg);
+
+    PARSE_SETS_OK(&cfg, two, "loss=cross_entropy", "model.layers.1.activation=softmax",
+                  "optimizer.schedule.name=step", "optimizer.schedule.step_epochs=5",
+                  "training.early_stopping.patience=4", "checkpoint.path=x.ckpt",
+                  "checkpoint.keep_best=true");
+    ck_assert_int_eq(cfg.loss, NN_LOSS_CROSS_ENTROPY);
+    ck_assert_int_eq(cfg.layers[1].act, NN_ACT_SOFTMAX);
+    ck_assert_int_eq(cfg.schedule.name, NN_SCHED_NAME_STEP);
+    ck_assert_int_eq(cfg.schedule.step_epochs, 5);
+    ck_assert(cfg.early_stopping.enabled);
+    ck_assert_int_eq(cfg.early_stopping.patience, 4);
+    ck_assert(cfg.keep_best);
+    nn_config_free(&cfg);
+
+    PARSE_SETS_OK(&cfg, MINIMAL, "loss=huber", "huber_delta=0.5", "optimizer.clip_norm=1",
+                  "optimizer.weight_decay=0.001");
+    ck_assert(cfg.huber_delta == 0.5);
+    ck_assert(cfg.clip_norm == 1.0);
+    ck_assert(cfg.weight_decay == 0.001);
+    nn_config_free(&cfg);
+
+    /* errors name the argument that broke the config, also when the other
+     * half of the conflict is in the file */
+    EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.momentum=0.9: \"optimizer.momentum\" applies "
+                               "only to sgd", "optimizer.name=adam", "optimizer.momentum=0.9");
+    EXPECT_SETS_USAGE(CFG3("\"optimizer\": {\"momentum\": 0.9}"),
+                      "--set optimizer.name=adam: \"optimizer.momentum\" applies only to sgd",
+                      "optimizer.name=adam");
+    EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.beta1=0.8: \"optimizer.beta1\" applies only to "
+                               "adam and adamw", "optimizer.beta1=0.8");
+    EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.0.alpha=0.1: \"model.layers.0.alpha\" applies "
+                               "only to leaky_relu and elu", "model.layers.0.alpha=0.1");
+    EXPECT_SETS_USAGE(two, "--set model.layers.1.dropout=0.2: \"model.layers.1.dropout\" is not "
+                           "allowed on the output layer: dropout zeroes a layer's outputs at "
+                           "random, and these outputs are the predictions",
+                      "model.layers.1.dropout=0.2");
+    EXPECT_SETS_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"activation\": \"softmax\"}",
+                          "\"loss\": \"cross_entropy\""),
+                      "--set model.layers.1.activation=sigmoid: loss \"cross_entropy\" needs a "
+                      "softmax output layer (the last layer's activation is \"sigmoid\")",
+                      "model.layers.1.activation=sigmoid");
+    EXPECT_SETS_USAGE(MINIMAL, "--set training.early_stopping.patience=3: "
+                               "training.early_stopping needs validation data (set "
+                               "data.validation_fraction or data.validation)",
+                      "training.early_stopping.patience=3");
+    EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.schedule.min_lr=0.5: \"optimizer.schedule.min_lr\" "
+                               "must be below \"optimizer.learning_rate\" (0.1), found 0.5",
+                      "optimizer.schedule.name=cosine", "optimizer.schedule.min_lr=0.5");
+    EXPECT_SETS_USAGE(MINIMAL, "--set huber_delta=2: \"huber_delta\" applies only to loss "
+                               "\"huber\"", "huber_delta=2");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1385,6 +2204,23 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_load_with_sets_reads_the_file_then_applies_sets);
     tcase_add_test(tc, test_config_to_json_writes_csv_sources);
     tcase_add_test(tc, test_config_to_json_round_trips_csv_sources);
+    tcase_add_test(tc, test_config_new_keys_default_when_absent);
+    tcase_add_test(tc, test_config_parses_layer_alpha_init_and_dropout);
+    tcase_add_test(tc, test_config_rejects_bad_layer_alpha_init_and_dropout);
+    tcase_add_test(tc, test_config_softmax_only_on_a_classification_output_of_two_or_more_units);
+    tcase_add_test(tc, test_config_accepts_each_sound_loss_pairing);
+    tcase_add_test(tc, test_config_rejects_each_unsound_loss_pairing);
+    tcase_add_test(tc, test_config_huber_delta_only_with_huber);
+    tcase_add_test(tc, test_config_parses_optimizer_keys);
+    tcase_add_test(tc, test_config_rejects_optimizer_keys_that_do_not_apply);
+    tcase_add_test(tc, test_config_rejects_out_of_range_optimizer_values);
+    tcase_add_test(tc, test_config_parses_schedules);
+    tcase_add_test(tc, test_config_rejects_bad_schedules);
+    tcase_add_test(tc, test_config_early_stopping_needs_validation_data);
+    tcase_add_test(tc, test_config_keep_best_needs_validation_data_and_a_path);
+    tcase_add_test(tc, test_config_to_json_writes_the_new_keys_that_apply);
+    tcase_add_test(tc, test_config_to_json_round_trips_the_new_keys);
+    tcase_add_test(tc, test_config_set_reaches_the_new_keys);
     suite_add_tcase(s, tc);
     return s;
 }

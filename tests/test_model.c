@@ -7,7 +7,6 @@
 
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "nn/sgd.h"
 #include "tests.h"
 #include "util/rng.h"
 
@@ -80,16 +79,6 @@ START_TEST(test_mse_loss_and_gradient_hand_computed)
 }
 END_TEST
 
-START_TEST(test_sgd_step_hand_computed)
-{
-    float p[3] = {1.0f, -2.0f, 0.5f};
-    const float g[3] = {0.5f, -1.0f, 0.0f};
-    nn_sgd_step(p, g, 3, 0.1f);
-    ck_assert_float_eq_tol(p[0], 0.95f, 1e-7);
-    ck_assert_float_eq_tol(p[1], -1.9f, 1e-7);
-    ck_assert_float_eq(p[2], 0.5f);
-}
-END_TEST
 
 START_TEST(test_glorot_init_range_and_seed)
 {
@@ -192,7 +181,7 @@ static void check_gradients(int n_in, int n_layers, const int *units, const nn_a
     float *dOut = malloc(sizeof(float) * (size_t)B * K), *dX = malloc(sizeof(float) * (size_t)B * n_in);
     nn_mse_backward(dOut, yhat, T, B, K);
     nn_model_zero_grad(m);
-    nn_model_backward(m, X, dOut, B, dX);
+    nn_model_backward(m, X, dOut, B, dX, false);
 
     /* The engine's forward agrees with the double reference. */
     double *p = malloc(sizeof(double) * m->n_params);
@@ -280,13 +269,13 @@ START_TEST(test_backward_accumulates_and_zero_grad_clears)
     nn_model_forward(m, x, 1);
     float g[2] = {1, -1};
     nn_model_zero_grad(m);
-    nn_model_backward(m, x, g, 1, NULL);
+    nn_model_backward(m, x, g, 1, NULL, false);
     /* dW = g^T x = [[2, 3], [-2, -3]], db = g */
     const float want[6] = {2, 3, -2, -3, 1, -1};
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(m->grads[i], want[i]);
     float g2[2] = {1, -1};
-    nn_model_backward(m, x, g2, 1, NULL);
+    nn_model_backward(m, x, g2, 1, NULL, false);
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(m->grads[i], 2 * want[i]);
     nn_model_zero_grad(m);
@@ -303,7 +292,6 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_dense_forward_hand_computed);
     tcase_add_test(tc, test_two_layer_forward_hand_computed);
     tcase_add_test(tc, test_mse_loss_and_gradient_hand_computed);
-    tcase_add_test(tc, test_sgd_step_hand_computed);
     tcase_add_test(tc, test_glorot_init_range_and_seed);
     tcase_add_test(tc, test_model_rejects_impossible_architecture);
     tcase_add_test(tc, test_gradients_match_finite_differences_sigmoid_stack);

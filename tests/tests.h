@@ -15,6 +15,9 @@
     X(batch_suite)        \
     X(kernels_suite)      \
     X(model_suite)        \
+    X(loss_suite)         \
+    X(gradcheck_suite)    \
+    X(optim_suite)        \
     X(csv_suite)          \
     X(metrics_suite)      \
     X(train_suite)

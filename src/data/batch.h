@@ -25,7 +25,7 @@ int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t 
              uint32_t **val, size_t *n_val, nn_error *err);
 
 /* Generator streams derived from the config's seed. */
-enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3 };
+enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_DROPOUT = 4 };
 
 /* The per-feature affine map x' = (x - shift[f]) * mult[f] for `kind`,
  * fitted on the rows `idx` of d:

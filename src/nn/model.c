@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/activation.h"
 #include "nn/dense.h"
 
 static int layer_in(const nn_model *m, int l) { return l == 0 ? m->n_inputs : m->units[l - 1]; }
@@ -52,6 +53,8 @@ nn_model *nn_model_create(int n_inputs, int n_layers, const int *units, const nn
     m->n_params = n_params;
     memcpy(m->units, units, sizeof(int) * (size_t)n_layers);
     memcpy(m->act, act, sizeof(nn_act) * (size_t)n_layers);
+    for (int l = 0; l < n_layers; l++)
+        m->alpha[l] = act[l] == NN_ACT_LEAKY_RELU ? 0.01f : act[l] == NN_ACT_ELU ? 1.0f : 0.0f;
 
     size_t off = 0, widest = (size_t)n_inputs;
     for (int l = 0; l < n_layers; l++) {
@@ -76,6 +79,9 @@ nn_model *nn_model_create(int n_inputs, int n_layers, const int *units, const nn
         if (!m->delta[i])
             goto oom;
     }
+    m->logits = malloc(sizeof(float) * (size_t)max_batch * (size_t)units[n_layers - 1]);
+    if (!m->logits)
+        goto oom;
     return m;
 oom:
     nn_model_free(m);
@@ -83,11 +89,19 @@ oom:
     return NULL;
 }
 
-void nn_model_init_glorot(nn_model *m, nn_rng *rng)
+static bool relu_like(nn_act a)
+{
+    return a == NN_ACT_RELU || a == NN_ACT_LEAKY_RELU || a == NN_ACT_ELU;
+}
+
+void nn_model_init(nn_model *m, nn_rng *rng, const nn_init *init)
 {
     for (int l = 0; l < m->n_layers; l++) {
         int in = layer_in(m, l), out = m->units[l];
-        double r = sqrt(6.0 / (double)(in + out));
+        nn_init how = init ? init[l] : NN_INIT_AUTO;
+        if (how == NN_INIT_AUTO)
+            how = relu_like(m->act[l]) ? NN_INIT_HE : NN_INIT_GLOROT;
+        double r = how == NN_INIT_HE ? sqrt(6.0 / (double)in) : sqrt(6.0 / (double)(in + out));
         float *W = m->params + m->w_off[l];
         for (size_t i = 0; i < (size_t)in * out; i++)
             W[i] = (float)((2.0 * nn_rng_double(rng) - 1.0) * r);
@@ -95,15 +109,97 @@ void nn_model_init_glorot(nn_model *m, nn_rng *rng)
     }
 }
 
-const float *nn_model_forward(nn_model *m, const float *X, int B)
+void nn_model_init_glorot(nn_model *m, nn_rng *rng)
+{
+    nn_init glorot[NN_MAX_LAYERS];
+    for (int l = 0; l < m->n_layers; l++)
+        glorot[l] = NN_INIT_GLOROT;
+    nn_model_init(m, rng, glorot);
+}
+
+int nn_model_set_dropout(nn_model *m, const float *rates, nn_error *err)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        float p = rates ? rates[l] : 0.0f;
+        m->dropout[l] = l < m->n_layers - 1 ? p : 0.0f;
+        if (m->dropout[l] > 0 && !m->mask[l]) {
+            size_t n = (size_t)m->max_batch * (size_t)m->units[l];
+            m->mask[l] = malloc(sizeof(float) * n);
+            m->kept[l] = malloc(sizeof(float) * n);
+            if (!m->mask[l] || !m->kept[l]) {
+                nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for dropout masks");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The kernels fuse these activations into the product's epilogue; the
+ * others are applied here, after an identity product. */
+static bool kernel_fused(nn_act a)
+{
+    return a == NN_ACT_IDENTITY || a == NN_ACT_SIGMOID;
+}
+
+static void apply_activation(float *Y, const float *Z, int B, int out, nn_act act, float alpha)
+{
+    if (act == NN_ACT_SOFTMAX) {
+        nn_softmax_rows(Y, Z, B, out);
+        return;
+    }
+    size_t n = (size_t)B * (size_t)out;
+    for (size_t i = 0; i < n; i++)
+        Y[i] = nn_act_apply(act, alpha, Z[i]);
+}
+
+/* Layer l forward: acts[l] = f(x W^T + b), the output layer through logits. */
+static void layer_forward(nn_model *m, int l, const float *x, int B)
+{
+    int in = layer_in(m, l), out = m->units[l];
+    const float *W = m->params + m->w_off[l], *b = m->params + m->b_off[l];
+    nn_act act = m->act[l];
+    if (l == m->n_layers - 1) {
+        nn_dense_forward(m->logits, x, W, b, B, in, out, NN_ACT_IDENTITY);
+        apply_activation(m->acts[l], m->logits, B, out, act, m->alpha[l]);
+    } else if (kernel_fused(act)) {
+        nn_dense_forward(m->acts[l], x, W, b, B, in, out, act);
+    } else {
+        nn_dense_forward(m->acts[l], x, W, b, B, in, out, NN_ACT_IDENTITY);
+        apply_activation(m->acts[l], m->acts[l], B, out, act, m->alpha[l]);
+    }
+}
+
+static const float *forward(nn_model *m, const float *X, int B, nn_rng *rng)
 {
     const float *x = X;
     for (int l = 0; l < m->n_layers; l++) {
-        nn_dense_forward(m->acts[l], x, m->params + m->w_off[l], m->params + m->b_off[l], B,
-                         layer_in(m, l), m->units[l], m->act[l]);
+        layer_forward(m, l, x, B);
+        if (rng && m->dropout[l] > 0) {
+            /* inverted dropout: keep each unit with probability q = 1 - p
+             * and scale it by 1/q, so no change is needed at inference */
+            size_t n = (size_t)B * (size_t)m->units[l];
+            double p = m->dropout[l];
+            float scale = (float)(1.0 / (1.0 - p));
+            memcpy(m->kept[l], m->acts[l], sizeof(float) * n);
+            for (size_t i = 0; i < n; i++) {
+                m->mask[l][i] = nn_rng_double(rng) < p ? 0.0f : scale;
+                m->acts[l][i] *= m->mask[l][i];
+            }
+        }
         x = m->acts[l];
     }
     return m->acts[m->n_layers - 1];
+}
+
+const float *nn_model_forward(nn_model *m, const float *X, int B)
+{
+    return forward(m, X, B, NULL);
+}
+
+const float *nn_model_forward_train(nn_model *m, const float *X, int B, nn_rng *rng)
+{
+    return forward(m, X, B, rng);
 }
 
 void nn_model_zero_grad(nn_model *m)
@@ -111,17 +207,37 @@ void nn_model_zero_grad(nn_model *m)
     memset(m->grads, 0, sizeof(float) * m->n_params);
 }
 
-void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *dX)
+void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *dX, bool is_dz)
 {
     /* g is dC/d(output of layer l); each layer turns it into dC/d(its input),
-     * which is the g of the layer below.  The two scratch buffers alternate. */
+     * which is the g of the layer below.  The two scratch buffers alternate.
+     * Where the kernels do not fuse the activation's derivative, it is
+     * applied here and the kernels see an identity layer. */
     float *g = dOut;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
+    int last = m->n_layers - 1;
+    for (int l = last; l >= 0; l--) {
         const float *x = l == 0 ? X : m->acts[l - 1];
         float *below = l == 0 ? dX : m->delta[l & 1];
-        nn_dense_backward(below, m->grads + m->w_off[l], m->grads + m->b_off[l], g, x,
-                          m->acts[l], m->params + m->w_off[l], B, layer_in(m, l), m->units[l],
-                          m->act[l]);
+        int out = m->units[l];
+        size_t n = (size_t)B * (size_t)out;
+        nn_act act = m->act[l];
+        const float *y = m->mask[l] && m->dropout[l] > 0 ? m->kept[l] : m->acts[l];
+        if (m->mask[l] && m->dropout[l] > 0) /* through the dropout mask */
+            for (size_t i = 0; i < n; i++)
+                g[i] *= m->mask[l][i];
+        nn_act kact = act;
+        if (l == last && is_dz) {
+            kact = NN_ACT_IDENTITY; /* the loss gave dC/dZ already */
+        } else if (act == NN_ACT_SOFTMAX) {
+            nn_softmax_backward(g, g, y, B, out);
+            kact = NN_ACT_IDENTITY;
+        } else if (l == last || !kernel_fused(act)) {
+            for (size_t i = 0; i < n; i++)
+                g[i] *= nn_act_grad(act, m->alpha[l], y[i]);
+            kact = NN_ACT_IDENTITY;
+        }
+        nn_dense_backward(below, m->grads + m->w_off[l], m->grads + m->b_off[l], g, x, y,
+                          m->params + m->w_off[l], B, layer_in(m, l), out, kact);
         g = below;
     }
 }
@@ -132,8 +248,12 @@ void nn_model_free(nn_model *m)
         return;
     free(m->params);
     free(m->grads);
-    for (int l = 0; l < NN_MAX_LAYERS; l++)
+    for (int l = 0; l < NN_MAX_LAYERS; l++) {
         free(m->acts[l]);
+        free(m->kept[l]);
+        free(m->mask[l]);
+    }
+    free(m->logits);
     free(m->delta[0]);
     free(m->delta[1]);
     free(m);

@@ -2,9 +2,13 @@
 
 #include <string.h>
 
-static const char *const act_names[] = {"identity", "sigmoid"};
-static const char *const loss_names[] = {"mse"};
-static const char *const opt_names[] = {"sgd"};
+static const char *const act_names[] = {"identity", "sigmoid", "tanh",     "relu",
+                                        "leaky_relu", "elu",    "softplus", "softmax"};
+static const char *const loss_names[] = {"mse", "cross_entropy", "binary_cross_entropy", "mae",
+                                         "huber"};
+static const char *const opt_names[] = {"sgd", "adam", "adamw"};
+static const char *const init_names[] = {"auto", "glorot", "he"};
+static const char *const sched_names[] = {"constant", "step", "exponential", "cosine"};
 static const char *const scale_names[] = {"none", "unit", "minmax", "standard", "auto"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -30,3 +34,7 @@ const char *nn_opt_name(nn_opt o) { return name_of(opt_names, COUNT(opt_names), 
 int nn_opt_from_name(const char *s) { return value_of(opt_names, COUNT(opt_names), s); }
 const char *nn_scale_name(nn_scale s) { return name_of(scale_names, COUNT(scale_names), (int)s); }
 int nn_scale_from_name(const char *s) { return value_of(scale_names, COUNT(scale_names), s); }
+const char *nn_init_name(nn_init i) { return name_of(init_names, COUNT(init_names), (int)i); }
+int nn_init_from_name(const char *s) { return value_of(init_names, COUNT(init_names), s); }
+const char *nn_sched_name_name(nn_sched_name s) { return name_of(sched_names, COUNT(sched_names), (int)s); }
+int nn_sched_name_from_name(const char *s) { return value_of(sched_names, COUNT(sched_names), s); }

@@ -7,9 +7,35 @@
 #define NN_MAX_UNITS 65536    /* units in one layer */
 #define NN_MAX_FEATURES (1 << 24) /* input features of one sample */
 
-typedef enum { NN_ACT_IDENTITY = 0, NN_ACT_SIGMOID = 1 } nn_act;
-typedef enum { NN_LOSS_MSE = 0 } nn_loss;
-typedef enum { NN_OPT_SGD = 0 } nn_opt;
+typedef enum {
+    NN_ACT_IDENTITY = 0,
+    NN_ACT_SIGMOID = 1,
+    NN_ACT_TANH = 2,
+    NN_ACT_RELU = 3,
+    NN_ACT_LEAKY_RELU = 4, /* slope alpha for z < 0 (layer "alpha", default 0.01) */
+    NN_ACT_ELU = 5,        /* alpha (e^z - 1) for z < 0 (layer "alpha", default 1) */
+    NN_ACT_SOFTPLUS = 6,
+    NN_ACT_SOFTMAX = 7     /* output layer only, row-wise */
+} nn_act;
+typedef enum {
+    NN_LOSS_MSE = 0,
+    NN_LOSS_CROSS_ENTROPY = 1,        /* with softmax outputs */
+    NN_LOSS_BINARY_CROSS_ENTROPY = 2, /* with sigmoid outputs */
+    NN_LOSS_MAE = 3,
+    NN_LOSS_HUBER = 4                 /* "huber_delta", default 1 */
+} nn_loss;
+typedef enum { NN_OPT_SGD = 0, NN_OPT_ADAM = 1, NN_OPT_ADAMW = 2 } nn_opt;
+typedef enum {
+    NN_INIT_AUTO = 0,    /* config only: glorot for sigmoid/tanh/identity/softmax, he for relu-like */
+    NN_INIT_GLOROT = 1,  /* U(-r, r), r = sqrt(6 / (fan_in + fan_out)) */
+    NN_INIT_HE = 2       /* U(-r, r), r = sqrt(6 / fan_in) */
+} nn_init;
+typedef enum {
+    NN_SCHED_NAME_CONSTANT = 0,
+    NN_SCHED_NAME_STEP = 1,
+    NN_SCHED_NAME_EXPONENTIAL = 2,
+    NN_SCHED_NAME_COSINE = 3
+} nn_sched_name;
 typedef enum {
     NN_SCALE_NONE = 0,     /* features used as stored */
     NN_SCALE_UNIT = 1,     /* integer data divided by its type's maximum */
@@ -28,5 +54,9 @@ const char *nn_opt_name(nn_opt o);
 int nn_opt_from_name(const char *s);
 const char *nn_scale_name(nn_scale s);
 int nn_scale_from_name(const char *s);
+const char *nn_init_name(nn_init i);
+int nn_init_from_name(const char *s);
+const char *nn_sched_name_name(nn_sched_name s);
+int nn_sched_name_from_name(const char *s);
 
 #endif

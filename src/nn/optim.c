@@ -1,0 +1,221 @@
+/* optim.c - the update rules of optim.h, element by element in float, and
+ * the learning-rate schedules as pure functions of the step. */
+#include "nn/optim.h"
+
+#include <math.h>
+
+static const double pi = 3.14159265358979323846;
+
+/* The constants of one call, rounded to float once. */
+typedef struct {
+    nn_optim_kind kind;
+    float lr, mu, b1, b2, eps, wd;
+    float omb1, omb2; /* Adam: 1 - b1, 1 - b2, computed in double and rounded:
+                       * 1.0f - 0.999f is off by 1.3e-5 relative */
+    float bc1, bc2; /* Adam: 1 - b1^t, 1 - b2^t */
+    bool nesterov;
+} step_consts;
+
+/* Updates elements [lo, hi) with weight decay wd (0 outside decay ranges).
+ * m and v point at the start of the moment buffers (NULL when unused). */
+static void update(const step_consts *k, float *w, const float *grads, float *m, float *v,
+                   size_t lo, size_t hi, float wd)
+{
+    switch (k->kind) {
+    case NN_OPTIM_SGD:
+        if (!v) {
+            for (size_t i = lo; i < hi; i++) {
+                float g = grads[i] + wd * w[i];
+                w[i] -= k->lr * g;
+            }
+        } else if (!k->nesterov) {
+            for (size_t i = lo; i < hi; i++) {
+                float g = grads[i] + wd * w[i];
+                v[i] = k->mu * v[i] + g;
+                w[i] -= k->lr * v[i];
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                float g = grads[i] + wd * w[i];
+                v[i] = k->mu * v[i] + g;
+                w[i] -= k->lr * (g + k->mu * v[i]);
+            }
+        }
+        break;
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW: {
+        bool decoupled = k->kind == NN_OPTIM_ADAMW;
+        for (size_t i = lo; i < hi; i++) {
+            float g = grads[i];
+            if (decoupled)
+                w[i] -= k->lr * wd * w[i];
+            else
+                g += wd * w[i];
+            m[i] = k->b1 * m[i] + k->omb1 * g;
+            v[i] = k->b2 * v[i] + k->omb2 * (g * g);
+            float m_hat = m[i] / k->bc1;
+            float v_hat = v[i] / k->bc2;
+            w[i] -= k->lr * m_hat / (sqrtf(v_hat) + k->eps);
+        }
+        break;
+    }
+    }
+}
+
+int nn_optim_check(const nn_optim_cfg *c, nn_error *err)
+{
+    if (!(isfinite(c->lr) && c->lr > 0))
+        return nn_error_set(err, NN_EXIT_USAGE, "optimizer: learning rate must be > 0"), -1;
+    if (!(isfinite(c->weight_decay) && c->weight_decay >= 0))
+        return nn_error_set(err, NN_EXIT_USAGE, "optimizer: weight_decay must be >= 0"), -1;
+    if (!(isfinite(c->clip_norm) && c->clip_norm >= 0))
+        return nn_error_set(err, NN_EXIT_USAGE, "optimizer: clip_norm must be >= 0"), -1;
+    switch (c->kind) {
+    case NN_OPTIM_SGD:
+        if (!(c->momentum >= 0 && c->momentum < 1))
+            return nn_error_set(err, NN_EXIT_USAGE, "optimizer: momentum must be in [0, 1)"), -1;
+        if (c->nesterov && c->momentum == 0)
+            return nn_error_set(err, NN_EXIT_USAGE, "optimizer: nesterov needs momentum > 0"), -1;
+        return 0;
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW:
+        if (!(c->beta1 >= 0 && c->beta1 < 1))
+            return nn_error_set(err, NN_EXIT_USAGE, "optimizer: beta1 must be in [0, 1)"), -1;
+        if (!(c->beta2 >= 0 && c->beta2 < 1))
+            return nn_error_set(err, NN_EXIT_USAGE, "optimizer: beta2 must be in [0, 1)"), -1;
+        if (!(isfinite(c->eps) && c->eps > 0))
+            return nn_error_set(err, NN_EXIT_USAGE, "optimizer: eps must be > 0"), -1;
+        return 0;
+    }
+    return nn_error_set(err, NN_EXIT_USAGE, "optimizer: unknown kind %d", (int)c->kind), -1;
+}
+
+size_t nn_optim_state_size(const nn_optim_cfg *c, size_t n)
+{
+    switch (c->kind) {
+    case NN_OPTIM_SGD:
+        return c->momentum > 0 ? n : 0;
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW:
+        return 2 * n;
+    }
+    return 0;
+}
+
+void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
+                   size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t)
+{
+    if (t < 1)
+        t = 1;
+    step_consts k = {
+        .kind = c->kind,
+        .lr = (float)lr,
+        .mu = (float)c->momentum,
+        .b1 = (float)c->beta1,
+        .b2 = (float)c->beta2,
+        .eps = (float)c->eps,
+        .omb1 = (float)(1.0 - c->beta1),
+        .omb2 = (float)(1.0 - c->beta2),
+        .wd = (float)c->weight_decay,
+        .bc1 = (float)(1.0 - pow(c->beta1, (double)t)),
+        .bc2 = (float)(1.0 - pow(c->beta2, (double)t)),
+        .nesterov = c->nesterov,
+    };
+    float *m = NULL, *v = NULL;
+    if (c->kind == NN_OPTIM_SGD) {
+        v = c->momentum > 0 ? state : NULL;
+    } else {
+        m = state;
+        v = state + n;
+    }
+
+    /* Walk the decay ranges in order: the gap before each range without
+     * decay, the range with it, then the tail.  Every element is updated
+     * exactly once and independently, so the split changes no result. */
+    size_t at = 0;
+    for (size_t r = 0; r < n_decay; r++) {
+        size_t lo = decay[r].off, hi;
+        if (lo < at)
+            lo = at; /* overlapping or unsorted: never update twice */
+        if (lo > n)
+            lo = n;
+        hi = decay[r].count > n - lo ? n : lo + decay[r].count;
+        update(&k, params, grads, m, v, at, lo, 0.0f);
+        update(&k, params, grads, m, v, lo, hi, k.wd);
+        at = hi;
+    }
+    update(&k, params, grads, m, v, at, n, 0.0f);
+}
+
+double nn_optim_clip(float *grads, size_t n, double clip_norm)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)grads[i] * (double)grads[i];
+    double norm = sqrt(ss);
+    if (clip_norm > 0 && isfinite(norm) && norm > clip_norm) {
+        double scale = clip_norm / norm;
+        for (size_t i = 0; i < n; i++)
+            grads[i] = (float)((double)grads[i] * scale);
+    }
+    return norm;
+}
+
+int nn_schedule_check(const nn_schedule *s, nn_error *err)
+{
+    if (s->warmup_epochs < 0)
+        return nn_error_set(err, NN_EXIT_USAGE, "schedule: warmup_epochs must be >= 0"), -1;
+    switch (s->kind) {
+    case NN_SCHED_CONSTANT:
+        return 0;
+    case NN_SCHED_STEP:
+        if (s->step_epochs < 1)
+            return nn_error_set(err, NN_EXIT_USAGE, "schedule: step_epochs must be >= 1"), -1;
+        /* step also needs gamma: */
+        /* fall through */
+    case NN_SCHED_EXPONENTIAL:
+        if (!(s->gamma > 0 && s->gamma <= 1))
+            return nn_error_set(err, NN_EXIT_USAGE, "schedule: gamma must be in (0, 1]"), -1;
+        return 0;
+    case NN_SCHED_COSINE:
+        if (!(isfinite(s->min_lr) && s->min_lr >= 0))
+            return nn_error_set(err, NN_EXIT_USAGE, "schedule: min_lr must be >= 0"), -1;
+        if (s->total_epochs < 1)
+            return nn_error_set(err, NN_EXIT_USAGE, "schedule: total_epochs must be >= 1"), -1;
+        return 0;
+    }
+    return nn_error_set(err, NN_EXIT_USAGE, "schedule: unknown kind %d", (int)s->kind), -1;
+}
+
+double nn_schedule_lr(const nn_schedule *s, double base_lr, int64_t step, int64_t steps_per_epoch)
+{
+    int64_t spe = steps_per_epoch < 1 ? 1 : steps_per_epoch;
+    if (step < 0)
+        step = 0;
+    int64_t epoch = step / spe;
+    double lr = base_lr;
+    switch (s->kind) {
+    case NN_SCHED_CONSTANT:
+        break;
+    case NN_SCHED_STEP:
+        lr = base_lr * pow(s->gamma, (double)(epoch / (s->step_epochs < 1 ? 1 : s->step_epochs)));
+        break;
+    case NN_SCHED_EXPONENTIAL:
+        lr = base_lr * pow(s->gamma, (double)epoch);
+        break;
+    case NN_SCHED_COSINE: {
+        double S = (double)(s->total_epochs < 1 ? 1 : s->total_epochs) * (double)spe;
+        if ((double)step < S)
+            lr = s->min_lr + (base_lr - s->min_lr) * (1.0 + cos(pi * (double)step / S)) / 2.0;
+        else
+            lr = s->min_lr;
+        break;
+    }
+    }
+    if (s->warmup_epochs > 0) {
+        double W = (double)s->warmup_epochs * (double)spe;
+        if ((double)step < W)
+            lr = lr * (double)(step + 1) / W;
+    }
+    return lr;
+}
