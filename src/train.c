@@ -302,6 +302,33 @@ static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path
     return rc;
 }
 
+/* "layer 2 weights" etc.: the first place, input side first, where the
+ * parameters or the last batch's outputs stopped being finite. */
+static void first_bad_layer(const nn_model *m, int B, char *out, size_t cap)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        int in = l == 0 ? m->n_inputs : m->units[l - 1];
+        const float *W = m->params + m->w_off[l], *b = m->params + m->b_off[l];
+        size_t nw = (size_t)in * (size_t)m->units[l], nb = (size_t)m->units[l];
+        size_t ny = (size_t)B * (size_t)m->units[l];
+        const char *what = NULL;
+        for (size_t i = 0; i < nw && !what; i++)
+            if (!isfinite(W[i]))
+                what = "weights";
+        for (size_t i = 0; i < nb && !what; i++)
+            if (!isfinite(b[i]))
+                what = "biases";
+        for (size_t i = 0; i < ny && !what; i++)
+            if (!isfinite(m->acts[l][i]))
+                what = "outputs";
+        if (what) {
+            snprintf(out, cap, "first non-finite values in layer %d %s", l + 1, what);
+            return;
+        }
+    }
+    snprintf(out, cap, "parameters and outputs finite, the loss overflowed");
+}
+
 static int first_nonfinite(const float *p, size_t n, size_t *at)
 {
     for (size_t i = 0; i < n; i++)
@@ -429,10 +456,12 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                                           cfg->huber_delta);
             if (!isfinite(loss)) {
                 nn_progress_clear(&bar);
+                char where[96];
+                first_bad_layer(m, B, where, sizeof where);
                 nn_error_set(err, NN_EXIT_RUNTIME,
-                             "training diverged: the loss is %s at epoch %lld, batch %zu "
-                             "(lower optimizer.learning_rate); %s",
-                             isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1,
+                             "training diverged: the loss is %s at epoch %lld, batch %zu (%s; "
+                             "lower optimizer.learning_rate); %s",
+                             isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1, where,
                              kept(t, cfg));
                 return -1;
             }
@@ -460,10 +489,12 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
         t->batch = 0;
         size_t at;
         if (first_nonfinite(m->params, m->n_params, &at)) {
+            char where[96];
+            first_bad_layer(m, 0, where, sizeof where);
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "training diverged: parameter %zu is not finite after epoch %lld, "
-                         "batch %zu (lower optimizer.learning_rate); %s",
-                         at, (long long)e, batches, kept(t, cfg));
+                         "batch %zu (%s; lower optimizer.learning_rate); %s",
+                         at, (long long)e, batches, where, kept(t, cfg));
             return -1;
         }
         double train_seconds = nn_now() - started;
