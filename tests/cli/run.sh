@@ -348,6 +348,29 @@ if run set-nested 0 "$NN" --quiet --set model.layers.0.units=4 --set training.ep
     out_has set-nested "model        3 inputs -> 4 sigmoid -> 3 sigmoid"; out_has set-nested "epoch        2"
 fi
 
+# --- issue 5: gradcheck, losses, optimizers, early stopping -----------------------
+if run gradcheck 0 "$NN" --gradcheck "$T/col.json"; then
+    out_has gradcheck "layer  units  activation  weights    biases     inputs"
+    out_has gradcheck "pass (tolerance 1e-06)"
+fi
+if run gradcheck-json 0 "$NN" --gradcheck --json --set 'model.layers=[{"units":4,"activation":"tanh"},{"units":3,"activation":"leaky_relu","alpha":0.2},{"units":3,"activation":"softmax"}]' --set loss=cross_entropy "$T/col.json"; then
+    if [ "$(grep -c '^{"layer":[123],"units":[34],"activation":"[a-z_]*","weights":[0-9.e-]*,"biases":[0-9.e-]*' "$T/out")" -eq 3 ] &&
+       grep -q '"pass":true}$' "$T/out"; then ok; else bad "gradcheck-json: $(cat "$T/out")"; fi
+fi
+if run gradcheck-regression 0 "$NN" --gradcheck --set loss=huber --set huber_delta=0.5 "$T/reg.json"; then out_has gradcheck-regression "pass"; fi
+if run pairing 2 "$NN" --set loss=cross_entropy "$T/col.json"; then
+    err_one_line pairing; err_has pairing 'loss "cross_entropy" needs a softmax output layer'; fi
+if run softmax-ce 0 "$NN" --json --set 'model.layers=[{"units":8,"activation":"relu","dropout":0.1},{"units":3,"activation":"softmax"}]' \
+        --set loss=cross_entropy --set optimizer.name=adam --set optimizer.learning_rate=0.02 \
+        --set checkpoint.path=ce.ckpt "$T/col.json"; then
+    if tail -n1 "$T/out" | grep -q '"val_accuracy":1,'; then ok; else bad "softmax-ce: $(tail -n1 "$T/out")"; fi
+fi
+if run early-stop 0 "$NN" --set training.early_stopping.patience=2 --set training.early_stopping.min_delta=100 \
+        --set checkpoint.path=es.ckpt "$T/col.json"; then
+    [ "$(wc -l <"$T/out")" -eq 3 ] && ok || bad "early-stop: $(wc -l <"$T/out") epochs"
+    err_has early-stop "nntrain: early stopping after epoch 3: the validation loss has not improved for 2 epochs"
+fi
+
 # --- the README's pipeline examples, extracted and run as written ---------------------
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 R=$T/repo
