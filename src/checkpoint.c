@@ -1,6 +1,7 @@
 /* checkpoint.c - save and load the checkpoint file (see checkpoint.h).
  *
- * Exact layout, format version 2 (version 1 had no DATA section).  u32/u64/i64 are little-endian; f32/f64
+ * Exact layout, format version 3 (1 had no DATA section, 2 no EPOC and
+ * TRAI).  u32/u64/i64 are little-endian; f32/f64
  * are IEEE-754 bit patterns stored as little-endian u32/u64, so NaN payloads,
  * -0.0 and denormals survive bit for bit.  Every byte goes through the put_*
  * and get_* helpers below, so the bytes do not depend on the host's order.

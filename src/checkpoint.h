@@ -21,7 +21,7 @@
 #include "nn/types.h"
 #include "util/error.h"
 
-#define NN_CKPT_VERSION 2
+#define NN_CKPT_VERSION 3
 
 typedef struct {
     char *version;          /* nntrain version that wrote it, e.g. "0.1.0" */

@@ -461,7 +461,7 @@ START_TEST(test_checkpoint_reports_future_version)
     nn_ckpt c;
     nn_error err = {0};
     ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
-    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 2");
+    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 3");
     ck_assert_int_eq(err.code, 1);
     free(buf);
 }

@@ -20,6 +20,7 @@
     X(optim_suite)        \
     X(csv_suite)          \
     X(metrics_suite)      \
+    X(fuzz_regressions_suite) \
     X(train_suite)
 
 #define NN_DECLARE_SUITE(name) Suite *name(void);

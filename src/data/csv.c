@@ -933,12 +933,20 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
     return 0;
 }
 
-/* Room for one more row. */
+/* Room for one more row.  The first allocation holds as many rows as fit in
+ * NN_CSV_FIRST_ROWS_BYTES (1024 at most, 1 at least), so a single very wide
+ * row does not reserve 1024 times its width; later ones double, so the
+ * arrays stay within twice the rows really read. */
+#define NN_CSV_FIRST_ROWS_BYTES ((size_t)1 << 20)
 static int rows_reserve(loader *L, nn_error *err)
 {
     if (L->n < L->cap)
         return 0;
-    size_t cap = L->cap ? 2 * L->cap : 1024;
+    size_t row_bytes = (L->nfeat + (size_t)L->nt + 1) * sizeof(float); /* nfeat <= 10^6 */
+    size_t first = NN_CSV_FIRST_ROWS_BYTES / row_bytes;
+    if (first > 1024)
+        first = 1024;
+    size_t cap = L->cap ? 2 * L->cap : first > 0 ? first : 1;
     if (cap < L->cap)
         return oom(L, err);
     if (L->nfeat) {

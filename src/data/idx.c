@@ -525,7 +525,7 @@ struct nn_idx_stream {
     nn_reader *r;
     idx_file f;
     uint64_t row;          /* rows delivered */
-    unsigned char *buf;    /* (features * element size) */
+    unsigned char *buf;    /* (features * element size), from the first row on */
     char *name;
 };
 
@@ -538,19 +538,16 @@ nn_idx_stream *nn_idx_stream_open(nn_reader *r, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
         return NULL;
     }
-    if (read_header(&s->f, r, s->name, IDX_MAX_DIMS, err) < 0)
-        goto fail;
-    s->buf = malloc((size_t)s->f.features * nn_dtype_size(s->f.type));
-    if (!s->buf) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
-        goto fail;
+    if (read_header(&s->f, r, s->name, IDX_MAX_DIMS, err) < 0) {
+        free(s->name);
+        free(s);
+        return NULL;
     }
+    /* The row buffer waits for the first nn_idx_stream_next: the header's
+     * width (up to 2^24 x 8 bytes) is only a claim until the caller, who
+     * holds a row of that many doubles, has accepted it. */
     s->r = r;
     return s;
-fail:
-    free(s->name);
-    free(s);
-    return NULL;
 }
 
 size_t nn_idx_stream_features(const nn_idx_stream *s)
@@ -568,6 +565,11 @@ int nn_idx_stream_next(nn_idx_stream *s, double *x, nn_error *err)
     if (s->row == s->f.n)
         return 0;
     size_t esz = nn_dtype_size(s->f.type), bytes = (size_t)s->f.features * esz;
+    if (!s->buf && !(s->buf = malloc(bytes))) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory for a row of %zu bytes", s->name,
+                     bytes);
+        return -1;
+    }
     long long got = nn_reader_read(s->r, s->buf, bytes, err);
     if (got < 0)
         return -1;
