@@ -1,42 +1,106 @@
 /* cpu.c - choosing the kernel table at start-up.
  *
- * Only the reference table exists so far; the AVX2+FMA and AVX-512 tables
- * will be added as further entries of `tables` and picked from cpuid.  The
- * names are already accepted by NNTRAIN_ISA so that forcing a path the build
- * lacks gives a clear error rather than a silent fallback. */
+ * A table is usable when the processor has the instructions and the
+ * operating system saves the registers they use on a context switch:
+ *   avx2    cpuid: AVX, FMA (leaf 1), AVX2 (leaf 7); XCR0: XMM and YMM state
+ *   avx512  the same and AVX512F (leaf 7); XCR0: opmask, ZMM_Hi256, Hi16_ZMM
+ * The x86 tables exist only in x86 builds (avx2.c and avx512.c compile to
+ * nothing elsewhere); on other machines only "scalar" is available.
+ */
 #include "kernels/kernels.h"
 
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#define NN_X86 1
+#include <cpuid.h>
+extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512;
+#endif
+
+static const char *const isa_names[] = {"scalar", "avx2", "avx512"}; /* worst to best */
+#define N_ISA ((int)(sizeof isa_names / sizeof isa_names[0]))
+
 static const nn_kernels *selected;
 
-static const nn_kernels *const tables[] = {&nn_kernels_ref};
+#ifdef NN_X86
+static unsigned long long xgetbv0(void)
+{
+    unsigned lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (unsigned long long)hi << 32 | lo;
+}
+#endif
+
+/* The table of isa_names[i], or NULL when this machine cannot run it. */
+static const nn_kernels *table_if_usable(int i)
+{
+    if (i == 0)
+        return &nn_kernels_ref;
+#ifdef NN_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return NULL;
+    int fma = c >> 12 & 1, osxsave = c >> 27 & 1, avx = c >> 28 & 1;
+    if (!fma || !osxsave || !avx || __get_cpuid_max(0, NULL) < 7)
+        return NULL;
+    unsigned long long xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) /* XMM, YMM */
+        return NULL;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx2 = b >> 5 & 1, avx512f = b >> 16 & 1;
+    if (!avx2)
+        return NULL;
+    if (i == 1)
+        return &nn_kernels_avx2;
+    if (i == 2 && avx512f && (xcr0 & 0xe0) == 0xe0) /* opmask, ZMM_Hi256, Hi16_ZMM */
+        return &nn_kernels_avx512;
+#endif
+    return NULL;
+}
+
+static const nn_kernels *best_table(void)
+{
+    for (int i = N_ISA - 1; i > 0; i--) {
+        const nn_kernels *t = table_if_usable(i);
+        if (t)
+            return t;
+    }
+    return &nn_kernels_ref;
+}
 
 int nn_kernels_select(const char *isa, nn_error *err)
 {
     if (!isa || !*isa) {
-        selected = tables[0];
+        selected = best_table();
         return 0;
     }
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        if (strcmp(tables[i]->name, isa) == 0) {
-            selected = tables[i];
+    for (int i = 0; i < N_ISA; i++) {
+        if (strcmp(isa_names[i], isa) != 0)
+            continue;
+        const nn_kernels *t = table_if_usable(i);
+        if (t) {
+            selected = t;
             return 0;
         }
+        char have[64] = "scalar";
+        for (int j = 1; j < N_ISA; j++)
+            if (table_if_usable(j)) {
+                strcat(have, ", ");
+                strcat(have, isa_names[j]);
+            }
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "NNTRAIN_ISA=%s: this processor cannot run the %s kernels (available: %s)",
+                     isa, isa, have);
+        return -1;
     }
-    if (strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0)
-        nn_error_set(err, NN_EXIT_USAGE,
-                     "NNTRAIN_ISA=%s: this build of nntrain has no %s kernels yet", isa, isa);
-    else
-        nn_error_set(err, NN_EXIT_USAGE,
-                     "NNTRAIN_ISA=%s: unknown instruction set (expected scalar, avx2 or avx512)",
-                     isa);
+    nn_error_set(err, NN_EXIT_USAGE,
+                 "NNTRAIN_ISA=%s: unknown instruction set (expected scalar, avx2 or avx512)", isa);
     return -1;
 }
 
 const nn_kernels *nn_kernels_get(void)
 {
     if (!selected)
-        selected = tables[0];
+        selected = best_table();
     return selected;
 }

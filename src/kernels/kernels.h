@@ -1,17 +1,25 @@
 /* kernels.h - the table of dense-layer kernels.
  *
  * Every slot has a plain reference implementation (ref.c).  Faster versions
- * for an instruction set fill the same slots; the table in use is chosen once
- * at start-up (cpu.c) from what the processor supports, and the environment
- * variable NNTRAIN_ISA=scalar|avx2|avx512 forces one.  Algorithm code calls
- * the kernels only through this table and never sees an intrinsic.
+ * for an instruction set fill the same slots (avx2.c, avx512.c); the table in
+ * use is chosen once at start-up (cpu.c) from what the processor and the
+ * operating system support, and the environment variable
+ * NNTRAIN_ISA=scalar|avx2|avx512 forces one.  Algorithm code calls the
+ * kernels only through this table and never sees an intrinsic.
  *
  * Shapes, in memory order (row-major):
  *   X  (B, in)    layer input, one sample per row
  *   W  (out, in)  weights, one output unit per row
  *   b  (out,)     biases
  *   Y  (B, out)   layer output after the activation
- *   dY (B, out)   dC/dY on entry to the backward pass; becomes dC/dZ
+ *   dY (B, out)   dC/dY on entry to the backward pass; becomes dZ = dC/dZ
+ *   dX (B, in)    dC/dX, the gradient handed to the layer below
+ *   dW (out, in), db (out,)   the parameter gradients, accumulated into
+ *
+ * Determinism: every kernel computes each output element in one thread, in
+ * an order fixed by the shapes alone, so the results are bit-identical for
+ * any nn_kernels_set_threads() count.  Different tables may round
+ * differently (their sums are ordered differently).
  */
 #ifndef NN_KERNELS_H
 #define NN_KERNELS_H
@@ -24,37 +32,46 @@
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512" */
 
-    /* Y = act(X W^T + b): the product, the bias add and the activation in
-     * one pass. */
+    /* Y = act(X W^T + b): the product (an NT matrix product), the bias add
+     * and the activation in one pass. */
     void (*dense_forward)(float *Y, const float *X, const float *W, const float *b,
                           int B, int in, int out, nn_act act);
 
-    /* dY <- dY * act'(Y), element-wise over n = B*out values: turns dC/dY
-     * into dC/dZ using the kept outputs Y. */
-    void (*act_backward)(float *dY, const float *Y, size_t n, nn_act act);
+    /* The activation's and the bias's backward in one pass over dY:
+     * dY <- dY * act'(Y) element-wise (dC/dY becomes dC/dZ, act' taken from
+     * the kept outputs Y), and db += the column sums of the new dY, each
+     * summed over the batch in row order starting from 0 and then added to
+     * db. */
+    void (*act_backward)(float *dY, float *db, const float *Y, int B, int out, nn_act act);
 
-    /* dX = dZ W: the gradient passed to the layer below, (B, in). */
+    /* dX = dZ W (an NN product): the gradient passed to the layer below. */
     void (*dense_backward_input)(float *dX, const float *dZ, const float *W,
                                  int B, int in, int out);
 
-    /* dW += dZ^T X and db += column sums of dZ: the parameter gradients,
-     * accumulated over the batch. */
-    void (*dense_backward_params)(float *dW, float *db, const float *dZ, const float *X,
-                                  int B, int in, int out);
+    /* dW += dZ^T X (a TN product): the weight gradient, summed over the
+     * batch. */
+    void (*dense_backward_weights)(float *dW, const float *dZ, const float *X,
+                                   int B, int in, int out);
 } nn_kernels;
 
-/* The reference kernels, always available. */
+/* The reference kernels, always available and single-threaded. */
 extern const nn_kernels nn_kernels_ref;
 
-/* The table in use.  The first call selects it (from NNTRAIN_ISA if set,
- * else the best the processor supports); nn_kernels_select() must have
- * succeeded before if NNTRAIN_ISA might be invalid. */
+/* The table in use.  The first call, if nn_kernels_select() has not been
+ * called, selects the best table the processor supports. */
 const nn_kernels *nn_kernels_get(void);
 
 /* Selects the table: `isa` is "scalar", "avx2", "avx512", or NULL/"" for the
  * best available (NNTRAIN_ISA, when set, is read by the caller and passed
  * here).  Returns -1 with *err (code 2) for an unknown name or one this
- * processor lacks. */
+ * processor (or this build, on a machine that is not x86) lacks; the
+ * selection is then unchanged. */
 int nn_kernels_select(const char *isa, nn_error *err);
+
+/* Worker threads the kernels may use, 1..1024 (values outside are clamped);
+ * 1 until this is called.  The threads are started on first use and kept.
+ * Small products run on the calling thread alone whatever n is.  Results do
+ * not depend on n. */
+void nn_kernels_set_threads(int n);
 
 #endif

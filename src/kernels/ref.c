@@ -35,12 +35,20 @@ static void ref_dense_forward(float *Y, const float *X, const float *W, const fl
     }
 }
 
-static void ref_act_backward(float *dY, const float *Y, size_t n, nn_act act)
+static void ref_act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
 {
-    if (act == NN_ACT_IDENTITY)
-        return;
-    for (size_t i = 0; i < n; i++)
-        dY[i] *= nn_act_derivative(act, Y[i]);
+    /* One column at a time: dZ[i,j] = dY[i,j] act'(Y[i,j]) and its sum over
+     * the batch in row order, added to db[j] once at the end. */
+    for (int j = 0; j < out; j++) {
+        float s = 0.0f;
+        for (int i = 0; i < B; i++) {
+            float *g = dY + (size_t)i * out + j;
+            if (act != NN_ACT_IDENTITY)
+                *g *= nn_act_derivative(act, Y[(size_t)i * out + j]);
+            s += *g;
+        }
+        db[j] += s;
+    }
 }
 
 static void ref_dense_backward_input(float *dX, const float *dZ, const float *W,
@@ -57,20 +65,15 @@ static void ref_dense_backward_input(float *dX, const float *dZ, const float *W,
     }
 }
 
-static void ref_dense_backward_params(float *dW, float *db, const float *dZ, const float *X,
-                                      int B, int in, int out)
+static void ref_dense_backward_weights(float *dW, const float *dZ, const float *X,
+                                       int B, int in, int out)
 {
     /* dW[j,:] += sum_i dZ[i,j] X[i,:], one row of dW at a time so it stays
      * in the first-level cache while the batch streams past. */
     for (int j = 0; j < out; j++) {
         float *dw = dW + (size_t)j * in;
-        float s = 0.0f;
-        for (int i = 0; i < B; i++) {
-            float g = dZ[(size_t)i * out + j];
-            s += g;
-            axpy(dw, g, X + (size_t)i * in, in);
-        }
-        db[j] += s;
+        for (int i = 0; i < B; i++)
+            axpy(dw, dZ[(size_t)i * out + j], X + (size_t)i * in, in);
     }
 }
 
@@ -79,5 +82,5 @@ const nn_kernels nn_kernels_ref = {
     .dense_forward = ref_dense_forward,
     .act_backward = ref_act_backward,
     .dense_backward_input = ref_dense_backward_input,
-    .dense_backward_params = ref_dense_backward_params,
+    .dense_backward_weights = ref_dense_backward_weights,
 };

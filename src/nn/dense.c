@@ -32,8 +32,8 @@ void nn_dense_backward(float *dX, float *dW, float *db, float *dY, const float *
                        const float *Y, const float *W, int B, int in, int out, nn_act act)
 {
     const nn_kernels *k = nn_kernels_get();
-    k->act_backward(dY, Y, (size_t)B * out, act);       /* dY becomes dZ */
-    k->dense_backward_params(dW, db, dY, X, B, in, out);
+    k->act_backward(dY, db, Y, B, out, act);            /* dY becomes dZ; db += 1^T dZ */
+    k->dense_backward_weights(dW, dY, X, B, in, out);  /* dW += dZ^T X */
     if (dX)
-        k->dense_backward_input(dX, dY, W, B, in, out);
+        k->dense_backward_input(dX, dY, W, B, in, out); /* dX = dZ W */
 }

@@ -1,0 +1,361 @@
+/* bench_kernels.c - `make bench`, parts (a) and (b): the machine's fp32 FMA
+ * peak, then GFLOP/s of nntrain's three dense products on the reference
+ * layer shapes beside OpenBLAS's cblas_sgemm on the same shapes.
+ *
+ *   bench_kernels [THREADS]      THREADS: the "all threads" count (default:
+ *                                online processors)
+ *
+ * Prints Markdown tables on stdout.  OpenBLAS is loaded with dlopen() so this
+ * program builds and runs without it (the columns then say why they are
+ * empty); nntrain itself never uses it.  The kernel table is the one nntrain
+ * would pick (NNTRAIN_ISA is honoured).
+ *
+ * Timing: each measurement is the best of 5 rounds of ~40 ms of back-to-back
+ * calls on the same buffers (all in cache, as they are in training), after a
+ * warm-up; FLOPs are 2 M N K per product.  One thread: the thread's CPU
+ * time; several: wall time.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BENCH_X86 1
+#endif
+
+/* One-thread figures are timed with the thread's CPU time, so time the
+ * system gave to other processes (the machines are shared) does not count;
+ * several threads need wall time. */
+static int use_cpu_time;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- (a) FMA peak ------------------------------------------------------------- */
+
+/* Independent chains acc = acc * a + b (a < 1, so values settle, no
+ * denormals): enough of them to cover the FMA latency on every port. */
+#ifdef BENCH_X86
+__attribute__((target("avx512f,fma"))) static float fma_loop_zmm(long iters)
+{
+    __m512 acc[16], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    for (int j = 0; j < 16; j++)
+        acc[j] = _mm512_set1_ps((float)j);
+    for (long i = 0; i < iters; i++)
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            acc[j] = _mm512_fmadd_ps(acc[j], a, b);
+    __m512 s = acc[0];
+    for (int j = 1; j < 16; j++)
+        s = _mm512_add_ps(s, acc[j]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_loop_ymm(long iters)
+{
+    __m256 acc[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    for (int j = 0; j < 12; j++)
+        acc[j] = _mm256_set1_ps((float)j);
+    for (long i = 0; i < iters; i++)
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; j++)
+            acc[j] = _mm256_fmadd_ps(acc[j], a, b);
+    float t[8], s = 0;
+    for (int j = 0; j < 12; j++) {
+        _mm256_storeu_ps(t, acc[j]);
+        for (int l = 0; l < 8; l++)
+            s += t[l];
+    }
+    return s;
+}
+#endif
+
+typedef struct {
+    int zmm;
+    long iters;
+    pthread_barrier_t *start;
+    double t0, t1; /* when this thread started and ended its loop */
+    volatile float sink;
+} peak_arg;
+
+static void *peak_thread(void *p)
+{
+    peak_arg *a = p;
+    if (a->start)
+        pthread_barrier_wait(a->start);
+    a->t0 = now();
+#ifdef BENCH_X86
+    a->sink = a->zmm ? fma_loop_zmm(a->iters) : fma_loop_ymm(a->iters);
+#endif
+    a->t1 = now();
+    return NULL;
+}
+
+/* GFLOP/s of `threads` threads each running the FMA loop (one thread: on
+ * this thread, by its CPU time). */
+static double peak_gflops(int zmm, int threads)
+{
+    long iters = 1000000; /* calibrated below to ~0.3 s */
+    for (int pass = 0; pass < 2; pass++) {
+        double dt;
+        if (threads == 1) {
+            peak_arg arg = {.zmm = zmm, .iters = iters};
+            use_cpu_time = 1;
+            peak_thread(&arg);
+            use_cpu_time = 0;
+            dt = arg.t1 - arg.t0;
+        } else {
+            /* From the first thread's start to the last one's end. */
+            pthread_barrier_t start;
+            pthread_barrier_init(&start, NULL, (unsigned)threads);
+            peak_arg *args = calloc((size_t)threads, sizeof *args);
+            pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+            for (int t = 0; t < threads; t++) {
+                args[t] = (peak_arg){.zmm = zmm, .iters = iters, .start = &start};
+                pthread_create(&tid[t], NULL, peak_thread, &args[t]);
+            }
+            double t0 = 1e300, t1 = 0;
+            for (int t = 0; t < threads; t++) {
+                pthread_join(tid[t], NULL);
+                t0 = args[t].t0 < t0 ? args[t].t0 : t0;
+                t1 = args[t].t1 > t1 ? args[t].t1 : t1;
+            }
+            dt = t1 - t0;
+            pthread_barrier_destroy(&start);
+            free(args);
+            free(tid);
+        }
+        double flops = (double)threads * (double)iters * (zmm ? 16 * 16 : 12 * 8) * 2.0;
+        if (pass == 1)
+            return flops / dt * 1e-9;
+        iters = (long)((double)iters * 0.3 / dt);
+    }
+    return 0;
+}
+
+/* ---- OpenBLAS, if it can be loaded ------------------------------------------------ */
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 }; /* the CBLAS ABI's values */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+static sgemm_fn cblas_sgemm_p;
+static void (*openblas_threads_p)(int);
+
+static char blas_note[256];
+
+/* Loads OpenBLAS; returns NULL, or why it is not there.  Which of its
+ * kernels it uses (it picks them by processor model, and may not know this
+ * one) goes into blas_note; bench/run.py sets OPENBLAS_CORETYPE when the
+ * pick would be weaker than the processor. */
+static const char *load_openblas(void)
+{
+    static const char *const names[] = {"libopenblas.so.0", "libopenblas.so"};
+    void *h = NULL;
+    for (int i = 0; i < 2 && !h; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return "libopenblas.so.0 not found (apt-get install libopenblas-dev)";
+    cblas_sgemm_p = (sgemm_fn)dlsym(h, "cblas_sgemm");
+    openblas_threads_p = (void (*)(int))dlsym(h, "openblas_set_num_threads");
+    char *(*corename)(void) = (char *(*)(void))dlsym(h, "openblas_get_corename");
+    if (!cblas_sgemm_p || !openblas_threads_p)
+        return "libopenblas.so.0 has no cblas_sgemm";
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    snprintf(blas_note, sizeof blas_note, "OpenBLAS kernels: %s%s%s%s",
+             corename ? corename() : "unknown", forced ? " (OPENBLAS_CORETYPE=" : "",
+             forced ? forced : "", forced ? ")" : "");
+    return NULL;
+}
+
+/* ---- (b) the products ------------------------------------------------------------ */
+
+typedef struct {
+    const char *net;
+    int B, in, out;
+} layer;
+
+typedef struct {
+    int B, in, out;
+    float *X, *W, *b, *Y, *dZ, *dX, *dW;
+} bufs;
+
+static float *rand_buf(size_t n)
+{
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) {
+        perror("bench_kernels");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)rand() / RAND_MAX - 0.5f;
+    return p;
+}
+
+enum { FWD, DX, DW };
+static const char *const product_names[] = {"forward Y=XW^T+b", "dX=dZ W", "dW+=dZ^T X"};
+
+static void call(int product, int blas, const bufs *m)
+{
+    const nn_kernels *k = nn_kernels_get();
+    int B = m->B, in = m->in, out = m->out;
+    if (!blas) {
+        if (product == FWD)
+            k->dense_forward(m->Y, m->X, m->W, m->b, B, in, out, NN_ACT_IDENTITY);
+        else if (product == DX)
+            k->dense_backward_input(m->dX, m->dZ, m->W, B, in, out);
+        else
+            k->dense_backward_weights(m->dW, m->dZ, m->X, B, in, out);
+    } else if (product == FWD) {
+        cblas_sgemm_p(RowMajor, NoTrans, Trans, B, out, in, 1.0f, m->X, in, m->W, in, 0.0f, m->Y,
+                      out);
+    } else if (product == DX) {
+        cblas_sgemm_p(RowMajor, NoTrans, NoTrans, B, in, out, 1.0f, m->dZ, out, m->W, in, 0.0f,
+                      m->dX, in);
+    } else {
+        cblas_sgemm_p(RowMajor, Trans, NoTrans, out, in, B, 1.0f, m->dZ, out, m->X, in, 1.0f,
+                      m->dW, in);
+    }
+}
+
+static double gflops(int product, int blas, const bufs *m)
+{
+    double flops = 2.0 * m->B * m->in * m->out;
+    long reps = 1;
+    for (double t0 = now(); now() - t0 < 0.02; reps++) /* warm-up and calibration */
+        call(product, blas, m);
+    double t_first = now();
+    for (long r = 0; r < reps; r++)
+        call(product, blas, m);
+    double per_call = (now() - t_first) / (double)reps;
+    reps = (long)(0.04 / per_call) + 1;
+    double best = 1e30;
+    for (int round = 0; round < 5; round++) {
+        double t0 = now();
+        for (long r = 0; r < reps; r++)
+            call(product, blas, m);
+        double dt = (now() - t0) / (double)reps;
+        best = dt < best ? dt : best;
+    }
+    return flops / best * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = argc > 1 ? atoi(argv[1]) : (int)(cores > 0 ? cores : 1);
+    if (nt < 1)
+        nt = 1;
+    nn_error err = {0};
+    if (nn_kernels_select(getenv("NNTRAIN_ISA"), &err) < 0) {
+        fprintf(stderr, "bench_kernels: %s\n", err.msg);
+        return 2;
+    }
+    const char *isa = nn_kernels_get()->name;
+#ifdef BENCH_X86
+    __builtin_cpu_init();
+#endif
+
+    /* (a) */
+    double peak1 = 0;
+    printf("### Peak fp32 FMA throughput\n\n");
+#ifdef BENCH_X86
+    int has512 = __builtin_cpu_supports("avx512f"), has2 = __builtin_cpu_supports("avx2") &&
+                                                         __builtin_cpu_supports("fma");
+    printf("| loop | 1 thread GFLOP/s | %d threads GFLOP/s |\n|---|---|---|\n", nt);
+    if (has2) {
+        double p1 = peak_gflops(0, 1), pn = peak_gflops(0, nt);
+        printf("| AVX2 FMA, 12 ymm accumulators | %.1f | %.1f |\n", p1, pn);
+        peak1 = p1;
+    }
+    if (has512) {
+        double p1 = peak_gflops(1, 1), pn = peak_gflops(1, nt);
+        printf("| AVX-512 FMA, 16 zmm accumulators | %.1f | %.1f |\n", p1, pn);
+        peak1 = p1 > peak1 ? p1 : peak1;
+    }
+    if (!has2 && !has512)
+        printf("| (no AVX2/AVX-512 here) | - | - |\n");
+#else
+    printf("(not an x86 processor: no FMA loop; %% of peak not shown)\n");
+#endif
+    printf("\n1 thread: by CPU time; %d threads: by wall time. Single-thread peak used below: "
+           "%.1f GFLOP/s.\n\n", nt, peak1);
+
+    /* (b) */
+    const char *blas_missing = load_openblas();
+    static const layer layers[] = {
+        {"W1 784-128-10 b32", 32, 784, 128},  {"W1 784-128-10 b32", 32, 128, 10},
+        {"W2 784-256-128-10 b128", 128, 784, 256}, {"W2 784-256-128-10 b128", 128, 256, 128},
+        {"W2 784-256-128-10 b128", 128, 128, 10},
+    };
+    printf("### Dense products: nntrain (%s kernels) and OpenBLAS cblas_sgemm\n\n", isa);
+    if (blas_missing)
+        printf("OpenBLAS columns empty: %s.\n\n", blas_missing);
+    else
+        printf("%s.\n\n", blas_note);
+    use_cpu_time = 0;
+    printf("GFLOP/s, best of 5 rounds (1 thread: by CPU time; %d threads: by wall time). "
+           "Forward is the identity activation (product + bias).\n", nt);
+    printf(
+           "%% peak: of the single-thread FMA peak above. ratio: nntrain / OpenBLAS.\n\n");
+    printf("| net, layer | product | M x N x K | nntrain 1t | %% peak | OpenBLAS 1t | ratio 1t "
+           "| nntrain %dt | OpenBLAS %dt | ratio %dt |\n",
+           nt, nt, nt);
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        const layer *L = &layers[l];
+        bufs m = {.B = L->B, .in = L->in, .out = L->out};
+        m.X = rand_buf((size_t)L->B * L->in);
+        m.W = rand_buf((size_t)L->out * L->in);
+        m.b = rand_buf((size_t)L->out);
+        m.Y = rand_buf((size_t)L->B * L->out);
+        m.dZ = rand_buf((size_t)L->B * L->out);
+        m.dX = rand_buf((size_t)L->B * L->in);
+        m.dW = rand_buf((size_t)L->out * L->in);
+        for (int p = FWD; p <= DW; p++) {
+            int M = p == DW ? L->out : L->B, N = p == FWD ? L->out : L->in,
+                K = p == FWD ? L->in : p == DX ? L->out : L->B;
+            double r[2][2] = {{0, 0}, {0, 0}}; /* [blas][threads] */
+            for (int th = 0; th < 2; th++) {
+                int n = th ? nt : 1;
+                use_cpu_time = n == 1;
+                nn_kernels_set_threads(n);
+                r[0][th] = gflops(p, 0, &m);
+                if (!blas_missing) {
+                    openblas_threads_p(n);
+                    r[1][th] = gflops(p, 1, &m);
+                }
+            }
+            char b1[32] = "-", bn[32] = "-", q1[32] = "-", qn[32] = "-";
+            if (!blas_missing) {
+                snprintf(b1, sizeof b1, "%.1f", r[1][0]);
+                snprintf(bn, sizeof bn, "%.1f", r[1][1]);
+                snprintf(q1, sizeof q1, "%.2f", r[0][0] / r[1][0]);
+                snprintf(qn, sizeof qn, "%.2f", r[0][1] / r[1][1]);
+            }
+            printf("| %s, %d-%d | %s | %d x %d x %d | %.1f | %.0f%% | %s | %s | %.1f | %s | %s |\n",
+                   L->net, L->in, L->out, product_names[p], M, N, K, r[0][0],
+                   peak1 > 0 ? 100.0 * r[0][0] / peak1 : 0.0, b1, q1, r[0][1], bn, qn);
+            fflush(stdout);
+        }
+        free(m.X);
+        free(m.W);
+        free(m.b);
+        free(m.Y);
+        free(m.dZ);
+        free(m.dX);
+        free(m.dW);
+    }
+    nn_kernels_set_threads(1);
+    return 0;
+}

@@ -1,0 +1,351 @@
+/* avx2.c - the dense kernels with AVX2 and FMA (8 floats a vector); the only
+ * file built with -mavx2 -mfma.  cpu.c selects this table only when the
+ * processor has both and the OS saves the ymm state.
+ *
+ * The same tiling as avx512.c, sized for 16 vector registers:
+ *   forward  blocks of 2 samples x 4 outputs: 8 ymm accumulators, each a
+ *            dot product split over 8 lanes of k (6 loads feed 8 FMAs per
+ *            8 k), reduced by horizontal adds into one ymm (lane 4r+c) for
+ *            the bias and the activation, four blocks (an 8 x 4 tile) at a
+ *            time.  The k ends are masked loads.
+ *   dX, dW   6 rows x 16 columns: 12 ymm accumulators; per k, 2 vector loads
+ *            and 6 broadcasts feed 12 FMAs.  The column tail is masked.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+#include "kernels/tiled.h"
+#include "nn/activation.h"
+
+/* mask_from[8 - n] as a vector: the first n lanes set (n = 0..8). */
+static const int32_t mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+static inline __m256i lane_mask(int n)
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_tab + 8 - n));
+}
+
+/* ---- activations ---------------------------------------------------------- */
+
+/* e^x, as in avx512.c, with 2^n built in the exponent field instead of by
+ * vscalefps: x is clamped to [-104, 89] and 2^n applied in two halves
+ * (n = n1 + n2, each within the normal exponents), so the result still
+ * overflows to infinity and fades through the denormals to zero where e^x
+ * does.  The sigmoid built on it measures the same maximum relative error
+ * as avx512.c's, 1.46e-7 (tests/test_kernels.c checks 2^-22). */
+static inline __m256 exp_ps(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+static inline __m256 sigmoid_ps(__m256 z)
+{
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+}
+
+static inline __m256 act_forward_ps(__m256 z, nn_act act)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY:
+        return z;
+    case NN_ACT_SIGMOID:
+        return sigmoid_ps(z);
+    default: { /* an activation without a vector form: the generic one per lane */
+        float t[8];
+        _mm256_storeu_ps(t, z);
+        for (int i = 0; i < 8; i++)
+            t[i] = nn_act_forward(act, t[i]);
+        return _mm256_loadu_ps(t);
+    }
+    }
+}
+
+/* act'(a) with the operations of nn_act_derivative: bit-identical to ref.c. */
+static inline __m256 act_derivative_ps(__m256 a, nn_act act)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY:
+        return _mm256_set1_ps(1.0f);
+    case NN_ACT_SIGMOID:
+        return _mm256_mul_ps(a, _mm256_sub_ps(_mm256_set1_ps(1.0f), a));
+    default: {
+        float t[8];
+        _mm256_storeu_ps(t, a);
+        for (int i = 0; i < 8; i++)
+            t[i] = nn_act_derivative(act, t[i]);
+        return _mm256_loadu_ps(t);
+    }
+    }
+}
+
+static void act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
+{
+    /* 8 columns at a time, the rows in order: the same sums as ref.c. */
+    for (int j = 0; j < out; j += 8) {
+        __m256i m = lane_mask(out - j >= 8 ? 8 : out - j);
+        __m256 s = _mm256_setzero_ps();
+        for (int i = 0; i < B; i++) {
+            float *g = dY + (size_t)i * out + j;
+            __m256 dz = _mm256_maskload_ps(g, m);
+            if (act != NN_ACT_IDENTITY) {
+                __m256 a = _mm256_maskload_ps(Y + (size_t)i * out + j, m);
+                dz = _mm256_mul_ps(dz, act_derivative_ps(a, act));
+                _mm256_maskstore_ps(g, m, dz);
+            }
+            s = _mm256_add_ps(s, dz);
+        }
+        _mm256_maskstore_ps(db + j, m, _mm256_add_ps(_mm256_maskload_ps(db + j, m), s));
+    }
+}
+
+/* ---- forward: 2 x 4 dot-product tiles --------------------------------------- */
+
+#define FR 2 /* samples (rows of X) per tile */
+#define FC 4 /* outputs (rows of W) per tile */
+
+/* The 8 dot products of acc[r][c] into lane 4r+c. */
+static inline __m256 reduce_2x4(__m256 acc[FR][FC])
+{
+    /* g_r: per 128-bit half, row r's four partial sums over that half. */
+    __m256 g0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][0], acc[0][1]),
+                               _mm256_hadd_ps(acc[0][2], acc[0][3]));
+    __m256 g1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[1][0], acc[1][1]),
+                               _mm256_hadd_ps(acc[1][2], acc[1][3]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
+                         _mm256_permute2f128_ps(g0, g1, 0x31));
+}
+
+/* One step of 8 k: lanes j hold k = k0 + j (k0 may be negative in the
+ * first, masked step); the addresses are computed as integers because they
+ * may point before the rows (masked lanes are never read). */
+#define AT(p, k0) ((const float *)((uintptr_t)(p) + (uintptr_t)(intptr_t)(k0) * sizeof(float)))
+#define DOT_STEP(LOAD)                                                  \
+    do {                                                                \
+        __m256 xv[FR];                                                  \
+        _Pragma("GCC unroll 2") for (int r = 0; r < FR; r++)            \
+            xv[r] = LOAD(AT(x[r], k0));                                 \
+        _Pragma("GCC unroll 4") for (int c = 0; c < FC; c++) {          \
+            __m256 wv = LOAD(AT(w[c], k0));                             \
+            _Pragma("GCC unroll 2") for (int r = 0; r < FR; r++)        \
+                acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);      \
+        }                                                               \
+    } while (0)
+
+/* The 8 sums z[r][c] = sum_k x[r][k] w[c][k] of a 2 x 4 block, in lane
+ * 4r+c. */
+static inline __attribute__((always_inline)) __m256 dot_2x4(const float *const x[FR],
+                                                            const float *const w[FC], int K)
+{
+    __m256 acc[FR][FC];
+#pragma GCC unroll 2
+    for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < FC; c++)
+            acc[r][c] = _mm256_setzero_ps();
+
+    /* Steps start at k0 = -m, m = w[0]'s offset in its 32-byte block, so
+     * W's loads never straddle cache lines; the accumulators are rotated
+     * back by m lanes below, which makes the result independent of the
+     * buffers' addresses (see avx512.c). */
+    int m = (int)((uintptr_t)w[0] / sizeof(float) & 7), k0 = 0;
+    if (m) {
+        int hi = K + m < 8 ? K + m : 8; /* lanes m..hi-1 hold k = 0..hi-m-1 */
+        __m256i first = _mm256_andnot_si256(lane_mask(m), lane_mask(hi));
+        k0 = -m;
+#define FIRST_LOAD(p) _mm256_maskload_ps((p), first)
+        DOT_STEP(FIRST_LOAD);
+#undef FIRST_LOAD
+        k0 += 8;
+    }
+    for (; k0 + 8 <= K; k0 += 8)
+        DOT_STEP(_mm256_loadu_ps);
+    if (k0 < K) {
+        __m256i tail = lane_mask(K - k0);
+#define TAIL_LOAD(p) _mm256_maskload_ps((p), tail)
+        DOT_STEP(TAIL_LOAD);
+#undef TAIL_LOAD
+    }
+    if (m) {
+        __m256i rot = _mm256_and_si256(
+            _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(m)),
+            _mm256_set1_epi32(7));
+#pragma GCC unroll 2
+        for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+            for (int c = 0; c < FC; c++)
+                acc[r][c] = _mm256_permutevar8x32_ps(acc[r][c], rot);
+    }
+    return reduce_2x4(acc);
+}
+
+#define FG 4 /* 2 x 4 blocks per tile, stacked: a tile is 8 samples x 4 outputs */
+
+/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= 8, c < nc <= 4; the
+ * activation runs on the blocks' 4 vectors together (see avx512.c). */
+static void forward_tile(float *Y, int ldy, const float *X, const float *W, int ld,
+                         const float *b, int K, int nr, int nc, nn_act act)
+{
+    /* Rows past nr or nc repeat the last real one; their sums are dropped. */
+    const float *w[FC];
+    float bias[FC];
+    for (int c = 0; c < FC; c++) {
+        w[c] = W + (size_t)(c < nc ? c : nc - 1) * ld;
+        bias[c] = b[c < nc ? c : nc - 1];
+    }
+    __m128 b4 = _mm_loadu_ps(bias);
+    __m256 bv = _mm256_set_m128(b4, b4);
+    __m256 z[FG];
+    int blocks = (nr + FR - 1) / FR;
+    for (int g = 0; g < blocks; g++) {
+        const float *x[FR];
+        for (int r = 0; r < FR; r++) {
+            int row = g * FR + r < nr ? g * FR + r : nr - 1;
+            x[r] = X + (size_t)row * ld;
+        }
+        z[g] = _mm256_add_ps(dot_2x4(x, w, K), bv);
+    }
+    if (blocks == FG && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
+#pragma GCC unroll 4
+        for (int g = 0; g < FG; g++)
+            z[g] = sigmoid_ps(z[g]);
+    } else {
+        for (int g = 0; g < blocks; g++)
+            z[g] = act_forward_ps(z[g], act);
+    }
+    for (int g = 0; g < blocks; g++) {
+        float t[FR * FC];
+        _mm256_storeu_ps(t, z[g]);
+        int rows = nr - g * FR < FR ? nr - g * FR : FR;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < nc; c++)
+                Y[(size_t)(g * FR + r) * ldy + c] = t[r * FC + c];
+    }
+}
+
+/* ---- dX and dW: 6 x 16 broadcast tiles ---------------------------------------- */
+
+#define AR 6 /* rows per tile */
+#define AV 2 /* vectors of 8 columns per tile */
+
+/* C[r][c] (+)= sum_k A[r*a_rs + k*a_cs] Bm[k*ldb + c] for r < mr, c < 8 nv
+ * (the last vector masked by `last`).  Inlined with constant nv so the
+ * accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *Bm, int ldb,
+         int K, int mr, const int nv, __m256i last, const int accumulate)
+{
+    const __m256i all = _mm256_set1_epi32(-1);
+    const float *a[AR];
+    __m256 acc[AR][AV];
+#pragma GCC unroll 6
+    for (int r = 0; r < AR; r++) {
+        a[r] = A + (size_t)(r < mr ? r : mr - 1) * a_rs;
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = accumulate && r < mr
+                            ? _mm256_maskload_ps(C + (size_t)r * ldc + 8 * v, v == nv - 1 ? last : all)
+                            : _mm256_setzero_ps();
+    }
+    for (int k = 0; k < K; k++) {
+        const float *bk = Bm + (size_t)k * ldb;
+        __m256 bv[AV];
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm256_maskload_ps(bk + 8 * v, last) : _mm256_loadu_ps(bk + 8 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < AR; r++) {
+            __m256 av = _mm256_broadcast_ss(a[r] + (size_t)k * a_cs);
+#pragma GCC unroll 2
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < AR; r++) {
+        if (r >= mr)
+            break;
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+            _mm256_maskstore_ps(C + (size_t)r * ldc + 8 * v, v == nv - 1 ? last : all, acc[r][v]);
+    }
+}
+
+#define ACC_TILE_BY_WIDTH(a_rs, a_cs, accumulate)                                          \
+    do {                                                                                   \
+        int nv = (nc + 7) / 8;                                                             \
+        __m256i last = lane_mask(nc - 8 * (nv - 1));                                       \
+        if (nv == 2)                                                                       \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 2, last, accumulate);          \
+        else                                                                               \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 1, last, accumulate);          \
+    } while (0)
+
+static void input_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                       int K, int mr, int nc)
+{
+    ACC_TILE_BY_WIDTH((size_t)lda, 1, 0); /* A(r, k) = dZ[r, k]; dX is overwritten */
+}
+
+static void weight_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                        int K, int mr, int nc)
+{
+    ACC_TILE_BY_WIDTH(1, (size_t)lda, 1); /* A(r, k) = dZ[k, r]; dW accumulates */
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+static const nn_tiles tiles = {
+    .fwd_rows = FR * FG, .fwd_cols = FC, .forward_tile = forward_tile,
+    .acc_rows = AR, .acc_cols = 8 * AV, .vec = 8, .input_tile = input_tile, .weight_tile = weight_tile,
+};
+
+static void dense_forward(float *Y, const float *X, const float *W, const float *b, int B,
+                          int in, int out, nn_act act)
+{
+    nn_tiled_forward(&tiles, Y, X, W, b, B, in, out, act);
+}
+
+static void dense_backward_input(float *dX, const float *dZ, const float *W, int B, int in,
+                                 int out)
+{
+    nn_tiled_backward_input(&tiles, dX, dZ, W, B, in, out);
+}
+
+static void dense_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
+                                   int out)
+{
+    nn_tiled_backward_weights(&tiles, dW, dZ, X, B, in, out);
+}
+
+const nn_kernels nn_kernels_avx2 = {
+    .name = "avx2",
+    .dense_forward = dense_forward,
+    .act_backward = act_backward,
+    .dense_backward_input = dense_backward_input,
+    .dense_backward_weights = dense_backward_weights,
+};
+
+#endif

@@ -1,0 +1,387 @@
+/* avx512.c - the dense kernels with AVX-512F (16 floats a vector); the only
+ * file built with -mavx512f -mfma.  cpu.c selects this table only when the
+ * processor has AVX-512F, AVX2 and FMA and the OS saves the zmm state.
+ *
+ * Micro-kernels (driven by tiled.c):
+ *   forward  blocks of 4 samples x 4 outputs: 16 zmm accumulators, each a
+ *            dot product split over 16 lanes of k; per 16 k, 8 loads feed
+ *            16 FMAs.  The 16 sums are reduced into one zmm (lane 4r+c) by a
+ *            fixed transpose-and-add tree, so bias and activation run on
+ *            whole vectors, four blocks (a 16 x 4 tile) at a time.  The k
+ *            ends are masked loads (zeros add nothing).
+ *   dX, dW   8 rows x 48 columns: 24 zmm accumulators; per k, 3 vector loads
+ *            of a row of the right operand and 8 broadcasts of the left one
+ *            feed 24 FMAs.  The column tail is a masked vector.
+ * Sums run k = 0, 1, 2, ... in every lane; nothing depends on the thread
+ * count.  Neither operand needs packing: the forward reads rows of X and W
+ * along k, the backward reads rows of W or X along their columns.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+#include "kernels/tiled.h"
+#include "nn/activation.h"
+
+/* ---- activations ---------------------------------------------------------- */
+
+/* e^x.  x is first clamped to [-100, 100] (NaN stays NaN); then x = n ln2 + r
+ * with n = round(x / ln2), |r| <= ln2/2 (ln2 split in a part exact in 9 bits
+ * and a correction, the Cody-Waite reduction), e^r by its Taylor polynomial
+ * of degree 7 (truncation error below 7e-9 relative, a twentieth of an ulp),
+ * and e^x = e^r 2^n by vscalefps, which also gives correct denormals, zero and
+ * infinity at the ends of the range.  Rounding in the reduction and the
+ * Horner steps leaves about 1 ulp. */
+static inline __m512 exp_ps(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_set1_ps(100.0f), _mm512_max_ps(_mm512_set1_ps(-100.0f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 1 / (1 + e^-z).  Maximum relative error, measured against double
+ * precision on 2,000,001 points of [-90, 90]: 1.46e-7 (2.45 x 2^-24; the
+ * scalar 1 / (1 + expf(-z)) measures 1.42e-7).  tests/test_kernels.c checks
+ * the bound 2^-22 and NaN and +-infinity. */
+static inline __m512 sigmoid_ps(__m512 z)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+}
+
+static inline __m512 act_forward_ps(__m512 z, nn_act act)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY:
+        return z;
+    case NN_ACT_SIGMOID:
+        return sigmoid_ps(z);
+    default: { /* an activation without a vector form: the generic one per lane */
+        float t[16];
+        _mm512_storeu_ps(t, z);
+        for (int i = 0; i < 16; i++)
+            t[i] = nn_act_forward(act, t[i]);
+        return _mm512_loadu_ps(t);
+    }
+    }
+}
+
+/* act'(a) from the output a; the same operations as nn_act_derivative, so
+ * the results are bit-identical to the reference. */
+static inline __m512 act_derivative_ps(__m512 a, nn_act act)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY:
+        return _mm512_set1_ps(1.0f);
+    case NN_ACT_SIGMOID:
+        return _mm512_mul_ps(a, _mm512_sub_ps(_mm512_set1_ps(1.0f), a));
+    default: {
+        float t[16];
+        _mm512_storeu_ps(t, a);
+        for (int i = 0; i < 16; i++)
+            t[i] = nn_act_derivative(act, t[i]);
+        return _mm512_loadu_ps(t);
+    }
+    }
+}
+
+static void act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
+{
+    /* 16 columns at a time, the rows in order: the same sums as ref.c. */
+    for (int j = 0; j < out; j += 16) {
+        __mmask16 m = out - j >= 16 ? 0xFFFF : (__mmask16)((1u << (out - j)) - 1);
+        __m512 s = _mm512_setzero_ps();
+        for (int i = 0; i < B; i++) {
+            float *g = dY + (size_t)i * out + j;
+            __m512 dz = _mm512_maskz_loadu_ps(m, g);
+            if (act != NN_ACT_IDENTITY) {
+                __m512 a = _mm512_maskz_loadu_ps(m, Y + (size_t)i * out + j);
+                dz = _mm512_mul_ps(dz, act_derivative_ps(a, act));
+                _mm512_mask_storeu_ps(g, m, dz);
+            }
+            s = _mm512_add_ps(s, dz);
+        }
+        _mm512_mask_storeu_ps(db + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, db + j), s));
+    }
+}
+
+/* ---- forward: 4 x 4 dot-product tiles --------------------------------------- */
+
+#define FR 4 /* samples (rows of X) per tile */
+#define FC 4 /* outputs (rows of W) per tile */
+
+/* Per 128-bit lane l: [sum of a's lanes 4l..4l+3, the same of b, c, d]. */
+static inline __m512 sum4_by_quarter(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512d abd = _mm512_castps_pd(ab), cdd = _mm512_castps_pd(cd);
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, cdd)),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(abd, cdd)));
+}
+
+/* The lane rotation that puts lane (i + m) mod 16 in lane i. */
+static inline __m512 rotate_lanes(__m512 v, __m512i rot)
+{
+    return _mm512_permutexvar_ps(rot, v);
+}
+
+/* The 16 dot products of acc[r][c] into lane 4r+c, each summed by the same
+ * fixed tree.  When the accumulators' lanes are rotated by m (see dot_4x4),
+ * `rot` undoes it first; for m a multiple of 4 the rotation moves whole
+ * 128-bit blocks, which the first two levels of the tree (within blocks)
+ * commute with, so it is undone after them on 4 vectors instead of 16. */
+static inline __m512 reduce_4x4(__m512 acc[FR][FC], int m, __m512i rot)
+{
+    if (m & 3) {
+#pragma GCC unroll 4
+        for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+            for (int c = 0; c < FC; c++)
+                acc[r][c] = rotate_lanes(acc[r][c], rot);
+    }
+    __m512 u[FR];
+#pragma GCC unroll 4
+    for (int r = 0; r < FR; r++) {
+        u[r] = sum4_by_quarter(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        if (m && !(m & 3))
+            u[r] = rotate_lanes(u[r], rot);
+    }
+    /* u[r] lane block l holds row r's partial sums over k lanes 4l..4l+3. */
+    __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* One step of 16 k: lanes j hold k = k0 + j (k0 may be negative in the
+ * first, masked step); the addresses are computed as integers because they
+ * may point before the rows (masked lanes are never read). */
+#define AT(p, k0) ((const float *)((uintptr_t)(p) + (uintptr_t)(intptr_t)(k0) * sizeof(float)))
+#define DOT_STEP(LOAD)                                                  \
+    do {                                                                \
+        __m512 xv[FR];                                                  \
+        _Pragma("GCC unroll 4") for (int r = 0; r < FR; r++)            \
+            xv[r] = LOAD(AT(x[r], k0));                                 \
+        _Pragma("GCC unroll 4") for (int c = 0; c < FC; c++) {          \
+            __m512 wv = LOAD(AT(w[c], k0));                             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < FR; r++)        \
+                acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);      \
+        }                                                               \
+    } while (0)
+
+/* The 16 sums z[r][c] = sum_k x[r][k] w[c][k] of a 4 x 4 block, in lane
+ * 4r+c. */
+static inline __attribute__((always_inline)) __m512 dot_4x4(const float *const x[FR],
+                                                            const float *const w[FC], int K)
+{
+    __m512 acc[FR][FC];
+#pragma GCC unroll 4
+    for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < FC; c++)
+            acc[r][c] = _mm512_setzero_ps();
+
+    /* Loads that straddle two cache lines cost two, so the steps start at
+     * k0 = -m, m = w[0]'s offset in its 64-byte line: W's loads are aligned
+     * (and X's too when X shares W's alignment, as buffers from one
+     * allocator usually do).  Lane j then sums the k = j - m (mod 16); the
+     * accumulators are rotated back by m lanes (reduce_4x4), so every lane holds
+     * exactly the sum, in the same order, that steps from k0 = 0 would give:
+     * the result does not depend on where the buffers lie in memory (the
+     * extra zero products of masked lanes add +0 to sums that start at +0). */
+    int m = (int)((uintptr_t)w[0] / sizeof(float) & 15), k0 = 0;
+    if (m) {
+        int hi = K + m < 16 ? K + m : 16; /* lanes m..hi-1 hold k = 0..hi-m-1 */
+        __mmask16 first = (__mmask16)(((1u << hi) - 1) & ~((1u << m) - 1));
+        k0 = -m;
+#define FIRST_LOAD(p) _mm512_maskz_loadu_ps(first, (p))
+        DOT_STEP(FIRST_LOAD);
+#undef FIRST_LOAD
+        k0 += 16;
+    }
+    for (; k0 + 16 <= K; k0 += 16)
+        DOT_STEP(_mm512_loadu_ps);
+    if (k0 < K) {
+        __mmask16 tail = (__mmask16)((1u << (K - k0)) - 1);
+#define TAIL_LOAD(p) _mm512_maskz_loadu_ps(tail, (p))
+        DOT_STEP(TAIL_LOAD);
+#undef TAIL_LOAD
+    }
+    __m512i rot = _mm512_and_si512(
+        _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(m)),
+        _mm512_set1_epi32(15));
+    return reduce_4x4(acc, m, rot);
+}
+
+#define FG 4 /* 4 x 4 blocks per tile, stacked: a tile is 16 samples x 4 outputs */
+
+/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= 16, c < nc <= 4.  The
+ * blocks' sums are computed first and the activation then runs on the 4
+ * vectors together: independent chains that overlap, where one sigmoid
+ * after each block would leave its ~100-cycle latency exposed. */
+static void forward_tile(float *Y, int ldy, const float *X, const float *W, int ld,
+                         const float *b, int K, int nr, int nc, nn_act act)
+{
+    /* Rows past nr or nc repeat the last real one; their sums are dropped. */
+    const float *w[FC];
+    float bias[FC];
+    for (int c = 0; c < FC; c++) {
+        w[c] = W + (size_t)(c < nc ? c : nc - 1) * ld;
+        bias[c] = b[c < nc ? c : nc - 1];
+    }
+    __m512 bv = _mm512_broadcast_f32x4(_mm_loadu_ps(bias));
+    __m512 z[FG];
+    int blocks = (nr + FR - 1) / FR;
+    for (int g = 0; g < blocks; g++) {
+        const float *x[FR];
+        for (int r = 0; r < FR; r++) {
+            int row = g * FR + r < nr ? g * FR + r : nr - 1;
+            x[r] = X + (size_t)row * ld;
+        }
+        z[g] = _mm512_add_ps(dot_4x4(x, w, K), bv);
+    }
+    if (blocks == FG && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
+#pragma GCC unroll 4
+        for (int g = 0; g < FG; g++)
+            z[g] = sigmoid_ps(z[g]);
+    } else {
+        for (int g = 0; g < blocks; g++)
+            z[g] = act_forward_ps(z[g], act);
+    }
+    for (int g = 0; g < blocks; g++) {
+        float t[FR * FC];
+        _mm512_storeu_ps(t, z[g]);
+        int rows = nr - g * FR < FR ? nr - g * FR : FR;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < nc; c++)
+                Y[(size_t)(g * FR + r) * ldy + c] = t[r * FC + c];
+    }
+}
+
+/* ---- dX and dW: 8 x 48 broadcast tiles ---------------------------------------- */
+
+#define AR 8 /* rows per tile */
+#define AV 3 /* vectors of 16 columns per tile */
+
+/* C[r][c] (+)= sum_k A[r*a_rs + k*a_cs] Bm[k*ldb + c] for r < mr, c < 16 nv
+ * (the last vector masked by `last`).  Inlined with constant nv so the
+ * accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *Bm, int ldb,
+         int K, int mr, const int nv, __mmask16 last, const int accumulate)
+{
+    const float *a[AR];
+    __m512 acc[AR][AV];
+#pragma GCC unroll 8
+    for (int r = 0; r < AR; r++) {
+        a[r] = A + (size_t)(r < mr ? r : mr - 1) * a_rs;
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            __mmask16 m = v == nv - 1 ? last : 0xFFFF;
+            acc[r][v] = accumulate && r < mr
+                            ? _mm512_maskz_loadu_ps(m, C + (size_t)r * ldc + 16 * v)
+                            : _mm512_setzero_ps();
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        const float *bk = Bm + (size_t)k * ldb;
+        __m512 bv[AV];
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, bk + 16 * v)
+                                : _mm512_loadu_ps(bk + 16 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < AR; r++) {
+            __m512 av = _mm512_set1_ps(a[r][(size_t)k * a_cs]);
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < AR; r++) {
+        if (r >= mr)
+            break;
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++)
+            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, v == nv - 1 ? last : 0xFFFF,
+                                  acc[r][v]);
+    }
+}
+
+#define ACC_TILE_BY_WIDTH(a_rs, a_cs, accumulate)                                          \
+    do {                                                                                   \
+        int nv = (nc + 15) / 16;                                                           \
+        __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));                           \
+        if (nv == 3)                                                                       \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 3, last, accumulate);          \
+        else if (nv == 2)                                                                  \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 2, last, accumulate);          \
+        else                                                                               \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 1, last, accumulate);          \
+    } while (0)
+
+static void input_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                       int K, int mr, int nc)
+{
+    ACC_TILE_BY_WIDTH((size_t)lda, 1, 0); /* A(r, k) = dZ[r, k]; dX is overwritten */
+}
+
+static void weight_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                        int K, int mr, int nc)
+{
+    ACC_TILE_BY_WIDTH(1, (size_t)lda, 1); /* A(r, k) = dZ[k, r]; dW accumulates */
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+static const nn_tiles tiles = {
+    .fwd_rows = FR * FG, .fwd_cols = FC, .forward_tile = forward_tile,
+    .acc_rows = AR, .acc_cols = 16 * AV, .vec = 16, .input_tile = input_tile, .weight_tile = weight_tile,
+};
+
+static void dense_forward(float *Y, const float *X, const float *W, const float *b, int B,
+                          int in, int out, nn_act act)
+{
+    nn_tiled_forward(&tiles, Y, X, W, b, B, in, out, act);
+}
+
+static void dense_backward_input(float *dX, const float *dZ, const float *W, int B, int in,
+                                 int out)
+{
+    nn_tiled_backward_input(&tiles, dX, dZ, W, B, in, out);
+}
+
+static void dense_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
+                                   int out)
+{
+    nn_tiled_backward_weights(&tiles, dW, dZ, X, B, in, out);
+}
+
+const nn_kernels nn_kernels_avx512 = {
+    .name = "avx512",
+    .dense_forward = dense_forward,
+    .act_backward = act_backward,
+    .dense_backward_input = dense_backward_input,
+    .dense_backward_weights = dense_backward_weights,
+};
+
+#endif

@@ -1,0 +1,257 @@
+/* parallel.c - a persistent pool of worker threads for the kernels.
+ *
+ * A job is a function and a number of chunks.  The caller publishes it by
+ * bumping a job word, wakes sleeping workers, and then takes chunks itself
+ * from a shared counter, like every worker that joins; it returns once every
+ * chunk is finished and every worker that joined has left.  A worker that
+ * is slow to wake (asleep, or not scheduled on a busy machine) simply finds
+ * no chunk left: the job never waits for a thread that has not started on
+ * it.
+ *
+ * Workers waiting for a job spin for a short while (a training step calls
+ * the kernels every few tens of microseconds, and waking a sleeping thread
+ * costs about as much as a small product) and then sleep on a condition
+ * variable.  Spinning is skipped when there are more threads than online
+ * processors, where a spinning thread would only steal time from a working
+ * one.
+ *
+ * The job word holds the job's sequence number, its thread count and
+ * whether it is open, so a worker that wakes late can never mix up two
+ * jobs: it joins (counts itself in `active`) and then re-reads the word;
+ * if the job has closed or changed meanwhile it leaves without touching it.
+ * Sleeping and waking use the "announce, then re-check under the mutex"
+ * handshake with sequentially consistent atomics, so no wake-up is lost.
+ */
+#include "kernels/parallel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels/kernels.h"
+
+#define MAX_THREADS 1024
+#define SEQ_SHIFT 12                /* job word: seq << 12 | n << 1 | open */
+#define SPIN_NS 50000L              /* spin up to 50 us before sleeping */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;            /* workers sleep here between jobs */
+    pthread_cond_t done;            /* the caller sleeps here for the workers */
+    int requested;                  /* nn_kernels_set_threads() */
+    int started;                    /* workers 1..started are running */
+    int spin;                       /* spin before sleeping */
+    unsigned long seq;              /* the caller's job counter */
+    nn_par_fn fn;                   /* the job: written before `job` is bumped */
+    void *ctx;
+    long chunks;
+    atomic_long next;               /* the next chunk to take */
+    atomic_long finished;           /* chunks done */
+    atomic_ulong job;
+    atomic_int active;              /* workers inside the job */
+    atomic_int sleepers;            /* workers asleep or going to sleep on `wake` */
+    atomic_int caller_asleep;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER,
+          .requested = 1};
+
+static unsigned long first_job[MAX_THREADS]; /* the job word a worker starts after */
+
+void nn_kernels_set_threads(int n)
+{
+    pool.requested = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pool.spin = cores < 1 || pool.requested <= cores;
+}
+
+int nn_par_threads_for(double flops)
+{
+    return flops < NN_PAR_MIN_FLOPS ? 1 : pool.requested;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Spins until done(arg) holds, for at most SPIN_NS (not at all without
+ * pool.spin); returns whether it holds. */
+static int spin_until(int (*done)(void *), void *arg)
+{
+    long until = 0;
+    for (unsigned i = 1;; i++) {
+        if (done(arg))
+            return 1;
+        if (!pool.spin)
+            return 0;
+        cpu_relax();
+        if ((i & 127) == 0) {
+            long t = now_ns();
+            if (!until)
+                until = t + SPIN_NS;
+            else if (t > until)
+                return 0;
+        }
+    }
+}
+
+static int job_changed(void *seen)
+{
+    return atomic_load(&pool.job) != *(unsigned long *)seen;
+}
+
+static int all_finished(void *unused)
+{
+    (void)unused;
+    return atomic_load(&pool.finished) == pool.chunks;
+}
+
+static int none_active(void *unused)
+{
+    (void)unused;
+    return atomic_load(&pool.active) == 0;
+}
+
+/* The caller waits for `done` (spinning, then on the `done` condition
+ * variable, which workers signal when they may have made it true). */
+static void caller_wait(int (*done)(void *))
+{
+    if (spin_until(done, NULL))
+        return;
+    pthread_mutex_lock(&pool.mu);
+    atomic_store(&pool.caller_asleep, 1);
+    while (!done(NULL))
+        pthread_cond_wait(&pool.done, &pool.mu);
+    atomic_store(&pool.caller_asleep, 0);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void signal_caller(void)
+{
+    if (atomic_load(&pool.caller_asleep)) {
+        pthread_mutex_lock(&pool.mu);
+        pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.mu);
+    }
+}
+
+/* Takes chunks until none is left; returns whether it finished the last. */
+static int take_chunks(void)
+{
+    int last = 0;
+    for (;;) {
+        long c = atomic_fetch_add(&pool.next, 1);
+        if (c >= pool.chunks)
+            return last;
+        pool.fn(pool.ctx, c);
+        last = atomic_fetch_add(&pool.finished, 1) + 1 == pool.chunks;
+    }
+}
+
+static void *worker(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    unsigned long seen = first_job[me];
+    for (;;) {
+        if (!spin_until(job_changed, &seen)) {
+            pthread_mutex_lock(&pool.mu);
+            atomic_fetch_add(&pool.sleepers, 1);
+            while (atomic_load(&pool.job) == seen)
+                pthread_cond_wait(&pool.wake, &pool.mu);
+            atomic_fetch_sub(&pool.sleepers, 1);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        unsigned long job = atomic_load(&pool.job);
+        seen = job;
+        int n = (int)(job >> 1 & (MAX_THREADS * 2 - 1));
+        if (!(job & 1) || me >= n)
+            continue;
+        atomic_fetch_add(&pool.active, 1);
+        int last = atomic_load(&pool.job) == job && take_chunks();
+        int left_last = atomic_fetch_sub(&pool.active, 1) == 1;
+        if (last || left_last)
+            signal_caller();
+    }
+    return NULL;
+}
+
+/* In a child of fork() only the forking thread exists: forget the workers. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pool.started = 0;
+    atomic_store(&pool.active, 0);
+    atomic_store(&pool.sleepers, 0);
+    atomic_store(&pool.caller_asleep, 0);
+}
+
+static void register_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+/* Starts workers up to index n-1; returns how many threads can run. */
+static int start_workers(int n)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handler);
+    while (pool.started < n - 1) {
+        int me = pool.started + 1;
+        first_job[me] = atomic_load(&pool.job);
+        pthread_attr_t attr;
+        pthread_t tid;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&tid, &attr, worker, (void *)(intptr_t)me);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break;
+        pool.started = me;
+    }
+    return pool.started + 1 < n ? pool.started + 1 : n;
+}
+
+void nn_par_run(nn_par_fn fn, void *ctx, long chunks, int n)
+{
+    if (n > chunks)
+        n = (int)chunks;
+    if (n > 1)
+        n = start_workers(n);
+    if (n <= 1) {
+        for (long c = 0; c < chunks; c++)
+            fn(ctx, c);
+        return;
+    }
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.chunks = chunks;
+    atomic_store(&pool.next, 0);
+    atomic_store(&pool.finished, 0);
+    unsigned long job = ++pool.seq << SEQ_SHIFT | (unsigned long)n << 1 | 1;
+    atomic_store(&pool.job, job);
+    if (atomic_load(&pool.sleepers) > 0) {
+        pthread_mutex_lock(&pool.mu);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    take_chunks();
+    caller_wait(all_finished);       /* chunks other threads took */
+    atomic_store(&pool.job, job & ~1UL); /* closed: late workers leave at once */
+    caller_wait(none_active);        /* then nobody touches fn or ctx any more */
+}

@@ -1,0 +1,54 @@
+/* tiled.h - the three dense products driven over a fixed grid of register
+ * tiles (internal to src/kernels).
+ *
+ * An instruction set (avx2.c, avx512.c) provides micro-kernels that each
+ * compute one small tile of an output completely, over the whole k range,
+ * holding the tile in registers; tiled.c cuts the output into tiles, hands
+ * the tiles to the threads of the pool (parallel.h) and calls the kernels.
+ * The grid depends only on the shapes, never on the thread count.
+ *
+ *   forward   Y (B, out) = act(X W^T + b)   tile: fwd_rows samples x fwd_cols
+ *             outputs, each a dot product over `in` of a row of X and a row
+ *             of W (both contiguous: no packing needed)
+ *   dX        dX (B, in) = dZ W             tile: acc_rows samples x acc_cols
+ *             inputs; k runs over `out`: a broadcast dZ[i,k] times a vector of
+ *             row k of W
+ *   dW        dW (out, in) += dZ^T X        tile: acc_rows outputs x acc_cols
+ *             inputs; k runs over the batch: a broadcast dZ[k,j] times a
+ *             vector of row k of X
+ * Each element of dX and dW is summed over k in order, whatever tile holds
+ * it, so their grids are free to start with a narrow column block that
+ * makes the right operand's vector loads aligned (loads straddling two cache
+ * lines cost two).  The forward handles alignment inside its tile.
+ */
+#ifndef NN_KERNELS_TILED_H
+#define NN_KERNELS_TILED_H
+
+#include "nn/types.h"
+
+typedef struct {
+    int fwd_rows, fwd_cols;
+    /* Y[r*ldy + c] = act(sum_k X[r*ld + k] W[c*ld + k] + b[c]) for r < nr,
+     * c < nc (nr <= fwd_rows, nc <= fwd_cols), k < K. */
+    void (*forward_tile)(float *Y, int ldy, const float *X, const float *W, int ld,
+                         const float *b, int K, int nr, int nc, nn_act act);
+
+    int acc_rows, acc_cols;
+    int vec; /* floats in a vector: the backward grids align columns to it */
+    /* C[r*ldc + c] = sum_k A[r*lda + k] Bm[k*ldb + c]   (dX), or
+     * C[r*ldc + c] += sum_k A[k*lda + r] Bm[k*ldb + c]  (dW),
+     * for r < mr <= acc_rows, c < nc <= acc_cols, k < K. */
+    void (*input_tile)(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                       int K, int mr, int nc);
+    void (*weight_tile)(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
+                        int K, int mr, int nc);
+} nn_tiles;
+
+void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *W,
+                      const float *b, int B, int in, int out, nn_act act);
+void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, const float *W,
+                             int B, int in, int out);
+void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, const float *X,
+                               int B, int in, int out);
+
+#endif
