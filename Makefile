@@ -7,8 +7,10 @@ CFLAGS  ?= -O2
 WARN    := -std=c17 -fopenmp-simd -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# Debian packages that provide what pkg-config is asked for below.
-APT_PKGS := pkg-config libcjson-dev zlib1g-dev check
+# Debian packages that provide what pkg-config is asked for below, and the
+# tools the tests use: jq (the README's pipeline examples), valgrind (memcheck
+# runs), clang (libFuzzer), locales (a comma-decimal locale for the CSV tests).
+APT_PKGS := pkg-config libcjson-dev zlib1g-dev check jq valgrind clang locales
 
 # Recursive (=) so pkg-config runs only after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags libcjson zlib)
@@ -16,8 +18,8 @@ PKG_LIBS   = $(shell pkg-config --libs libcjson zlib)
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 
-ALL_CFLAGS = $(WARN) $(CFLAGS) -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -MMD -MP
-LDLIBS_ALL = $(PKG_LIBS) -lm
+ALL_CFLAGS = $(WARN) $(CFLAGS) -pthread -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
 
 LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | LC_ALL=C sort))
 MAIN_SRC := src/main.c
@@ -30,7 +32,17 @@ SAN_LIB_OBJ  := $(LIB_SRC:%.c=$(B)/san/%.o)
 SAN_TEST_OBJ := $(TEST_SRC:%.c=$(B)/san/%.o)
 DEPS_STAMP := $(B)/.deps-ok
 
-.PHONY: all run check install uninstall clean deps data unit cli
+# Instruction-set flags go to the one kernel file that needs them, and only
+# when the compiler targets x86 (elsewhere those files compile to nothing and
+# the scalar kernels run); the rest of the program stays portable.
+ifneq ($(filter x86_64% i386% i486% i586% i686%,$(shell $(CC) -dumpmachine)),)
+ISA_avx2   := -mavx2 -mfma
+ISA_avx512 := -mavx512f -mavx2 -mfma
+endif
+$(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
+$(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
+
+.PHONY: all run check install uninstall clean deps data bench bench-deps
 all: nntrain
 
 # --- system packages ------------------------------------------------------
@@ -38,21 +50,31 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
 	@mkdir -p $(B)
 	@if ! command -v pkg-config >/dev/null 2>&1 || \
-	    ! pkg-config --exists libcjson zlib check 2>/dev/null; then \
+	    ! pkg-config --exists libcjson zlib check 2>/dev/null || \
+	    ! command -v jq >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1 || \
+	    ! command -v clang >/dev/null 2>&1 || [ ! -f /usr/share/i18n/locales/de_DE ]; then \
 	  echo "installing missing packages: $(APT_PKGS)"; \
 	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y $(APT_PKGS) || exit 1; \
 	fi
 	@touch $@
 
+# A comma-decimal locale for the CSV tests, built into the build folder so no
+# system locale needs to be generated.
+LOCALE_DIR := $(B)/locale
+$(LOCALE_DIR)/de_DE.UTF-8: | $(DEPS_STAMP)
+	@mkdir -p $(LOCALE_DIR)
+	localedef -i de_DE -f UTF-8 $@ || true
+	@test -d $@ || { echo "could not build the de_DE.UTF-8 locale"; exit 1; }
+
 # --- build ------------------------------------------------------------------
 $(B)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(ISA_CFLAGS) -c $< -o $@
 
 $(B)/san/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(ISA_CFLAGS) $(SANFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
 $(B)/tests/%.o: tests/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -93,17 +115,25 @@ run: nntrain data
 # --- tests ------------------------------------------------------------------
 # Unit tests and command-line tests, first on the normal build, then on the
 # AddressSanitizer + UBSan build.  Any failure fails `make check`.
-check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain
+TEST_ENV := LOCPATH=$(CURDIR)/$(LOCALE_DIR) NN_TEST_NEED_LOCALE=1
+
+check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
 	@echo "== unit tests =="
-	$(B)/test_nntrain
+	$(TEST_ENV) $(B)/test_nntrain
 	@echo "== command-line tests =="
 	sh tests/cli/run.sh ./nntrain
 	@echo "== unit tests under ASan + UBSan =="
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(B)/san/test_nntrain
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/san/test_nntrain
 	@echo "== command-line tests under ASan + UBSan =="
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/cli/run.sh $(B)/san/nntrain
+	@echo "== signals, kills, full disk =="
+	sh tests/cli/signals.sh ./nntrain 50
+	@echo "== valgrind memcheck =="
+	sh tests/cli/valgrind.sh ./nntrain
+	@echo "== fuzzing (about 20 s a harness) =="
+	$(MAKE) --no-print-directory fuzz-check
 
 # --- install ------------------------------------------------------------------
 install: nntrain
@@ -116,5 +146,7 @@ uninstall:
 
 clean:
 	rm -rf $(B) nntrain
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -334,6 +334,7 @@ int main(int argc, char **argv)
     else if (rc == 0 && o.version)
         printf("nntrain %s\n", NN_VERSION);
     else if (rc == 0 && (rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err)) == 0) {
+        nn_kernels_set_threads(o.run.threads);
         o.run.progress = !o.run.quiet && isatty(STDERR_FILENO);
         rc = run(&o, &err);
     }

@@ -470,7 +470,8 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                              cfg->huber_delta);
             nn_model_zero_grad(m);
             nn_model_backward(m, t->X, t->dOut, B, NULL, nn_loss_fused(cfg->loss, out_act));
-            nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
+            if (t->optim.clip_norm > 0)
+                nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
             double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
             nn_optim_step(&t->optim, m->params, m->grads, t->opt_state, m->n_params, t->decay,
                           (size_t)m->n_layers, lr, t->step + 1);

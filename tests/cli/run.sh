@@ -371,6 +371,28 @@ if run early-stop 0 "$NN" --set training.early_stopping.patience=2 --set trainin
     err_has early-stop "nntrain: early stopping after epoch 3: the validation loss has not improved for 2 epochs"
 fi
 
+# --- issue 4: every instruction set, any thread count, the same bytes ---------------
+isas="scalar"
+grep -q ' avx2' /proc/cpuinfo 2>/dev/null && grep -q ' fma' /proc/cpuinfo && isas="$isas avx2"
+grep -q ' avx512f' /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
+for isa in $isas; do
+    for th in 1 2 3 5; do
+        if run "isa-$isa-$th" 0 env NNTRAIN_ISA="$isa" "$NN" --quiet --threads "$th" --epochs 30 --checkpoint "$T/isa.ckpt" \
+            --set 'model.layers=[{"units":40,"activation":"sigmoid"},{"units":33,"activation":"tanh"},{"units":2}]' --set optimizer.learning_rate=0.5 "$C"; then
+            if [ "$th" -eq 1 ]; then cp "$T/isa.ckpt" "$T/isa-$isa.ckpt"; ok
+            else cmp -s "$T/isa.ckpt" "$T/isa-$isa.ckpt" && ok || bad "isa $isa: --threads $th gives other bytes than --threads 1"; fi
+        fi
+    done
+    if run "isa-$isa-eval" 0 env NNTRAIN_ISA="$isa" "$NN" --eval --json --checkpoint "$T/isa-$isa.ckpt" --data "$T/test-images.idx,$T/test-labels.idx"; then
+        out_has "isa-$isa-eval" '"accuracy":1,'
+    fi
+done
+for isa in avx2 avx512; do
+    case " $isas " in *" $isa "*) continue ;; esac
+    if run "isa-missing-$isa" 2 env NNTRAIN_ISA="$isa" "$NN" --quiet "$C"; then
+        err_has "isa-missing-$isa" "NNTRAIN_ISA=$isa: this processor cannot run the $isa kernels"; fi
+done
+
 # --- the README's pipeline examples, extracted and run as written ---------------------
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 R=$T/repo
