@@ -130,6 +130,9 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	  sh tests/cli/run.sh $(B)/san/nntrain
 	@echo "== signals, kills, full disk =="
 	sh tests/cli/signals.sh ./nntrain 50
+	@echo "== signals, kills, full disk under ASan + UBSan =="
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/cli/signals.sh $(B)/san/nntrain 10
 	@echo "== valgrind memcheck =="
 	sh tests/cli/valgrind.sh ./nntrain
 	@echo "== fuzzing (about 20 s a harness) =="

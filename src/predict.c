@@ -77,9 +77,11 @@ static int predict_idx(predictor *p, nn_reader *r, nn_error *err)
         return -1;
     int rc = -1;
     if (nn_idx_stream_features(s) != (size_t)p->ck->n_inputs) {
+        const char *name = nn_reader_path(r);
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: samples have %zu features, the checkpoint's model takes %d",
-                     nn_reader_path(r), nn_idx_stream_features(s), p->ck->n_inputs);
+                     strcmp(name, "-") == 0 ? "stdin" : name, nn_idx_stream_features(s),
+                     p->ck->n_inputs);
         goto out;
     }
     for (;;) {

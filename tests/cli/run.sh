@@ -393,6 +393,19 @@ for isa in avx2 avx512; do
         err_has "isa-missing-$isa" "NNTRAIN_ISA=$isa: this processor cannot run the $isa kernels"; fi
 done
 
+# --- endless and hostile input: a clear error, never a hang or a huge allocation ------
+if run zero-eval 1 "$NN" --eval --checkpoint "$CC" --data /dev/zero; then
+    err_is zero-eval "nntrain: /dev/zero:1: NUL byte in the data (not a text file?)"; fi
+if run zero-predict 1 sh -c "'$NN' --predict --checkpoint '$CC' </dev/zero"; then
+    err_is zero-predict "nntrain: stdin:1: NUL byte in the data (not a text file?)"; fi
+if run endless-line 1 sh -c "yes 1 | tr -d '\n' | '$NN' --predict --checkpoint '$CC'"; then
+    err_is endless-line "nntrain: stdin:1: line longer than 1048576 bytes"; fi
+if run endless-bad-rows 1 sh -c "yes 'a,b,c' | '$NN' --predict --checkpoint '$CC'"; then
+    err_is endless-bad-rows "nntrain: stdin:1: no column \"x1\" in the header (the model was trained on it)"; fi
+printf '\000\000\010\003\377\377\377\377\000\000\000\034\000\000\000\034' >"$T/huge.idx"
+if run idx-claims-huge 1 sh -c "cat '$T/huge.idx' | '$NN' --predict --checkpoint '$CK'"; then
+    err_is idx-claims-huge "nntrain: stdin: samples have 784 features, the checkpoint's model takes 4"; fi
+
 # --- the README's pipeline examples, extracted and run as written ---------------------
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 R=$T/repo

@@ -37,11 +37,16 @@ cat >c.json <<'JSON'
  "training": {"epochs": 20, "batch_size": 16},
  "checkpoint": {"path": "run.ckpt"}}
 JSON
+start=$(date +%s%N)
 "$NN" --quiet c.json && mv run.ckpt whole.ckpt || bad "reference run failed"
+# the moments below are fractions of this run's length, so a slower build
+# (sanitizers) or machine is interrupted at the same points of its training
+dur=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+at() { awk -v d="$dur" -v f="$1" 'BEGIN { printf "%.3f", d * f }'; }
 
 # --- SIGINT / SIGTERM, then --resume ---------------------------------------------
 for trial in INT:130:0.3 TERM:143:0.6 INT:130:0.9 TERM:143:0.15; do
-    sig=${trial%%:*}; rest=${trial#*:}; code=${rest%%:*}; delay=${rest#*:}
+    sig=${trial%%:*}; rest=${trial#*:}; code=${rest%%:*}; delay=$(at "${rest#*:}")
     rm -f run.ckpt
     "$NN" --quiet c.json 2>err &
     pid=$!
@@ -64,7 +69,7 @@ done
 rm -f run.ckpt
 "$NN" --quiet c.json 2>err &
 pid=$!
-sleep 0.3
+sleep "$(at 0.3)"
 kill -INT "$pid"; kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -86,8 +91,8 @@ while [ "$i" -lt "$TRIALS" ]; do
     rm -f run.ckpt run.ckpt.tmp.*
     "$NN" --quiet c.json 2>/dev/null &
     pid=$!
-    # a pseudo-random moment within the run (about a second)
-    delay=$(awk -v s="$i" 'BEGIN { srand(s * 7919); printf "%.3f", rand() * 1.1 }')
+    # a pseudo-random moment within the run
+    delay=$(awk -v s="$i" -v d="$dur" 'BEGIN { srand(s * 7919); printf "%.3f", rand() * d * 1.1 }')
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
