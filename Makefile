@@ -138,6 +138,32 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	@echo "== fuzzing (about 20 s a harness) =="
 	$(MAKE) --no-print-directory fuzz-check
 
+# --- benchmark ------------------------------------------------------------------
+# `make bench`: FMA peak, the dense products beside OpenBLAS, and training
+# speed and memory beside PyTorch; prints a table and writes bench/results.md.
+# OpenBLAS (libopenblas-dev) and PyTorch (python3-torch) are installed for the
+# benchmark only when missing; nntrain itself never uses them.  Without them
+# their columns are skipped.
+BENCH_PY := $(firstword $(wildcard /usr/bin/python3) python3)
+
+bench: nntrain data $(B)/bench_kernels bench-deps
+	$(BENCH_PY) bench/run.py --nntrain ./nntrain --kernels $(B)/bench_kernels \
+	  --torch-python $(BENCH_PY) --out bench/results.md
+
+bench-deps:
+	@missing=; \
+	dpkg -s libopenblas-dev >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
+	$(BENCH_PY) -c 'import torch' >/dev/null 2>&1 || missing="$$missing python3-torch"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing for the benchmark:$$missing"; \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  { $$SUDO apt-get update && $$SUDO apt-get install -y $$missing; } || \
+	    echo "bench: could not install$$missing; its columns will be skipped"; \
+	fi
+
+$(B)/bench_kernels: bench/bench_kernels.c $(B)/libnntrain.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)
+
 # --- install ------------------------------------------------------------------
 install: nntrain
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
