@@ -222,14 +222,7 @@ static int check_resumable(const nn_ckpt *c, const nn_config *cfg, nn_scale scal
     return 0;
 }
 
-static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path,
-                              nn_error *err);
-
-static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
-{
-    return save_checkpoint_to(t, cfg, cfg->checkpoint_path, err);
-}
-
+/* Writes the training state to `path` (the checkpoint, or its .best twin). */
 static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path,
                               nn_error *err)
 {
@@ -300,6 +293,11 @@ static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path
     free(acc_reg);
     free(c.config_json);
     return rc;
+}
+
+static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
+{
+    return save_checkpoint_to(t, cfg, cfg->checkpoint_path, err);
 }
 
 /* "layer 2 weights" etc.: the first place, input side first, where the
