@@ -35,29 +35,10 @@ static const char *tpath(const char *name)
     return p;
 }
 
-/* gzip of src in memory (malloc'd). */
-static unsigned char *gzip_mem(const void *src, size_t n, size_t *out_n)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)n) + 64;
-    unsigned char *out = malloc(cap);
-    ck_assert_ptr_nonnull(out);
-    zs.next_in = (unsigned char *)src;
-    zs.avail_in = (uInt)n;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *out_n = cap - zs.avail_out;
-    deflateEnd(&zs);
-    return out;
-}
-
 static void write_gz_file(const char *path, const void *data, size_t n)
 {
     size_t gn;
-    unsigned char *g = gzip_mem(data, n, &gn);
+    unsigned char *g = nn_test_gzip(data, n, &gn);
     nn_test_write_file(path, g, gn);
     free(g);
 }
@@ -687,7 +668,7 @@ static unsigned char *gz_fixture(size_t *gn)
     size_t h = header(raw, NN_DT_U8, 2, dims);
     for (size_t i = 0; i < 1000; i++)
         raw[h + i] = (unsigned char)(i * 7 % 251);
-    return gzip_mem(raw, h + 1000, gn);
+    return nn_test_gzip(raw, h + 1000, gn);
 }
 
 START_TEST(test_idx_rejects_corrupt_gzip)

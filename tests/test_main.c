@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Every test folder lives under one root made at start-up and removed,
  * with everything in it, when the run ends. */
@@ -29,6 +30,24 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     (void)st, (void)flag, (void)ftw;
     remove(path); /* best effort: a leftover folder fails no test */
     return 0;
+}
+
+unsigned char *nn_test_gzip(const void *src, size_t n, size_t *out_n)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)n) + 64;
+    unsigned char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    zs.next_in = (unsigned char *)src;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *out_n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    return out;
 }
 
 void nn_test_write_file(const char *path, const void *data, size_t n)

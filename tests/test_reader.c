@@ -39,25 +39,6 @@ __attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
     return g_msg;
 }
 
-/* gzip of src in memory (malloc'd), one member. */
-static unsigned char *gzip_mem(const void *src, size_t n, size_t *out_n)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)n) + 64;
-    unsigned char *out = malloc(cap);
-    ck_assert_ptr_nonnull(out);
-    zs.next_in = (unsigned char *)src;
-    zs.avail_in = (uInt)n;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *out_n = cap - zs.avail_out;
-    deflateEnd(&zs);
-    return out;
-}
-
 /* n bytes, partly compressible: runs, counters and pseudo-random noise. */
 static unsigned char *sample_data(size_t n)
 {
@@ -131,7 +112,7 @@ START_TEST(test_reader_gzip_chunks_match_plain_file)
 {
     size_t n = 700 * 1000 + 3, gn;
     unsigned char *data = sample_data(n);
-    unsigned char *g = gzip_mem(data, n, &gn);
+    unsigned char *g = nn_test_gzip(data, n, &gn);
     nn_test_write_file(tpath("d.bin"), data, n);
     nn_test_write_file(tpath("d.bin.gz"), g, gn);
     const size_t chunks[] = {1, 7, 4096, 65537, 300000, 1 << 20};
@@ -156,7 +137,7 @@ START_TEST(test_reader_reports_size_and_kind)
     const char text[] = "hello, world\n";
     nn_test_write_file(tpath("p"), text, sizeof text - 1);
     size_t gn;
-    unsigned char *g = gzip_mem(text, sizeof text - 1, &gn);
+    unsigned char *g = nn_test_gzip(text, sizeof text - 1, &gn);
     nn_test_write_file(tpath("g"), g, gn);
     free(g);
 
@@ -209,8 +190,8 @@ END_TEST
 START_TEST(test_reader_reads_concatenated_gzip_members)
 {
     size_t an, bn;
-    unsigned char *a = gzip_mem("first part, ", 12, &an);
-    unsigned char *b = gzip_mem("second part", 11, &bn);
+    unsigned char *a = nn_test_gzip("first part, ", 12, &an);
+    unsigned char *b = nn_test_gzip("second part", 11, &bn);
     unsigned char *ab = malloc(an + bn);
     ck_assert_ptr_nonnull(ab);
     memcpy(ab, a, an);
@@ -230,7 +211,7 @@ END_TEST
 START_TEST(test_reader_rejects_garbage_after_gzip_member)
 {
     size_t an;
-    unsigned char *a = gzip_mem("payload", 7, &an);
+    unsigned char *a = nn_test_gzip("payload", 7, &an);
     unsigned char *ax = malloc(an + 3);
     ck_assert_ptr_nonnull(ax);
     memcpy(ax, a, an);
@@ -248,20 +229,20 @@ START_TEST(test_reader_rejects_corrupt_gzip_with_offset)
 {
     size_t n = 5000, gn;
     unsigned char *data = sample_data(n);
-    unsigned char *g = gzip_mem(data, n, &gn);
+    unsigned char *g = nn_test_gzip(data, n, &gn);
     const char *p = tpath("c.gz");
     g[10] = 0xFF; /* first deflate block: reserved type 11 */
     nn_test_write_file(p, g, gn);
     expect_read_error(p, fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
 
     free(g);
-    g = gzip_mem(data, n, &gn);
+    g = nn_test_gzip(data, n, &gn);
     g[2] = 7; /* compression method other than deflate */
     nn_test_write_file(p, g, gn);
     expect_read_error(p, fmt("%s: gzip data corrupt at byte 4 (unknown compression method)", p));
 
     free(g);
-    g = gzip_mem(data, n, &gn);
+    g = nn_test_gzip(data, n, &gn);
     g[gn - 1] ^= 1; /* ISIZE */
     nn_test_write_file(p, g, gn);
     expect_read_error(p, fmt("%s: gzip data corrupt at byte %zu (incorrect length check)", p, gn));
@@ -274,7 +255,7 @@ START_TEST(test_reader_rejects_truncated_gzip)
 {
     size_t n = 100000, gn;
     unsigned char *data = sample_data(n);
-    unsigned char *g = gzip_mem(data, n, &gn);
+    unsigned char *g = nn_test_gzip(data, n, &gn);
     const char *p = tpath("t.gz");
     size_t cuts[] = {2, 5, 11, gn / 3, gn - 8, gn - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {

@@ -30,6 +30,9 @@ NN_TEST_SUITES(NN_DECLARE_SUITE)
  * returned string is static storage valid until the next call. */
 const char *nn_test_tmpdir(void);
 
+/* src (n bytes) as one gzip member in memory, malloc'd; its size in *out_n. */
+unsigned char *nn_test_gzip(const void *src, size_t n, size_t *out_n);
+
 /* Writes n bytes to path; aborts the test on failure. */
 void nn_test_write_file(const char *path, const void *data, size_t n);
 
