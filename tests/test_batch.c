@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/batch.h"
+#include "kernels/kernels.h"
 #include "tests.h"
 
 START_TEST(test_split_is_deterministic_and_disjoint)
@@ -190,6 +191,68 @@ START_TEST(test_gather_every_stored_type)
 }
 END_TEST
 
+/* A batch large enough to be shared among threads, of every stored type,
+ * at thread counts 1, 2, 3 and 5: each value is exactly (x - shift) * mult
+ * computed one at a time, rows in idx order (repeats and reversed order
+ * included), so no thread count changes a bit. */
+START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
+{
+    enum { N = 300, F = 787, B = 257 };
+    static const nn_dtype types[] = {NN_DT_U8, NN_DT_I8, NN_DT_I16, NN_DT_I32, NN_DT_F32,
+                                     NN_DT_F64};
+    static const int threads[] = {1, 2, 3, 5};
+    uint32_t idx[B];
+    for (int i = 0; i < B; i++)
+        idx[i] = (uint32_t)((N - 1 - i * 7 % N + N) % N); /* scattered, backwards */
+    idx[B - 1] = idx[0]; /* a row twice */
+    float *shift = malloc(sizeof(float) * F), *mult = malloc(sizeof(float) * F);
+    float *X = malloc(sizeof(float) * B * F), *want = malloc(sizeof(float) * B * F);
+    void *x = malloc(sizeof(double) * N * F);
+    ck_assert(shift && mult && X && want && x);
+    for (int f = 0; f < F; f++) {
+        shift[f] = (float)(f % 13) - 6.5f;
+        mult[f] = 1.0f / (float)(1 + f % 11);
+    }
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        nn_dataset d = {0};
+        d.type = types[t];
+        d.n = N;
+        d.features = F;
+        d.x = x;
+        for (size_t i = 0; i < (size_t)N * F; i++) {
+            uint32_t v = (uint32_t)(i * 2654435761u >> 7);
+            switch (d.type) {
+            case NN_DT_U8: ((uint8_t *)x)[i] = (uint8_t)v; break;
+            case NN_DT_I8: ((int8_t *)x)[i] = (int8_t)(uint8_t)v; break;
+            case NN_DT_I16: ((int16_t *)x)[i] = (int16_t)(uint16_t)v; break;
+            case NN_DT_I32: ((int32_t *)x)[i] = (int32_t)v; break;
+            case NN_DT_F32: ((float *)x)[i] = (float)(int32_t)v / 3.0f; break;
+            case NN_DT_F64: ((double *)x)[i] = (double)(int32_t)v / 7.0; break;
+            }
+        }
+        for (int i = 0; i < B; i++)
+            for (int f = 0; f < F; f++) {
+                float v = (float)nn_dataset_get(&d, idx[i], (size_t)f);
+                want[(size_t)i * F + f] = (v - shift[f]) * mult[f];
+            }
+        for (size_t k = 0; k < sizeof threads / sizeof threads[0]; k++) {
+            nn_kernels_set_threads(threads[k]);
+            memset(X, 0xff, sizeof(float) * B * F);
+            nn_batch_gather(X, &d, idx, B, shift, mult);
+            ck_assert_msg(memcmp(X, want, sizeof(float) * B * F) == 0,
+                          "type %s, %d threads: the batch differs", nn_dtype_name(d.type),
+                          threads[k]);
+        }
+    }
+    nn_kernels_set_threads(1);
+    free(shift);
+    free(mult);
+    free(X);
+    free(want);
+    free(x);
+}
+END_TEST
+
 Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -201,6 +264,7 @@ Suite *batch_suite(void)
     tcase_add_test(tc, test_standard_and_minmax_scaling_from_training_rows);
     tcase_add_test(tc, test_unit_scale_rejects_float_data);
     tcase_add_test(tc, test_gather_every_stored_type);
+    tcase_add_test(tc, test_gather_large_batch_any_thread_count_matches_the_definition);
     suite_add_tcase(s, tc);
     return s;
 }

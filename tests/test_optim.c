@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "nn/optim.h"
 #include "tests.h"
 
@@ -448,6 +449,106 @@ START_TEST(test_resume_from_copied_state_is_bit_exact)
 }
 END_TEST
 
+/* A plain element-by-element update of one element (the rules written out
+ * again), the reference for the chunked, threaded nn_optim_step. */
+static float ref_update(const nn_optim_cfg *c, float w, float g, float *m, float *v, float wd,
+                        double lr, int64_t t)
+{
+    float flr = (float)lr, mu = (float)c->momentum;
+    if (c->kind == NN_OPTIM_SGD) {
+        g = g + wd * w;
+        if (c->momentum == 0)
+            return w - flr * g;
+        *v = mu * *v + g;
+        return c->nesterov ? w - flr * (g + mu * *v) : w - flr * *v;
+    }
+    if (c->kind == NN_OPTIM_ADAMW)
+        w = w - flr * wd * w;
+    else
+        g = g + wd * w;
+    float b1 = (float)c->beta1, b2 = (float)c->beta2;
+    *m = b1 * *m + (float)(1.0 - c->beta1) * g;
+    *v = b2 * *v + (float)(1.0 - c->beta2) * (g * g);
+    float mh = *m / (float)(1.0 - pow(c->beta1, (double)t));
+    float vh = *v / (float)(1.0 - pow(c->beta2, (double)t));
+    return w - flr * mh / (sqrtf(vh) + (float)c->eps);
+}
+
+/* Large enough to be split among threads; decay ranges that start and end
+ * inside chunks and inside 16-float blocks. */
+#define N_BIG 100003
+static const nn_optim_range BIG_DECAY[3] = {{5, 40000}, {40017, 3}, {60001, 40002}};
+
+static bool big_decayed(size_t i)
+{
+    for (int r = 0; r < 3; r++)
+        if (i >= BIG_DECAY[r].off && i < BIG_DECAY[r].off + BIG_DECAY[r].count)
+            return true;
+    return false;
+}
+
+START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
+{
+    static const int threads[] = {1, 2, 3, 5};
+    float *w0 = malloc(sizeof(float) * N_BIG), *g0 = malloc(sizeof(float) * N_BIG);
+    float *want = malloc(sizeof(float) * N_BIG), *s_want = calloc(2 * N_BIG, sizeof(float));
+    float *w = malloc(sizeof(float) * N_BIG), *g = malloc(sizeof(float) * N_BIG);
+    float *st = malloc(sizeof(float) * 2 * N_BIG);
+    ck_assert(w0 && g0 && want && s_want && w && g && st);
+    for (size_t i = 0; i < N_BIG; i++) {
+        w0[i] = noise(7, i);
+        g0[i] = noise(8, i);
+    }
+    for (int k = 0; k < 5; k++) {
+        nn_optim_cfg c = run_cfg(k);
+        memset(s_want, 0, sizeof(float) * 2 * N_BIG);
+        for (size_t i = 0; i < N_BIG; i++) {
+            float wd = big_decayed(i) ? (float)c.weight_decay : 0.0f;
+            float *m = c.kind == NN_OPTIM_SGD ? NULL : s_want + i;
+            float *v = c.kind == NN_OPTIM_SGD ? s_want + i : s_want + N_BIG + i;
+            want[i] = ref_update(&c, w0[i], g0[i], m, v, wd, 0.01, 3);
+        }
+        size_t ns = nn_optim_state_size(&c, N_BIG);
+        for (int t = 0; t < 4; t++) {
+            nn_kernels_set_threads(threads[t]);
+            for (int clear = 0; clear < 2; clear++) {
+                memcpy(w, w0, sizeof(float) * N_BIG);
+                memcpy(g, g0, sizeof(float) * N_BIG);
+                memset(st, 0, sizeof(float) * 2 * N_BIG);
+                if (clear)
+                    nn_optim_step_clear(&c, w, g, st, N_BIG, BIG_DECAY, 3, 0.01, 3);
+                else
+                    nn_optim_step(&c, w, g, st, N_BIG, BIG_DECAY, 3, 0.01, 3);
+                /* the first difference, if any (one assertion: Check's are slow) */
+                size_t bad_w = N_BIG, bad_g = N_BIG;
+                for (size_t i = N_BIG; i-- > 0;) {
+                    if (memcmp(&w[i], &want[i], sizeof(float)) != 0)
+                        bad_w = i;
+                    if (g[i] != (clear ? 0.0f : g0[i]))
+                        bad_g = i;
+                }
+                ck_assert_msg(bad_w == N_BIG,
+                              "optimizer %d, %d threads, clear %d: w[%zu] = %.9g, want %.9g", k,
+                              threads[t], clear, bad_w, (double)w[bad_w % N_BIG],
+                              (double)want[bad_w % N_BIG]);
+                ck_assert_msg(bad_g == N_BIG, "optimizer %d, %d threads, clear %d: g[%zu] wrong",
+                              k, threads[t], clear, bad_g);
+                ck_assert_mem_eq(st, s_want, sizeof(float) * ns);
+            }
+        }
+    }
+    nn_kernels_set_threads(1);
+    free(w0);
+    free(g0);
+    free(want);
+    free(s_want);
+    free(w);
+    free(g);
+    free(st);
+}
+END_TEST
+
+
 Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -469,6 +570,7 @@ Suite *optim_suite(void)
     tcase_add_test(tc, test_check_rejects_bad_settings);
     tcase_add_test(tc, test_same_inputs_give_bit_identical_results);
     tcase_add_test(tc, test_resume_from_copied_state_is_bit_exact);
+    tcase_add_test(tc, test_threaded_update_and_clear_match_the_plain_rule);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/parallel.h"
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -127,20 +129,38 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
 }
 
 /* One conversion loop per stored type, so the type switch is outside the
- * inner loop. */
+ * inner loop; `omp simd` lets the compiler convert several values per
+ * instruction (each value is independent; the build does not contract the
+ * subtract and multiply into an FMA, so every path gives the same bits). */
 #define GATHER_ROW(T)                                              \
     do {                                                           \
         const T *src = (const T *)d->x + (size_t)idx[i] * F;       \
+        _Pragma("omp simd")                                        \
         for (size_t f = 0; f < F; f++)                             \
             x[f] = ((float)src[f] - shift[f]) * mult[f];           \
     } while (0)
 
-void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
-                     const float *shift, const float *mult)
+typedef struct {
+    float *X;
+    const nn_dataset *d;
+    const uint32_t *idx;
+    size_t B;
+    const float *shift, *mult;
+    long chunks;
+} gather_job;
+
+/* Rows [lo, hi) of chunk c: each row is converted by one thread. */
+static void gather_part(void *ctx, long c)
 {
+    const gather_job *j = ctx;
+    const nn_dataset *d = j->d;
+    const uint32_t *idx = j->idx;
+    const float *shift = j->shift, *mult = j->mult;
     size_t F = d->features;
-    for (size_t i = 0; i < B; i++) {
-        float *x = X + i * F;
+    long lo, hi;
+    nn_par_chunk((long)j->B, j->chunks, c, &lo, &hi);
+    for (size_t i = (size_t)lo; i < (size_t)hi; i++) {
+        float *x = j->X + i * F;
         switch (d->type) {
         case NN_DT_U8: GATHER_ROW(uint8_t); break;
         case NN_DT_I8: GATHER_ROW(int8_t); break;
@@ -150,6 +170,19 @@ void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t 
         case NN_DT_F64: GATHER_ROW(double); break;
         }
     }
+}
+
+void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
+                     const float *shift, const float *mult)
+{
+    if (B == 0)
+        return;
+    gather_job j = {X, d, idx, B, shift, mult, 0};
+    /* A converted value costs about as much as a few flops of a product;
+     * small batches stay on the calling thread. */
+    double work = 8.0 * (double)B * (double)d->features;
+    j.chunks = (long)(B < NN_PAR_MAX_CHUNKS ? B : NN_PAR_MAX_CHUNKS);
+    nn_par_run(gather_part, &j, j.chunks, nn_par_threads_for(work));
 }
 
 void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B)

@@ -3,6 +3,9 @@
 #include "nn/optim.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "kernels/parallel.h"
 
 static const double pi = 3.14159265358979323846;
 
@@ -109,8 +112,61 @@ size_t nn_optim_state_size(const nn_optim_cfg *c, size_t n)
     return 0;
 }
 
-void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
-                   size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t)
+typedef struct {
+    const step_consts *k;
+    float *w, *grads, *m, *v;
+    size_t n;
+    const nn_optim_range *decay;
+    size_t n_decay;
+    bool clear;
+    long blocks, chunks;
+} step_job;
+
+/* update() restricted to [from, to). */
+static void update_within(const step_consts *k, float *w, const float *grads, float *m, float *v,
+                          size_t lo, size_t hi, float wd, size_t from, size_t to)
+{
+    if (lo < from)
+        lo = from;
+    if (hi > to)
+        hi = to;
+    if (lo < hi)
+        update(k, w, grads, m, v, lo, hi, wd);
+}
+
+/* One chunk of the parameters: a run of 16-float blocks, so chunk edges
+ * fall on vector boundaries of the buffers. */
+static void step_part(void *ctx, long c)
+{
+    const step_job *j = ctx;
+    long b0, b1;
+    nn_par_chunk(j->blocks, j->chunks, c, &b0, &b1);
+    size_t from = (size_t)b0 * 16, to = (size_t)b1 * 16 < j->n ? (size_t)b1 * 16 : j->n;
+    const step_consts *k = j->k;
+    size_t n = j->n;
+    /* Walk the decay ranges in order: the gap before each range without
+     * decay, the range with it, then the tail.  Every element is updated
+     * exactly once and independently, so neither this split nor the chunks
+     * change any result. */
+    size_t at = 0;
+    for (size_t r = 0; r < j->n_decay; r++) {
+        size_t lo = j->decay[r].off, hi;
+        if (lo < at)
+            lo = at; /* overlapping or unsorted: never update twice */
+        if (lo > n)
+            lo = n;
+        hi = j->decay[r].count > n - lo ? n : lo + j->decay[r].count;
+        update_within(k, j->w, j->grads, j->m, j->v, at, lo, 0.0f, from, to);
+        update_within(k, j->w, j->grads, j->m, j->v, lo, hi, k->wd, from, to);
+        at = hi;
+    }
+    update_within(k, j->w, j->grads, j->m, j->v, at, n, 0.0f, from, to);
+    if (j->clear && from < to) /* still in cache: cheaper than a pass of its own */
+        memset(j->grads + from, 0, sizeof(float) * (to - from));
+}
+
+static void step(const nn_optim_cfg *c, float *params, float *grads, float *state, size_t n,
+                 const nn_optim_range *decay, size_t n_decay, double lr, int64_t t, bool clear)
 {
     if (t < 1)
         t = 1;
@@ -128,30 +184,34 @@ void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, flo
         .bc2 = (float)(1.0 - pow(c->beta2, (double)t)),
         .nesterov = c->nesterov,
     };
-    float *m = NULL, *v = NULL;
+    step_job j = {.k = &k, .w = params, .grads = grads, .n = n, .decay = decay,
+                  .n_decay = n_decay, .clear = clear};
     if (c->kind == NN_OPTIM_SGD) {
-        v = c->momentum > 0 ? state : NULL;
+        j.v = c->momentum > 0 ? state : NULL;
     } else {
-        m = state;
-        v = state + n;
+        j.m = state;
+        j.v = state + n;
     }
+    if (n == 0)
+        return;
+    j.blocks = (long)((n + 15) / 16);
+    j.chunks = j.blocks < NN_PAR_MAX_CHUNKS ? j.blocks : NN_PAR_MAX_CHUNKS;
+    /* an update reads and writes a few floats per parameter: about as long
+     * as 16 flops of a product */
+    nn_par_run(step_part, &j, j.chunks, nn_par_threads_for(16.0 * (double)n));
+}
 
-    /* Walk the decay ranges in order: the gap before each range without
-     * decay, the range with it, then the tail.  Every element is updated
-     * exactly once and independently, so the split changes no result. */
-    size_t at = 0;
-    for (size_t r = 0; r < n_decay; r++) {
-        size_t lo = decay[r].off, hi;
-        if (lo < at)
-            lo = at; /* overlapping or unsorted: never update twice */
-        if (lo > n)
-            lo = n;
-        hi = decay[r].count > n - lo ? n : lo + decay[r].count;
-        update(&k, params, grads, m, v, at, lo, 0.0f);
-        update(&k, params, grads, m, v, lo, hi, k.wd);
-        at = hi;
-    }
-    update(&k, params, grads, m, v, at, n, 0.0f);
+void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
+                   size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t)
+{
+    step(c, params, (float *)grads, state, n, decay, n_decay, lr, t, false); /* not written */
+}
+
+void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, float *state,
+                         size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
+                         int64_t t)
+{
+    step(c, params, grads, state, n, decay, n_decay, lr, t, true);
 }
 
 double nn_optim_clip(float *grads, size_t n, double clip_norm)

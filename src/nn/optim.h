@@ -23,7 +23,10 @@
  * below, with lr, betas, eps and weight decay rounded to float once per call;
  * 1 - b1, 1 - b2 and the bias corrections 1 - b^t are computed in double and
  * rounded to float.  Nothing depends on threads or on earlier calls except
- * through params, state and t.
+ * through params, state and t.  Large updates are shared among the kernels'
+ * worker threads (nn_kernels_set_threads) in chunks of whole elements; each
+ * element's update is independent of the others, so the split changes no
+ * bit.
  */
 #ifndef NN_OPTIM_H
 #define NN_OPTIM_H
@@ -83,6 +86,13 @@ size_t nn_optim_state_size(const nn_optim_cfg *c, size_t n);
  */
 void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
                    size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t);
+
+/* nn_optim_step, and then every gradient is set to 0, in the same pass over
+ * memory: the next backward pass can accumulate into the gradients without
+ * a clearing pass of its own. */
+void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, float *state,
+                         size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
+                         int64_t t);
 
 /* Global-norm clipping: norm = sqrt(sum_i grads[i]^2), summed in double in
  * index order.  If clip_norm > 0 and norm > clip_norm, every grads[i] is
