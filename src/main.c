@@ -62,6 +62,9 @@ static void print_help(FILE *f, long cores)
             "  --seed N             random seed, overrides seed (default: the config's)\n"
             "  --threads N          worker threads (default: all online cores, %ld here)\n"
             "  --json               machine-readable output: JSON lines (default: text)\n"
+            "  --profile            training: after each epoch, where its time went (data,\n"
+            "                       forward, loss, backward, optimizer, dense kernels) on\n"
+            "                       stderr (default: off)\n"
             "  -q, --quiet          no progress bar, notes or per-epoch lines (default: off)\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
@@ -174,6 +177,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->run.resume = true;
         else if (!strcmp(name, "--json"))
             o->run.json = true;
+        else if (!strcmp(name, "--profile"))
+            o->run.profile = true;
         else if (!strcmp(name, "-q") || !strcmp(name, "--quiet"))
             o->run.quiet = true;
         else if (!strcmp(name, "--inspect"))
@@ -223,7 +228,8 @@ static int run(options *o, nn_error *err)
     if (o->data && nn_source_check_spec(o->data, err) < 0)
         return USAGE_HINT;
     if (o->inspect) {
-        if (!o->config || o->eval || o->predict || o->checkpoint || o->data || o->n_sets) {
+        if (!o->config || o->eval || o->predict || o->checkpoint || o->data || o->n_sets ||
+            o->run.profile) {
             nn_error_set(err, NN_EXIT_USAGE, "--inspect takes one checkpoint file and nothing else");
             return USAGE_HINT;
         }
@@ -231,6 +237,10 @@ static int run(options *o, nn_error *err)
     }
     if ((o->eval + o->predict + o->gradcheck) > 1) {
         nn_error_set(err, NN_EXIT_USAGE, "--eval, --predict and --gradcheck cannot be combined");
+        return USAGE_HINT;
+    }
+    if (o->run.profile && (o->eval || o->predict || o->gradcheck)) {
+        nn_error_set(err, NN_EXIT_USAGE, "--profile goes with training");
         return USAGE_HINT;
     }
     if (o->scores && !o->predict) {

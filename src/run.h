@@ -22,7 +22,8 @@ typedef struct {
     bool json;     /* --json */
     bool quiet;    /* --quiet: no progress bar, notes or per-epoch lines */
     bool progress; /* draw the progress bar (stderr is a terminal, not quiet) */
-    int threads;   /* --threads (accepted; the kernels are single-threaded for now) */
+    bool profile;  /* --profile: report each epoch's time by phase on diag */
+    int threads;   /* --threads: the kernels' worker threads */
     FILE *out;     /* results: stdout */
     FILE *diag;    /* notes and progress: stderr */
 } nn_run_opts;

@@ -32,6 +32,7 @@
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "run.h"
+#include "util/profile.h"
 #include "util/progress.h"
 
 typedef struct {
@@ -422,9 +423,12 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
     bool has_val = t->n_val > 0;
     nn_progress bar;
     nn_progress_init(&bar, o->diag, o->progress);
+    nn_model_zero_grad(m); /* from here on each update clears what it used */
 
     for (int64_t e = t->epoch + 1; e <= cfg->epochs; e++) {
         double started = nn_now();
+        nn_prof_enabled = o->profile;
+        nn_prof_reset();
         /* t->batch > 0 only when resuming an interrupted epoch: its rng and
          * running metrics were restored from the checkpoint */
         if (t->batch == 0) {
@@ -441,14 +445,19 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             size_t off = b * bs;
             int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
             const uint32_t *rows = t->order + off;
+            double t0 = nn_prof_begin();
             nn_batch_gather(t->X, &t->train, rows, (size_t)B, t->shift, t->mult);
             nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
             if (!t->regression)
                 nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+            nn_prof_end(NN_PROF_DATA, t0);
+            t0 = nn_prof_begin();
             nn_rng drop;
             nn_rng_seed(&drop, cfg->seed ^ (uint64_t)t->step * 0x9E3779B97F4A7C15u,
                         NN_STREAM_DROPOUT);
             const float *yhat = nn_model_forward_train(m, t->X, B, &drop);
+            nn_prof_end(NN_PROF_FORWARD, t0);
+            t0 = nn_prof_begin();
             nn_act out_act = m->act[m->n_layers - 1];
             double loss = nn_loss_forward(cfg->loss, out_act, yhat, m->logits, t->T, B, K,
                                           cfg->huber_delta);
@@ -466,13 +475,18 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
             nn_loss_backward(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, K,
                              cfg->huber_delta);
-            nn_model_zero_grad(m);
+            nn_prof_end(NN_PROF_LOSS, t0);
+            t0 = nn_prof_begin();
             nn_model_backward(m, t->X, t->dOut, B, NULL, nn_loss_fused(cfg->loss, out_act));
+            nn_prof_end(NN_PROF_BACKWARD, t0);
+            t0 = nn_prof_begin();
             if (t->optim.clip_norm > 0)
                 nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
             double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
-            nn_optim_step(&t->optim, m->params, m->grads, t->opt_state, m->n_params, t->decay,
-                          (size_t)m->n_layers, lr, t->step + 1);
+            /* the update leaves the gradients zero for the next backward pass */
+            nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params,
+                                t->decay, (size_t)m->n_layers, lr, t->step + 1);
+            nn_prof_end(NN_PROF_OPTIM, t0);
             t->step++;
             t->batch = (int64_t)b + 1;
             nn_progress_update(&bar, (long)e, (long)cfg->epochs, (long)b + 1, (long)batches,
@@ -497,6 +511,8 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             return -1;
         }
         double train_seconds = nn_now() - started;
+        if (o->profile)
+            nn_prof_report(o->diag, o->json, (long long)e, train_seconds);
         t->epoch = e;
         t->val_m = nn_acc_result(&(nn_acc){0});
         nn_loss_spec ls = {cfg->loss, cfg->huber_delta};

@@ -21,19 +21,24 @@
 #include "nn/dense.h"
 
 #include "kernels/kernels.h"
+#include "util/profile.h"
 
 void nn_dense_forward(float *Y, const float *X, const float *W, const float *b,
                       int B, int in, int out, nn_act act)
 {
+    double t0 = nn_prof_begin();
     nn_kernels_get()->dense_forward(Y, X, W, b, B, in, out, act);
+    nn_prof_end(NN_PROF_KERNELS, t0);
 }
 
 void nn_dense_backward(float *dX, float *dW, float *db, float *dY, const float *X,
                        const float *Y, const float *W, int B, int in, int out, nn_act act)
 {
     const nn_kernels *k = nn_kernels_get();
+    double t0 = nn_prof_begin();
     k->act_backward(dY, db, Y, B, out, act);            /* dY becomes dZ; db += 1^T dZ */
     k->dense_backward_weights(dW, dY, X, B, in, out);  /* dW += dZ^T X */
     if (dX)
         k->dense_backward_input(dX, dY, W, B, in, out); /* dX = dZ W */
+    nn_prof_end(NN_PROF_KERNELS, t0);
 }

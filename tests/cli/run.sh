@@ -387,6 +387,53 @@ for isa in $isas; do
         out_has "isa-$isa-eval" '"accuracy":1,'
     fi
 done
+# A wider problem, so the batch conversion and the optimizer's update are
+# shared among the threads too (400 features, batch 320, 80,000+ parameters).
+awk 'BEGIN {
+    n = 700; f = 400; srand(5);
+    printf "%c%c%c%c", 0, 0, 8, 2;
+    printf "%c%c%c%c%c%c%c%c", 0, 0, int(n / 256), n % 256, 0, 0, int(f / 256), f % 256;
+    for (i = 0; i < n * f; i++) printf "%c", int(rand() * 256);
+}' >"$T/wide-images.idx"
+awk 'BEGIN { n = 700; printf "%c%c%c%c", 0, 0, 8, 1; printf "%c%c%c%c", 0, 0, int(n / 256), n % 256;
+    for (i = 0; i < n; i++) printf "%c", i % 3; }' >"$T/wide-labels.idx"
+WIDE="--set data.train.images=$T/wide-images.idx --set data.train.labels=$T/wide-labels.idx"
+WIDE="$WIDE --set data.test.images=$T/wide-images.idx --set data.test.labels=$T/wide-labels.idx"
+WIDE="$WIDE --set training.batch_size=320 --set optimizer.name=adam --set optimizer.learning_rate=0.001"
+WIDE="$WIDE --set model.layers=[{\"units\":200,\"activation\":\"relu\"},{\"units\":3,\"activation\":\"softmax\"}]"
+WIDE="$WIDE --set loss=cross_entropy --set training.epochs=3"
+for th in 1 2 3; do
+    # shellcheck disable=SC2086  # WIDE is a list of arguments
+    if run "wide-threads-$th" 0 "$NN" --quiet --threads "$th" --checkpoint "$T/wide.ckpt" $WIDE "$C"; then
+        if [ "$th" -eq 1 ]; then cp "$T/wide.ckpt" "$T/wide-1.ckpt"; ok
+        else cmp -s "$T/wide.ckpt" "$T/wide-1.ckpt" && ok || bad "wide: --threads $th gives other bytes than --threads 1"; fi
+    fi
+done
+
+# --- --profile: where the epoch's time went, on stderr; results unchanged -------
+# shellcheck disable=SC2086
+if run profile 0 "$NN" --profile --threads 2 --checkpoint "$T/wide.ckpt" $WIDE "$C"; then
+    if [ "$(grep -Ec '^profile epoch [1-3]: [0-9.]+ s; data [0-9.]+ s \([0-9.]+%\), forward [0-9.]+ s \([0-9.]+%\), loss [0-9.]+ s \([0-9.]+%\), backward [0-9.]+ s \([0-9.]+%\), optimizer [0-9.]+ s \([0-9.]+%\); kernels [0-9.]+ s \([0-9.]+%\); outside the kernels [0-9.]+ s \([0-9.]+%\)$' "$T/err")" -eq 3 ]
+    then ok; else bad "profile: stderr is $(cat "$T/err")"; fi
+    [ "$(wc -l <"$T/out")" -eq 3 ] && ok || bad "profile: stdout should keep its 3 epoch lines: $(cat "$T/out")"
+    cmp -s "$T/wide.ckpt" "$T/wide-1.ckpt" && ok || bad "profile: --profile changed the trained model"
+fi
+# shellcheck disable=SC2086
+if run profile-json 0 "$NN" --profile --json --epochs 1 --checkpoint "$T/wide-json.ckpt" $WIDE "$C"; then
+    # the phases and the kernels each take a share in [0, 1] of the epoch;
+    # the phases add up to no more than the epoch, the kernels to no more than
+    # forward + backward
+    if grep '^{"profile_epoch"' "$T/err" | jq -e 'select(.profile_epoch == 1)
+          | [.data_seconds, .forward_seconds, .loss_seconds, .backward_seconds, .optimizer_seconds] as $p
+          | ($p | all(. >= 0)) and ($p | add) <= .seconds and .kernels_seconds > 0
+            and .kernels_seconds <= .forward_seconds + .backward_seconds
+            and .outside_kernels_share >= 0 and .outside_kernels_share <= 1
+            and (.outside_kernels_seconds - (.seconds - .kernels_seconds) | fabs) < 1e-5' >/dev/null
+    then ok; else bad "profile-json: $(cat "$T/err")"; fi
+fi
+if run profile-eval 2 "$NN" --profile --eval "$C"; then
+    err_has profile-eval "nntrain: --profile goes with training"; fi
+
 for isa in avx2 avx512; do
     case " $isas " in *" $isa "*) continue ;; esac
     if run "isa-missing-$isa" 2 env NNTRAIN_ISA="$isa" "$NN" --quiet "$C"; then
