@@ -450,6 +450,10 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
             if (!t->regression)
                 nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+            if (b + 1 < batches) /* the next batch's rows load while this one trains */
+                nn_batch_prefetch(&t->train, rows + B,
+                                  t->n_train - off - (size_t)B < bs ? t->n_train - off - (size_t)B
+                                                                    : bs);
             nn_prof_end(NN_PROF_DATA, t0);
             t0 = nn_prof_begin();
             nn_rng drop;

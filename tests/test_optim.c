@@ -490,6 +490,7 @@ static bool big_decayed(size_t i)
 START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
 {
     static const int threads[] = {1, 2, 3, 5};
+    static const char *const isas[] = {"scalar", "avx2", "avx512"};
     float *w0 = malloc(sizeof(float) * N_BIG), *g0 = malloc(sizeof(float) * N_BIG);
     float *want = malloc(sizeof(float) * N_BIG), *s_want = calloc(2 * N_BIG, sizeof(float));
     float *w = malloc(sizeof(float) * N_BIG), *g = malloc(sizeof(float) * N_BIG);
@@ -509,8 +510,13 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
             want[i] = ref_update(&c, w0[i], g0[i], m, v, wd, 0.01, 3);
         }
         size_t ns = nn_optim_state_size(&c, N_BIG);
-        for (int t = 0; t < 4; t++) {
-            nn_kernels_set_threads(threads[t]);
+        for (int t = 0; t < 7; t++) {
+            /* every thread count with the best vector width, then every
+             * instruction set this processor has on 2 threads */
+            nn_error e = {0};
+            if (t >= 4 && nn_kernels_select(isas[t - 4], &e) < 0)
+                continue; /* the processor lacks it */
+            nn_kernels_set_threads(t < 4 ? threads[t] : 2);
             for (int clear = 0; clear < 2; clear++) {
                 memcpy(w, w0, sizeof(float) * N_BIG);
                 memcpy(g, g0, sizeof(float) * N_BIG);
@@ -528,15 +534,17 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
                         bad_g = i;
                 }
                 ck_assert_msg(bad_w == N_BIG,
-                              "optimizer %d, %d threads, clear %d: w[%zu] = %.9g, want %.9g", k,
-                              threads[t], clear, bad_w, (double)w[bad_w % N_BIG],
+                              "optimizer %d, %s, %d threads, clear %d: w[%zu] = %.9g, want %.9g",
+                              k, nn_kernels_get()->name, threads[t % 4], clear, bad_w, (double)w[bad_w % N_BIG],
                               (double)want[bad_w % N_BIG]);
-                ck_assert_msg(bad_g == N_BIG, "optimizer %d, %d threads, clear %d: g[%zu] wrong",
-                              k, threads[t], clear, bad_g);
+                ck_assert_msg(bad_g == N_BIG, "optimizer %d, %s, clear %d: g[%zu] wrong", k,
+                              nn_kernels_get()->name, clear, bad_g);
                 ck_assert_mem_eq(st, s_want, sizeof(float) * ns);
             }
         }
     }
+    nn_error e = {0};
+    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
     nn_kernels_set_threads(1);
     free(w0);
     free(g0);

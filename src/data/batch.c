@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "kernels/parallel.h"
 
 static int cmp_u32(const void *a, const void *b)
@@ -150,9 +151,8 @@ typedef struct {
 } gather_job;
 
 /* Rows [lo, hi) of chunk c: each row is converted by one thread. */
-static void gather_part(void *ctx, long c)
+static inline __attribute__((always_inline)) void gather_body(const gather_job *j, long c)
 {
-    const gather_job *j = ctx;
     const nn_dataset *d = j->d;
     const uint32_t *idx = j->idx;
     const float *shift = j->shift, *mult = j->mult;
@@ -172,6 +172,38 @@ static void gather_part(void *ctx, long c)
     }
 }
 
+/* The same loops compiled for the vector widths of the kernel table in use
+ * (nn_kernels_get(): cpuid, or NNTRAIN_ISA); conversions and the two
+ * operations are exact or correctly rounded in any width. */
+static void gather_generic(void *ctx, long c)
+{
+    gather_body(ctx, c);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void gather_avx2(void *ctx, long c)
+{
+    gather_body(ctx, c);
+}
+
+__attribute__((target("avx512f"))) static void gather_avx512(void *ctx, long c)
+{
+    gather_body(ctx, c);
+}
+#endif
+
+static nn_par_fn pick_gather(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *isa = nn_kernels_get()->name;
+    if (strcmp(isa, "avx512") == 0)
+        return gather_avx512;
+    if (strcmp(isa, "avx2") == 0)
+        return gather_avx2;
+#endif
+    return gather_generic;
+}
+
 void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
                      const float *shift, const float *mult)
 {
@@ -182,7 +214,18 @@ void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t 
      * small batches stay on the calling thread. */
     double work = 8.0 * (double)B * (double)d->features;
     j.chunks = (long)(B < NN_PAR_MAX_CHUNKS ? B : NN_PAR_MAX_CHUNKS);
-    nn_par_run(gather_part, &j, j.chunks, nn_par_threads_for(work));
+    nn_par_run(pick_gather(), &j, j.chunks, nn_par_threads_for(work));
+}
+
+void nn_batch_prefetch(const nn_dataset *d, const uint32_t *idx, size_t B)
+{
+    size_t row = d->features * nn_dtype_size(d->type);
+    for (size_t i = 0; i < B; i++) {
+        const char *p = (const char *)d->x + (size_t)idx[i] * row;
+        for (size_t at = 0; at < row; at += 64)
+            __builtin_prefetch(p + at, 0, 3);
+        __builtin_prefetch(p + row - 1, 0, 3); /* the last line, when the row is not aligned */
+    }
 }
 
 void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B)

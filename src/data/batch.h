@@ -45,6 +45,12 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
 void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
                      const float *shift, const float *mult);
 
+/* Asks the processor to start loading the rows idx[0..B-1] of d into its
+ * caches (a hint, no result): called for the next mini-batch before the
+ * current one trains, the rows scattered over a large data set arrive
+ * while the kernels run, instead of stalling the next gather. */
+void nn_batch_prefetch(const nn_dataset *d, const uint32_t *idx, size_t B);
+
 /* labels[i] = d->labels[idx[i]] for i < B. */
 void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, size_t B);
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "kernels/parallel.h"
 
 static const double pi = 3.14159265358979323846;
@@ -24,8 +25,9 @@ typedef struct {
  * Each element is independent of the others (`omp simd` tells the compiler
  * so; the buffers are distinct), and the build does not contract a * b + c
  * into an FMA, so vector and scalar code give the same bits. */
-static void update(const step_consts *k, float *w, const float *grads, float *m, float *v,
-                   size_t lo, size_t hi, float wd)
+static inline __attribute__((always_inline)) void
+update_body(const step_consts *k, float *w, const float *grads, float *m, float *v, size_t lo,
+            size_t hi, float wd)
 {
     switch (k->kind) {
     case NN_OPTIM_SGD:
@@ -72,6 +74,48 @@ static void update(const step_consts *k, float *w, const float *grads, float *m,
     }
 }
 
+/* The same loops compiled for the vector widths the kernels use: on x86,
+ * the table nn_kernels_get() selected (cpuid, or NNTRAIN_ISA) picks one.
+ * Every operation is correctly rounded in any width and nothing is
+ * contracted, so all give the same bits (tests/test_optim.c checks). */
+typedef void (*update_fn)(const step_consts *k, float *w, const float *grads, float *m,
+                          float *v, size_t lo, size_t hi, float wd);
+
+static void update_generic(const step_consts *k, float *w, const float *grads, float *m,
+                           float *v, size_t lo, size_t hi, float wd)
+{
+    update_body(k, w, grads, m, v, lo, hi, wd);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void update_avx2(const step_consts *k, float *w,
+                                                       const float *grads, float *m, float *v,
+                                                       size_t lo, size_t hi, float wd)
+{
+    update_body(k, w, grads, m, v, lo, hi, wd);
+}
+
+__attribute__((target("avx512f"))) static void update_avx512(const step_consts *k, float *w,
+                                                            const float *grads, float *m,
+                                                            float *v, size_t lo, size_t hi,
+                                                            float wd)
+{
+    update_body(k, w, grads, m, v, lo, hi, wd);
+}
+#endif
+
+static update_fn pick_update(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *isa = nn_kernels_get()->name;
+    if (strcmp(isa, "avx512") == 0)
+        return update_avx512;
+    if (strcmp(isa, "avx2") == 0)
+        return update_avx2;
+#endif
+    return update_generic;
+}
+
 int nn_optim_check(const nn_optim_cfg *c, nn_error *err)
 {
     if (!(isfinite(c->lr) && c->lr > 0))
@@ -114,6 +158,7 @@ size_t nn_optim_state_size(const nn_optim_cfg *c, size_t n)
 
 typedef struct {
     const step_consts *k;
+    update_fn update;
     float *w, *grads, *m, *v;
     size_t n;
     const nn_optim_range *decay;
@@ -123,8 +168,9 @@ typedef struct {
 } step_job;
 
 /* update() restricted to [from, to). */
-static void update_within(const step_consts *k, float *w, const float *grads, float *m, float *v,
-                          size_t lo, size_t hi, float wd, size_t from, size_t to)
+static void update_within(update_fn update, const step_consts *k, float *w, const float *grads,
+                          float *m, float *v, size_t lo, size_t hi, float wd, size_t from,
+                          size_t to)
 {
     if (lo < from)
         lo = from;
@@ -156,11 +202,11 @@ static void step_part(void *ctx, long c)
         if (lo > n)
             lo = n;
         hi = j->decay[r].count > n - lo ? n : lo + j->decay[r].count;
-        update_within(k, j->w, j->grads, j->m, j->v, at, lo, 0.0f, from, to);
-        update_within(k, j->w, j->grads, j->m, j->v, lo, hi, k->wd, from, to);
+        update_within(j->update, k, j->w, j->grads, j->m, j->v, at, lo, 0.0f, from, to);
+        update_within(j->update, k, j->w, j->grads, j->m, j->v, lo, hi, k->wd, from, to);
         at = hi;
     }
-    update_within(k, j->w, j->grads, j->m, j->v, at, n, 0.0f, from, to);
+    update_within(j->update, k, j->w, j->grads, j->m, j->v, at, n, 0.0f, from, to);
     if (j->clear && from < to) /* still in cache: cheaper than a pass of its own */
         memset(j->grads + from, 0, sizeof(float) * (to - from));
 }
@@ -184,7 +230,7 @@ static void step(const nn_optim_cfg *c, float *params, float *grads, float *stat
         .bc2 = (float)(1.0 - pow(c->beta2, (double)t)),
         .nesterov = c->nesterov,
     };
-    step_job j = {.k = &k, .w = params, .grads = grads, .n = n, .decay = decay,
+    step_job j = {.k = &k, .update = pick_update(), .w = params, .grads = grads, .n = n, .decay = decay,
                   .n_decay = n_decay, .clear = clear};
     if (c->kind == NN_OPTIM_SGD) {
         j.v = c->momentum > 0 ? state : NULL;
