@@ -180,6 +180,22 @@ START_TEST(test_kernels_forward_matches_definition_on_odd_sizes)
 }
 END_TEST
 
+/* Every count of rows and outputs a forward tile can be left with at the
+ * edge of a layer (the kernels' tiles are up to 16 x 8), each a partial
+ * block of its own. */
+START_TEST(test_kernels_forward_matches_definition_at_every_tile_edge)
+{
+    const nn_kernels *kt = table(_i);
+    if (!kt)
+        return;
+    for (int B = 1; B <= 17; B++)
+        for (int out = 1; out <= 17; out++) {
+            check_forward(kt, B, 5, out, NN_ACT_IDENTITY, (B + out) % 16);
+            check_forward(kt, B, 40, out, NN_ACT_SIGMOID, (B * 3 + out) % 16);
+        }
+}
+END_TEST
+
 START_TEST(test_kernels_backward_matches_definition_on_odd_sizes)
 {
     const nn_kernels *kt = table(_i);
@@ -420,6 +436,7 @@ Suite *kernels_suite(void)
     tcase_set_timeout(tc, 120);
     /* Loop index: 0 scalar, 1 avx2, 2 avx512 (skipped where unavailable). */
     tcase_add_loop_test(tc, test_kernels_forward_matches_definition_on_odd_sizes, 0, NISA);
+    tcase_add_loop_test(tc, test_kernels_forward_matches_definition_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_backward_matches_definition_on_odd_sizes, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_act_backward_matches_definition_and_ref, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sigmoid_accuracy, 0, NISA);

@@ -3,12 +3,21 @@
  * processor has AVX-512F, AVX2 and FMA and the OS saves the zmm state.
  *
  * Micro-kernels (driven by tiled.c):
- *   forward  blocks of 4 samples x 4 outputs: 16 zmm accumulators, each a
- *            dot product split over 16 lanes of k; per 16 k, 8 loads feed
- *            16 FMAs.  The 16 sums are reduced into one zmm (lane 4r+c) by a
+ *   forward  tiles of 16 samples x 8 outputs, in blocks of 2 samples x 8
+ *            outputs: 16 zmm accumulators, each a dot product split over 16
+ *            lanes of k; per 16 k, 2 loads of X and 8 of W (the tile's 8 W
+ *            rows, 25 KB at in = 784, stay in L1 while X streams) feed 16
+ *            FMAs.  The 16 sums are reduced into one zmm (lane 8r+c) by a
  *            fixed transpose-and-add tree, so bias and activation run on
- *            whole vectors, four blocks (a 16 x 4 tile) at a time.  The k
- *            ends are masked loads (zeros add nothing).
+ *            whole vectors, eight blocks at a time, and each output row is
+ *            one masked store.  A tile of at most 4 outputs (a layer's last)
+ *            uses 4 x 4 blocks instead, lane 4r+c.  Per-block costs (the
+ *            reduction, the stores) are what the larger blocks and vector
+ *            stores cut: on in = 784 the kernel is compute-bound, not
+ *            limited by X's traffic from L2.  The k ends are masked loads
+ *            (zeros add nothing).  Every sum, whatever the block shape or
+ *            its place in it, is the same: lane j of the accumulator sums
+ *            k = j, j + 16, ... in order, then the same tree.
  *   dX, dW   8 rows x 48 columns: 24 zmm accumulators; per k, 3 vector loads
  *            of a row of the right operand and 8 broadcasts of the left one
  *            feed 24 FMAs.  The column tail is a masked vector.
@@ -119,10 +128,10 @@ static void act_backward(float *dY, float *db, const float *Y, int B, int out, n
     }
 }
 
-/* ---- forward: 4 x 4 dot-product tiles --------------------------------------- */
+/* ---- forward: blocks of 16 dot products ------------------------------------ */
 
-#define FR 4 /* samples (rows of X) per tile */
-#define FC 4 /* outputs (rows of W) per tile */
+#define FT_ROWS 16 /* samples (rows of X) per tile */
+#define FT_COLS 8  /* outputs (rows of W) per tile */
 
 /* Per 128-bit lane l: [sum of a's lanes 4l..4l+3, the same of b, c, d]. */
 static inline __m512 sum4_by_quarter(__m512 a, __m512 b, __m512 c, __m512 d)
@@ -140,28 +149,27 @@ static inline __m512 rotate_lanes(__m512 v, __m512i rot)
     return _mm512_permutexvar_ps(rot, v);
 }
 
-/* The 16 dot products of acc[r][c] into lane 4r+c, each summed by the same
- * fixed tree.  When the accumulators' lanes are rotated by m (see dot_4x4),
- * `rot` undoes it first; for m a multiple of 4 the rotation moves whole
- * 128-bit blocks, which the first two levels of the tree (within blocks)
- * commute with, so it is undone after them on 4 vectors instead of 16. */
-static inline __m512 reduce_4x4(__m512 acc[FR][FC], int m, __m512i rot)
+/* The 16 dot products acc[i] into lane i, each summed by the same fixed
+ * tree (whatever i).  When the accumulators' lanes are rotated by m (see
+ * dot_block), `rot` undoes it first; for m a multiple of 4 the rotation
+ * moves whole 128-bit blocks, which the first two levels of the tree
+ * (within blocks) commute with, so it is undone after them on 4 vectors
+ * instead of 16. */
+static inline __m512 reduce_16(__m512 acc[16], int m, __m512i rot)
 {
     if (m & 3) {
-#pragma GCC unroll 4
-        for (int r = 0; r < FR; r++)
-#pragma GCC unroll 4
-            for (int c = 0; c < FC; c++)
-                acc[r][c] = rotate_lanes(acc[r][c], rot);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            acc[i] = rotate_lanes(acc[i], rot);
     }
-    __m512 u[FR];
+    __m512 u[4];
 #pragma GCC unroll 4
-    for (int r = 0; r < FR; r++) {
-        u[r] = sum4_by_quarter(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    for (int q = 0; q < 4; q++) {
+        u[q] = sum4_by_quarter(acc[4 * q], acc[4 * q + 1], acc[4 * q + 2], acc[4 * q + 3]);
         if (m && !(m & 3))
-            u[r] = rotate_lanes(u[r], rot);
+            u[q] = rotate_lanes(u[q], rot);
     }
-    /* u[r] lane block l holds row r's partial sums over k lanes 4l..4l+3. */
+    /* u[q] lane block l holds sums q*4 .. q*4+3 over k lanes 4l..4l+3. */
     __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(1, 0, 1, 0)),
                                _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 2, 3, 2)));
     __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(1, 0, 1, 0)),
@@ -170,39 +178,48 @@ static inline __m512 reduce_4x4(__m512 acc[FR][FC], int m, __m512i rot)
                          _mm512_shuffle_f32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+/* v, made to live in a register: otherwise the compiler may fold a load
+ * into every FMA that uses it (a memory operand each), repeating the load
+ * R times. */
+static inline __m512 in_register(__m512 v)
+{
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* One step of 16 k: lanes j hold k = k0 + j (k0 may be negative in the
  * first, masked step); the addresses are computed as integers because they
- * may point before the rows (masked lanes are never read). */
+ * may point before the rows (masked lanes are never read).  The R rows of X
+ * are loaded once, then each of the C rows of W feeds R FMAs. */
 #define AT(p, k0) ((const float *)((uintptr_t)(p) + (uintptr_t)(intptr_t)(k0) * sizeof(float)))
-#define DOT_STEP(LOAD)                                                  \
-    do {                                                                \
-        __m512 xv[FR];                                                  \
-        _Pragma("GCC unroll 4") for (int r = 0; r < FR; r++)            \
-            xv[r] = LOAD(AT(x[r], k0));                                 \
-        _Pragma("GCC unroll 4") for (int c = 0; c < FC; c++) {          \
-            __m512 wv = LOAD(AT(w[c], k0));                             \
-            _Pragma("GCC unroll 4") for (int r = 0; r < FR; r++)        \
-                acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);      \
-        }                                                               \
+#define DOT_STEP(LOAD)                                                          \
+    do {                                                                        \
+        __m512 xv[4];                                                           \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                     \
+            xv[r] = LOAD(AT(x[r], k0));                                         \
+        _Pragma("GCC unroll 8") for (int c = 0; c < C; c++) {                   \
+            __m512 wv = in_register(LOAD(AT(w[c], k0)));                        \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                 \
+                acc[r * C + c] = _mm512_fmadd_ps(xv[r], wv, acc[r * C + c]);    \
+        }                                                                       \
     } while (0)
 
-/* The 16 sums z[r][c] = sum_k x[r][k] w[c][k] of a 4 x 4 block, in lane
- * 4r+c. */
-static inline __attribute__((always_inline)) __m512 dot_4x4(const float *const x[FR],
-                                                            const float *const w[FC], int K)
+/* The R x C = 16 sums z[r][c] = sum_k x[r][k] w[c][k] of a block, in lane
+ * r*C + c.  Inlined with constant R, C so the accumulators live in
+ * registers. */
+static inline __attribute__((always_inline)) __m512
+dot_block(const float *const *x, const float *const *w, int K, const int R, const int C)
 {
-    __m512 acc[FR][FC];
-#pragma GCC unroll 4
-    for (int r = 0; r < FR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < FC; c++)
-            acc[r][c] = _mm512_setzero_ps();
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
 
     /* Loads that straddle two cache lines cost two, so the steps start at
      * k0 = -m, m = w[0]'s offset in its 64-byte line: W's loads are aligned
      * (and X's too when X shares W's alignment, as buffers from one
      * allocator usually do).  Lane j then sums the k = j - m (mod 16); the
-     * accumulators are rotated back by m lanes (reduce_4x4), so every lane holds
+     * accumulators are rotated back by m lanes (reduce_16), so every lane holds
      * exactly the sum, in the same order, that steps from k0 = 0 would give:
      * the result does not depend on where the buffers lie in memory (the
      * extra zero products of masked lanes add +0 to sums that start at +0). */
@@ -216,8 +233,17 @@ static inline __attribute__((always_inline)) __m512 dot_4x4(const float *const x
 #undef FIRST_LOAD
         k0 += 16;
     }
-    for (; k0 + 16 <= K; k0 += 16)
+    /* Two steps an iteration: half the loop's integer work, which competes
+     * with the FMAs for their ports. */
+    for (; k0 + 32 <= K; k0 += 16) {
         DOT_STEP(_mm512_loadu_ps);
+        k0 += 16;
+        DOT_STEP(_mm512_loadu_ps);
+    }
+    if (k0 + 16 <= K) {
+        DOT_STEP(_mm512_loadu_ps);
+        k0 += 16;
+    }
     if (k0 < K) {
         __mmask16 tail = (__mmask16)((1u << (K - k0)) - 1);
 #define TAIL_LOAD(p) _mm512_maskz_loadu_ps(tail, (p))
@@ -228,52 +254,81 @@ static inline __attribute__((always_inline)) __m512 dot_4x4(const float *const x
         _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                          _mm512_set1_epi32(m)),
         _mm512_set1_epi32(15));
-    return reduce_4x4(acc, m, rot);
+    return reduce_16(acc, m, rot);
 }
 
-#define FG 4 /* 4 x 4 blocks per tile, stacked: a tile is 16 samples x 4 outputs */
+/* v's lanes from 4q on, moved down to lane 0 (q = 0..3; the lanes above
+ * the end are don't-cares). */
+static inline __m512 from_quarter(__m512 v, int q)
+{
+    switch (q) {
+    case 0:
+        return v;
+    case 1:
+        return _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 3, 2, 1));
+    case 2:
+        return _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 3, 3, 2));
+    default:
+        return _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 3, 3, 3));
+    }
+}
 
-/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= 16, c < nc <= 4.  The
- * blocks' sums are computed first and the activation then runs on the 4
- * vectors together: independent chains that overlap, where one sigmoid
- * after each block would leave its ~100-cycle latency exposed. */
-static void forward_tile(float *Y, int ldy, const float *X, const float *W, int ld,
-                         const float *b, int K, int nr, int nc, nn_act act)
+/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= FT_ROWS, c < nc <= C, by
+ * blocks of R x C (R*C = 16) stacked down the tile.  The blocks' sums are
+ * computed first and the activation then runs on their vectors together:
+ * independent chains that overlap, where one sigmoid after each block would
+ * leave its ~100-cycle latency exposed. */
+static inline __attribute__((always_inline)) void
+forward_blocks(float *Y, int ldy, const float *X, const float *W, int ld, const float *b, int K,
+               int nr, int nc, nn_act act, const int R, const int C)
 {
     /* Rows past nr or nc repeat the last real one; their sums are dropped. */
-    const float *w[FC];
-    float bias[FC];
-    for (int c = 0; c < FC; c++) {
+    const float *w[FT_COLS];
+    float bias[16];
+    for (int c = 0; c < C; c++)
         w[c] = W + (size_t)(c < nc ? c : nc - 1) * ld;
-        bias[c] = b[c < nc ? c : nc - 1];
-    }
-    __m512 bv = _mm512_broadcast_f32x4(_mm_loadu_ps(bias));
-    __m512 z[FG];
-    int blocks = (nr + FR - 1) / FR;
+    for (int i = 0; i < 16; i++)
+        bias[i] = b[i % C < nc ? i % C : nc - 1];
+    __m512 bv = _mm512_loadu_ps(bias);
+    __m512 z[FT_ROWS / 2];
+    int blocks = (nr + R - 1) / R;
     for (int g = 0; g < blocks; g++) {
-        const float *x[FR];
-        for (int r = 0; r < FR; r++) {
-            int row = g * FR + r < nr ? g * FR + r : nr - 1;
+        const float *x[4];
+        for (int r = 0; r < R; r++) {
+            int row = g * R + r < nr ? g * R + r : nr - 1;
             x[r] = X + (size_t)row * ld;
         }
-        z[g] = _mm512_add_ps(dot_4x4(x, w, K), bv);
+        z[g] = _mm512_add_ps(dot_block(x, w, K, R, C), bv);
     }
-    if (blocks == FG && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
-#pragma GCC unroll 4
-        for (int g = 0; g < FG; g++)
+    if (blocks == FT_ROWS / R && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
+        const int n = FT_ROWS / R; /* (a bound GCC can annotate at every -O level) */
+#pragma GCC unroll 8
+        for (int g = 0; g < n; g++)
             z[g] = sigmoid_ps(z[g]);
     } else {
         for (int g = 0; g < blocks; g++)
             z[g] = act_forward_ps(z[g], act);
     }
+    /* Row r of a block is lanes r*C .. r*C + nc - 1: one masked store. */
+    __mmask16 cols = (__mmask16)((1u << nc) - 1);
     for (int g = 0; g < blocks; g++) {
-        float t[FR * FC];
-        _mm512_storeu_ps(t, z[g]);
-        int rows = nr - g * FR < FR ? nr - g * FR : FR;
+        int rows = nr - g * R < R ? nr - g * R : R;
         for (int r = 0; r < rows; r++)
-            for (int c = 0; c < nc; c++)
-                Y[(size_t)(g * FR + r) * ldy + c] = t[r * FC + c];
+            _mm512_mask_storeu_ps(Y + (size_t)(g * R + r) * ldy, cols,
+                                  from_quarter(z[g], r * C / 4));
     }
+}
+
+/* A tile of FT_ROWS x FT_COLS in 2 x 8 blocks; one of at most 4 outputs (the
+ * last column block of a layer whose width is 4 mod 8 or less) in 4 x 4
+ * blocks, so it does not compute 8 outputs for 4. */
+static void forward_tile(float *Y, int ldy, const float *X, const float *W, int ld,
+                         const float *b, int K, int nr, int nc, nn_act act)
+{
+    if (nc > 4)
+        forward_blocks(Y, ldy, X, W, ld, b, K, nr, nc, act, 2, 8);
+    else
+        forward_blocks(Y, ldy, X, W, ld, b, K, nr, nc, act, 4, 4);
 }
 
 /* ---- dX and dW: 8 x 48 broadcast tiles ---------------------------------------- */
@@ -354,7 +409,7 @@ static void weight_tile(float *C, int ldc, const float *A, int lda, const float 
 /* ---- the table -------------------------------------------------------------------- */
 
 static const nn_tiles tiles = {
-    .fwd_rows = FR * FG, .fwd_cols = FC, .forward_tile = forward_tile,
+    .fwd_rows = FT_ROWS, .fwd_cols = FT_COLS, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 16 * AV, .vec = 16, .input_tile = input_tile, .weight_tile = weight_tile,
 };
 
