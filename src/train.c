@@ -414,6 +414,15 @@ static int interrupted(trainer *t, const nn_config *cfg, nn_error *err)
     return -1;
 }
 
+/* Plain SGD (no momentum, no clipping) runs fused into the backward pass:
+ * the weight gradients are consumed as the kernels compute them instead of
+ * being stored and read again by the optimizer (nn_model_backward_sgd; the
+ * same bits as the separate step). */
+static bool fused_sgd(const nn_optim_cfg *c)
+{
+    return c->kind == NN_OPTIM_SGD && c->momentum == 0 && c->clip_norm == 0;
+}
+
 static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, nn_error *err)
 {
     nn_model *m = t->model;
@@ -480,16 +489,25 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             nn_loss_backward(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, K,
                              cfg->huber_delta);
             nn_prof_end(NN_PROF_LOSS, t0);
-            t0 = nn_prof_begin();
-            nn_model_backward(m, t->X, t->dOut, B, NULL, nn_loss_fused(cfg->loss, out_act));
-            nn_prof_end(NN_PROF_BACKWARD, t0);
-            t0 = nn_prof_begin();
-            if (t->optim.clip_norm > 0)
-                nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
             double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
-            /* the update leaves the gradients zero for the next backward pass */
-            nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params,
-                                t->decay, (size_t)m->n_layers, lr, t->step + 1);
+            if (fused_sgd(&t->optim)) {
+                /* the update happens inside the backward pass; timed there */
+                t0 = nn_prof_begin();
+                nn_model_backward_sgd(m, t->X, t->dOut, B, nn_loss_fused(cfg->loss, out_act),
+                                      (float)lr, (float)t->optim.weight_decay);
+                nn_prof_end(NN_PROF_BACKWARD, t0);
+                t0 = nn_prof_begin();
+            } else {
+                t0 = nn_prof_begin();
+                nn_model_backward(m, t->X, t->dOut, B, NULL, nn_loss_fused(cfg->loss, out_act));
+                nn_prof_end(NN_PROF_BACKWARD, t0);
+                t0 = nn_prof_begin();
+                if (t->optim.clip_norm > 0)
+                    nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
+                /* the update leaves the gradients zero for the next backward pass */
+                nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params,
+                                    t->decay, (size_t)m->n_layers, lr, t->step + 1);
+            }
             nn_prof_end(NN_PROF_OPTIM, t0);
             t->step++;
             t->batch = (int64_t)b + 1;

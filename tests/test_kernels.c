@@ -222,6 +222,58 @@ START_TEST(test_kernels_act_backward_matches_definition_and_ref)
 }
 END_TEST
 
+/* dense_sgd_weights against the same table's gradient summed into zeros
+ * followed by the optimizer's SGD rule, w - lr * (g + wd * w): bit for bit
+ * (the fused tile promises the same sums and operations). */
+static void check_sgd_weights(const nn_kernels *kt, int B, int in, int out, int skew, float wd)
+{
+    nn_rng r;
+    nn_rng_seed(&r, (uint64_t)(B * 977 + in * 13 + out), 9);
+    size_t nw = (size_t)out * in;
+    buf dZ = buf_make((size_t)B * out, skew, &r), X = buf_make((size_t)B * in, (skew + 1) % 4, &r),
+        W = buf_make(nw, skew, &r);
+    float *G = calloc(nw, sizeof(float)), *want = malloc(sizeof(float) * nw);
+    ck_assert(G && want);
+    const float lr = 0.37f;
+    kt->dense_backward_weights(G, dZ.p, X.p, B, in, out);
+    for (size_t i = 0; i < nw; i++)
+        want[i] = W.p[i] - lr * (G[i] + wd * W.p[i]);
+    kt->dense_sgd_weights(W.p, dZ.p, X.p, B, in, out, lr, wd);
+    if (memcmp(W.p, want, sizeof(float) * nw) != 0) {
+        size_t i = 0;
+        while (memcmp(&W.p[i], &want[i], sizeof(float)) == 0)
+            i++;
+        ck_abort_msg("%s sgd_weights (B=%d in=%d out=%d skew %d wd %g): W[%zu] = %.9g, want %.9g",
+                     kt->name, B, in, out, skew, (double)wd, i, (double)W.p[i], (double)want[i]);
+    }
+    free(G);
+    free(want);
+    free(dZ.base);
+    free(X.base);
+    free(W.base);
+}
+
+START_TEST(test_kernels_sgd_weights_is_gradient_then_step)
+{
+    const nn_kernels *kt = table(_i);
+    if (!kt)
+        return;
+    for (int a = 0; a < NSIZES; a++)
+        for (int c = 0; c < NSIZES; c++)
+            for (int d = 0; d < NSIZES; d++)
+                check_sgd_weights(kt, sizes[a], sizes[c], sizes[d], (a + c + 2 * d) % 4,
+                                  (a + c + d) % 2 ? 0.01f : 0.0f);
+    /* large enough to be split among threads, at several thread counts */
+    static const int threads[] = {1, 2, 3, 5};
+    for (int t = 0; t < 4; t++) {
+        nn_kernels_set_threads(threads[t]);
+        check_sgd_weights(kt, 37, 259, 131, t, 0.01f);
+        check_sgd_weights(kt, 130, 100, 45, 3 - t, 0.0f);
+    }
+    nn_kernels_set_threads(1);
+}
+END_TEST
+
 /* The vector sigmoid against double precision over [-90, 90] (every
  * activation region, both clamps) through a forward pass that computes
  * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
@@ -439,6 +491,7 @@ Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_kernels_forward_matches_definition_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_backward_matches_definition_on_odd_sizes, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_act_backward_matches_definition_and_ref, 0, NISA);
+    tcase_add_loop_test(tc, test_kernels_sgd_weights_is_gradient_then_step, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sigmoid_accuracy, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_for_any_thread_count, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_at_any_alignment, 0, NISA);

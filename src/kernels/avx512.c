@@ -337,11 +337,15 @@ static void forward_tile(float *Y, int ldy, const float *X, const float *W, int 
 #define AV 3 /* vectors of 16 columns per tile */
 
 /* C[r][c] (+)= sum_k A[r*a_rs + k*a_cs] Bm[k*ldb + c] for r < mr, c < 16 nv
- * (the last vector masked by `last`).  Inlined with constant nv so the
- * accumulators live in registers. */
+ * (the last vector masked by `last`); with `sgd`, the sums (from zero) are
+ * instead consumed by the SGD rule C -= lr * (sum + wd * C), in the
+ * optimizer's order of operations and without contraction, so the bits equal
+ * the unfused path.  Inlined with constant nv so the accumulators live in
+ * registers. */
 static inline __attribute__((always_inline)) void
 acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *Bm, int ldb,
-         int K, int mr, const int nv, __mmask16 last, const int accumulate)
+         int K, int mr, const int nv, __mmask16 last, const int accumulate, const int sgd,
+         float lr, float wd)
 {
     const float *a[AR];
     __m512 acc[AR][AV];
@@ -376,34 +380,48 @@ acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const floa
         if (r >= mr)
             break;
 #pragma GCC unroll 3
-        for (int v = 0; v < nv; v++)
-            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, v == nv - 1 ? last : 0xFFFF,
-                                  acc[r][v]);
+        for (int v = 0; v < nv; v++) {
+            float *c = C + (size_t)r * ldc + 16 * v;
+            __mmask16 m = v == nv - 1 ? last : 0xFFFF;
+            __m512 out = acc[r][v];
+            if (sgd) {
+                __m512 w = _mm512_maskz_loadu_ps(m, c);
+                __m512 g = _mm512_add_ps(out, _mm512_mul_ps(_mm512_set1_ps(wd), w));
+                out = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(lr), g));
+            }
+            _mm512_mask_storeu_ps(c, m, out);
+        }
     }
 }
 
-#define ACC_TILE_BY_WIDTH(a_rs, a_cs, accumulate)                                          \
+#define ACC_TILE_BY_WIDTH(a_rs, a_cs, accumulate, sgd, lr, wd)                             \
     do {                                                                                   \
         int nv = (nc + 15) / 16;                                                           \
         __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));                           \
         if (nv == 3)                                                                       \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 3, last, accumulate);          \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 3, last, accumulate, sgd, lr, wd); \
         else if (nv == 2)                                                                  \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 2, last, accumulate);          \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 2, last, accumulate, sgd, lr, wd); \
         else                                                                               \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 1, last, accumulate);          \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 1, last, accumulate, sgd, lr, wd); \
     } while (0)
 
 static void input_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
                        int K, int mr, int nc)
 {
-    ACC_TILE_BY_WIDTH((size_t)lda, 1, 0); /* A(r, k) = dZ[r, k]; dX is overwritten */
+    ACC_TILE_BY_WIDTH((size_t)lda, 1, 0, 0, 0.0f, 0.0f); /* A(r, k) = dZ[r, k]; dX is overwritten */
 }
 
 static void weight_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
                         int K, int mr, int nc)
 {
-    ACC_TILE_BY_WIDTH(1, (size_t)lda, 1); /* A(r, k) = dZ[k, r]; dW accumulates */
+    ACC_TILE_BY_WIDTH(1, (size_t)lda, 1, 0, 0.0f, 0.0f); /* A(r, k) = dZ[k, r]; dW accumulates */
+}
+
+static void weight_sgd_tile(float *C, int ldc, const float *A, int lda, const float *Bm,
+                            int ldb, int K, int mr, int nc, float lr, float wd)
+{
+    ACC_TILE_BY_WIDTH(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
 }
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -411,6 +429,7 @@ static void weight_tile(float *C, int ldc, const float *A, int lda, const float 
 static const nn_tiles tiles = {
     .fwd_rows = FT_ROWS, .fwd_cols = FT_COLS, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 16 * AV, .vec = 16, .input_tile = input_tile, .weight_tile = weight_tile,
+    .weight_sgd_tile = weight_sgd_tile,
 };
 
 static void dense_forward(float *Y, const float *X, const float *W, const float *b, int B,
@@ -431,12 +450,19 @@ static void dense_backward_weights(float *dW, const float *dZ, const float *X, i
     nn_tiled_backward_weights(&tiles, dW, dZ, X, B, in, out);
 }
 
+static void dense_sgd_weights(float *W, const float *dZ, const float *X, int B, int in, int out,
+                              float lr, float wd)
+{
+    nn_tiled_sgd_weights(&tiles, W, dZ, X, B, in, out, lr, wd);
+}
+
 const nn_kernels nn_kernels_avx512 = {
     .name = "avx512",
     .dense_forward = dense_forward,
     .act_backward = act_backward,
     .dense_backward_input = dense_backward_input,
     .dense_backward_weights = dense_backward_weights,
+    .dense_sgd_weights = dense_sgd_weights,
 };
 
 #endif

@@ -52,6 +52,15 @@ typedef struct {
      * batch. */
     void (*dense_backward_weights)(float *dW, const float *dZ, const float *X,
                                    int B, int in, int out);
+
+    /* The weight gradient consumed by a plain SGD step as it is computed:
+     * W[j,k] <- W[j,k] - lr * (G[j,k] + wd * W[j,k]), each element in float
+     * in that order, with G = dZ^T X summed exactly as dense_backward_weights
+     * sums it into a zero dW.  The result is bit-identical to
+     * dense_backward_weights into a zeroed dW followed by nn_optim_step's
+     * plain SGD rule, but the gradient never goes through memory. */
+    void (*dense_sgd_weights)(float *W, const float *dZ, const float *X, int B, int in,
+                              int out, float lr, float wd);
 } nn_kernels;
 
 /* The reference kernels, always available and single-threaded. */

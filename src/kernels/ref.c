@@ -77,10 +77,32 @@ static void ref_dense_backward_weights(float *dW, const float *dZ, const float *
     }
 }
 
+static void ref_dense_sgd_weights(float *W, const float *dZ, const float *X, int B, int in,
+                                  int out, float lr, float wd)
+{
+    /* Row j of the gradient, a block of columns at a time, summed exactly as
+     * ref_dense_backward_weights sums it, then the SGD rule on that block. */
+    enum { COLS = 256 };
+    float g[COLS];
+    for (int j = 0; j < out; j++) {
+        float *w = W + (size_t)j * in;
+        for (int k0 = 0; k0 < in; k0 += COLS) {
+            int n = in - k0 < COLS ? in - k0 : COLS;
+            for (int k = 0; k < n; k++)
+                g[k] = 0.0f;
+            for (int i = 0; i < B; i++)
+                axpy(g, dZ[(size_t)i * out + j], X + (size_t)i * in + k0, n);
+            for (int k = 0; k < n; k++)
+                w[k0 + k] -= lr * (g[k] + wd * w[k0 + k]);
+        }
+    }
+}
+
 const nn_kernels nn_kernels_ref = {
     .name = "scalar",
     .dense_forward = ref_dense_forward,
     .act_backward = ref_act_backward,
     .dense_backward_input = ref_dense_backward_input,
     .dense_backward_weights = ref_dense_backward_weights,
+    .dense_sgd_weights = ref_dense_sgd_weights,
 };

@@ -61,10 +61,13 @@ void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *
     nn_par_run(forward_part, &j, chunks_of(&j), nn_par_threads_for(2.0 * B * in * out));
 }
 
-/* The two backward products share a driver; `weights` picks the tile. */
+/* The backward products share a driver; `kind` picks the tile. */
+enum { ACC_INPUT, ACC_WEIGHTS, ACC_SGD };
+
 typedef struct {
     job j;
-    int weights;
+    int kind;
+    float lr, wd; /* ACC_SGD */
 } acc_job;
 
 /* Column block cbi of a backward grid: [*c0, *c0 + *nc). */
@@ -92,16 +95,20 @@ static void acc_part(void *ctx, long chunk)
         int mr = j->rows - r0 < t->acc_rows ? j->rows - r0 : t->acc_rows;
         acc_columns(j, (int)(n / j->rb), &c0, &nc);
         float *C = j->C + (size_t)r0 * j->ldc + c0;
-        if (aj->weights) /* A(r, k) = dZ[k, r0 + r] */
+        if (aj->kind == ACC_SGD) {  /* C is W; A(r, k) = dZ[k, r0 + r] */
+            t->weight_sgd_tile(C, j->ldc, j->A + r0, j->lda, j->Bm + c0, j->ldb, j->K, mr, nc,
+                               aj->lr, aj->wd);
+        } else if (aj->kind == ACC_WEIGHTS) { /* A(r, k) = dZ[k, r0 + r] */
             t->weight_tile(C, j->ldc, j->A + r0, j->lda, j->Bm + c0, j->ldb, j->K, mr, nc);
-        else             /* A(r, k) = dZ[r0 + r, k] */
+        } else {           /* A(r, k) = dZ[r0 + r, k] */
             t->input_tile(C, j->ldc, j->A + (size_t)r0 * j->lda, j->lda, j->Bm + c0, j->ldb,
                           j->K, mr, nc);
+        }
     }
 }
 
 static void run_acc(const nn_tiles *t, float *C, const float *A, const float *Bm, int rows,
-                    int cols, int K, int lda, int weights)
+                    int cols, int K, int lda, int kind, float lr, float wd)
 {
     /* The narrow first block ends where Bm's rows reach a vector boundary. */
     int mis = (int)((uintptr_t)Bm / sizeof(float) % (unsigned)t->vec);
@@ -110,18 +117,24 @@ static void run_acc(const nn_tiles *t, float *C, const float *A, const float *Bm
                         .rb = (rows + t->acc_rows - 1) / t->acc_rows,
                         .cb = (lead > 0) + (cols - lead + t->acc_cols - 1) / t->acc_cols,
                         .lead = lead, .lda = lda, .ldb = cols, .ldc = cols},
-                  .weights = weights};
+                  .kind = kind, .lr = lr, .wd = wd};
     nn_par_run(acc_part, &aj, chunks_of(&aj.j), nn_par_threads_for(2.0 * rows * cols * K));
 }
 
 void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, const float *W,
                              int B, int in, int out)
 {
-    run_acc(t, dX, dZ, W, B, in, out, out, 0);
+    run_acc(t, dX, dZ, W, B, in, out, out, ACC_INPUT, 0.0f, 0.0f);
 }
 
 void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, const float *X,
                                int B, int in, int out)
 {
-    run_acc(t, dW, dZ, X, out, in, B, out, 1);
+    run_acc(t, dW, dZ, X, out, in, B, out, ACC_WEIGHTS, 0.0f, 0.0f);
+}
+
+void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
+                          int in, int out, float lr, float wd)
+{
+    run_acc(t, W, dZ, X, out, in, B, out, ACC_SGD, lr, wd);
 }

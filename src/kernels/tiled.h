@@ -42,7 +42,15 @@ typedef struct {
                        int K, int mr, int nc);
     void (*weight_tile)(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
                         int K, int mr, int nc);
+    /* The dW tile's sums, from zero, consumed by the plain SGD rule while
+     * in registers (C is W):
+     * C[r*ldc + c] -= lr * (sum_k A[k*lda + r] Bm[k*ldb + c] + wd * C[r*ldc + c]),
+     * in that order of operations, uncontracted: the same bits as
+     * weight_tile into zeros followed by the optimizer's rule. */
+    void (*weight_sgd_tile)(float *C, int ldc, const float *A, int lda, const float *Bm,
+                            int ldb, int K, int mr, int nc, float lr, float wd);
 } nn_tiles;
+
 
 void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *W,
                       const float *b, int B, int in, int out, nn_act act);
@@ -50,5 +58,7 @@ void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, cons
                              int B, int in, int out);
 void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, const float *X,
                                int B, int in, int out);
+void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
+                          int in, int out, float lr, float wd);
 
 #endif

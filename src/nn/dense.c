@@ -42,3 +42,21 @@ void nn_dense_backward(float *dX, float *dW, float *db, float *dY, const float *
         k->dense_backward_input(dX, dY, W, B, in, out); /* dX = dZ W */
     nn_prof_end(NN_PROF_KERNELS, t0);
 }
+
+void nn_dense_backward_sgd(float *dX, float *W, float *b, float *db, float *dY, const float *X,
+                           const float *Y, int B, int in, int out, nn_act act, float lr, float wd)
+{
+    const nn_kernels *k = nn_kernels_get();
+    double t0 = nn_prof_begin();
+    k->act_backward(dY, db, Y, B, out, act);            /* dY becomes dZ; db += 1^T dZ */
+    if (dX)
+        k->dense_backward_input(dX, dY, W, B, in, out); /* dX = dZ W, with W before the step */
+    k->dense_sgd_weights(W, dY, X, B, in, out, lr, wd); /* W -= lr (dZ^T X + wd W) */
+    nn_prof_end(NN_PROF_KERNELS, t0);
+    /* the biases' step, the optimizer's rule with no decay, from db (zero on
+     * entry, so it holds 1^T dZ), which is left zero again */
+    for (int j = 0; j < out; j++) {
+        b[j] -= lr * (db[j] + 0.0f * b[j]);
+        db[j] = 0.0f;
+    }
+}

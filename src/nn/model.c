@@ -207,7 +207,12 @@ void nn_model_zero_grad(nn_model *m)
     memset(m->grads, 0, sizeof(float) * m->n_params);
 }
 
-void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *dX, bool is_dz)
+typedef struct {
+    float lr, wd;
+} sgd_step;
+
+static void backward(nn_model *m, const float *X, float *dOut, int B, float *dX, bool is_dz,
+                     const sgd_step *sgd)
 {
     /* g is dC/d(output of layer l); each layer turns it into dC/d(its input),
      * which is the g of the layer below.  The two scratch buffers alternate.
@@ -236,10 +241,27 @@ void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *d
                 g[i] *= nn_act_grad(act, m->alpha[l], y[i]);
             kact = NN_ACT_IDENTITY;
         }
-        nn_dense_backward(below, m->grads + m->w_off[l], m->grads + m->b_off[l], g, x, y,
-                          m->params + m->w_off[l], B, layer_in(m, l), out, kact);
+        if (sgd)
+            nn_dense_backward_sgd(below, m->params + m->w_off[l], m->params + m->b_off[l],
+                                  m->grads + m->b_off[l], g, x, y, B, layer_in(m, l), out, kact,
+                                  sgd->lr, sgd->wd);
+        else
+            nn_dense_backward(below, m->grads + m->w_off[l], m->grads + m->b_off[l], g, x, y,
+                              m->params + m->w_off[l], B, layer_in(m, l), out, kact);
         g = below;
     }
+}
+
+void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *dX, bool is_dz)
+{
+    backward(m, X, dOut, B, dX, is_dz, NULL);
+}
+
+void nn_model_backward_sgd(nn_model *m, const float *X, float *dOut, int B, bool is_dz, float lr,
+                           float wd)
+{
+    sgd_step step = {lr, wd};
+    backward(m, X, dOut, B, NULL, is_dz, &step);
 }
 
 void nn_model_free(nn_model *m)

@@ -93,6 +93,16 @@ void nn_model_zero_grad(nn_model *m);
  * skipped. */
 void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *dX, bool is_dz);
 
+/* The backward pass fused with a plain SGD step (sgd, momentum 0, no
+ * clipping), layer by layer from the top: each layer's dC/dX is computed
+ * with its weights before the step, then W <- W - lr * (dC/dW + wd * W) and
+ * b <- b - lr * dC/db, the weight gradient consumed as the kernels compute it
+ * (nn_dense_backward_sgd).  m->grads must be zero and is left zero.  The
+ * parameters are bit-identical to nn_model_backward followed by
+ * nn_optim_step with the weights (not the biases) as decay ranges. */
+void nn_model_backward_sgd(nn_model *m, const float *X, float *dOut, int B, bool is_dz, float lr,
+                           float wd);
+
 void nn_model_free(nn_model *m);
 
 #endif

@@ -410,6 +410,20 @@ for th in 1 2 3; do
     fi
 done
 
+# Plain SGD runs fused into the backward pass; clipping at a norm no
+# gradient reaches takes the separate optimizer step instead: the same model.
+for path in fused separate; do
+    extra=
+    [ "$path" = separate ] && extra="--set optimizer.clip_norm=1e30"
+    # shellcheck disable=SC2086
+    if run "sgd-$path" 0 "$NN" --quiet --epochs 5 --checkpoint "$T/sgd-$path.ckpt" --set optimizer.weight_decay=0.001 $extra "$C" &&
+        run "sgd-$path-predict" 0 "$NN" --predict --scores --checkpoint "$T/sgd-$path.ckpt" --data "$T/test-images.idx"; then
+        cp "$T/out" "$T/sgd-$path.out"; ok
+    fi
+done
+cmp -s "$T/sgd-fused.out" "$T/sgd-separate.out" && [ -s "$T/sgd-fused.out" ] && ok ||
+    bad "sgd: the fused update predicts other scores than the separate step"
+
 # --- --profile: where the epoch's time went, on stderr; results unchanged -------
 # shellcheck disable=SC2086
 if run profile 0 "$NN" --profile --threads 2 --checkpoint "$T/wide.ckpt" $WIDE "$C"; then
