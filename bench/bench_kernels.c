@@ -10,10 +10,12 @@
  * empty); nntrain itself never uses it.  The kernel table is the one nntrain
  * would pick (NNTRAIN_ISA is honoured).
  *
- * Timing: each measurement is the best of 5 rounds of ~40 ms of back-to-back
- * calls on the same buffers (all in cache, as they are in training), after a
- * warm-up; FLOPs are 2 M N K per product.  One thread: the thread's CPU
- * time; several: wall time.
+ * Timing: 7 rounds of ~30 ms of back-to-back calls on the same buffers (all
+ * in cache, as they are in training), after a warm-up; FLOPs are 2 M N K per
+ * product.  One thread: the thread's CPU time; several: wall time.  The
+ * rounds alternate nntrain, OpenBLAS and (one thread) the FMA peak loop, and
+ * the ratios are medians of per-round ratios: this machine's speed drifts on
+ * a scale of seconds, which would skew a ratio of two separate best-ofs.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -228,9 +230,9 @@ static void call(int product, int blas, const bufs *m)
     }
 }
 
-static double gflops(int product, int blas, const bufs *m)
+/* Calls per round so a round lasts about 30 ms. */
+static long calibrate(int product, int blas, const bufs *m)
 {
-    double flops = 2.0 * m->B * m->in * m->out;
     long reps = 1;
     for (double t0 = now(); now() - t0 < 0.02; reps++) /* warm-up and calibration */
         call(product, blas, m);
@@ -238,16 +240,74 @@ static double gflops(int product, int blas, const bufs *m)
     for (long r = 0; r < reps; r++)
         call(product, blas, m);
     double per_call = (now() - t_first) / (double)reps;
-    reps = (long)(0.04 / per_call) + 1;
-    double best = 1e30;
-    for (int round = 0; round < 5; round++) {
-        double t0 = now();
-        for (long r = 0; r < reps; r++)
-            call(product, blas, m);
-        double dt = (now() - t0) / (double)reps;
-        best = dt < best ? dt : best;
+    return (long)(0.03 / per_call) + 1;
+}
+
+static double round_gflops(int product, int blas, const bufs *m, long reps)
+{
+    double t0 = now();
+    for (long r = 0; r < reps; r++)
+        call(product, blas, m);
+    return 2.0 * m->B * m->in * m->out / ((now() - t0) / (double)reps) * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The machine's speed drifts (other guests, clock changes) on a scale of
+ * seconds, so the contenders run in alternating rounds and the ratios are
+ * taken round by round: nntrain, then OpenBLAS, then (one thread) the FMA
+ * peak loop, ROUNDS times.  Reported: the best GFLOP/s of each, and the
+ * median over rounds of nntrain / OpenBLAS and of nntrain / peak. */
+#define ROUNDS 7
+
+typedef struct {
+    double best[2];   /* GFLOP/s: nntrain, OpenBLAS */
+    double ratio;     /* median of nntrain / OpenBLAS per round (0: no OpenBLAS) */
+    double of_peak;   /* median of nntrain / FMA peak per round (0: not measured) */
+} result;
+
+static int peak_zmm;      /* the peak loop to pair with one-thread rounds: -1 none */
+static long peak_iters;   /* its calibrated length, about 20 ms */
+
+static double peak_once(void)
+{
+    peak_arg arg = {.zmm = peak_zmm, .iters = peak_iters};
+    use_cpu_time = 1;
+    peak_thread(&arg);
+    return (double)peak_iters * (peak_zmm ? 16 * 16 : 12 * 8) * 2.0 / (arg.t1 - arg.t0) * 1e-9;
+}
+
+static result measure(int product, const bufs *m, int with_blas, int with_peak)
+{
+    result res = {{0, 0}, 0, 0};
+    long reps[2] = {calibrate(product, 0, m), with_blas ? calibrate(product, 1, m) : 0};
+    double ratio[ROUNDS], of_peak[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        double g[2] = {round_gflops(product, 0, m, reps[0]), 0};
+        if (with_blas)
+            g[1] = round_gflops(product, 1, m, reps[1]);
+        for (int k = 0; k < 2; k++)
+            res.best[k] = g[k] > res.best[k] ? g[k] : res.best[k];
+        ratio[r] = with_blas ? g[0] / g[1] : 0;
+        if (with_peak) {
+            int cpu = use_cpu_time;
+            of_peak[r] = g[0] / peak_once();
+            use_cpu_time = cpu;
+        }
     }
-    return flops / best * 1e-9;
+    res.ratio = with_blas ? median(ratio, ROUNDS) : 0;
+    res.of_peak = with_peak ? median(of_peak, ROUNDS) : 0;
+    return res;
 }
 
 int main(int argc, char **argv)
@@ -285,11 +345,22 @@ int main(int argc, char **argv)
     }
     if (!has2 && !has512)
         printf("| (no AVX2/AVX-512 here) | - | - |\n");
+    peak_zmm = has512 ? 1 : has2 ? 0 : -1;
+    if (peak_zmm >= 0) { /* about 20 ms a round */
+        peak_iters = 1000000;
+        peak_arg arg = {.zmm = peak_zmm, .iters = peak_iters};
+        use_cpu_time = 1;
+        peak_thread(&arg);
+        use_cpu_time = 0;
+        peak_iters = (long)((double)peak_iters * 0.02 / (arg.t1 - arg.t0)) + 1;
+    }
 #else
+    peak_zmm = -1;
     printf("(not an x86 processor: no FMA loop; %% of peak not shown)\n");
 #endif
-    printf("\n1 thread: by CPU time; %d threads: by wall time. Single-thread peak used below: "
-           "%.1f GFLOP/s.\n\n", nt, peak1);
+    printf("\n1 thread: by CPU time; %d threads: by wall time. Best single-thread peak: %.1f "
+           "GFLOP/s (the %% peak below pairs each round with the %s loop run in that round).\n\n",
+           nt, peak1, peak_zmm == 1 ? "AVX-512" : peak_zmm == 0 ? "AVX2" : "(no)");
 
     /* (b) */
     const char *blas_missing = load_openblas();
@@ -304,10 +375,12 @@ int main(int argc, char **argv)
     else
         printf("%s.\n\n", blas_note);
     use_cpu_time = 0;
-    printf("GFLOP/s, best of 5 rounds (1 thread: by CPU time; %d threads: by wall time). "
-           "Forward is the identity activation (product + bias).\n", nt);
-    printf(
-           "%% peak: of the single-thread FMA peak above. ratio: nntrain / OpenBLAS.\n\n");
+    printf("GFLOP/s: the best of %d rounds of about 30 ms (1 thread: by CPU time; %d threads: "
+           "by wall time). Forward is the identity activation (product + bias).\n", ROUNDS, nt);
+    printf("Rounds alternate nntrain, OpenBLAS and (1 thread) the FMA peak loop, because this "
+           "machine's speed drifts: %% peak is the median over rounds of nntrain / the peak "
+           "measured in the same round, and ratio is the median over rounds of nntrain / "
+           "OpenBLAS.\n\n");
     printf("| net, layer | product | M x N x K | nntrain 1t | %% peak | OpenBLAS 1t | ratio 1t "
            "| nntrain %dt | OpenBLAS %dt | ratio %dt |\n",
            nt, nt, nt);
@@ -325,27 +398,28 @@ int main(int argc, char **argv)
         for (int p = FWD; p <= DW; p++) {
             int M = p == DW ? L->out : L->B, N = p == FWD ? L->out : L->in,
                 K = p == FWD ? L->in : p == DX ? L->out : L->B;
-            double r[2][2] = {{0, 0}, {0, 0}}; /* [blas][threads] */
+            result r[2]; /* [threads] */
             for (int th = 0; th < 2; th++) {
                 int n = th ? nt : 1;
                 use_cpu_time = n == 1;
                 nn_kernels_set_threads(n);
-                r[0][th] = gflops(p, 0, &m);
-                if (!blas_missing) {
+                if (!blas_missing)
                     openblas_threads_p(n);
-                    r[1][th] = gflops(p, 1, &m);
-                }
+                r[th] = measure(p, &m, !blas_missing, n == 1 && peak_zmm >= 0);
             }
-            char b1[32] = "-", bn[32] = "-", q1[32] = "-", qn[32] = "-";
+            use_cpu_time = 0;
+            char b1[32] = "-", bn[32] = "-", q1[32] = "-", qn[32] = "-", pk[32] = "-";
             if (!blas_missing) {
-                snprintf(b1, sizeof b1, "%.1f", r[1][0]);
-                snprintf(bn, sizeof bn, "%.1f", r[1][1]);
-                snprintf(q1, sizeof q1, "%.2f", r[0][0] / r[1][0]);
-                snprintf(qn, sizeof qn, "%.2f", r[0][1] / r[1][1]);
+                snprintf(b1, sizeof b1, "%.1f", r[0].best[1]);
+                snprintf(bn, sizeof bn, "%.1f", r[1].best[1]);
+                snprintf(q1, sizeof q1, "%.2f", r[0].ratio);
+                snprintf(qn, sizeof qn, "%.2f", r[1].ratio);
             }
-            printf("| %s, %d-%d | %s | %d x %d x %d | %.1f | %.0f%% | %s | %s | %.1f | %s | %s |\n",
-                   L->net, L->in, L->out, product_names[p], M, N, K, r[0][0],
-                   peak1 > 0 ? 100.0 * r[0][0] / peak1 : 0.0, b1, q1, r[0][1], bn, qn);
+            if (r[0].of_peak > 0)
+                snprintf(pk, sizeof pk, "%.0f%%", 100.0 * r[0].of_peak);
+            printf("| %s, %d-%d | %s | %d x %d x %d | %.1f | %s | %s | %s | %.1f | %s | %s |\n",
+                   L->net, L->in, L->out, product_names[p], M, N, K, r[0].best[0], pk, b1, q1,
+                   r[1].best[0], bn, qn);
             fflush(stdout);
         }
         free(m.X);

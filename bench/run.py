@@ -8,9 +8,11 @@ come from bench_kernels; (c) end to end, this script runs `nntrain --json
 --threads T` on bench/w1.json, bench/w2.json and bench/w1-batch1.json (two
 epochs each; the faster epoch counts, so the first epoch's page faults and
 thread start-up do not) and bench/torch_mlp.py on the same workloads, at 1
-thread and at N (all online processors by default), three times each,
-alternating, keeping the best (the machines are shared and noisy), and takes
-each run's peak resident memory from wait4().
+thread and at N (all online processors by default), in five rounds: in each,
+nntrain then PyTorch at each thread count, so a ratio's two sides see the same
+state of the machine (whose speed drifts); it reports the best rates and the
+median of per-round ratios, nntrain's share of time outside the dense kernels
+(--profile), and each run's peak resident memory from wait4().
 
 Fairness: OpenBLAS (which PyTorch uses here too) picks its kernels by
 processor model and may not know this one; when the model it picks is
@@ -24,6 +26,7 @@ import argparse
 import ctypes
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,7 @@ WORKLOADS = [
     ("W1 784-128-10, batch 1", "w1-batch1.json", "784,128,10", 1, 10000),
 ]
 LEARNING_RATE = 2.0  # as in the configs
-REPEATS = 3  # end-to-end runs per cell, alternating nntrain and PyTorch; the best counts
+REPEATS = 5  # end-to-end rounds per workload: nntrain and PyTorch at each thread count
 
 
 def note(msg):
@@ -106,12 +109,20 @@ def cpu_model():
 
 
 def nntrain_rate(nntrain, cfg, threads, env):
-    status, out, err, rss = run_measured([nntrain, "--json", "--threads", str(threads), cfg], env)
+    """samples/s of the faster epoch, the share of that epoch's time spent
+    outside the dense kernels (--profile), and the peak RSS."""
+    status, out, err, rss = run_measured(
+        [nntrain, "--json", "--profile", "--threads", str(threads), cfg], env)
     if status != 0:
         note(f"nntrain failed on {cfg} ({status}): {err.strip()}")
-        return None, rss
+        return None, None, rss
     rates = [json.loads(l)["samples_per_second"] for l in out.splitlines() if l.startswith("{")]
-    return (max(rates) if rates else None), rss
+    shares = [json.loads(l)["outside_kernels_share"] for l in err.splitlines()
+              if l.startswith('{"profile_epoch"')]
+    if not rates:
+        return None, None, rss
+    best = max(range(len(rates)), key=lambda i: rates[i])
+    return rates[best], (shares[best] if best < len(shares) else None), rss
 
 
 def torch_rate(py, layers, batch, samples, threads, env):
@@ -172,38 +183,55 @@ def main():
              "(apt-get install python3-torch)")
 
     rows, results = [], {}
+    scaling = []  # per round: nntrain W2 at nt threads / at 1 thread, and PyTorch's
     for name, cfg, layers, batch, samples in WORKLOADS:
-        for t in ([1, nt] if batch > 1 and nt > 1 else [1]):
-            note(f"{name}, {t} thread(s) ...")
-            r_nn = r_pt = m_nn = m_pt = None
-            for _ in range(REPEATS):  # shared machines are noisy: keep the best run
-                r, m = nntrain_rate(a.nntrain, os.path.join(HERE, cfg), t, env)
-                r_nn = max(r_nn or 0, r or 0) or None
-                m_nn = max(m_nn or 0, m or 0) or None
-                if have_torch:
-                    r, m = torch_rate(a.torch_python, layers, batch, samples, t, env)
-                    r_pt = max(r_pt or 0, r or 0) or None
-                    m_pt = max(m_pt or 0, m or 0) or None
-            results[(cfg, t)] = (r_nn, r_pt, m_nn)
-            ratio = r_nn / r_pt if r_nn and r_pt else None
-            rows.append(f"| {name} | {t} | {fmt(r_nn)} | {fmt(m_nn, '{:.0f}')} | {fmt(r_pt)} "
-                        f"| {fmt(m_pt, '{:.0f}')} | {fmt(ratio, '{:.2f}')} |")
+        threads = [1, nt] if batch > 1 and nt > 1 else [1]
+        runs = {t: [] for t in threads}  # per round: (nntrain rate, share, rss, torch rate, rss)
+        for rep in range(REPEATS):
+            note(f"{name}, round {rep + 1} of {REPEATS} ...")
+            for t in threads:  # adjacent runs see the same state of the machine
+                r, share, m = nntrain_rate(a.nntrain, os.path.join(HERE, cfg), t, env)
+                rt, mt = (torch_rate(a.torch_python, layers, batch, samples, t, env)
+                          if have_torch else (None, None))
+                runs[t].append((r, share, m, rt, mt))
+            if cfg == "w2.json" and nt > 1 and runs[1][-1][0] and runs[nt][-1][0]:
+                pt = (runs[nt][-1][3] / runs[1][-1][3]
+                      if runs[1][-1][3] and runs[nt][-1][3] else None)
+                scaling.append((runs[nt][-1][0] / runs[1][-1][0], pt))
+        for t in threads:
+            col = list(zip(*runs[t]))
+            best = lambda v: max([x for x in v if x], default=None)
+            r_nn, m_nn, r_pt, m_pt = best(col[0]), best(col[2]), best(col[3]), best(col[4])
+            ratios = [x / y for x, y in zip(col[0], col[3]) if x and y]
+            shares = [x for x in col[1] if x is not None]
+            ratio = statistics.median(ratios) if ratios else None
+            share = statistics.median(shares) if shares else None
+            results[(cfg, t)] = (r_nn, r_pt, ratio)
+            rows.append(f"| {name} | {t} | {fmt(r_nn)} | {fmt(share and 100 * share, '{:.1f}%')} "
+                        f"| {fmt(m_nn, '{:.0f}')} | {fmt(r_pt)} | {fmt(m_pt, '{:.0f}')} "
+                        f"| {fmt(ratio, '{:.2f}')} |")
 
     lines += ["### End to end: training samples per second", "",
               "Sigmoid units, MSE, SGD (learning rate 2.0 in nntrain's convention), "
               "Fashion-MNIST 60,000 training images.",
-              f"Best of {REPEATS} runs each, nntrain and PyTorch alternating. "
-              "nntrain: `nntrain --json --threads T` on bench/*.json, the faster of 2 epochs. "
-              "PyTorch: bench/torch_mlp.py, one timed epoch after a warm-up "
+              f"{REPEATS} rounds; in each, nntrain and then PyTorch run at each thread count, so "
+              "the two sides of a ratio see the same state of the machine. samples/s and RSS: the "
+              "best round; nntrain / PyTorch: the median over rounds of the two runs' ratio. "
+              "nntrain: `nntrain --json --profile --threads T` on bench/*.json, the faster of 2 "
+              "epochs; outside kernels: the share of that epoch's time spent outside the dense "
+              "kernels (batch gather and conversion, loss, activation passes, optimizer), median "
+              "over rounds. PyTorch: bench/torch_mlp.py, one timed epoch after a warm-up "
               "(10,000 samples at batch 1). RSS: peak resident memory of the whole process.", "",
-              "| workload | threads | nntrain samples/s | nntrain peak RSS MB "
+              "| workload | threads | nntrain samples/s | outside kernels | nntrain peak RSS MB "
               "| PyTorch samples/s | PyTorch peak RSS MB | nntrain / PyTorch |",
-              "|---|---|---|---|---|---|---|"] + rows + [""]
+              "|---|---|---|---|---|---|---|---|"] + rows + [""]
 
-    w2_1, w2_n = results.get(("w2.json", 1)), results.get(("w2.json", nt))
-    if nt > 1 and w2_1 and w2_n and w2_1[0] and w2_n[0]:
-        lines.append(f"W2 scaling, nntrain {nt} threads / 1 thread: {w2_n[0] / w2_1[0]:.2f}x"
-                     + (f"; PyTorch: {w2_n[1] / w2_1[1]:.2f}x." if w2_1[1] and w2_n[1] else "."))
+    if scaling:
+        nn_s = statistics.median([x for x, _ in scaling])
+        pt_s = [y for _, y in scaling if y]
+        lines.append(f"W2 scaling, nntrain {nt} threads / 1 thread (median over rounds of "
+                     f"adjacent runs): {nn_s:.2f}x"
+                     + (f"; PyTorch: {statistics.median(pt_s):.2f}x." if pt_s else "."))
         lines.append("")
     lines.append(f"Total bench time: {time.time() - started:.0f} s.")
     text = "\n".join(lines) + "\n"
