@@ -78,10 +78,14 @@ static void check_forward(const nn_kernels *kt, int B, int in, int out, nn_act a
             double z = b.p[j];
             for (int k = 0; k < in; k++)
                 z += (double)X.p[(size_t)i * in + k] * W.p[(size_t)j * in + k];
-            double want = act == NN_ACT_SIGMOID ? 1.0 / (1.0 + exp(-z)) : z;
+            double want = act == NN_ACT_SIGMOID ? 1.0 / (1.0 + exp(-z))
+                          : act == NN_ACT_RELU  ? (z > 0 ? z : 0.0)
+                                                : z;
             close_enough(Y.p[(size_t)i * out + j], want, in, kt->name,
-                         act == NN_ACT_SIGMOID ? "forward sigmoid" : "forward identity", B, in,
-                         out);
+                         act == NN_ACT_SIGMOID ? "forward sigmoid"
+                         : act == NN_ACT_RELU  ? "forward relu"
+                                               : "forward identity",
+                         B, in, out);
         }
     free(X.base);
     free(W.base);
@@ -133,7 +137,8 @@ static void check_act_backward(const nn_kernels *kt, int B, int out, nn_act act,
     size_t n = (size_t)B * out;
     buf dY = buf_make(n, skew, &r), Y = buf_make(n, skew, &r), db = buf_make((size_t)out, skew, &r);
     for (size_t i = 0; i < n; i++)
-        Y.p[i] = 0.5f + 0.5f * Y.p[i]; /* sigmoid outputs lie in (0, 1) */
+        /* sigmoid outputs lie in (0, 1); relu's in [0, 1), about half 0 */
+        Y.p[i] = act == NN_ACT_RELU ? (Y.p[i] > 0 ? Y.p[i] : 0.0f) : 0.5f + 0.5f * Y.p[i];
     float *dY0 = malloc(sizeof(float) * n), *db0 = malloc(sizeof(float) * out);
     float *dYr = malloc(sizeof(float) * n), *dbr = malloc(sizeof(float) * out);
     memcpy(dY0, dY.p, sizeof(float) * n);
@@ -147,7 +152,9 @@ static void check_act_backward(const nn_kernels *kt, int B, int out, nn_act act,
         double s = db0[j];
         for (int i = 0; i < B; i++) {
             size_t e = (size_t)i * out + j;
-            double d = act == NN_ACT_SIGMOID ? (double)Y.p[e] * (1.0 - Y.p[e]) : 1.0;
+            double d = act == NN_ACT_SIGMOID ? (double)Y.p[e] * (1.0 - Y.p[e])
+                       : act == NN_ACT_RELU  ? (Y.p[e] > 0 ? 1.0 : 0.0)
+                                             : 1.0;
             close_enough(dY.p[e], dY0[e] * d, 1, kt->name, "act_backward dZ", B, 0, out);
             s += dY0[e] * d;
         }
@@ -176,6 +183,7 @@ START_TEST(test_kernels_forward_matches_definition_on_odd_sizes)
             for (int d = 0; d < NSIZES; d++) {
                 check_forward(kt, sizes[a], sizes[c], sizes[d], NN_ACT_IDENTITY, (a + c + d) % 4);
                 check_forward(kt, sizes[a], sizes[c], sizes[d], NN_ACT_SIGMOID, (a + c) % 3);
+                check_forward(kt, sizes[a], sizes[c], sizes[d], NN_ACT_RELU, (c + d) % 4);
             }
 }
 END_TEST
@@ -218,6 +226,7 @@ START_TEST(test_kernels_act_backward_matches_definition_and_ref)
             for (int skew = 0; skew < 2; skew++) {
                 check_act_backward(kt, sizes[a], sizes[c], NN_ACT_SIGMOID, skew + a % 2);
                 check_act_backward(kt, sizes[a], sizes[c], NN_ACT_IDENTITY, skew);
+                check_act_backward(kt, sizes[a], sizes[c], NN_ACT_RELU, 1 - skew);
             }
 }
 END_TEST

@@ -73,6 +73,8 @@ static inline __m256 act_forward_ps(__m256 z, nn_act act)
         return z;
     case NN_ACT_SIGMOID:
         return sigmoid_ps(z);
+    case NN_ACT_RELU: /* z > 0 ? z : +0, as nn_act_apply (NaN gives 0) */
+        return _mm256_and_ps(z, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
     default: { /* an activation without a vector form: the generic one per lane */
         float t[8];
         _mm256_storeu_ps(t, z);
@@ -91,6 +93,9 @@ static inline __m256 act_derivative_ps(__m256 a, nn_act act)
         return _mm256_set1_ps(1.0f);
     case NN_ACT_SIGMOID:
         return _mm256_mul_ps(a, _mm256_sub_ps(_mm256_set1_ps(1.0f), a));
+    case NN_ACT_RELU: /* a > 0 ? 1 : 0 */
+        return _mm256_and_ps(_mm256_set1_ps(1.0f),
+                             _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_GT_OQ));
     default: {
         float t[8];
         _mm256_storeu_ps(t, a);

@@ -135,11 +135,13 @@ int nn_model_set_dropout(nn_model *m, const float *rates, nn_error *err)
     return 0;
 }
 
-/* The kernels fuse these activations into the product's epilogue; the
- * others are applied here, after an identity product. */
+/* The kernels fuse these activations into the product's epilogue (and
+ * their derivatives into act_backward); the others, which need alpha or
+ * have no vector form in the kernels, are applied here, after an identity
+ * product. */
 static bool kernel_fused(nn_act a)
 {
-    return a == NN_ACT_IDENTITY || a == NN_ACT_SIGMOID;
+    return a == NN_ACT_IDENTITY || a == NN_ACT_SIGMOID || a == NN_ACT_RELU;
 }
 
 static void apply_activation(float *Y, const float *Z, int B, int out, nn_act act, float alpha)

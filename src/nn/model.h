@@ -10,8 +10,8 @@
  * backward pass needs, and scratch for the backward pass, sized for batches
  * of up to max_batch samples.
  *
- * Activations: sigmoid and identity hidden layers run fused in the kernels'
- * epilogues; the others (tanh, relu, leaky_relu, elu, softplus) are applied
+ * Activations: sigmoid, relu and identity hidden layers run fused in the kernels'
+ * epilogues; the others (tanh, leaky_relu, elu, softplus) are applied
  * in a pass over the layer's output.  The output layer always keeps its
  * pre-activation Z (the logits), so losses can be computed stably from it
  * and softmax (row-wise) can be applied.  Dropout on a hidden layer's output
