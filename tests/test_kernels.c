@@ -287,6 +287,25 @@ END_TEST
  * activation region, both clamps) through a forward pass that computes
  * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
  * result is a normal float, and NaN, +-inf handled. */
+/* Every row count of a short last row block (dX: B; dW: out), widths
+ * around one and two vector tiles, and odd and even k (the loop takes two k
+ * a step): against the definition, and the fused SGD tile bit for bit. */
+START_TEST(test_kernels_backward_at_every_tile_edge)
+{
+    const nn_kernels *kt = table(_i);
+    if (!kt)
+        return;
+    static const int widths[] = {16, 47, 48, 49, 96, 113};
+    for (int m = 1; m <= 17; m++)
+        for (int w = 0; w < 6; w++) {
+            int K = 4 + (m + w) % 3;
+            check_backward_products(kt, m, widths[w], K, (m + w) % 16);
+            check_backward_products(kt, K, widths[w], m, (m * 3 + w) % 16);
+            check_sgd_weights(kt, K, widths[w], m, (m + w) % 4, m % 2 ? 0.01f : 0.0f);
+        }
+}
+END_TEST
+
 START_TEST(test_kernels_sigmoid_accuracy)
 {
     const nn_kernels *kt = table(_i);
@@ -499,6 +518,7 @@ Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_kernels_forward_matches_definition_on_odd_sizes, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_forward_matches_definition_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_backward_matches_definition_on_odd_sizes, 0, NISA);
+    tcase_add_loop_test(tc, test_kernels_backward_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_act_backward_matches_definition_and_ref, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sgd_weights_is_gradient_then_step, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sigmoid_accuracy, 0, NISA);
