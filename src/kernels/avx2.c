@@ -31,6 +31,9 @@ static inline __m256i lane_mask(int n)
 
 /* ---- activations ---------------------------------------------------------- */
 
+/* Identity, sigmoid and relu have vector forms (the ones nn/model.c lets the
+ * kernels fuse); any other activation falls back to the scalar one per lane. */
+
 /* e^x, as in avx512.c, with 2^n built in the exponent field instead of by
  * vscalefps: x is clamped to [-104, 89] and 2^n applied in two halves
  * (n = n1 + n2, each within the normal exponents), so the result still

@@ -44,6 +44,9 @@
 
 /* ---- activations ---------------------------------------------------------- */
 
+/* Identity, sigmoid and relu have vector forms (the ones nn/model.c lets the
+ * kernels fuse); any other activation falls back to the scalar one per lane. */
+
 /* e^x.  x is first clamped to [-100, 100] (NaN stays NaN); then x = n ln2 + r
  * with n = round(x / ln2), |r| <= ln2/2 (ln2 split in a part exact in 9 bits
  * and a correction, the Cody-Waite reduction), e^r by its Taylor polynomial
@@ -86,6 +89,8 @@ static inline __m512 act_forward_ps(__m512 z, nn_act act)
         return z;
     case NN_ACT_SIGMOID:
         return sigmoid_ps(z);
+    case NN_ACT_RELU: /* z > 0 ? z : +0, as nn_act_apply (NaN gives 0) */
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ), z);
     default: { /* an activation without a vector form: the generic one per lane */
         float t[16];
         _mm512_storeu_ps(t, z);
@@ -105,6 +110,9 @@ static inline __m512 act_derivative_ps(__m512 a, nn_act act)
         return _mm512_set1_ps(1.0f);
     case NN_ACT_SIGMOID:
         return _mm512_mul_ps(a, _mm512_sub_ps(_mm512_set1_ps(1.0f), a));
+    case NN_ACT_RELU: /* a > 0 ? 1 : 0 */
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                   _mm512_set1_ps(1.0f));
     default: {
         float t[16];
         _mm512_storeu_ps(t, a);
