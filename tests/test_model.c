@@ -349,6 +349,49 @@ START_TEST(test_backward_sgd_equals_backward_then_step)
 }
 END_TEST
 
+/* Dropout masks follow the rule u < p ? 0 : 1 / (1 - p) with u =
+ * nn_rng_double of the pass's generator, one draw per sample and unit in
+ * row order, layer by layer, for rates whose p * 2^53 is and is not an
+ * integer. */
+START_TEST(test_dropout_masks_follow_the_uniform_draws)
+{
+    static const float ps[] = {0.3f, 0.5f, 0.1f, 0.9f};
+    for (int k = 0; k < 4; k++) {
+        int units[3] = {33, 17, 2};
+        nn_act act[3] = {NN_ACT_RELU, NN_ACT_TANH, NN_ACT_SIGMOID};
+        float rates[3] = {ps[k], ps[(k + 1) % 4], 0.0f};
+        nn_error e = {0};
+        nn_model *m = nn_model_create(5, 3, units, act, 19, &e);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_int_eq(nn_model_set_dropout(m, rates, &e), 0);
+        nn_rng r;
+        nn_rng_seed(&r, 9, 1);
+        nn_model_init(m, &r, NULL);
+        float X[19 * 5];
+        for (int i = 0; i < 19 * 5; i++)
+            X[i] = (float)(2.0 * nn_rng_double(&r) - 1.0);
+        nn_rng d, want;
+        nn_rng_seed(&d, (uint64_t)k, 4);
+        want = d;
+        nn_model_forward_train(m, X, 19, &d);
+        for (int l = 0; l < 2; l++) {
+            double p = rates[l];
+            float scale = (float)(1.0 / (1.0 - p));
+            for (int i = 0; i < 19 * units[l]; i++) {
+                float w = nn_rng_double(&want) < p ? 0.0f : scale;
+                if (m->mask[l][i] != w)
+                    ck_abort_msg("p %g, layer %d, mask %d: %g, want %g", p, l, i,
+                                 (double)m->mask[l][i], (double)w);
+                if (m->acts[l][i] != m->kept[l][i] * w)
+                    ck_abort_msg("layer %d, unit %d: not the kept output times its mask", l, i);
+            }
+        }
+        ck_assert_mem_eq(&d, &want, sizeof d); /* no other draws */
+        nn_model_free(m);
+    }
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -363,6 +406,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_gradients_match_finite_differences_size_one);
     tcase_add_test(tc, test_backward_accumulates_and_zero_grad_clears);
     tcase_add_test(tc, test_backward_sgd_equals_backward_then_step);
+    tcase_add_test(tc, test_dropout_masks_follow_the_uniform_draws);
     suite_add_tcase(s, tc);
     return s;
 }

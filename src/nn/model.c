@@ -183,10 +183,17 @@ static const float *forward(nn_model *m, const float *X, int B, nn_rng *rng)
             size_t n = (size_t)B * (size_t)m->units[l];
             double p = m->dropout[l];
             float scale = (float)(1.0 / (1.0 - p));
-            memcpy(m->kept[l], m->acts[l], sizeof(float) * n);
+            /* u = next >> 11 is nn_rng_double's 53-bit integer, and
+             * u * 2^-53 < p exactly when u < ceil(p * 2^53): the same draws
+             * without the conversion.  Then a loop that vectorises. */
+            uint64_t below = (uint64_t)ceil(p * 0x1p53);
+            float *mask = m->mask[l], *a = m->acts[l], *kept = m->kept[l];
+            for (size_t i = 0; i < n; i++)
+                mask[i] = (nn_rng_next(rng) >> 11) < below ? 0.0f : scale;
+#pragma omp simd
             for (size_t i = 0; i < n; i++) {
-                m->mask[l][i] = nn_rng_double(rng) < p ? 0.0f : scale;
-                m->acts[l][i] *= m->mask[l][i];
+                kept[i] = a[i];
+                a[i] *= mask[i];
             }
         }
         x = m->acts[l];
@@ -229,9 +236,12 @@ static void backward(nn_model *m, const float *X, float *dOut, int B, float *dX,
         size_t n = (size_t)B * (size_t)out;
         nn_act act = m->act[l];
         const float *y = m->mask[l] && m->dropout[l] > 0 ? m->kept[l] : m->acts[l];
-        if (m->mask[l] && m->dropout[l] > 0) /* through the dropout mask */
+        if (m->mask[l] && m->dropout[l] > 0) { /* through the dropout mask */
+            const float *mask = m->mask[l];
+#pragma omp simd
             for (size_t i = 0; i < n; i++)
-                g[i] *= m->mask[l][i];
+                g[i] *= mask[i];
+        }
         nn_act kact = act;
         if (l == last && is_dz) {
             kact = NN_ACT_IDENTITY; /* the loss gave dC/dZ already */

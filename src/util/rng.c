@@ -8,8 +8,6 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03u);
@@ -19,20 +17,6 @@ void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream)
      * all-zero state is the one state xoshiro cannot leave: guard anyway. */
     if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
         r->s[0] = 1;
-}
-
-uint64_t nn_rng_next(nn_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
 }
 
 double nn_rng_double(nn_rng *r)

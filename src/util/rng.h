@@ -17,7 +17,21 @@ typedef struct {
  * independent generators derived from the same seed. */
 void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream);
 
-uint64_t nn_rng_next(nn_rng *r);
+/* The next 64 random bits (inline: dropout draws one per unit and sample). */
+static inline uint64_t nn_rng_next(nn_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 
 /* Uniform in [0, 1) with 53 random bits. */
 double nn_rng_double(nn_rng *r);
