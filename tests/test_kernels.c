@@ -12,6 +12,7 @@
  * below 1 (checked on its own below).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +510,40 @@ START_TEST(test_kernels_select_follows_the_processor)
 }
 END_TEST
 
+/* The pool runs every chunk exactly once, whatever the thread count and
+ * the number of chunks (the caller takes them from the front, workers from
+ * the back; they meet anywhere), over many jobs in a row. */
+typedef struct {
+    _Atomic int runs[NN_PAR_MAX_CHUNKS];
+} pool_count;
+
+static void count_chunk(void *ctx, long c)
+{
+    pool_count *pc = ctx;
+    atomic_fetch_add(&pc->runs[c], 1);
+}
+
+START_TEST(test_pool_runs_each_chunk_once)
+{
+    static const int threads[] = {1, 2, 3, 5};
+    for (int t = 0; t < 4; t++) {
+        nn_kernels_set_threads(threads[t]);
+        for (int job = 0; job < 2000; job++) {
+            long chunks = 1 + job % NN_PAR_MAX_CHUNKS;
+            pool_count pc;
+            for (int i = 0; i < NN_PAR_MAX_CHUNKS; i++)
+                atomic_init(&pc.runs[i], 0);
+            nn_par_run(count_chunk, &pc, chunks, threads[t]);
+            for (long c = 0; c < NN_PAR_MAX_CHUNKS; c++)
+                if (atomic_load(&pc.runs[c]) != (c < chunks))
+                    ck_abort_msg("%d threads, job %d of %ld chunks: chunk %ld ran %d times",
+                                 threads[t], job, chunks, c, atomic_load(&pc.runs[c]));
+        }
+    }
+    nn_kernels_set_threads(1);
+}
+END_TEST
+
 Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -528,6 +563,7 @@ Suite *kernels_suite(void)
     TCase *sel = tcase_create("selection");
     tcase_add_test(sel, test_kernels_select_by_name);
     tcase_add_test(sel, test_kernels_select_follows_the_processor);
+    tcase_add_test(sel, test_pool_runs_each_chunk_once);
     suite_add_tcase(s, sel);
     return s;
 }

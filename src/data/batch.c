@@ -212,7 +212,7 @@ void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t 
     gather_job j = {X, d, idx, B, shift, mult, 0};
     /* A converted value costs about as much as a few flops of a product;
      * small batches stay on the calling thread. */
-    double work = 16.0 * (double)B * (double)d->features;
+    double work = 64.0 * (double)B * (double)d->features;
     j.chunks = (long)(B < NN_PAR_MAX_CHUNKS ? B : NN_PAR_MAX_CHUNKS);
     nn_par_run(pick_gather(), &j, j.chunks, nn_par_threads_for(work));
 }

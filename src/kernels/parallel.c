@@ -2,7 +2,8 @@
  *
  * A job is a function and a number of chunks.  The caller publishes it by
  * bumping a job word, wakes sleeping workers, and then takes chunks itself
- * from a shared counter, like every worker that joins; it returns once every
+ * from the front of the chunks left while every worker that joins takes
+ * them from the back (take_one); it returns once every
  * chunk is finished and every worker that joined has left.  A worker that
  * is slow to wake (asleep, or not scheduled on a busy machine) simply finds
  * no chunk left: the job never waits for a thread that has not started on
@@ -47,7 +48,8 @@ static struct {
     nn_par_fn fn;                   /* the job: written before `job` is bumped */
     void *ctx;
     long chunks;
-    atomic_long next;               /* the next chunk to take */
+    _Atomic uint64_t ends;          /* chunks not yet taken: [front, back), as
+                                       back << 32 | front */
     atomic_long finished;           /* chunks done */
     atomic_ulong job;
     atomic_int active;              /* workers inside the job */
@@ -149,13 +151,33 @@ static void signal_caller(void)
     }
 }
 
+/* Takes the next chunk from the front (the caller) or the back (the
+ * workers) of the ones left; -1 when none is left.  With two threads the
+ * caller runs the low chunks and the worker the high ones, and they meet
+ * wherever their speeds make them: a product's low part (its first rows
+ * of W, say) mostly stays with one processor from call to call, so its
+ * cache lines do not migrate between the cores every step.  Which thread
+ * runs a chunk never changes its result. */
+static long take_one(int from_back)
+{
+    uint64_t e = atomic_load(&pool.ends);
+    for (;;) {
+        uint64_t front = e & 0xFFFFFFFFu, back = e >> 32;
+        if (front >= back)
+            return -1;
+        uint64_t next = from_back ? (back - 1) << 32 | front : back << 32 | (front + 1);
+        if (atomic_compare_exchange_weak(&pool.ends, &e, next))
+            return (long)(from_back ? back - 1 : front);
+    }
+}
+
 /* Takes chunks until none is left; returns whether it finished the last. */
-static int take_chunks(void)
+static int take_chunks(int from_back)
 {
     int last = 0;
     for (;;) {
-        long c = atomic_fetch_add(&pool.next, 1);
-        if (c >= pool.chunks)
+        long c = take_one(from_back);
+        if (c < 0)
             return last;
         pool.fn(pool.ctx, c);
         last = atomic_fetch_add(&pool.finished, 1) + 1 == pool.chunks;
@@ -181,7 +203,7 @@ static void *worker(void *arg)
         if (!(job & 1) || me >= n)
             continue;
         atomic_fetch_add(&pool.active, 1);
-        int last = atomic_load(&pool.job) == job && take_chunks();
+        int last = atomic_load(&pool.job) == job && take_chunks(1);
         int left_last = atomic_fetch_sub(&pool.active, 1) == 1;
         if (last || left_last)
             signal_caller();
@@ -241,7 +263,7 @@ void nn_par_run(nn_par_fn fn, void *ctx, long chunks, int n)
     pool.fn = fn;
     pool.ctx = ctx;
     pool.chunks = chunks;
-    atomic_store(&pool.next, 0);
+    atomic_store(&pool.ends, (uint64_t)chunks << 32);
     atomic_store(&pool.finished, 0);
     unsigned long job = ++pool.seq << SEQ_SHIFT | (unsigned long)n << 1 | 1;
     atomic_store(&pool.job, job);
@@ -250,7 +272,7 @@ void nn_par_run(nn_par_fn fn, void *ctx, long chunks, int n)
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.mu);
     }
-    take_chunks();
+    take_chunks(0);
     caller_wait(all_finished);       /* chunks other threads took */
     atomic_store(&pool.job, job & ~1UL); /* closed: late workers leave at once */
     caller_wait(none_active);        /* then nobody touches fn or ctx any more */

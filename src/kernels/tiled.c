@@ -91,9 +91,14 @@ static void acc_part(void *ctx, long chunk)
     long lo, hi;
     nn_par_chunk(tiles_of(j), chunks_of(j), chunk, &lo, &hi);
     for (long n = lo; n < hi; n++) {
-        int r0 = (int)(n % j->rb) * t->acc_rows, c0, nc;
+        /* dW (and its SGD form) walks row blocks outermost, so a run of
+         * chunks is a band of W's rows, as in the forward pass: the thread
+         * that takes the low chunks touches the same rows of W in both */
+        long rbi = aj->kind == ACC_INPUT ? n % j->rb : n / j->cb;
+        long cbi = aj->kind == ACC_INPUT ? n / j->rb : n % j->cb;
+        int r0 = (int)rbi * t->acc_rows, c0, nc;
         int mr = j->rows - r0 < t->acc_rows ? j->rows - r0 : t->acc_rows;
-        acc_columns(j, (int)(n / j->rb), &c0, &nc);
+        acc_columns(j, (int)cbi, &c0, &nc);
         float *C = j->C + (size_t)r0 * j->ldc + c0;
         if (aj->kind == ACC_SGD) {  /* C is W; A(r, k) = dZ[k, r0 + r] */
             t->weight_sgd_tile(C, j->ldc, j->A + r0, j->lda, j->Bm + c0, j->ldb, j->K, mr, nc,
