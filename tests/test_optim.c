@@ -469,9 +469,9 @@ static float ref_update(const nn_optim_cfg *c, float w, float g, float *m, float
     float b1 = (float)c->beta1, b2 = (float)c->beta2;
     *m = b1 * *m + (float)(1.0 - c->beta1) * g;
     *v = b2 * *v + (float)(1.0 - c->beta2) * (g * g);
-    float mh = *m / (float)(1.0 - pow(c->beta1, (double)t));
-    float vh = *v / (float)(1.0 - pow(c->beta2, (double)t));
-    return w - flr * mh / (sqrtf(vh) + (float)c->eps);
+    float alpha = (float)(lr / (1.0 - pow(c->beta1, (double)t)));
+    float r = (float)(1.0 / sqrt(1.0 - pow(c->beta2, (double)t)));
+    return w - alpha * *m / (sqrtf(*v) * r + (float)c->eps);
 }
 
 /* Large enough to be split among threads; decay ranges that start and end

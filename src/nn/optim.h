@@ -21,7 +21,7 @@
  * Arithmetic: the clipping norm is accumulated in double in index order; the
  * update is computed element by element in float, in the order written
  * below, with lr, betas, eps and weight decay rounded to float once per call;
- * 1 - b1, 1 - b2 and the bias corrections 1 - b^t are computed in double and
+ * 1 - b1, 1 - b2 and Adam's alpha and r (below) are computed in double and
  * rounded to float.  Nothing depends on threads or on earlier calls except
  * through params, state and t.  Large updates are shared among the kernels'
  * worker threads (nn_kernels_set_threads) in chunks of whole elements; each
@@ -81,8 +81,11 @@ size_t nn_optim_state_size(const nn_optim_cfg *c, size_t n);
  *   Adam:      g = g + wd*w                    (L2, through the moments)
  *   AdamW:     w = w - lr*wd*w                 (decoupled, before the step)
  *   both:      m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g
- *              m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t)
- *              w = w - lr * m_hat / (sqrt(v_hat) + eps)
+ *              w = w - alpha * m / (sqrt(v) * r + eps),
+ *                  alpha = lr / (1 - b1^t),  r = 1 / sqrt(1 - b2^t)
+ *              which is w - lr * m_hat / (sqrt(v_hat) + eps) with the bias-
+ *              corrected m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t),
+ *              at one square root and one division per element
  */
 void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
                    size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t);
