@@ -284,10 +284,6 @@ START_TEST(test_kernels_sgd_weights_is_gradient_then_step)
 }
 END_TEST
 
-/* The vector sigmoid against double precision over [-90, 90] (every
- * activation region, both clamps) through a forward pass that computes
- * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
- * result is a normal float, and NaN, +-inf handled. */
 /* Every row count of a short last row block (dX: B; dW: out), widths
  * around one and two vector tiles, and odd and even k (the loop takes two k
  * a step): against the definition, and the fused SGD tile bit for bit. */
@@ -307,6 +303,10 @@ START_TEST(test_kernels_backward_at_every_tile_edge)
 }
 END_TEST
 
+/* The vector sigmoid against double precision over [-90, 90] (every
+ * activation region, both clamps) through a forward pass that computes
+ * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
+ * result is a normal float, and NaN, +-inf handled. */
 START_TEST(test_kernels_sigmoid_accuracy)
 {
     const nn_kernels *kt = table(_i);
@@ -475,6 +475,15 @@ START_TEST(test_kernels_select_by_name)
     ck_assert_str_eq(e.msg, "NNTRAIN_ISA=sse9: unknown instruction set (expected scalar, avx2 "
                             "or avx512)");
     ck_assert_str_eq(nn_kernels_get()->name, "scalar"); /* a failed select changes nothing */
+    ck_assert_int_eq(nn_kernels_isa(), NN_ISA_SCALAR);
+    /* nn_kernels_isa follows the selected table, for every table this
+     * processor can run */
+    static const char *const names[] = {"scalar", "avx2", "avx512"};
+    static const nn_isa isas[] = {NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512};
+    for (int i = 0; i < 3; i++)
+        if (nn_kernels_select(names[i], &e) == 0)
+            ck_assert_int_eq(nn_kernels_isa(), isas[i]);
+    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
 }
 END_TEST
 

@@ -195,13 +195,11 @@ __attribute__((target("avx512f"))) static void gather_avx512(void *ctx, long c)
 static nn_par_fn pick_gather(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    const char *isa = nn_kernels_get()->name;
-    if (strcmp(isa, "avx512") == 0)
-        return gather_avx512;
-    if (strcmp(isa, "avx2") == 0)
-        return gather_avx2;
-#endif
+    static const nn_par_fn by_isa[] = {gather_generic, gather_avx2, gather_avx512};
+    return by_isa[nn_kernels_isa()];
+#else
     return gather_generic;
+#endif
 }
 
 void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,

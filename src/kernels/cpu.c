@@ -104,3 +104,12 @@ const nn_kernels *nn_kernels_get(void)
         selected = best_table();
     return selected;
 }
+
+nn_isa nn_kernels_isa(void)
+{
+    const char *name = nn_kernels_get()->name;
+    for (int i = N_ISA - 1; i > 0; i--)
+        if (strcmp(isa_names[i], name) == 0)
+            return (nn_isa)i;
+    return NN_ISA_SCALAR;
+}

@@ -77,6 +77,12 @@ const nn_kernels *nn_kernels_get(void);
  * selection is then unchanged. */
 int nn_kernels_select(const char *isa, nn_error *err);
 
+/* The instruction set of the table in use, for loops outside the kernels
+ * that are compiled once per vector width (data/batch.c, nn/optim.c), so
+ * NNTRAIN_ISA decides for them too. */
+typedef enum { NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
+nn_isa nn_kernels_isa(void);
+
 /* Worker threads the kernels may use, 1..1024 (values outside are clamped);
  * 1 until this is called.  The threads are started on first use and kept.
  * Small products run on the calling thread alone whatever n is.  Results do

@@ -108,13 +108,11 @@ __attribute__((target("avx512f"))) static void update_avx512(const step_consts *
 static update_fn pick_update(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    const char *isa = nn_kernels_get()->name;
-    if (strcmp(isa, "avx512") == 0)
-        return update_avx512;
-    if (strcmp(isa, "avx2") == 0)
-        return update_avx2;
-#endif
+    static const update_fn by_isa[] = {update_generic, update_avx2, update_avx512};
+    return by_isa[nn_kernels_isa()];
+#else
     return update_generic;
+#endif
 }
 
 int nn_optim_check(const nn_optim_cfg *c, nn_error *err)
