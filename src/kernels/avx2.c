@@ -2,14 +2,37 @@
  * file built with -mavx2 -mfma.  cpu.c selects this table only when the
  * processor has both and the OS saves the ymm state.
  *
- * The same tiling as avx512.c, sized for 16 vector registers:
- *   forward  blocks of 2 samples x 4 outputs: 8 ymm accumulators, each a
- *            dot product split over 8 lanes of k (6 loads feed 8 FMAs per
- *            8 k), reduced by horizontal adds into one ymm (lane 4r+c) for
- *            the bias and the activation, four blocks (an 8 x 4 tile) at a
- *            time.  The k ends are masked loads.
+ * The same tiling as avx512.c, sized for 16 vector registers.  Figures are
+ * GFLOP/s at 1 thread on the W1/W2 shapes, in alternating runs against the
+ * previous version of this file (AVX2 FMA peak here ~92):
+ *   forward  tiles of 12 samples x 4 outputs, in blocks of 3 samples x 4
+ *            outputs: 12 ymm accumulators, each a dot product split over 8
+ *            lanes of k; per 8 k, 3 loads of X and 4 of W feed 12 FMAs, which
+ *            with the 3 X vectors and 1 W vector fills the 16 registers.
+ *            The loads go through an empty asm barrier (in_register): without
+ *            it GCC folded a load into every FMA that used it, repeating it
+ *            (the previous 2 x 4 blocks did 10 loads per 8 FMAs, not 6).
+ *            Each row's 4 sums go through one fixed hadd tree into 4 lanes;
+ *            rows are paired into vectors for the bias and the activation
+ *            (6 independent chains a tile) and each output row is one 4-float
+ *            store (masked when the tile has fewer than 4 outputs), instead of
+ *            single-float stores.  62 -> 78 on 128x256x784, 55 -> 69 on
+ *            128x128x256, 36 -> 46 on the 10-output layers.  3 x 4 beat 2 x 4
+ *            with the same barrier (68 on 128x256x784); two 8-k steps an
+ *            iteration (as avx512.c does) made GCC spill accumulators and
+ *            cost 13%, so the loop takes one.  The k ends are masked loads.
  *   dX, dW   6 rows x 16 columns: 12 ymm accumulators; per k, 2 vector loads
- *            and 6 broadcasts feed 12 FMAs.  The column tail is masked.
+ *            and 6 broadcasts feed 12 FMAs.  As in avx512.c: two k an
+ *            iteration, only a narrower tile masks its last vector (a full
+ *            one loads it plainly), and a tile of at most 4 or 2 rows (the
+ *            last row block of most layers: B = 32, 128 and out = 10, 128,
+ *            256 leave 2 or 4) computes only 4 or 2 rows instead of repeating
+ *            the last.  dX +1-6%, dW and the fused SGD +3-17% (the most on
+ *            the small layers).
+ * Every forward sum, whatever the block or its place in it, is lane j of an
+ * accumulator summing k = j, j + 8, ... in order, then the same tree; the
+ * backward sums run k = 0, 1, 2, ...; nothing depends on the thread count
+ * or (see dot_block) on the buffers' alignment.
  */
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -129,47 +152,58 @@ static void act_backward(float *dY, float *db, const float *Y, int B, int out, n
     }
 }
 
-/* ---- forward: 2 x 4 dot-product tiles --------------------------------------- */
+/* ---- forward: 3 x 4 dot-product blocks ------------------------------------- */
 
-#define FR 2 /* samples (rows of X) per tile */
-#define FC 4 /* outputs (rows of W) per tile */
+#define FR 3 /* samples (rows of X) per block */
+#define FC 4  /* outputs (rows of W) per block and per tile */
+#define FG 4  /* blocks per tile, stacked */
+#define FT_ROWS (FR * FG) /* samples per tile */
 
-/* The 8 dot products of acc[r][c] into lane 4r+c. */
-static inline __m256 reduce_2x4(__m256 acc[FR][FC])
+/* v, made to live in a register: otherwise GCC folds a W load into each of
+ * the FR FMAs that use it (a memory operand each), repeating the load FR
+ * times (see avx512.c). */
+static inline __m256 in_register(__m256 v)
 {
-    /* g_r: per 128-bit half, row r's four partial sums over that half. */
-    __m256 g0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][0], acc[0][1]),
-                               _mm256_hadd_ps(acc[0][2], acc[0][3]));
-    __m256 g1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[1][0], acc[1][1]),
-                               _mm256_hadd_ps(acc[1][2], acc[1][3]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
-                         _mm256_permute2f128_ps(g0, g1, 0x31));
+    __asm__("" : "+x"(v));
+    return v;
+}
+
+/* The four dot products of a row, acc[0..3], into lanes 0..3: per 128-bit
+ * half, two levels of horizontal adds, then the halves added.  Every sum of
+ * every block shape goes through this same tree. */
+static inline __m128 reduce_row(const __m256 acc[FC])
+{
+    __m256 g = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    return _mm_add_ps(_mm256_castps256_ps128(g), _mm256_extractf128_ps(g, 1));
 }
 
 /* One step of 8 k: lanes j hold k = k0 + j (k0 may be negative in the
  * first, masked step); the addresses are computed as integers because they
- * may point before the rows (masked lanes are never read). */
+ * may point before the rows (masked lanes are never read).  The R rows of X
+ * are loaded once, then each of the 4 rows of W feeds R FMAs: with R = 3,
+ * 12 accumulators + 3 X + 1 W = the 16 ymm registers. */
 #define AT(p, k0) ((const float *)((uintptr_t)(p) + (uintptr_t)(intptr_t)(k0) * sizeof(float)))
 #define DOT_STEP(LOAD)                                                  \
     do {                                                                \
         __m256 xv[FR];                                                  \
-        _Pragma("GCC unroll 2") for (int r = 0; r < FR; r++)            \
-            xv[r] = LOAD(AT(x[r], k0));                                 \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)             \
+            xv[r] = in_register(LOAD(AT(x[r], k0)));                    \
         _Pragma("GCC unroll 4") for (int c = 0; c < FC; c++) {          \
-            __m256 wv = LOAD(AT(w[c], k0));                             \
-            _Pragma("GCC unroll 2") for (int r = 0; r < FR; r++)        \
+            __m256 wv = in_register(LOAD(AT(w[c], k0)));                \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)         \
                 acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);      \
         }                                                               \
     } while (0)
 
-/* The 8 sums z[r][c] = sum_k x[r][k] w[c][k] of a 2 x 4 block, in lane
- * 4r+c. */
-static inline __attribute__((always_inline)) __m256 dot_2x4(const float *const x[FR],
-                                                            const float *const w[FC], int K)
+/* The R x 4 sums z[r][c] = sum_k x[r][k] w[c][k] of a block, row r in
+ * lanes 0..3 of z[r].  Inlined with constant R so the accumulators live in
+ * registers. */
+static inline __attribute__((always_inline)) void
+dot_block(__m128 *z, const float *const *x, const float *const *w, int K, const int R)
 {
     __m256 acc[FR][FC];
-#pragma GCC unroll 2
-    for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int c = 0; c < FC; c++)
             acc[r][c] = _mm256_setzero_ps();
@@ -188,6 +222,8 @@ static inline __attribute__((always_inline)) __m256 dot_2x4(const float *const x
 #undef FIRST_LOAD
         k0 += 8;
     }
+    /* One step an iteration: two (as avx512.c does) leave GCC short of
+     * registers (16 are in use), and its spills made the loop 13% slower. */
     for (; k0 + 8 <= K; k0 += 8)
         DOT_STEP(_mm256_loadu_ps);
     if (k0 < K) {
@@ -200,19 +236,21 @@ static inline __attribute__((always_inline)) __m256 dot_2x4(const float *const x
         __m256i rot = _mm256_and_si256(
             _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(m)),
             _mm256_set1_epi32(7));
-#pragma GCC unroll 2
-        for (int r = 0; r < FR; r++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
             for (int c = 0; c < FC; c++)
                 acc[r][c] = _mm256_permutevar8x32_ps(acc[r][c], rot);
     }
-    return reduce_2x4(acc);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        z[r] = reduce_row(acc[r]);
 }
 
-#define FG 4 /* 2 x 4 blocks per tile, stacked: a tile is 8 samples x 4 outputs */
-
-/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= 8, c < nc <= 4; the
- * activation runs on the blocks' 4 vectors together (see avx512.c). */
+/* Y[r][c] = act(X[r] . W[c] + b[c]) for r < nr <= FT_ROWS, c < nc <= 4.
+ * The blocks' sums are computed first, then packed two rows a vector, and
+ * the activation runs on those vectors together (independent chains that
+ * overlap); each output row is then one 4-float store. */
 static void forward_tile(float *Y, int ldy, const float *X, const float *W, int ld,
                          const float *b, int K, int nr, int nc, nn_act act)
 {
@@ -225,7 +263,7 @@ static void forward_tile(float *Y, int ldy, const float *X, const float *W, int 
     }
     __m128 b4 = _mm_loadu_ps(bias);
     __m256 bv = _mm256_set_m128(b4, b4);
-    __m256 z[FG];
+    __m128 rows[FT_ROWS + 1];
     int blocks = (nr + FR - 1) / FR;
     for (int g = 0; g < blocks; g++) {
         const float *x[FR];
@@ -233,23 +271,32 @@ static void forward_tile(float *Y, int ldy, const float *X, const float *W, int 
             int row = g * FR + r < nr ? g * FR + r : nr - 1;
             x[r] = X + (size_t)row * ld;
         }
-        z[g] = _mm256_add_ps(dot_2x4(x, w, K), bv);
+        dot_block(rows + g * FR, x, w, K, FR);
     }
-    if (blocks == FG && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
-#pragma GCC unroll 4
-        for (int g = 0; g < FG; g++)
-            z[g] = sigmoid_ps(z[g]);
+    rows[blocks * FR] = _mm_setzero_ps(); /* the odd row of the last pair, if any */
+    __m256 z[(FT_ROWS + 1) / 2];
+    int pairs = (nr + 1) / 2;
+    for (int p = 0; p < pairs; p++)
+        z[p] = _mm256_add_ps(_mm256_set_m128(rows[2 * p + 1], rows[2 * p]), bv);
+    if (pairs == FT_ROWS / 2 && act == NN_ACT_SIGMOID) { /* the common case, unrolled */
+        const int n = FT_ROWS / 2;
+#pragma GCC unroll 6
+        for (int p = 0; p < n; p++)
+            z[p] = sigmoid_ps(z[p]);
     } else {
-        for (int g = 0; g < blocks; g++)
-            z[g] = act_forward_ps(z[g], act);
+        for (int p = 0; p < pairs; p++)
+            z[p] = act_forward_ps(z[p], act);
     }
-    for (int g = 0; g < blocks; g++) {
-        float t[FR * FC];
-        _mm256_storeu_ps(t, z[g]);
-        int rows = nr - g * FR < FR ? nr - g * FR : FR;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < nc; c++)
-                Y[(size_t)(g * FR + r) * ldy + c] = t[r * FC + c];
+    if (nc == FC) {
+        for (int r = 0; r < nr; r++)
+            _mm_storeu_ps(Y + (size_t)r * ldy, r & 1 ? _mm256_extractf128_ps(z[r / 2], 1)
+                                                     : _mm256_castps256_ps128(z[r / 2]));
+    } else {
+        __m128i cols = _mm256_castsi256_si128(lane_mask(nc));
+        for (int r = 0; r < nr; r++)
+            _mm_maskstore_ps(Y + (size_t)r * ldy, cols,
+                             r & 1 ? _mm256_extractf128_ps(z[r / 2], 1)
+                                   : _mm256_castps256_ps128(z[r / 2]));
     }
 }
 
@@ -258,51 +305,61 @@ static void forward_tile(float *Y, int ldy, const float *X, const float *W, int 
 #define AR 6 /* rows per tile */
 #define AV 2 /* vectors of 8 columns per tile */
 
-/* C[r][c] (+)= sum_k A[r*a_rs + k*a_cs] Bm[k*ldb + c] for r < mr, c < 8 nv
- * (the last vector masked by `last`); with `sgd`, the sums (from zero) are
- * instead consumed by the SGD rule C -= lr * (sum + wd * C), in the
- * optimizer's order of operations and without contraction, so the bits equal
- * the unfused path.  Inlined with constant nv so the accumulators live in
- * registers. */
+/* C[r][c] (+)= sum_k A[r*a_rs + k*a_cs] Bm[k*ldb + c] for r < mr <= R,
+ * c < 8 nv (the last vector masked by `last`, unless `full`); with `sgd`,
+ * the sums (from zero) are instead consumed by the SGD rule
+ * C -= lr * (sum + wd * C), in the optimizer's order of operations and
+ * without contraction, so the bits equal the unfused path.  Inlined with
+ * constant R, nv and `full` so the accumulators live in registers. */
 static inline __attribute__((always_inline)) void
 acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *Bm, int ldb,
-         int K, int mr, const int nv, __m256i last, const int accumulate, const int sgd,
-         float lr, float wd)
+         int K, int mr, const int R, const int nv, const int full, __m256i last,
+         const int accumulate, const int sgd, float lr, float wd)
 {
     const __m256i all = _mm256_set1_epi32(-1);
     const float *a[AR];
     __m256 acc[AR][AV];
 #pragma GCC unroll 6
-    for (int r = 0; r < AR; r++) {
+    for (int r = 0; r < R; r++) {
         a[r] = A + (size_t)(r < mr ? r : mr - 1) * a_rs;
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
             acc[r][v] = accumulate && r < mr
-                            ? _mm256_maskload_ps(C + (size_t)r * ldc + 8 * v, v == nv - 1 ? last : all)
+                            ? _mm256_maskload_ps(C + (size_t)r * ldc + 8 * v,
+                                                 v == nv - 1 && !full ? last : all)
                             : _mm256_setzero_ps();
     }
-    for (int k = 0; k < K; k++) {
-        const float *bk = Bm + (size_t)k * ldb;
-        __m256 bv[AV];
-#pragma GCC unroll 2
-        for (int v = 0; v < nv; v++)
-            bv[v] = v == nv - 1 ? _mm256_maskload_ps(bk + 8 * v, last) : _mm256_loadu_ps(bk + 8 * v);
-#pragma GCC unroll 6
-        for (int r = 0; r < AR; r++) {
-            __m256 av = _mm256_broadcast_ss(a[r] + (size_t)k * a_cs);
-#pragma GCC unroll 2
-            for (int v = 0; v < nv; v++)
-                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
-        }
+    /* One k: a row of Bm (the last vector masked only when the tile is
+     * narrower than 8 nv), then a broadcast of A(r, k) per row. */
+#define ACC_STEP(k)                                                                 \
+    do {                                                                            \
+        const float *bk = Bm + (size_t)(k) * ldb;                                   \
+        __m256 bv[AV];                                                              \
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)                        \
+            bv[v] = v == nv - 1 && !full ? _mm256_maskload_ps(bk + 8 * v, last)     \
+                                         : _mm256_loadu_ps(bk + 8 * v);             \
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                       \
+            __m256 av = _mm256_broadcast_ss(a[r] + (size_t)(k) * a_cs);             \
+            _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++)                    \
+                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);                  \
+        }                                                                           \
+    } while (0)
+    int k = 0;
+    for (; k + 2 <= K; k += 2) {
+        ACC_STEP(k);
+        ACC_STEP(k + 1);
     }
+    if (k < K)
+        ACC_STEP(k);
+#undef ACC_STEP
 #pragma GCC unroll 6
-    for (int r = 0; r < AR; r++) {
+    for (int r = 0; r < R; r++) {
         if (r >= mr)
             break;
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) {
             float *c = C + (size_t)r * ldc + 8 * v;
-            __m256i mk = v == nv - 1 ? last : all;
+            __m256i mk = v == nv - 1 && !full ? last : all;
             __m256 out = acc[r][v];
             if (sgd) {
                 __m256 w = _mm256_maskload_ps(c, mk);
@@ -314,38 +371,52 @@ acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const floa
     }
 }
 
-#define ACC_TILE_BY_WIDTH(a_rs, a_cs, accumulate, sgd, lr, wd)                             \
+/* acc_tile with constant R, nv and `full`: a full-width tile has no masked
+ * load; a tile of at most 4 or 2 rows (the last row block of most layers)
+ * computes only those, not 6 rows. */
+#define ACC_TILE_BY_WIDTH(R, a_rs, a_cs, accumulate, sgd, lr, wd)                          \
     do {                                                                                   \
         int nv = (nc + 7) / 8;                                                             \
         __m256i last = lane_mask(nc - 8 * (nv - 1));                                       \
-        if (nv == 2)                                                                       \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 2, last, accumulate, sgd, lr, wd); \
+        if (nc == 8 * AV)                                                                  \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, AV, 1, last, accumulate, sgd, lr, wd); \
+        else if (nv == 2)                                                                  \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 2, 0, last, accumulate, sgd, lr, wd); \
         else                                                                               \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, 1, last, accumulate, sgd, lr, wd); \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 1, 0, last, accumulate, sgd, lr, wd); \
+    } while (0)
+#define ACC_TILE(a_rs, a_cs, accumulate, sgd, lr, wd)                                      \
+    do {                                                                                   \
+        if (mr > 4)                                                                        \
+            ACC_TILE_BY_WIDTH(AR, a_rs, a_cs, accumulate, sgd, lr, wd);                    \
+        else if (mr > 2)                                                                   \
+            ACC_TILE_BY_WIDTH(4, a_rs, a_cs, accumulate, sgd, lr, wd);                     \
+        else                                                                               \
+            ACC_TILE_BY_WIDTH(2, a_rs, a_cs, accumulate, sgd, lr, wd);                     \
     } while (0)
 
 static void input_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
                        int K, int mr, int nc)
 {
-    ACC_TILE_BY_WIDTH((size_t)lda, 1, 0, 0, 0.0f, 0.0f); /* A(r, k) = dZ[r, k]; dX is overwritten */
+    ACC_TILE((size_t)lda, 1, 0, 0, 0.0f, 0.0f); /* A(r, k) = dZ[r, k]; dX is overwritten */
 }
 
 static void weight_tile(float *C, int ldc, const float *A, int lda, const float *Bm, int ldb,
                         int K, int mr, int nc)
 {
-    ACC_TILE_BY_WIDTH(1, (size_t)lda, 1, 0, 0.0f, 0.0f); /* A(r, k) = dZ[k, r]; dW accumulates */
+    ACC_TILE(1, (size_t)lda, 1, 0, 0.0f, 0.0f); /* A(r, k) = dZ[k, r]; dW accumulates */
 }
 
 static void weight_sgd_tile(float *C, int ldc, const float *A, int lda, const float *Bm,
                             int ldb, int K, int mr, int nc, float lr, float wd)
 {
-    ACC_TILE_BY_WIDTH(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
+    ACC_TILE(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
 }
 
 /* ---- the table -------------------------------------------------------------------- */
 
 static const nn_tiles tiles = {
-    .fwd_rows = FR * FG, .fwd_cols = FC, .forward_tile = forward_tile,
+    .fwd_rows = FT_ROWS, .fwd_cols = FC, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 8 * AV, .vec = 8, .input_tile = input_tile, .weight_tile = weight_tile,
     .weight_sgd_tile = weight_sgd_tile,
 };
