@@ -35,12 +35,24 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# name, nntrain config, layers for torch_mlp.py, batch, samples torch times (0: an epoch)
+# name, nntrain config, layers for torch_mlp.py, batch, samples torch times (0: an epoch),
+# NNTRAIN_ISA for nntrain (None: the best this processor has)
 WORKLOADS = [
-    ("W1 784-128-10, batch 32", "w1.json", "784,128,10", 32, 0),
-    ("W2 784-256-128-10, batch 128", "w2.json", "784,256,128,10", 128, 0),
-    ("W1 784-128-10, batch 1", "w1-batch1.json", "784,128,10", 1, 10000),
+    ("W1 784-128-10, batch 32", "w1.json", "784,128,10", 32, 0, None),
+    ("W2 784-256-128-10, batch 128", "w2.json", "784,256,128,10", 128, 0, None),
+    ("W1 784-128-10, batch 1", "w1-batch1.json", "784,128,10", 1, 10000, None),
+    # what a processor without AVX-512 runs; measured only where AVX-512 is the default
+    ("W2 784-256-128-10, batch 128, nntrain's AVX2 kernels", "w2.json", "784,256,128,10", 128, 0,
+     "avx2"),
 ]
+
+
+def has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
 LEARNING_RATE = 2.0  # as in the configs
 REPEATS = 5  # end-to-end rounds per workload: nntrain and PyTorch at each thread count
 
@@ -184,17 +196,20 @@ def main():
 
     rows, results = [], {}
     scaling = []  # per round: nntrain W2 at nt threads / at 1 thread, and PyTorch's
-    for name, cfg, layers, batch, samples in WORKLOADS:
-        threads = [1, nt] if batch > 1 and nt > 1 else [1]
+    for name, cfg, layers, batch, samples, isa in WORKLOADS:
+        if isa == "avx2" and not has_avx512():
+            continue  # the rows above already are the AVX2 (or scalar) kernels
+        threads = [1, nt] if batch > 1 and nt > 1 and not isa else [1]
+        nn_env = dict(env, NNTRAIN_ISA=isa) if isa else env
         runs = {t: [] for t in threads}  # per round: (nntrain rate, share, rss, torch rate, rss)
         for rep in range(REPEATS):
             note(f"{name}, round {rep + 1} of {REPEATS} ...")
             for t in threads:  # adjacent runs see the same state of the machine
-                r, share, m = nntrain_rate(a.nntrain, os.path.join(HERE, cfg), t, env)
+                r, share, m = nntrain_rate(a.nntrain, os.path.join(HERE, cfg), t, nn_env)
                 rt, mt = (torch_rate(a.torch_python, layers, batch, samples, t, env)
                           if have_torch else (None, None))
                 runs[t].append((r, share, m, rt, mt))
-            if cfg == "w2.json" and nt > 1 and runs[1][-1][0] and runs[nt][-1][0]:
+            if cfg == "w2.json" and not isa and nt > 1 and runs[1][-1][0] and runs[nt][-1][0]:
                 pt = (runs[nt][-1][3] / runs[1][-1][3]
                       if runs[1][-1][3] and runs[nt][-1][3] else None)
                 scaling.append((runs[nt][-1][0] / runs[1][-1][0], pt))
@@ -206,7 +221,7 @@ def main():
             shares = [x for x in col[1] if x is not None]
             ratio = statistics.median(ratios) if ratios else None
             share = statistics.median(shares) if shares else None
-            results[(cfg, t)] = (r_nn, r_pt, ratio)
+            results[(cfg, isa, t)] = (r_nn, r_pt, ratio)
             rows.append(f"| {name} | {t} | {fmt(r_nn)} | {fmt(share and 100 * share, '{:.1f}%')} "
                         f"| {fmt(m_nn, '{:.0f}')} | {fmt(r_pt)} | {fmt(m_pt, '{:.0f}')} "
                         f"| {fmt(ratio, '{:.2f}')} |")
