@@ -1453,9 +1453,7 @@ static int parse_root(const cfg_parser *p, const cJSON *root, nn_config *cfg)
         if (!has_validation_data(cfg))
             return fail_at(p, value_loc(p, v), "checkpoint.keep_best needs validation data "
                            "(set data.validation_fraction or data.validation)");
-        if (!path)
-            return fail_at(p, value_loc(p, v), "checkpoint.keep_best needs checkpoint.path (the "
-                           "best checkpoint is written beside it, at PATH.best)");
+        /* a path may still come from --checkpoint: nn_train checks */
     }
     if (path) {
         cfg->checkpoint = strdup(path);

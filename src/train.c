@@ -639,6 +639,12 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
                      "--resume needs a checkpoint: set checkpoint.path or give --checkpoint");
         return -1;
     }
+    if (cfg->keep_best && !cfg->checkpoint_path) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "checkpoint.keep_best needs a checkpoint: set checkpoint.path or give "
+                     "--checkpoint (the best checkpoint is written beside it, at PATH.best)");
+        return -1;
+    }
     t.regression = cfg->regression;
     if (load_data(&t, cfg, K, err) < 0)
         goto out;

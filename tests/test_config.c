@@ -1981,7 +1981,7 @@ START_TEST(test_config_early_stopping_needs_validation_data)
 }
 END_TEST
 
-START_TEST(test_config_keep_best_needs_validation_data_and_a_path)
+START_TEST(test_config_keep_best_needs_validation_data)
 {
     nn_config cfg;
     parse_ok(&cfg, CFG3V("\"checkpoint\": {\"path\": \"m.ckpt\", \"keep_best\": true}"));
@@ -1995,9 +1995,12 @@ START_TEST(test_config_keep_best_needs_validation_data_and_a_path)
     EXPECT_USAGE(CFG3("\"checkpoint\": {\"path\": \"m.ckpt\", \"keep_best\": true}"),
                  "x.json:3:47: checkpoint.keep_best needs validation data (set "
                  "data.validation_fraction or data.validation)");
-    EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keep_best\": true}"),
-                 "x.json:3:29: checkpoint.keep_best needs checkpoint.path (the best checkpoint "
-                 "is written beside it, at PATH.best)");
+    /* without a path: valid here, since --checkpoint may give one (the
+     * training command checks; tests/cli/run.sh) */
+    parse_ok(&cfg, CFG3V("\"checkpoint\": {\"keep_best\": true}"));
+    ck_assert(cfg.keep_best);
+    ck_assert_ptr_null(cfg.checkpoint_path);
+    nn_config_free(&cfg);
     EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keep_best\": 1}"),
                  "x.json:3:29: \"checkpoint.keep_best\" must be true or false, found a number");
     EXPECT_USAGE(CFG3V("\"checkpoint\": {\"keepbest\": true}"),
@@ -2217,7 +2220,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_parses_schedules);
     tcase_add_test(tc, test_config_rejects_bad_schedules);
     tcase_add_test(tc, test_config_early_stopping_needs_validation_data);
-    tcase_add_test(tc, test_config_keep_best_needs_validation_data_and_a_path);
+    tcase_add_test(tc, test_config_keep_best_needs_validation_data);
     tcase_add_test(tc, test_config_to_json_writes_the_new_keys_that_apply);
     tcase_add_test(tc, test_config_to_json_round_trips_the_new_keys);
     tcase_add_test(tc, test_config_set_reaches_the_new_keys);

@@ -424,6 +424,17 @@ done
 cmp -s "$T/sgd-fused.out" "$T/sgd-separate.out" && [ -s "$T/sgd-fused.out" ] && ok ||
     bad "sgd: the fused update predicts other scores than the separate step"
 
+# keep_best writes PATH.best beside the checkpoint, whose path may come from
+# --checkpoint alone; with no path at all it is a usage error.
+rm -f "$T/kb.ckpt" "$T/kb.ckpt.best"
+jq 'del(.checkpoint.path) | .checkpoint.keep_best = true' "$C" >"$T/keepbest.json"
+if run keep-best-flag 0 "$NN" --quiet --epochs 3 --checkpoint "$T/kb.ckpt" "$T/keepbest.json"; then
+    [ -s "$T/kb.ckpt" ] && [ -s "$T/kb.ckpt.best" ] && ok || bad "keep-best-flag: no $T/kb.ckpt.best"
+fi
+if run keep-best-nopath 2 "$NN" --quiet --epochs 3 "$T/keepbest.json"; then
+    err_is keep-best-nopath "nntrain: checkpoint.keep_best needs a checkpoint: set checkpoint.path or give --checkpoint (the best checkpoint is written beside it, at PATH.best)"
+fi
+
 # --- --profile: where the epoch's time went, on stderr; results unchanged -------
 # shellcheck disable=SC2086
 if run profile 0 "$NN" --profile --threads 2 --checkpoint "$T/wide.ckpt" $WIDE "$C"; then
