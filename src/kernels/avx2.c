@@ -421,37 +421,6 @@ static const nn_tiles tiles = {
     .weight_sgd_tile = weight_sgd_tile,
 };
 
-static void dense_forward(float *Y, const float *X, const float *W, const float *b, int B,
-                          int in, int out, nn_act act)
-{
-    nn_tiled_forward(&tiles, Y, X, W, b, B, in, out, act);
-}
-
-static void dense_backward_input(float *dX, const float *dZ, const float *W, int B, int in,
-                                 int out)
-{
-    nn_tiled_backward_input(&tiles, dX, dZ, W, B, in, out);
-}
-
-static void dense_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
-                                   int out)
-{
-    nn_tiled_backward_weights(&tiles, dW, dZ, X, B, in, out);
-}
-
-static void dense_sgd_weights(float *W, const float *dZ, const float *X, int B, int in, int out,
-                              float lr, float wd)
-{
-    nn_tiled_sgd_weights(&tiles, W, dZ, X, B, in, out, lr, wd);
-}
-
-const nn_kernels nn_kernels_avx2 = {
-    .name = "avx2",
-    .dense_forward = dense_forward,
-    .act_backward = act_backward,
-    .dense_backward_input = dense_backward_input,
-    .dense_backward_weights = dense_backward_weights,
-    .dense_sgd_weights = dense_sgd_weights,
-};
+NN_TILED_KERNEL_TABLE(nn_kernels_avx2, "avx2", tiles, act_backward);
 
 #endif

@@ -24,6 +24,7 @@
 #ifndef NN_KERNELS_TILED_H
 #define NN_KERNELS_TILED_H
 
+#include "kernels/kernels.h"
 #include "nn/types.h"
 
 typedef struct {
@@ -60,5 +61,39 @@ void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, co
                                int B, int in, int out);
 void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
                           int in, int out, float lr, float wd);
+
+/* The kernel table of an instruction set whose products are all tiled:
+ * defines `const nn_kernels VAR` named NAME, its four products driven by
+ * the nn_tiles TILES, and ACT_BACKWARD (the file's own) for the activation
+ * and bias backward.  Used once by each of avx2.c and avx512.c. */
+#define NN_TILED_KERNEL_TABLE(VAR, NAME, TILES, ACT_BACKWARD)                                \
+    static void tiled_forward_(float *Y, const float *X, const float *W, const float *b,    \
+                               int B, int in, int out, nn_act act)                          \
+    {                                                                                       \
+        nn_tiled_forward(&(TILES), Y, X, W, b, B, in, out, act);                           \
+    }                                                                                       \
+    static void tiled_backward_input_(float *dX, const float *dZ, const float *W, int B,    \
+                                      int in, int out)                                      \
+    {                                                                                       \
+        nn_tiled_backward_input(&(TILES), dX, dZ, W, B, in, out);                          \
+    }                                                                                       \
+    static void tiled_backward_weights_(float *dW, const float *dZ, const float *X, int B,  \
+                                        int in, int out)                                    \
+    {                                                                                       \
+        nn_tiled_backward_weights(&(TILES), dW, dZ, X, B, in, out);                        \
+    }                                                                                       \
+    static void tiled_sgd_weights_(float *W, const float *dZ, const float *X, int B, int in, \
+                                   int out, float lr, float wd)                             \
+    {                                                                                       \
+        nn_tiled_sgd_weights(&(TILES), W, dZ, X, B, in, out, lr, wd);                      \
+    }                                                                                       \
+    const nn_kernels VAR = {                                                                \
+        .name = (NAME),                                                                     \
+        .dense_forward = tiled_forward_,                                                    \
+        .act_backward = (ACT_BACKWARD),                                                     \
+        .dense_backward_input = tiled_backward_input_,                                      \
+        .dense_backward_weights = tiled_backward_weights_,                                  \
+        .dense_sgd_weights = tiled_sgd_weights_,                                            \
+    }
 
 #endif
