@@ -126,6 +126,8 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	$(TEST_ENV) $(B)/test_nntrain
 	@echo "== command-line tests =="
 	sh tests/cli/run.sh ./nntrain
+	@echo "== format-3 checkpoints written by nntrain 0.1.0 =="
+	sh tests/cli/v3_fixtures.sh ./nntrain
 	@echo "== unit tests under ASan + UBSan =="
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/san/test_nntrain

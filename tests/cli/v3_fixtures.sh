@@ -1,0 +1,80 @@
+#!/bin/sh
+# Format-3 checkpoints (tests/fixtures/v3, written by nntrain 0.1.0) keep
+# working: --inspect, --predict and --eval print what the old build printed
+# for them, and --resume from each continues to the same model the old build
+# trained in one run.  Usage: sh tests/cli/v3_fixtures.sh PATH/TO/nntrain
+set -u
+NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+FIX=$(cd "$(dirname "$0")/../fixtures/v3" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-v3-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export LC_ALL=C NNTRAIN_ISA=scalar
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# same NAME EXPECTED_FILE: $T/out equals the file, and the command succeeded
+same() {
+    if [ "$rc" -ne 0 ]; then
+        bad "$1: exit code $rc; stderr: $(head -c 300 "$T/err")"
+    elif cmp -s "$T/out" "$2"; then
+        ok
+    else
+        bad "$1: output differs from $(basename "$2"):"
+        diff "$2" "$T/out" | head -n 8
+    fi
+}
+
+cp -R "$FIX" "$T/v3"
+cd "$T/v3"
+E=expected
+
+for c in fruit-e3 fruit-e6 bytes-e2 bytes-e4 wave-int wave-full; do
+    "$NN" --inspect "$c.ckpt" >"$T/out" 2>"$T/err"; rc=$?
+    same "$c --inspect" "$E/$c.inspect"
+    "$NN" --inspect --json "$c.ckpt" >"$T/out" 2>"$T/err"; rc=$?
+    same "$c --inspect --json" "$E/$c.inspect.json"
+done
+
+# predict_eval CKPT EXPECTED_STEM: --predict --scores and --eval (text, JSON)
+# of a checkpoint against the old build's outputs for EXPECTED_STEM
+predict_eval() {
+    case $1 in
+    fruit*)
+        cut -d, -f1-4 fruit.csv | "$NN" --predict --scores --checkpoint "$1.ckpt" >"$T/out" 2>"$T/err"; rc=$?
+        data=fruit.csv ;;
+    bytes*)
+        "$NN" --predict --scores --checkpoint "$1.ckpt" --data bytes-images.idx.gz >"$T/out" 2>"$T/err"; rc=$?
+        data=bytes-images.idx.gz,bytes-labels.idx ;;
+    wave*)
+        "$NN" --predict --scores --checkpoint "$1.ckpt" --data wave.csv >"$T/out" 2>"$T/err"; rc=$?
+        data=wave.csv ;;
+    esac
+    same "$1 --predict (as $2)" "$E/$2.predict"
+    "$NN" --eval --checkpoint "$1.ckpt" --data "$data" >"$T/out" 2>"$T/err"; rc=$?
+    same "$1 --eval (as $2)" "$E/$2.eval"
+    "$NN" --eval --json --checkpoint "$1.ckpt" --data "$data" >"$T/out" 2>"$T/err"; rc=$?
+    same "$1 --eval --json (as $2)" "$E/$2.eval.json"
+}
+for c in fruit-e3 fruit-e6 bytes-e2 bytes-e4 wave-int wave-full; do
+    predict_eval "$c" "$c"
+done
+
+# --resume from the shorter runs reaches the old build's longer ones exactly
+# (the interrupted wave run continues inside its epoch)
+resume() { # CKPT CONFIG EPOCHS EXPECTED_STEM
+    "$NN" --quiet --resume --epochs "$3" --checkpoint "$1.ckpt" "$2" >"$T/out" 2>"$T/err"; rc=$?
+    if [ "$rc" -ne 0 ]; then
+        bad "$1 --resume: exit code $rc; stderr: $(head -c 300 "$T/err")"
+        return
+    fi
+    ok
+    predict_eval "$1" "$4"
+}
+resume fruit-e3 fruit.json 6 fruit-e6
+resume bytes-e2 bytes.json 4 bytes-e4
+resume wave-int wave.json "$(cat wave-full.epochs)" wave-full
+
+echo "v3 fixtures: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
