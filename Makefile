@@ -45,7 +45,7 @@ endif
 $(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
 $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
 
-.PHONY: all run check install uninstall clean deps data bench bench-deps
+.PHONY: all run check unit install uninstall clean deps data bench bench-deps
 all: nntrain
 
 # --- system packages ------------------------------------------------------
@@ -143,6 +143,11 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	sh tests/cli/valgrind.sh ./nntrain
 	@echo "== fuzzing (about 20 s a harness) =="
 	$(MAKE) --no-print-directory fuzz-check
+
+# The unit tests alone, on the normal build: the quick loop while developing
+# (`make unit`); `make check` runs everything.
+unit: $(B)/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
+	$(TEST_ENV) $(B)/test_nntrain
 
 # --- benchmark ------------------------------------------------------------------
 # `make bench`: FMA peak, the dense products beside OpenBLAS, and training

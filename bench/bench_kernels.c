@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "kernels/kernels.h"
+#include "pool/pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -402,7 +403,7 @@ int main(int argc, char **argv)
             for (int th = 0; th < 2; th++) {
                 int n = th ? nt : 1;
                 use_cpu_time = n == 1;
-                nn_kernels_set_threads(n);
+                nn_pool_set_threads(n);
                 if (!blas_missing)
                     openblas_threads_p(n);
                 r[th] = measure(p, &m, !blas_missing, n == 1 && peak_zmm >= 0);
@@ -430,6 +431,6 @@ int main(int argc, char **argv)
         free(m.dX);
         free(m.dW);
     }
-    nn_kernels_set_threads(1);
+    nn_pool_set_threads(1);
     return 0;
 }

@@ -1142,7 +1142,7 @@ static int parse_layer_options(const cfg_parser *p, const cJSON *l, const char *
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(l, "activation");
     bool leaky = layer->act == NN_ACT_LEAKY_RELU, elu = layer->act == NN_ACT_ELU;
     int init = (int)NN_INIT_AUTO;
-    layer->alpha = leaky ? 0.01 : elu ? 1.0 : 0.0;
+    layer->alpha = nn_act_default_alpha(layer->act);
     layer->dropout = 0.0;
     if (check_applies(p, l, path, "alpha", leaky || elu, act, "leaky_relu and elu") < 0 ||
         (leaky && get_double(p, l, path, "alpha", false, 0.0, true, 1.0,

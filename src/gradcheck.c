@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/activation.h"
+#include "math/activation.h"
 #include "nn/loss.h"
 
 static int layer_in(const nn_gradcheck_net *net, int l)

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
+#include "pool/pool.h"
 #include "run.h"
 
 /* Returned for a malformed command line: the error is followed by the usage line. */
@@ -344,7 +345,7 @@ int main(int argc, char **argv)
     else if (rc == 0 && o.version)
         printf("nntrain %s\n", NN_VERSION);
     else if (rc == 0 && (rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err)) == 0) {
-        nn_kernels_set_threads(o.run.threads);
+        nn_pool_set_threads(o.run.threads);
         o.run.progress = !o.run.quiet && isatty(STDERR_FILENO);
         rc = run(&o, &err);
     }

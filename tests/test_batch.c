@@ -6,6 +6,7 @@
 
 #include "data/batch.h"
 #include "kernels/kernels.h"
+#include "pool/pool.h"
 #include "tests.h"
 
 START_TEST(test_split_is_deterministic_and_disjoint)
@@ -242,7 +243,7 @@ START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
             nn_error e = {0};
             if (k >= 4 && nn_kernels_select(isas[k - 4], &e) < 0)
                 continue; /* the processor lacks it */
-            nn_kernels_set_threads(k < 4 ? threads[k] : 2);
+            nn_pool_set_threads(k < 4 ? threads[k] : 2);
             memset(X, 0xff, sizeof(float) * B * F);
             nn_batch_gather(X, &d, idx, B, shift, mult);
             ck_assert_msg(memcmp(X, want, sizeof(float) * B * F) == 0,
@@ -252,7 +253,7 @@ START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
     }
     nn_error e = {0};
     ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
-    nn_kernels_set_threads(1);
+    nn_pool_set_threads(1);
     free(shift);
     free(mult);
     free(X);

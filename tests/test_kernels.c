@@ -12,14 +12,13 @@
  * below 1 (checked on its own below).
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
-#include "kernels/parallel.h"
-#include "nn/activation.h"
+#include "pool/pool.h"
+#include "math/activation.h"
 #include "tests.h"
 #include "util/rng.h"
 
@@ -276,11 +275,11 @@ START_TEST(test_kernels_sgd_weights_is_gradient_then_step)
     /* large enough to be split among threads, at several thread counts */
     static const int threads[] = {1, 2, 3, 5};
     for (int t = 0; t < 4; t++) {
-        nn_kernels_set_threads(threads[t]);
+        nn_pool_set_threads(threads[t]);
         check_sgd_weights(kt, 37, 259, 131, t, 0.01f);
         check_sgd_weights(kt, 130, 100, 45, 3 - t, 0.0f);
     }
-    nn_kernels_set_threads(1);
+    nn_pool_set_threads(1);
 }
 END_TEST
 
@@ -353,7 +352,7 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     static const int threads[] = {1, 2, 3, 5};
     for (int s = 0; s < 2; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
-        ck_assert(2.0 * B * in * out >= NN_PAR_MIN_FLOPS);
+        ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
         nn_rng r;
         nn_rng_seed(&r, (uint64_t)s, 8);
         buf X = buf_make((size_t)B * in, 1, &r), W = buf_make((size_t)out * in, 2, &r),
@@ -362,7 +361,7 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
         size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
         float *Y[4], *dX[4], *dW[4];
         for (int t = 0; t < 4; t++) {
-            nn_kernels_set_threads(threads[t]);
+            nn_pool_set_threads(threads[t]);
             Y[t] = malloc(sizeof(float) * ny);
             dX[t] = malloc(sizeof(float) * nx);
             dW[t] = malloc(sizeof(float) * nw);
@@ -390,7 +389,7 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
         free(dZ.base);
         free(dW0.base);
     }
-    nn_kernels_set_threads(1);
+    nn_pool_set_threads(1);
 }
 END_TEST
 
@@ -519,40 +518,6 @@ START_TEST(test_kernels_select_follows_the_processor)
 }
 END_TEST
 
-/* The pool runs every chunk exactly once, whatever the thread count and
- * the number of chunks (the caller takes them from the front, workers from
- * the back; they meet anywhere), over many jobs in a row. */
-typedef struct {
-    _Atomic int runs[NN_PAR_MAX_CHUNKS];
-} pool_count;
-
-static void count_chunk(void *ctx, long c)
-{
-    pool_count *pc = ctx;
-    atomic_fetch_add(&pc->runs[c], 1);
-}
-
-START_TEST(test_pool_runs_each_chunk_once)
-{
-    static const int threads[] = {1, 2, 3, 5};
-    for (int t = 0; t < 4; t++) {
-        nn_kernels_set_threads(threads[t]);
-        for (int job = 0; job < 2000; job++) {
-            long chunks = 1 + job % NN_PAR_MAX_CHUNKS;
-            pool_count pc;
-            for (int i = 0; i < NN_PAR_MAX_CHUNKS; i++)
-                atomic_init(&pc.runs[i], 0);
-            nn_par_run(count_chunk, &pc, chunks, threads[t]);
-            for (long c = 0; c < NN_PAR_MAX_CHUNKS; c++)
-                if (atomic_load(&pc.runs[c]) != (c < chunks))
-                    ck_abort_msg("%d threads, job %d of %ld chunks: chunk %ld ran %d times",
-                                 threads[t], job, chunks, c, atomic_load(&pc.runs[c]));
-        }
-    }
-    nn_kernels_set_threads(1);
-}
-END_TEST
-
 Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -572,7 +537,6 @@ Suite *kernels_suite(void)
     TCase *sel = tcase_create("selection");
     tcase_add_test(sel, test_kernels_select_by_name);
     tcase_add_test(sel, test_kernels_select_follows_the_processor);
-    tcase_add_test(sel, test_pool_runs_each_chunk_once);
     suite_add_tcase(s, sel);
     return s;
 }

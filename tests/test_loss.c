@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "nn/activation.h"
+#include "math/activation.h"
 #include "nn/loss.h"
 #include "tests.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "pool/pool.h"
 #include "nn/optim.h"
 #include "tests.h"
 
@@ -516,7 +517,7 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
             nn_error e = {0};
             if (t >= 4 && nn_kernels_select(isas[t - 4], &e) < 0)
                 continue; /* the processor lacks it */
-            nn_kernels_set_threads(t < 4 ? threads[t] : 2);
+            nn_pool_set_threads(t < 4 ? threads[t] : 2);
             for (int clear = 0; clear < 2; clear++) {
                 memcpy(w, w0, sizeof(float) * N_BIG);
                 memcpy(g, g0, sizeof(float) * N_BIG);
@@ -545,7 +546,7 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
     }
     nn_error e = {0};
     ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
-    nn_kernels_set_threads(1);
+    nn_pool_set_threads(1);
     free(w0);
     free(g0);
     free(want);

@@ -13,6 +13,7 @@
     X(idx_suite)          \
     X(checkpoint_suite)   \
     X(batch_suite)        \
+    X(pool_suite)         \
     X(kernels_suite)      \
     X(model_suite)        \
     X(loss_suite)         \

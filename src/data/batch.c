@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-#include "kernels/parallel.h"
+#include "pool/pool.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -158,7 +158,7 @@ static inline __attribute__((always_inline)) void gather_body(const gather_job *
     const float *shift = j->shift, *mult = j->mult;
     size_t F = d->features;
     long lo, hi;
-    nn_par_chunk((long)j->B, j->chunks, c, &lo, &hi);
+    nn_pool_chunk((long)j->B, j->chunks, c, &lo, &hi);
     for (size_t i = (size_t)lo; i < (size_t)hi; i++) {
         float *x = j->X + i * F;
         switch (d->type) {
@@ -192,10 +192,10 @@ __attribute__((target("avx512f"))) static void gather_avx512(void *ctx, long c)
 }
 #endif
 
-static nn_par_fn pick_gather(void)
+static nn_pool_fn pick_gather(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    static const nn_par_fn by_isa[] = {gather_generic, gather_avx2, gather_avx512};
+    static const nn_pool_fn by_isa[] = {gather_generic, gather_avx2, gather_avx512};
     return by_isa[nn_kernels_isa()];
 #else
     return gather_generic;
@@ -213,8 +213,8 @@ void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t 
      * them: faster split, by --profile) are shared, smaller ones stay on
      * the calling thread. */
     double work = 64.0 * (double)B * (double)d->features;
-    j.chunks = (long)(B < NN_PAR_MAX_CHUNKS ? B : NN_PAR_MAX_CHUNKS);
-    nn_par_run(pick_gather(), &j, j.chunks, nn_par_threads_for(work));
+    j.chunks = (long)(B < NN_POOL_MAX_CHUNKS ? B : NN_POOL_MAX_CHUNKS);
+    nn_pool_run(pick_gather(), &j, j.chunks, nn_pool_threads_for(work));
 }
 
 void nn_batch_prefetch(const nn_dataset *d, const uint32_t *idx, size_t B)

@@ -40,7 +40,7 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err);
 
 /* X (B, features) = the rows idx[0..B-1] of d as floats, scaled.  Large
- * batches are shared among the kernels' worker threads (nn_kernels_set_threads),
+ * batches are shared among the pool's worker threads (nn_pool_set_threads),
  * one row per thread: the result does not depend on the thread count. */
 void nn_batch_gather(float *X, const nn_dataset *d, const uint32_t *idx, size_t B,
                      const float *shift, const float *mult);

@@ -42,7 +42,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/tiled.h"
-#include "nn/activation.h"
+#include "math/activation.h"
 
 /* mask_from[8 - n] as a vector: the first n lanes set (n = 0..8). */
 static const int32_t mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

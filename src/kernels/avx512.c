@@ -40,7 +40,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/tiled.h"
-#include "nn/activation.h"
+#include "math/activation.h"
 
 /* ---- activations ---------------------------------------------------------- */
 

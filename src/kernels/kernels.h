@@ -18,7 +18,7 @@
  *
  * Determinism: every kernel computes each output element in one thread, in
  * an order fixed by the shapes alone, so the results are bit-identical for
- * any nn_kernels_set_threads() count.  Different tables may round
+ * any thread count of the pool (pool/pool.h).  Different tables may round
  * differently (their sums are ordered differently).
  */
 #ifndef NN_KERNELS_H
@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "nn/types.h"
+#include "math/activation.h"
 #include "util/error.h"
 
 typedef struct {
@@ -83,10 +83,5 @@ int nn_kernels_select(const char *isa, nn_error *err);
 typedef enum { NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
 nn_isa nn_kernels_isa(void);
 
-/* Worker threads the kernels may use, 1..1024 (values outside are clamped);
- * 1 until this is called.  The threads are started on first use and kept.
- * Small products run on the calling thread alone whatever n is.  Results do
- * not depend on n. */
-void nn_kernels_set_threads(int n);
 
 #endif

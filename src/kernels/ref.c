@@ -7,7 +7,7 @@
  * results are repeatable. */
 #include "kernels/kernels.h"
 
-#include "nn/activation.h"
+#include "math/activation.h"
 
 static float dot(const float *a, const float *b, int n)
 {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/parallel.h"
+#include "pool/pool.h"
 
 typedef struct {
     const nn_tiles *t;
@@ -34,7 +34,7 @@ static long tiles_of(const job *j)
 static long chunks_of(const job *j)
 {
     long t = tiles_of(j);
-    return t < NN_PAR_MAX_CHUNKS ? t : NN_PAR_MAX_CHUNKS;
+    return t < NN_POOL_MAX_CHUNKS ? t : NN_POOL_MAX_CHUNKS;
 }
 
 static void forward_part(void *ctx, long chunk)
@@ -42,7 +42,7 @@ static void forward_part(void *ctx, long chunk)
     const job *j = ctx;
     const nn_tiles *t = j->t;
     long lo, hi;
-    nn_par_chunk(tiles_of(j), chunks_of(j), chunk, &lo, &hi);
+    nn_pool_chunk(tiles_of(j), chunks_of(j), chunk, &lo, &hi);
     for (long n = lo; n < hi; n++) {
         int r0 = (int)(n % j->rb) * t->fwd_rows, c0 = (int)(n / j->rb) * t->fwd_cols;
         int nr = j->rows - r0 < t->fwd_rows ? j->rows - r0 : t->fwd_rows;
@@ -58,7 +58,7 @@ void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *
     job j = {.t = t, .C = Y, .A = X, .Bm = W, .b = b, .rows = B, .cols = out, .K = in,
              .rb = (B + t->fwd_rows - 1) / t->fwd_rows,
              .cb = (out + t->fwd_cols - 1) / t->fwd_cols, .ldc = out, .act = act};
-    nn_par_run(forward_part, &j, chunks_of(&j), nn_par_threads_for(2.0 * B * in * out));
+    nn_pool_run(forward_part, &j, chunks_of(&j), nn_pool_threads_for(2.0 * B * in * out));
 }
 
 /* The backward products share a driver; `kind` picks the tile. */
@@ -89,7 +89,7 @@ static void acc_part(void *ctx, long chunk)
     const job *j = &aj->j;
     const nn_tiles *t = j->t;
     long lo, hi;
-    nn_par_chunk(tiles_of(j), chunks_of(j), chunk, &lo, &hi);
+    nn_pool_chunk(tiles_of(j), chunks_of(j), chunk, &lo, &hi);
     for (long n = lo; n < hi; n++) {
         /* dW (and its SGD form) walks row blocks outermost, so a run of
          * chunks is a band of W's rows, as in the forward pass: the thread
@@ -123,7 +123,7 @@ static void run_acc(const nn_tiles *t, float *C, const float *A, const float *Bm
                         .cb = (lead > 0) + (cols - lead + t->acc_cols - 1) / t->acc_cols,
                         .lead = lead, .lda = lda, .ldb = cols, .ldc = cols},
                   .kind = kind, .lr = lr, .wd = wd};
-    nn_par_run(acc_part, &aj, chunks_of(&aj.j), nn_par_threads_for(2.0 * rows * cols * K));
+    nn_pool_run(acc_part, &aj, chunks_of(&aj.j), nn_pool_threads_for(2.0 * rows * cols * K));
 }
 
 void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, const float *W,

@@ -4,7 +4,7 @@
  * An instruction set (avx2.c, avx512.c) provides micro-kernels that each
  * compute one small tile of an output completely, over the whole k range,
  * holding the tile in registers; tiled.c cuts the output into tiles, hands
- * the tiles to the threads of the pool (parallel.h) and calls the kernels.
+ * the tiles to the threads of the pool (pool/pool.h) and calls the kernels.
  * The grid depends only on the shapes, never on the thread count.
  *
  *   forward   Y (B, out) = act(X W^T + b)   tile: fwd_rows samples x fwd_cols
@@ -25,7 +25,7 @@
 #define NN_KERNELS_TILED_H
 
 #include "kernels/kernels.h"
-#include "nn/types.h"
+#include "math/activation.h"
 
 typedef struct {
     int fwd_rows, fwd_cols;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/activation.h"
+#include "math/activation.h"
 #include "nn/dense.h"
 
 static int layer_in(const nn_model *m, int l) { return l == 0 ? m->n_inputs : m->units[l - 1]; }
@@ -54,7 +54,7 @@ nn_model *nn_model_create(int n_inputs, int n_layers, const int *units, const nn
     memcpy(m->units, units, sizeof(int) * (size_t)n_layers);
     memcpy(m->act, act, sizeof(nn_act) * (size_t)n_layers);
     for (int l = 0; l < n_layers; l++)
-        m->alpha[l] = act[l] == NN_ACT_LEAKY_RELU ? 0.01f : act[l] == NN_ACT_ELU ? 1.0f : 0.0f;
+        m->alpha[l] = (float)nn_act_default_alpha(act[l]);
 
     size_t off = 0, widest = (size_t)n_inputs;
     for (int l = 0; l < n_layers; l++) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-#include "kernels/parallel.h"
+#include "pool/pool.h"
 
 static const double pi = 3.14159265358979323846;
 
@@ -185,7 +185,7 @@ static void step_part(void *ctx, long c)
 {
     const step_job *j = ctx;
     long b0, b1;
-    nn_par_chunk(j->blocks, j->chunks, c, &b0, &b1);
+    nn_pool_chunk(j->blocks, j->chunks, c, &b0, &b1);
     size_t from = (size_t)b0 * 16, to = (size_t)b1 * 16 < j->n ? (size_t)b1 * 16 : j->n;
     const step_consts *k = j->k;
     size_t n = j->n;
@@ -240,10 +240,10 @@ static void step(const nn_optim_cfg *c, float *params, float *grads, float *stat
     if (n == 0)
         return;
     j.blocks = (long)((n + 15) / 16);
-    j.chunks = j.blocks < NN_PAR_MAX_CHUNKS ? j.blocks : NN_PAR_MAX_CHUNKS;
+    j.chunks = j.blocks < NN_POOL_MAX_CHUNKS ? j.blocks : NN_POOL_MAX_CHUNKS;
     /* an update reads and writes a few floats per parameter: about as long
      * as 16 flops of a product */
-    nn_par_run(step_part, &j, j.chunks, nn_par_threads_for(16.0 * (double)n));
+    nn_pool_run(step_part, &j, j.chunks, nn_pool_threads_for(16.0 * (double)n));
 }
 
 void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,

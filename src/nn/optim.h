@@ -23,8 +23,8 @@
  * below, with lr, betas, eps and weight decay rounded to float once per call;
  * 1 - b1, 1 - b2 and Adam's alpha and r (below) are computed in double and
  * rounded to float.  Nothing depends on threads or on earlier calls except
- * through params, state and t.  Large updates are shared among the kernels'
- * worker threads (nn_kernels_set_threads) in chunks of whole elements; each
+ * through params, state and t.  Large updates are shared among the pool's
+ * worker threads (nn_pool_set_threads) in chunks of whole elements; each
  * element's update is independent of the others, so the split changes no
  * bit.
  */

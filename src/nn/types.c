@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-static const char *const act_names[] = {"identity", "sigmoid", "tanh",     "relu",
-                                        "leaky_relu", "elu",    "softplus", "softmax"};
 static const char *const loss_names[] = {"mse", "cross_entropy", "binary_cross_entropy", "mae",
                                          "huber"};
 static const char *const opt_names[] = {"sgd", "adam", "adamw"};
@@ -26,8 +24,6 @@ static int value_of(const char *const *names, int n, const char *s)
     return -1;
 }
 
-const char *nn_act_name(nn_act a) { return name_of(act_names, COUNT(act_names), (int)a); }
-int nn_act_from_name(const char *s) { return value_of(act_names, COUNT(act_names), s); }
 const char *nn_loss_name(nn_loss l) { return name_of(loss_names, COUNT(loss_names), (int)l); }
 int nn_loss_from_name(const char *s) { return value_of(loss_names, COUNT(loss_names), s); }
 const char *nn_opt_name(nn_opt o) { return name_of(opt_names, COUNT(opt_names), (int)o); }

@@ -1,22 +1,16 @@
-/* types.h - names shared by the config, the model and the checkpoint.
- * The numeric values are stored in checkpoints: append, never renumber. */
+/* types.h - names shared by the config, the model and the checkpoint: the
+ * loss, optimizer, initialisation, schedule and scaling kinds (activation
+ * kinds are in math/activation.h, below nn/ and kernels/ alike).  The
+ * numeric values are stored in checkpoints: append, never renumber. */
 #ifndef NN_TYPES_H
 #define NN_TYPES_H
+
+#include "math/activation.h"
 
 #define NN_MAX_LAYERS 64      /* dense layers in a model */
 #define NN_MAX_UNITS 65536    /* units in one layer */
 #define NN_MAX_FEATURES (1 << 24) /* input features of one sample */
 
-typedef enum {
-    NN_ACT_IDENTITY = 0,
-    NN_ACT_SIGMOID = 1,
-    NN_ACT_TANH = 2,
-    NN_ACT_RELU = 3,
-    NN_ACT_LEAKY_RELU = 4, /* slope alpha for z < 0 (layer "alpha", default 0.01) */
-    NN_ACT_ELU = 5,        /* alpha (e^z - 1) for z < 0 (layer "alpha", default 1) */
-    NN_ACT_SOFTPLUS = 6,
-    NN_ACT_SOFTMAX = 7     /* output layer only, row-wise */
-} nn_act;
 typedef enum {
     NN_LOSS_MSE = 0,
     NN_LOSS_CROSS_ENTROPY = 1,        /* with softmax outputs */
@@ -46,8 +40,6 @@ typedef enum {
 
 /* Name <-> value; the names are the config's spelling.  *_from_name returns
  * -1 for an unknown name. */
-const char *nn_act_name(nn_act a);
-int nn_act_from_name(const char *s);
 const char *nn_loss_name(nn_loss l);
 int nn_loss_from_name(const char *s);
 const char *nn_opt_name(nn_opt o);

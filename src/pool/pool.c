@@ -1,4 +1,4 @@
-/* parallel.c - a persistent pool of worker threads for the kernels.
+/* pool.c - the persistent pool of worker threads (pool.h).
  *
  * A job is a function and a number of chunks.  The caller publishes it by
  * bumping a job word, wakes sleeping workers, and then takes chunks itself
@@ -23,15 +23,13 @@
  * Sleeping and waking use the "announce, then re-check under the mutex"
  * handshake with sequentially consistent atomics, so no wake-up is lost.
  */
-#include "kernels/parallel.h"
+#include "pool/pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "kernels/kernels.h"
 
 #define MAX_THREADS 1024
 #define SEQ_SHIFT 12                /* job word: seq << 12 | n << 1 | open */
@@ -41,11 +39,11 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake;            /* workers sleep here between jobs */
     pthread_cond_t done;            /* the caller sleeps here for the workers */
-    int requested;                  /* nn_kernels_set_threads() */
+    int requested;                  /* nn_pool_set_threads() */
     int started;                    /* workers 1..started are running */
     int spin;                       /* spin before sleeping */
     unsigned long seq;              /* the caller's job counter */
-    nn_par_fn fn;                   /* the job: written before `job` is bumped */
+    nn_pool_fn fn;                   /* the job: written before `job` is bumped */
     void *ctx;
     long chunks;
     _Atomic uint64_t ends;          /* chunks not yet taken: [front, back), as
@@ -62,16 +60,16 @@ static struct {
 
 static unsigned long first_job[MAX_THREADS]; /* the job word a worker starts after */
 
-void nn_kernels_set_threads(int n)
+void nn_pool_set_threads(int n)
 {
     pool.requested = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     pool.spin = cores < 1 || pool.requested <= cores;
 }
 
-int nn_par_threads_for(double flops)
+int nn_pool_threads_for(double flops)
 {
-    return flops < NN_PAR_MIN_FLOPS ? 1 : pool.requested;
+    return flops < NN_POOL_MIN_FLOPS ? 1 : pool.requested;
 }
 
 static void cpu_relax(void)
@@ -249,7 +247,7 @@ static int start_workers(int n)
     return pool.started + 1 < n ? pool.started + 1 : n;
 }
 
-void nn_par_run(nn_par_fn fn, void *ctx, long chunks, int n)
+void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
 {
     if (n > chunks)
         n = (int)chunks;

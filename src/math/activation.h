@@ -1,4 +1,5 @@
-/* activation.h - the activations, forward and local derivative.
+/* activation.h - the activation kinds, forward and local derivative: the
+ * scalar formulas that the kernels (kernels/) and the layers (nn/) share.
  *
  * Element-wise activations a = f(z), with a parameter alpha where one is
  * used.  The derivative is written in terms of the activation's OUTPUT a,
@@ -32,13 +33,29 @@
  * alpha of nn_act_default_alpha).  Every function has a double twin
  * (suffix _d) with the same formulas, used by the double-precision gradient
  * check (src/gradcheck.c) and by the tests. */
-#ifndef NN_ACTIVATION_H
-#define NN_ACTIVATION_H
+#ifndef NN_MATH_ACTIVATION_H
+#define NN_MATH_ACTIVATION_H
 
 #include <math.h>
 #include <stddef.h>
 
-#include "nn/types.h"
+/* The numeric values are stored in checkpoints: append, never renumber. */
+typedef enum {
+    NN_ACT_IDENTITY = 0,
+    NN_ACT_SIGMOID = 1,
+    NN_ACT_TANH = 2,
+    NN_ACT_RELU = 3,
+    NN_ACT_LEAKY_RELU = 4, /* slope alpha for z < 0 (layer "alpha", default 0.01) */
+    NN_ACT_ELU = 5,        /* alpha (e^z - 1) for z < 0 (layer "alpha", default 1) */
+    NN_ACT_SOFTPLUS = 6,
+    NN_ACT_SOFTMAX = 7     /* output layer only, row-wise */
+} nn_act;
+/* Name <-> value; the names are the config's spelling ("sigmoid", ...).
+ * nn_act_from_name returns -1 for an unknown name; nn_act_name gives "?"
+ * for an unknown value. */
+const char *nn_act_name(nn_act a);
+int nn_act_from_name(const char *s);
+
 
 /* The config's default alpha: 0.01 for leaky_relu, 1 for elu, 0 otherwise
  * (unused). */

@@ -1,38 +1,46 @@
-/* parallel.h - the kernels' persistent thread pool (internal to src/kernels).
+/* pool.h - the persistent pool of worker threads, a service of its own that
+ * the kernels (kernels/), the batch conversion (data/) and the optimizer's
+ * update (nn/) share.
  *
  * A kernel cuts its output into a fixed grid of tiles that depends only on
  * the shapes, groups consecutive tiles into chunks, and hands the chunks to
- * nn_par_run().  Each tile is computed start to finish by one thread in a
+ * nn_pool_run().  Each tile is computed start to finish by one thread in a
  * fixed order, so which thread runs it (and how many there are) cannot
  * change a single bit of the result.  Threads take chunks from a shared
  * counter as they come free, so a thread the system has not scheduled yet
  * holds nobody up: the others take its share.
  */
-#ifndef NN_KERNELS_PARALLEL_H
-#define NN_KERNELS_PARALLEL_H
+#ifndef NN_POOL_H
+#define NN_POOL_H
 
 /* Products below this many floating-point operations (2 * M * N * K) run on
  * the calling thread alone: waking workers would cost more than it saves. */
-#define NN_PAR_MIN_FLOPS 1000000.0
+#define NN_POOL_MIN_FLOPS 1000000.0
 
 /* At most this many chunks per product: enough to balance two to a few
  * threads, few enough that each chunk keeps its operands in cache. */
-#define NN_PAR_MAX_CHUNKS 64
+#define NN_POOL_MAX_CHUNKS 64
 
-typedef void (*nn_par_fn)(void *ctx, long chunk);
+typedef void (*nn_pool_fn)(void *ctx, long chunk);
 
-/* Threads to use for a product of `flops`: 1 below NN_PAR_MIN_FLOPS, else
- * the count set by nn_kernels_set_threads(). */
-int nn_par_threads_for(double flops);
+/* Worker threads the pool may use, 1..1024 (values outside are clamped);
+ * 1 until this is called.  The threads are started on first use and kept.
+ * Small jobs run on the calling thread alone whatever n is.  Results of
+ * every user of the pool do not depend on n. */
+void nn_pool_set_threads(int n);
+
+/* Threads to use for a product of `flops`: 1 below NN_POOL_MIN_FLOPS, else
+ * the count set by nn_pool_set_threads(). */
+int nn_pool_threads_for(double flops);
 
 /* Calls fn(ctx, c) once for every c = 0..chunks-1, on the calling thread and
  * up to n - 1 pool workers, and returns when every call has returned.  The
  * calls for different chunks must write disjoint memory. */
-void nn_par_run(nn_par_fn fn, void *ctx, long chunks, int n);
+void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n);
 
 /* The tiles [*lo, *hi) of chunk c when `tiles` tiles are cut into `chunks`
  * chunks. */
-static inline void nn_par_chunk(long tiles, long chunks, long c, long *lo, long *hi)
+static inline void nn_pool_chunk(long tiles, long chunks, long c, long *lo, long *hi)
 {
     *lo = (long)((long long)tiles * c / chunks);
     *hi = (long)((long long)tiles * (c + 1) / chunks);
