@@ -17,6 +17,7 @@
 #include "data/batch.h"
 #include "data/source.h"
 #include "gradcheck.h"
+#include "nn/layer.h"
 #include "nn/loss.h"
 #include "run.h"
 
@@ -40,6 +41,58 @@ static double engine_error(const float *g, const double *ref, size_t n)
     return worst;
 }
 
+/* The declared layer of the worst value (inputs belong to the first). */
+static int worst_origin(const nn_arch *a, const nn_gradcheck_result *r)
+{
+    return r->worst_group < 0 ? 0 : a->layers[r->worst_layer].origin;
+}
+
+/* "-" for a group the layer does not have (a dense layer without bias). */
+static void print_error_or_dash(FILE *f, const char *fmt, double v, bool present)
+{
+    if (present)
+        fprintf(f, fmt, v);
+    else
+        fprintf(f, "%-9s", "-");
+}
+
+/* One row per layer of the architecture: the declared layer it belongs to,
+ * its units and activation (a batch-norm row says "batch_norm"; its two
+ * columns are the scale and the shift), the largest error of each
+ * parameter group, and the inputs' on the first row. */
+static void print_layer_text(FILE *f, const nn_arch *a, int l, const nn_gradcheck_result *r)
+{
+    const nn_layer *y = &a->layers[l];
+    const nn_layer_ops *ops = nn_layer_ops_of(y->kind);
+    bool dense = y->kind == NN_LAYER_DENSE;
+    fprintf(f, "%-5d  %-5d  %-10s  ", y->origin + 1, y->out,
+            dense ? nn_act_name(y->act) : ops->name);
+    print_error_or_dash(f, "%-9.2e", r->max_rel[l][0], ops->group_size(y, 0) > 0);
+    fputs("  ", f);
+    print_error_or_dash(f, "%-9.2e", r->max_rel[l][1], ops->group_size(y, 1) > 0);
+    if (l == 0)
+        fprintf(f, "  %.2e", r->max_rel_x);
+    fputc('\n', f);
+}
+
+static void print_layer_json(FILE *f, const nn_arch *a, int l, const nn_gradcheck_result *r)
+{
+    const nn_layer *y = &a->layers[l];
+    const nn_layer_ops *ops = nn_layer_ops_of(y->kind);
+    fprintf(f, "{\"layer\":%d,\"units\":%d,\"activation\":\"%s\"", y->origin + 1, y->out,
+            nn_act_name(y->act));
+    for (int g = 0; g < 2; g++) {
+        fprintf(f, ",\"%s\":", ops->group_plural[g]);
+        if (ops->group_size(y, g) > 0)
+            fprintf(f, "%.3g", r->max_rel[l][g]);
+        else
+            fputs("null", f);
+    }
+    if (l == 0)
+        fprintf(f, ",\"inputs\":%.3g", r->max_rel_x);
+    fprintf(f, ",\"kind\":\"%s\"}\n", ops->name);
+}
+
 int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
 {
     nn_dataset d = {0};
@@ -56,30 +109,18 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     if (!cfg->regression && nn_check_labels(&d, K, nn_source_labels_name(&cfg->train), err) < 0)
         goto out;
 
-    nn_gradcheck_net net = {0};
-    net.n_inputs = (int)F;
-    net.n_layers = cfg->n_layers;
-    net.loss = cfg->loss;
-    net.huber_delta = cfg->huber_delta;
-    int units[NN_MAX_LAYERS];
-    nn_act act[NN_MAX_LAYERS];
-    nn_init inits[NN_MAX_LAYERS];
-    for (int l = 0; l < cfg->n_layers; l++) {
-        units[l] = net.units[l] = cfg->layers[l].units;
-        act[l] = net.act[l] = cfg->layers[l].act;
-        net.alpha[l] = cfg->layers[l].alpha;
-        inits[l] = cfg->layers[l].init;
-    }
+    nn_arch arch;
+    if (nn_arch_from_layers(&arch, (int)F, cfg->layers, cfg->n_layers, err) < 0)
+        goto out;
+    nn_gradcheck_net net = {&arch, cfg->loss, cfg->huber_delta};
     if (nn_gradcheck_net_check(&net, err) < 0)
         goto out;
-    m = nn_model_create((int)F, cfg->n_layers, units, act, B, err);
+    m = nn_model_create(&arch, B, err);
     if (!m)
         goto out;
-    for (int l = 0; l < cfg->n_layers; l++)
-        m->alpha[l] = (float)cfg->layers[l].alpha;
     nn_rng init;
     nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
-    nn_model_init(m, &init, inits);
+    nn_model_init(m, &init);
 
     size_t P = m->n_params, NX = (size_t)B * F, NT = (size_t)B * (size_t)K;
     params = malloc(sizeof(double) * P);
@@ -130,9 +171,9 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     if (nn_gradcheck_forward_backward(&net, params, X, T, B, gp, gx, &cost, err) < 0)
         goto out;
 
-    /* the float engine on the same batch */
-    nn_act out_act = act[cfg->n_layers - 1];
-    const float *yhat = nn_model_forward(m, Xf, B);
+    /* the float engine on the same batch, in training mode without dropout */
+    nn_act out_act = nn_arch_output_act(&arch);
+    const float *yhat = nn_model_forward_train(m, Xf, B, NULL);
     nn_loss_backward(cfg->loss, out_act, G, yhat, m->logits, Tf, B, K, cfg->huber_delta);
     nn_model_zero_grad(m);
     nn_model_backward(m, Xf, G, B, dXf, nn_loss_fused(cfg->loss, out_act));
@@ -141,14 +182,8 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     bool pass = r.worst <= NN_GRADCHECK_TOL && eng <= ENGINE_TOL;
     FILE *f = o->out;
     if (o->json) {
-        for (int l = 0; l < cfg->n_layers; l++) {
-            fprintf(f, "{\"layer\":%d,\"units\":%d,\"activation\":\"%s\",\"weights\":%.3g,"
-                       "\"biases\":%.3g",
-                    l + 1, units[l], nn_act_name(act[l]), r.max_rel_w[l], r.max_rel_b[l]);
-            if (l == 0)
-                fprintf(f, ",\"inputs\":%.3g", r.max_rel_x);
-            fputs("}\n", f);
-        }
+        for (int l = 0; l < arch.n_layers; l++)
+            print_layer_json(f, &arch, l, &r);
         fprintf(f, "{\"samples\":%d,\"step\":%g,\"tolerance\":%g,\"checked\":%zu,\"worst\":%.3g,"
                    "\"engine_error\":%.3g,\"engine_tolerance\":%g,\"pass\":%s}\n",
                 B, NN_GRADCHECK_STEP, NN_GRADCHECK_TOL, r.n_checked, r.worst, eng, ENGINE_TOL,
@@ -158,17 +193,13 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
                    "|n|, floor)\n",
                 B, nn_source_name(&cfg->train), nn_loss_name(cfg->loss), NN_GRADCHECK_STEP);
         fprintf(f, "layer  units  activation  weights    biases     inputs\n");
-        for (int l = 0; l < cfg->n_layers; l++) {
-            fprintf(f, "%-5d  %-5d  %-10s  %-9.2e  %-9.2e", l + 1, units[l], nn_act_name(act[l]),
-                    r.max_rel_w[l], r.max_rel_b[l]);
-            if (l == 0)
-                fprintf(f, "  %.2e", r.max_rel_x);
-            fputc('\n', f);
-        }
+        for (int l = 0; l < arch.n_layers; l++)
+            print_layer_text(f, &arch, l, &r);
         fprintf(f, "checked %zu values; worst %.2e (layer %d %s %zu: analytic %.10g, numeric "
                    "%.10g)\n",
-                r.n_checked, r.worst, r.worst_layer + 1, nn_gradcheck_kind_name(r.worst_kind),
-                r.worst_index, r.worst_analytic, r.worst_numeric);
+                r.n_checked, r.worst, worst_origin(&arch, &r) + 1,
+                nn_gradcheck_group_name(&arch, r.worst_layer, r.worst_group), r.worst_index,
+                r.worst_analytic, r.worst_numeric);
         fprintf(f, "float engine against the double-precision gradient: %.2e (tolerance %g)\n",
                 eng, ENGINE_TOL);
         fprintf(f, "%s (tolerance %g)\n", pass ? "pass" : "FAIL", NN_GRADCHECK_TOL);
@@ -177,8 +208,9 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "gradient check failed: %s (largest relative error %.2e at layer %d %s %zu, "
                      "tolerance %g; float engine %.2e, tolerance %g)",
-                     nn_source_name(&cfg->train), r.worst, r.worst_layer + 1,
-                     nn_gradcheck_kind_name(r.worst_kind), r.worst_index, NN_GRADCHECK_TOL, eng,
+                     nn_source_name(&cfg->train), r.worst, worst_origin(&arch, &r) + 1,
+                     nn_gradcheck_group_name(&arch, r.worst_layer, r.worst_group), r.worst_index,
+                     NN_GRADCHECK_TOL, eng,
                      ENGINE_TOL);
         goto out;
     }

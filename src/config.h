@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "data/csv.h"
+#include "nn/arch.h"
 #include "nn/types.h"
 #include "util/error.h"
 
@@ -47,22 +48,7 @@ typedef struct {
                           (1..65536 distinct names or indices; then has_label is false) */
 } nn_source;
 
-/* One dense layer, "model.layers[i]". */
-typedef struct {
-    int units;      /* "units": integer 1..NN_MAX_UNITS, required */
-    nn_act act;     /* "activation": default "sigmoid", or "identity" for the output layer
-                       of a regression config; "softmax" only on the output layer, with at
-                       least 2 units, and not for regression */
-    double alpha;   /* "alpha": number, only for leaky_relu (the slope for z < 0, in [0, 1),
-                       default 0.01) and elu (alpha (e^z - 1) for z < 0, > 0, default 1);
-                       the key is an error for any other activation, where this is 0 */
-    nn_init init;   /* "init": "auto" (default), "glorot" or "he".  "auto" is kept as is;
-                       the model resolves it: he for relu/leaky_relu/elu, glorot otherwise */
-    double dropout; /* "dropout": number in [0, 1), default 0: the rate at which this
-                       layer's outputs are zeroed in training passes (inverted dropout: the
-                       kept ones are scaled by 1/(1 - rate)).  The key is an error on the
-                       output layer (its outputs are the predictions), where this is 0 */
-} nn_layer_cfg;
+/* One layer, "model.layers[i]": nn_layer_cfg in nn/arch.h. */
 
 /* "optimizer.schedule": the learning rate of each epoch from the base rate
  * "optimizer.learning_rate" (lr).  A key that does not apply to `name` is an

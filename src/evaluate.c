@@ -42,7 +42,7 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
                bool regression, bool want_confusion, nn_result *out, nn_acc *acc_out,
                nn_error *err)
 {
-    int K = m->units[m->n_layers - 1];
+    int K = nn_model_outputs(m);
     int bmax = m->max_batch < MEASURE_BATCH ? m->max_batch : MEASURE_BATCH;
     nn_acc acc;
     if (nn_acc_init(&acc, K, regression, want_confusion, err) < 0)
@@ -69,8 +69,8 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
         if (!regression)
             nn_batch_labels(y, d, rows, (size_t)B);
         const float *yhat = nn_model_forward(m, X, B);
-        double cost = nn_loss_forward(loss->loss, m->act[m->n_layers - 1], yhat, m->logits, T, B,
-                                      K, loss->huber_delta);
+        double cost = nn_loss_forward(loss->loss, nn_arch_output_act(&m->arch), yhat, m->logits,
+                                      T, B, K, loss->huber_delta);
         nn_acc_add(&acc, yhat, T, y, B, cost);
     }
     *out = nn_acc_result(&acc);
@@ -85,19 +85,30 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
     return 0;
 }
 
+int nn_ckpt_arch(const nn_ckpt *c, nn_arch *a, nn_error *err)
+{
+    nn_layer_cfg layers[NN_MAX_LAYERS];
+    memset(layers, 0, sizeof layers);
+    for (int l = 0; l < c->n_layers; l++)
+        layers[l] = (nn_layer_cfg){.units = c->units[l], .act = c->act[l], .alpha = c->alpha[l]};
+    return nn_arch_from_layers(a, c->n_inputs, layers, c->n_layers, err);
+}
+
 nn_model *nn_model_from_ckpt(const nn_ckpt *c, int max_batch, nn_error *err)
 {
-    nn_model *m = nn_model_create(c->n_inputs, c->n_layers, c->units, c->act, max_batch, err);
+    nn_arch a;
+    if (nn_ckpt_arch(c, &a, err) < 0)
+        return NULL;
+    nn_model *m = nn_model_create(&a, max_batch, err);
     if (!m)
         return NULL;
     if (m->n_params != c->n_params) { /* the loader checks this; keep the model safe anyway */
-        nn_model_free(m);
         nn_error_set(err, NN_EXIT_RUNTIME, "checkpoint holds %zu parameters, its architecture %zu",
                      c->n_params, m->n_params);
+        nn_model_free(m);
         return NULL;
     }
     memcpy(m->params, c->params, sizeof(float) * c->n_params);
-    memcpy(m->alpha, c->alpha, sizeof m->alpha);
     return m;
 }
 

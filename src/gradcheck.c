@@ -11,61 +11,28 @@
 #include <string.h>
 
 #include "math/activation.h"
+#include "nn/layer.h"
 #include "nn/loss.h"
 
-static int layer_in(const nn_gradcheck_net *net, int l)
+const char *nn_gradcheck_group_name(const nn_arch *a, int l, int group)
 {
-    return l == 0 ? net->n_inputs : net->units[l - 1];
-}
-
-const char *nn_gradcheck_kind_name(nn_gradcheck_kind kind)
-{
-    switch (kind) {
-    case NN_GRADCHECK_WEIGHT:
-        return "weight";
-    case NN_GRADCHECK_BIAS:
-        return "bias";
-    case NN_GRADCHECK_INPUT:
+    if (group < 0 || l < 0 || l >= a->n_layers)
         return "input";
-    }
-    return "?";
+    return nn_layer_ops_of(a->layers[l].kind)->group_name[group];
 }
 
 int nn_gradcheck_net_check(const nn_gradcheck_net *net, nn_error *err)
 {
-    if (net->n_inputs < 1 || net->n_inputs > NN_MAX_FEATURES || net->n_layers < 1 ||
-        net->n_layers > NN_MAX_LAYERS) {
-        nn_error_set(err, NN_EXIT_USAGE, "gradcheck: impossible network: %d inputs, %d layers",
-                     net->n_inputs, net->n_layers);
+    char why[256];
+    const nn_arch *a = net->arch;
+    if (!a || nn_arch_check(a, why, sizeof why) != 0) {
+        nn_error_set(err, NN_EXIT_USAGE, "gradcheck: impossible network: %s",
+                     a ? why : "no architecture");
         return -1;
     }
-    int last = net->n_layers - 1;
-    for (int l = 0; l <= last; l++) {
-        nn_act a = net->act[l];
-        if (net->units[l] < 1 || net->units[l] > NN_MAX_UNITS) {
-            nn_error_set(err, NN_EXIT_USAGE, "gradcheck: layer %d has %d units", l,
-                         net->units[l]);
-            return -1;
-        }
-        if ((int)a < (int)NN_ACT_IDENTITY || (int)a > (int)NN_ACT_SOFTMAX) {
-            nn_error_set(err, NN_EXIT_USAGE, "gradcheck: layer %d has an unknown activation",
-                         l);
-            return -1;
-        }
-        if (a == NN_ACT_SOFTMAX && l != last) {
-            nn_error_set(err, NN_EXIT_USAGE,
-                         "gradcheck: layer %d: softmax is for the output layer only", l);
-            return -1;
-        }
-        if ((a == NN_ACT_LEAKY_RELU || a == NN_ACT_ELU) &&
-            !(isfinite(net->alpha[l]) && net->alpha[l] >= 0.0)) {
-            nn_error_set(err, NN_EXIT_USAGE, "gradcheck: layer %d: alpha must be >= 0", l);
-            return -1;
-        }
-    }
-    const char *why = "unknown loss";
-    if (!nn_loss_pairing_ok(net->loss, net->act[last], net->units[last], &why)) {
-        nn_error_set(err, NN_EXIT_USAGE, "gradcheck: %s", why);
+    const char *reason = "unknown loss";
+    if (!nn_loss_pairing_ok(net->loss, nn_arch_output_act(a), nn_arch_outputs(a), &reason)) {
+        nn_error_set(err, NN_EXIT_USAGE, "gradcheck: %s", reason);
         return -1;
     }
     if (net->loss == NN_LOSS_HUBER && !(isfinite(net->huber_delta) && net->huber_delta > 0.0)) {
@@ -79,14 +46,7 @@ size_t nn_gradcheck_param_count(const nn_gradcheck_net *net)
 {
     if (nn_gradcheck_net_check(net, NULL) != 0)
         return 0;
-    size_t total = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        size_t in = (size_t)layer_in(net, l), out = (size_t)net->units[l];
-        if (in + 1 > SIZE_MAX / out || total > SIZE_MAX - out * (in + 1))
-            return 0;
-        total += out * (in + 1);
-    }
-    return total;
+    return nn_arch_param_count(net->arch);
 }
 
 double nn_gradcheck_rel_error(double analytic, double numeric, double scale_floor)
@@ -102,13 +62,15 @@ double nn_gradcheck_rel_error(double analytic, double numeric, double scale_floo
 /* ---- the reference network ---------------------------------------------------- */
 
 /* Buffers of one forward/backward pass of B samples, in one allocation:
- *   Z[l], A[l]  (B, units[l])   pre-activation and output of layer l
+ *   Z[l], A[l]  (B, out_l)      pre-activation and output of layer l
+ *   W[l]        (n_work_d)      what layer l's twin keeps for its backward
  *   g[0], g[1]  (B, widest)     dC/dZ of a layer and dC/dX of its input
  */
 typedef struct {
     const nn_gradcheck_net *net;
     int B;
-    double *Z[NN_MAX_LAYERS], *A[NN_MAX_LAYERS];
+    size_t off[NN_MAX_ARCH_LAYERS]; /* where layer l's parameters start */
+    double *Z[NN_MAX_ARCH_LAYERS], *A[NN_MAX_ARCH_LAYERS], *work[NN_MAX_ARCH_LAYERS];
     double *g[2];
     double *block;
 } workspace;
@@ -122,13 +84,18 @@ static int ws_create(workspace *ws, const nn_gradcheck_net *net, int B, nn_error
         nn_error_set(err, NN_EXIT_USAGE, "gradcheck: batch of %d samples", B);
         return -1;
     }
-    size_t widest = (size_t)net->n_inputs, n = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        n += 2 * (size_t)net->units[l];
-        if ((size_t)net->units[l] > widest)
-            widest = (size_t)net->units[l];
+    const nn_arch *a = net->arch;
+    size_t widest = (size_t)a->n_inputs, n = 0, off = 0;
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *y = &a->layers[l];
+        const nn_layer_ops *ops = nn_layer_ops_of(y->kind);
+        ws->off[l] = off;
+        off += ops->n_params(y);
+        n += 2 * (size_t)B * (size_t)y->out + ops->n_work_d(y, B);
+        if ((size_t)y->out > widest)
+            widest = (size_t)y->out;
     }
-    n = (n + 2 * widest) * (size_t)B; /* no overflow: sizes are bounded by types.h */
+    n += 2 * widest * (size_t)B; /* no overflow: sizes are bounded by types.h */
     ws->block = malloc(n * sizeof(double));
     if (!ws->block) {
         nn_error_set(err, NN_EXIT_RUNTIME, "gradcheck: out of memory");
@@ -137,11 +104,13 @@ static int ws_create(workspace *ws, const nn_gradcheck_net *net, int B, nn_error
     ws->net = net;
     ws->B = B;
     double *p = ws->block;
-    for (int l = 0; l < net->n_layers; l++) {
-        size_t m = (size_t)B * (size_t)net->units[l];
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *y = &a->layers[l];
+        size_t m = (size_t)B * (size_t)y->out;
         ws->Z[l] = p;
         ws->A[l] = p + m;
-        p += 2 * m;
+        ws->work[l] = p + 2 * m;
+        p += 2 * m + nn_layer_ops_of(y->kind)->n_work_d(y, B);
     }
     ws->g[0] = p;
     ws->g[1] = p + (size_t)B * widest;
@@ -150,100 +119,65 @@ static int ws_create(workspace *ws, const nn_gradcheck_net *net, int B, nn_error
 
 static void ws_free(workspace *ws) { free(ws->block); }
 
-/* C of the batch: Z_l = X_l W_l^T + b_l, A_l = f_l(Z_l), then the loss. */
+/* C of the batch: Z_l = kind_l(X_l), A_l = f_l(Z_l), then the loss. */
 static double forward(workspace *ws, const double *params, const double *X, const double *T)
 {
-    const nn_gradcheck_net *net = ws->net;
+    const nn_arch *a = ws->net->arch;
     int B = ws->B;
     const double *x = X;
-    const double *W = params;
-    for (int l = 0; l < net->n_layers; l++) {
-        int in = layer_in(net, l), out = net->units[l];
-        const double *b = W + (size_t)out * in;
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *y = &a->layers[l];
         double *Z = ws->Z[l], *A = ws->A[l];
-        for (int i = 0; i < B; i++) {
-            const double *xi = x + (size_t)i * in;
-            for (int j = 0; j < out; j++) {
-                const double *wj = W + (size_t)j * in;
-                double z = b[j];
-                for (int k = 0; k < in; k++)
-                    z += wj[k] * xi[k];
-                Z[(size_t)i * out + j] = z;
-            }
-        }
-        size_t m = (size_t)B * out;
-        if (net->act[l] == NN_ACT_SOFTMAX)
-            nn_softmax_rows_d(A, Z, B, out);
+        nn_layer_ops_of(y->kind)->forward_d(y, params + ws->off[l], x, Z, ws->work[l], B);
+        size_t m = (size_t)B * y->out;
+        if (y->act == NN_ACT_SOFTMAX)
+            nn_softmax_rows_d(A, Z, B, y->out);
         else
             for (size_t p = 0; p < m; p++)
-                A[p] = nn_act_apply_d(net->act[l], net->alpha[l], Z[p]);
+                A[p] = nn_act_apply_d(y->act, y->alpha, Z[p]);
         x = A;
-        W = b + out;
     }
-    int last = net->n_layers - 1;
-    return nn_loss_forward_d(net->loss, net->act[last], ws->A[last], ws->Z[last], T, B,
-                             net->units[last], net->huber_delta);
+    int last = a->n_layers - 1;
+    return nn_loss_forward_d(ws->net->loss, a->layers[last].act, ws->A[last], ws->Z[last], T, B,
+                             a->layers[last].out, ws->net->huber_delta);
 }
 
 /* After forward(): the gradient of C, set into grad_params and (unless
- * NULL) grad_X.  The chain rule per layer as in nn/dense.c. */
+ * NULL) grad_X.  Per layer: the activation's derivative, then the kind's
+ * backward. */
 static void backward(workspace *ws, const double *params, const double *X, const double *T,
                      double *grad_params, double *grad_X)
 {
     const nn_gradcheck_net *net = ws->net;
-    int B = ws->B, last = net->n_layers - 1;
-    size_t w_off[NN_MAX_LAYERS], off = 0;
-    for (int l = 0; l <= last; l++) {
-        w_off[l] = off;
-        off += (size_t)net->units[l] * (size_t)(layer_in(net, l) + 1);
-    }
+    const nn_arch *a = net->arch;
+    int B = ws->B, last = a->n_layers - 1;
 
     /* dC/dA of the last layer, or already dC/dZ for a fused pairing. */
     double *dz = ws->g[0];
-    nn_loss_backward_d(net->loss, net->act[last], dz, ws->A[last], ws->Z[last], T, B,
-                       net->units[last], net->huber_delta);
-    bool fused = nn_loss_fused(net->loss, net->act[last]);
+    nn_loss_backward_d(net->loss, a->layers[last].act, dz, ws->A[last], ws->Z[last], T, B,
+                       a->layers[last].out, net->huber_delta);
+    bool fused = nn_loss_fused(net->loss, a->layers[last].act);
 
     for (int l = last; l >= 0; l--) {
-        int in = layer_in(net, l), out = net->units[l];
+        const nn_layer *y = &a->layers[l];
         const double *x = l == 0 ? X : ws->A[l - 1];
-        const double *W = params + w_off[l];
-        double *dW = grad_params + w_off[l], *db = dW + (size_t)out * in;
         const double *A = ws->A[l];
-        size_t m = (size_t)B * out;
+        size_t m = (size_t)B * y->out;
 
         /* activation: dZ = dA .* f'(A), or the softmax's VJP */
         if (!(l == last && fused)) {
-            if (net->act[l] == NN_ACT_SOFTMAX)
-                nn_softmax_backward_d(dz, dz, A, B, out);
+            if (y->act == NN_ACT_SOFTMAX)
+                nn_softmax_backward_d(dz, dz, A, B, y->out);
             else
                 for (size_t p = 0; p < m; p++)
-                    dz[p] *= nn_act_grad_d(net->act[l], net->alpha[l], A[p]);
+                    dz[p] *= nn_act_grad_d(y->act, y->alpha, A[p]);
         }
-        /* bias add and product: db = 1^T dZ, dW = dZ^T X (sums over the batch) */
-        for (int j = 0; j < out; j++) {
-            double sb = 0.0;
-            for (int i = 0; i < B; i++)
-                sb += dz[(size_t)i * out + j];
-            db[j] = sb;
-            for (int k = 0; k < in; k++) {
-                double sw = 0.0;
-                for (int i = 0; i < B; i++)
-                    sw += dz[(size_t)i * out + j] * x[(size_t)i * in + k];
-                dW[(size_t)j * in + k] = sw;
-            }
-        }
-        /* product: dX = dZ W, the dA of the layer below */
+        /* the kind: its parameters' gradient and dX, the dA of the layer below */
         double *dx = l == 0 ? grad_X : (dz == ws->g[0] ? ws->g[1] : ws->g[0]);
+        nn_layer_ops_of(y->kind)->backward_d(y, params + ws->off[l], x, ws->work[l], dz, dx,
+                                             grad_params + ws->off[l], B);
         if (!dx)
             break;
-        for (int i = 0; i < B; i++)
-            for (int k = 0; k < in; k++) {
-                double s = 0.0;
-                for (int j = 0; j < out; j++)
-                    s += dz[(size_t)i * out + j] * W[(size_t)j * in + k];
-                dx[(size_t)i * in + k] = s;
-            }
         dz = dx;
     }
 }
@@ -279,8 +213,8 @@ int nn_gradcheck_forward_backward(const nn_gradcheck_net *net, const double *par
 /* Central difference of C in the variable v[q] (a parameter or an input,
  * v being the copy forward() reads), then the measure against `analytic`. */
 static void check_one(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
-                      double h, double analytic, double *max_rel, int layer,
-                      nn_gradcheck_kind kind, size_t index, nn_gradcheck_result *out)
+                      double h, double analytic, double *max_rel, int layer, int group,
+                      size_t index, nn_gradcheck_result *out)
 {
     double orig = v[q], vp = orig + h, vm = orig - h;
     v[q] = vp;
@@ -303,7 +237,7 @@ static void check_one(workspace *ws, double *p, double *x, const double *T, doub
     if (out->n_checked == 1 || rel > out->worst) {
         out->worst = rel;
         out->worst_layer = layer;
-        out->worst_kind = kind;
+        out->worst_group = group;
         out->worst_index = index;
         out->worst_analytic = analytic;
         out->worst_numeric = numeric;
@@ -321,7 +255,7 @@ int nn_gradcheck_compare(const nn_gradcheck_net *net, const double *params, cons
     if (ws_create(&ws, net, B, err) != 0)
         return -1;
     size_t n_params = nn_gradcheck_param_count(net);
-    size_t n_x = (size_t)B * (size_t)net->n_inputs;
+    size_t n_x = (size_t)B * (size_t)net->arch->n_inputs;
     double *p = malloc(n_params * sizeof(double));
     double *x = malloc(n_x * sizeof(double));
     if (!p || !x) {
@@ -335,17 +269,17 @@ int nn_gradcheck_compare(const nn_gradcheck_net *net, const double *params, cons
     memcpy(x, X, n_x * sizeof(double));
     out->cost = forward(&ws, p, x, T);
 
-    size_t off = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        size_t n_w = (size_t)net->units[l] * (size_t)layer_in(net, l);
-        for (size_t q = 0; q < n_w; q++)
-            check_one(&ws, p, x, T, p, off + q, h, grad_params[off + q], &out->max_rel_w[l], l,
-                      NN_GRADCHECK_WEIGHT, q, out);
-        off += n_w;
-        for (size_t q = 0; q < (size_t)net->units[l]; q++)
-            check_one(&ws, p, x, T, p, off + q, h, grad_params[off + q], &out->max_rel_b[l], l,
-                      NN_GRADCHECK_BIAS, q, out);
-        off += (size_t)net->units[l];
+    const nn_arch *a = net->arch;
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *y = &a->layers[l];
+        size_t off = ws.off[l];
+        for (int g = 0; g < 2; g++) {
+            size_t n = nn_layer_ops_of(y->kind)->group_size(y, g);
+            for (size_t q = 0; q < n; q++)
+                check_one(&ws, p, x, T, p, off + q, h, grad_params[off + q], &out->max_rel[l][g],
+                          l, g, q, out);
+            off += n;
+        }
     }
     if (grad_X)
         for (size_t q = 0; q < n_x; q++)
@@ -368,7 +302,7 @@ int nn_gradcheck(const nn_gradcheck_net *net, const double *params, const double
         nn_error_set(err, NN_EXIT_USAGE, "gradcheck: batch of %d samples", B);
         return -1;
     }
-    size_t n_x = (size_t)B * (size_t)net->n_inputs;
+    size_t n_x = (size_t)B * (size_t)net->arch->n_inputs;
     double *gp = malloc(n_params * sizeof(double));
     double *gx = malloc(n_x * sizeof(double));
     int rc = -1;

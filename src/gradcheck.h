@@ -2,17 +2,22 @@
  * the network's forward and backward pass, and the check of its analytic
  * gradient against central finite differences of its cost.
  *
- * The reference uses the formulas of the float engine (nn/activation.h,
- * nn/loss.h, the derivation in nn/dense.c) in double, element by element in
- * plain loops:
- *   forward   Z_l = X_l W_l^T + b_l,  A_l = f_l(Z_l),  X_{l+1} = A_l,
+ * The reference runs the layers of an architecture (nn/arch.h) through the
+ * double twins of their kinds (nn/layer.h: forward_d, backward_d, in
+ * training mode - batch normalisation by the batch's statistics) and the
+ * formulas of the float engine for the activations and losses
+ * (math/activation.h, nn/loss.h), in double, in plain loops:
+ *   forward   Z_l = kind_l(X_l),  A_l = f_l(Z_l),  X_{l+1} = A_l,
  *             C = loss(A_last, Z_last, T)
  *   backward  G = dC/dA_last, or dC/dZ_last = (A - T)/B for a fused pairing;
  *             per layer, last first: dZ = G .* f'(A) (softmax: its
- *             vector-Jacobian product), db = 1^T dZ, dW = dZ^T X_l,
- *             G = dZ W_l (dC/dX_l, the G of the layer below)
- * Parameters are in the model's one-buffer layout (nn/model.h): per layer
- * W_l (units[l], in_l) row-major, then b_l (units[l]).
+ *             vector-Jacobian product), then the kind's backward gives
+ *             dC/dparams_l and G = dC/dX_l, the G of the layer below
+ *             (for a dense layer db = 1^T dZ, dW = dZ^T X_l, G = dZ W_l)
+ * Dropout is not part of the check (it is a random mask, the identity in
+ * evaluation).  Parameters are in the model's one-buffer layout
+ * (nn/model.h): layer after layer, each its kind's group 0 then group 1
+ * (a dense layer's W (out, in) row-major, then b (out)).
  *
  * The check.  For every parameter p (and every input x when asked), with
  * p+ = p + h and p- = p - h rounded to double:
@@ -48,6 +53,7 @@
 
 #include <stddef.h>
 
+#include "nn/arch.h"
 #include "nn/types.h"
 #include "util/error.h"
 
@@ -56,50 +62,43 @@
 #define NN_GRADCHECK_NOISE_ULPS 64.0 /* round-off bound of C+ - C-, in ulps */
 
 typedef struct {
-    int n_inputs;                /* features of one sample, >= 1 */
-    int n_layers;                /* 1..NN_MAX_LAYERS */
-    int units[NN_MAX_LAYERS];    /* 1..NN_MAX_UNITS each */
-    nn_act act[NN_MAX_LAYERS];   /* softmax only for the last layer */
-    double alpha[NN_MAX_LAYERS]; /* leaky_relu, elu: finite, >= 0; ignored otherwise */
-    nn_loss loss;                /* paired with act[last] as nn_loss_pairing_ok allows */
-    double huber_delta;          /* huber: finite, > 0 */
+    const nn_arch *arch;   /* the layers (nn_arch_check holds) */
+    nn_loss loss;          /* paired with the output activation as nn_loss_pairing_ok allows */
+    double huber_delta;    /* huber: finite, > 0 */
 } nn_gradcheck_net;
 
-typedef enum {
-    NN_GRADCHECK_WEIGHT = 0, /* index into W_l: j * in_l + k */
-    NN_GRADCHECK_BIAS = 1,   /* index into b_l: j */
-    NN_GRADCHECK_INPUT = 2   /* index into X: i * n_inputs + k (layer 0) */
-} nn_gradcheck_kind;
+/* What a checked value is: one of a layer's two parameter groups (the
+ * kind's group_name: a dense layer's "weight" and "bias", a batch-norm
+ * layer's "scale" and "shift"), or an input. */
+enum { NN_GRADCHECK_INPUT = -1 };
 
 typedef struct {
-    double cost;                      /* C at the given parameters */
-    double max_rel_w[NN_MAX_LAYERS];  /* largest rel over W_l */
-    double max_rel_b[NN_MAX_LAYERS];  /* largest rel over b_l */
-    double max_rel_x;                 /* largest rel over dC/dX (0 when not checked) */
-    double worst;                     /* the largest of all of them */
-    int worst_layer;                  /* where it occurred */
-    nn_gradcheck_kind worst_kind;
-    size_t worst_index;
+    double cost;                            /* C at the given parameters */
+    double max_rel[NN_MAX_ARCH_LAYERS][2];  /* largest rel over each layer's groups */
+    double max_rel_x;                       /* largest rel over dC/dX (0 when not checked) */
+    double worst;                           /* the largest of all of them */
+    int worst_layer;                        /* where it occurred: the layer of the architecture */
+    int worst_group;                        /* 0, 1, or NN_GRADCHECK_INPUT */
+    size_t worst_index;                     /* index within the group (or into X) */
     double worst_analytic, worst_numeric;
-    size_t n_checked;                 /* values compared */
-    size_t n_over_tol;                /* of which rel > NN_GRADCHECK_TOL */
+    size_t n_checked;                       /* values compared */
+    size_t n_over_tol;                      /* of which rel > NN_GRADCHECK_TOL */
 } nn_gradcheck_result;
 
-/* "weight", "bias", "input". */
-const char *nn_gradcheck_kind_name(nn_gradcheck_kind kind);
+/* The name of group g (0, 1) of layer l, or "input". */
+const char *nn_gradcheck_group_name(const nn_arch *a, int l, int group);
 
-/* Parameters of the architecture (sum over layers of units * (in + 1)), or
- * 0 when net is invalid or the count overflows. */
+/* Parameters of the architecture, or 0 when net is invalid. */
 size_t nn_gradcheck_param_count(const nn_gradcheck_net *net);
 
-/* Checks net (the ranges above and nn_loss_pairing_ok).  Returns 0, or -1
- * with *err (code NN_EXIT_USAGE) saying what is wrong. */
+/* Checks net (nn_arch_check and nn_loss_pairing_ok, huber_delta).  Returns
+ * 0, or -1 with *err (code NN_EXIT_USAGE) saying what is wrong. */
 int nn_gradcheck_net_check(const nn_gradcheck_net *net, nn_error *err);
 
 /* The measure above, with scale_floor the `floor` computed for this value. */
 double nn_gradcheck_rel_error(double analytic, double numeric, double scale_floor);
 
-/* The cost C of a batch X (B, n_inputs) with targets T (B, units[last]).
+/* The cost C of a batch X (B, n_inputs) with targets T (B, outputs).
  * Returns 0, or -1 with *err (usage: invalid net or B < 1; runtime: out of
  * memory). */
 int nn_gradcheck_cost(const nn_gradcheck_net *net, const double *params, const double *X,

@@ -71,6 +71,9 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
  * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */
 int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err);
 
+/* The checkpoint's architecture. */
+int nn_ckpt_arch(const nn_ckpt *c, nn_arch *a, nn_error *err);
+
 /* A model with the checkpoint's architecture and parameters. */
 nn_model *nn_model_from_ckpt(const nn_ckpt *c, int max_batch, nn_error *err);
 

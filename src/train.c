@@ -29,6 +29,7 @@
 #include "data/batch.h"
 #include "data/source.h"
 #include "metrics.h"
+#include "nn/layer.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "run.h"
@@ -56,7 +57,8 @@ typedef struct {
     nn_schedule sched;
     float *opt_state;            /* (n_opt_state,) in the parameters' layout */
     size_t n_opt_state;
-    nn_optim_range decay[NN_MAX_LAYERS]; /* the weights (not biases): weight decay */
+    nn_optim_range decay[2 * NN_MAX_ARCH_LAYERS]; /* what gets weight decay (dense weights) */
+    size_t n_decay;
     double best_val_loss;        /* early stopping / keep_best */
     int64_t best_epoch, bad_epochs;
     int stopped;
@@ -186,8 +188,8 @@ static int load_data(trainer *t, const nn_config *cfg, int K, nn_error *err)
 }
 
 /* The checkpoint must describe the same network the config asks for. */
-static int check_resumable(const nn_ckpt *c, const nn_config *cfg, nn_scale scale,
-                           size_t features, const char *path, nn_error *err)
+static int check_resumable(const nn_ckpt *c, const nn_config *cfg, const nn_arch *arch,
+                           nn_scale scale, size_t features, const char *path, nn_error *err)
 {
     if ((size_t)c->n_inputs != features) {
         nn_error_set(err, NN_EXIT_RUNTIME,
@@ -195,21 +197,13 @@ static int check_resumable(const nn_ckpt *c, const nn_config *cfg, nn_scale scal
                      path, c->n_inputs, features);
         return -1;
     }
-    if (c->n_layers != cfg->n_layers) {
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: cannot resume: the checkpoint has %d layers, the config %d", path,
-                     c->n_layers, cfg->n_layers);
+    nn_arch saved;
+    char why[512];
+    if (nn_ckpt_arch(c, &saved, err) < 0)
         return -1;
-    }
-    for (int l = 0; l < c->n_layers; l++) {
-        if (c->units[l] != cfg->layers[l].units || c->act[l] != cfg->layers[l].act) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: cannot resume: layer %d is %d %s units in the checkpoint, "
-                         "%d %s in the config",
-                         path, l, c->units[l], nn_act_name(c->act[l]), cfg->layers[l].units,
-                         nn_act_name(cfg->layers[l].act));
-            return -1;
-        }
+    if (!nn_arch_same(&saved, arch, "checkpoint", "config", why, sizeof why)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot resume: %s", path, why);
+        return -1;
     }
     if (c->loss != cfg->loss || c->scale != scale || c->seed != cfg->seed) {
         nn_error_set(err, NN_EXIT_RUNTIME,
@@ -235,10 +229,14 @@ static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
         return -1;
     }
-    c.n_inputs = m->n_inputs;
-    c.n_layers = m->n_layers;
-    memcpy(c.units, m->units, sizeof c.units);
-    memcpy(c.act, m->act, sizeof c.act);
+    c.n_inputs = m->arch.n_inputs;
+    c.n_layers = nn_arch_declared(&m->arch);
+    for (int d = 0; d < c.n_layers; d++) {
+        const nn_layer *y = nn_arch_declared_last(&m->arch, d);
+        c.units[d] = y->out;
+        c.act[d] = y->act;
+        c.alpha[d] = y->alpha;
+    }
     c.loss = cfg->loss;
     c.optimizer = cfg->optimizer;
     c.n_classes = t->regression ? 0 : t->train.n_classes;
@@ -261,7 +259,6 @@ static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path
     c.n_params = m->n_params;
     c.opt_state = t->opt_state;
     c.n_opt_state = t->n_opt_state;
-    memcpy(c.alpha, m->alpha, sizeof c.alpha);
     c.huber_delta = cfg->huber_delta;
     c.best_val_loss = t->best_val_loss;
     c.best_epoch = t->best_epoch;
@@ -301,33 +298,6 @@ static int save_checkpoint(trainer *t, const nn_config *cfg, nn_error *err)
     return save_checkpoint_to(t, cfg, cfg->checkpoint_path, err);
 }
 
-/* "layer 2 weights" etc.: the first place, input side first, where the
- * parameters or the last batch's outputs stopped being finite. */
-static void first_bad_layer(const nn_model *m, int B, char *out, size_t cap)
-{
-    for (int l = 0; l < m->n_layers; l++) {
-        int in = l == 0 ? m->n_inputs : m->units[l - 1];
-        const float *W = m->params + m->w_off[l], *b = m->params + m->b_off[l];
-        size_t nw = (size_t)in * (size_t)m->units[l], nb = (size_t)m->units[l];
-        size_t ny = (size_t)B * (size_t)m->units[l];
-        const char *what = NULL;
-        for (size_t i = 0; i < nw && !what; i++)
-            if (!isfinite(W[i]))
-                what = "weights";
-        for (size_t i = 0; i < nb && !what; i++)
-            if (!isfinite(b[i]))
-                what = "biases";
-        for (size_t i = 0; i < ny && !what; i++)
-            if (!isfinite(m->acts[l][i]))
-                what = "outputs";
-        if (what) {
-            snprintf(out, cap, "first non-finite values in layer %d %s", l + 1, what);
-            return;
-        }
-    }
-    snprintf(out, cap, "parameters and outputs finite, the loss overflowed");
-}
-
 static int first_nonfinite(const float *p, size_t n, size_t *at)
 {
     for (size_t i = 0; i < n; i++)
@@ -336,6 +306,32 @@ static int first_nonfinite(const float *p, size_t n, size_t *at)
             return 1;
         }
     return 0;
+}
+
+/* "layer 2 weights" etc.: the first place, input side first, where the
+ * parameters or the last batch's outputs stopped being finite. */
+static void first_bad_layer(const nn_model *m, int B, char *out, size_t cap)
+{
+    for (int l = 0; l < m->arch.n_layers; l++) {
+        const nn_layer *y = &m->arch.layers[l];
+        const nn_layer_ops *ops = nn_layer_ops_of(y->kind);
+        const float *params = m->params + m->param_off[l];
+        const char *what = NULL;
+        size_t at;
+        for (int g = 0; g < 2 && !what; g++) {
+            size_t count = ops->group_size(y, g);
+            if (first_nonfinite(params, count, &at))
+                what = ops->group_plural[g];
+            params += count;
+        }
+        if (!what && first_nonfinite(m->acts[l], (size_t)B * (size_t)y->out, &at))
+            what = "outputs";
+        if (what) {
+            snprintf(out, cap, "first non-finite values in layer %d %s", y->origin + 1, what);
+            return;
+        }
+    }
+    snprintf(out, cap, "parameters and outputs finite, the loss overflowed");
 }
 
 /* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
@@ -426,7 +422,7 @@ static bool fused_sgd(const nn_optim_cfg *c)
 static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, nn_error *err)
 {
     nn_model *m = t->model;
-    int K = m->units[m->n_layers - 1];
+    int K = nn_model_outputs(m);
     size_t bs = (size_t)cfg->batch_size;
     size_t batches = (t->n_train + bs - 1) / bs;
     bool has_val = t->n_val > 0;
@@ -471,7 +467,7 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
             const float *yhat = nn_model_forward_train(m, t->X, B, &drop);
             nn_prof_end(NN_PROF_FORWARD, t0);
             t0 = nn_prof_begin();
-            nn_act out_act = m->act[m->n_layers - 1];
+            nn_act out_act = nn_arch_output_act(&m->arch);
             double loss = nn_loss_forward(cfg->loss, out_act, yhat, m->logits, t->T, B, K,
                                           cfg->huber_delta);
             if (!isfinite(loss)) {
@@ -506,7 +502,7 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
                     nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
                 /* the update leaves the gradients zero for the next backward pass */
                 nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params,
-                                    t->decay, (size_t)m->n_layers, lr, t->step + 1);
+                                    t->decay, t->n_decay, lr, t->step + 1);
             }
             nn_prof_end(NN_PROF_OPTIM, t0);
             t->step++;
@@ -588,21 +584,11 @@ static int train_epochs(trainer *t, const nn_config *cfg, const nn_run_opts *o, 
     return 0;
 }
 
-/* Activation parameters, dropout, the optimizer, its state and the
- * schedule, from the config. */
-static int setup_model(trainer *t, const nn_config *cfg, nn_error *err)
+/* The optimizer, its state and the schedule, from the config. */
+static int setup_optimizer(trainer *t, const nn_config *cfg, nn_error *err)
 {
     nn_model *m = t->model;
-    float rates[NN_MAX_LAYERS];
-    for (int l = 0; l < cfg->n_layers; l++) {
-        if (cfg->layers[l].act == NN_ACT_LEAKY_RELU || cfg->layers[l].act == NN_ACT_ELU)
-            m->alpha[l] = (float)cfg->layers[l].alpha;
-        rates[l] = (float)cfg->layers[l].dropout;
-        t->decay[l].off = m->w_off[l];
-        t->decay[l].count = m->b_off[l] - m->w_off[l];
-    }
-    if (nn_model_set_dropout(m, rates, err) < 0)
-        return -1;
+    t->n_decay = nn_model_decay_ranges(m, t->decay, sizeof t->decay / sizeof t->decay[0]);
     t->optim = (nn_optim_cfg){(nn_optim_kind)cfg->optimizer, cfg->learning_rate, cfg->momentum,
                               cfg->nesterov, cfg->beta1, cfg->beta2, cfg->eps,
                               cfg->weight_decay, cfg->clip_norm};
@@ -628,12 +614,7 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     nn_ckpt ck = {0};
     int rc = -1;
     int K = cfg->layers[cfg->n_layers - 1].units;
-    int units[NN_MAX_LAYERS];
-    nn_act act[NN_MAX_LAYERS];
-    for (int l = 0; l < cfg->n_layers; l++) {
-        units[l] = cfg->layers[l].units;
-        act[l] = cfg->layers[l].act;
-    }
+    nn_arch arch;
     if (o->resume && !cfg->checkpoint_path) {
         nn_error_set(err, NN_EXIT_USAGE,
                      "--resume needs a checkpoint: set checkpoint.path or give --checkpoint");
@@ -657,7 +638,9 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
                      nn_source_name(&cfg->train), F, NN_MAX_FEATURES);
         goto out;
     }
-    t.model = nn_model_create((int)F, cfg->n_layers, units, act, cfg->batch_size, err);
+    if (nn_arch_from_layers(&arch, (int)F, cfg->layers, cfg->n_layers, err) < 0)
+        goto out;
+    t.model = nn_model_create(&arch, cfg->batch_size, err);
     t.shift = malloc(sizeof(float) * F);
     t.mult = malloc(sizeof(float) * F);
     t.X = malloc(sizeof(float) * F * (size_t)cfg->batch_size);
@@ -673,13 +656,13 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
     }
     t.train_m = t.val_m = nn_acc_result(&(nn_acc){0});
     t.best_val_loss = NAN;
-    if (setup_model(&t, cfg, err) < 0)
+    if (setup_optimizer(&t, cfg, err) < 0)
         goto out;
 
     if (o->resume) {
         if (nn_ckpt_load(cfg->checkpoint_path, &ck, err) < 0)
             goto out;
-        if (check_resumable(&ck, cfg, t.scale, F, cfg->checkpoint_path, err) < 0)
+        if (check_resumable(&ck, cfg, &arch, t.scale, F, cfg->checkpoint_path, err) < 0)
             goto out;
         memcpy(t.model->params, ck.params, sizeof(float) * t.model->n_params);
         if (ck.n_opt_state != t.n_opt_state || ck.optimizer != cfg->optimizer) {
@@ -752,10 +735,7 @@ int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
             goto out;
         nn_rng init;
         nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
-        nn_init inits[NN_MAX_LAYERS];
-        for (int l = 0; l < cfg->n_layers; l++)
-            inits[l] = cfg->layers[l].init;
-        nn_model_init(t.model, &init, inits);
+        nn_model_init(t.model, &init);
         nn_rng_seed(&t.rng, cfg->seed, NN_STREAM_SHUFFLE);
         if (!cfg->checkpoint_path && !o->quiet)
             fprintf(o->diag, "nntrain: note: no checkpoint.path in the config, the trained "

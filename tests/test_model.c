@@ -12,6 +12,38 @@
 #include "tests.h"
 #include "util/rng.h"
 
+/* A model of dense layers: units[l] and act[l], dropout rates[l] (NULL:
+ * none), weights to be initialised by Glorot; NULL with *e when the
+ * architecture is impossible. */
+static nn_model *stack(int n_in, int n_layers, const int *units, const nn_act *act,
+                       const float *rates, int max_batch, nn_error *e)
+{
+    nn_layer_cfg cfg[NN_MAX_LAYERS];
+    memset(cfg, 0, sizeof cfg);
+    for (int l = 0; l < n_layers; l++) {
+        cfg[l].units = units[l];
+        cfg[l].act = act[l];
+        cfg[l].alpha = nn_act_default_alpha(act[l]);
+        cfg[l].init = NN_INIT_GLOROT;
+        cfg[l].dropout = rates ? rates[l] : 0.0;
+    }
+    nn_arch a;
+    if (nn_arch_from_layers(&a, n_in, cfg, n_layers, e) < 0)
+        return NULL;
+    return nn_model_create(&a, max_batch, e);
+}
+
+/* Where layer l's weights and biases start (a dense stack with biases). */
+static size_t w_off(const nn_model *m, int l)
+{
+    return m->param_off[l];
+}
+
+static size_t b_off(const nn_model *m, int l)
+{
+    return m->param_off[l] + (size_t)m->arch.layers[l].out * (size_t)m->arch.layers[l].in;
+}
+
 START_TEST(test_dense_forward_hand_computed)
 {
     /* One layer, 2 inputs -> 2 units.  W = [[1, 2], [3, -1]], b = [0.5, -1],
@@ -20,7 +52,7 @@ START_TEST(test_dense_forward_hand_computed)
     nn_error e = {0};
     for (int a = 0; a < 2; a++) {
         nn_act act[1] = {a ? NN_ACT_SIGMOID : NN_ACT_IDENTITY};
-        nn_model *m = nn_model_create(2, 1, units, act, 4, &e);
+        nn_model *m = stack(2, 1, units, act, NULL, 4, &e);
         ck_assert_ptr_nonnull(m);
         ck_assert_uint_eq(m->n_params, 6);
         const float p[6] = {1, 2, 3, -1, 0.5f, -1};
@@ -46,7 +78,7 @@ START_TEST(test_two_layer_forward_hand_computed)
     int units[2] = {1, 1};
     nn_act act[2] = {NN_ACT_SIGMOID, NN_ACT_IDENTITY};
     nn_error e = {0};
-    nn_model *m = nn_model_create(1, 2, units, act, 1, &e);
+    nn_model *m = stack(1, 2, units, act, NULL, 1, &e);
     ck_assert_ptr_nonnull(m);
     const float p[4] = {0, 0, 4, -1};
     memcpy(m->params, p, sizeof p);
@@ -87,12 +119,12 @@ START_TEST(test_glorot_init_range_and_seed)
     int units[2] = {30, 10};
     nn_act act[2] = {NN_ACT_SIGMOID, NN_ACT_SIGMOID};
     nn_error e = {0};
-    nn_model *a = nn_model_create(50, 2, units, act, 1, &e), *b = nn_model_create(50, 2, units, act, 1, &e);
+    nn_model *a = stack(50, 2, units, act, NULL, 1, &e), *b = stack(50, 2, units, act, NULL, 1, &e);
     nn_rng r1, r2;
     nn_rng_seed(&r1, 5, 1);
     nn_rng_seed(&r2, 5, 1);
-    nn_model_init_glorot(a, &r1);
-    nn_model_init_glorot(b, &r2);
+    nn_model_init(a, &r1);
+    nn_model_init(b, &r2);
     ck_assert_mem_eq(a->params, b->params, sizeof(float) * a->n_params);
     double r0 = sqrt(6.0 / 80), rl = sqrt(6.0 / 40), maxabs = 0;
     for (size_t i = 0; i < 30 * 50; i++) {
@@ -101,9 +133,9 @@ START_TEST(test_glorot_init_range_and_seed)
     }
     ck_assert(maxabs > 0.9 * r0); /* uses the whole range */
     for (size_t i = 0; i < 30; i++)
-        ck_assert_float_eq(a->params[a->b_off[0] + i], 0.0f);
+        ck_assert_float_eq(a->params[b_off(a, 0) + i], 0.0f);
     for (size_t i = 0; i < 10 * 30; i++)
-        ck_assert(fabs(a->params[a->w_off[1] + i]) <= rl);
+        ck_assert(fabs(a->params[w_off(a, 1) + i]) <= rl);
     nn_model_free(a);
     nn_model_free(b);
 }
@@ -114,7 +146,7 @@ START_TEST(test_model_rejects_impossible_architecture)
     int units[1] = {0};
     nn_act act[1] = {NN_ACT_SIGMOID};
     nn_error e = {0};
-    ck_assert_ptr_null(nn_model_create(3, 1, units, act, 1, &e));
+    ck_assert_ptr_null(stack(3, 1, units, act, NULL, 1, &e));
     ck_assert_int_eq(e.code, 2);
     ck_assert_str_eq(e.msg, "impossible model: layer 0 has 0 units");
 }
@@ -130,19 +162,20 @@ static double ref_cost(const nn_model *m, const double *p, const double *X, cons
     double cost = 0;
     double a[2][64];
     for (int i = 0; i < B; i++) {
-        const double *x = X + (size_t)i * m->n_inputs;
-        int in = m->n_inputs;
-        for (int l = 0; l < m->n_layers; l++) {
-            const double *W = p + m->w_off[l], *b = p + m->b_off[l];
+        const double *x = X + (size_t)i * m->arch.n_inputs;
+        int in = m->arch.n_inputs;
+        for (int l = 0; l < m->arch.n_layers; l++) {
+            const nn_layer *ly = &m->arch.layers[l];
+            const double *W = p + w_off(m, l), *b = p + b_off(m, l);
             double *out = a[l & 1];
-            for (int j = 0; j < m->units[l]; j++) {
+            for (int j = 0; j < ly->out; j++) {
                 double z = b[j];
                 for (int k = 0; k < in; k++)
                     z += W[(size_t)j * in + k] * x[k];
-                out[j] = m->act[l] == NN_ACT_SIGMOID ? 1 / (1 + exp(-z)) : z;
+                out[j] = ly->act == NN_ACT_SIGMOID ? 1 / (1 + exp(-z)) : z;
             }
             x = out;
-            in = m->units[l];
+            in = ly->out;
         }
         int K = in;
         for (int k = 0; k < K; k++) {
@@ -156,7 +189,7 @@ static double ref_cost(const nn_model *m, const double *p, const double *X, cons
 static void check_gradients(int n_in, int n_layers, const int *units, const nn_act *act, int B)
 {
     nn_error e = {0};
-    nn_model *m = nn_model_create(n_in, n_layers, units, act, B, &e);
+    nn_model *m = stack(n_in, n_layers, units, act, NULL, B, &e);
     ck_assert_ptr_nonnull(m);
     nn_rng r;
     nn_rng_seed(&r, (uint64_t)(n_in * 100 + n_layers * 10 + B), 11);
@@ -179,7 +212,7 @@ static void check_gradients(int n_in, int n_layers, const int *units, const nn_a
         else
             T[(size_t)i * K + y[i]] = 1.0f;
     }
-    const float *yhat = nn_model_forward(m, X, B);
+    const float *yhat = nn_model_forward_train(m, X, B, NULL);
     float *dOut = malloc(sizeof(float) * (size_t)B * K), *dX = malloc(sizeof(float) * (size_t)B * n_in);
     nn_mse_backward(dOut, yhat, T, B, K);
     nn_model_zero_grad(m);
@@ -264,11 +297,11 @@ START_TEST(test_backward_accumulates_and_zero_grad_clears)
     int units[1] = {2};
     nn_act act[1] = {NN_ACT_IDENTITY};
     nn_error e = {0};
-    nn_model *m = nn_model_create(2, 1, units, act, 1, &e);
+    nn_model *m = stack(2, 1, units, act, NULL, 1, &e);
     const float p[6] = {1, 0, 0, 1, 0, 0};
     memcpy(m->params, p, sizeof p);
     const float x[2] = {2, 3};
-    nn_model_forward(m, x, 1);
+    nn_model_forward_train(m, x, 1, NULL);
     float g[2] = {1, -1};
     nn_model_zero_grad(m);
     nn_model_backward(m, x, g, 1, NULL, false);
@@ -304,19 +337,20 @@ START_TEST(test_backward_sgd_equals_backward_then_step)
         if (nn_kernels_select(isas[isa], &e) < 0)
             continue; /* the processor lacks it */
         for (int fused_dz = 0; fused_dz < 2; fused_dz++) {
-            nn_model *a = nn_model_create(IN, L, units, act, B, &e);
-            nn_model *b = nn_model_create(IN, L, units, act, B, &e);
+            nn_model *a = stack(IN, L, units, act, rates, B, &e);
+            nn_model *b = stack(IN, L, units, act, rates, B, &e);
             ck_assert(a && b);
-            ck_assert_int_eq(nn_model_set_dropout(a, rates, &e), 0);
-            ck_assert_int_eq(nn_model_set_dropout(b, rates, &e), 0);
             nn_rng r;
             nn_rng_seed(&r, 5, 1);
-            nn_model_init(a, &r, NULL);
+            nn_model_init(a, &r);
             memcpy(b->params, a->params, sizeof(float) * a->n_params);
             nn_optim_cfg sgd = {.kind = NN_OPTIM_SGD, .lr = 0.3, .weight_decay = 0.01};
             nn_optim_range decay[L];
             for (int l = 0; l < L; l++)
-                decay[l] = (nn_optim_range){a->w_off[l], a->b_off[l] - a->w_off[l]};
+                decay[l] = (nn_optim_range){w_off(a, l), b_off(a, l) - w_off(a, l)};
+            nn_optim_range ranges[2 * L];
+            ck_assert_uint_eq(nn_model_decay_ranges(a, ranges, 2 * L), L);
+            ck_assert_mem_eq(ranges, decay, sizeof decay);
             float X[B * IN], dA[B * 5], dB[B * 5];
             for (int step = 0; step < 3; step++) {
                 for (int i = 0; i < B * IN; i++)
@@ -361,12 +395,11 @@ START_TEST(test_dropout_masks_follow_the_uniform_draws)
         nn_act act[3] = {NN_ACT_RELU, NN_ACT_TANH, NN_ACT_SIGMOID};
         float rates[3] = {ps[k], ps[(k + 1) % 4], 0.0f};
         nn_error e = {0};
-        nn_model *m = nn_model_create(5, 3, units, act, 19, &e);
+        nn_model *m = stack(5, 3, units, act, rates, 19, &e);
         ck_assert_ptr_nonnull(m);
-        ck_assert_int_eq(nn_model_set_dropout(m, rates, &e), 0);
         nn_rng r;
         nn_rng_seed(&r, 9, 1);
-        nn_model_init(m, &r, NULL);
+        nn_model_init(m, &r);
         float X[19 * 5];
         for (int i = 0; i < 19 * 5; i++)
             X[i] = (float)(2.0 * nn_rng_double(&r) - 1.0);
@@ -392,6 +425,38 @@ START_TEST(test_dropout_masks_follow_the_uniform_draws)
 }
 END_TEST
 
+START_TEST(test_dropout_is_off_in_inference_passes)
+{
+    /* a model with dropout: inference is deterministic and unscaled, a
+     * training pass drops units */
+    int units[2] = {8, 2};
+    nn_act act[2] = {NN_ACT_RELU, NN_ACT_SIGMOID};
+    float rates[2] = {0.5f, 0.0f};
+    nn_error e = {0};
+    nn_model *m = stack(3, 2, units, act, rates, 4, &e);
+    ck_assert_ptr_nonnull(m);
+    nn_rng r;
+    nn_rng_seed(&r, 1, 1);
+    nn_model_init(m, &r);
+    const float x[12] = {1, 2, 3, -1, 0.5f, 2, 0, 1, 1, 3, -2, 1};
+    float y1[8], y2[8];
+    memcpy(y1, nn_model_forward(m, x, 4), sizeof y1);
+    memcpy(y2, nn_model_forward(m, x, 4), sizeof y2);
+    ck_assert_mem_eq(y1, y2, sizeof y1);
+    int dropped = 0;
+    nn_rng d;
+    nn_rng_seed(&d, 2, 4);
+    nn_model_forward_train(m, x, 4, &d);
+    for (int i = 0; i < 32; i++) {
+        ck_assert(m->mask[0][i] == 0.0f || m->mask[0][i] == 2.0f); /* 1/(1 - 0.5) */
+        dropped += m->mask[0][i] == 0.0f;
+        ck_assert_float_eq(m->acts[0][i], m->kept[0][i] * m->mask[0][i]);
+    }
+    ck_assert(dropped > 4 && dropped < 28);
+    nn_model_free(m);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -407,6 +472,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_backward_accumulates_and_zero_grad_clears);
     tcase_add_test(tc, test_backward_sgd_equals_backward_then_step);
     tcase_add_test(tc, test_dropout_masks_follow_the_uniform_draws);
+    tcase_add_test(tc, test_dropout_is_off_in_inference_passes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,22 +1,25 @@
-/* model.h - a multilayer perceptron: a stack of dense layers.
+/* model.h - a network built from an architecture (nn/arch.h): its buffers,
+ * and the forward and backward passes over its layers.
  *
  * All parameters live in one float buffer and all gradients in a second one
- * of the same layout; each layer is a view (offsets) into them.  Layer l
- * (0-based) maps in_l = (l == 0 ? n_inputs : units[l-1]) features to units[l]:
- *   params: [W_0 (units[0], in_0)][b_0 (units[0])][W_1 ...][b_1] ...
- * The same layout is used by the checkpoint and by any optimizer state.
+ * of the same layout, each layer a slice of both in layer order (a layer's
+ * slice is its kind's group 0 then group 1: a dense layer's W (out, in) then
+ * b (out)).  The same layout is used by the checkpoint and by the
+ * optimizer's state.  What a layer keeps without training it (batch-norm
+ * running statistics) is a third buffer, `state`, also in layer order.
  *
- * The model also owns the activations of the last forward pass, which the
- * backward pass needs, and scratch for the backward pass, sized for batches
- * of up to max_batch samples.
+ * The model also owns the outputs of the last forward pass, which the
+ * backward pass needs, each layer's scratch (what a training forward keeps
+ * for the backward), and scratch for the backward pass, all sized for
+ * batches of up to max_batch samples.
  *
- * Activations: sigmoid, relu and identity hidden layers run fused in the kernels'
- * epilogues; the others (tanh, leaky_relu, elu, softplus) are applied
- * in a pass over the layer's output.  The output layer always keeps its
- * pre-activation Z (the logits), so losses can be computed stably from it
- * and softmax (row-wise) can be applied.  Dropout on a hidden layer's output
- * multiplies it by a mask of 0 and 1/(1-p) drawn per sample and unit
- * (inverted dropout), in training passes only.
+ * Around each layer's kind (nn/layer.h) the model applies the layer's
+ * activation, unless the kind fuses it, and dropout.  The output layer
+ * always keeps its pre-activation Z (the logits), so losses can be
+ * computed stably from it and softmax (row-wise) can be applied.  Dropout
+ * on a layer's output multiplies it by a mask of 0 and 1/(1-p) drawn per
+ * sample and unit (inverted dropout), in training passes that are given a
+ * generator only.
  */
 #ifndef NN_MODEL_H
 #define NN_MODEL_H
@@ -24,69 +27,67 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "nn/types.h"
+#include "nn/arch.h"
+#include "nn/layer.h"
+#include "nn/optim.h"
 #include "util/error.h"
 #include "util/rng.h"
 
 typedef struct {
-    int n_inputs;
-    int n_layers;
-    int units[NN_MAX_LAYERS];
-    nn_act act[NN_MAX_LAYERS];
+    nn_arch arch;
+    int max_batch;
 
-    size_t n_params;
+    size_t n_params, n_state;
     float *params;              /* (n_params,) */
     float *grads;               /* (n_params,), same layout */
-    size_t w_off[NN_MAX_LAYERS]; /* offset of W_l in params/grads */
-    size_t b_off[NN_MAX_LAYERS]; /* offset of b_l */
+    float *state;               /* (n_state,) */
+    size_t param_off[NN_MAX_ARCH_LAYERS]; /* where layer l's slice starts in params/grads */
+    size_t state_off[NN_MAX_ARCH_LAYERS]; /* and in state */
 
-    float alpha[NN_MAX_LAYERS];   /* leaky_relu slope / elu alpha (0 for the others) */
-    float dropout[NN_MAX_LAYERS]; /* dropout rate of layer l's output, 0 = none */
-
-    int max_batch;
-    float *acts[NN_MAX_LAYERS]; /* acts[l] is (max_batch, units[l]): outputs of layer l
-                                   (after dropout in a training pass) */
-    float *kept[NN_MAX_LAYERS]; /* (max_batch, units[l]) outputs before dropout, and */
-    float *mask[NN_MAX_LAYERS]; /* the dropout mask (0 or 1/(1-p)); NULL without dropout */
-    float *logits;              /* (max_batch, units[last]): the output layer's Z */
-    float *delta[2];            /* two (max_batch, max units or inputs) scratch buffers */
+    float *acts[NN_MAX_ARCH_LAYERS];    /* (max_batch, out_l): outputs of layer l (after
+                                           dropout in a training pass) */
+    float *kept[NN_MAX_ARCH_LAYERS];    /* (max_batch, out_l) outputs before dropout, and */
+    float *mask[NN_MAX_ARCH_LAYERS];    /* the dropout mask (0 or 1/(1-p)); NULL without */
+    bool dropped;               /* the last forward pass drew dropout masks */
+    float *scratch[NN_MAX_ARCH_LAYERS]; /* the kind's n_scratch floats; NULL when none */
+    float *logits;              /* (max_batch, outputs): the output layer's Z */
+    float *delta[2];            /* two (max_batch, widest layer or input) scratch buffers */
 } nn_model;
 
-/* Number of parameters of the architecture, or 0 when it overflows. */
-size_t nn_model_param_count(int n_inputs, int n_layers, const int *units);
+/* Allocates a model of architecture `a` for batches of up to max_batch
+ * rows (parameters and state zero: call nn_model_init, or copy them in).
+ * Dropout masks are allocated for the layers whose dropout is > 0.
+ * Returns NULL with *err (code 1 for out of memory, 2 for an impossible
+ * architecture). */
+nn_model *nn_model_create(const nn_arch *a, int max_batch, nn_error *err);
 
-/* Allocates a model (parameters zero).  Returns NULL with *err (code 1 for
- * out of memory, 2 for an impossible architecture). */
-nn_model *nn_model_create(int n_inputs, int n_layers, const int *units, const nn_act *act,
-                          int max_batch, nn_error *err);
+/* Initial parameters and state of every layer, in layer order, drawing
+ * from rng (nn/layer.h: dense weights Glorot or He uniform, biases zero;
+ * batch-norm scale 1 and shift 0, running mean 0 and variance 1). */
+void nn_model_init(nn_model *m, nn_rng *rng);
 
-/* Glorot/Xavier-uniform weights, W ~ U(-r, r) with r = sqrt(6 / (in + out)),
- * drawn in parameter order from rng; biases zero. */
-void nn_model_init_glorot(nn_model *m, nn_rng *rng);
+/* Layer l's slices of the model's buffers. */
+nn_layer_bufs nn_model_bufs(const nn_model *m, int l);
 
-/* Weights per layer by init[l] (NULL or NN_INIT_AUTO: He for relu,
- * leaky_relu and elu, Glorot otherwise): Glorot U(-r, r) with r = sqrt(6 /
- * (in + out)), He U(-r, r) with r = sqrt(6 / in); drawn in parameter order
- * from rng; biases zero. */
-void nn_model_init(nn_model *m, nn_rng *rng, const nn_init *init);
+/* The number of outputs (units of the last layer). */
+int nn_model_outputs(const nn_model *m);
 
-/* Sets dropout rates (rates[l] in [0, 1), NULL = none; the last layer must
- * be 0) and allocates the masks.  Returns -1 with *err on out of memory. */
-int nn_model_set_dropout(nn_model *m, const float *rates, nn_error *err);
-
-/* Forward pass of B <= max_batch samples X (B, n_inputs), without dropout.
- * Returns the output activations (B, units[n_layers-1]), owned by the
- * model; the output layer's pre-activation is in m->logits. */
+/* Forward pass of B <= max_batch samples X (B, n_inputs) in inference mode:
+ * no dropout, batch normalisation by its running statistics.  Returns the
+ * output activations (B, outputs), owned by the model; the output layer's
+ * pre-activation is in m->logits. */
 const float *nn_model_forward(nn_model *m, const float *X, int B);
 
-/* The same as a training pass: dropout masks are drawn from rng. */
+/* The same as a training pass: batch normalisation by the batch's own
+ * statistics (updating the running ones), and dropout masks drawn from rng
+ * (no dropout when rng is NULL).  The backward pass needs this one. */
 const float *nn_model_forward_train(nn_model *m, const float *X, int B, nn_rng *rng);
 
 /* Sets every gradient to zero. */
 void nn_model_zero_grad(nn_model *m);
 
-/* Backward pass after a forward pass of (X, B): dOut (B, units[last]) is
- * dC/d(output) (or, when is_dz, already dC/dZ of the output layer, as a
+/* Backward pass after a training forward pass of (X, B): dOut (B, outputs)
+ * is dC/d(output) (or, when is_dz, already dC/dZ of the output layer, as a
  * fused softmax/cross-entropy or sigmoid/binary-cross-entropy gradient
  * gives); it is overwritten.  Accumulates dC/dparams into m->grads.  If dX
  * is not NULL it receives dC/dX (B, n_inputs); otherwise that product is
@@ -95,13 +96,19 @@ void nn_model_backward(nn_model *m, const float *X, float *dOut, int B, float *d
 
 /* The backward pass fused with a plain SGD step (sgd, momentum 0, no
  * clipping), layer by layer from the top: each layer's dC/dX is computed
- * with its weights before the step, then W <- W - lr * (dC/dW + wd * W) and
- * b <- b - lr * dC/db, the weight gradient consumed as the kernels compute it
- * (nn_dense_backward_sgd).  m->grads must be zero and is left zero.  The
- * parameters are bit-identical to nn_model_backward followed by
- * nn_optim_step with the weights (not the biases) as decay ranges. */
+ * with its parameters before the step, then p <- p - lr * (dC/dp + wd * p)
+ * with wd only on the decayed groups (dense weights), the gradient consumed
+ * as the kernels compute it where the kind can (nn_layer_ops.backward_sgd).
+ * m->grads must be zero and is left zero.  The parameters are bit-identical
+ * to nn_model_backward followed by nn_optim_step with the ranges of
+ * nn_model_decay_ranges. */
 void nn_model_backward_sgd(nn_model *m, const float *X, float *dOut, int B, bool is_dz, float lr,
                            float wd);
+
+/* The parameter ranges that get weight decay (the groups the kinds mark:
+ * dense weights), sorted and not overlapping, into out[cap]; returns how
+ * many there are (at most NN_MAX_ARCH_LAYERS * 2). */
+size_t nn_model_decay_ranges(const nn_model *m, nn_optim_range *out, size_t cap);
 
 void nn_model_free(nn_model *m);
 

@@ -259,6 +259,15 @@ void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, flo
     step(c, params, grads, state, n, decay, n_decay, lr, t, true);
 }
 
+void nn_optim_sgd_plain(float *params, float *grads, size_t n, float lr, float wd)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i] + wd * params[i];
+        params[i] -= lr * g;
+        grads[i] = 0.0f;
+    }
+}
+
 double nn_optim_clip(float *grads, size_t n, double clip_norm)
 {
     double ss = 0.0;

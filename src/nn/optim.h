@@ -97,6 +97,12 @@ void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, flo
                          size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
                          int64_t t);
 
+/* The plain SGD rule of nn_optim_step on n parameters, each in float:
+ *   g = grads[i] + wd * params[i];  params[i] -= lr * g;  grads[i] = 0
+ * (the same operations, so the same bits): the update a layer kind without
+ * a fused form gets in the fused SGD path (nn/model.c). */
+void nn_optim_sgd_plain(float *params, float *grads, size_t n, float lr, float wd);
+
 /* Global-norm clipping: norm = sqrt(sum_i grads[i]^2), summed in double in
  * index order.  If clip_norm > 0 and norm > clip_norm, every grads[i] is
  * replaced by (float)(grads[i] * (clip_norm / norm)) (product in double).
