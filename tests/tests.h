@@ -16,6 +16,7 @@
     X(pool_suite)         \
     X(kernels_suite)      \
     X(model_suite)        \
+    X(batchnorm_suite)    \
     X(loss_suite)         \
     X(gradcheck_suite)    \
     X(optim_suite)        \
