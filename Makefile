@@ -24,14 +24,18 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 ALL_CFLAGS = $(WARN) $(CFLAGS) -pthread -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
 
-LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | LC_ALL=C sort))
-MAIN_SRC := src/main.c
+# The command line (src/cli) is a client of everything else, which is built
+# into build/libnntrain.a.
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | LC_ALL=C sort)
+MAIN_SRC := $(shell find src/cli -name '*.c' | LC_ALL=C sort)
 TEST_SRC := $(shell find tests -maxdepth 1 -name 'test_*.c' | LC_ALL=C sort)
 
 B := build
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 SAN_LIB_OBJ  := $(LIB_SRC:%.c=$(B)/san/%.o)
+MAIN_OBJ     := $(MAIN_SRC:%.c=$(B)/%.o)
+SAN_MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/san/%.o)
 SAN_TEST_OBJ := $(TEST_SRC:%.c=$(B)/san/%.o)
 DEPS_STAMP := $(B)/.deps-ok
 
@@ -84,16 +88,20 @@ $(B)/tests/%.o: tests/%.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+# Made afresh each time: `ar r` would keep the members of files that were
+# renamed or removed.
 $(B)/libnntrain.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/san/libnntrain.a: $(SAN_LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
-nntrain: $(B)/src/main.o $(B)/libnntrain.a
+nntrain: $(MAIN_OBJ) $(B)/libnntrain.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(B)/san/nntrain: $(B)/san/src/main.o $(B)/san/libnntrain.a
+$(B)/san/nntrain: $(SAN_MAIN_OBJ) $(B)/san/libnntrain.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(B)/test_nntrain: $(TEST_OBJ) $(B)/libnntrain.a

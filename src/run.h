@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "data/dataset.h"
+#include "eval/measure.h"
 #include "metrics.h"
 #include "nn/model.h"
 #include "util/error.h"
@@ -27,9 +28,6 @@ typedef struct {
     FILE *out;     /* results: stdout */
     FILE *diag;    /* notes and progress: stderr */
 } nn_run_opts;
-
-/* Trains cfg (contract section 3 output on o->out). */
-int nn_train(const nn_config *cfg, const nn_run_opts *o, nn_error *err);
 
 /* Evaluates the checkpoint at ckpt_path on the source `src`, or when src is
  * NULL on the data named by `spec` (a --data argument, read like the
@@ -52,24 +50,6 @@ int nn_gradcheck_run(const nn_config *cfg, const nn_run_opts *o, nn_error *err);
 int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err);
 
 /* --- shared by the commands -------------------------------------------- */
-
-/* Loss and accuracy (classification) or regression errors of a model on
- * rows idx[0..n-1] of d (idx NULL: every row), with the cost `loss`.  If acc is not NULL it
- * receives the accumulator, with the confusion matrix when want_confusion
- * (the caller frees it with nn_acc_free). */
-typedef struct {
-    nn_loss loss;
-    double huber_delta;
-} nn_loss_spec;
-
-int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, const nn_loss_spec *loss,
-               bool regression, bool want_confusion, nn_result *out, nn_acc *acc,
-               nn_error *err);
-
-/* Checks that every label of d fits a model with K outputs (K > 1: label <
- * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */
-int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err);
 
 /* The checkpoint's architecture. */
 int nn_ckpt_arch(const nn_ckpt *c, nn_arch *a, nn_error *err);

@@ -11,6 +11,7 @@
 #include "nn/model.h"
 #include "run.h"
 #include "tests.h"
+#include "train/train.h"
 #include "util/rng.h"
 
 /* Writes a two-class problem into dir: n samples of 4 byte features; class
@@ -58,13 +59,6 @@ static void write_config(const char *dir, const char *extra_training, double lr,
     nn_test_write_file(path, text, strlen(text));
 }
 
-static FILE *devnull(void)
-{
-    FILE *f = fopen("/dev/null", "w");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
 static int train_in(const char *dir, int epochs, bool resume, nn_error *e)
 {
     char path[4200];
@@ -72,14 +66,8 @@ static int train_in(const char *dir, int epochs, bool resume, nn_error *e)
     nn_config cfg;
     ck_assert_int_eq(nn_config_load(&cfg, path, e), 0);
     cfg.epochs = epochs;
-    nn_run_opts o = {0};
-    o.resume = resume;
-    o.quiet = true;
-    o.threads = 1;
-    o.out = devnull();
-    o.diag = o.out;
+    nn_train_opts o = {.resume = resume};
     int rc = nn_train(&cfg, &o, e);
-    fclose(o.out);
     nn_config_free(&cfg);
     return rc;
 }
@@ -229,12 +217,8 @@ START_TEST(test_divergence_stops_with_epoch_and_batch_and_keeps_checkpoint)
     cfg.learning_rate = 1e6;
     cfg.epochs = 3;
     cfg.checkpoint_every = 1;
-    nn_run_opts o = {0};
-    o.quiet = true;
-    o.out = devnull();
-    o.diag = o.out;
+    nn_train_opts o = {0};
     ck_assert_int_eq(nn_train(&cfg, &o, &e), -1);
-    fclose(o.out);
     nn_config_free(&cfg);
     ck_assert_int_eq(e.code, 1);
     ck_assert_msg(strncmp(e.msg, "training diverged: the loss is ", 31) == 0 &&
@@ -511,12 +495,8 @@ START_TEST(test_keep_best_writes_the_best_epoch_beside_the_latest)
     char *sets[1] = {"checkpoint.keep_best=true"};
     ck_assert_msg(nn_config_load_with_sets(&cfg, path, sets, 1, &e) == 0, "%s", e.msg);
     cfg.epochs = 6;
-    nn_run_opts o = {0};
-    o.quiet = true;
-    o.out = devnull();
-    o.diag = o.out;
+    nn_train_opts o = {0};
     ck_assert_msg(nn_train(&cfg, &o, &e) == 0, "%s", e.msg);
-    fclose(o.out);
     nn_config_free(&cfg);
     char ck[4200], best[4300];
     snprintf(ck, sizeof ck, "%s/model.ckpt", dir);

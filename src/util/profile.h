@@ -13,7 +13,6 @@
 #define NN_PROFILE_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 typedef enum {
     NN_PROF_DATA,     /* gathering, converting and scaling the batch; targets */
@@ -36,9 +35,7 @@ void nn_prof_end(nn_prof_phase phase, double started);
 
 void nn_prof_reset(void);
 
-/* Writes one epoch's report to f: a line of text, or a JSON object when
- * json.  `seconds` is the epoch's training time (the sum of the phases plus
- * the loop's own bookkeeping). */
-void nn_prof_report(FILE *f, bool json, long long epoch, double seconds);
+/* "data", "forward", "loss", "backward", "optimizer", "kernels". */
+const char *nn_prof_phase_name(nn_prof_phase phase);
 
 #endif

@@ -1,13 +1,6 @@
-#include "util/progress.h"
+#include "cli/progress.h"
 
-#include <time.h>
-
-double nn_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 void nn_progress_init(nn_progress *p, FILE *out, bool enabled)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/train_report.h"
 #include "config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
@@ -314,7 +315,12 @@ static int run(options *o, nn_error *err)
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
         goto out;
-    rc = nn_train(&cfg, &o->run, err);
+    nn_train_opts to = {.resume = o->run.resume, .profile = o->run.profile};
+    nn_train_report report;
+    nn_train_report_init(&report, &to, o->run.json, o->run.quiet, o->run.progress, o->run.out,
+                         o->run.diag);
+    rc = nn_train(&cfg, &to, err);
+    nn_train_report_done(&report);
 out:
     nn_config_free(&cfg);
     return rc;

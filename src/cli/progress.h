@@ -1,4 +1,4 @@
-/* progress.h - the live progress bar on stderr, and a monotonic clock.
+/* progress.h - the live progress bar on stderr.
  * The bar is drawn only when enabled (stderr is a terminal and not --quiet);
  * it redraws at most ten times a second and erases itself when done. */
 #ifndef NN_PROGRESS_H
@@ -6,9 +6,6 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-
-/* Seconds from an arbitrary fixed point (CLOCK_MONOTONIC). */
-double nn_now(void);
 
 typedef struct {
     bool enabled;

@@ -1,0 +1,124 @@
+/* train_report.c - training's output (train_report.h). */
+#include "cli/train_report.h"
+
+#include <math.h>
+
+#include "cli/signals.h"
+
+/* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
+static void put_metric(FILE *f, bool json, const char *prefix, const char *name, double v,
+                       int digits)
+{
+    if (!isfinite(v))
+        return;
+    if (json)
+        fprintf(f, ",\"%s_%s\":%.9g", prefix, name, v);
+    else
+        fprintf(f, "  %s_%s %.*f", prefix, name, digits, v);
+}
+
+static void put_metrics(FILE *f, bool json, const char *prefix, const nn_result *r,
+                        bool regression)
+{
+    put_metric(f, json, prefix, "loss", r->loss, 6);
+    if (regression) {
+        put_metric(f, json, prefix, "mse", r->mse, 6);
+        put_metric(f, json, prefix, "mae", r->mae, 6);
+        put_metric(f, json, prefix, "r2", r->r2, 4);
+    } else {
+        put_metric(f, json, prefix, "accuracy", r->accuracy, 4);
+    }
+}
+
+static void on_epoch(void *ctx, const nn_epoch_report *e)
+{
+    nn_train_report *r = ctx;
+    nn_progress_clear(&r->bar);
+    if (r->quiet)
+        return;
+    FILE *f = r->out;
+    if (r->json)
+        fprintf(f, "{\"epoch\":%lld", (long long)e->epoch);
+    else
+        fprintf(f, "epoch %lld/%lld", (long long)e->epoch, (long long)e->epochs);
+    put_metrics(f, r->json, "train", &e->train, e->regression);
+    if (e->has_val)
+        put_metrics(f, r->json, "val", &e->val, e->regression);
+    if (r->json)
+        fprintf(f, ",\"seconds\":%.3f,\"samples_per_second\":%.0f}\n", e->seconds,
+                e->samples_per_second);
+    else
+        fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", e->seconds,
+                e->samples_per_second);
+    fflush(f);
+}
+
+static void on_batch(void *ctx, const nn_batch_report *b)
+{
+    nn_train_report *r = ctx;
+    nn_progress_update(&r->bar, (long)b->epoch, (long)b->epochs, (long)b->batch,
+                       (long)b->batches, b->started, b->samples);
+}
+
+/* One epoch's --profile line (a JSON object with --json). */
+static void on_profile(void *ctx, const nn_profile_report *p)
+{
+    nn_train_report *r = ctx;
+    nn_progress_clear(&r->bar);
+    FILE *f = r->diag;
+    double seconds = p->seconds, total = seconds > 0 ? seconds : 1e-300;
+    double outside = seconds - p->phases[NN_PROF_KERNELS];
+    if (r->json) {
+        fprintf(f, "{\"profile_epoch\":%lld,\"seconds\":%.6f", (long long)p->epoch, seconds);
+        for (int i = 0; i < NN_PROF_PHASES; i++)
+            fprintf(f, ",\"%s_seconds\":%.6f", nn_prof_phase_name((nn_prof_phase)i),
+                    p->phases[i]);
+        fprintf(f, ",\"outside_kernels_seconds\":%.6f,\"outside_kernels_share\":%.4f}\n",
+                outside, outside / total);
+    } else {
+        fprintf(f, "profile epoch %lld: %.3f s", (long long)p->epoch, seconds);
+        for (int i = 0; i < NN_PROF_PHASES; i++)
+            fprintf(f, "%s %s %.3f s (%.1f%%)", i == 0 || i == NN_PROF_KERNELS ? ";" : ",",
+                    nn_prof_phase_name((nn_prof_phase)i), p->phases[i],
+                    100.0 * p->phases[i] / total);
+        fprintf(f, "; outside the kernels %.3f s (%.1f%%)\n", outside, 100.0 * outside / total);
+    }
+    fflush(f);
+}
+
+static void on_note(void *ctx, const char *note)
+{
+    nn_train_report *r = ctx;
+    nn_progress_clear(&r->bar);
+    if (!r->quiet)
+        fprintf(r->diag, "nntrain: %s\n", note);
+}
+
+static void on_start(void *ctx)
+{
+    (void)ctx;
+    nn_cli_signals_catch();
+}
+
+void nn_train_report_init(nn_train_report *r, nn_train_opts *o, bool json, bool quiet,
+                          bool progress, FILE *out, FILE *diag)
+{
+    r->json = json;
+    r->quiet = quiet;
+    r->out = out;
+    r->diag = diag;
+    nn_progress_init(&r->bar, diag, progress);
+    o->stop = &nn_cli_stop;
+    o->ctx = r;
+    o->on_start = on_start;
+    o->on_epoch = on_epoch;
+    o->on_batch = progress ? on_batch : NULL;
+    o->on_profile = on_profile;
+    o->on_note = on_note;
+}
+
+void nn_train_report_done(nn_train_report *r)
+{
+    nn_progress_clear(&r->bar);
+    nn_cli_signals_restore();
+}

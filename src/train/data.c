@@ -1,0 +1,131 @@
+/* data.c - the rows a run trains and validates on (trainer.h). */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/batch.h"
+#include "data/source.h"
+#include "eval/measure.h"
+#include "train/trainer.h"
+
+/* The data must suit the model: as many targets as outputs for regression,
+ * labels within the outputs for classification. */
+static int check_fit(const nn_dataset *d, const nn_source *src, int K, bool regression,
+                     nn_error *err)
+{
+    if (regression) {
+        if (d->n_targets != K) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: %d target columns for %d output units",
+                         nn_source_name(src), d->n_targets, K);
+            return -1;
+        }
+        return 0;
+    }
+    return nn_check_labels(d, K, nn_source_labels_name(src), err);
+}
+
+/* A separate validation set: read like the training data (its class names,
+ * its features), every row of each set in file order. */
+static int load_validation(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_source *vs = &cfg->validation;
+    if (nn_source_load(&t->val, NULL, vs, t->train.class_names,
+                       t->train.class_names ? t->train.n_classes : 0,
+                       !t->train.class_names && !t->regression, err) < 0)
+        return -1;
+    if (t->val.features != t->train.features) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: samples have %zu features, the training data %zu",
+                     nn_source_name(vs), t->val.features, t->train.features);
+        return -1;
+    }
+    if (check_fit(&t->val, vs, K, t->regression, err) < 0)
+        return -1;
+    if (nn_split(t->train.n, 0.0, cfg->seed, &t->train_idx, &t->n_train, &t->val_idx,
+                 &t->n_val, err) < 0)
+        return -1;
+    uint32_t *unused = NULL;
+    size_t n_unused = 0;
+    if (nn_split(t->val.n, 0.0, cfg->seed, &t->val_idx, &t->n_val, &unused, &n_unused, err) < 0)
+        return -1;
+    t->val_set = &t->val;
+    return 0;
+}
+
+int nn_trainer_load_data(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_source *src = &cfg->train;
+    if (nn_source_load(&t->train, &t->layout, src, NULL, 0, false, err) < 0)
+        return -1;
+    if (check_fit(&t->train, src, K, t->regression, err) < 0)
+        return -1;
+    if (t->train.n > UINT32_MAX) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu samples, at most %u are supported",
+                     nn_source_name(src), t->train.n, UINT32_MAX);
+        return -1;
+    }
+    if (cfg->has_validation) {
+        if (load_validation(t, K, err) < 0)
+            return -1;
+    } else {
+        if (nn_split(t->train.n, cfg->validation_fraction, cfg->seed, &t->train_idx,
+                     &t->n_train, &t->val_idx, &t->n_val, err) < 0)
+            return -1;
+        t->val_set = &t->train;
+    }
+    if (t->n_train == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: no training samples left after taking %zu for validation",
+                     nn_source_name(src), t->n_val);
+        return -1;
+    }
+    if (t->train.features > NN_MAX_FEATURES) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
+                     nn_source_name(src), t->train.features, NN_MAX_FEATURES);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether batches of bs rows leave a batch of one row over n rows. */
+static bool single_row_batch(size_t n, size_t bs)
+{
+    return bs == 1 || n % bs == 1;
+}
+
+int nn_trainer_check_batches(const trainer *t, const nn_arch *a, nn_error *err)
+{
+    int d = -1;
+    for (int l = 0; l < a->n_layers && d < 0; l++)
+        if (a->layers[l].kind == NN_LAYER_BATCH_NORM)
+            d = a->layers[l].origin;
+    size_t n = t->n_train, bs = (size_t)t->cfg->batch_size;
+    if (d < 0 || !single_row_batch(n, bs))
+        return 0;
+    const char *name = nn_source_name(&t->cfg->train);
+    if (n < 2) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: %zu training row left, but batch normalization (layer %d) needs "
+                     "batches of two rows or more: give it more data or a smaller "
+                     "data.validation_fraction",
+                     name, n, d + 1);
+        return -1;
+    }
+    /* the nearest batch sizes that leave no batch of one row */
+    size_t below = bs - 1, above = bs + 1;
+    while (below >= 2 && single_row_batch(n, below))
+        below--;
+    while (above <= 65536 && single_row_batch(n, above))
+        above++;
+    char hint[96];
+    if (below >= 2 && above <= 65536)
+        snprintf(hint, sizeof hint, "%zu or %zu", below, above);
+    else
+        snprintf(hint, sizeof hint, "%zu", below >= 2 ? below : above);
+    nn_error_set(err, NN_EXIT_RUNTIME,
+                 "%s: %zu training rows in batches of %zu leave a last batch of one row, which "
+                 "batch normalization (layer %d) cannot normalize: set training.batch_size to "
+                 "%s, or change data.validation_fraction",
+                 name, n, bs, d + 1, hint);
+    return -1;
+}

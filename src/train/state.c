@@ -1,0 +1,193 @@
+/* state.c - the trainer's state to a checkpoint and back: the one place
+ * that maps the fields of a training run onto nn_ckpt (trainer.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+#include "train/trainer.h"
+
+/* The running metrics of an interrupted epoch, regression part: (4, K)
+ * doubles, mean, m2, sse, sae per output.  NULL with *err on out of
+ * memory. */
+static double *pack_running(const nn_acc *a, nn_error *err)
+{
+    int K = a->K;
+    double *v = malloc(sizeof(double) * 4 * (size_t)K);
+    if (!v) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
+        return NULL;
+    }
+    memcpy(v, a->mean, sizeof(double) * (size_t)K);
+    memcpy(v + K, a->m2, sizeof(double) * (size_t)K);
+    memcpy(v + 2 * K, a->sse, sizeof(double) * (size_t)K);
+    memcpy(v + 3 * K, a->sae, sizeof(double) * (size_t)K);
+    return v;
+}
+
+int nn_trainer_save(trainer *t, const char *path, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    nn_model *m = t->model;
+    nn_ckpt c = {0};
+    c.version = (char *)NN_VERSION;
+    c.config_json = nn_config_to_json(cfg);
+    if (!c.config_json) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
+        return -1;
+    }
+    c.n_inputs = m->arch.n_inputs;
+    c.n_layers = nn_arch_declared(&m->arch);
+    for (int d = 0; d < c.n_layers; d++) {
+        const nn_layer *y = nn_arch_declared_last(&m->arch, d);
+        c.units[d] = y->out;
+        c.act[d] = y->act;
+        c.alpha[d] = y->alpha;
+    }
+    c.loss = cfg->loss;
+    c.optimizer = cfg->optimizer;
+    c.n_classes = t->regression ? 0 : t->train.n_classes;
+    c.class_names = t->regression ? NULL : t->train.class_names;
+    c.data_kind = (int)cfg->train.kind;
+    c.n_targets = t->regression ? t->train.n_targets : 0;
+    c.layout = t->layout;
+    c.scale = t->scale;
+    c.shift = t->shift;
+    c.mult = t->mult;
+    c.epoch = t->epoch;
+    c.step = t->step;
+    memcpy(c.rng, t->rng.s, sizeof c.rng);
+    c.seed = cfg->seed;
+    c.train_loss = t->train_m.loss;
+    c.train_accuracy = t->train_m.accuracy;
+    c.val_loss = t->val_m.loss;
+    c.val_accuracy = t->val_m.accuracy;
+    c.params = m->params;
+    c.n_params = m->n_params;
+    c.opt_state = t->opt_state;
+    c.n_opt_state = t->n_opt_state;
+    c.huber_delta = cfg->huber_delta;
+    c.best_val_loss = t->best_val_loss;
+    c.best_epoch = t->best_epoch;
+    c.bad_epochs = t->bad_epochs;
+    c.stopped = t->stopped;
+    double *running = NULL;
+    if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
+        c.batch = t->batch;
+        memcpy(c.epoch_rng, t->epoch_rng.s, sizeof c.epoch_rng);
+        c.acc_loss_sum = t->acc.loss_sum;
+        c.acc_n = t->acc.n;
+        c.acc_correct = t->acc.correct;
+        if (t->acc.mean) {
+            if (!(running = pack_running(&t->acc, err))) {
+                free(c.config_json);
+                return -1;
+            }
+            c.acc_k = t->acc.K;
+            c.acc_reg = running;
+        }
+    }
+    int rc = nn_ckpt_save(path, &c, err);
+    free(running);
+    free(c.config_json);
+    return rc;
+}
+
+/* The checkpoint must describe the same network, data and settings. */
+static int check_resumable(const trainer *t, const nn_ckpt *c, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const char *path = cfg->checkpoint_path;
+    size_t features = t->train.features;
+    if ((size_t)c->n_inputs != features) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint's model takes %d inputs, the data has %zu",
+                     path, c->n_inputs, features);
+        return -1;
+    }
+    nn_arch saved;
+    char why[512];
+    if (nn_ckpt_arch(c, &saved, err) < 0)
+        return -1;
+    if (!nn_arch_same(&saved, &t->model->arch, "checkpoint", "config", why, sizeof why)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot resume: %s", path, why);
+        return -1;
+    }
+    if (c->loss != cfg->loss || c->scale != t->scale || c->seed != cfg->seed) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint was trained with loss %s, scale %s, "
+                     "seed %llu; the config has loss %s, scale %s, seed %llu",
+                     path, nn_loss_name(c->loss), nn_scale_name(c->scale),
+                     (unsigned long long)c->seed, nn_loss_name(cfg->loss),
+                     nn_scale_name(t->scale), (unsigned long long)cfg->seed);
+        return -1;
+    }
+    if (c->n_opt_state != t->n_opt_state || c->optimizer != cfg->optimizer) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint was trained with optimizer %s "
+                     "(%zu state values), the config uses %s (%zu)",
+                     path, nn_opt_name(c->optimizer), c->n_opt_state,
+                     nn_opt_name(cfg->optimizer), t->n_opt_state);
+        return -1;
+    }
+    return 0;
+}
+
+/* The position inside an interrupted epoch: its generator and the running
+ * metrics so far. */
+static int restore_running(trainer *t, const nn_ckpt *c, nn_error *err)
+{
+    int K = nn_model_outputs(t->model);
+    size_t bs = (size_t)t->cfg->batch_size, batches = (t->n_train + bs - 1) / bs;
+    if ((uint64_t)c->batch > batches || c->acc_k != (t->regression ? K : 0)) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint stopped at batch %lld of an epoch, the "
+                     "config's batch size gives %zu batches",
+                     t->cfg->checkpoint_path, (long long)c->batch, batches);
+        return -1;
+    }
+    if (nn_acc_init(&t->acc, K, t->regression, false, err) < 0)
+        return -1;
+    t->batch = c->batch;
+    memcpy(t->epoch_rng.s, c->epoch_rng, sizeof t->epoch_rng.s);
+    t->acc.loss_sum = c->acc_loss_sum;
+    t->acc.n = (size_t)c->acc_n;
+    t->acc.correct = (size_t)c->acc_correct;
+    for (int k = 0; k < c->acc_k; k++) {
+        t->acc.mean[k] = c->acc_reg[k];
+        t->acc.m2[k] = c->acc_reg[c->acc_k + k];
+        t->acc.sse[k] = c->acc_reg[2 * c->acc_k + k];
+        t->acc.sae[k] = c->acc_reg[3 * c->acc_k + k];
+    }
+    return 0;
+}
+
+int nn_trainer_restore(trainer *t, nn_error *err)
+{
+    nn_ckpt c = {0};
+    int rc = -1;
+    size_t F = t->train.features;
+    if (nn_ckpt_load(t->cfg->checkpoint_path, &c, err) < 0 || check_resumable(t, &c, err) < 0)
+        goto out;
+    memcpy(t->model->params, c.params, sizeof(float) * t->model->n_params);
+    if (t->n_opt_state)
+        memcpy(t->opt_state, c.opt_state, sizeof(float) * t->n_opt_state);
+    t->best_val_loss = c.best_val_loss;
+    t->best_epoch = c.best_epoch;
+    t->bad_epochs = c.bad_epochs;
+    t->stopped = c.stopped;
+    memcpy(t->shift, c.shift, sizeof(float) * F);
+    memcpy(t->mult, c.mult, sizeof(float) * F);
+    memcpy(t->rng.s, c.rng, sizeof t->rng.s);
+    t->epoch = c.epoch;
+    t->step = c.step;
+    if (c.batch > 0 && restore_running(t, &c, err) < 0)
+        goto out;
+    t->train_m.loss = c.train_loss;
+    t->train_m.accuracy = c.train_accuracy;
+    t->val_m.loss = c.val_loss;
+    t->val_m.accuracy = c.val_accuracy;
+    rc = 0;
+out:
+    nn_ckpt_free(&c);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* step.c - the mini-batches of one epoch, one training step each
+ * (trainer.h; the step itself is described in train.h). */
+#include <math.h>
+#include <string.h>
+
+#include "data/batch.h"
+#include "nn/loss.h"
+#include "train/trainer.h"
+#include "util/clock.h"
+
+/* Plain SGD (no momentum, no clipping) runs fused into the backward pass:
+ * the weight gradients are consumed as the kernels compute them instead of
+ * being stored and read again by the optimizer (nn_model_backward_sgd; the
+ * same bits as the separate step). */
+static bool fused_sgd(const nn_optim_cfg *c)
+{
+    return c->kind == NN_OPTIM_SGD && c->momentum == 0 && c->clip_norm == 0;
+}
+
+/* Rows [off, off + B) of the epoch's order into X, T and y; the next
+ * batch's rows start loading while this one trains. */
+static void load_batch(trainer *t, size_t off, int B, size_t next)
+{
+    const uint32_t *rows = t->order + off;
+    int K = nn_model_outputs(t->model);
+    nn_batch_gather(t->X, &t->train, rows, (size_t)B, t->shift, t->mult);
+    nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
+    if (!t->regression)
+        nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+    if (next > 0)
+        nn_batch_prefetch(&t->train, rows + B, next);
+}
+
+/* The update of one batch: backward and the optimizer's step at the
+ * scheduled rate, leaving the gradients zero for the next one. */
+static void update(trainer *t, int B, bool is_dz, size_t batches)
+{
+    nn_model *m = t->model;
+    const nn_config *cfg = t->cfg;
+    double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
+    double t0 = nn_prof_begin();
+    if (fused_sgd(&t->optim)) {
+        /* the update happens inside the backward pass; timed there */
+        nn_model_backward_sgd(m, t->X, t->dOut, B, is_dz, (float)lr,
+                              (float)t->optim.weight_decay);
+        nn_prof_end(NN_PROF_BACKWARD, t0);
+        t0 = nn_prof_begin();
+    } else {
+        nn_model_backward(m, t->X, t->dOut, B, NULL, is_dz);
+        nn_prof_end(NN_PROF_BACKWARD, t0);
+        t0 = nn_prof_begin();
+        if (t->optim.clip_norm > 0)
+            nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
+        nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params, t->decay,
+                            t->n_decay, lr, t->step + 1);
+    }
+    nn_prof_end(NN_PROF_OPTIM, t0);
+}
+
+/* One training step on rows [off, off + B) of the order: forward with this
+ * step's dropout masks, the loss, and the update.  -1 with *err when the
+ * loss is not finite. */
+static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batches,
+                nn_error *err)
+{
+    nn_model *m = t->model;
+    const nn_config *cfg = t->cfg;
+    int K = nn_model_outputs(m);
+    size_t bs = (size_t)cfg->batch_size, left = t->n_train - off - (size_t)B;
+    double t0 = nn_prof_begin();
+    load_batch(t, off, B, b + 1 < batches ? (left < bs ? left : bs) : 0);
+    nn_prof_end(NN_PROF_DATA, t0);
+
+    t0 = nn_prof_begin();
+    nn_rng drop;
+    nn_rng_seed(&drop, cfg->seed ^ (uint64_t)t->step * 0x9E3779B97F4A7C15u, NN_STREAM_DROPOUT);
+    const float *yhat = nn_model_forward_train(m, t->X, B, &drop);
+    nn_prof_end(NN_PROF_FORWARD, t0);
+
+    t0 = nn_prof_begin();
+    nn_act out_act = nn_arch_output_act(&m->arch);
+    double loss = nn_loss_forward(cfg->loss, out_act, yhat, m->logits, t->T, B, K,
+                                  cfg->huber_delta);
+    if (!isfinite(loss)) {
+        char where[96];
+        nn_trainer_where_not_finite(m, B, where, sizeof where);
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "training diverged: the loss is %s at epoch %lld, batch %zu (%s; lower "
+                     "optimizer.learning_rate); %s",
+                     isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1, where,
+                     nn_trainer_kept(t));
+        return -1;
+    }
+    nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
+    nn_loss_backward(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, K, cfg->huber_delta);
+    nn_prof_end(NN_PROF_LOSS, t0);
+
+    update(t, B, nn_loss_fused(cfg->loss, out_act), batches);
+    t->step++;
+    return 0;
+}
+
+/* The start of an epoch: its generator and running metrics (restored from
+ * the checkpoint when resuming inside it), and its order of the rows. */
+static int begin(trainer *t, nn_error *err)
+{
+    if (t->batch == 0) {
+        t->epoch_rng = t->rng;
+        if (nn_acc_init(&t->acc, nn_model_outputs(t->model), t->regression, false, err) < 0)
+            return -1;
+    } else {
+        t->rng = t->epoch_rng;
+    }
+    memcpy(t->order, t->train_idx, sizeof(uint32_t) * t->n_train);
+    if (t->cfg->shuffle)
+        nn_rng_shuffle(&t->rng, t->order, t->n_train);
+    return 0;
+}
+
+int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err)
+{
+    const nn_train_opts *o = t->o;
+    size_t bs = (size_t)t->cfg->batch_size, batches = (t->n_train + bs - 1) / bs;
+    nn_prof_enabled = o->profile;
+    nn_prof_reset();
+    if (begin(t, err) < 0)
+        return -1;
+    for (size_t b = (size_t)t->batch; b < batches; b++) {
+        size_t off = b * bs;
+        int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
+        if (step(t, e, b, off, B, batches, err) < 0)
+            return -1;
+        t->batch = (int64_t)b + 1;
+        if (o->on_batch) {
+            nn_batch_report r = {e, t->cfg->epochs, (int64_t)b + 1, (int64_t)batches, started,
+                                 (double)(off + (size_t)B)};
+            o->on_batch(o->ctx, &r);
+        }
+        if (o->stop && *o->stop && b + 1 < batches)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* train.h - training a config's network: the loop of mini-batch steps,
+ * the end of each epoch (validation, early stopping, the best checkpoint),
+ * the save policy, and --resume.
+ *
+ * Mini-batches: every epoch draws a fresh order of the training rows (a
+ * Fisher-Yates shuffle of the sorted row list with the training generator,
+ * whose state is saved in the checkpoint), cuts it into batches of
+ * training.batch_size, and trains on the last, smaller batch too; its
+ * gradient is averaged over its own size.  Nothing is dropped.
+ *
+ * Each step: forward (with dropout masks drawn from a generator seeded by
+ * the seed and the step number, so no generator state needs saving), the
+ * loss and its gradient (fused dC/dZ for softmax/cross-entropy and
+ * sigmoid/binary-cross-entropy), backward, clipping by global norm, and the
+ * optimizer's update at the scheduled learning rate.
+ *
+ * Stopping: when *stop (set by the caller's signal handler to SIGINT or
+ * SIGTERM) becomes non-zero, the loop finishes the mini-batch in progress,
+ * writes a checkpoint that records the position inside the epoch (the
+ * generator state before the epoch's shuffle, the batches done, the running
+ * metrics), and returns -1 with err->code 130 or 143.  --resume redraws the
+ * same order, skips the done batches and continues, so the result equals an
+ * uninterrupted run bit for bit.
+ *
+ * Nothing here prints: the per-epoch metrics, the progress within an epoch,
+ * the profile and the notes go to the caller's callbacks (any may be NULL).
+ */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "util/error.h"
+#include "util/profile.h"
+
+/* One finished epoch. */
+typedef struct {
+    int64_t epoch, epochs;     /* this epoch (1-based) of training.epochs */
+    bool regression;
+    nn_result train;           /* running metrics over the epoch's batches */
+    bool has_val;
+    nn_result val;             /* validation after the epoch (when has_val) */
+    double seconds;            /* the whole epoch, validation included */
+    double samples_per_second; /* training rows over the training part */
+} nn_epoch_report;
+
+/* Where training stands inside an epoch, after each mini-batch. */
+typedef struct {
+    int64_t epoch, epochs;
+    int64_t batch, batches;
+    double started;            /* nn_now() when the epoch started */
+    double samples;            /* rows trained in this epoch so far */
+} nn_batch_report;
+
+/* Where an epoch's training time went (--profile): phases[NN_PROF_*]. */
+typedef struct {
+    int64_t epoch;
+    double seconds;            /* the training part of the epoch */
+    double phases[NN_PROF_PHASES];
+} nn_profile_report;
+
+typedef struct {
+    bool resume;               /* continue from cfg->checkpoint_path */
+    bool profile;              /* time the phases of each epoch (on_profile) */
+    const volatile sig_atomic_t *stop; /* 0, or SIGINT / SIGTERM: stop and save; NULL: never */
+    void *ctx;                 /* passed to the callbacks */
+    /* once, when the data is loaded and the first epoch is about to start:
+     * from here on a stop is honoured (the command line installs its
+     * SIGINT/SIGTERM handlers here, so a signal while loading still ends
+     * the process at once) */
+    void (*on_start)(void *ctx);
+    void (*on_epoch)(void *ctx, const nn_epoch_report *r);
+    void (*on_batch)(void *ctx, const nn_batch_report *r);
+    void (*on_profile)(void *ctx, const nn_profile_report *r);
+    /* a note for the user, one line without "nntrain: " ("no checkpoint.path
+     * in the config, ...", "early stopping after epoch 7: ...") */
+    void (*on_note)(void *ctx, const char *note);
+} nn_train_opts;
+
+/* Trains cfg.  Returns 0 when training.epochs are done (or early stopping
+ * ended it, or a resumed checkpoint had nothing left to do), or -1 with
+ * *err: exit code 1 for data, divergence and I/O, 2 for settings that do not
+ * fit together, 130/143 after a stop (the checkpoint written). */
+int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err);
+
+#endif

@@ -1,0 +1,112 @@
+/* trainer.h - the state of a training run, shared by the files of
+ * src/train (internal to them).
+ *
+ *   train.c    nn_train: setting up, the loop over epochs, cleaning up
+ *   data.c     the training and validation rows, and whether they suit
+ *              the model
+ *   step.c     the mini-batches of one epoch, one training step each
+ *   epoch.c    the end of an epoch: validation, early stopping, the report
+ *   save.c     when to write a checkpoint, and the stop after a signal
+ *   state.c    the trainer's state to a checkpoint and back (--resume)
+ *   diverge.c  where a run that stopped being finite went wrong
+ */
+#ifndef NN_TRAINER_H
+#define NN_TRAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "data/dataset.h"
+#include "metrics.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "train/train.h"
+#include "util/rng.h"
+
+typedef struct {
+    const nn_config *cfg;
+    const nn_train_opts *o;
+
+    /* the data (data.c) */
+    nn_dataset train, val;       /* val.x is NULL when validation comes from a split */
+    nn_csv_layout layout;        /* of the training file (CSV) */
+    const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
+    uint32_t *train_idx, *val_idx; /* (n_train,), (n_val,) */
+    size_t n_train, n_val;
+    bool regression;
+    nn_scale scale;              /* cfg->scale with "auto" resolved for the data */
+    float *shift, *mult;         /* (features,) input scaling */
+
+    /* the model and its optimizer */
+    nn_model *model;
+    nn_optim_cfg optim;
+    nn_schedule sched;
+    float *opt_state;            /* (n_opt_state,) in the parameters' layout */
+    size_t n_opt_state;
+    nn_optim_range decay[2 * NN_MAX_ARCH_LAYERS]; /* what gets weight decay (dense weights) */
+    size_t n_decay;
+
+    /* one mini-batch */
+    float *X, *dOut, *T;         /* (batch, features), (batch, outputs), (batch, outputs) */
+    int32_t *y;                  /* (batch,) labels */
+    uint32_t *order;             /* (n_train,) this epoch's order of the training rows */
+
+    /* progress, all of it in the checkpoint */
+    nn_rng rng;                  /* the training generator (shuffles) */
+    int64_t epoch, step;         /* epochs and updates done */
+    int64_t batch;               /* batches of epoch+1 done (inside an epoch) */
+    nn_rng epoch_rng;            /* rng before epoch+1's shuffle */
+    nn_acc acc;                  /* the running epoch's training metrics */
+    nn_result train_m, val_m;    /* metrics of the last epoch */
+    double best_val_loss;        /* early stopping / keep_best */
+    int64_t best_epoch, bad_epochs;
+    int stopped;                 /* early stopping ended the run */
+} trainer;
+
+/* data.c: loads the training data (and the validation set or split) for a
+ * model with K outputs into t. */
+int nn_trainer_load_data(trainer *t, int K, nn_error *err);
+/* data.c: batch normalisation needs every mini-batch to hold two rows or
+ * more; the error says what to change. */
+int nn_trainer_check_batches(const trainer *t, const nn_arch *a, nn_error *err);
+
+/* step.c: trains the batches of epoch e from t->batch on.  Returns 0 at the
+ * end of the epoch, 1 when a stop was asked for between two batches (t->batch
+ * says where), -1 with *err when training diverged. */
+int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err);
+
+/* epoch.c: the end of epoch e: the parameters' check, the profile, the
+ * validation, early stopping, the report.  *improved tells whether the
+ * validation loss is the best so far.  Returns 0 or -1 with *err. */
+int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
+                         nn_error *err);
+
+/* save.c: the checkpoints due after epoch e (the best one when improved,
+ * the latest every checkpoint.every_epochs, after the last epoch and when
+ * early stopping ended the run). */
+int nn_trainer_save_after_epoch(trainer *t, int64_t e, bool improved, nn_error *err);
+/* save.c: writes the checkpoint after a stop and sets *err to the stop's
+ * message and exit code; returns -1. */
+int nn_trainer_interrupted(trainer *t, nn_error *err);
+/* save.c: "the last good checkpoint is kept" or "no checkpoint was
+ * written", for messages about a failed run. */
+const char *nn_trainer_kept(const trainer *t);
+
+/* state.c: the training state as a checkpoint written to path. */
+int nn_trainer_save(trainer *t, const char *path, nn_error *err);
+/* state.c: restores the state of the checkpoint at cfg->checkpoint_path
+ * after checking that it describes the same network, data and settings. */
+int nn_trainer_restore(trainer *t, nn_error *err);
+
+/* diverge.c: "first non-finite values in layer 2 weights" etc. for a model
+ * after a batch of B rows (B 0: the parameters only). */
+void nn_trainer_where_not_finite(const nn_model *m, int B, char *out, size_t cap);
+/* diverge.c: the index of the first non-finite value of p[n], if any. */
+bool nn_first_nonfinite(const float *p, size_t n, size_t *at);
+
+/* a note through the caller's callback */
+void nn_trainer_note(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
