@@ -1,9 +1,12 @@
 /* test_train.c - the training loop end to end on small generated data:
  * learning a separable problem, determinism, resume exactness, divergence. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -132,6 +135,84 @@ START_TEST(test_train_learns_separable_problem_to_full_accuracy)
                       "%s", text);
         free(text);
     }
+}
+END_TEST
+
+/* The training loop prints nothing: everything reaches the caller through
+ * its callbacks (epochs in order, every batch, the start, the notes), and
+ * stdout and stderr stay empty. */
+typedef struct {
+    int starts, epochs, batches, notes;
+    int64_t last_epoch;
+    char note[256];
+} seen;
+
+static void seen_start(void *ctx) { ((seen *)ctx)->starts++; }
+static void seen_batch(void *ctx, const nn_batch_report *b)
+{
+    seen *s = ctx;
+    s->batches++;
+    ck_assert_int_eq(b->epoch, s->last_epoch + 1);
+}
+static void seen_epoch(void *ctx, const nn_epoch_report *r)
+{
+    seen *s = ctx;
+    s->epochs++;
+    ck_assert_int_eq(r->epoch, s->last_epoch + 1);
+    ck_assert_int_eq(r->epochs, 3);
+    ck_assert(r->has_val && !r->regression);
+    ck_assert(r->train.accuracy >= 0 && r->val.accuracy <= 1);
+    s->last_epoch = r->epoch;
+}
+static void seen_note(void *ctx, const char *note)
+{
+    seen *s = ctx;
+    s->notes++;
+    snprintf(s->note, sizeof s->note, "%s", note);
+}
+
+START_TEST(test_train_prints_nothing_and_reports_through_callbacks)
+{
+    const char *dir = setup(2, 0.5, "");
+    char path[4200], out[4300];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(out, sizeof out, "%s/printed", dir);
+    nn_config cfg;
+    nn_error e = {0};
+    ck_assert_int_eq(nn_config_load(&cfg, path, &e), 0);
+    cfg.epochs = 3;
+    free(cfg.checkpoint); /* no checkpoint: a note says so */
+    free(cfg.checkpoint_path);
+    cfg.checkpoint = cfg.checkpoint_path = NULL;
+    seen s = {0};
+    nn_train_opts o = {.ctx = &s, .on_start = seen_start, .on_epoch = seen_epoch,
+                       .on_batch = seen_batch, .on_note = seen_note};
+    fflush(stdout);
+    fflush(stderr);
+    int keep_out = dup(1), keep_err = dup(2);
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert(keep_out >= 0 && keep_err >= 0 && fd >= 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int rc = nn_train(&cfg, &o, &e);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(keep_out, 1);
+    dup2(keep_err, 2);
+    close(keep_out);
+    close(keep_err);
+    close(fd);
+    nn_config_free(&cfg);
+    ck_assert_msg(rc == 0, "%s", e.msg);
+    struct stat st;
+    ck_assert_int_eq(stat(out, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
+    ck_assert_int_eq(s.starts, 1);
+    ck_assert_int_eq(s.epochs, 3);
+    ck_assert_int_eq(s.batches, 3 * 23); /* 160 training rows in batches of 7 */
+    ck_assert_int_eq(s.notes, 1);
+    ck_assert_str_eq(s.note,
+                     "note: no checkpoint.path in the config, the trained model will not be saved");
 }
 END_TEST
 
@@ -520,6 +601,7 @@ Suite *train_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_train_learns_separable_problem_to_full_accuracy);
     tcase_add_test(tc, test_train_is_deterministic_for_a_seed);
+    tcase_add_test(tc, test_train_prints_nothing_and_reports_through_callbacks);
     tcase_add_test(tc, test_resume_n_then_m_equals_n_plus_m);
     tcase_add_test(tc, test_resume_rejects_different_architecture);
     tcase_add_test(tc, test_resume_without_checkpoint_is_an_error);
