@@ -51,7 +51,7 @@ static void flush_batch(predictor *p)
     const float *yhat = nn_model_forward(p->m, p->X, p->B);
     for (int i = 0; i < p->B; i++) {
         const float *y = yhat + (size_t)i * p->K;
-        if (p->ck->n_targets > 0) {
+        if (p->ck->layout.n_targets > 0) {
             for (int k = 0; k < p->K; k++)
                 fprintf(p->out, "%s%.9g", k ? "," : "", y[k]);
         } else {
@@ -113,7 +113,7 @@ typedef struct {
     size_t width;    /* fields per row when by_name */
 } column_map;
 
-static bool is_feature_col(const nn_csv_layout *l, long j)
+static bool is_feature_col(const nn_data_layout *l, long j)
 {
     if (j == l->label_col)
         return false;
@@ -125,7 +125,7 @@ static bool is_feature_col(const nn_csv_layout *l, long j)
 
 static int map_header(column_map *map, nn_csv *csv, const nn_ckpt *c, nn_error *err)
 {
-    const nn_csv_layout *l = &c->layout;
+    const nn_data_layout *l = &c->layout;
     map->by_name = true;
     map->width = nn_csv_nfields(csv);
     map->cols = malloc(sizeof(long) * (size_t)c->n_inputs);
@@ -165,7 +165,7 @@ static int parse_field(const nn_csv *csv, size_t k, double *v, nn_error *err)
 static int csv_row(predictor *p, const column_map *map, const nn_csv *csv, nn_error *err)
 {
     const nn_ckpt *c = p->ck;
-    const nn_csv_layout *l = &c->layout;
+    const nn_data_layout *l = &c->layout;
     size_t nf = nn_csv_nfields(csv), F = (size_t)c->n_inputs;
     if (map->by_name) {
         if (nf != map->width) {
@@ -184,14 +184,14 @@ static int csv_row(predictor *p, const column_map *map, const nn_csv *csv, nn_er
                 return -1;
         return 0;
     }
-    if (c->data_kind == NN_SRC_CSV && nf == l->n_columns) {
+    if (l->format == NN_FORMAT_CSV && nf == l->n_columns) {
         size_t i = 0;
         for (size_t k = 0; k < nf; k++)
             if (is_feature_col(l, (long)k) && parse_field(csv, k, &p->row[i++], err) < 0)
                 return -1;
         return 0;
     }
-    if (c->data_kind == NN_SRC_CSV && l->n_columns != F)
+    if (l->format == NN_FORMAT_CSV && l->n_columns != F)
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s:%llu: expected %zu fields (the features) or %zu (a training row), "
                      "found %zu",
@@ -206,7 +206,7 @@ static int csv_row(predictor *p, const column_map *map, const nn_csv *csv, nn_er
 static int predict_csv(predictor *p, nn_reader *r, nn_error *err)
 {
     const nn_ckpt *c = p->ck;
-    bool csv_trained = c->data_kind == NN_SRC_CSV;
+    bool csv_trained = c->layout.format == NN_FORMAT_CSV;
     int delim = csv_trained ? c->layout.delimiter : ',';
     nn_csv *csv = nn_csv_from_reader(r, delim, err);
     if (!csv)

@@ -37,7 +37,7 @@
 
 typedef struct {
     nn_dataset train, val;       /* val.x is NULL when validation comes from a split */
-    nn_csv_layout layout;        /* of the training file (CSV) */
+    nn_data_layout layout;       /* of the training file */
     const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
     uint32_t *train_idx, *val_idx;
     size_t n_train, n_val;
@@ -103,7 +103,7 @@ static void trainer_free(trainer *t)
 {
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
-    nn_csv_layout_free(&t->layout);
+    nn_data_layout_free(&t->layout);
     free(t->train_idx);
     free(t->val_idx);
     free(t->shift);
@@ -243,8 +243,6 @@ static int save_checkpoint_to(trainer *t, const nn_config *cfg, const char *path
     c.optimizer = cfg->optimizer;
     c.n_classes = t->regression ? 0 : t->train.n_classes;
     c.class_names = t->regression ? NULL : t->train.class_names;
-    c.data_kind = (int)cfg->train.kind;
-    c.n_targets = t->regression ? t->train.n_targets : 0;
     c.layout = t->layout;
     c.scale = t->scale;
     c.shift = t->shift;

@@ -17,7 +17,7 @@ const char *nn_source_labels_name(const nn_source *s)
     return s->kind == NN_SRC_CSV ? s->path_resolved : s->labels_path;
 }
 
-int nn_source_load(nn_dataset *d, nn_csv_layout *layout, const nn_source *s,
+int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
                    char *const *classes, int n_classes, bool integer_classes, nn_error *err)
 {
     if (layout) {
@@ -26,14 +26,8 @@ int nn_source_load(nn_dataset *d, nn_csv_layout *layout, const nn_source *s,
     }
     if (s->kind == NN_SRC_IDX)
         return nn_idx_read_pair(d, s->images_path, s->labels_path, err);
-    nn_csv_layout scratch;
-    if (nn_csv_read(d, layout ? layout : &scratch, s->path_resolved, &s->csv, classes,
-                    n_classes, err) < 0)
+    if (nn_csv_read(d, layout, s->path_resolved, &s->csv, classes, n_classes, err) < 0)
         return -1;
-    if (!layout)
-        nn_csv_layout_free(&scratch);
-    else
-        layout->delimiter = s->csv.delimiter;
     if (integer_classes && !classes && d->class_names) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: labels such as \"%s\" are not whole numbers, but the model was "
@@ -74,17 +68,17 @@ static char *dup_or_null(const char *s, bool *oom)
 /* The CSV options a file written like the checkpoint's training data needs. */
 static void spec_from_layout(nn_csv_spec *sp, const nn_ckpt *ck, bool *oom)
 {
-    const nn_csv_layout *l = &ck->layout;
+    const nn_data_layout *l = &ck->layout;
     sp->header = l->header ? NN_HEADER_YES : NN_HEADER_NO;
     sp->delimiter = l->delimiter;
-    if (ck->n_targets > 0) {
-        sp->targets = calloc((size_t)ck->n_targets, sizeof *sp->targets);
+    if (l->n_targets > 0) {
+        sp->targets = calloc((size_t)l->n_targets, sizeof *sp->targets);
         if (!sp->targets) {
             *oom = true;
             return;
         }
-        sp->n_targets = ck->n_targets;
-        for (int i = 0; i < ck->n_targets; i++) {
+        sp->n_targets = l->n_targets;
+        for (int i = 0; i < l->n_targets; i++) {
             long col = l->target_cols[i];
             sp->targets[i].index = col;
             sp->targets[i].name = l->names ? dup_or_null(l->names[col], oom) : NULL;
@@ -164,7 +158,7 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_ckpt *ck, const
             s->path_resolved = dup_or_null(spec, &oom);
             if (like && like->kind == NN_SRC_CSV) {
                 spec_copy(&s->csv, &like->csv, &oom);
-            } else if (ck && ck->data_kind == NN_SRC_CSV) {
+            } else if (ck && ck->layout.format == NN_FORMAT_CSV) {
                 spec_from_layout(&s->csv, ck, &oom);
             } else {
                 s->csv.header = NN_HEADER_AUTO;

@@ -10,10 +10,10 @@
 
 /* Loads s into d.  For CSV, `classes` (n_classes names, or NULL) maps string
  * labels as in nn_csv_read, and *layout (if not NULL) receives the layout;
- * for IDX the layout is set empty (label_col -1).  When `classes` is NULL
+ * for IDX the layout is set empty (format NN_FORMAT_IDX, label_col -1).  When `classes` is NULL
  * but `integer_classes` is true, string labels are an error: the model was
  * trained on whole-number labels. */
-int nn_source_load(nn_dataset *d, nn_csv_layout *layout, const nn_source *s,
+int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
                    char *const *classes, int n_classes, bool integer_classes, nn_error *err);
 
 /* A source from a command-line SPEC: "IMAGES,LABELS" (an IDX pair) or one
