@@ -219,13 +219,13 @@ int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
     if (nn_ckpt_load(ckpt_path, &c, err) < 0)
         goto out;
     if (!src) {
-        if (nn_source_from_spec(&own, spec, &c, NULL, true, err) < 0)
+        if (nn_source_from_spec(&own, spec, &c.layout, NULL, true, err) < 0)
             goto out;
         src = &own;
     }
     int n_targets = c.layout.n_targets;
     bool regression = n_targets > 0;
-    if (regression && src->kind != NN_SRC_CSV) {
+    if (regression && src->format != NN_FORMAT_CSV) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: the checkpoint's model is a regression model; it needs CSV data with "
                      "its %d target columns",
