@@ -1,11 +1,12 @@
+/* source.c - a data source loaded through its format's table entry, and a source
+ * made from a command-line SPEC (see source.h). */
 #include "data/source.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "data/idx.h"
-#include "data/reader.h"
+#include "data/format.h"
 
 const char *nn_source_name(const nn_source *s)
 {
@@ -20,13 +21,13 @@ const char *nn_source_labels_name(const nn_source *s)
 int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
                    char *const *classes, int n_classes, bool integer_classes, nn_error *err)
 {
-    if (layout) {
-        memset(layout, 0, sizeof *layout);
-        layout->label_col = -1;
+    const nn_format *f = nn_format_get(s->format);
+    if (!f) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: unknown data format %d", nn_source_name(s),
+                     (int)s->format);
+        return -1;
     }
-    if (s->format == NN_FORMAT_IDX)
-        return nn_idx_read_pair(d, s->file_path, s->labels_path, err);
-    if (nn_csv_read(d, layout, s->file_path, &s->csv, classes, n_classes, err) < 0)
+    if (f->load(d, layout, s, classes, n_classes, err) < 0)
         return -1;
     if (integer_classes && !classes && d->class_names) {
         nn_error_set(err, NN_EXIT_RUNTIME,
@@ -37,22 +38,6 @@ int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
         return -1;
     }
     return 0;
-}
-
-int nn_source_is_idx(const char *path, nn_error *err)
-{
-    if (strcmp(path, "-") == 0)
-        return 0;
-    nn_reader *r = nn_reader_open(path, err);
-    if (!r)
-        return -1;
-    unsigned char h[4];
-    long long got = nn_reader_read(r, h, sizeof h, err);
-    nn_reader_close(r);
-    if (got < 0)
-        return -1;
-    return got == 4 && h[0] == 0 && h[1] == 0 && nn_dtype_size(h[2]) > 0 && h[3] >= 1 &&
-           h[3] <= 8;
 }
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -138,16 +123,17 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_data_layout *tr
         s->labels_path = dup_or_null(comma + 1, &oom);
         oom |= !s->file;
     } else {
-        int idx = nn_source_is_idx(spec, err);
-        if (idx < 0)
+        const nn_format *f = nn_format_of_file(spec, err);
+        if (!f)
             return -1;
+        bool idx = f->kind == NN_FORMAT_IDX;
         if (idx && need_labels) {
             nn_error_set(err, NN_EXIT_USAGE,
                          "--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
                          spec);
             return -1;
         }
-        s->format = idx ? NN_FORMAT_IDX : NN_FORMAT_CSV;
+        s->format = f->kind;
         s->file = dup_or_null(spec, &oom);
         s->file_path = dup_or_null(spec, &oom);
         if (!idx) {

@@ -30,7 +30,7 @@ int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
 
 /* A source from a command-line SPEC: "IMAGES,LABELS" (an IDX pair) or one
  * path ("-" = stdin).  One path is an IDX images file when its bytes say so
- * (then an error if need_labels), else CSV, read with the CSV options of
+ * (nn_format_of_file; then an error if need_labels), else CSV, read with the CSV options of
  * `like` when it is a CSV source, else like the training data when
  * `trained` (the layout a checkpoint recorded, may be NULL) is CSV, else
  * with the defaults (header auto, ',' delimiter, label in the last
@@ -41,10 +41,6 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_data_layout *tr
 /* Checks the form of a SPEC alone (exit 2 for "a,b,c" or ",b"), before any
  * file is opened. */
 int nn_source_check_spec(const char *spec, nn_error *err);
-
-/* 1 when the first bytes of path are an IDX header (plain or gzip), 0 when
- * not, -1 with *err when it cannot be read.  "-" is never sniffed (0). */
-int nn_source_is_idx(const char *path, nn_error *err);
 
 /* Frees every string of s and zeroes it. */
 void nn_source_clear(nn_source *s);
