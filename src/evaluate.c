@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/batch.h"
+#include "data/format.h"
 #include "data/source.h"
 #include "nn/loss.h"
 #include "run.h"
@@ -281,6 +282,7 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
         return -1;
     FILE *f = o->out;
     int n_targets = c.layout.n_targets;
+    const char *data = nn_format_get(c.layout.format)->name; /* nn_ckpt_load knows the kind */
     double metrics[4] = {c.train_loss, c.train_accuracy, c.val_loss, c.val_accuracy};
     const char *metric_names[4] = {"train_loss", "train_accuracy", "val_loss", "val_accuracy"};
     if (o->json) {
@@ -294,7 +296,7 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
                    "\"data\":\"%s\",\"classes\":%d,"
                    "\"scale\":\"%s\",\"epoch\":%lld,\"step\":%lld,\"seed\":%llu",
                 c.n_params, nn_loss_name(c.loss), nn_opt_name(c.optimizer), n_targets,
-                c.layout.format ? "csv" : "idx", c.n_classes, nn_scale_name(c.scale),
+                data, c.n_classes, nn_scale_name(c.scale),
                 (long long)c.epoch, (long long)c.step, (unsigned long long)c.seed);
         if (c.class_names) {
             fputs(",\"class_names\":[", f);
@@ -328,8 +330,7 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
             fprintf(f, "%s%s", i ? ", " : " (", c.class_names[i]);
         if (!n_targets)
             fputs(c.class_names && c.n_classes ? ")\n" : "\n", f);
-        fprintf(f, "data         %s\nscale        %s\n", c.layout.format ? "csv" : "idx",
-                nn_scale_name(c.scale));
+        fprintf(f, "data         %s\nscale        %s\n", data, nn_scale_name(c.scale));
         fprintf(f, "epoch        %lld\nstep         %lld\nseed         %llu\n", (long long)c.epoch,
                 (long long)c.step, (unsigned long long)c.seed);
         for (int i = 0; i < 4; i++)
