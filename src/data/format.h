@@ -86,7 +86,9 @@ typedef struct {
  * expected 4 fields (the features) or 5 (a training row), found 3"; with no
  * such choice "FILE:LINE: expected 4 fields, found 3").  A field that is not
  * a number: "FILE:LINE: field 2 is not a number: "abc"".  The CSV reader's
- * own errors (csv.h) pass through. */
+ * own errors (csv.h) pass through.  A CSV `trained` whose feature columns
+ * (those neither label nor target) are not n_features is refused by open:
+ * "FILE: the training rows had 3 feature columns, the model takes 4". */
 extern const nn_format nn_format_idx;
 extern const nn_format nn_format_csv;
 
