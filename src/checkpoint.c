@@ -28,7 +28,7 @@
  *           f64 val_loss, f64 val_accuracy            L = 88
  *   "PARM"  u64 n_params, n_params x f32              L = 8 + 4*n_params
  *   "OPTS"  u64 n_opt_state, n_opt_state x f32        L = 8 + 4*n_opt_state
- *   "DATA"  u32 data kind (0 IDX, 1 CSV), u32 n_targets,
+ *   "DATA"  u32 data format (nn_format_kind: 0 IDX, 1 CSV), u32 n_targets,
  *           u32 count of class names (0 or n_classes), each: u32 length, bytes;
  *           u32 header, u32 delimiter (int32 bits), u64 n_columns,
  *           i64 label column, n_targets x i64 target columns,
@@ -288,13 +288,13 @@ static uint64_t strings_len(char *const *v, uint64_t n)
 
 static int data_len(const nn_ckpt *c, uint64_t *len)
 {
-    const nn_csv_layout *l = &c->layout;
-    if (c->data_kind < 0 || c->data_kind > 1 || c->n_targets < 0 ||
-        c->n_targets > NN_MAX_UNITS || (c->data_kind == 1 && c->n_targets && !l->target_cols))
+    const nn_data_layout *l = &c->layout;
+    int csv = l->format == NN_FORMAT_CSV;
+    if ((l->format != NN_FORMAT_IDX && !csv) || l->n_targets < 0 ||
+        l->n_targets > NN_MAX_UNITS || (csv && l->n_targets && !l->target_cols))
         return -1;
     uint64_t n = 8 + strings_len(c->class_names, c->class_names ? (uint64_t)c->n_classes : 0);
-    int csv = c->data_kind == 1;
-    n += 4 + 4 + 8 + 8 + 8 * (uint64_t)(csv ? c->n_targets : 0);
+    n += 4 + 4 + 8 + 8 + 8 * (uint64_t)(csv ? l->n_targets : 0);
     n += strings_len(csv ? l->names : NULL, csv && l->names ? l->n_columns : 0);
     *len = n;
     return 0;
@@ -312,17 +312,17 @@ static void put_strings(writer *w, char *const *v, uint32_t n)
 
 static void put_data(writer *w, const nn_ckpt *c)
 {
-    const nn_csv_layout *l = &c->layout;
-    put_u32(w, (uint32_t)c->data_kind);
-    put_u32(w, (uint32_t)c->n_targets);
+    const nn_data_layout *l = &c->layout;
+    put_u32(w, (uint32_t)l->format);
+    put_u32(w, (uint32_t)l->n_targets);
     put_strings(w, c->class_names, (uint32_t)c->n_classes);
     /* the CSV layout; an IDX source writes an empty one */
-    int csv = c->data_kind == 1;
+    int csv = l->format == NN_FORMAT_CSV;
     put_u32(w, csv && l->header ? 1 : 0);
     put_u32(w, (uint32_t)(int32_t)(csv ? l->delimiter : 0));
     put_u64(w, csv ? (uint64_t)l->n_columns : 0);
     put_u64(w, (uint64_t)(int64_t)(csv ? l->label_col : -1));
-    for (int i = 0; csv && i < c->n_targets; i++)
+    for (int i = 0; csv && i < l->n_targets; i++)
         put_u64(w, (uint64_t)(int64_t)l->target_cols[i]);
     put_strings(w, csv ? l->names : NULL, (uint32_t)(csv && l->names ? l->n_columns : 0));
 }
@@ -661,29 +661,29 @@ static int get_strings(reader *r, char ***out, uint64_t want, const char *what,
 
 static int parse_data(reader *r, nn_ckpt *c, const char *name, nn_error *err)
 {
-    nn_csv_layout *l = &c->layout;
+    nn_data_layout *l = &c->layout;
     uint32_t kind = get_u32(r), nt = get_u32(r);
-    if (kind > 1)
+    if (kind != NN_FORMAT_IDX && kind != NN_FORMAT_CSV)
         return malformed(err, name, "unknown data kind %lu", (unsigned long)kind);
     if (nt && nt != (uint32_t)c->units[c->n_layers - 1])
         return malformed(err, name, "%lu regression targets for %d output units",
                          (unsigned long)nt, c->units[c->n_layers - 1]);
-    c->data_kind = (int)kind;
-    c->n_targets = (int)nt;
+    l->format = (nn_format_kind)kind;
+    l->n_targets = (int)nt;
     if (get_strings(r, &c->class_names, (uint64_t)c->n_classes, "class names", name, err) != 0)
         return -1;
     l->header = get_u32(r) != 0;
     l->delimiter = (int)(int32_t)get_u32(r);
     uint64_t cols = get_u64(r);
     int64_t label = (int64_t)get_u64(r);
-    if (cols > NN_CSV_MAX_COLUMNS || (kind == 1 && cols < 1))
+    if (cols > NN_LAYOUT_MAX_COLUMNS || (kind == NN_FORMAT_CSV && cols < 1))
         return malformed(err, name, "%llu data columns", (unsigned long long)cols);
     l->n_columns = (size_t)cols;
     if (label < -1 || (label >= 0 && (uint64_t)label >= cols))
         return malformed(err, name, "label column %lld of %llu", (long long)label,
                          (unsigned long long)cols);
     l->label_col = (long)label;
-    if (kind == 1 && nt) {
+    if (kind == NN_FORMAT_CSV && nt) {
         if ((uint64_t)nt * 8 > r->n - r->pos)
             return malformed(err, name, "target columns cut short");
         l->target_cols = malloc(sizeof(long) * nt);
@@ -691,7 +691,6 @@ static int parse_data(reader *r, nn_ckpt *c, const char *name, nn_error *err)
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
             return -1;
         }
-        l->n_targets = (int)nt;
         for (uint32_t i = 0; i < nt; i++) {
             int64_t t = (int64_t)get_u64(r);
             if (t < 0 || (uint64_t)t >= cols)
@@ -704,7 +703,7 @@ static int parse_data(reader *r, nn_ckpt *c, const char *name, nn_error *err)
         return -1;
     if (r->bad || r->pos != r->n)
         return malformed(err, name, "section \"DATA\" has the wrong length");
-    if (kind == 1 && (uint64_t)c->n_inputs + (label >= 0) + nt != cols)
+    if (kind == NN_FORMAT_CSV && (uint64_t)c->n_inputs + (label >= 0) + nt != cols)
         return malformed(err, name, "%llu data columns for %d inputs", (unsigned long long)cols,
                          c->n_inputs);
     return 0;
@@ -879,7 +878,7 @@ void nn_ckpt_free(nn_ckpt *c)
         for (int i = 0; i < c->n_classes; i++)
             free(c->class_names[i]);
     free(c->class_names);
-    nn_csv_layout_free(&c->layout);
+    nn_data_layout_free(&c->layout);
     free(c->acc_reg);
     memset(c, 0, sizeof *c);
 }

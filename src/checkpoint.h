@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/csv.h"
+#include "data/layout.h"
 #include "nn/types.h"
 #include "util/error.h"
 
@@ -71,12 +71,12 @@ typedef struct {
     /* metrics of the last completed epoch; NaN when not measured */
     double train_loss, train_accuracy, val_loss, val_accuracy;
 
-    /* the training data's layout, so --eval and --predict can read data like it */
-    int data_kind;          /* 0 IDX, 1 CSV (nn_source_kind) */
-    int n_targets;          /* regression outputs; 0 for classification */
+    /* the training data, so --eval and --predict can read data like it */
     char **class_names;     /* (n_classes,) string labels in class order; NULL for integer
                                labels */
-    nn_csv_layout layout;   /* CSV: header, columns, label/target positions, names */
+    nn_data_layout layout;  /* its format, regression targets (layout.n_targets, 0 for
+                               classification) and, for CSV, header, columns, label/target
+                               positions and names */
 
     /* parameters in the model's one-buffer layout, and optimizer state */
     float *params;

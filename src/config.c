@@ -867,12 +867,12 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
         return fail_missing(p, obj, path, "images");
     if (!labels)
         return fail_missing(p, obj, path, "labels");
-    src->kind = NN_SRC_IDX;
-    src->images = strdup(images);
+    src->format = NN_FORMAT_IDX;
+    src->file = strdup(images);
     src->labels = strdup(labels);
-    src->images_path = resolve(p->dir, images);
+    src->file_path = resolve(p->dir, images);
     src->labels_path = resolve(p->dir, labels);
-    if (!src->images || !src->labels || !src->images_path || !src->labels_path)
+    if (!src->file || !src->labels || !src->file_path || !src->labels_path)
         return fail_nomem(p);
     return 0;
 }
@@ -980,12 +980,12 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
     char sub[320], buf[CFG_CLIP + 8];
     if (check_members(p, obj, path, keys, 5) < 0 || get_string(p, obj, path, "path", &file) < 0)
         return -1;
-    src->kind = NN_SRC_CSV;
+    src->format = NN_FORMAT_CSV;
     src->csv.header = NN_HEADER_AUTO;
     src->csv.delimiter = ',';
-    src->path = strdup(file);
-    src->path_resolved = resolve(p->dir, file);
-    if (!src->path || !src->path_resolved)
+    src->file = strdup(file);
+    src->file_path = resolve(p->dir, file);
+    if (!src->file || !src->file_path)
         return fail_nomem(p);
 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "header");
@@ -1065,9 +1065,9 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
 static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
                             const nn_source *s, const nn_config *cfg)
 {
-    bool targets = s->kind == NN_SRC_CSV && !s->csv.has_label;
+    bool targets = s->format == NN_FORMAT_CSV && !s->csv.has_label;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
-    if (cfg->regression && s->kind == NN_SRC_IDX)
+    if (cfg->regression && s->format == NN_FORMAT_IDX)
         return fail_at(p, value_loc(p, obj), "\"%s\" must be a CSV source with targets like "
                        "\"data.train\", found an IDX source", path);
     if (cfg->regression && !targets) {
@@ -1116,7 +1116,7 @@ static int parse_data(const cfg_parser *p, const cJSON *root, nn_config *cfg)
     if (parse_source(p, train, "data.train", &cfg->train) < 0)
         return -1;
     cfg->has_train = true;
-    if (cfg->train.kind == NN_SRC_CSV && !cfg->train.csv.has_label) {
+    if (cfg->train.format == NN_FORMAT_CSV && !cfg->train.csv.has_label) {
         cfg->regression = true;
         cfg->n_targets = cfg->train.csv.n_targets;
     }
@@ -1771,12 +1771,10 @@ void nn_config_defaults(nn_config *cfg)
 
 static void source_free(nn_source *s)
 {
-    free(s->images);
+    free(s->file);
     free(s->labels);
-    free(s->images_path);
+    free(s->file_path);
     free(s->labels_path);
-    free(s->path);
-    free(s->path_resolved);
     free(s->csv.label.name);
     for (int i = 0; s->csv.targets && i < s->csv.n_targets; i++)
         free(s->csv.targets[i].name);
@@ -1965,14 +1963,14 @@ static bool add_source(cJSON *data, const char *key, const nn_source *s)
     cJSON *o = cJSON_AddObjectToObject(data, key);
     if (!o)
         return false;
-    if (s->kind == NN_SRC_IDX)
-        return cJSON_AddStringToObject(o, "images", s->images ? s->images : "") &&
+    if (s->format == NN_FORMAT_IDX)
+        return cJSON_AddStringToObject(o, "images", s->file ? s->file : "") &&
                cJSON_AddStringToObject(o, "labels", s->labels ? s->labels : "");
     const nn_csv_spec *c = &s->csv;
     char delim[2] = {(char)c->delimiter, '\0'};
     cJSON *header = c->header == NN_HEADER_AUTO ? cJSON_CreateString("auto")
                                                 : cJSON_CreateBool(c->header == NN_HEADER_YES);
-    bool ok = cJSON_AddStringToObject(o, "path", s->path ? s->path : "") && header &&
+    bool ok = cJSON_AddStringToObject(o, "path", s->file ? s->file : "") && header &&
               cJSON_AddItemToObject(o, "header", header);
     if (!ok)
         cJSON_Delete(header);

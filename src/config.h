@@ -23,30 +23,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/csv.h"
+#include "data/source.h"
 #include "nn/arch.h"
 #include "nn/types.h"
 #include "util/error.h"
 
-typedef enum { NN_SRC_IDX = 0, NN_SRC_CSV = 1 } nn_source_kind;
-
-/* A data source: an IDX pair {"images", "labels"}, or a CSV file {"path",
- * "label" | "targets", "header", "delimiter"}.  The kind is decided by
- * "path" versus "images"/"labels"; both at once is an error.  In csv,
- * column names and the targets array are malloc'd (freed by
- * nn_config_free); a column index satisfies |index| < 1000000. */
-typedef struct {
-    nn_source_kind kind;
-    char *images;      /* IDX: path as written in the config (kept for the checkpoint) */
-    char *labels;
-    char *images_path; /* IDX: path resolved against the config's folder (to open) */
-    char *labels_path;
-    char *path;        /* CSV: path as written */
-    char *path_resolved; /* CSV: resolved */
-    nn_csv_spec csv;   /* CSV: header (default "auto"), delimiter (default ","), and the
-                          label column (default -1, the last) or the target columns
-                          (1..65536 distinct names or indices; then has_label is false) */
-} nn_source;
+/* A data source in the config (an nn_source, data/source.h): an IDX pair
+ * {"images", "labels"} (file and labels), or a CSV file {"path", "label" |
+ * "targets", "header", "delimiter"} (file and csv).  The format is decided
+ * by "path" versus "images"/"labels"; both at once is an error.  Paths are
+ * kept as written (file, labels: for the checkpoint's config) and resolved
+ * (file_path, labels_path: to open).  CSV options: header (default "auto"),
+ * delimiter (default ","), and the label column (default -1, the last) or
+ * the target columns (1..65536 distinct names or indices; then has_label
+ * is false); a column index satisfies |index| < 1000000.  Every string is
+ * malloc'd and freed by nn_config_free. */
 
 /* One layer, "model.layers[i]": nn_layer_cfg in nn/arch.h. */
 

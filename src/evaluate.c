@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/batch.h"
+#include "data/format.h"
 #include "data/source.h"
 #include "nn/loss.h"
 #include "run.h"
@@ -157,16 +158,17 @@ int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
     if (nn_ckpt_load(ckpt_path, &c, err) < 0)
         goto out;
     if (!src) {
-        if (nn_source_from_spec(&own, spec, &c, NULL, true, err) < 0)
+        if (nn_source_from_spec(&own, spec, &c.layout, NULL, true, err) < 0)
             goto out;
         src = &own;
     }
-    bool regression = c.n_targets > 0;
-    if (regression && src->kind != NN_SRC_CSV) {
+    int n_targets = c.layout.n_targets;
+    bool regression = n_targets > 0;
+    if (regression && src->format != NN_FORMAT_CSV) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: the checkpoint's model is a regression model; it needs CSV data with "
                      "its %d target columns",
-                     nn_source_name(src), c.n_targets);
+                     nn_source_name(src), n_targets);
         goto out;
     }
     if (nn_source_load(&d, NULL, src, c.class_names, c.class_names ? c.n_classes : 0,
@@ -179,10 +181,10 @@ int nn_eval(const char *ckpt_path, const nn_source *src, const char *spec,
         goto out;
     }
     if (regression) {
-        if (d.n_targets != c.n_targets) {
+        if (d.n_targets != n_targets) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "%s: %d target columns, the checkpoint's model has %d outputs",
-                         nn_source_name(src), d.n_targets, c.n_targets);
+                         nn_source_name(src), d.n_targets, n_targets);
             goto out;
         }
     } else if (nn_check_labels(&d, c.units[c.n_layers - 1], nn_source_labels_name(src), err) <
@@ -217,6 +219,8 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
     if (nn_ckpt_load(path, &c, err) < 0)
         return -1;
     FILE *f = o->out;
+    int n_targets = c.layout.n_targets;
+    const char *data = nn_format_get(c.layout.format)->name; /* nn_ckpt_load knows the kind */
     double metrics[4] = {c.train_loss, c.train_accuracy, c.val_loss, c.val_accuracy};
     const char *metric_names[4] = {"train_loss", "train_accuracy", "val_loss", "val_accuracy"};
     if (o->json) {
@@ -229,8 +233,8 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
         fprintf(f, "],\"parameters\":%zu,\"loss\":\"%s\",\"optimizer\":\"%s\",\"targets\":%d,"
                    "\"data\":\"%s\",\"classes\":%d,"
                    "\"scale\":\"%s\",\"epoch\":%lld,\"step\":%lld,\"seed\":%llu",
-                c.n_params, nn_loss_name(c.loss), nn_opt_name(c.optimizer), c.n_targets,
-                c.data_kind ? "csv" : "idx", c.n_classes, nn_scale_name(c.scale),
+                c.n_params, nn_loss_name(c.loss), nn_opt_name(c.optimizer), n_targets,
+                data, c.n_classes, nn_scale_name(c.scale),
                 (long long)c.epoch, (long long)c.step, (unsigned long long)c.seed);
         if (c.class_names) {
             fputs(",\"class_names\":[", f);
@@ -256,16 +260,15 @@ int nn_inspect(const char *path, const nn_run_opts *o, nn_error *err)
         fprintf(f, "\nparameters   %zu\n", c.n_params);
         fprintf(f, "loss         %s\noptimizer    %s\n", nn_loss_name(c.loss),
                 nn_opt_name(c.optimizer));
-        if (c.n_targets)
-            fprintf(f, "targets      %d (regression)\n", c.n_targets);
+        if (n_targets)
+            fprintf(f, "targets      %d (regression)\n", n_targets);
         else
             fprintf(f, "classes      %d", c.n_classes);
-        for (int i = 0; !c.n_targets && c.class_names && i < c.n_classes; i++)
+        for (int i = 0; !n_targets && c.class_names && i < c.n_classes; i++)
             fprintf(f, "%s%s", i ? ", " : " (", c.class_names[i]);
-        if (!c.n_targets)
+        if (!n_targets)
             fputs(c.class_names && c.n_classes ? ")\n" : "\n", f);
-        fprintf(f, "data         %s\nscale        %s\n", c.data_kind ? "csv" : "idx",
-                nn_scale_name(c.scale));
+        fprintf(f, "data         %s\nscale        %s\n", data, nn_scale_name(c.scale));
         fprintf(f, "epoch        %lld\nstep         %lld\nseed         %llu\n", (long long)c.epoch,
                 (long long)c.step, (unsigned long long)c.seed);
         for (int i = 0; i < 4; i++)

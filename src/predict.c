@@ -1,23 +1,20 @@
 /* predict.c - the --predict command: samples in, one CSV line per sample
  * out, streaming.
  *
- * Input is an IDX images file or CSV (known from the first bytes), read
- * through one reader that is never rewound, so stdin works.  Rows are
+ * Input is any data format (known from the first bytes), read as a row
+ * stream (data/format.h) through one reader that is never rewound, so stdin
+ * works; a CSV stream reads rows laid out like the training file.  Rows are
  * gathered into batches of up to PREDICT_BATCH; a batch is run and its lines
  * written and flushed when it is full or when no more input is buffered (the
  * next read could wait), so a pipeline sees each answer as soon as its
  * sample has arrived.  Memory is fixed by the batch size, whatever the input
  * length.
  */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "data/csv.h"
-#include "data/idx.h"
-#include "data/reader.h"
-#include "run.h"
+#include "data/format.h"
 #include "nn/loss.h"
+#include "run.h"
 #include "util/csvout.h"
 
 enum { PREDICT_BATCH = 64 };
@@ -51,7 +48,7 @@ static void flush_batch(predictor *p)
     const float *yhat = nn_model_forward(p->m, p->X, p->B);
     for (int i = 0; i < p->B; i++) {
         const float *y = yhat + (size_t)i * p->K;
-        if (p->ck->n_targets > 0) {
+        if (p->ck->layout.n_targets > 0) {
             for (int k = 0; k < p->K; k++)
                 fprintf(p->out, "%s%.9g", k ? "," : "", y[k]);
         } else {
@@ -70,26 +67,23 @@ static void flush_batch(predictor *p)
     p->B = 0;
 }
 
-static int predict_idx(predictor *p, nn_reader *r, nn_error *err)
+/* Every row of the stream through the model, in batches: a batch is run
+ * when it is full, and before a read that could wait for input. */
+static int predict_rows(predictor *p, nn_rows *rows, nn_error *err)
 {
-    nn_idx_stream *s = nn_idx_stream_open(r, err);
-    if (!s)
-        return -1;
-    int rc = -1;
-    if (nn_idx_stream_features(s) != (size_t)p->ck->n_inputs) {
-        const char *name = nn_reader_path(r);
+    nn_rows_info info = nn_rows_describe(rows);
+    if (info.features != (size_t)p->ck->n_inputs) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: samples have %zu features, the checkpoint's model takes %d",
-                     strcmp(name, "-") == 0 ? "stdin" : name, nn_idx_stream_features(s),
-                     p->ck->n_inputs);
-        goto out;
+                     info.name, info.features, p->ck->n_inputs);
+        return -1;
     }
     for (;;) {
-        if (p->B > 0 && nn_idx_stream_pending(s) == 0)
+        if (p->B > 0 && nn_rows_pending(rows) == 0)
             flush_batch(p);
-        int got = nn_idx_stream_next(s, p->row, err);
+        int got = nn_rows_read(rows, p->row, err);
         if (got < 0)
-            goto out;
+            return -1;
         if (got == 0)
             break;
         add_row(p);
@@ -97,150 +91,7 @@ static int predict_idx(predictor *p, nn_reader *r, nn_error *err)
             flush_batch(p);
     }
     flush_batch(p);
-    rc = 0;
-out:
-    nn_idx_stream_close(s);
-    return rc;
-}
-
-/* Which input fields hold the features: cols[i] is the field of feature i.
- * With a header (when the training file had one) the features are found by
- * name; without, a row holds either the features only or the training
- * row's full width, whose label/target fields are skipped. */
-typedef struct {
-    bool by_name;
-    long *cols;      /* (n_inputs,) when by_name */
-    size_t width;    /* fields per row when by_name */
-} column_map;
-
-static bool is_feature_col(const nn_csv_layout *l, long j)
-{
-    if (j == l->label_col)
-        return false;
-    for (int t = 0; t < l->n_targets; t++)
-        if (l->target_cols[t] == j)
-            return false;
-    return true;
-}
-
-static int map_header(column_map *map, nn_csv *csv, const nn_ckpt *c, nn_error *err)
-{
-    const nn_csv_layout *l = &c->layout;
-    map->by_name = true;
-    map->width = nn_csv_nfields(csv);
-    map->cols = malloc(sizeof(long) * (size_t)c->n_inputs);
-    if (!map->cols) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
-        return -1;
-    }
-    int f = 0;
-    for (long j = 0; j < (long)l->n_columns; j++) {
-        if (!is_feature_col(l, j))
-            continue;
-        long found = -1;
-        for (size_t k = 0; k < map->width && found < 0; k++)
-            if (strcmp(nn_csv_field(csv, k), l->names[j]) == 0)
-                found = (long)k;
-        if (found < 0) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s:%llu: no column \"%s\" in the header (the model was trained on it)",
-                         nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), l->names[j]);
-            return -1;
-        }
-        map->cols[f++] = found;
-    }
     return 0;
-}
-
-static int parse_field(const nn_csv *csv, size_t k, double *v, nn_error *err)
-{
-    if (nn_csv_parse_number(nn_csv_field(csv, k), v) == 0)
-        return 0;
-    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: field %zu is not a number: \"%.40s\"",
-                 nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), k + 1,
-                 nn_csv_field(csv, k));
-    return -1;
-}
-
-static int csv_row(predictor *p, const column_map *map, const nn_csv *csv, nn_error *err)
-{
-    const nn_ckpt *c = p->ck;
-    const nn_csv_layout *l = &c->layout;
-    size_t nf = nn_csv_nfields(csv), F = (size_t)c->n_inputs;
-    if (map->by_name) {
-        if (nf != map->width) {
-            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: expected %zu fields, found %zu",
-                         nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), map->width, nf);
-            return -1;
-        }
-        for (size_t i = 0; i < F; i++)
-            if (parse_field(csv, (size_t)map->cols[i], &p->row[i], err) < 0)
-                return -1;
-        return 0;
-    }
-    if (nf == F) {
-        for (size_t i = 0; i < F; i++)
-            if (parse_field(csv, i, &p->row[i], err) < 0)
-                return -1;
-        return 0;
-    }
-    if (c->data_kind == NN_SRC_CSV && nf == l->n_columns) {
-        size_t i = 0;
-        for (size_t k = 0; k < nf; k++)
-            if (is_feature_col(l, (long)k) && parse_field(csv, k, &p->row[i++], err) < 0)
-                return -1;
-        return 0;
-    }
-    if (c->data_kind == NN_SRC_CSV && l->n_columns != F)
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s:%llu: expected %zu fields (the features) or %zu (a training row), "
-                     "found %zu",
-                     nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), F, l->n_columns,
-                     nf);
-    else
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: expected %zu fields, found %zu",
-                     nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), F, nf);
-    return -1;
-}
-
-static int predict_csv(predictor *p, nn_reader *r, nn_error *err)
-{
-    const nn_ckpt *c = p->ck;
-    bool csv_trained = c->data_kind == NN_SRC_CSV;
-    int delim = csv_trained ? c->layout.delimiter : ',';
-    nn_csv *csv = nn_csv_from_reader(r, delim, err);
-    if (!csv)
-        return -1;
-    column_map map = {0};
-    int rc = -1;
-    bool first = true;
-    for (;;) {
-        if (p->B > 0 && nn_csv_pending(csv) == 0)
-            flush_batch(p);
-        int got = nn_csv_next(csv, err);
-        if (got < 0)
-            goto out;
-        if (got == 0)
-            break;
-        if (first && csv_trained && c->layout.header && c->layout.names) {
-            first = false;
-            if (map_header(&map, csv, c, err) < 0)
-                goto out;
-            continue;
-        }
-        first = false;
-        if (csv_row(p, &map, csv, err) < 0)
-            goto out;
-        add_row(p);
-        if (p->B == PREDICT_BATCH)
-            flush_batch(p);
-    }
-    flush_batch(p);
-    rc = 0;
-out:
-    free(map.cols);
-    nn_csv_close(csv);
-    return rc;
 }
 
 int nn_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
@@ -249,6 +100,7 @@ int nn_predict(const char *ckpt_path, const char *spec, bool scores, const nn_ru
     nn_ckpt c = {0};
     predictor p = {0};
     nn_reader *r = NULL;
+    nn_rows *rows = NULL;
     int rc = -1;
     if (nn_ckpt_load(ckpt_path, &c, err) < 0)
         return -1;
@@ -268,21 +120,12 @@ int nn_predict(const char *ckpt_path, const char *spec, bool scores, const nn_ru
     r = nn_reader_open(spec, err);
     if (!r)
         goto out;
-    unsigned char head[4];
-    long long got = nn_reader_read(r, head, sizeof head, err);
-    if (got < 0 || nn_reader_unread(r, head, (size_t)got) < 0)
+    rows = nn_rows_open(r, &c.layout, (size_t)c.n_inputs, err); /* owns r from here */
+    if (!rows)
         goto out;
-    bool idx = got == 4 && head[0] == 0 && head[1] == 0 && nn_dtype_size(head[2]) > 0 &&
-               head[3] >= 1 && head[3] <= 8;
-    if (idx) {
-        rc = predict_idx(&p, r, err);
-        nn_reader_close(r);
-    } else {
-        rc = predict_csv(&p, r, err); /* the CSV reader owns r from here */
-    }
-    r = NULL;
+    rc = predict_rows(&p, rows, err);
 out:
-    nn_reader_close(r);
+    nn_rows_close(rows);
     free(p.X);
     free(p.row);
     nn_model_free(p.m);

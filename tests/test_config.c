@@ -31,7 +31,7 @@ static int parse_text(nn_config *cfg, const char *text, nn_error *err)
         ck_assert_str_eq(e_.msg, (msg_));                       \
         ck_assert_int_eq(e_.code, (code_));                     \
         ck_assert_ptr_null(c_.config_dir);                      \
-        ck_assert_ptr_null(c_.train.images);                    \
+        ck_assert_ptr_null(c_.train.file);                      \
         nn_config_free(&c_);                                    \
     } while (0)
 
@@ -74,13 +74,11 @@ static void assert_column_eq(const nn_column *a, const nn_column *b)
 
 static void assert_source_eq(const nn_source *a, const nn_source *b)
 {
-    ck_assert_int_eq(a->kind, b->kind);
-    ck_assert(str_eq(a->images, b->images));
+    ck_assert_int_eq(a->format, b->format);
+    ck_assert(str_eq(a->file, b->file));
     ck_assert(str_eq(a->labels, b->labels));
-    ck_assert(str_eq(a->images_path, b->images_path));
+    ck_assert(str_eq(a->file_path, b->file_path));
     ck_assert(str_eq(a->labels_path, b->labels_path));
-    ck_assert(str_eq(a->path, b->path));
-    ck_assert(str_eq(a->path_resolved, b->path_resolved));
     ck_assert_int_eq(a->csv.header, b->csv.header);
     ck_assert_int_eq(a->csv.delimiter, b->csv.delimiter);
     ck_assert_int_eq(a->csv.has_label, b->csv.has_label);
@@ -167,16 +165,16 @@ START_TEST(test_config_parses_every_key_of_a_full_config)
     parse_ok(&cfg, full_config);
     ck_assert_uint_eq(cfg.seed, 7);
     ck_assert(cfg.has_train);
-    ck_assert_str_eq(cfg.train.images, "../data/train-images.gz");
+    ck_assert_str_eq(cfg.train.file, "../data/train-images.gz");
     ck_assert_str_eq(cfg.train.labels, "../data/train-labels.gz");
-    ck_assert_str_eq(cfg.train.images_path, "cfgdir/../data/train-images.gz");
+    ck_assert_str_eq(cfg.train.file_path, "cfgdir/../data/train-images.gz");
     ck_assert_str_eq(cfg.train.labels_path, "cfgdir/../data/train-labels.gz");
     ck_assert(cfg.has_test);
-    ck_assert_str_eq(cfg.test.images, "/abs/t10k-images.gz");
-    ck_assert_str_eq(cfg.test.images_path, "/abs/t10k-images.gz");
+    ck_assert_str_eq(cfg.test.file, "/abs/t10k-images.gz");
+    ck_assert_str_eq(cfg.test.file_path, "/abs/t10k-images.gz");
     ck_assert_str_eq(cfg.test.labels_path, "cfgdir/t10k-labels.gz");
     ck_assert(!cfg.has_validation);
-    ck_assert_ptr_null(cfg.validation.images);
+    ck_assert_ptr_null(cfg.validation.file);
     ck_assert(cfg.validation_fraction == 0.1);
     ck_assert_int_eq(cfg.scale, NN_SCALE_STANDARD);
     ck_assert_int_eq(cfg.n_layers, 2);
@@ -513,7 +511,7 @@ START_TEST(test_config_rejects_validation_source_with_fraction)
     nn_config cfg;
     parse_ok(&cfg, text);
     ck_assert(cfg.has_validation);
-    ck_assert_str_eq(cfg.validation.images, "c");
+    ck_assert_str_eq(cfg.validation.file, "c");
     ck_assert_str_eq(cfg.validation.labels_path, "cfgdir/d");
     ck_assert(cfg.validation_fraction == 0.0);
     nn_config_free(&cfg);
@@ -573,9 +571,9 @@ START_TEST(test_config_load_resolves_paths_against_the_config_folder)
     nn_error err = {0};
     ck_assert_msg(nn_config_load(&cfg, file, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(cfg.config_dir, sub);
-    ck_assert_str_eq(cfg.train.images, "../data/img.gz");
+    ck_assert_str_eq(cfg.train.file, "../data/img.gz");
     snprintf(expect, sizeof expect, "%s/../data/img.gz", sub);
-    ck_assert_str_eq(cfg.train.images_path, expect);
+    ck_assert_str_eq(cfg.train.file_path, expect);
     ck_assert_str_eq(cfg.train.labels, "/abs/lab.gz");
     ck_assert_str_eq(cfg.train.labels_path, "/abs/lab.gz");
     ck_assert_str_eq(cfg.checkpoint, "runs/x.ckpt");
@@ -594,7 +592,7 @@ START_TEST(test_config_load_resolves_paths_against_the_config_folder)
     /* in-memory text with no folder: paths stay as written */
     ck_assert_int_eq(nn_config_parse(&cfg, MINIMAL, strlen(MINIMAL), "mem", NULL, &err), 0);
     ck_assert_str_eq(cfg.config_dir, ".");
-    ck_assert_str_eq(cfg.train.images_path, "a");
+    ck_assert_str_eq(cfg.train.file_path, "a");
     nn_config_free(&cfg);
 }
 END_TEST
@@ -722,10 +720,10 @@ START_TEST(test_config_parses_csv_sources_with_every_key)
                    "           \"delimiter\": \"whitespace\"},\n"
                    "  \"validation\": {\"path\": \"-\", \"label\": -2, \"header\": \"auto\",\n"
                    "                 \"delimiter\": \"\\t\"}},\n" LAYERS "}");
-    ck_assert_int_eq(cfg.train.kind, NN_SRC_CSV);
-    ck_assert_str_eq(cfg.train.path, "../d/iris.csv");
-    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/../d/iris.csv");
-    ck_assert_ptr_null(cfg.train.images);
+    ck_assert_int_eq(cfg.train.format, NN_FORMAT_CSV);
+    ck_assert_str_eq(cfg.train.file, "../d/iris.csv");
+    ck_assert_str_eq(cfg.train.file_path, "cfgdir/../d/iris.csv");
+    ck_assert_ptr_null(cfg.train.labels); /* no IDX labels file */
     ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_YES);
     ck_assert_int_eq(cfg.train.csv.delimiter, ';');
     ck_assert(cfg.train.csv.has_label);
@@ -734,16 +732,16 @@ START_TEST(test_config_parses_csv_sources_with_every_key)
     ck_assert_ptr_null(cfg.train.csv.targets);
 
     ck_assert(cfg.has_test);
-    ck_assert_int_eq(cfg.test.kind, NN_SRC_CSV);
-    ck_assert_str_eq(cfg.test.path_resolved, "/abs/t.csv");
+    ck_assert_int_eq(cfg.test.format, NN_FORMAT_CSV);
+    ck_assert_str_eq(cfg.test.file_path, "/abs/t.csv");
     ck_assert_int_eq(cfg.test.csv.header, NN_HEADER_NO);
     ck_assert_int_eq(cfg.test.csv.delimiter, NN_CSV_WHITESPACE);
     ck_assert_ptr_null(cfg.test.csv.label.name);
     ck_assert_int_eq(cfg.test.csv.label.index, 4);
 
     ck_assert(cfg.has_validation);
-    ck_assert_str_eq(cfg.validation.path, "-"); /* stdin is not resolved */
-    ck_assert_str_eq(cfg.validation.path_resolved, "-");
+    ck_assert_str_eq(cfg.validation.file, "-"); /* stdin is not resolved */
+    ck_assert_str_eq(cfg.validation.file_path, "-");
     ck_assert_int_eq(cfg.validation.csv.header, NN_HEADER_AUTO);
     ck_assert_int_eq(cfg.validation.csv.delimiter, '\t');
     ck_assert_int_eq(cfg.validation.csv.label.index, -2);
@@ -758,8 +756,8 @@ START_TEST(test_config_csv_source_defaults)
 {
     nn_config cfg;
     parse_ok(&cfg, SRC2("{\"path\": \"x.csv\"}"));
-    ck_assert_int_eq(cfg.train.kind, NN_SRC_CSV);
-    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/x.csv");
+    ck_assert_int_eq(cfg.train.format, NN_FORMAT_CSV);
+    ck_assert_str_eq(cfg.train.file_path, "cfgdir/x.csv");
     ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_AUTO);
     ck_assert_int_eq(cfg.train.csv.delimiter, ',');
     ck_assert(cfg.train.csv.has_label);
@@ -786,10 +784,10 @@ START_TEST(test_config_csv_source_defaults)
     ck_assert_str_eq(cfg.train.csv.targets[2].name, "y");
     nn_config_free(&cfg);
     parse_ok(&cfg, SRC2("{\"images\": \"-\", \"labels\": \"l.idx\"}"));
-    ck_assert_int_eq(cfg.train.kind, NN_SRC_IDX);
-    ck_assert_str_eq(cfg.train.images_path, "-");
+    ck_assert_int_eq(cfg.train.format, NN_FORMAT_IDX);
+    ck_assert_str_eq(cfg.train.file_path, "-");
     ck_assert_str_eq(cfg.train.labels_path, "cfgdir/l.idx");
-    ck_assert_ptr_null(cfg.train.path);
+    ck_assert(!cfg.train.csv.has_label); /* no CSV options */
     nn_config_free(&cfg);
 }
 END_TEST
@@ -1089,7 +1087,7 @@ START_TEST(test_config_set_takes_unquoted_text_as_a_string)
     PARSE_SETS_OK(&cfg, MINIMAL, "checkpoint.path=\"a", "data.train.images=[1,",
                   "data.train.labels=01");
     ck_assert_str_eq(cfg.checkpoint, "\"a");
-    ck_assert_str_eq(cfg.train.images, "[1,");
+    ck_assert_str_eq(cfg.train.file, "[1,");
     ck_assert_str_eq(cfg.train.labels, "01");
     nn_config_free(&cfg);
     PARSE_SETS_OK(&cfg, MINIMAL, "checkpoint.path=\"quoted \\u00e9\"");
@@ -1141,7 +1139,7 @@ START_TEST(test_config_set_creates_missing_objects)
     PARSE_SETS_OK(&cfg, "{}", "data.train.path=d/x.csv", "data.train.targets=[\"y\"]",
                   "model.layers.0.units=1");
     ck_assert(cfg.regression);
-    ck_assert_str_eq(cfg.train.path_resolved, "cfgdir/d/x.csv");
+    ck_assert_str_eq(cfg.train.file_path, "cfgdir/d/x.csv");
     ck_assert_int_eq(cfg.n_layers, 1);
     ck_assert_int_eq(cfg.layers[0].units, 1);
     ck_assert_int_eq(cfg.layers[0].act, NN_ACT_IDENTITY);
@@ -1298,7 +1296,7 @@ START_TEST(test_config_load_with_sets_reads_the_file_then_applies_sets)
     ck_assert_int_eq(cfg.epochs, 5);
     ck_assert_int_eq(cfg.train.csv.header, NN_HEADER_YES);
     snprintf(expect, sizeof expect, "%s/x.csv", cfg.config_dir);
-    ck_assert_str_eq(cfg.train.path_resolved, expect);
+    ck_assert_str_eq(cfg.train.file_path, expect);
     nn_config_free(&cfg);
 
     char *bad[] = {"training.epochs=5", "training.epoch=5"};

@@ -125,7 +125,7 @@ static nn_csv_spec spec_label_name(const char *name)
     return s;
 }
 
-static void read_ok(nn_dataset *d, nn_csv_layout *l, const char *path, const nn_csv_spec *s)
+static void read_ok(nn_dataset *d, nn_data_layout *l, const char *path, const nn_csv_spec *s)
 {
     nn_error err = {0};
     int rc = nn_csv_read(d, l, path, s, NULL, 0, &err);
@@ -149,7 +149,7 @@ static void expect_read_error_cls(const char *text, const nn_csv_spec *s, char *
     char want[8192];
     snprintf(want, sizeof want, "%s%s", p, msg);
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     nn_error err = {0};
     ck_assert_int_eq(nn_csv_read(&d, &l, p, s, classes, n_classes, &err), -1);
     ck_assert_int_eq(err.code, 1);
@@ -586,7 +586,7 @@ START_TEST(test_csv_reads_features_labels_and_layout)
 {
     nn_csv_spec s = spec_label_name("species");
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     read_ok(&d, &l, put("iris.csv", "sl,species,sw\n5.1,setosa,3.5\n-4.9,virginica,3e0\n"), &s);
     ck_assert_uint_eq(d.n, 2);
     ck_assert_uint_eq(d.features, 2);
@@ -606,7 +606,7 @@ START_TEST(test_csv_reads_features_labels_and_layout)
     ck_assert_int_eq(l.label_col, 1);
     ck_assert_int_eq(l.n_targets, 0);
     ck_assert_int_eq(l.delimiter, ',');
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
 }
 END_TEST
@@ -615,12 +615,12 @@ START_TEST(test_csv_header_auto_detects_a_header)
 {
     nn_csv_spec s = spec_label_index(-1);
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     /* only one field differs: name over number */
     read_ok(&d, &l, put("h.csv", "1,x,2\n3,4,5\n"), &s);
     ck_assert(l.header);
     ck_assert_uint_eq(d.n, 1);
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
 }
 END_TEST
@@ -629,7 +629,7 @@ START_TEST(test_csv_header_auto_detects_no_header)
 {
     nn_csv_spec s = spec_label_index(-1);
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     /* text over text is data (string labels), numbers over numbers too */
     read_ok(&d, &l, put("n.csv", "1,2,cat\n3,4,dog\n"), &s);
     ck_assert(!l.header);
@@ -637,13 +637,13 @@ START_TEST(test_csv_header_auto_detects_no_header)
     ck_assert_uint_eq(d.n, 2);
     ck_assert_int_eq(d.labels[0], 0);
     ck_assert_int_eq(d.labels[1], 1);
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
     /* a file of one line has no header */
     read_ok(&d, &l, put("one.csv", "1,2,c\n"), &s);
     ck_assert(!l.header);
     ck_assert_uint_eq(d.n, 1);
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
 }
 END_TEST
@@ -652,14 +652,14 @@ START_TEST(test_csv_header_yes_and_no_are_obeyed)
 {
     nn_csv_spec s = spec_label_index(0);
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     s.header = NN_HEADER_YES; /* numeric names are still a header */
     read_ok(&d, &l, put("y.csv", "1,2\n3,4\n"), &s);
     ck_assert(l.header);
     ck_assert_str_eq(l.names[1], "2");
     ck_assert_uint_eq(d.n, 1);
     ck_assert_float_eq(X(&d, 0, 0), 4.0f);
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
     s.header = NN_HEADER_NO; /* so the text line is data and fails */
     expect_read_error("x,y\n3,4\n", &s, ":1: field 2 is not a number: \"y\"");
@@ -675,7 +675,7 @@ START_TEST(test_csv_label_by_name_index_and_negative_index)
         nn_csv_spec s = k < 6 ? spec_label_index(idx[k]) : spec_label_name("b");
         long col = k < 6 ? want_col[k] : 1;
         nn_dataset d;
-        nn_csv_layout l;
+        nn_data_layout l;
         read_ok(&d, &l, p, &s);
         ck_assert_int_eq(l.label_col, col);
         ck_assert_uint_eq(d.n, 2);
@@ -685,7 +685,7 @@ START_TEST(test_csv_label_by_name_index_and_negative_index)
         /* the features are the other columns, in file order */
         ck_assert_float_eq(X(&d, 1, 0), col == 0 ? 5.0f : 4.0f);
         ck_assert_float_eq(X(&d, 1, 1), col == 2 ? 5.0f : 6.0f);
-        nn_csv_layout_free(&l);
+        nn_data_layout_free(&l);
         nn_dataset_free(&d);
     }
 }
@@ -790,7 +790,7 @@ START_TEST(test_csv_reads_regression_targets)
     nn_column t[] = {{.name = "y2"}, {.index = 0}};
     nn_csv_spec s = {.header = NN_HEADER_AUTO, .delimiter = ';', .n_targets = 2, .targets = t};
     nn_dataset d;
-    nn_csv_layout l;
+    nn_data_layout l;
     read_ok(&d, &l, put("t.csv", "y1;a;y2;b\n0.5;1;-2e1;2\n1.25;3;7;4\n"), &s);
     ck_assert_uint_eq(d.n, 2);
     ck_assert_uint_eq(d.features, 2);
@@ -807,7 +807,7 @@ START_TEST(test_csv_reads_regression_targets)
     ck_assert_int_eq(l.n_targets, 2);
     ck_assert_int_eq(l.target_cols[0], 2);
     ck_assert_int_eq(l.target_cols[1], 0);
-    nn_csv_layout_free(&l);
+    nn_data_layout_free(&l);
     nn_dataset_free(&d);
 }
 END_TEST

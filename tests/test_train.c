@@ -372,7 +372,7 @@ START_TEST(test_csv_string_labels_round_trip_through_checkpoint)
     ck_assert_str_eq(c.class_names[0], "ant");
     ck_assert_str_eq(c.class_names[1], "moose");
     ck_assert_str_eq(c.class_names[2], "zebra");
-    ck_assert_int_eq(c.data_kind, 1);
+    ck_assert_int_eq(c.layout.format, 1);
     ck_assert_int_eq((int)c.layout.n_columns, 3);
     ck_assert_int_eq((int)c.layout.label_col, 2);
     ck_assert_str_eq(c.layout.names[2], "kind");
@@ -427,7 +427,7 @@ START_TEST(test_csv_regression_learns_a_linear_map)
     snprintf(ck, sizeof ck, "%s/m.ckpt", dir);
     nn_ckpt c = {0};
     ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
-    ck_assert_int_eq(c.n_targets, 2);
+    ck_assert_int_eq(c.layout.n_targets, 2);
     ck_assert_int_eq(c.act[0], NN_ACT_IDENTITY); /* the default for a regression output */
     ck_assert_msg(c.val_loss < 1e-4, "val loss %g", c.val_loss);
     /* the learnt weights are the linear map: y = 0.5 x1 - x2 + 0.25, z = x1 + x2 */

@@ -11,6 +11,8 @@
     X(config_suite)       \
     X(reader_suite)       \
     X(idx_suite)          \
+    X(format_suite)       \
+    X(source_suite)       \
     X(checkpoint_suite)   \
     X(batch_suite)        \
     X(pool_suite)         \

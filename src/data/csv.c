@@ -1299,7 +1299,7 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     return 0;
 }
 
-int nn_csv_read(nn_dataset *d, nn_csv_layout *layout, const char *path, const nn_csv_spec *spec,
+int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const nn_csv_spec *spec,
                 char *const *classes, int n_classes, nn_error *err)
 {
     memset(d, 0, sizeof *d);
@@ -1334,6 +1334,7 @@ int nn_csv_read(nn_dataset *d, nn_csv_layout *layout, const char *path, const nn
 
 done:
     if (rc == 0 && layout) {
+        layout->format = NN_FORMAT_CSV;
         layout->header = L.header;
         layout->delimiter = spec->delimiter ? spec->delimiter : ',';
         layout->n_columns = L.ncols;
@@ -1361,14 +1362,4 @@ done:
     if (rc < 0 && err && err->code == 0)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot read", L.name);
     return rc;
-}
-
-void nn_csv_layout_free(nn_csv_layout *l)
-{
-    if (!l)
-        return;
-    if (l->names)
-        free_strings(l->names, l->n_columns);
-    free(l->target_cols);
-    memset(l, 0, sizeof *l);
 }

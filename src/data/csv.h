@@ -17,12 +17,13 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "data/layout.h"
 #include "data/reader.h"
 #include "util/error.h"
 
 #define NN_CSV_WHITESPACE (-1)
-#define NN_CSV_MAX_LINE (1 << 20)   /* bytes in one record */
-#define NN_CSV_MAX_COLUMNS 1000000  /* fields in one record */
+#define NN_CSV_MAX_LINE (1 << 20)                /* bytes in one record */
+#define NN_CSV_MAX_COLUMNS NN_LAYOUT_MAX_COLUMNS /* fields in one record */
 
 /* --- the row reader ------------------------------------------------------ */
 
@@ -89,18 +90,6 @@ typedef struct {
     nn_column *targets;
 } nn_csv_spec;
 
-/* How a loaded file was laid out; kept in the checkpoint so that --eval and
- * --predict can read files of the same layout. */
-typedef struct {
-    bool header;          /* the first line was a header */
-    int delimiter;        /* the delimiter it was read with (set by the caller) */
-    size_t n_columns;     /* fields per row */
-    char **names;         /* (n_columns,) header names; NULL without a header */
-    long label_col;       /* 0-based index of the label column, -1 if none */
-    long *target_cols;    /* (n_targets,) 0-based indices of target columns */
-    int n_targets;
-} nn_csv_layout;
-
 /* Loads a whole CSV file into d: the feature columns (every column that is
  * not the label or a target) as NN_DT_F32, the labels or the targets.
  *
@@ -122,10 +111,9 @@ typedef struct {
  * found 4"), non-numeric or NaN/Inf features or targets, an empty file, a
  * header with no rows, a label or target column that does not exist.
  * Nothing is skipped or turned into zero.  *layout (if not NULL) receives
- * the layout; free it with nn_csv_layout_free. */
-int nn_csv_read(nn_dataset *d, nn_csv_layout *layout, const char *path, const nn_csv_spec *spec,
+ * the layout (format NN_FORMAT_CSV, the delimiter read with); free it with
+ * nn_data_layout_free. */
+int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const nn_csv_spec *spec,
                 char *const *classes, int n_classes, nn_error *err);
-
-void nn_csv_layout_free(nn_csv_layout *l);
 
 #endif

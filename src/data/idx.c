@@ -19,7 +19,6 @@
 #include "data/reader.h"
 #include "nn/types.h"
 
-#define IDX_MAX_DIMS 8
 #define IDX_FIRST_CHUNK ((size_t)64 * 1024)        /* stream buffer to start with */
 #define IDX_MAX_TRAILING_COUNT ((uint64_t)1 << 24) /* stop counting extra bytes here */
 
@@ -27,7 +26,7 @@
 typedef struct {
     nn_dtype type;
     int ndim;
-    uint32_t dims[IDX_MAX_DIMS];
+    uint32_t dims[NN_IDX_MAX_DIMS];
     uint64_t n;          /* dims[0] */
     uint64_t features;   /* product of dims[1..] (1 when ndim == 1) */
     uint64_t bytes;      /* n * features * element size */
@@ -80,7 +79,7 @@ static void to_host_order(unsigned char *p, uint64_t count, size_t size)
 /* Reads and checks the header; on return the reader stands at the data. */
 static int read_header(idx_file *f, nn_reader *r, const char *name, int max_ndim, nn_error *err)
 {
-    unsigned char h[4 + 4 * IDX_MAX_DIMS];
+    unsigned char h[4 + 4 * NN_IDX_MAX_DIMS];
     long long got = nn_reader_read(r, h, 4, err);
     if (got < 0)
         return -1;
@@ -291,7 +290,7 @@ int nn_idx_read_images(nn_dataset *d, const char *path, nn_error *err)
 {
     memset(d, 0, sizeof *d);
     idx_file f;
-    if (idx_load(&f, path, IDX_MAX_DIMS, err) < 0)
+    if (idx_load(&f, path, NN_IDX_MAX_DIMS, err) < 0)
         return -1;
     if ((f.type == NN_DT_F32 || f.type == NN_DT_F64) &&
         check_finite(&f, display_name(path), err) < 0) {
@@ -538,7 +537,7 @@ nn_idx_stream *nn_idx_stream_open(nn_reader *r, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
         return NULL;
     }
-    if (read_header(&s->f, r, s->name, IDX_MAX_DIMS, err) < 0) {
+    if (read_header(&s->f, r, s->name, NN_IDX_MAX_DIMS, err) < 0) {
         free(s->name);
         free(s);
         return NULL;

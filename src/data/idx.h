@@ -19,6 +19,8 @@
 #include "data/reader.h"
 #include "util/error.h"
 
+#define NN_IDX_MAX_DIMS 8 /* dimensions a header may give */
+
 /* Reads an IDX file of any type and dimension count >= 1 into d->x
  * (d->labels stays NULL).  Returns 0, or -1 with *err (code 1). */
 int nn_idx_read_images(nn_dataset *d, const char *path, nn_error *err);

@@ -330,6 +330,11 @@ const char *nn_reader_path(const nn_reader *r)
     return r->path;
 }
 
+const char *nn_reader_name(const nn_reader *r)
+{
+    return display_name(r->path);
+}
+
 void nn_reader_close(nn_reader *r)
 {
     if (!r)

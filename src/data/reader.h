@@ -49,6 +49,9 @@ uint64_t nn_reader_offset(const nn_reader *r);
 /* The path given to nn_reader_open. */
 const char *nn_reader_path(const nn_reader *r);
 
+/* The name used in messages: the path, or "stdin" for "-". */
+const char *nn_reader_name(const nn_reader *r);
+
 void nn_reader_close(nn_reader *r);
 
 #endif

@@ -1,64 +1,43 @@
+/* source.c - a data source loaded through its format's table entry, and a source
+ * made from a command-line SPEC (see source.h). */
 #include "data/source.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "data/idx.h"
-#include "data/reader.h"
+#include "data/format.h"
 
 const char *nn_source_name(const nn_source *s)
 {
-    return s->kind == NN_SRC_CSV ? s->path_resolved : s->images_path;
+    return s->file_path;
 }
 
 const char *nn_source_labels_name(const nn_source *s)
 {
-    return s->kind == NN_SRC_CSV ? s->path_resolved : s->labels_path;
+    return s->format == NN_FORMAT_CSV ? s->file_path : s->labels_path;
 }
 
-int nn_source_load(nn_dataset *d, nn_csv_layout *layout, const nn_source *s,
+int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
                    char *const *classes, int n_classes, bool integer_classes, nn_error *err)
 {
-    if (layout) {
-        memset(layout, 0, sizeof *layout);
-        layout->label_col = -1;
-    }
-    if (s->kind == NN_SRC_IDX)
-        return nn_idx_read_pair(d, s->images_path, s->labels_path, err);
-    nn_csv_layout scratch;
-    if (nn_csv_read(d, layout ? layout : &scratch, s->path_resolved, &s->csv, classes,
-                    n_classes, err) < 0)
+    const nn_format *f = nn_format_get(s->format);
+    if (!f) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: unknown data format %d", nn_source_name(s),
+                     (int)s->format);
         return -1;
-    if (!layout)
-        nn_csv_layout_free(&scratch);
-    else
-        layout->delimiter = s->csv.delimiter;
+    }
+    if (f->load(d, layout, s, classes, n_classes, err) < 0)
+        return -1;
     if (integer_classes && !classes && d->class_names) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: labels such as \"%s\" are not whole numbers, but the model was "
                      "trained on whole-number labels",
-                     s->path_resolved, d->class_names[0]);
+                     s->file_path, d->class_names[0]);
         nn_dataset_free(d);
         return -1;
     }
     return 0;
-}
-
-int nn_source_is_idx(const char *path, nn_error *err)
-{
-    if (strcmp(path, "-") == 0)
-        return 0;
-    nn_reader *r = nn_reader_open(path, err);
-    if (!r)
-        return -1;
-    unsigned char h[4];
-    long long got = nn_reader_read(r, h, sizeof h, err);
-    nn_reader_close(r);
-    if (got < 0)
-        return -1;
-    return got == 4 && h[0] == 0 && h[1] == 0 && nn_dtype_size(h[2]) > 0 && h[3] >= 1 &&
-           h[3] <= 8;
 }
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -71,20 +50,19 @@ static char *dup_or_null(const char *s, bool *oom)
     return d;
 }
 
-/* The CSV options a file written like the checkpoint's training data needs. */
-static void spec_from_layout(nn_csv_spec *sp, const nn_ckpt *ck, bool *oom)
+/* The CSV options a file laid out like the training data (l) needs. */
+static void spec_from_layout(nn_csv_spec *sp, const nn_data_layout *l, bool *oom)
 {
-    const nn_csv_layout *l = &ck->layout;
     sp->header = l->header ? NN_HEADER_YES : NN_HEADER_NO;
     sp->delimiter = l->delimiter;
-    if (ck->n_targets > 0) {
-        sp->targets = calloc((size_t)ck->n_targets, sizeof *sp->targets);
+    if (l->n_targets > 0) {
+        sp->targets = calloc((size_t)l->n_targets, sizeof *sp->targets);
         if (!sp->targets) {
             *oom = true;
             return;
         }
-        sp->n_targets = ck->n_targets;
-        for (int i = 0; i < ck->n_targets; i++) {
+        sp->n_targets = l->n_targets;
+        for (int i = 0; i < l->n_targets; i++) {
             long col = l->target_cols[i];
             sp->targets[i].index = col;
             sp->targets[i].name = l->names ? dup_or_null(l->names[col], oom) : NULL;
@@ -129,8 +107,8 @@ int nn_source_check_spec(const char *spec, nn_error *err)
     return 0;
 }
 
-int nn_source_from_spec(nn_source *s, const char *spec, const nn_ckpt *ck, const nn_source *like,
-                        bool need_labels, nn_error *err)
+int nn_source_from_spec(nn_source *s, const char *spec, const nn_data_layout *trained,
+                        const nn_source *like, bool need_labels, nn_error *err)
 {
     memset(s, 0, sizeof *s);
     bool oom = false;
@@ -138,34 +116,31 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_ckpt *ck, const
     if (nn_source_check_spec(spec, err) < 0)
         return -1;
     if (comma && access(spec, F_OK) != 0) {
-        s->kind = NN_SRC_IDX;
-        s->images = strndup(spec, (size_t)(comma - spec));
+        s->format = NN_FORMAT_IDX;
+        s->file = strndup(spec, (size_t)(comma - spec));
         s->labels = dup_or_null(comma + 1, &oom);
-        s->images_path = s->images ? dup_or_null(s->images, &oom) : NULL;
+        s->file_path = s->file ? dup_or_null(s->file, &oom) : NULL;
         s->labels_path = dup_or_null(comma + 1, &oom);
-        oom |= !s->images;
+        oom |= !s->file;
     } else {
-        int idx = nn_source_is_idx(spec, err);
-        if (idx < 0)
+        const nn_format *f = nn_format_of_file(spec, err);
+        if (!f)
             return -1;
+        bool idx = f->kind == NN_FORMAT_IDX;
         if (idx && need_labels) {
             nn_error_set(err, NN_EXIT_USAGE,
                          "--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
                          spec);
             return -1;
         }
-        if (idx) {
-            s->kind = NN_SRC_IDX;
-            s->images = dup_or_null(spec, &oom);
-            s->images_path = dup_or_null(spec, &oom);
-        } else {
-            s->kind = NN_SRC_CSV;
-            s->path = dup_or_null(spec, &oom);
-            s->path_resolved = dup_or_null(spec, &oom);
-            if (like && like->kind == NN_SRC_CSV) {
+        s->format = f->kind;
+        s->file = dup_or_null(spec, &oom);
+        s->file_path = dup_or_null(spec, &oom);
+        if (!idx) {
+            if (like && like->format == NN_FORMAT_CSV) {
                 spec_copy(&s->csv, &like->csv, &oom);
-            } else if (ck && ck->data_kind == NN_SRC_CSV) {
-                spec_from_layout(&s->csv, ck, &oom);
+            } else if (trained && trained->format == NN_FORMAT_CSV) {
+                spec_from_layout(&s->csv, trained, &oom);
             } else {
                 s->csv.header = NN_HEADER_AUTO;
                 s->csv.delimiter = ',';
@@ -184,12 +159,10 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_ckpt *ck, const
 
 void nn_source_clear(nn_source *s)
 {
-    free(s->images);
+    free(s->file);
     free(s->labels);
-    free(s->images_path);
+    free(s->file_path);
     free(s->labels_path);
-    free(s->path);
-    free(s->path_resolved);
     free(s->csv.label.name);
     for (int i = 0; i < s->csv.n_targets; i++)
         free(s->csv.targets[i].name);

@@ -47,8 +47,6 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
     c.optimizer = cfg->optimizer;
     c.n_classes = t->regression ? 0 : t->train.n_classes;
     c.class_names = t->regression ? NULL : t->train.class_names;
-    c.data_kind = (int)cfg->train.kind;
-    c.n_targets = t->regression ? t->train.n_targets : 0;
     c.layout = t->layout;
     c.scale = t->scale;
     c.shift = t->shift;

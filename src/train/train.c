@@ -27,7 +27,7 @@ static void trainer_free(trainer *t)
 {
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
-    nn_csv_layout_free(&t->layout);
+    nn_data_layout_free(&t->layout);
     free(t->train_idx);
     free(t->val_idx);
     free(t->shift);

@@ -31,7 +31,7 @@ typedef struct {
 
     /* the data (data.c) */
     nn_dataset train, val;       /* val.x is NULL when validation comes from a split */
-    nn_csv_layout layout;        /* of the training file (CSV) */
+    nn_data_layout layout;       /* of the training file */
     const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
     uint32_t *train_idx, *val_idx; /* (n_train,), (n_val,) */
     size_t n_train, n_val;

@@ -74,7 +74,7 @@ static void choose_spec(nn_csv_spec *sp, unsigned sel)
 static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classes)
 {
     nn_dataset d;
-    nn_csv_layout lay;
+    nn_data_layout lay;
     nn_error err = {0};
     int nc = (int)(sizeof g_classes / sizeof g_classes[0]);
     if (nn_csv_read(&d, &lay, path, sp, with_classes ? g_classes : NULL,
@@ -110,7 +110,7 @@ static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classe
         FUZZ_CHECK(lay.target_cols[j] >= 0 && (size_t)lay.target_cols[j] < lay.n_columns);
     for (size_t i = 0; lay.names && i < lay.n_columns; i++)
         FUZZ_CHECK(lay.names[i] != NULL);
-    nn_csv_layout_free(&lay);
+    nn_data_layout_free(&lay);
     nn_dataset_free(&d);
 }
 

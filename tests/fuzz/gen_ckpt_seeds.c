@@ -114,10 +114,9 @@ int main(int argc, char **argv)
         c.n_classes = 3;
         char *classes[] = {"apple", "kiwi", "pear"};
         c.class_names = classes;
-        c.data_kind = 1;
         char *names[] = {"w", "fruit", "h"};
-        c.layout = (nn_csv_layout){.header = true, .delimiter = ',', .n_columns = 3,
-                                   .names = names, .label_col = 1};
+        c.layout = (nn_data_layout){.format = NN_FORMAT_CSV, .header = true, .delimiter = ',',
+                                    .n_columns = 3, .names = names, .label_col = 1};
         c.scale = NN_SCALE_STANDARD;
         float shift[2] = {1.5f, -2}, mult[2] = {0.5f, 2};
         c.shift = shift;
@@ -141,11 +140,10 @@ int main(int argc, char **argv)
         c.config_json = "{\"data\":{\"train\":{\"path\":\"w.txt\",\"targets\":[0,-1],"
                         "\"delimiter\":\"whitespace\",\"header\":false}},"
                         "\"model\":{\"layers\":[{\"units\":4},{\"units\":2}]}}";
-        c.data_kind = 1;
-        c.n_targets = 2;
         long tcols[] = {0, 4};
-        c.layout = (nn_csv_layout){.header = false, .delimiter = -1, .n_columns = 5,
-                                   .label_col = -1, .target_cols = tcols, .n_targets = 2};
+        c.layout = (nn_data_layout){.format = NN_FORMAT_CSV, .n_targets = 2, .header = false,
+                                    .delimiter = -1, .n_columns = 5, .label_col = -1,
+                                    .target_cols = tcols};
         c.batch = 1;
         c.acc_n = 4;
         c.acc_k = 2;

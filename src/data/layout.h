@@ -1,0 +1,37 @@
+/* layout.h - how a training file was laid out: what a checkpoint remembers
+ * so that --eval and --predict can read data like it.
+ *
+ * A plain description with no parser behind it: the CSV reader fills one
+ * (nn_csv_read), the checkpoint stores and restores it, and the readers of
+ * later files take it as a guide.  An IDX source has no columns: its layout
+ * is format NN_FORMAT_IDX, n_targets 0, the CSV fields zero and label_col -1.
+ */
+#ifndef NN_LAYOUT_H
+#define NN_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The formats of data files.  The values are stored in checkpoints. */
+typedef enum { NN_FORMAT_IDX = 0, NN_FORMAT_CSV = 1 } nn_format_kind;
+
+/* Most columns a layout describes (fields in one CSV record). */
+#define NN_LAYOUT_MAX_COLUMNS 1000000
+
+typedef struct {
+    nn_format_kind format;
+    int n_targets;        /* regression outputs; 0 for classification */
+    /* CSV only (zero for IDX, label_col -1): */
+    bool header;          /* the first line was a header */
+    int delimiter;        /* the delimiter the file was read with (or NN_CSV_WHITESPACE) */
+    size_t n_columns;     /* fields per row */
+    char **names;         /* (n_columns,) header names; NULL without a header */
+    long label_col;       /* 0-based index of the label column, -1 if none */
+    long *target_cols;    /* (n_targets,) 0-based indices of the target columns */
+} nn_data_layout;
+
+/* Frees names and target_cols and zeroes *l; safe on a zeroed layout and
+ * on NULL. */
+void nn_data_layout_free(nn_data_layout *l);
+
+#endif
