@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradcheck.h"
+#include "gradcheck/reference.h"
 #include "kernels/kernels.h"
 #include "nn/arch.h"
 #include "nn/layer.h"

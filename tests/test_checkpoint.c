@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "util/crc32.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -67,12 +67,12 @@ static void make_ckpt(nn_ckpt *c)
     memset(c, 0, sizeof *c);
     c->version = xstrdup("0.1.0");
     c->config_json = xstrdup("{\"model\":{\"layers\":[4,2]},\"seed\":7}");
-    c->n_inputs = 3;
-    c->n_layers = 2;
-    c->units[0] = 4;
-    c->units[1] = 2;
-    c->act[0] = NN_ACT_SIGMOID;
-    c->act[1] = NN_ACT_IDENTITY;
+    c->format = NN_CKPT_VERSION;
+    nn_layer_cfg layers[2] = {{.units = 4, .act = NN_ACT_SIGMOID},
+                              {.units = 2, .act = NN_ACT_IDENTITY}};
+    nn_error err = {0};
+    ck_assert_int_eq(nn_arch_from_layers(&c->arch, 3, layers, 2, &err), 0);
+    c->arch.layers[0].init = c->arch.layers[1].init = NN_INIT_GLOROT; /* as read back */
     c->loss = NN_LOSS_MSE;
     c->optimizer = NN_OPT_SGD;
     c->n_classes = 2;
@@ -111,16 +111,35 @@ static void assert_same_f64(double a, double b)
     ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
 }
 
+/* The architecture as a checkpoint keeps it (dropout is a setting of the
+ * run and is not stored). */
+static void assert_arch_equal(const nn_arch *a, const nn_arch *b)
+{
+    ck_assert_int_eq(a->n_inputs, b->n_inputs);
+    ck_assert_int_eq(a->n_layers, b->n_layers);
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *x = &a->layers[l], *y = &b->layers[l];
+        ck_assert_int_eq(x->kind, y->kind);
+        ck_assert_int_eq(x->origin, y->origin);
+        ck_assert_int_eq(x->in, y->in);
+        ck_assert_int_eq(x->out, y->out);
+        ck_assert_int_eq(x->act, y->act);
+        ck_assert_int_eq(memcmp(&x->alpha, &y->alpha, sizeof x->alpha), 0);
+        ck_assert_int_eq(x->bias, y->bias);
+        ck_assert_int_eq(memcmp(&x->momentum, &y->momentum, sizeof x->momentum), 0);
+        ck_assert_int_eq(memcmp(&x->eps, &y->eps, sizeof x->eps), 0);
+    }
+}
+
 static void assert_ckpt_equal(const nn_ckpt *a, const nn_ckpt *b)
 {
     ck_assert_str_eq(a->version, b->version);
     ck_assert_str_eq(a->config_json, b->config_json);
-    ck_assert_int_eq(a->n_inputs, b->n_inputs);
-    ck_assert_int_eq(a->n_layers, b->n_layers);
-    for (int l = 0; l < a->n_layers; l++) {
-        ck_assert_int_eq(a->units[l], b->units[l]);
-        ck_assert_int_eq(a->act[l], b->act[l]);
-    }
+    ck_assert_int_eq(b->format, NN_CKPT_VERSION);
+    assert_arch_equal(&a->arch, &b->arch);
+    ck_assert_uint_eq(a->n_state, b->n_state);
+    if (a->n_state)
+        ck_assert_int_eq(memcmp(a->state, b->state, a->n_state * sizeof(float)), 0);
     ck_assert_int_eq(a->loss, b->loss);
     ck_assert_int_eq(a->optimizer, b->optimizer);
     ck_assert_int_eq(a->n_classes, b->n_classes);
@@ -128,8 +147,9 @@ static void assert_ckpt_equal(const nn_ckpt *a, const nn_ckpt *b)
     ck_assert_int_eq(a->shift == NULL, b->shift == NULL);
     ck_assert_int_eq(a->mult == NULL, b->mult == NULL);
     if (a->shift) {
-        ck_assert_int_eq(memcmp(a->shift, b->shift, (size_t)a->n_inputs * sizeof(float)), 0);
-        ck_assert_int_eq(memcmp(a->mult, b->mult, (size_t)a->n_inputs * sizeof(float)), 0);
+        size_t F = (size_t)a->arch.n_inputs;
+        ck_assert_int_eq(memcmp(a->shift, b->shift, F * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(a->mult, b->mult, F * sizeof(float)), 0);
     }
     ck_assert(a->epoch == b->epoch);
     ck_assert(a->step == b->step);
@@ -227,17 +247,39 @@ static void fix_crc(unsigned char *buf, size_t n)
     put_le32(buf + n - 4, nn_crc32(0, buf, n - 4));
 }
 
+/* Format 4: a section's head is its tag, u32 flags and u64 length; its
+ * payload starts HEAD bytes after it. */
+enum { HEAD = 16 };
+
 /* Offset of the section with this tag in a well-formed file. */
 static size_t find_section(const unsigned char *buf, size_t n, const char *tag)
 {
     size_t pos = 16;
-    while (pos + 12 <= n - 4) {
+    while (pos + HEAD <= n - 4) {
         if (memcmp(buf + pos, tag, 4) == 0)
             return pos;
-        pos += 12 + (size_t)get_le64(buf + pos + 4);
+        pos += HEAD + (size_t)get_le64(buf + pos + 8);
     }
     ck_abort_msg("no section %s", tag);
     return 0;
+}
+
+/* A copy of buf (n bytes) with one more section, `tag` of `len` bytes of
+ * 0x5A, before the trailer; the count and the CRC follow.  *m is its size. */
+static unsigned char *with_extra_section(const unsigned char *buf, size_t n, const char *tag,
+                                         bool required, size_t len, size_t *m)
+{
+    *m = n + HEAD + len;
+    unsigned char *out = xmalloc(*m);
+    memcpy(out, buf, n - 4);
+    unsigned char *h = out + n - 4;
+    memcpy(h, tag, 4);
+    put_le32(h + 4, required ? 1 : 0);
+    put_le64(h + 8, len);
+    memset(h + HEAD, 0x5A, len);
+    put_le32(out + 12, (uint32_t)(buf[12] | buf[13] << 8 | buf[14] << 16) + 1);
+    fix_crc(out, *m);
+    return out;
 }
 
 /* Decodes buf and expects a failure whose message starts with prefix. */
@@ -451,7 +493,9 @@ START_TEST(test_checkpoint_rejects_wrong_magic)
 }
 END_TEST
 
-START_TEST(test_checkpoint_reports_future_version)
+/* A newer format with only known sections is read (format 7 here); one
+ * older than format 3 is refused. */
+START_TEST(test_checkpoint_reads_a_newer_format_and_refuses_an_older_one)
 {
     unsigned char *buf;
     size_t n;
@@ -460,9 +504,57 @@ START_TEST(test_checkpoint_reports_future_version)
     fix_crc(buf, n);
     nn_ckpt c;
     nn_error err = {0};
+    ck_assert_msg(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(c.format, 7);
+    nn_ckpt_free(&c);
+    put_le32(buf + 8, 2);
+    fix_crc(buf, n);
     ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
-    ck_assert_str_eq(err.msg, "m.ckpt: checkpoint format version 7, this nntrain reads version 3");
+    ck_assert_str_eq(err.msg,
+                     "m.ckpt: checkpoint format version 2, this nntrain reads formats 3 and later");
     ck_assert_int_eq(err.code, 1);
+    free(buf);
+}
+END_TEST
+
+/* An unknown optional section is skipped; an unknown required one is
+ * refused, naming the section and the format that wrote it. */
+START_TEST(test_checkpoint_skips_unknown_optional_and_refuses_unknown_required_sections)
+{
+    unsigned char *buf, *more;
+    size_t n, m;
+    nn_ckpt a, c;
+    nn_error err = {0};
+    make_ckpt(&a);
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
+
+    more = with_extra_section(buf, n, "HIST", false, 37, &m);
+    ck_assert_msg(nn_ckpt_decode(more, m, "m.ckpt", &c, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&a, &c);
+    nn_ckpt_free(&c);
+    free(more);
+
+    more = with_extra_section(buf, n, "QNTZ", true, 8, &m);
+    put_le32(more + 8, 5); /* as a newer nntrain would write it */
+    fix_crc(more, m);
+    ck_assert_int_eq(nn_ckpt_decode(more, m, "m.ckpt", &c, &err), -1);
+    ck_assert_int_eq(err.code, 1);
+    ck_assert_str_eq(err.msg, "m.ckpt: section \"QNTZ\" of checkpoint format 5 is required but "
+                              "unknown to this nntrain (written by a newer one?)");
+    free(more);
+
+    /* a known section marked optional is still read; unknown flag bits are not */
+    unsigned char *copy = xmalloc(n);
+    memcpy(copy, buf, n);
+    put_le32(copy + find_section(copy, n, "PROG") + 4, 0);
+    fix_crc(copy, n);
+    ck_assert_msg(nn_ckpt_decode(copy, n, "m.ckpt", &c, &err) == 0, "%s", err.msg);
+    nn_ckpt_free(&c);
+    put_le32(copy + find_section(copy, n, "PROG") + 4, 6);
+    fix_crc(copy, n);
+    expect_rejected(copy, n, "m.ckpt: malformed checkpoint: section \"PROG\" has unknown flags");
+    free(copy);
+    nn_ckpt_free(&a);
     free(buf);
 }
 END_TEST
@@ -473,7 +565,7 @@ START_TEST(test_checkpoint_reports_checksum_mismatch)
     size_t n;
     encode_fixture(&buf, &n);
     size_t parm = find_section(buf, n, "PARM");
-    buf[parm + 12 + 8 + 3] ^= 0x40; /* one float of the parameters */
+    buf[parm + HEAD + 8 + 3] ^= 0x40; /* one float of the parameters */
     nn_ckpt c;
     nn_error err = {0};
     ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &c, &err), -1);
@@ -488,28 +580,30 @@ START_TEST(test_checkpoint_rejects_section_length_past_end)
     size_t n;
     encode_fixture(&buf, &n);
     size_t vers = find_section(buf, n, "VERS");
-    put_le64(buf + vers + 4, 0xFFFFFFFFFFFFFF00ULL);
+    put_le64(buf + vers + 8, 0xFFFFFFFFFFFFFF00ULL);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     /* one byte too long on the last section */
     free(buf);
     encode_fixture(&buf, &n);
-    size_t opts = find_section(buf, n, "OPTS");
-    put_le64(buf + opts + 4, get_le64(buf + opts + 4) + 1);
+    size_t epoc = find_section(buf, n, "EPOC");
+    put_le64(buf + epoc + 8, get_le64(buf + epoc + 8) + 1);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     free(buf);
 }
 END_TEST
 
-START_TEST(test_checkpoint_rejects_unknown_section_tag)
+START_TEST(test_checkpoint_rejects_a_missing_required_section)
 {
     unsigned char *buf;
     size_t n;
     encode_fixture(&buf, &n);
-    memcpy(buf + find_section(buf, n, "OPTS"), "ZZZZ", 4);
+    size_t optm = find_section(buf, n, "OPTM");
+    memcpy(buf + optm, "ZZZZ", 4);
+    put_le32(buf + optm + 4, 0); /* optional, so skipped: OPTM is then missing */
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: unknown section \"ZZZZ\"");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: section \"OPTM\" is missing");
     free(buf);
 }
 END_TEST
@@ -519,17 +613,20 @@ START_TEST(test_checkpoint_rejects_inconsistent_param_count)
     unsigned char *buf;
     size_t n;
     encode_fixture(&buf, &n);
-    /* ARCH: n_inputs, n_layers, then (units, act) per layer: widen layer 1 */
+    /* the second layer's bias flag, the last field of its record, cleared:
+     * two parameters fewer than PARM holds */
     size_t arch = find_section(buf, n, "ARCH");
-    put_le32(buf + arch + 12 + 8, 5);
+    size_t len = (size_t)get_le64(buf + arch + 8);
+    put_le32(buf + arch + HEAD + len - 4, 0);
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: 26 parameters but the architecture");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: 26 parameters but the architecture "
+                            "has 24");
     free(buf);
 
     /* PARM count disagreeing with its own length */
     encode_fixture(&buf, &n);
     size_t parm = find_section(buf, n, "PARM");
-    put_le64(buf + parm + 12, 25);
+    put_le64(buf + parm + HEAD, 25);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     free(buf);
@@ -542,37 +639,64 @@ START_TEST(test_checkpoint_rejects_bad_values)
     size_t n;
     size_t arch;
 
-    encode_fixture(&buf, &n); /* n_layers 0 */
+    /* ARCH: u32 n_inputs, u32 n_layers, then each layer's record: the kind
+     * (u32 length, "dense"), origin, inputs, outputs, activation, alpha, the
+     * length of the kind's fields, then its u32 bias: 37 bytes a layer */
+    enum { L1 = HEAD + 8, KIND = 4, ORIGIN = 9, IN = 13, OUT = 17, ACT = 21, REC = 37 };
+    encode_fixture(&buf, &n); /* no layers */
     arch = find_section(buf, n, "ARCH");
-    put_le32(buf + arch + 12 + 4, 0);
+    put_le32(buf + arch + HEAD + 4, 0);
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: n_layers 0");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: 0 layers, not in 1..128");
     free(buf);
 
-    encode_fixture(&buf, &n); /* n_layers 65 */
+    encode_fixture(&buf, &n); /* too many */
     arch = find_section(buf, n, "ARCH");
-    put_le32(buf + arch + 12 + 4, NN_MAX_LAYERS + 1);
+    put_le32(buf + arch + HEAD + 4, NN_MAX_ARCH_LAYERS + 1);
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: n_layers 65");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: 129 layers, not in 1..128");
     free(buf);
 
     encode_fixture(&buf, &n); /* activation of layer 2 */
     arch = find_section(buf, n, "ARCH");
-    put_le32(buf + arch + 12 + 8 + 12, 99);
+    put_le32(buf + arch + L1 + REC + ACT, 99);
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 2 has unknown activation");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 2 has unknown activation 99");
     free(buf);
 
     encode_fixture(&buf, &n); /* units 0 */
     arch = find_section(buf, n, "ARCH");
-    put_le32(buf + arch + 12 + 8, 0);
+    put_le32(buf + arch + L1 + OUT, 0);
     fix_crc(buf, n);
-    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 1 has 0 units");
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 1 has 0 units, not in 1..65536");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* a layer's input is not the output before it */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + L1 + REC + IN, 5);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 2 takes 5 inputs after 4 outputs");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* a declared layer out of order */
+    arch = find_section(buf, n, "ARCH");
+    put_le32(buf + arch + L1 + REC + ORIGIN, 3);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer 2 belongs to declared layer 4 "
+                            "after 1");
+    free(buf);
+
+    encode_fixture(&buf, &n); /* a kind this nntrain does not know */
+    arch = find_section(buf, n, "ARCH");
+    memcpy(buf + arch + L1 + KIND, "dwnse", 5);
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: layer record 1 has kind \"dwnse\", "
+                            "unknown to this nntrain");
     free(buf);
 
     encode_fixture(&buf, &n); /* scaling kind */
     size_t scal = find_section(buf, n, "SCAL");
-    put_le32(buf + scal + 12, 9);
+    put_le32(buf + scal + HEAD, 9);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint: unknown input scaling");
     free(buf);
@@ -583,13 +707,133 @@ START_TEST(test_checkpoint_rejects_bad_values)
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint: section \"CONF\" appears twice");
     free(buf);
 
-    encode_fixture(&buf, &n); /* one section fewer than the header says */
-    put_le32(buf + 12, 11);
+    encode_fixture(&buf, &n); /* one section more than the file holds */
+    put_le32(buf + 12, 13);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
-    put_le32(buf + 12, 9); /* the last one then looks like trailing bytes */
+    put_le32(buf + 12, 11); /* the last one then looks like trailing bytes */
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
+    free(buf);
+}
+END_TEST
+
+/* ---- batch normalization and format 3 ------------------------------------------------ */
+
+/* A network with a batch-normalised layer: its kinds, the dense layer
+ * without bias, momentum and eps, and the running statistics (STAT) come
+ * back bit for bit. */
+START_TEST(test_checkpoint_keeps_batch_norm_layers_and_their_state)
+{
+    nn_ckpt a, b;
+    nn_error err = {0};
+    make_ckpt(&a);
+    nn_layer_cfg layers[2] = {{.units = 4, .act = NN_ACT_RELU, .batch_norm = true,
+                               .batch_norm_momentum = 0.25, .batch_norm_eps = 1e-3},
+                              {.units = 2, .act = NN_ACT_IDENTITY}};
+    ck_assert_int_eq(nn_arch_from_layers(&a.arch, 3, layers, 2, &err), 0);
+    a.arch.layers[0].init = a.arch.layers[2].init = NN_INIT_GLOROT;
+    ck_assert_int_eq(a.arch.n_layers, 3);
+    /* 4*3 weights, 4 + 4 scale and shift, 2*4 + 2 */
+    a.n_params = 30;
+    a.params = realloc(a.params, 30 * sizeof(float));
+    for (int i = 0; i < 30; i++)
+        a.params[i] = 0.03f * (float)i - 0.4f;
+    free(a.opt_state);
+    a.opt_state = NULL;
+    a.n_opt_state = 0;
+    a.n_state = 8;
+    a.state = xmalloc(8 * sizeof(float));
+    for (int i = 0; i < 8; i++)
+        a.state[i] = 1.0f / (float)(i + 1);
+    unsigned char *buf;
+    size_t n;
+    ck_assert_msg(nn_ckpt_encode(&a, &buf, &n, "x", &err) == 0, "%s", err.msg);
+    ck_assert_msg(nn_ckpt_decode(buf, n, "x", &b, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&a, &b);
+    ck_assert_int_eq(b.arch.layers[1].kind, NN_LAYER_BATCH_NORM);
+    ck_assert(!b.arch.layers[0].bias);
+    ck_assert_double_eq(b.arch.layers[1].momentum, 0.25);
+    nn_ckpt_free(&b);
+    free(buf);
+    /* the running statistics must match the architecture */
+    a.n_state = 7;
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), -1);
+    ck_assert_ptr_null(buf);
+    ck_assert_str_eq(err.msg, "x: cannot save checkpoint: 7 values of layer state but the "
+                              "architecture has 8");
+    a.n_state = 8;
+    nn_ckpt_free(&a);
+}
+END_TEST
+
+/* The format-3 fixtures (nntrain 0.1.0) read as the architecture they
+ * describe: dense layers with biases, alpha from TRAI; and rewritten as
+ * format 4 they read back the same. */
+START_TEST(test_checkpoint_reads_format_3)
+{
+    nn_ckpt c, d;
+    nn_error err = {0};
+    ck_assert_msg(nn_ckpt_load("tests/fixtures/v3/fruit-e3.ckpt", &c, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_int_eq(c.format, 3);
+    ck_assert_str_eq(c.version, "0.1.0");
+    ck_assert_int_eq(c.arch.n_inputs, 4);
+    ck_assert_int_eq(c.arch.n_layers, 2);
+    ck_assert_int_eq(c.arch.layers[0].kind, NN_LAYER_DENSE);
+    ck_assert(c.arch.layers[0].bias);
+    ck_assert_int_eq(c.arch.layers[0].out, 6);
+    ck_assert_int_eq(c.arch.layers[0].act, NN_ACT_LEAKY_RELU);
+    ck_assert_float_eq(c.arch.layers[0].alpha, 0.2f);
+    ck_assert_int_eq(c.arch.layers[1].act, NN_ACT_SOFTMAX);
+    ck_assert_uint_eq(c.n_params, 4 * 6 + 6 + 6 * 3 + 3);
+    ck_assert_uint_eq(c.n_state, 0);
+    ck_assert_int_eq(c.optimizer, NN_OPT_ADAM);
+    ck_assert_uint_eq(c.n_opt_state, 2 * c.n_params);
+    ck_assert_int_eq(c.n_classes, 3);
+    ck_assert_str_eq(c.class_names[1], "banana");
+    ck_assert_int_eq(c.layout.format, NN_FORMAT_CSV);
+    ck_assert_int_eq(c.epoch, 3);
+    unsigned char *buf;
+    size_t n;
+    ck_assert_msg(nn_ckpt_encode(&c, &buf, &n, "x", &err) == 0, "%s", err.msg);
+    ck_assert_msg(nn_ckpt_decode(buf, n, "x", &d, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&c, &d);
+    ck_assert_int_eq(d.n_classes, 3);
+    nn_ckpt_free(&c);
+    nn_ckpt_free(&d);
+    free(buf);
+
+    /* an interrupted regression run: its epoch state */
+    ck_assert_msg(nn_ckpt_load("tests/fixtures/v3/wave-int.ckpt", &c, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_int_gt(c.batch, 0);
+    ck_assert_int_eq(c.acc_k, 1);
+    ck_assert_int_eq(c.layout.n_targets, 1);
+    ck_assert_double_eq(c.huber_delta, 0.5);
+    nn_ckpt_free(&c);
+}
+END_TEST
+
+/* Damage to a format-3 file is refused as before: every bit flip, every
+ * truncation, a tag format 3 does not have. */
+START_TEST(test_checkpoint_rejects_damaged_format_3)
+{
+    size_t n;
+    unsigned char *buf = read_file("tests/fixtures/v3/bytes-e2.ckpt", &n);
+    nn_ckpt c;
+    nn_error err = {0};
+    for (size_t i = 0; i < n; i++)
+        for (int bit = 0; bit < 8; bit += 3) {
+            buf[i] ^= (unsigned char)(1u << bit);
+            ck_assert_msg(nn_ckpt_decode(buf, n, "m", &c, &err) == -1, "bit %d at %zu", bit, i);
+            buf[i] ^= (unsigned char)(1u << bit);
+        }
+    for (size_t len = 0; len < n; len += 7)
+        ck_assert_msg(nn_ckpt_decode(buf, len, "m", &c, &err) == -1, "length %zu", len);
+    memcpy(buf + 16, "ZZZZ", 4); /* the first section's tag */
+    fix_crc(buf, n);
+    expect_rejected(buf, n, "m.ckpt: malformed checkpoint: unknown section \"ZZZZ\"");
     free(buf);
 }
 END_TEST
@@ -774,12 +1018,16 @@ Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_checkpoint_rejects_every_single_byte_flip);
     tcase_add_test(tc, test_checkpoint_rejects_every_truncation);
     tcase_add_test(tc, test_checkpoint_rejects_wrong_magic);
-    tcase_add_test(tc, test_checkpoint_reports_future_version);
+    tcase_add_test(tc, test_checkpoint_reads_a_newer_format_and_refuses_an_older_one);
+    tcase_add_test(tc, test_checkpoint_skips_unknown_optional_and_refuses_unknown_required_sections);
     tcase_add_test(tc, test_checkpoint_reports_checksum_mismatch);
     tcase_add_test(tc, test_checkpoint_rejects_section_length_past_end);
-    tcase_add_test(tc, test_checkpoint_rejects_unknown_section_tag);
+    tcase_add_test(tc, test_checkpoint_rejects_a_missing_required_section);
     tcase_add_test(tc, test_checkpoint_rejects_inconsistent_param_count);
     tcase_add_test(tc, test_checkpoint_rejects_bad_values);
+    tcase_add_test(tc, test_checkpoint_keeps_batch_norm_layers_and_their_state);
+    tcase_add_test(tc, test_checkpoint_reads_format_3);
+    tcase_add_test(tc, test_checkpoint_rejects_damaged_format_3);
     tcase_add_test(tc, test_checkpoint_save_creates_missing_folders);
     tcase_add_test(tc, test_checkpoint_save_under_regular_file_fails_cleanly);
     tcase_add_test(tc, test_checkpoint_failed_write_keeps_previous_file);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradcheck.h"
+#include "gradcheck/reference.h"
 #include "tests.h"
 
 /* splitmix64: a fixed, self-contained stream of test numbers. */

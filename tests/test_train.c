@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "config.h"
 #include "data/idx.h"
 #include "nn/model.h"
-#include "run.h"
+#include "eval/eval.h"
+#include "eval/predict.h"
+#include "nn/loss.h"
 #include "tests.h"
 #include "train/train.h"
 #include "util/rng.h"
@@ -116,24 +118,16 @@ START_TEST(test_train_learns_separable_problem_to_full_accuracy)
         /* and on held-out test data, through the --eval path */
         snprintf(images, sizeof images, "%s/test-images.idx.gz", dir);
         snprintf(labels, sizeof labels, "%s/test-labels.idx", dir);
-        char out_path[4200];
-        snprintf(out_path, sizeof out_path, "%s/eval.json", dir);
-        nn_run_opts o = {0};
-        o.json = true;
-        o.out = fopen(out_path, "w");
-        o.diag = o.out;
         snprintf(spec, sizeof spec, "%s,%s", images, labels);
-        ck_assert_msg(nn_eval(ck, NULL, spec, &o, &e) == 0, "%s", e.msg);
-        fclose(o.out);
-        size_t n;
-        char *text = (char *)slurp(out_path, &n);
-        text[n] = '\0';
-        ck_assert_msg(strstr(text, "\"samples\":60,") && strstr(text, "\"accuracy\":1,"), "%s",
-                      text);
-        ck_assert_msg(units_out == 1 ? strstr(text, "\"confusion\":[[30,0],[0,30]]") != NULL
-                                     : strstr(text, "\"confusion\":[[30,0],[0,30]]") != NULL,
-                      "%s", text);
-        free(text);
+        nn_eval_report r;
+        ck_assert_msg(nn_evaluate(ck, NULL, spec, &r, &e) == 0, "%s", e.msg);
+        ck_assert_uint_eq(r.r.samples, 60);
+        ck_assert_double_eq(r.r.accuracy, 1.0);
+        ck_assert(!r.regression);
+        ck_assert_int_eq(r.acc.classes, 2);
+        const size_t want[4] = {30, 0, 0, 30}; /* rows: true class, columns: predicted */
+        ck_assert_mem_eq(r.acc.confusion, want, sizeof want);
+        nn_eval_report_free(&r);
     }
 }
 END_TEST
@@ -335,6 +329,17 @@ END_TEST
 
 /* A CSV with string labels listed out of order, trained, evaluated and
  * predicted: the classes are the sorted strings and survive the checkpoint. */
+/* A predict sink that appends each row's class name and a space. */
+static void predicted_names(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
+{
+    char *got = ctx;
+    for (int i = 0; i < B; i++) {
+        ck_assert_ptr_nonnull(c->class_names);
+        strcat(got, c->class_names[nn_predict_class(Y + (size_t)i * K, K)]);
+        strcat(got, " ");
+    }
+}
+
 START_TEST(test_csv_string_labels_round_trip_through_checkpoint)
 {
     const char *dir = nn_test_tmpdir();
@@ -383,18 +388,10 @@ START_TEST(test_csv_string_labels_round_trip_through_checkpoint)
     snprintf(path, sizeof path, "%s/in.csv", dir);
     const char *in = "a,b\n0.1,0.1\n2.1,0.1\n1.1,1.1\n";
     nn_test_write_file(path, in, strlen(in));
-    char out_path[4200];
-    snprintf(out_path, sizeof out_path, "%s/pred.csv", dir);
-    nn_run_opts o = {0};
-    o.out = fopen(out_path, "w");
-    o.diag = o.out;
-    ck_assert_msg(nn_predict(ck, path, false, &o, &e) == 0, "%s", e.msg);
-    fclose(o.out);
-    size_t n;
-    char *got = (char *)slurp(out_path, &n);
-    got[n] = '\0';
-    ck_assert_str_eq(got, "zebra\nmoose\nant\n");
-    free(got);
+    char got[64] = "";
+    nn_predict_sink sink = {got, predicted_names};
+    ck_assert_msg(nn_predict(ck, path, &sink, &e) == 0, "%s", e.msg);
+    ck_assert_str_eq(got, "zebra moose ant ");
 }
 END_TEST
 
@@ -428,7 +425,7 @@ START_TEST(test_csv_regression_learns_a_linear_map)
     nn_ckpt c = {0};
     ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
     ck_assert_int_eq(c.layout.n_targets, 2);
-    ck_assert_int_eq(c.act[0], NN_ACT_IDENTITY); /* the default for a regression output */
+    ck_assert_int_eq(c.arch.layers[0].act, NN_ACT_IDENTITY); /* the default for a regression output */
     ck_assert_msg(c.val_loss < 1e-4, "val loss %g", c.val_loss);
     /* the learnt weights are the linear map: y = 0.5 x1 - x2 + 0.25, z = x1 + x2 */
     ck_assert_double_eq_tol(c.params[0], 0.5, 0.02);

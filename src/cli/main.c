@@ -1,4 +1,4 @@
-/* main.c - the command line: options, dispatch to the commands in run.h,
+/* main.c - the command line: options, dispatch to the commands (cli.h),
  * error printing and exit codes.  The only file that prints errors or exits. */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,12 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/train_report.h"
 #include "config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
-#include "run.h"
+#include "version.h"
 
 /* Returned for a malformed command line: the error is followed by the usage line. */
 enum { USAGE_HINT = -2 };
@@ -213,6 +214,31 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
     return 0;
 }
 
+/* --eval: the checkpoint measured on src (or spec), and the report. */
+static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
+                    const nn_run_opts *o, nn_error *err)
+{
+    nn_eval_report r;
+    if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
+        return -1;
+    nn_cli_print_eval(o->out, &r, o->json);
+    nn_eval_report_free(&r);
+    return 0;
+}
+
+/* --gradcheck: the report, then exit 1 when the check failed. */
+static int gradcheck(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
+{
+    nn_gradcheck_report r;
+    if (nn_gradcheck_config(cfg, &r, err) < 0)
+        return -1;
+    nn_cli_print_gradcheck(o->out, cfg, &r, o->json);
+    if (r.pass)
+        return 0;
+    nn_gradcheck_failure(cfg, &r, err);
+    return -1;
+}
+
 /* Replaces *dst with a source read from the command line's --data SPEC,
  * keeping the CSV options of the source it replaces. */
 static int override_source(nn_source *dst, const char *spec, bool need_labels, nn_error *err)
@@ -235,7 +261,7 @@ static int run(options *o, nn_error *err)
             nn_error_set(err, NN_EXIT_USAGE, "--inspect takes one checkpoint file and nothing else");
             return USAGE_HINT;
         }
-        return nn_inspect(o->config, &o->run, err);
+        return nn_cli_inspect(o->config, &o->run, err);
     }
     if ((o->eval + o->predict + o->gradcheck) > 1) {
         nn_error_set(err, NN_EXIT_USAGE, "--eval, --predict and --gradcheck cannot be combined");
@@ -258,7 +284,8 @@ static int run(options *o, nn_error *err)
             nn_error_set(err, NN_EXIT_USAGE, "--predict needs --checkpoint FILE (or CONFIG.json)");
             return USAGE_HINT;
         }
-        return nn_predict(o->checkpoint, o->data ? o->data : "-", o->scores, &o->run, err);
+        return nn_cli_predict(o->checkpoint, o->data ? o->data : "-", o->scores, &o->run,
+                              err);
     }
     if (o->eval && !o->config) {
         if (!o->checkpoint || !o->data) {
@@ -266,7 +293,7 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
-        return nn_eval(o->checkpoint, NULL, o->data, &o->run, err);
+        return evaluate(o->checkpoint, NULL, o->data, &o->run, err);
     }
     if (!o->config) {
         nn_error_set(err, NN_EXIT_USAGE, "no config file given");
@@ -292,11 +319,12 @@ static int run(options *o, nn_error *err)
     if (o->gradcheck) {
         if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
             goto out;
-        rc = nn_gradcheck_run(&cfg, &o->run, err);
+        rc = gradcheck(&cfg, &o->run, err);
         goto out;
     }
     if (o->predict) {
-        rc = nn_predict(cfg.checkpoint_path, o->data ? o->data : "-", o->scores, &o->run, err);
+        rc = nn_cli_predict(cfg.checkpoint_path, o->data ? o->data : "-", o->scores, &o->run,
+                            err);
         goto out;
     }
     if (o->eval) {
@@ -310,7 +338,7 @@ static int run(options *o, nn_error *err)
                          "%s: no test data: set data.test or give --data SPEC", o->config);
             goto out;
         }
-        rc = nn_eval(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
+        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
         goto out;
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "version.h"
 #include "train/trainer.h"
 
 /* The running metrics of an interrupted epoch, regression part: (4, K)
@@ -35,14 +35,8 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory writing the checkpoint");
         return -1;
     }
-    c.n_inputs = m->arch.n_inputs;
-    c.n_layers = nn_arch_declared(&m->arch);
-    for (int d = 0; d < c.n_layers; d++) {
-        const nn_layer *y = nn_arch_declared_last(&m->arch, d);
-        c.units[d] = y->out;
-        c.act[d] = y->act;
-        c.alpha[d] = y->alpha;
-    }
+    c.format = NN_CKPT_VERSION;
+    c.arch = m->arch;
     c.loss = cfg->loss;
     c.optimizer = cfg->optimizer;
     c.n_classes = t->regression ? 0 : t->train.n_classes;
@@ -61,6 +55,8 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
     c.val_accuracy = t->val_m.accuracy;
     c.params = m->params;
     c.n_params = m->n_params;
+    c.state = m->state;
+    c.n_state = m->n_state;
     c.opt_state = t->opt_state;
     c.n_opt_state = t->n_opt_state;
     c.huber_delta = cfg->huber_delta;
@@ -96,18 +92,22 @@ static int check_resumable(const trainer *t, const nn_ckpt *c, nn_error *err)
     const nn_config *cfg = t->cfg;
     const char *path = cfg->checkpoint_path;
     size_t features = t->train.features;
-    if ((size_t)c->n_inputs != features) {
+    if ((size_t)c->arch.n_inputs != features) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: cannot resume: the checkpoint's model takes %d inputs, the data has %zu",
-                     path, c->n_inputs, features);
+                     path, c->arch.n_inputs, features);
         return -1;
     }
-    nn_arch saved;
     char why[512];
-    if (nn_ckpt_arch(c, &saved, err) < 0)
-        return -1;
-    if (!nn_arch_same(&saved, &t->model->arch, "checkpoint", "config", why, sizeof why)) {
+    if (!nn_arch_same(&c->arch, &t->model->arch, "checkpoint", "config", why, sizeof why)) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot resume: %s", path, why);
+        return -1;
+    }
+    if (c->n_params != t->model->n_params || c->n_state != t->model->n_state) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint holds %zu parameters and %zu state "
+                     "values, the config's model %zu and %zu",
+                     path, c->n_params, c->n_state, t->model->n_params, t->model->n_state);
         return -1;
     }
     if (c->loss != cfg->loss || c->scale != t->scale || c->seed != cfg->seed) {
@@ -167,6 +167,8 @@ int nn_trainer_restore(trainer *t, nn_error *err)
     if (nn_ckpt_load(t->cfg->checkpoint_path, &c, err) < 0 || check_resumable(t, &c, err) < 0)
         goto out;
     memcpy(t->model->params, c.params, sizeof(float) * t->model->n_params);
+    if (t->model->n_state)
+        memcpy(t->model->state, c.state, sizeof(float) * t->model->n_state);
     if (t->n_opt_state)
         memcpy(t->opt_state, c.opt_state, sizeof(float) * t->n_opt_state);
     t->best_val_loss = c.best_val_loss;

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "data/dataset.h"
 #include "metrics.h"
 #include "nn/model.h"

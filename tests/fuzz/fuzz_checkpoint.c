@@ -1,5 +1,5 @@
 /* fuzz_checkpoint.c - libFuzzer harness for the checkpoint decoder
- * (nn_ckpt_decode in src/checkpoint.c), in memory.
+ * (nn_ckpt_decode in src/checkpoint/: formats 3 and 4), in memory.
  *
  * Each input is decoded twice: as is (so the magic, version and CRC checks
  * are fuzzed), and with its last four bytes replaced by the right CRC-32 of
@@ -10,7 +10,7 @@
  */
 #include "fuzz_common.h"
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
 #include "util/crc32.h"
 #include "util/error.h"
 

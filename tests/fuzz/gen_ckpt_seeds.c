@@ -4,13 +4,16 @@
  * `make fuzz` / `make fuzz-check` run it into the writable corpus before
  * fuzzing, so the harness always starts from checkpoints of the current
  * format version even when the committed seeds are of an older one; the
- * committed copies in tests/fuzz/corpus/fuzz_checkpoint/ came from here.
+ * committed copies in tests/fuzz/corpus/fuzz_checkpoint/ came from here, beside
+ * two format-3 files (copies of tests/fixtures/v3/fruit-e3.ckpt and
+ * wave-int.ckpt) that keep the format-3 reader fuzzed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
+#include "math/activation.h"
 #include "nn/types.h"
 #include "util/error.h"
 
@@ -39,29 +42,32 @@ static int save(const char *file, const nn_ckpt *c)
     return 0;
 }
 
-/* Parameters 0.01 * k, so every value differs. */
+/* Parameters 0.01 * k, so every value differs (at most 64 of them). */
 static void fill_params(nn_ckpt *c, float *params)
 {
-    size_t n = 0, in = (size_t)c->n_inputs;
-    for (int l = 0; l < c->n_layers; l++) {
-        n += (size_t)c->units[l] * (in + 1);
-        in = (size_t)c->units[l];
-    }
+    size_t n = nn_arch_param_count(&c->arch);
     for (size_t k = 0; k < n; k++)
         params[k] = 0.01f * (float)k - 0.5f;
     c->params = params;
     c->n_params = n;
 }
 
+/* A checkpoint of dense layers units[l] with activations act[l]. */
 static void base(nn_ckpt *c, int n_inputs, int n_layers, const int *units, const nn_act *act)
 {
     memset(c, 0, sizeof *c);
     c->version = "0.1.0";
-    c->n_inputs = n_inputs;
-    c->n_layers = n_layers;
+    nn_layer_cfg layers[8];
+    memset(layers, 0, sizeof layers);
     for (int l = 0; l < n_layers; l++) {
-        c->units[l] = units[l];
-        c->act[l] = act[l];
+        layers[l].units = units[l];
+        layers[l].act = act[l];
+        layers[l].alpha = nn_act_default_alpha(act[l]);
+    }
+    nn_error err = {0};
+    if (nn_arch_from_layers(&c->arch, n_inputs, layers, n_layers, &err) != 0) {
+        fprintf(stderr, "gen_ckpt_seeds: %s\n", err.msg);
+        exit(1);
     }
     c->loss = NN_LOSS_MSE;
     c->optimizer = NN_OPT_SGD;
@@ -167,7 +173,7 @@ int main(int argc, char **argv)
         c.loss = NN_LOSS_HUBER;
         c.huber_delta = 1.5;
         c.optimizer = NN_OPT_ADAM;
-        c.alpha[0] = 0.1f;
+        c.arch.layers[0].alpha = 0.1f;
         c.best_val_loss = 0.2;
         c.best_epoch = 2;
         c.bad_epochs = 1;
@@ -178,6 +184,28 @@ int main(int argc, char **argv)
         c.opt_state = state;
         c.n_opt_state = 2 * c.n_params + 1;
         rc |= save("adam-huber.ckpt", &c);
+    }
+    /* A batch-normalised hidden layer: a dense layer without bias, the
+     * normalisation with its momentum and eps, and its running statistics. */
+    {
+        nn_ckpt c;
+        const int units[] = {3, 2};
+        const nn_act act[] = {NN_ACT_RELU, NN_ACT_SIGMOID};
+        base(&c, 2, 2, units, act);
+        nn_layer_cfg layers[2] = {{.units = 3, .act = NN_ACT_RELU, .batch_norm = true,
+                                   .batch_norm_momentum = 0.1, .batch_norm_eps = 1e-5},
+                                  {.units = 2, .act = NN_ACT_SIGMOID}};
+        nn_error err = {0};
+        if (nn_arch_from_layers(&c.arch, 2, layers, 2, &err) != 0)
+            return 1;
+        c.config_json = "{\"model\":{\"layers\":[{\"units\":3,\"activation\":\"relu\","
+                        "\"batch_norm\":true},{\"units\":2}]}}";
+        c.n_classes = 2;
+        fill_params(&c, params);
+        float running[6] = {0.5f, -0.25f, 1, 1.5f, 0.75f, 2};
+        c.state = running;
+        c.n_state = 6;
+        rc |= save("batch-norm.ckpt", &c);
     }
     return rc ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-#include "util/csvout.h"
+#include "cli/csvout.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* gradcheck.h - the core of `--gradcheck`: a double-precision reference of
+/* reference.h - the core of `--gradcheck`: a double-precision reference of
  * the network's forward and backward pass, and the check of its analytic
  * gradient against central finite differences of its cost.
  *

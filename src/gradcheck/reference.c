@@ -1,7 +1,7 @@
-/* gradcheck.c - the double-precision reference network and the central
+/* reference.c - the double-precision reference network and the central
  * finite-difference check (the measure and the step are explained in
  * gradcheck.h, the derivation in docs/backprop.md). */
-#include "gradcheck.h"
+#include "gradcheck/reference.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,0 +1,335 @@
+/* v4.c - checkpoint format 4: the table of its sections, encode and decode
+ * (checkpoint.h, internal.h).
+ *
+ * Sections, written in this order (a reader accepts any order); "req"
+ * marks the required ones:
+ *   VERS       nntrain version string, no NUL
+ *   CONF       effective config JSON text, no NUL
+ *   ARCH  req  u32 n_inputs, u32 n_layers, then per layer: kind name (u32
+ *              length, bytes), u32 declared layer, u32 inputs, u32 outputs,
+ *              u32 activation, f32 alpha, u32 length L of the kind's own
+ *              fields and those L bytes (nn/layer.h: dense u32 bias;
+ *              batch_norm f64 momentum, f64 eps)
+ *   LOSS  req  u32 loss, f64 huber_delta
+ *   DATA  req  u32 n_classes, then the training data's layout (fields.c)
+ *   SCAL  req  input scaling (fields.c)
+ *   PARM  req  u64 n_params, n_params f32
+ *   STAT  req  u64 n_state, n_state f32: the layers' state (batch-norm
+ *              running mean and variance), in layer order
+ *   OPTM  req  u32 optimizer, u64 n, n f32 of its state
+ *   PROG  req  progress (fields.c)
+ *   TRAI  req  f64 best_val_loss, i64 best_epoch, i64 bad_epochs, u32 stopped
+ *   EPOC  req  an interrupted epoch (fields.c)
+ * Every known section must appear once.  An unknown tag is skipped when
+ * the section is optional and refused when it is required. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint/internal.h"
+#include "nn/layer.h"
+
+/* ---- ARCH ---------------------------------------------------------------------- */
+
+static void put_arch(const nn_ckpt *c, nn_bytes *w)
+{
+    const nn_arch *a = &c->arch;
+    nn_put_u32(w, (uint32_t)a->n_inputs);
+    nn_put_u32(w, (uint32_t)a->n_layers);
+    for (int l = 0; l < a->n_layers; l++) {
+        const nn_layer *y = &a->layers[l];
+        const nn_layer_ops *ops = nn_layer_ops_of(y->kind);
+        nn_put_str(w, ops->name);
+        nn_put_u32(w, (uint32_t)y->origin);
+        nn_put_u32(w, (uint32_t)y->in);
+        nn_put_u32(w, (uint32_t)y->out);
+        nn_put_u32(w, (uint32_t)y->act);
+        nn_put_f32(w, y->alpha);
+        size_t at = w->len;
+        nn_put_u32(w, 0); /* the length of the kind's fields, once written */
+        ops->put(y, w);
+        if (!w->oom) {
+            uint32_t len = (uint32_t)(w->len - at - 4);
+            for (int i = 0; i < 4; i++)
+                w->p[at + (size_t)i] = (unsigned char)(len >> (8 * i));
+        }
+    }
+}
+
+/* One layer's record; -1 with *err. */
+static int get_layer(nn_bytes_in *r, nn_layer *y, int l, const char *name, nn_error *err)
+{
+    bool oom = false;
+    char *kind = nn_get_str(r, &oom);
+    if (oom)
+        return nn_ckpt_nomem(err, name);
+    if (!kind)
+        return nn_ckpt_malformed(err, name, "layer record %d is cut short", l + 1);
+    int k = nn_layer_kind_from_name(kind);
+    if (k < 0) {
+        char shown[48];
+        snprintf(shown, sizeof shown, "%.40s", kind);
+        free(kind);
+        return nn_ckpt_malformed(err, name, "layer record %d has kind \"%s\", unknown to this "
+                                 "nntrain", l + 1, shown);
+    }
+    free(kind);
+    uint32_t origin = nn_get_u32(r), in = nn_get_u32(r), out = nn_get_u32(r);
+    uint32_t act = nn_get_u32(r);
+    float alpha = nn_get_f32(r);
+    uint32_t len = nn_get_u32(r);
+    if (r->bad || len > nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "layer record %d is cut short", l + 1);
+    *y = (nn_layer){.kind = (nn_layer_kind)k,
+                    .origin = origin > INT_MAX ? -1 : (int)origin,
+                    .in = in > INT_MAX ? -1 : (int)in,
+                    .out = out > INT_MAX ? -1 : (int)out,
+                    .act = act > INT_MAX ? (nn_act)-1 : (nn_act)act,
+                    .alpha = alpha};
+    nn_bytes_in own = {nn_get_raw(r, len), len, 0, false};
+    char why[256];
+    if (nn_layer_ops_of(y->kind)->get(y, &own, why, sizeof why) != 0)
+        return nn_ckpt_malformed(err, name, "%s", why);
+    if (own.bad || own.pos != own.n)
+        return nn_ckpt_malformed(err, name, "layer record %d: %u bytes of %s fields", l + 1,
+                                 (unsigned)len, nn_layer_ops_of(y->kind)->name);
+    return 0;
+}
+
+static int get_arch(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    nn_arch *a = &c->arch;
+    uint32_t n_inputs = nn_get_u32(r), n = nn_get_u32(r);
+    if (r->bad)
+        return nn_ckpt_malformed(err, name, "section \"ARCH\" is %zu bytes, too short", r->n);
+    if (n < 1 || n > NN_MAX_ARCH_LAYERS)
+        return nn_ckpt_malformed(err, name, "%lu layers, not in 1..%d", (unsigned long)n,
+                                 NN_MAX_ARCH_LAYERS);
+    a->n_inputs = n_inputs > INT_MAX ? -1 : (int)n_inputs;
+    a->n_layers = (int)n;
+    for (int l = 0; l < a->n_layers; l++)
+        if (get_layer(r, &a->layers[l], l, name, err) != 0)
+            return -1;
+    if (nn_ckpt_expect_end(r, "ARCH", name, err) != 0)
+        return -1;
+    char why[256];
+    if (nn_arch_check(a, why, sizeof why) != 0)
+        return nn_ckpt_malformed(err, name, "%s", why);
+    return 0;
+}
+
+/* ---- LOSS, DATA, the float arrays, TRAI ------------------------------------------- */
+
+static void put_loss(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_u32(w, (uint32_t)c->loss);
+    nn_put_f64(w, c->huber_delta);
+}
+
+static int get_loss(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint32_t loss = nn_get_u32(r);
+    c->loss = loss > INT_MAX ? (nn_loss)-1 : (nn_loss)loss;
+    c->huber_delta = nn_get_f64(r);
+    return nn_ckpt_expect_end(r, "LOSS", name, err);
+}
+
+static void put_data(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_u32(w, (uint32_t)c->n_classes);
+    nn_ckpt_put_data(w, c);
+}
+
+static int get_data(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint32_t k = nn_get_u32(r);
+    if (k > NN_MAX_UNITS)
+        return nn_ckpt_malformed(err, name, "n_classes %lu not in 0..%d", (unsigned long)k,
+                                 NN_MAX_UNITS);
+    c->n_classes = (int)k;
+    return nn_ckpt_get_data(r, c, name, err);
+}
+
+static void put_scal(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_scal(w, c); }
+static int get_scal(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_scal(r, c, name, err);
+}
+
+static void put_parm(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_floats(w, c->params, c->n_params); }
+static int get_parm(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_floats(r, &c->params, &c->n_params, "PARM", name, err);
+}
+
+static void put_stat(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_floats(w, c->state, c->n_state); }
+static int get_stat(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_floats(r, &c->state, &c->n_state, "STAT", name, err);
+}
+
+static void put_optm(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_u32(w, (uint32_t)c->optimizer);
+    nn_ckpt_put_floats(w, c->opt_state, c->n_opt_state);
+}
+
+static int get_optm(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint32_t opt = nn_get_u32(r);
+    c->optimizer = opt > INT_MAX ? (nn_opt)-1 : (nn_opt)opt;
+    return nn_ckpt_get_floats(r, &c->opt_state, &c->n_opt_state, "OPTM", name, err);
+}
+
+static void put_prog(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_prog(w, c); }
+static int get_prog(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_prog(r, c, name, err);
+}
+
+static void put_trai(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_f64(w, c->best_val_loss);
+    nn_put_u64(w, (uint64_t)c->best_epoch);
+    nn_put_u64(w, (uint64_t)c->bad_epochs);
+    nn_put_u32(w, c->stopped ? 1 : 0);
+}
+
+static int get_trai(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    c->best_val_loss = nn_get_f64(r);
+    uint64_t be = nn_get_u64(r), bad = nn_get_u64(r);
+    uint32_t stopped = nn_get_u32(r);
+    if (nn_ckpt_expect_end(r, "TRAI", name, err) != 0)
+        return -1;
+    if (be > INT64_MAX || bad > INT64_MAX || stopped > 1)
+        return nn_ckpt_malformed(err, name, "bad early-stopping state");
+    c->best_epoch = (int64_t)be;
+    c->bad_epochs = (int64_t)bad;
+    c->stopped = (int)stopped;
+    return 0;
+}
+
+static void put_epoc(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_epoc(w, c); }
+static int get_epoc(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_epoc(r, c, name, err);
+}
+
+static void put_vers(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_text(w, c->version); }
+static int get_vers(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_text(r, &c->version, "version", name, err);
+}
+
+static void put_conf(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_text(w, c->config_json); }
+static int get_conf(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    return nn_ckpt_get_text(r, &c->config_json, "config", name, err);
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+typedef struct {
+    char tag[5];
+    bool required;
+    void (*put)(const nn_ckpt *c, nn_bytes *w);
+    int (*get)(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err);
+} section_def;
+
+/* In the order written and decoded: ARCH before what is checked against it. */
+static const section_def sections[] = {
+    {"VERS", false, put_vers, get_vers}, {"CONF", false, put_conf, get_conf},
+    {"ARCH", true, put_arch, get_arch},  {"LOSS", true, put_loss, get_loss},
+    {"DATA", true, put_data, get_data},  {"SCAL", true, put_scal, get_scal},
+    {"PARM", true, put_parm, get_parm},  {"STAT", true, put_stat, get_stat},
+    {"OPTM", true, put_optm, get_optm},  {"PROG", true, put_prog, get_prog},
+    {"TRAI", true, put_trai, get_trai},  {"EPOC", true, put_epoc, get_epoc},
+};
+enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
+
+int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n, const char *name,
+                   nn_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char what[256];
+    if (nn_ckpt_check(c, what, sizeof what) != 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot save checkpoint: %s", name, what);
+        return -1;
+    }
+    nn_bytes w = {0};
+    nn_ckpt_frame_begin(&w, NN_CKPT_VERSION, N_SECTIONS);
+    for (int s = 0; s < N_SECTIONS; s++) {
+        size_t head = nn_ckpt_section_begin(&w, sections[s].tag, sections[s].required);
+        sections[s].put(c, &w);
+        nn_ckpt_section_end(&w, head);
+    }
+    nn_ckpt_frame_end(&w);
+    if (w.oom || w.len > NN_CKPT_MAX_BYTES) {
+        free(w.p);
+        if (w.oom)
+            return nn_ckpt_nomem(err, name);
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: checkpoint would be larger than 4 GiB", name);
+        return -1;
+    }
+    *out = w.p;
+    *n = w.len;
+    return 0;
+}
+
+/* Which known section each of the file's is (-1: unknown, and optional). */
+static int sort_sections(const nn_ckpt_section *secs, size_t count, uint32_t version,
+                         const char *name, int found[N_SECTIONS], nn_error *err)
+{
+    for (int s = 0; s < N_SECTIONS; s++)
+        found[s] = -1;
+    char tag[16];
+    for (size_t i = 0; i < count; i++) {
+        int s = 0;
+        while (s < N_SECTIONS && memcmp(secs[i].tag, sections[s].tag, 4) != 0)
+            s++;
+        nn_ckpt_tag_text(secs[i].tag, tag);
+        if (s == N_SECTIONS) {
+            if (!secs[i].required)
+                continue; /* from a newer nntrain, and safe to skip */
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: section %s of checkpoint format %lu is required but unknown to "
+                         "this nntrain (written by a newer one?)",
+                         name, tag, (unsigned long)version);
+            return -1;
+        }
+        if (found[s] >= 0)
+            return nn_ckpt_malformed(err, name, "section %s appears twice", tag);
+        found[s] = (int)i;
+    }
+    for (int s = 0; s < N_SECTIONS; s++)
+        if (found[s] < 0 && sections[s].required)
+            return nn_ckpt_malformed(err, name, "section \"%s\" is missing", sections[s].tag);
+    return 0;
+}
+
+int nn_ckpt_decode_v4(const nn_ckpt_section *secs, size_t count, uint32_t version,
+                      const char *name, nn_ckpt *c, nn_error *err)
+{
+    int found[N_SECTIONS];
+    if (sort_sections(secs, count, version, name, found, err) != 0)
+        return -1;
+    for (int s = 0; s < N_SECTIONS; s++) {
+        if (found[s] < 0)
+            continue; /* an optional one left out */
+        nn_bytes_in body = secs[found[s]].body;
+        if (sections[s].get(&body, c, name, err) != 0)
+            return -1;
+    }
+    if (!c->version && !(c->version = calloc(1, 1)))
+        return nn_ckpt_nomem(err, name);
+    if (!c->config_json && !(c->config_json = calloc(1, 1)))
+        return nn_ckpt_nomem(err, name);
+    c->format = version > INT_MAX ? INT_MAX : (int)version;
+    char what[256];
+    if (nn_ckpt_check(c, what, sizeof what) != 0)
+        return nn_ckpt_malformed(err, name, "%s", what);
+    return 0;
+}

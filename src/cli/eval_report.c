@@ -1,0 +1,120 @@
+/* eval_report.c - what --eval shows: the sample count, the loss, the
+ * accuracy, per-class precision, recall and support and the confusion
+ * matrix (or the regression errors), as text or one JSON object. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/csvout.h"
+
+static void print_number_or_null(FILE *f, double v, bool json)
+{
+    if (isfinite(v))
+        fprintf(f, json ? "%.6g" : "%.4f", v);
+    else
+        fputs(json ? "null" : "-", f);
+}
+
+static void print_regression(FILE *f, const nn_result *r, bool json)
+{
+    if (json) {
+        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"mse\":%.9g,\"mae\":%.9g,\"r2\":", r->samples,
+                r->loss, r->mse, r->mae);
+        print_number_or_null(f, r->r2, true);
+        fputs("}\n", f);
+        return;
+    }
+    fprintf(f, "samples   %zu\nloss      %.6f\nmse       %.6f\nmae       %.6f\nr2        ",
+            r->samples, r->loss, r->mse, r->mae);
+    print_number_or_null(f, r->r2, false);
+    fputc('\n', f);
+}
+
+/* A class as shown to the user: its original name, or its number. */
+static void class_text(char *buf, size_t cap, char *const *names, int c)
+{
+    if (names)
+        snprintf(buf, cap, "%s", names[c]);
+    else
+        snprintf(buf, cap, "%d", c);
+}
+
+static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
+                                 char *const *names, bool json)
+{
+    int C = a->classes;
+    const size_t *cm = a->confusion;
+    int width = 6; /* widest class name, for the text tables */
+    char name[64];
+    for (int c = 0; names && c < C; c++) {
+        int w = (int)strlen(names[c]);
+        width = w > width ? (w > 20 ? 20 : w) : width;
+    }
+    if (json)
+        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"classes\":[", r->samples,
+                r->loss, r->accuracy);
+    else
+        fprintf(f, "samples   %zu\nloss      %.6f\naccuracy  %.4f\n\n%-*s  precision  recall  support\n",
+                r->samples, r->loss, r->accuracy, width, "class");
+    for (int c = 0; c < C; c++) {
+        size_t tp = cm[(size_t)c * C + c], predicted = 0, actual = 0;
+        for (int k = 0; k < C; k++) {
+            predicted += cm[(size_t)k * C + c];
+            actual += cm[(size_t)c * C + k];
+        }
+        double precision = predicted ? (double)tp / (double)predicted : NAN;
+        double recall = actual ? (double)tp / (double)actual : NAN;
+        if (json) {
+            fputs(c ? ",{\"class\":" : "{\"class\":", f);
+            if (names)
+                nn_json_string(f, names[c]);
+            else
+                fprintf(f, "%d", c);
+            fputs(",\"precision\":", f);
+            print_number_or_null(f, precision, true);
+            fputs(",\"recall\":", f);
+            print_number_or_null(f, recall, true);
+            fprintf(f, ",\"support\":%zu}", actual);
+        } else {
+            class_text(name, sizeof name, names, c);
+            fprintf(f, "%-*.*s  ", width, width, name);
+            print_number_or_null(f, precision, false);
+            fputs(isfinite(precision) ? "     " : "          ", f);
+            print_number_or_null(f, recall, false);
+            fprintf(f, isfinite(recall) ? "  %7zu\n" : "       %7zu\n", actual);
+        }
+    }
+    if (json) {
+        fputs("],\"confusion\":[", f);
+        for (int row = 0; row < C; row++) {
+            fputs(row ? ",[" : "[", f);
+            for (int c = 0; c < C; c++)
+                fprintf(f, "%s%zu", c ? "," : "", cm[(size_t)row * C + c]);
+            fputc(']', f);
+        }
+        fputs("]}\n", f);
+        return;
+    }
+    fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted class)\n%-*s", width, "");
+    for (int c = 0; c < C; c++) {
+        class_text(name, sizeof name, names, c);
+        fprintf(f, " %*.*s", width, width, name);
+    }
+    fputc('\n', f);
+    for (int row = 0; row < C; row++) {
+        class_text(name, sizeof name, names, row);
+        fprintf(f, "%-*.*s", width, width, name);
+        for (int c = 0; c < C; c++)
+            fprintf(f, " %*zu", width, cm[(size_t)row * C + c]);
+        fputc('\n', f);
+    }
+}
+
+void nn_cli_print_eval(FILE *f, const nn_eval_report *r, bool json)
+{
+    if (r->regression)
+        print_regression(f, &r->r, json);
+    else
+        print_classification(f, &r->r, &r->acc, r->class_names, json);
+}
