@@ -84,10 +84,14 @@ $(B)/tests/%.o: tests/%.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+# Made afresh each time: `ar rcs` on an old archive would keep the objects of
+# source files that were moved or removed since.
 $(B)/libnntrain.a: $(LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/san/libnntrain.a: $(SAN_LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 nntrain: $(B)/src/main.o $(B)/libnntrain.a

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"

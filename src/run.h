@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
-#include "config.h"
+#include "config/config.h"
 #include "data/dataset.h"
 #include "metrics.h"
 #include "nn/model.h"

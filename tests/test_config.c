@@ -2,7 +2,7 @@
  * exit code and exact FILE:LINE:COL message, paths, and the to_json round trip. */
 #include "tests.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
-#include "config.h"
+#include "config/config.h"
 #include "data/idx.h"
 #include "nn/model.h"
 #include "run.h"

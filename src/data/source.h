@@ -3,7 +3,7 @@
 #define NN_SOURCE_H
 
 #include "checkpoint.h"
-#include "config.h"
+#include "config/config.h"
 #include "data/csv.h"
 #include "data/dataset.h"
 #include "util/error.h"

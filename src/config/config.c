@@ -18,7 +18,7 @@
  * alive until the end (a "graveyard") so that no node address is reused
  * while the position index holds it.
  */
-#include "config.h"
+#include "config/config.h"
 
 #include <cJSON.h>
 
