@@ -15,6 +15,10 @@
  * the config text in order, then each --set in turn.  So a --set that breaks
  * a setting of the file is the one named.  "Validation data" below means
  * data.validation_fraction > 0 or data.validation.
+ *
+ * Each key is declared once, in the table of src/config/schema.c (type,
+ * range, default, when it applies, where it lands below); the fields below
+ * document the same keys for the program that uses them.
  */
 #ifndef NN_CONFIG_H
 #define NN_CONFIG_H
@@ -208,5 +212,16 @@ char *nn_config_to_json(const nn_config *cfg);
 int nn_config_set_checkpoint(nn_config *cfg, const char *path, nn_error *err);
 
 void nn_config_free(nn_config *cfg);
+
+/* The config's keys, as the README's "Config reference" lists them: the i-th
+ * key's dotted name in name[size] ("optimizer.schedule.gamma"; a layer's keys
+ * as "model.layers[i].units"; a data source as "data.train") and a line of
+ * help in *help (when help is not NULL).  Returns 0, or -1 past the last key.
+ * An object of keys ("optimizer") is not itself listed. */
+int nn_config_key(int i, char *name, size_t size, const char **help);
+
+/* The keys of a data source ("path", "label", ..., "images", "labels"), the
+ * i-th with its help in *help; NULL past the last. */
+const char *nn_config_source_key(int i, const char **help);
 
 #endif

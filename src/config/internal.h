@@ -2,10 +2,11 @@
  *
  * Reading a config: json_pos.c checks the text's syntax strictly and records
  * where each cJSON node was written; set.c applies the --set overrides to
- * the tree; schema.c reads each section of the tree, with value.c for each
- * value and source.c for the data sources; diag.c words every message and
- * places it at FILE:LINE:COL (or names the --set argument).  emit.c writes
- * the canonical JSON; load.c is the entry points.
+ * the tree; schema.c walks its table of keys over the tree, reading each
+ * value with value.c, calling the rules of rules.c where two settings must
+ * fit together and source.c for the data sources; diag.c words every message
+ * and places it at FILE:LINE:COL (or names the --set argument).  emit.c
+ * writes the canonical JSON from the same table; load.c is the entry points.
  * Every function returns 0, or -1 with p->err set.
  */
 #ifndef NN_CONFIG_INTERNAL_H
@@ -138,6 +139,13 @@ int cfg_fail_applies(const cfg_parser *p, const cJSON *m, const char *path, cons
  * Each getter reads the member `key` of obj ("PARENT.KEY" in messages) and
  * leaves *out unchanged when the member is absent. */
 
+/* A number's allowed range and how messages word it. */
+typedef struct {
+    double lo, hi;
+    bool lo_open, hi_open;
+    const char *text; /* "from 0 up to but not including 1" */
+} cfg_range;
+
 /* Enum names come from the nn_*_name functions, so they stay in step with
  * nn/types.c and math/activation.c. */
 typedef struct {
@@ -150,11 +158,9 @@ typedef struct {
 bool cfg_node_int64(const cfg_parser *p, const cJSON *v, int64_t *out);
 int cfg_get_int64(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                   int64_t lo, int64_t hi, int64_t *out);
-/* A finite number with lo <= x, and x < hi (hi_open) or x <= hi; `range`
- * words the allowed range for the message. */
+/* A finite number in `range`; `suffix` is appended to its wording. */
 int cfg_get_double(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                   bool lo_open, double lo, bool hi_open, double hi, const char *range,
-                   double *out);
+                   const cfg_range *range, const char *suffix, double *out);
 int cfg_get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                  bool *out);
 /* A non-empty string; *out points into the cJSON tree. */
@@ -166,18 +172,115 @@ int cfg_get_object(const cfg_parser *p, const cJSON *obj, const char *parent, co
 int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                  const cfg_enum *e, int *out);
 
-/* ---- schema.c: the sections ------------------------------------------------------ */
+/* ---- schema.c: the table of keys ------------------------------------------------
+ * Each key of the config is one cfg_row: its name, type, range, default, when
+ * it applies and where it lands in nn_config (or in a layer's nn_layer_cfg).
+ * Reading, nn_config_defaults, the canonical output and the documented key
+ * list all walk the same rows (schema.c has the order of a walk). */
 
-/* Reads the whole tree root into cfg (filled with defaults before). */
-int cfg_read(const cfg_parser *p, const cJSON *root, nn_config *cfg);
+typedef enum {
+    CFG_INT,     /* an integer from min to max (an int, or the uint64_t seed) */
+    CFG_NUM,     /* a finite double in `range` */
+    CFG_BOOL,
+    CFG_ENUM,    /* a name of `names` (stored as the enum) */
+    CFG_PATH,    /* a non-empty string: a char * as written, and one resolved against the
+                    config's folder */
+    CFG_SECTION, /* an object whose members are the rows `rows` */
+    CFG_ARRAY,   /* the layers: an array of objects whose members are the rows `rows` */
+    CFG_SOURCE,  /* a data source (an nn_source), read by the data section's check */
+    CFG_CHECK    /* no key: the rule `check`, called at this point of the walk */
+} cfg_kind;
+
+typedef struct cfg_row cfg_row;
+typedef struct cfg_sec cfg_sec;
+
+/* A default or a range that holds for some values of the row's chooser. */
+typedef struct {
+    uint64_t when;          /* the chooser's values: bit v for value v */
+    bool has_def;
+    double def;             /* the default for those values */
+    const cfg_range *range; /* the range for those values (NULL: the row's) */
+} cfg_variant;
+
+#define CFG_MAX_VARIANTS 2
+
+struct cfg_row {
+    const char *key;        /* the member's name; NULL for a check */
+    cfg_kind kind;
+    size_t off, size;       /* offsetof and sizeof the field in the section's struct */
+    bool required;          /* a key: must be given.  A section: read even when absent, which
+                               reports its required key missing */
+    int64_t min, max;       /* CFG_INT: the range; CFG_ARRAY: the number of elements */
+    const cfg_range *range; /* CFG_NUM */
+    const cfg_enum *names;  /* CFG_ENUM */
+    double def;             /* the default of a CFG_INT, CFG_NUM, CFG_BOOL or CFG_ENUM */
+    double (*def_fn)(const cfg_sec *s); /* a default computed from the section instead */
+    /* When it applies: only while the key `chooser` of the same section has one of the
+     * values `applies` (0: always).  The chooser also picks among the variants. */
+    const char *chooser;
+    uint64_t applies;
+    cfg_variant variants[CFG_MAX_VARIANTS];
+    const char *hidden_only; /* not on the output layer, because of this; a boolean key only
+                                refuses true there */
+    /* A chooser: how "applies only to" names its values (`phrase` before them,
+     * each quoted when `quote`): "loss \"huber\"", "adam and adamw" */
+    const char *phrase;
+    bool quote;
+    const cfg_row *rows;    /* CFG_SECTION, CFG_ARRAY: the members [n_rows] */
+    int n_rows;
+    const char *items;      /* CFG_ARRAY: what its elements are called in messages */
+    size_t count;           /* CFG_ARRAY: offsetof the int that receives the length */
+    size_t item_size;       /* CFG_ARRAY: sizeof an element */
+    size_t given;           /* CFG_SECTION, CFG_SOURCE: 1 + offsetof a bool that is true when
+                               the key is given (0: none, always written out) */
+    size_t resolved;        /* CFG_PATH: 1 + offsetof the resolved char * */
+    int (*check)(const cfg_parser *p, const cfg_sec *s); /* CFG_CHECK */
+    const char *help;       /* one line for documentation */
+};
+
+/* A section being read: its rows, its object and the struct the rows land in. */
+struct cfg_sec {
+    const cfg_row *rows;  /* [n_rows] */
+    int n_rows;
+    const cJSON *obj;     /* NULL when absent */
+    const cJSON *at;      /* where a missing key is reported: obj, or the nearest given
+                             ancestor */
+    char path[80];        /* "optimizer.schedule", "model.layers.3", "" for the root */
+    void *base;           /* the struct the rows' offsets are into */
+    nn_config *cfg;       /* the whole config */
+    int layer;            /* the index of a layer's section, else -1 */
+    bool out_layer;       /* the last layer's section */
+};
+
+/* The root section's rows [*n]. */
+const cfg_row *cfg_root_rows(int *n);
+/* Whether row r of rows[n] applies given the values in `base`: its chooser's
+ * value is one it applies to, and it is not a hidden-layer key on the output
+ * layer. */
+bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
+                     bool out_layer);
+/* The value of an integer, enum or boolean row in base. */
+int64_t cfg_row_int(const cfg_row *r, const void *base);
+/* Reads the tree p->root into cfg (filled with defaults before). */
+int cfg_read(const cfg_parser *p, nn_config *cfg);
+
+/* ---- rules.c: settings that must fit together (the CFG_CHECK rows) --------------- */
+
+int cfg_check_validation_fraction(const cfg_parser *p, const cfg_sec *s); /* data */
+int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s);   /* a layer */
+int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s);            /* a layer */
+int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s);       /* the root */
+int cfg_check_nesterov(const cfg_parser *p, const cfg_sec *s);           /* optimizer */
+int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s);             /* its schedule */
+int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s);     /* early_stopping */
+int cfg_check_keep_best(const cfg_parser *p, const cfg_sec *s);          /* checkpoint */
 
 /* ---- source.c: data sources ---------------------------------------------------- */
 
-/* An IDX pair or a CSV file at obj ("PATH" in messages), into *src. */
-int cfg_parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src);
-/* data.test and data.validation must be labelled like data.train. */
-int cfg_check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
-                         const nn_source *s, const nn_config *cfg);
+/* The data section's check: its sources (data.train, data.test,
+ * data.validation) each read, data.train deciding regression, the others
+ * checked against it. */
+int cfg_read_sources(const cfg_parser *p, const cfg_sec *s);
 /* s as the object `key` of `data` (every default written out). */
 bool cfg_add_source(cJSON *data, const char *key, const nn_source *s);
 void cfg_source_free(nn_source *s);

@@ -44,8 +44,9 @@ int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, cons
         grave = cJSON_CreateArray();
         rc = grave ? cfg_apply_sets(&p, root, grave) : cfg_fail_nomem(&p);
     }
+    p.root = root;
     if (rc == 0)
-        rc = cfg_read(&p, root, cfg);
+        rc = cfg_read(&p, cfg);
     cJSON_Delete(root);
     cJSON_Delete(grave);
     free(p.pos);

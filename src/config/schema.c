@@ -1,5 +1,25 @@
-/* schema.c - the sections of the config: each key's type, range, default and
- * when it applies, and the rules between keys. */
+/* schema.c - the table of keys, and the walk that reads a config by it.
+ *
+ * Every key is one row below: its name, type and range, its default (which
+ * may depend on another key's choice), when it applies, where it lands, and
+ * a line of help.  The same rows give nn_config_defaults, the canonical
+ * output (emit.c) and the documented key list (nn_config_key).
+ *
+ * A section (an object of the config) is read in this order, which is the
+ * order its errors are found in:
+ *   1. every member is a key of the section, given once;
+ *   2. the rows in order.  A key: when a chooser decides it (optimizer.name
+ *      decides learning_rate's default and where momentum applies), and it
+ *      is the first key that chooser decides, every key the chooser decides
+ *      is checked to apply; a key for hidden layers only is refused on the
+ *      output layer; then the value is read, or its default stored (a
+ *      section is read in place; a source by the data section's check).
+ *      A check: the section's required keys must be there by then, and the
+ *      rule (rules.c) runs;
+ *   3. the required keys, when no check came.
+ * A key that does not apply is reported at the later of the key and the
+ * value that chose (the config text in order, then each --set in turn).
+ */
 #include "config/internal.h"
 
 #include <math.h>
@@ -10,10 +30,24 @@
 #define CFG_MAX_SEED ((int64_t)1 << 53)
 #define CFG_MAX_EPOCHS 1000000
 #define CFG_MAX_BATCH 65536
-/* how cfg_get_double's messages word the common ranges */
-#define CFG_RANGE_UNIT "from 0 up to but not including 1" /* [0, 1) */
-#define CFG_RANGE_POS "greater than 0"                    /* (0, inf) */
-#define CFG_RANGE_NONNEG "0 or greater"                   /* [0, inf) */
+#define CFG_MAX_ROWS 32 /* keys and checks of one section */
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+#define BIT(v) ((uint64_t)1 << (v))
+/* where a row's value lands: a field of the section's struct T */
+#define AT(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+/* a bool or pointer field that is optional in a row (0 means none) */
+#define FIELD(T, f) (offsetof(T, f) + 1)
+#define SECTION(r) .rows = (r), .n_rows = COUNT(r)
+#define ONLY(chooser_key, values) .chooser = (chooser_key), .applies = (values)
+#define DEFAULT_WHEN(values, d) {.when = (values), .has_def = true, .def = (d)}
+#define RANGE_WHEN(values, r) {.when = (values), .range = (r)}
+#define CHECK(fn) {.kind = CFG_CHECK, .check = (fn)}
+
+static const cfg_range unit = {0, 1, false, true, "from 0 up to but not including 1"};
+static const cfg_range factor = {0, 1, true, false, "greater than 0 and at most 1"};
+static const cfg_range positive = {0, INFINITY, true, false, "greater than 0"};
+static const cfg_range nonnegative = {0, INFINITY, false, false, "0 or greater"};
 
 static const char *act_name(int v) { return nn_act_name((nn_act)v); }
 static const char *loss_name(int v) { return nn_loss_name((nn_loss)v); }
@@ -29,438 +63,544 @@ static const cfg_enum enum_scale = {scale_name, nn_scale_from_name};
 static const cfg_enum enum_init = {init_name, nn_init_from_name};
 static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name};
 
-static int get_int(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                   int lo, int hi, int *out)
+/* Enums are stored through an int. */
+_Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &&
+               sizeof(nn_opt) == sizeof(int) && sizeof(nn_scale) == sizeof(int) &&
+               sizeof(nn_init) == sizeof(int) && sizeof(nn_sched_name) == sizeof(int),
+               "an enum is not an int");
+
+/* A regression output must not be bounded: sigmoid would be. */
+static double default_activation(const cfg_sec *s)
 {
-    int64_t x = *out;
-    if (cfg_get_int64(p, obj, parent, key, lo, hi, &x) < 0)
-        return -1;
-    *out = (int)x;
+    return s->out_layer && s->cfg->regression ? NN_ACT_IDENTITY : NN_ACT_SIGMOID;
+}
+
+static double default_alpha(const cfg_sec *s)
+{
+    return nn_act_default_alpha(((const nn_layer_cfg *)s->base)->act);
+}
+
+/* ---- the table ----------------------------------------------------------------- */
+
+static const cfg_row layer_rows[] = {
+    {"units", CFG_INT, AT(nn_layer_cfg, units), .required = true, .min = 1, .max = NN_MAX_UNITS,
+     .help = "units of the layer"},
+    {"activation", CFG_ENUM, AT(nn_layer_cfg, act), .names = &enum_act,
+     .def_fn = default_activation,
+     .help = "activation of the layer (softmax only on the output layer)"},
+    CHECK(cfg_check_regression_units),
+    CHECK(cfg_check_softmax),
+    {"alpha", CFG_NUM, AT(nn_layer_cfg, alpha), .def_fn = default_alpha,
+     ONLY("activation", BIT(NN_ACT_LEAKY_RELU) | BIT(NN_ACT_ELU)),
+     .variants = {RANGE_WHEN(BIT(NN_ACT_LEAKY_RELU), &unit),
+                  RANGE_WHEN(BIT(NN_ACT_ELU), &positive)},
+     .help = "leaky_relu's slope for z < 0; elu's factor of e^z - 1"},
+    {"init", CFG_ENUM, AT(nn_layer_cfg, init), .names = &enum_init, .def = NN_INIT_AUTO,
+     .help = "weight initialisation; auto is he for relu-like activations, glorot otherwise"},
+    {"dropout", CFG_NUM, AT(nn_layer_cfg, dropout), .range = &unit, .def = 0,
+     .hidden_only = "dropout zeroes a layer's outputs at random, and these outputs are the "
+                    "predictions",
+     .help = "the rate at which the layer's outputs are zeroed while training"},
+};
+
+static const cfg_row data_rows[] = {
+    {"train", CFG_SOURCE, AT(nn_config, train), .required = true,
+     .given = FIELD(nn_config, has_train), .help = "the data to train on"},
+    {"test", CFG_SOURCE, AT(nn_config, test), .given = FIELD(nn_config, has_test),
+     .help = "test data for --eval"},
+    {"validation", CFG_SOURCE, AT(nn_config, validation),
+     .given = FIELD(nn_config, has_validation), .help = "a separate validation set"},
+    {"validation_fraction", CFG_NUM, AT(nn_config, validation_fraction), .range = &unit,
+     .def = 0, .help = "share of the training data held out for validation"},
+    {"scale", CFG_ENUM, AT(nn_config, scale), .names = &enum_scale, .def = NN_SCALE_AUTO,
+     .help = "input scaling"},
+    CHECK(cfg_check_validation_fraction),
+    CHECK(cfg_read_sources),
+};
+
+static const cfg_row model_rows[] = {
+    {"layers", CFG_ARRAY, AT(nn_config, layers), .required = true, .min = 1,
+     .max = NN_MAX_LAYERS, SECTION(layer_rows), .items = "layers",
+     .count = offsetof(nn_config, n_layers), .item_size = sizeof(nn_layer_cfg),
+     .help = "the dense layers, input side first; the last is the output layer"},
+};
+
+static const cfg_row schedule_rows[] = {
+    {"name", CFG_ENUM, AT(nn_config, schedule.name), .names = &enum_sched,
+     .def = NN_SCHED_NAME_CONSTANT, .help = "the learning-rate schedule"},
+    {"gamma", CFG_NUM, AT(nn_config, schedule.gamma), .range = &factor, .def = 0.1,
+     ONLY("name", BIT(NN_SCHED_NAME_STEP) | BIT(NN_SCHED_NAME_EXPONENTIAL)),
+     .variants = {DEFAULT_WHEN(BIT(NN_SCHED_NAME_EXPONENTIAL), 0.95)},
+     .help = "the factor per step (step) or per epoch (exponential)"},
+    {"step_epochs", CFG_INT, AT(nn_config, schedule.step_epochs), .min = 1,
+     .max = CFG_MAX_EPOCHS, .def = 10, ONLY("name", BIT(NN_SCHED_NAME_STEP)),
+     .help = "epochs between steps"},
+    {"min_lr", CFG_NUM, AT(nn_config, schedule.min_lr), .range = &nonnegative, .def = 0,
+     ONLY("name", BIT(NN_SCHED_NAME_COSINE)),
+     .help = "the rate the cosine ends at, below the learning rate"},
+    {"warmup_epochs", CFG_INT, AT(nn_config, schedule.warmup_epochs), .min = 0,
+     .max = CFG_MAX_EPOCHS, .def = 0, .help = "epochs of linear warmup, any schedule"},
+    CHECK(cfg_check_min_lr),
+};
+
+static const cfg_row optimizer_rows[] = {
+    {"name", CFG_ENUM, AT(nn_config, optimizer), .names = &enum_opt, .def = NN_OPT_SGD,
+     .help = "the optimizer"},
+    /* Adam's step is about the rate whatever the gradient's size */
+    {"learning_rate", CFG_NUM, AT(nn_config, learning_rate), .range = &positive, .def = 0.1,
+     .chooser = "name", .variants = {DEFAULT_WHEN(BIT(NN_OPT_ADAM) | BIT(NN_OPT_ADAMW), 0.001)},
+     .help = "the base step size"},
+    {"momentum", CFG_NUM, AT(nn_config, momentum), .range = &unit, .def = 0,
+     ONLY("name", BIT(NN_OPT_SGD)), .help = "sgd's momentum"},
+    {"nesterov", CFG_BOOL, AT(nn_config, nesterov), .def = false,
+     ONLY("name", BIT(NN_OPT_SGD)), .help = "sgd's Nesterov look-ahead; needs momentum"},
+    {"beta1", CFG_NUM, AT(nn_config, beta1), .range = &unit, .def = 0.9,
+     ONLY("name", BIT(NN_OPT_ADAM) | BIT(NN_OPT_ADAMW)),
+     .help = "decay of the first moment"},
+    {"beta2", CFG_NUM, AT(nn_config, beta2), .range = &unit, .def = 0.999,
+     ONLY("name", BIT(NN_OPT_ADAM) | BIT(NN_OPT_ADAMW)),
+     .help = "decay of the second moment"},
+    {"eps", CFG_NUM, AT(nn_config, eps), .range = &positive, .def = 1e-8,
+     ONLY("name", BIT(NN_OPT_ADAM) | BIT(NN_OPT_ADAMW)),
+     .help = "added to the second moment's root"},
+    {"weight_decay", CFG_NUM, AT(nn_config, weight_decay), .range = &nonnegative, .def = 0,
+     .help = "L2 on the weights (decoupled for adamw)"},
+    {"clip_norm", CFG_NUM, AT(nn_config, clip_norm), .range = &nonnegative, .def = 0,
+     .help = "the global gradient norm is clipped to this; 0 is off"},
+    CHECK(cfg_check_nesterov),
+    {"schedule", CFG_SECTION, SECTION(schedule_rows), .help = "the learning-rate schedule"},
+};
+
+static const cfg_row early_stopping_rows[] = {
+    {"patience", CFG_INT, AT(nn_config, early_stopping.patience), .required = true, .min = 1,
+     .max = CFG_MAX_EPOCHS, .help = "epochs without a better validation loss before stopping"},
+    {"min_delta", CFG_NUM, AT(nn_config, early_stopping.min_delta), .range = &nonnegative,
+     .def = 0, .help = "an improvement must beat the best by more than this"},
+    CHECK(cfg_check_early_stopping),
+};
+
+static const cfg_row training_rows[] = {
+    {"epochs", CFG_INT, AT(nn_config, epochs), .min = 1, .max = CFG_MAX_EPOCHS, .def = 10,
+     .help = "total epochs"},
+    {"batch_size", CFG_INT, AT(nn_config, batch_size), .min = 1, .max = CFG_MAX_BATCH,
+     .def = 32, .help = "samples per mini-batch"},
+    {"shuffle", CFG_BOOL, AT(nn_config, shuffle), .def = true,
+     .help = "a fresh order of the training rows every epoch"},
+    {"early_stopping", CFG_SECTION, SECTION(early_stopping_rows),
+     .given = FIELD(nn_config, early_stopping.enabled),
+     .help = "stop when the validation loss no longer improves"},
+};
+
+static const cfg_row checkpoint_rows[] = {
+    {"path", CFG_PATH, AT(nn_config, checkpoint), .resolved = FIELD(nn_config, checkpoint_path),
+     .help = "where to write the checkpoint"},
+    {"every_epochs", CFG_INT, AT(nn_config, checkpoint_every), .min = 0, .max = CFG_MAX_EPOCHS,
+     .def = 1, .help = "write every N epochs; 0 is only after the last"},
+    {"keep_best", CFG_BOOL, AT(nn_config, keep_best), .def = false,
+     .help = "also keep the checkpoint of the lowest validation loss"},
+    CHECK(cfg_check_keep_best),
+};
+
+static const cfg_row root_rows[] = {
+    {"seed", CFG_INT, AT(nn_config, seed), .min = 0, .max = CFG_MAX_SEED, .def = 1,
+     .help = "seeds the initial weights, the validation split and the shuffles"},
+    {"data", CFG_SECTION, SECTION(data_rows), .required = true, .help = "the data"},
+    {"model", CFG_SECTION, SECTION(model_rows), .required = true, .help = "the network"},
+    {"loss", CFG_ENUM, AT(nn_config, loss), .names = &enum_loss, .def = NN_LOSS_MSE,
+     .phrase = "loss ", .quote = true, .help = "the cost"},
+    {"huber_delta", CFG_NUM, AT(nn_config, huber_delta), .range = &positive, .def = 1,
+     ONLY("loss", BIT(NN_LOSS_HUBER)),
+     .help = "where the huber loss turns from quadratic to linear"},
+    CHECK(cfg_check_loss_pairing),
+    {"optimizer", CFG_SECTION, SECTION(optimizer_rows), .help = "the optimizer"},
+    {"training", CFG_SECTION, SECTION(training_rows), .help = "the training loop"},
+    {"checkpoint", CFG_SECTION, SECTION(checkpoint_rows), .help = "saving the model"},
+};
+
+const cfg_row *cfg_root_rows(int *n)
+{
+    *n = COUNT(root_rows);
+    return root_rows;
+}
+
+/* ---- values in the struct ---------------------------------------------------------- */
+
+static void *field(const cfg_row *r, void *base)
+{
+    return (char *)base + r->off;
+}
+
+int64_t cfg_row_int(const cfg_row *r, const void *base)
+{
+    const char *f = (const char *)base + r->off;
+    if (r->kind == CFG_BOOL)
+        return *(const bool *)f;
+    if (r->size == sizeof(uint64_t)) {
+        uint64_t u;
+        memcpy(&u, f, sizeof u);
+        return (int64_t)u;
+    }
+    int i;
+    memcpy(&i, f, sizeof i);
+    return i;
+}
+
+static void put_int(const cfg_row *r, void *base, int64_t v)
+{
+    if (r->size == sizeof(uint64_t)) {
+        uint64_t u = (uint64_t)v;
+        memcpy(field(r, base), &u, sizeof u);
+    } else {
+        int i = (int)v;
+        memcpy(field(r, base), &i, sizeof i);
+    }
+}
+
+static void put_double(const cfg_row *r, void *base, double v)
+{
+    memcpy(field(r, base), &v, sizeof v);
+}
+
+/* ---- choosers ------------------------------------------------------------------ */
+
+static const cfg_row *chooser_of(const cfg_row *rows, int n, const cfg_row *r)
+{
+    for (int i = 0; r->chooser && i < n; i++)
+        if (rows[i].key && strcmp(rows[i].key, r->chooser) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+/* The chooser of r has one of the values r applies to (or r always applies). */
+static bool chosen(const cfg_row *rows, int n, const cfg_row *r, const void *base)
+{
+    const cfg_row *c = chooser_of(rows, n, r);
+    return !c || !r->applies || (r->applies >> cfg_row_int(c, base) & 1);
+}
+
+bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
+                     bool out_layer)
+{
+    return !(r->hidden_only && out_layer) && chosen(rows, n, r, base);
+}
+
+/* The variant of r for its chooser's value, or NULL. */
+static const cfg_variant *variant_of(const cfg_sec *s, const cfg_row *r)
+{
+    const cfg_row *c = chooser_of(s->rows, s->n_rows, r);
+    int64_t v = c ? cfg_row_int(c, s->base) : -1;
+    for (int i = 0; v >= 0 && v < 64 && i < CFG_MAX_VARIANTS; i++)
+        if (r->variants[i].when >> v & 1)
+            return &r->variants[i];
+    return NULL;
+}
+
+static double row_default(const cfg_sec *s, const cfg_row *r)
+{
+    if (r->def_fn)
+        return r->def_fn(s);
+    const cfg_variant *v = variant_of(s, r);
+    return v && v->has_def ? v->def : r->def;
+}
+
+/* The chooser c's values in `values` as "applies only to" names them:
+ * "sgd", "adam and adamw", "loss \"huber\"". */
+static void name_values(char *out, size_t n, const cfg_row *c, uint64_t values)
+{
+    size_t o = (size_t)snprintf(out, n, "%s", c->phrase ? c->phrase : "");
+    int left = 0;
+    for (int v = 0; v < 64; v++)
+        left += (int)(values >> v & 1);
+    for (int v = 0; v < 64 && o < n; v++) {
+        if (!(values >> v & 1))
+            continue;
+        const char *name = c->kind == CFG_BOOL ? (v ? "true" : "false") : c->names->name(v);
+        const char *sep = left == 1 ? "" : left == 2 ? " and " : ", ";
+        const char *q = c->quote ? "\"" : "";
+        o += (size_t)snprintf(out + o, n - o, "%s%s%s%s", q, name, q, sep);
+        left--;
+    }
+}
+
+/* ---- reading a section ----------------------------------------------------------- */
+
+static int read_section(const cfg_parser *p, cfg_sec *s);
+
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* Every key that the chooser c decides and that is given applies to c's value. */
+static int check_chosen(const cfg_parser *p, const cfg_sec *s, const cfg_row *c)
+{
+    for (int i = 0; i < s->n_rows; i++) {
+        const cfg_row *r = &s->rows[i];
+        const cJSON *m = r->key ? member(s->obj, r->key) : NULL;
+        if (!m || chooser_of(s->rows, s->n_rows, r) != c || chosen(s->rows, s->n_rows, r, s->base))
+            continue;
+        char path[128], what[256];
+        cfg_join(path, sizeof path, s->path, r->key);
+        name_values(what, sizeof what, c, r->applies);
+        return cfg_fail_applies(p, m, path, member(s->obj, c->key), what);
+    }
     return 0;
 }
 
-/* The member `key` of obj, when present, must be one that applies to the
- * choice made by `chooser` (the value that chose, NULL for a default). */
-static int check_applies(const cfg_parser *p, const cJSON *obj, const char *parent,
-                         const char *key, bool applies, const cJSON *chooser, const char *what)
+/* The section's required keys are given (a required section is read instead). */
+static int check_required(const cfg_parser *p, const cfg_sec *s)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!m || applies)
+    for (int i = 0; i < s->n_rows; i++) {
+        const cfg_row *r = &s->rows[i];
+        if (r->required && r->kind != CFG_SECTION && !member(s->obj, r->key))
+            return cfg_fail_missing(p, s->at, s->path, r->key);
+    }
+    return 0;
+}
+
+static int read_number(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+{
+    const cfg_variant *v = variant_of(s, r);
+    const cfg_range *range = v && v->range ? v->range : r->range;
+    char suffix[128] = "";
+    if (v && v->range) {
+        strcpy(suffix, " for ");
+        name_values(suffix + 5, sizeof suffix - 5, chooser_of(s->rows, s->n_rows, r), v->when);
+    }
+    double x = row_default(s, r);
+    if (cfg_get_double(p, s->obj, s->path, r->key, range, suffix, &x) < 0)
+        return -1;
+    put_double(r, s->base, x);
+    return 0;
+}
+
+static int read_path(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+{
+    const char *text = NULL;
+    if (cfg_get_string(p, s->obj, s->path, r->key, &text) < 0)
+        return -1;
+    if (!text)
         return 0;
-    char path[300];
-    cfg_join(path, sizeof path, parent, key);
-    return cfg_fail_applies(p, m, path, chooser, what);
+    char **as_written = field(r, s->base);
+    char **resolved = (char **)((char *)s->base + r->resolved - 1);
+    *as_written = strdup(text);
+    *resolved = cfg_resolve(p->dir, text);
+    return *as_written && *resolved ? 0 : cfg_fail_nomem(p);
 }
 
-static int parse_data(const cfg_parser *p, const cJSON *root, nn_config *cfg)
+/* A section in place: when given, or when required (to report its keys). */
+static int read_subsection(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
 {
-    static const char *const keys[] = {"train", "test", "validation", "validation_fraction",
-                                       "scale"};
-    const cJSON *obj, *train, *test, *val;
-    int scale = (int)cfg->scale;
-    if (cfg_get_object(p, root, "", "data", &obj) < 0)
-        return -1;
-    if (!obj)
-        return cfg_fail_missing(p, root, "data", "train");
-    if (cfg_check_members(p, obj, "data", keys, 5) < 0 ||
-        cfg_get_object(p, obj, "data", "train", &train) < 0 ||
-        cfg_get_object(p, obj, "data", "test", &test) < 0 ||
-        cfg_get_object(p, obj, "data", "validation", &val) < 0 ||
-        cfg_get_double(p, obj, "data", "validation_fraction", false, 0.0, true, 1.0,
-                       "from 0 up to but not including 1", &cfg->validation_fraction) < 0 ||
-        cfg_get_enum(p, obj, "data", "scale", &enum_scale, &scale) < 0)
-        return -1;
-    cfg->scale = (nn_scale)scale;
-    if (!train)
-        return cfg_fail_missing(p, obj, "data", "train");
-    if (val && cfg->validation_fraction > 0) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "validation_fraction");
-        char buf[CFG_CLIP + 8];
-        return cfg_fail_at(p, cfg_value_loc(p, v),
-                           "\"data.validation_fraction\" must be 0 when \"data.validation\" is "
-                           "given, found %s", cfg_found(p, v, true, buf, sizeof buf));
-    }
-    if (cfg_parse_source(p, train, "data.train", &cfg->train) < 0)
-        return -1;
-    cfg->has_train = true;
-    if (cfg->train.kind == NN_SRC_CSV && !cfg->train.csv.has_label) {
-        cfg->regression = true;
-        cfg->n_targets = cfg->train.csv.n_targets;
-    }
-    if (test) {
-        if (cfg_parse_source(p, test, "data.test", &cfg->test) < 0 ||
-            cfg_check_like_train(p, test, "data.test", &cfg->test, cfg) < 0)
-            return -1;
-        cfg->has_test = true;
-    }
-    if (val) {
-        if (cfg_parse_source(p, val, "data.validation", &cfg->validation) < 0 ||
-            cfg_check_like_train(p, val, "data.validation", &cfg->validation, cfg) < 0)
-            return -1;
-        cfg->has_validation = true;
-    }
-    return 0;
-}
-
-/* The per-layer keys after "units" and "activation": alpha, init, dropout. */
-static int parse_layer_options(const cfg_parser *p, const cJSON *l, const char *path,
-                               bool out_layer, nn_layer_cfg *layer)
-{
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(l, "activation");
-    bool leaky = layer->act == NN_ACT_LEAKY_RELU, elu = layer->act == NN_ACT_ELU;
-    int init = (int)NN_INIT_AUTO;
-    layer->alpha = nn_act_default_alpha(layer->act);
-    layer->dropout = 0.0;
-    if (check_applies(p, l, path, "alpha", leaky || elu, act, "leaky_relu and elu") < 0 ||
-        (leaky && cfg_get_double(p, l, path, "alpha", false, 0.0, true, 1.0,
-                                 CFG_RANGE_UNIT " for leaky_relu", &layer->alpha) < 0) ||
-        (elu && cfg_get_double(p, l, path, "alpha", true, 0.0, false, HUGE_VAL,
-                               CFG_RANGE_POS " for elu", &layer->alpha) < 0) ||
-        cfg_get_enum(p, l, path, "init", &enum_init, &init) < 0)
-        return -1;
-    layer->init = (nn_init)init;
-    const cJSON *drop = cJSON_GetObjectItemCaseSensitive(l, "dropout");
-    if (drop && out_layer)
-        return cfg_fail_at(p, cfg_key_loc(p, drop), "\"%s.dropout\" is not allowed on the output layer: "
-                           "dropout zeroes a layer's outputs at random, and these outputs are the "
-                           "predictions", path);
-    return cfg_get_double(p, l, path, "dropout", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
-                          &layer->dropout);
-}
-
-/* Softmax is row-wise over the output layer's units: only there, over at
- * least two units, and only for classes. */
-static int check_softmax(const cfg_parser *p, const cJSON *l, const char *path, bool out_layer,
-                         const nn_layer_cfg *layer, const nn_config *cfg)
-{
-    if (layer->act != NN_ACT_SOFTMAX)
-        return 0;
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(l, "activation");
-    const cJSON *units = cJSON_GetObjectItemCaseSensitive(l, "units");
-    if (!out_layer)
-        return cfg_fail_at(p, cfg_value_loc(p, act), "\"%s.activation\": softmax is only allowed on the "
-                           "output layer", path);
-    if (cfg->regression)
-        return cfg_fail_at(p, cfg_value_loc(p, act), "\"%s.activation\": a softmax output layer is for "
-                           "classes, but \"data.train\" has targets (regression)", path);
-    if (layer->units < 2)
-        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, act), units), "\"%s.activation\": softmax "
-                           "needs at least 2 units (over one unit it is the constant 1), found %d",
-                           path, layer->units);
-    return 0;
-}
-
-static int parse_model(const cfg_parser *p, const cJSON *root, nn_config *cfg)
-{
-    static const char *const model_keys[] = {"layers"};
-    static const char *const layer_keys[] = {"units", "activation", "alpha", "init", "dropout"};
     const cJSON *obj;
-    if (cfg_get_object(p, root, "", "model", &obj) < 0)
+    if (cfg_get_object(p, s->obj, s->path, r->key, &obj) < 0)
         return -1;
-    if (!obj)
-        return cfg_fail_missing(p, root, "model", "layers");
-    if (cfg_check_members(p, obj, "model", model_keys, 1) < 0)
+    if (!obj && !r->required)
+        return 0;
+    cfg_sec sub = {.rows = r->rows, .n_rows = r->n_rows, .obj = obj, .at = obj ? obj : s->at,
+                   .base = s->base, .cfg = s->cfg, .layer = s->layer, .out_layer = s->out_layer};
+    cfg_join(sub.path, sizeof sub.path, s->path, r->key);
+    if (read_section(p, &sub) < 0)
         return -1;
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(obj, "layers");
-    if (!layers)
-        return cfg_fail_missing(p, obj, "model", "layers");
-    if (!cJSON_IsArray(layers))
-        return cfg_fail_at(p, cfg_value_loc(p, layers), "\"model.layers\" must be an array, found %s",
-                           cfg_type_phrase(layers));
-    int n = cJSON_GetArraySize(layers);
-    if (n < 1 || n > NN_MAX_LAYERS)
-        return cfg_fail_at(p, cfg_value_loc(p, layers),
-                           "\"model.layers\" must hold from 1 to %d layers, found %d", NN_MAX_LAYERS,
-                           n);
+    if (obj && r->given)
+        *(bool *)((char *)s->base + r->given - 1) = true;
+    return 0;
+}
+
+/* The layers: each element a section of its own, the last the output layer. */
+static int read_array(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+{
+    const cJSON *a = member(s->obj, r->key);
+    char path[64];
+    cfg_join(path, sizeof path, s->path, r->key);
+    if (!a)
+        return 0;
+    if (!cJSON_IsArray(a))
+        return cfg_fail_at(p, cfg_value_loc(p, a), "\"%s\" must be an array, found %s", path,
+                           cfg_type_phrase(a));
+    int n = cJSON_GetArraySize(a);
+    if (n < r->min || n > r->max)
+        return cfg_fail_at(p, cfg_value_loc(p, a), "\"%s\" must hold from %d to %d %s, found %d",
+                           path, (int)r->min, (int)r->max, r->items, n);
     int i = 0;
-    for (const cJSON *l = layers->child; l; l = l->next, i++) {
-        char path[64];
-        snprintf(path, sizeof path, "model.layers.%d", i);
-        if (!cJSON_IsObject(l))
-            return cfg_fail_at(p, cfg_value_loc(p, l), "\"%s\" must be an object, found %s", path,
-                               cfg_type_phrase(l));
-        /* a regression output defaults to identity: sigmoid would bound it */
-        bool out_layer = i == n - 1;
-        int units = 0, act = (int)(cfg->regression && out_layer ? NN_ACT_IDENTITY
-                                                                  : NN_ACT_SIGMOID);
-        if (cfg_check_members(p, l, path, layer_keys, 5) < 0 ||
-            get_int(p, l, path, "units", 1, NN_MAX_UNITS, &units) < 0 ||
-            cfg_get_enum(p, l, path, "activation", &enum_act, &act) < 0)
+    for (const cJSON *e = a->child; e; e = e->next, i++) {
+        cfg_sec item = {.rows = r->rows, .n_rows = r->n_rows, .obj = e, .at = e,
+                        .base = (char *)field(r, s->base) + (size_t)i * r->item_size,
+                        .cfg = s->cfg, .layer = i, .out_layer = i == n - 1};
+        snprintf(item.path, sizeof item.path, "%s.%d", path, i);
+        if (!cJSON_IsObject(e))
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object, found %s",
+                               item.path, cfg_type_phrase(e));
+        if (read_section(p, &item) < 0)
             return -1;
-        if (!units)
-            return cfg_fail_missing(p, l, path, "units");
-        if (out_layer && cfg->regression && units != cfg->n_targets) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, "units");
-            char buf[CFG_CLIP + 8];
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.units\" must equal the number of "
-                               "data.train.targets (%d), found %s", path, cfg->n_targets,
-                               cfg_found(p, v, true, buf, sizeof buf));
+    }
+    *(int *)((char *)s->base + r->count) = n;
+    return 0;
+}
+
+/* One key: its value when given, else its default. */
+static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+{
+    const cJSON *v = member(s->obj, r->key);
+    if (v && r->hidden_only && s->out_layer && (r->kind != CFG_BOOL || cJSON_IsTrue(v))) {
+        char path[128];
+        cfg_join(path, sizeof path, s->path, r->key);
+        return cfg_fail_at(p, cfg_key_loc(p, v), "\"%s\" is not allowed on the output layer: %s",
+                           path, r->hidden_only);
+    }
+    switch (r->kind) {
+    case CFG_INT: {
+        int64_t x = (int64_t)row_default(s, r);
+        if (cfg_get_int64(p, s->obj, s->path, r->key, r->min, r->max, &x) < 0)
+            return -1;
+        put_int(r, s->base, x);
+        return 0;
+    }
+    case CFG_NUM:
+        return read_number(p, s, r);
+    case CFG_BOOL: {
+        bool x = row_default(s, r) != 0;
+        if (cfg_get_bool(p, s->obj, s->path, r->key, &x) < 0)
+            return -1;
+        *(bool *)field(r, s->base) = x;
+        return 0;
+    }
+    case CFG_ENUM: {
+        int x = (int)row_default(s, r);
+        if (cfg_get_enum(p, s->obj, s->path, r->key, r->names, &x) < 0)
+            return -1;
+        put_int(r, s->base, x);
+        return 0;
+    }
+    case CFG_PATH:
+        return read_path(p, s, r);
+    case CFG_SECTION:
+        return read_subsection(p, s, r);
+    case CFG_ARRAY:
+        return read_array(p, s, r);
+    case CFG_SOURCE: { /* an object here; read by the data section's check */
+        const cJSON *obj;
+        return cfg_get_object(p, s->obj, s->path, r->key, &obj);
+    }
+    case CFG_CHECK:
+        break;
+    }
+    return 0;
+}
+
+/* Every member is a key of the section. */
+static int check_keys(const cfg_parser *p, const cfg_sec *s)
+{
+    const char *keys[CFG_MAX_ROWS];
+    int n = 0;
+    for (int i = 0; i < s->n_rows && n < CFG_MAX_ROWS; i++)
+        if (s->rows[i].key)
+            keys[n++] = s->rows[i].key;
+    return s->obj ? cfg_check_members(p, s->obj, s->path, keys, n) : 0;
+}
+
+/* The order is the one at the top of the file. */
+static int read_section(const cfg_parser *p, cfg_sec *s)
+{
+    if (check_keys(p, s) < 0)
+        return -1;
+    bool required_checked = false;
+    uint64_t decided = 0; /* the choosers (by row) whose keys were checked to apply */
+    for (int i = 0; i < s->n_rows; i++) {
+        const cfg_row *r = &s->rows[i];
+        if (r->kind == CFG_CHECK) {
+            if (!required_checked && check_required(p, s) < 0)
+                return -1;
+            required_checked = true;
+            if (r->check(p, s) < 0)
+                return -1;
+            continue;
         }
-        nn_layer_cfg *layer = &cfg->layers[i];
-        layer->units = units;
-        layer->act = (nn_act)act;
-        if (check_softmax(p, l, path, out_layer, layer, cfg) < 0 ||
-            parse_layer_options(p, l, path, out_layer, layer) < 0)
+        const cfg_row *c = chooser_of(s->rows, s->n_rows, r);
+        if (c && !(decided & BIT(c - s->rows))) {
+            decided |= BIT(c - s->rows);
+            if (check_chosen(p, s, c) < 0)
+                return -1;
+        }
+        if (read_row(p, s, r) < 0)
             return -1;
     }
-    cfg->n_layers = n;
-    return 0;
+    return required_checked ? 0 : check_required(p, s);
 }
 
-/* The loss must suit the output layer and the kind of problem.  `loss` is the
- * "loss" value (NULL: the default), `act` the last layer's "activation" value
- * (NULL: its default). */
-static int check_loss_pairing(const cfg_parser *p, const cJSON *loss, const cJSON *act,
-                              const nn_config *cfg)
+int cfg_read(const cfg_parser *p, nn_config *cfg)
 {
-    nn_act out = cfg->layers[cfg->n_layers - 1].act;
-    const char *ln = nn_loss_name(cfg->loss), *an = nn_act_name(out);
-    bool ce = cfg->loss == NN_LOSS_CROSS_ENTROPY, bce = cfg->loss == NN_LOSS_BINARY_CROSS_ENTROPY;
-    cfg_loc both = loss ? cfg_later_loc(p, cfg_value_loc(p, loss), act) : cfg_value_loc(p, act);
-    if ((ce || bce) && cfg->regression)
-        return cfg_fail_at(p, cfg_value_loc(p, loss), "loss \"%s\" is a classification loss, but "
-                           "\"data.train\" has targets (regression): use \"mse\", \"mae\" or "
-                           "\"huber\"", ln);
-    if (ce && out != NN_ACT_SOFTMAX)
-        return cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer (the last "
-                           "layer's activation is \"%s\")", an);
-    if (bce && out != NN_ACT_SIGMOID)
-        return cfg_fail_at(p, both, "loss \"binary_cross_entropy\" needs a sigmoid output layer, "
-                           "whose outputs lie in (0, 1) (the last layer's activation is \"%s\")",
-                           an);
-    if (out == NN_ACT_SOFTMAX && !ce)
-        return cfg_fail_at(p, both, "a softmax output layer needs loss \"cross_entropy\": with "
-                           "\"%s\" the outputs, tied to sum to 1, learn through the softmax Jacobian "
-                           "diag(p) - p p^T, which vanishes as they saturate; cross-entropy cancels "
-                           "it (gradient p - y) and is the pairing nntrain supports", ln);
-    return 0;
+    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .obj = p->root,
+                    .at = p->root, .base = cfg, .cfg = cfg, .layer = -1};
+    return read_section(p, &root);
 }
 
-static int parse_loss(const cfg_parser *p, const cJSON *root, nn_config *cfg)
-{
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(model, "layers");
-    const cJSON *last = cJSON_GetArrayItem(layers, cfg->n_layers - 1);
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(last, "activation");
-    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(root, "loss");
-    int l = (int)cfg->loss;
-    if (cfg_get_enum(p, root, "", "loss", &enum_loss, &l) < 0)
-        return -1;
-    cfg->loss = (nn_loss)l;
-    if (check_applies(p, root, "", "huber_delta", cfg->loss == NN_LOSS_HUBER, loss,
-                      "loss \"huber\"") < 0 ||
-        cfg_get_double(p, root, "", "huber_delta", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
-                       &cfg->huber_delta) < 0)
-        return -1;
-    return check_loss_pairing(p, loss, act, cfg);
-}
+/* ---- defaults ---------------------------------------------------------------------- */
 
-static int parse_schedule(const cfg_parser *p, const cJSON *opt, nn_config *cfg)
+/* Every default of the section and of its sections (not the layers: there are none). */
+static void put_defaults(const cfg_sec *s)
 {
-    static const char *const keys[] = {"name", "gamma", "step_epochs", "min_lr",
-                                       "warmup_epochs"};
-    static const char path[] = "optimizer.schedule";
-    nn_schedule_cfg *s = &cfg->schedule;
-    const cJSON *obj;
-    int name = (int)s->name;
-    if (cfg_get_object(p, opt, "optimizer", "schedule", &obj) < 0)
-        return -1;
-    if (!obj)
-        return 0;
-    if (cfg_check_members(p, obj, path, keys, 5) < 0 ||
-        cfg_get_enum(p, obj, path, "name", &enum_sched, &name) < 0)
-        return -1;
-    s->name = (nn_sched_name)name;
-    const cJSON *chooser = cJSON_GetObjectItemCaseSensitive(obj, "name");
-    bool step = s->name == NN_SCHED_NAME_STEP, expo = s->name == NN_SCHED_NAME_EXPONENTIAL;
-    bool cosine = s->name == NN_SCHED_NAME_COSINE;
-    if (expo)
-        s->gamma = 0.95;
-    if (check_applies(p, obj, path, "gamma", step || expo, chooser, "step and exponential") < 0 ||
-        check_applies(p, obj, path, "step_epochs", step, chooser, "step") < 0 ||
-        check_applies(p, obj, path, "min_lr", cosine, chooser, "cosine") < 0 ||
-        cfg_get_double(p, obj, path, "gamma", true, 0.0, false, 1.0, "greater than 0 and at most 1",
-                       &s->gamma) < 0 ||
-        get_int(p, obj, path, "step_epochs", 1, CFG_MAX_EPOCHS, &s->step_epochs) < 0 ||
-        cfg_get_double(p, obj, path, "min_lr", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
-                       &s->min_lr) < 0 ||
-        get_int(p, obj, path, "warmup_epochs", 0, CFG_MAX_EPOCHS, &s->warmup_epochs) < 0)
-        return -1;
-    const cJSON *min_lr = cJSON_GetObjectItemCaseSensitive(obj, "min_lr");
-    if (min_lr && s->min_lr >= cfg->learning_rate) {
-        const cJSON *lr = cJSON_GetObjectItemCaseSensitive(opt, "learning_rate");
-        char rate[40], buf[CFG_CLIP + 8];
-        cfg_fmt_double(rate, sizeof rate, cfg->learning_rate);
-        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, min_lr), lr), "\"%s.min_lr\" must be below "
-                           "\"optimizer.learning_rate\" (%s), found %s", path, rate,
-                           cfg_found(p, min_lr, true, buf, sizeof buf));
+    for (int i = 0; i < s->n_rows; i++) {
+        const cfg_row *r = &s->rows[i];
+        cfg_sec sub = *s;
+        switch (r->kind) {
+        case CFG_INT:
+        case CFG_ENUM:
+            put_int(r, s->base, (int64_t)row_default(s, r));
+            break;
+        case CFG_NUM:
+            put_double(r, s->base, row_default(s, r));
+            break;
+        case CFG_BOOL:
+            *(bool *)field(r, s->base) = row_default(s, r) != 0;
+            break;
+        case CFG_SECTION:
+            sub.rows = r->rows;
+            sub.n_rows = r->n_rows;
+            put_defaults(&sub);
+            break;
+        default:
+            break;
+        }
     }
-    return 0;
 }
-
-static int parse_optimizer(const cfg_parser *p, const cJSON *root, nn_config *cfg)
-{
-    static const char *const keys[] = {"name", "learning_rate", "momentum", "nesterov", "beta1",
-                                       "beta2", "eps", "weight_decay", "clip_norm", "schedule"};
-    static const char path[] = "optimizer";
-    const cJSON *opt;
-    int name = (int)cfg->optimizer;
-    if (cfg_get_object(p, root, "", path, &opt) < 0)
-        return -1;
-    if (!opt)
-        return 0;
-    if (cfg_check_members(p, opt, path, keys, 10) < 0 ||
-        cfg_get_enum(p, opt, path, "name", &enum_opt, &name) < 0)
-        return -1;
-    cfg->optimizer = (nn_opt)name;
-    const cJSON *chooser = cJSON_GetObjectItemCaseSensitive(opt, "name");
-    bool sgd = cfg->optimizer == NN_OPT_SGD;
-    if (!sgd)
-        cfg->learning_rate = 0.001; /* Adam's step is about lr whatever the gradient's size */
-    if (check_applies(p, opt, path, "momentum", sgd, chooser, "sgd") < 0 ||
-        check_applies(p, opt, path, "nesterov", sgd, chooser, "sgd") < 0 ||
-        check_applies(p, opt, path, "beta1", !sgd, chooser, "adam and adamw") < 0 ||
-        check_applies(p, opt, path, "beta2", !sgd, chooser, "adam and adamw") < 0 ||
-        check_applies(p, opt, path, "eps", !sgd, chooser, "adam and adamw") < 0 ||
-        cfg_get_double(p, opt, path, "learning_rate", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
-                       &cfg->learning_rate) < 0 ||
-        cfg_get_double(p, opt, path, "momentum", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
-                       &cfg->momentum) < 0 ||
-        cfg_get_bool(p, opt, path, "nesterov", &cfg->nesterov) < 0 ||
-        cfg_get_double(p, opt, path, "beta1", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
-                       &cfg->beta1) < 0 ||
-        cfg_get_double(p, opt, path, "beta2", false, 0.0, true, 1.0, CFG_RANGE_UNIT,
-                       &cfg->beta2) < 0 ||
-        cfg_get_double(p, opt, path, "eps", true, 0.0, false, HUGE_VAL, CFG_RANGE_POS,
-                       &cfg->eps) < 0 ||
-        cfg_get_double(p, opt, path, "weight_decay", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
-                       &cfg->weight_decay) < 0 ||
-        cfg_get_double(p, opt, path, "clip_norm", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
-                       &cfg->clip_norm) < 0)
-        return -1;
-    if (cfg->nesterov && cfg->momentum == 0.0) {
-        const cJSON *nesterov = cJSON_GetObjectItemCaseSensitive(opt, "nesterov");
-        const cJSON *momentum = cJSON_GetObjectItemCaseSensitive(opt, "momentum");
-        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, nesterov), momentum), "\"optimizer.nesterov\" "
-                           "needs \"optimizer.momentum\" greater than 0 (Nesterov's look-ahead "
-                           "follows the momentum; with 0 there is none)");
-    }
-    return parse_schedule(p, opt, cfg);
-}
-
-static bool has_validation_data(const nn_config *cfg)
-{
-    return cfg->has_validation || cfg->validation_fraction > 0;
-}
-
-static int parse_early_stopping(const cfg_parser *p, const cJSON *train, nn_config *cfg)
-{
-    static const char *const keys[] = {"patience", "min_delta"};
-    static const char path[] = "training.early_stopping";
-    nn_early_stopping_cfg *es = &cfg->early_stopping;
-    const cJSON *obj;
-    if (cfg_get_object(p, train, "training", "early_stopping", &obj) < 0)
-        return -1;
-    if (!obj)
-        return 0;
-    if (cfg_check_members(p, obj, path, keys, 2) < 0 ||
-        get_int(p, obj, path, "patience", 1, CFG_MAX_EPOCHS, &es->patience) < 0 ||
-        cfg_get_double(p, obj, path, "min_delta", false, 0.0, false, HUGE_VAL, CFG_RANGE_NONNEG,
-                       &es->min_delta) < 0)
-        return -1;
-    if (!es->patience)
-        return cfg_fail_missing(p, obj, path, "patience");
-    if (!has_validation_data(cfg))
-        return cfg_fail_at(p, cfg_key_loc(p, obj), "training.early_stopping needs validation data "
-                           "(set data.validation_fraction or data.validation)");
-    es->enabled = true;
-    return 0;
-}
-
-int cfg_read(const cfg_parser *p, const cJSON *root, nn_config *cfg)
-{
-    static const char *const keys[] = {"seed", "data", "model", "loss", "huber_delta",
-                                       "optimizer", "training", "checkpoint"};
-    static const char *const train_keys[] = {"epochs", "batch_size", "shuffle",
-                                             "early_stopping"};
-    static const char *const ckpt_keys[] = {"path", "every_epochs", "keep_best"};
-    const cJSON *train, *ckpt;
-    int64_t seed = (int64_t)cfg->seed;
-
-    if (cfg_check_members(p, root, "", keys, 8) < 0 ||
-        cfg_get_int64(p, root, "", "seed", 0, CFG_MAX_SEED, &seed) < 0 ||
-        parse_data(p, root, cfg) < 0 ||
-        parse_model(p, root, cfg) < 0 ||
-        parse_loss(p, root, cfg) < 0 ||
-        parse_optimizer(p, root, cfg) < 0)
-        return -1;
-    cfg->seed = (uint64_t)seed;
-
-    if (cfg_get_object(p, root, "", "training", &train) < 0)
-        return -1;
-    if (train && (cfg_check_members(p, train, "training", train_keys, 4) < 0 ||
-                  get_int(p, train, "training", "epochs", 1, CFG_MAX_EPOCHS, &cfg->epochs) < 0 ||
-                  get_int(p, train, "training", "batch_size", 1, CFG_MAX_BATCH,
-                          &cfg->batch_size) < 0 ||
-                  cfg_get_bool(p, train, "training", "shuffle", &cfg->shuffle) < 0 ||
-                  parse_early_stopping(p, train, cfg) < 0))
-        return -1;
-
-    const char *path = NULL;
-    if (cfg_get_object(p, root, "", "checkpoint", &ckpt) < 0)
-        return -1;
-    if (ckpt && (cfg_check_members(p, ckpt, "checkpoint", ckpt_keys, 3) < 0 ||
-                 cfg_get_string(p, ckpt, "checkpoint", "path", &path) < 0 ||
-                 get_int(p, ckpt, "checkpoint", "every_epochs", 0, CFG_MAX_EPOCHS,
-                         &cfg->checkpoint_every) < 0 ||
-                 cfg_get_bool(p, ckpt, "checkpoint", "keep_best", &cfg->keep_best) < 0))
-        return -1;
-    if (cfg->keep_best) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ckpt, "keep_best");
-        if (!has_validation_data(cfg))
-            return cfg_fail_at(p, cfg_value_loc(p, v), "checkpoint.keep_best needs validation data "
-                               "(set data.validation_fraction or data.validation)");
-        /* a path may still come from --checkpoint: nn_train checks */
-    }
-    if (path) {
-        cfg->checkpoint = strdup(path);
-        cfg->checkpoint_path = cfg_resolve(p->dir, path);
-        if (!cfg->checkpoint || !cfg->checkpoint_path)
-            return cfg_fail_nomem(p);
-    }
-    return 0;
-}
-
-
-/* ---- public ---------------------------------------------------------------- */
 
 void nn_config_defaults(nn_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->seed = 1;
-    cfg->validation_fraction = 0.0;
-    cfg->scale = NN_SCALE_AUTO;
-    cfg->n_layers = 0;
-    cfg->loss = NN_LOSS_MSE;
-    cfg->huber_delta = 1.0;
-    cfg->optimizer = NN_OPT_SGD;
-    cfg->learning_rate = 0.1;
-    cfg->momentum = 0.0;
-    cfg->nesterov = false;
-    cfg->beta1 = 0.9;
-    cfg->beta2 = 0.999;
-    cfg->eps = 1e-8;
-    cfg->weight_decay = 0.0;
-    cfg->clip_norm = 0.0;
-    cfg->schedule = (nn_schedule_cfg){.name = NN_SCHED_NAME_CONSTANT, .gamma = 0.1,
-                                      .step_epochs = 10, .min_lr = 0.0, .warmup_epochs = 0};
-    cfg->epochs = 10;
-    cfg->batch_size = 32;
-    cfg->shuffle = true;
-    cfg->early_stopping = (nn_early_stopping_cfg){.enabled = false, .patience = 0,
-                                                  .min_delta = 0.0};
-    cfg->checkpoint_every = 1;
-    cfg->keep_best = false;
+    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .base = cfg, .cfg = cfg,
+                    .layer = -1};
+    put_defaults(&root);
 }
 
+/* ---- the documented keys ------------------------------------------------------------- */
 
+/* Counts *i down over the keys of rows[n] under `prefix`; 0 with the key's
+ * name and help once it reaches it. */
+static int find_key(const cfg_row *rows, int n, const char *prefix, int *i, char *name,
+                    size_t size, const char **help)
+{
+    for (int k = 0; k < n; k++) {
+        const cfg_row *r = &rows[k];
+        char full[128];
+        if (r->kind == CFG_CHECK)
+            continue;
+        cfg_join(full, sizeof full, prefix, r->key);
+        if (r->kind != CFG_SECTION && (*i)-- == 0) {
+            snprintf(name, size, "%s", full);
+            if (help)
+                *help = r->help;
+            return 0;
+        }
+        if (r->kind == CFG_ARRAY)
+            strcat(full, "[i]");
+        if ((r->kind == CFG_SECTION || r->kind == CFG_ARRAY) &&
+            find_key(r->rows, r->n_rows, full, i, name, size, help) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+int nn_config_key(int i, char *name, size_t size, const char **help)
+{
+    return i < 0 ? -1 : find_key(root_rows, COUNT(root_rows), "", &i, name, size, help);
+}

@@ -1,6 +1,8 @@
 /* source.c - data sources: an IDX pair {"images", "labels"} or a CSV file
  * {"path", "label" | "targets", "header", "delimiter"}, read from the config,
- * checked against data.train, written back out and freed. */
+ * checked against data.train, written back out and freed.  The data section
+ * of the table (schema.c) checks each source is an object; its last check,
+ * cfg_read_sources, reads them. */
 #include "config/internal.h"
 
 #include <stdio.h>
@@ -10,12 +12,48 @@
 #define CFG_MAX_COLUMN 1000000 /* |column index| in a CSV source is below this */
 #define CFG_MAX_TARGETS 65536  /* target columns of a CSV source */
 
+/* The keys of a source, in the order "valid keys" lists them. */
+static const struct {
+    const char *key;
+    nn_source_kind kind;
+    const char *help;
+} source_keys[] = {
+    {"path", NN_SRC_CSV, "a CSV file (\"-\" is stdin)"},
+    {"label", NN_SRC_CSV, "the class column: a name, or an index (negative from the end)"},
+    {"targets", NN_SRC_CSV, "regression: the target columns (names or indices)"},
+    {"header", NN_SRC_CSV, "whether the first line names the columns: true, false or \"auto\""},
+    {"delimiter", NN_SRC_CSV, "the field separator: one character, or \"whitespace\""},
+    {"images", NN_SRC_IDX, "an IDX images file"},
+    {"labels", NN_SRC_IDX, "an IDX labels file"},
+};
+#define N_SOURCE_KEYS ((int)(sizeof source_keys / sizeof *source_keys))
+
+const char *nn_config_source_key(int i, const char **help)
+{
+    if (i < 0 || i >= N_SOURCE_KEYS)
+        return NULL;
+    if (help)
+        *help = source_keys[i].help;
+    return source_keys[i].key;
+}
+
+/* The keys of a source of `kind` (-1: of either) into keys[]; their number. */
+static int keys_of(int kind, const char **keys)
+{
+    int n = 0;
+    for (int i = 0; i < N_SOURCE_KEYS; i++)
+        if (kind < 0 || source_keys[i].kind == (nn_source_kind)kind)
+            keys[n++] = source_keys[i].key;
+    return n;
+}
+
 static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *path,
                             nn_source *src)
 {
-    static const char *const keys[] = {"images", "labels"};
+    const char *keys[N_SOURCE_KEYS];
+    int n_keys = keys_of(NN_SRC_IDX, keys);
     const char *images = NULL, *labels = NULL;
-    if (cfg_check_members(p, obj, path, keys, 2) < 0 ||
+    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
         cfg_get_string(p, obj, path, "images", &images) < 0 ||
         cfg_get_string(p, obj, path, "labels", &labels) < 0)
         return -1;
@@ -132,10 +170,11 @@ static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, 
 static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *path,
                             nn_source *src)
 {
-    static const char *const keys[] = {"path", "label", "targets", "header", "delimiter"};
+    const char *keys[N_SOURCE_KEYS];
+    int n_keys = keys_of(NN_SRC_CSV, keys);
     const char *file = NULL;
     char sub[320], buf[CFG_CLIP + 8];
-    if (cfg_check_members(p, obj, path, keys, 5) < 0 ||
+    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
         cfg_get_string(p, obj, path, "path", &file) < 0)
         return -1;
     src->kind = NN_SRC_CSV;
@@ -188,10 +227,8 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
 }
 
 /* An IDX pair or a CSV file, told apart by "images"/"labels" versus "path". */
-int cfg_parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
 {
-    static const char *const any_keys[] = {"path", "label", "targets", "header", "delimiter",
-                                           "images", "labels"};
     const cJSON *csv_key = NULL, *idx_key = NULL;
     for (const cJSON *m = obj->child; m; m = m->next) {
         if (!csv_key && strcmp(m->string, "path") == 0)
@@ -213,7 +250,8 @@ int cfg_parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn
         return parse_csv_source(p, obj, path, src);
     if (idx_key)
         return parse_idx_source(p, obj, path, src);
-    if (cfg_check_members(p, obj, path, any_keys, 7) < 0)
+    const char *keys[N_SOURCE_KEYS];
+    if (cfg_check_members(p, obj, path, keys, keys_of(-1, keys)) < 0)
         return -1;
     if (obj->child) /* only CSV keys such as "label" */
         return cfg_fail_missing(p, obj, path, "path");
@@ -223,8 +261,8 @@ int cfg_parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn
 
 /* data.test and data.validation must be labelled like data.train: targets
  * (as many) when data.train has targets, a label column otherwise. */
-int cfg_check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
-                         const nn_source *s, const nn_config *cfg)
+static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
+                            const nn_source *s, const nn_config *cfg)
 {
     bool targets = s->kind == NN_SRC_CSV && !s->csv.has_label;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
@@ -243,6 +281,34 @@ int cfg_check_like_train(const cfg_parser *p, const cJSON *obj, const char *path
     if (!cfg->regression && targets)
         return cfg_fail_at(p, cfg_key_loc(p, t), "\"%s\" must have a label column like "
                            "\"data.train\", found targets", path);
+    return 0;
+}
+
+int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
+{
+    nn_config *cfg = s->cfg;
+    const cJSON *train = cJSON_GetObjectItemCaseSensitive(s->obj, "train");
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(s->obj, "test");
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(s->obj, "validation");
+    if (parse_source(p, train, "data.train", &cfg->train) < 0)
+        return -1;
+    cfg->has_train = true;
+    if (cfg->train.kind == NN_SRC_CSV && !cfg->train.csv.has_label) {
+        cfg->regression = true;
+        cfg->n_targets = cfg->train.csv.n_targets;
+    }
+    if (test) {
+        if (parse_source(p, test, "data.test", &cfg->test) < 0 ||
+            check_like_train(p, test, "data.test", &cfg->test, cfg) < 0)
+            return -1;
+        cfg->has_test = true;
+    }
+    if (val) {
+        if (parse_source(p, val, "data.validation", &cfg->validation) < 0 ||
+            check_like_train(p, val, "data.validation", &cfg->validation, cfg) < 0)
+            return -1;
+        cfg->has_validation = true;
+    }
     return 0;
 }
 

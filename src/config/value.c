@@ -89,8 +89,7 @@ int cfg_get_int64(const cfg_parser *p, const cJSON *obj, const char *parent, con
 }
 
 int cfg_get_double(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                   bool lo_open, double lo, bool hi_open, double hi, const char *range,
-                   double *out)
+                   const cfg_range *range, const char *suffix, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
@@ -101,9 +100,11 @@ int cfg_get_double(const cfg_parser *p, const cJSON *obj, const char *parent, co
         return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a number, found %s", path,
                            cfg_type_phrase(v));
     double x = v->valuedouble;
-    if (!isfinite(x) || (lo_open ? x <= lo : x < lo) || (hi_open ? x >= hi : x > hi))
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a number %s, found %s", path,
-                           range, cfg_found(p, v, true, buf, sizeof buf));
+    const cfg_range *r = range;
+    if (!isfinite(x) || (r->lo_open ? x <= r->lo : x < r->lo) ||
+        (r->hi_open ? x >= r->hi : x > r->hi))
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a number %s%s, found %s", path,
+                           r->text, suffix, cfg_found(p, v, true, buf, sizeof buf));
     *out = x;
     return 0;
 }
