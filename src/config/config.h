@@ -66,6 +66,16 @@ typedef struct {
                        layer's outputs are zeroed in training passes (inverted dropout: the
                        kept ones are scaled by 1/(1 - rate)).  The key is an error on the
                        output layer (its outputs are the predictions), where this is 0 */
+    /* Batch normalization of the layer's pre-activations, with PyTorch
+     * BatchNorm1d's conventions.  Hidden layers only: "batch_norm": true on the
+     * output layer is an error (false is allowed there), and so is a
+     * training.batch_size of 1 with any such layer. */
+    bool batch_norm;            /* "batch_norm": boolean, default false */
+    double batch_norm_momentum; /* "batch_norm_momentum": number in [0, 1], default 0.1:
+                                   running = (1 - momentum) running + momentum batch_stat */
+    double batch_norm_eps;      /* "batch_norm_eps": number > 0, default 1e-5, added to the
+                                   batch variance.  Both keys are an error unless
+                                   "batch_norm" is true; the fields keep their defaults */
 } nn_layer_cfg;
 
 /* "optimizer.schedule": the learning rate of each epoch from the base rate
@@ -143,7 +153,8 @@ typedef struct {
     nn_schedule_cfg schedule;    /* "optimizer.schedule", default {"name": "constant"} */
 
     int epochs;                  /* "training.epochs", default 10, 1..1000000 */
-    int batch_size;              /* "training.batch_size", default 32, 1..65536 */
+    int batch_size;              /* "training.batch_size", default 32, 1..65536; at least 2
+                                    when a layer has batch_norm */
     bool shuffle;                /* "training.shuffle", default true */
     nn_early_stopping_cfg early_stopping; /* "training.early_stopping", default absent */
 

@@ -272,6 +272,7 @@ int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s);            /* a la
 int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s);       /* the root */
 int cfg_check_nesterov(const cfg_parser *p, const cfg_sec *s);           /* optimizer */
 int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s);             /* its schedule */
+int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s);   /* training */
 int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s);     /* early_stopping */
 int cfg_check_keep_best(const cfg_parser *p, const cfg_sec *s);          /* checkpoint */
 

@@ -121,6 +121,25 @@ int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s)
                        cfg_found(p, min_lr, true, buf, sizeof buf));
 }
 
+/* training: batch normalization normalises by the statistics of the batch,
+ * which one row does not have; reported at the later of the batch size and
+ * the first "batch_norm": true. */
+int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s)
+{
+    const nn_config *cfg = s->cfg;
+    int i = 0;
+    while (i < cfg->n_layers && !cfg->layers[i].batch_norm)
+        i++;
+    if (cfg->batch_size >= 2 || i == cfg->n_layers)
+        return 0;
+    const cJSON *layers = member(member(p->root, "model"), "layers");
+    const cJSON *bn = member(cJSON_GetArrayItem(layers, i), "batch_norm");
+    cfg_loc at = cfg_later_loc(p, cfg_value_loc(p, member(s->obj, "batch_size")), bn);
+    return cfg_fail_at(p, at, "\"training.batch_size\" must be at least 2 with batch "
+                       "normalization (in \"model.layers.%d\"): a batch of one row has no batch "
+                       "statistics", i);
+}
+
 /* training.early_stopping watches the validation loss. */
 int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s)
 {

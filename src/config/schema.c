@@ -45,6 +45,7 @@
 #define CHECK(fn) {.kind = CFG_CHECK, .check = (fn)}
 
 static const cfg_range unit = {0, 1, false, true, "from 0 up to but not including 1"};
+static const cfg_range closed_unit = {0, 1, false, false, "from 0 to 1"};
 static const cfg_range factor = {0, 1, true, false, "greater than 0 and at most 1"};
 static const cfg_range positive = {0, INFINITY, true, false, "greater than 0"};
 static const cfg_range nonnegative = {0, INFINITY, false, false, "0 or greater"};
@@ -101,6 +102,16 @@ static const cfg_row layer_rows[] = {
      .hidden_only = "dropout zeroes a layer's outputs at random, and these outputs are the "
                     "predictions",
      .help = "the rate at which the layer's outputs are zeroed while training"},
+    {"batch_norm", CFG_BOOL, AT(nn_layer_cfg, batch_norm), .def = false,
+     .hidden_only = "batch normalization is for hidden layers (the output layer's values are the "
+                    "predictions)",
+     .phrase = "layers with \"batch_norm\": ",
+     .help = "normalise the layer's pre-activations over each batch (PyTorch BatchNorm1d)"},
+    {"batch_norm_momentum", CFG_NUM, AT(nn_layer_cfg, batch_norm_momentum), .range = &closed_unit,
+     .def = 0.1, ONLY("batch_norm", BIT(true)),
+     .help = "running = (1 - momentum) running + momentum batch statistic"},
+    {"batch_norm_eps", CFG_NUM, AT(nn_layer_cfg, batch_norm_eps), .range = &positive,
+     .def = 1e-5, ONLY("batch_norm", BIT(true)), .help = "added to the batch variance"},
 };
 
 static const cfg_row data_rows[] = {
@@ -184,6 +195,7 @@ static const cfg_row training_rows[] = {
      .help = "total epochs"},
     {"batch_size", CFG_INT, AT(nn_config, batch_size), .min = 1, .max = CFG_MAX_BATCH,
      .def = 32, .help = "samples per mini-batch"},
+    CHECK(cfg_check_batch_norm_batch),
     {"shuffle", CFG_BOOL, AT(nn_config, shuffle), .def = true,
      .help = "a fresh order of the training rows every epoch"},
     {"early_stopping", CFG_SECTION, SECTION(early_stopping_rows),
