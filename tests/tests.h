@@ -6,21 +6,22 @@
 #include <stddef.h>
 
 /* Every suite; test_main.c runs them all. */
-#define NN_TEST_SUITES(X) \
-    X(util_suite)         \
-    X(config_suite)       \
-    X(reader_suite)       \
-    X(idx_suite)          \
-    X(checkpoint_suite)   \
-    X(batch_suite)        \
-    X(pool_suite)         \
-    X(kernels_suite)      \
-    X(model_suite)        \
-    X(loss_suite)         \
-    X(gradcheck_suite)    \
-    X(optim_suite)        \
-    X(csv_suite)          \
-    X(metrics_suite)      \
+#define NN_TEST_SUITES(X)     \
+    X(util_suite)             \
+    X(config_suite)           \
+    X(config_readme_suite)    \
+    X(reader_suite)           \
+    X(idx_suite)              \
+    X(checkpoint_suite)       \
+    X(batch_suite)            \
+    X(pool_suite)             \
+    X(kernels_suite)          \
+    X(model_suite)            \
+    X(loss_suite)             \
+    X(gradcheck_suite)        \
+    X(optim_suite)            \
+    X(csv_suite)              \
+    X(metrics_suite)          \
     X(fuzz_regressions_suite) \
     X(train_suite)
 
