@@ -7,7 +7,7 @@
  * fit together and source.c for the data sources; diag.c words every message
  * and places it at FILE:LINE:COL (or names the --set argument).  emit.c
  * writes the canonical JSON from the same table; load.c is the entry points.
- * Every function returns 0, or -1 with p->err set.
+ * The int functions return 0, or -1 with p->err set.
  */
 #ifndef NN_CONFIG_INTERNAL_H
 #define NN_CONFIG_INTERNAL_H
@@ -248,7 +248,6 @@ struct cfg_sec {
     char path[80];        /* "optimizer.schedule", "model.layers.3", "" for the root */
     void *base;           /* the struct the rows' offsets are into */
     nn_config *cfg;       /* the whole config */
-    int layer;            /* the index of a layer's section, else -1 */
     bool out_layer;       /* the last layer's section */
 };
 

@@ -283,11 +283,17 @@ static const cfg_row *chooser_of(const cfg_row *rows, int n, const cfg_row *r)
     return NULL;
 }
 
+/* v is one of the values in the set (bit v). */
+static bool in_set(uint64_t set, int64_t v)
+{
+    return v >= 0 && v < 64 && (set >> v & 1);
+}
+
 /* The chooser of r has one of the values r applies to (or r always applies). */
 static bool chosen(const cfg_row *rows, int n, const cfg_row *r, const void *base)
 {
     const cfg_row *c = chooser_of(rows, n, r);
-    return !c || !r->applies || (r->applies >> cfg_row_int(c, base) & 1);
+    return !c || !r->applies || in_set(r->applies, cfg_row_int(c, base));
 }
 
 bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
@@ -300,9 +306,8 @@ bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *b
 static const cfg_variant *variant_of(const cfg_sec *s, const cfg_row *r)
 {
     const cfg_row *c = chooser_of(s->rows, s->n_rows, r);
-    int64_t v = c ? cfg_row_int(c, s->base) : -1;
-    for (int i = 0; v >= 0 && v < 64 && i < CFG_MAX_VARIANTS; i++)
-        if (r->variants[i].when >> v & 1)
+    for (int i = 0; c && i < CFG_MAX_VARIANTS; i++)
+        if (in_set(r->variants[i].when, cfg_row_int(c, s->base)))
             return &r->variants[i];
     return NULL;
 }
@@ -322,9 +327,9 @@ static void name_values(char *out, size_t n, const cfg_row *c, uint64_t values)
     size_t o = (size_t)snprintf(out, n, "%s", c->phrase ? c->phrase : "");
     int left = 0;
     for (int v = 0; v < 64; v++)
-        left += (int)(values >> v & 1);
+        left += in_set(values, v);
     for (int v = 0; v < 64 && o < n; v++) {
-        if (!(values >> v & 1))
+        if (!in_set(values, v))
             continue;
         const char *name = c->kind == CFG_BOOL ? (v ? "true" : "false") : c->names->name(v);
         const char *sep = left == 1 ? "" : left == 2 ? " and " : ", ";
@@ -409,7 +414,7 @@ static int read_subsection(const cfg_parser *p, const cfg_sec *s, const cfg_row 
     if (!obj && !r->required)
         return 0;
     cfg_sec sub = {.rows = r->rows, .n_rows = r->n_rows, .obj = obj, .at = obj ? obj : s->at,
-                   .base = s->base, .cfg = s->cfg, .layer = s->layer, .out_layer = s->out_layer};
+                   .base = s->base, .cfg = s->cfg, .out_layer = s->out_layer};
     cfg_join(sub.path, sizeof sub.path, s->path, r->key);
     if (read_section(p, &sub) < 0)
         return -1;
@@ -437,7 +442,7 @@ static int read_array(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         cfg_sec item = {.rows = r->rows, .n_rows = r->n_rows, .obj = e, .at = e,
                         .base = (char *)field(r, s->base) + (size_t)i * r->item_size,
-                        .cfg = s->cfg, .layer = i, .out_layer = i == n - 1};
+                        .cfg = s->cfg, .out_layer = i == n - 1};
         snprintf(item.path, sizeof item.path, "%s.%d", path, i);
         if (!cJSON_IsObject(e))
             return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object, found %s",
@@ -542,7 +547,7 @@ static int read_section(const cfg_parser *p, cfg_sec *s)
 int cfg_read(const cfg_parser *p, nn_config *cfg)
 {
     cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .obj = p->root,
-                    .at = p->root, .base = cfg, .cfg = cfg, .layer = -1};
+                    .at = p->root, .base = cfg, .cfg = cfg};
     return read_section(p, &root);
 }
 
@@ -579,8 +584,7 @@ static void put_defaults(const cfg_sec *s)
 void nn_config_defaults(nn_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .base = cfg, .cfg = cfg,
-                    .layer = -1};
+    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .base = cfg, .cfg = cfg};
     put_defaults(&root);
 }
 
