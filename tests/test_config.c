@@ -2,7 +2,7 @@
  * exit code and exact FILE:LINE:COL message, paths, and the to_json round trip. */
 #include "tests.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +108,9 @@ static void assert_config_eq(const nn_config *a, const nn_config *b)
         ck_assert(a->layers[i].alpha == b->layers[i].alpha); /* bit-exact */
         ck_assert_int_eq(a->layers[i].init, b->layers[i].init);
         ck_assert(a->layers[i].dropout == b->layers[i].dropout);
+        ck_assert_int_eq(a->layers[i].batch_norm, b->layers[i].batch_norm);
+        ck_assert(a->layers[i].batch_norm_momentum == b->layers[i].batch_norm_momentum);
+        ck_assert(a->layers[i].batch_norm_eps == b->layers[i].batch_norm_eps);
     }
     ck_assert_int_eq(a->loss, b->loss);
     ck_assert(a->huber_delta == b->huber_delta);
@@ -1568,7 +1571,8 @@ START_TEST(test_config_rejects_bad_layer_alpha_init_and_dropout)
                  "(did you mean \"alpha\"?)");
     EXPECT_USAGE(NET("{\"units\": 3, \"initialiser\": \"he\"}", "\"seed\": 1"),
                  "x.json:2:35: unknown key \"initialiser\" in \"model.layers.0\" (valid keys: "
-                 "\"units\", \"activation\", \"alpha\", \"init\", \"dropout\")");
+                 "\"units\", \"activation\", \"alpha\", \"init\", \"dropout\", \"batch_norm\", "
+                 "\"batch_norm_momentum\", \"batch_norm_eps\")");
 }
 END_TEST
 
@@ -2033,9 +2037,9 @@ START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
                      "\"validation_fraction\":0.1,\"scale\":\"auto\"},"
                      "\"model\":{\"layers\":["
                      "{\"units\":16,\"activation\":\"leaky_relu\",\"alpha\":0.01,\"init\":\"he\","
-                     "\"dropout\":0.25},"
+                     "\"dropout\":0.25,\"batch_norm\":false},"
                      "{\"units\":8,\"activation\":\"elu\",\"alpha\":0.5,\"init\":\"auto\","
-                     "\"dropout\":0},"
+                     "\"dropout\":0,\"batch_norm\":false},"
                      "{\"units\":3,\"activation\":\"softmax\",\"init\":\"glorot\"}]},"
                      "\"loss\":\"cross_entropy\","
                      "\"optimizer\":{\"name\":\"adamw\",\"learning_rate\":0.001,\"beta1\":0.9,"
@@ -2162,6 +2166,199 @@ START_TEST(test_config_set_reaches_the_new_keys)
 }
 END_TEST
 
+/* ---- batch normalization ----------------------------------------------------- */
+
+#define BN_OUTPUT_LAYER                                                                   \
+    " is not allowed on the output layer: batch normalization is for hidden layers (the " \
+    "output layer's values are the predictions)"
+#define BN_ONLY " applies only to layers with \"batch_norm\": true"
+#define BN_BATCH(layer)                                                                  \
+    "\"training.batch_size\" must be at least 2 with batch normalization (in "           \
+    "\"model.layers." layer "\"): a batch of one row has no batch statistics"
+
+START_TEST(test_config_batch_norm_defaults_when_absent)
+{
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8}, {\"units\": 3}", "\"seed\": 1"));
+    for (int i = 0; i < 2; i++) {
+        ck_assert(!cfg.layers[i].batch_norm);
+        ck_assert(cfg.layers[i].batch_norm_momentum == 0.1);
+        ck_assert(cfg.layers[i].batch_norm_eps == 1e-5);
+    }
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_parses_batch_norm_keys)
+{
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8, \"batch_norm\": true},\n"
+                       "{\"units\": 8, \"batch_norm\": true, \"batch_norm_momentum\": 0, "
+                       "\"batch_norm_eps\": 1e-3},\n"
+                       "{\"units\": 8, \"batch_norm_momentum\": 1, \"batch_norm\": true},\n"
+                       "{\"units\": 8, \"batch_norm\": false},\n"
+                       "{\"units\": 3, \"batch_norm\": false}",
+                       "\"training\": {\"batch_size\": 2}"));
+    ck_assert(cfg.layers[0].batch_norm);
+    ck_assert(cfg.layers[0].batch_norm_momentum == 0.1);
+    ck_assert(cfg.layers[0].batch_norm_eps == 1e-5);
+    ck_assert(cfg.layers[1].batch_norm);
+    ck_assert(cfg.layers[1].batch_norm_momentum == 0.0); /* [0, 1]: both ends allowed */
+    ck_assert(cfg.layers[1].batch_norm_eps == 1e-3);
+    ck_assert(cfg.layers[2].batch_norm_momentum == 1.0);
+    ck_assert(!cfg.layers[3].batch_norm);
+    ck_assert(!cfg.layers[4].batch_norm); /* false is allowed on the output layer */
+    ck_assert_int_eq(cfg.batch_size, 2);
+    nn_config_free(&cfg);
+
+    /* the keys reach every layer through --set too */
+    static const char two[] = "{" TRAIN ", \"model\": {\"layers\": [{\"units\": 10}, "
+                              "{\"units\": 3}]}}";
+    PARSE_SETS_OK(&cfg, two, "model.layers.0.batch_norm=true",
+                  "model.layers.0.batch_norm_momentum=0.01", "model.layers.0.batch_norm_eps=1e-3");
+    ck_assert(cfg.layers[0].batch_norm);
+    ck_assert(cfg.layers[0].batch_norm_momentum == 0.01);
+    ck_assert(cfg.layers[0].batch_norm_eps == 1e-3);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_rejects_batch_norm_on_the_output_layer)
+{
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"batch_norm\": true}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.1.batch_norm\"" BN_OUTPUT_LAYER);
+    EXPECT_USAGE(NET("{\"units\": 3, \"batch_norm\": true}", "\"seed\": 1"),
+                 "x.json:2:35: \"model.layers.0.batch_norm\"" BN_OUTPUT_LAYER);
+    /* a value that is no boolean is a type error, there as anywhere */
+    EXPECT_USAGE(NET("{\"units\": 3, \"batch_norm\": 1}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.0.batch_norm\" must be true or false, found a "
+                 "number");
+    /* an appended output layer makes the former one a hidden layer */
+    nn_config cfg;
+    PARSE_SETS_OK(&cfg, NET("{\"units\": 3, \"batch_norm\": false}", "\"seed\": 1"),
+                  "model.layers.0.batch_norm=true", "model.layers.1.units=2");
+    ck_assert(cfg.layers[0].batch_norm);
+    nn_config_free(&cfg);
+    EXPECT_SETS_USAGE(NET("{\"units\": 8}, {\"units\": 3}", "\"seed\": 1"),
+                      "--set model.layers.1.batch_norm=true: \"model.layers.1.batch_norm\""
+                      BN_OUTPUT_LAYER, "model.layers.1.batch_norm=true");
+}
+END_TEST
+
+START_TEST(test_config_batch_norm_parameters_need_batch_norm)
+{
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm_momentum\": 0.5}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:35: \"model.layers.0.batch_norm_momentum\"" BN_ONLY);
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": false, \"batch_norm_eps\": 1e-3}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:56: \"model.layers.0.batch_norm_eps\"" BN_ONLY);
+    /* at the batch_norm value when that was written later */
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm_eps\": 1e-3, \"batch_norm\": false}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:73: \"model.layers.0.batch_norm_eps\"" BN_ONLY);
+    /* on the output layer, where batch_norm cannot be true */
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"batch_norm_eps\": 1e-3}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.1.batch_norm_eps\"" BN_ONLY);
+    /* the check comes before the value's own */
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm_momentum\": \"x\"}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:35: \"model.layers.0.batch_norm_momentum\"" BN_ONLY);
+    /* a --set that turns batch normalization off is the one named */
+    EXPECT_SETS_USAGE(NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_eps\": 1e-3}, "
+                          "{\"units\": 3}", "\"seed\": 1"),
+                      "--set model.layers.0.batch_norm=false: \"model.layers.0.batch_norm_eps\""
+                      BN_ONLY, "model.layers.0.batch_norm=false");
+}
+END_TEST
+
+START_TEST(test_config_rejects_out_of_range_batch_norm_values)
+{
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_momentum\": 1.5}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:78: \"model.layers.0.batch_norm_momentum\" must be a number from 0 to "
+                 "1, found 1.5");
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_momentum\": -0.1}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:78: \"model.layers.0.batch_norm_momentum\" must be a number from 0 to "
+                 "1, found -0.1");
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_eps\": 0}, {\"units\": 3}",
+                     "\"seed\": 1"),
+                 "x.json:2:73: \"model.layers.0.batch_norm_eps\" must be a number greater than 0, "
+                 "found 0");
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_eps\": \"1e-5\"}, "
+                     "{\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:73: \"model.layers.0.batch_norm_eps\" must be a number, found a string");
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": \"true\"}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:49: \"model.layers.0.batch_norm\" must be true or false, found a "
+                 "string");
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_nrom\": true}, {\"units\": 3}", "\"seed\": 1"),
+                 "x.json:2:35: unknown key \"batch_nrom\" in \"model.layers.0\" "
+                 "(did you mean \"batch_norm\"?)");
+}
+END_TEST
+
+START_TEST(test_config_batch_norm_needs_batches_of_two_or_more)
+{
+    EXPECT_USAGE(NET("{\"units\": 8, \"batch_norm\": true}, {\"units\": 3}",
+                     "\"training\": {\"batch_size\": 1}"),
+                 "x.json:3:28: " BN_BATCH("0"));
+    /* at the first batch_norm when that was written later */
+    EXPECT_USAGE("{\"training\": {\"batch_size\": 1}, " TRAIN ",\n"
+                 "\"model\": {\"layers\": [{\"units\": 8}, {\"units\": 8, \"batch_norm\": true}, "
+                 "{\"units\": 8, \"batch_norm\": true}, {\"units\": 3}]}}",
+                 "x.json:2:63: " BN_BATCH("1"));
+    EXPECT_SETS_USAGE(NET("{\"units\": 8, \"batch_norm\": true}, {\"units\": 3}", "\"seed\": 1"),
+                      "--set training.batch_size=1: " BN_BATCH("0"), "training.batch_size=1");
+    EXPECT_SETS_USAGE(CFG3("\"training\": {\"batch_size\": 1}"),
+                      "--set model.layers.0.batch_norm=true: " BN_BATCH("0"),
+                      "model.layers.1.units=3", "model.layers.0.batch_norm=true");
+
+    /* two rows are enough; one is fine without batch normalization */
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8, \"batch_norm\": true}, {\"units\": 3}",
+                       "\"training\": {\"batch_size\": 2}"));
+    nn_config_free(&cfg);
+    parse_ok(&cfg, NET("{\"units\": 8, \"batch_norm\": false}, {\"units\": 3}",
+                       "\"training\": {\"batch_size\": 1}"));
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_to_json_writes_batch_norm_on_hidden_layers)
+{
+    nn_config cfg;
+    parse_ok(&cfg, NET("{\"units\": 8, \"batch_norm\": true, \"batch_norm_momentum\": 0.01},\n"
+                       "{\"units\": 4},\n{\"units\": 3, \"batch_norm\": false}", "\"seed\": 1"));
+    char *json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"model\":{\"layers\":["
+                                       "{\"units\":8,\"activation\":\"sigmoid\",\"init\":\"auto\","
+                                       "\"dropout\":0,\"batch_norm\":true,"
+                                       "\"batch_norm_momentum\":0.01,\"batch_norm_eps\":1e-05},"
+                                       "{\"units\":4,\"activation\":\"sigmoid\",\"init\":\"auto\","
+                                       "\"dropout\":0,\"batch_norm\":false},"
+                                       "{\"units\":3,\"activation\":\"sigmoid\","
+                                       "\"init\":\"auto\"}]}"));
+    free(json);
+    nn_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_to_json_round_trips_batch_norm)
+{
+    assert_round_trip(NET("{\"units\": 8, \"batch_norm\": true},\n"
+                          "{\"units\": 8, \"batch_norm\": true, "
+                          "\"batch_norm_momentum\": 0.30000000000000004, "
+                          "\"batch_norm_eps\": 1e-300},\n"
+                          "{\"units\": 8, \"batch_norm\": false},\n"
+                          "{\"units\": 3, \"batch_norm\": false}",
+                          "\"training\": {\"batch_size\": 2}"));
+    assert_round_trip(REG_NET("[{\"units\": 8, \"activation\": \"relu\", \"batch_norm\": true, "
+                              "\"batch_norm_momentum\": 1, \"dropout\": 0.2}, {\"units\": 2}]",
+                              "\"loss\": \"mae\""));
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -2222,6 +2419,14 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_to_json_writes_the_new_keys_that_apply);
     tcase_add_test(tc, test_config_to_json_round_trips_the_new_keys);
     tcase_add_test(tc, test_config_set_reaches_the_new_keys);
+    tcase_add_test(tc, test_config_batch_norm_defaults_when_absent);
+    tcase_add_test(tc, test_config_parses_batch_norm_keys);
+    tcase_add_test(tc, test_config_rejects_batch_norm_on_the_output_layer);
+    tcase_add_test(tc, test_config_batch_norm_parameters_need_batch_norm);
+    tcase_add_test(tc, test_config_rejects_out_of_range_batch_norm_values);
+    tcase_add_test(tc, test_config_batch_norm_needs_batches_of_two_or_more);
+    tcase_add_test(tc, test_config_to_json_writes_batch_norm_on_hidden_layers);
+    tcase_add_test(tc, test_config_to_json_round_trips_batch_norm);
     suite_add_tcase(s, tc);
     return s;
 }

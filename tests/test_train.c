@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "checkpoint/checkpoint.h"
-#include "config.h"
+#include "config/config.h"
 #include "data/idx.h"
 #include "nn/model.h"
 #include "eval/eval.h"

@@ -9,6 +9,7 @@
 #define NN_TEST_SUITES(X) \
     X(util_suite)         \
     X(config_suite)       \
+    X(config_readme_suite) \
     X(reader_suite)       \
     X(idx_suite)          \
     X(format_suite)       \

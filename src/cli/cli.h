@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "eval/eval.h"
 #include "gradcheck/check.h"
 #include "util/error.h"

@@ -11,7 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/train_report.h"
-#include "config.h"
+#include "config/config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "gradcheck/reference.h"
 #include "util/error.h"
 

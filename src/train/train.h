@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "metrics.h"
 #include "util/error.h"
 #include "util/profile.h"

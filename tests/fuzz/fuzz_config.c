@@ -1,4 +1,4 @@
-/* fuzz_config.c - libFuzzer harness for the JSON config (src/config.c).
+/* fuzz_config.c - libFuzzer harness for the JSON config (src/config/).
  *
  * fuzz_config: the input is the config text, given to nn_config_parse.
  *
@@ -14,7 +14,7 @@
  */
 #include "fuzz_common.h"
 
-#include "config.h"
+#include "config/config.h"
 #include "util/error.h"
 
 #ifndef FUZZ_SETS

@@ -15,6 +15,10 @@
  * the config text in order, then each --set in turn.  So a --set that breaks
  * a setting of the file is the one named.  "Validation data" below means
  * data.validation_fraction > 0 or data.validation.
+ *
+ * Each key is declared once, in the table of src/config/schema.c (type,
+ * range, default, when it applies, where it lands below); the fields below
+ * document the same keys for the program that uses them.
  */
 #ifndef NN_CONFIG_H
 #define NN_CONFIG_H
@@ -39,7 +43,9 @@
  * is false); a column index satisfies |index| < 1000000.  Every string is
  * malloc'd and freed by nn_config_free. */
 
-/* One layer, "model.layers[i]": nn_layer_cfg in nn/arch.h. */
+/* One layer, "model.layers[i]": nn_layer_cfg in nn/arch.h, with the keys' ranges,
+ * defaults and rules (batch_norm and its momentum and eps: PyTorch BatchNorm1d's
+ * conventions; hidden layers only, and not with a training.batch_size of 1). */
 
 /* "optimizer.schedule": the learning rate of each epoch from the base rate
  * "optimizer.learning_rate" (lr).  A key that does not apply to `name` is an
@@ -116,7 +122,8 @@ typedef struct {
     nn_schedule_cfg schedule;    /* "optimizer.schedule", default {"name": "constant"} */
 
     int epochs;                  /* "training.epochs", default 10, 1..1000000 */
-    int batch_size;              /* "training.batch_size", default 32, 1..65536 */
+    int batch_size;              /* "training.batch_size", default 32, 1..65536; at least 2
+                                    when a layer has batch_norm */
     bool shuffle;                /* "training.shuffle", default true */
     nn_early_stopping_cfg early_stopping; /* "training.early_stopping", default absent */
 
@@ -185,5 +192,16 @@ char *nn_config_to_json(const nn_config *cfg);
 int nn_config_set_checkpoint(nn_config *cfg, const char *path, nn_error *err);
 
 void nn_config_free(nn_config *cfg);
+
+/* The config's keys, as the README's "Config reference" lists them: the i-th
+ * key's dotted name in name[size] ("optimizer.schedule.gamma"; a layer's keys
+ * as "model.layers[i].units"; a data source as "data.train") and a line of
+ * help in *help (when help is not NULL).  Returns 0, or -1 past the last key.
+ * An object of keys ("optimizer") is not itself listed. */
+int nn_config_key(int i, char *name, size_t size, const char **help);
+
+/* The keys of a data source ("path", "label", ..., "images", "labels"), the
+ * i-th with its help in *help; NULL past the last. */
+const char *nn_config_source_key(int i, const char **help);
 
 #endif

@@ -1,0 +1,372 @@
+/* source.c - data sources: an IDX pair {"images", "labels"} or a CSV file
+ * {"path", "label" | "targets", "header", "delimiter"}, read from the config,
+ * checked against data.train, written back out and freed.  The data section
+ * of the table (schema.c) checks each source is an object; its last check,
+ * cfg_read_sources, reads them. */
+#include "config/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG_MAX_COLUMN 1000000 /* |column index| in a CSV source is below this */
+#define CFG_MAX_TARGETS 65536  /* target columns of a CSV source */
+
+/* The keys of a source, in the order "valid keys" lists them. */
+static const struct {
+    const char *key;
+    nn_format_kind format;
+    const char *help;
+} source_keys[] = {
+    {"path", NN_FORMAT_CSV, "a CSV file (\"-\" is stdin)"},
+    {"label", NN_FORMAT_CSV, "the class column: a name, or an index (negative from the end)"},
+    {"targets", NN_FORMAT_CSV, "regression: the target columns (names or indices)"},
+    {"header", NN_FORMAT_CSV, "whether the first line names the columns: true, false or \"auto\""},
+    {"delimiter", NN_FORMAT_CSV, "the field separator: one character, or \"whitespace\""},
+    {"images", NN_FORMAT_IDX, "an IDX images file"},
+    {"labels", NN_FORMAT_IDX, "an IDX labels file"},
+};
+#define N_SOURCE_KEYS ((int)(sizeof source_keys / sizeof *source_keys))
+
+const char *nn_config_source_key(int i, const char **help)
+{
+    if (i < 0 || i >= N_SOURCE_KEYS)
+        return NULL;
+    if (help)
+        *help = source_keys[i].help;
+    return source_keys[i].key;
+}
+
+/* The keys of a source of format `kind` (-1: of either) into keys[]; their
+ * number. */
+static int keys_of(int kind, const char **keys)
+{
+    int n = 0;
+    for (int i = 0; i < N_SOURCE_KEYS; i++)
+        if (kind < 0 || (int)source_keys[i].format == kind)
+            keys[n++] = source_keys[i].key;
+    return n;
+}
+
+static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *path,
+                            nn_source *src)
+{
+    const char *keys[N_SOURCE_KEYS];
+    int n_keys = keys_of(NN_FORMAT_IDX, keys);
+    const char *images = NULL, *labels = NULL;
+    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        cfg_get_string(p, obj, path, "images", &images) < 0 ||
+        cfg_get_string(p, obj, path, "labels", &labels) < 0)
+        return -1;
+    if (!images)
+        return cfg_fail_missing(p, obj, path, "images");
+    if (!labels)
+        return cfg_fail_missing(p, obj, path, "labels");
+    src->format = NN_FORMAT_IDX;
+    src->file = strdup(images);
+    src->labels = strdup(labels);
+    src->file_path = cfg_resolve(p->dir, images);
+    src->labels_path = cfg_resolve(p->dir, labels);
+    if (!src->file || !src->labels || !src->file_path || !src->labels_path)
+        return cfg_fail_nomem(p);
+    return 0;
+}
+
+/* A CSV column: a non-empty name, or an integer index with |index| <
+ * CFG_MAX_COLUMN (negative counts from the end).  out->name is malloc'd. */
+static int parse_column(const cfg_parser *p, const cJSON *v, const char *path, nn_column *out)
+{
+    int64_t x;
+    if (cJSON_IsString(v) && *v->valuestring) {
+        out->name = strdup(v->valuestring);
+        out->index = 0;
+        return out->name ? 0 : cfg_fail_nomem(p);
+    }
+    if (cfg_node_int64(p, v, &x) && x > -CFG_MAX_COLUMN && x < CFG_MAX_COLUMN) {
+        out->name = NULL;
+        out->index = (long)x;
+        return 0;
+    }
+    char buf[CFG_CLIP + 8];
+    return cfg_fail_at(p, cfg_value_loc(p, v),
+                       "\"%s\" must be a column name or an integer from %d to %d, found %s", path,
+                       -(CFG_MAX_COLUMN - 1), CFG_MAX_COLUMN - 1,
+                       cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf, sizeof buf));
+}
+
+typedef struct {
+    const nn_column *col;
+    const cJSON *node;
+    int i; /* position in the array */
+} col_ref;
+
+/* Names before indices; then by name or index. */
+static int col_cmp_value(const nn_column *a, const nn_column *b)
+{
+    if (!a->name != !b->name)
+        return a->name ? -1 : 1;
+    if (a->name)
+        return strcmp(a->name, b->name);
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static int col_ref_cmp(const void *a, const void *b)
+{
+    const col_ref *x = a, *y = b;
+    int d = col_cmp_value(x->col, y->col);
+    return d ? d : (x->i > y->i) - (x->i < y->i);
+}
+
+/* "targets": 1..CFG_MAX_TARGETS distinct columns.  A repeated column is
+ * reported at its first repetition in document order (found by sorting, so
+ * 65536 targets cost n log n, not n^2). */
+static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, nn_csv_spec *csv)
+{
+    char tpath[320];
+    snprintf(tpath, sizeof tpath, "%s.targets", path);
+    if (!cJSON_IsArray(v) || !v->child)
+        return cfg_fail_at(p, cfg_value_loc(p, v),
+                           "\"%s\" must be a non-empty array of column names or indices, found %s",
+                           tpath, cJSON_IsArray(v) ? "an empty array" : cfg_type_phrase(v));
+    int n = cJSON_GetArraySize(v);
+    if (n > CFG_MAX_TARGETS)
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most %d columns, found %d",
+                           tpath, CFG_MAX_TARGETS, n);
+    csv->targets = calloc((size_t)n, sizeof *csv->targets);
+    col_ref *refs = malloc((size_t)n * sizeof *refs);
+    if (!csv->targets || !refs) {
+        free(refs);
+        return cfg_fail_nomem(p);
+    }
+    csv->n_targets = n;
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        char epath[340];
+        snprintf(epath, sizeof epath, "%s.%d", tpath, i);
+        if (parse_column(p, e, epath, &csv->targets[i]) < 0) {
+            free(refs);
+            return -1;
+        }
+        refs[i] = (col_ref){&csv->targets[i], e, i};
+    }
+    qsort(refs, (size_t)n, sizeof *refs, col_ref_cmp);
+    const col_ref *dup = NULL;
+    for (int k = 1; k < n; k++)
+        if (col_cmp_value(refs[k - 1].col, refs[k].col) == 0 && (!dup || refs[k].i < dup->i))
+            dup = &refs[k];
+    int rc = 0;
+    if (dup && dup->col->name) {
+        char name[CFG_CLIP + 8];
+        cfg_clip(name, sizeof name, dup->col->name, strlen(dup->col->name), CFG_CLIP);
+        rc = cfg_fail_at(p, cfg_value_loc(p, dup->node), "duplicate column \"%s\" in \"%s\"", name,
+                         tpath);
+    } else if (dup) {
+        rc = cfg_fail_at(p, cfg_value_loc(p, dup->node), "duplicate column %ld in \"%s\"",
+                         dup->col->index, tpath);
+    }
+    free(refs);
+    return rc;
+}
+
+static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *path,
+                            nn_source *src)
+{
+    const char *keys[N_SOURCE_KEYS];
+    int n_keys = keys_of(NN_FORMAT_CSV, keys);
+    const char *file = NULL;
+    char sub[320], buf[CFG_CLIP + 8];
+    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        cfg_get_string(p, obj, path, "path", &file) < 0)
+        return -1;
+    src->format = NN_FORMAT_CSV;
+    src->csv.header = NN_HEADER_AUTO;
+    src->csv.delimiter = ',';
+    src->file = strdup(file);
+    src->file_path = cfg_resolve(p->dir, file);
+    if (!src->file || !src->file_path)
+        return cfg_fail_nomem(p);
+
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "header");
+    if (v) {
+        if (cJSON_IsBool(v))
+            src->csv.header = cJSON_IsTrue(v) ? NN_HEADER_YES : NN_HEADER_NO;
+        else if (!cJSON_IsString(v) || strcmp(v->valuestring, "auto") != 0)
+            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.header\" must be true, false or "
+                               "\"auto\", found %s", path,
+                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(obj, "delimiter");
+    if (v) {
+        const char *d = cJSON_IsString(v) ? v->valuestring : "";
+        unsigned char c = (unsigned char)d[0];
+        if (strcmp(d, "whitespace") == 0)
+            src->csv.delimiter = NN_CSV_WHITESPACE;
+        else if (c != 0 && d[1] == '\0' && c < 0x80 && c != '"' && c != '\r' && c != '\n')
+            src->csv.delimiter = c;
+        else
+            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.delimiter\" must be one ASCII "
+                               "character other than a double quote, CR or LF, or \"whitespace\", "
+                               "found %s", path,
+                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(obj, "label");
+    const cJSON *targets = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    if (label && targets) {
+        const cJSON *at = cfg_loc_after(cfg_key_loc(p, label), cfg_key_loc(p, targets)) ? label
+                                                                                         : targets;
+        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"label\" (a class "
+                           "column) and \"targets\" (regression columns)", path);
+    }
+    if (targets)
+        return parse_targets(p, targets, path, &src->csv);
+    src->csv.has_label = true;
+    src->csv.label = (nn_column){NULL, -1};
+    snprintf(sub, sizeof sub, "%s.label", path);
+    return label ? parse_column(p, label, sub, &src->csv.label) : 0;
+}
+
+/* An IDX pair or a CSV file, told apart by "images"/"labels" versus "path". */
+static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+{
+    const cJSON *csv_key = NULL, *idx_key = NULL;
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        if (!csv_key && strcmp(m->string, "path") == 0)
+            csv_key = m;
+        if (!idx_key && (strcmp(m->string, "images") == 0 || strcmp(m->string, "labels") == 0))
+            idx_key = m;
+    }
+    if (csv_key && idx_key) {
+        /* {"path", "labels"} is most likely a misspelt CSV "label" */
+        bool hint = strcmp(idx_key->string, "labels") == 0 &&
+                    !cJSON_GetObjectItemCaseSensitive(obj, "label");
+        const cJSON *at = hint || cfg_loc_after(cfg_key_loc(p, idx_key), cfg_key_loc(p, csv_key))
+                              ? idx_key : csv_key;
+        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"path\" (a CSV source) "
+                           "and \"%s\" (an IDX source)%s", path, idx_key->string,
+                           hint ? "; did you mean \"label\"?" : "");
+    }
+    if (csv_key)
+        return parse_csv_source(p, obj, path, src);
+    if (idx_key)
+        return parse_idx_source(p, obj, path, src);
+    const char *keys[N_SOURCE_KEYS];
+    if (cfg_check_members(p, obj, path, keys, keys_of(-1, keys)) < 0)
+        return -1;
+    if (obj->child) /* only CSV keys such as "label" */
+        return cfg_fail_missing(p, obj, path, "path");
+    return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source) or "
+                       "\"images\" and \"labels\" (an IDX source)", path);
+}
+
+/* data.test and data.validation must be labelled like data.train: targets
+ * (as many) when data.train has targets, a label column otherwise. */
+static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
+                            const nn_source *s, const nn_config *cfg)
+{
+    bool targets = s->format == NN_FORMAT_CSV && !s->csv.has_label;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    if (cfg->regression && s->format == NN_FORMAT_IDX)
+        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must be a CSV source with targets "
+                           "like \"data.train\", found an IDX source", path);
+    if (cfg->regression && !targets) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "label");
+        return cfg_fail_at(p, l ? cfg_key_loc(p, l) : cfg_value_loc(p, obj), "\"%s\" must have "
+                           "targets like \"data.train\", found a label column", path);
+    }
+    if (cfg->regression && s->csv.n_targets != cfg->n_targets)
+        return cfg_fail_at(p, cfg_value_loc(p, t), "\"%s.targets\" must have %d columns like "
+                           "\"data.train.targets\", found %d", path, cfg->n_targets,
+                           s->csv.n_targets);
+    if (!cfg->regression && targets)
+        return cfg_fail_at(p, cfg_key_loc(p, t), "\"%s\" must have a label column like "
+                           "\"data.train\", found targets", path);
+    return 0;
+}
+
+int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
+{
+    nn_config *cfg = s->cfg;
+    const cJSON *train = cJSON_GetObjectItemCaseSensitive(s->obj, "train");
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(s->obj, "test");
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(s->obj, "validation");
+    if (parse_source(p, train, "data.train", &cfg->train) < 0)
+        return -1;
+    cfg->has_train = true;
+    if (cfg->train.format == NN_FORMAT_CSV && !cfg->train.csv.has_label) {
+        cfg->regression = true;
+        cfg->n_targets = cfg->train.csv.n_targets;
+    }
+    if (test) {
+        if (parse_source(p, test, "data.test", &cfg->test) < 0 ||
+            check_like_train(p, test, "data.test", &cfg->test, cfg) < 0)
+            return -1;
+        cfg->has_test = true;
+    }
+    if (val) {
+        if (parse_source(p, val, "data.validation", &cfg->validation) < 0 ||
+            check_like_train(p, val, "data.validation", &cfg->validation, cfg) < 0)
+            return -1;
+        cfg->has_validation = true;
+    }
+    return 0;
+}
+
+void cfg_source_free(nn_source *s)
+{
+    free(s->file);
+    free(s->labels);
+    free(s->file_path);
+    free(s->labels_path);
+    free(s->csv.label.name);
+    for (int i = 0; s->csv.targets && i < s->csv.n_targets; i++)
+        free(s->csv.targets[i].name);
+    free(s->csv.targets);
+}
+
+/* A CSV column as a name (string) or an index (number). */
+static cJSON *column_json(const nn_column *c)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", c->index);
+    return c->name ? cJSON_CreateString(c->name) : cJSON_CreateRaw(buf);
+}
+
+/* {"images", "labels"}, or {"path", "header", "delimiter", "label" |
+ * "targets"} with every default written out. */
+bool cfg_add_source(cJSON *data, const char *key, const nn_source *s)
+{
+    cJSON *o = cJSON_AddObjectToObject(data, key);
+    if (!o)
+        return false;
+    if (s->format == NN_FORMAT_IDX)
+        return cJSON_AddStringToObject(o, "images", s->file ? s->file : "") &&
+               cJSON_AddStringToObject(o, "labels", s->labels ? s->labels : "");
+    const nn_csv_spec *c = &s->csv;
+    char delim[2] = {(char)c->delimiter, '\0'};
+    cJSON *header = c->header == NN_HEADER_AUTO ? cJSON_CreateString("auto")
+                                                : cJSON_CreateBool(c->header == NN_HEADER_YES);
+    bool ok = cJSON_AddStringToObject(o, "path", s->file ? s->file : "") && header &&
+              cJSON_AddItemToObject(o, "header", header);
+    if (!ok)
+        cJSON_Delete(header);
+    ok = ok && cJSON_AddStringToObject(o, "delimiter", c->delimiter == NN_CSV_WHITESPACE
+                                                           ? "whitespace" : delim);
+    if (ok && c->has_label) {
+        cJSON *l = column_json(&c->label);
+        ok = l && cJSON_AddItemToObject(o, "label", l);
+        if (!ok)
+            cJSON_Delete(l);
+        return ok;
+    }
+    cJSON *t = ok ? cJSON_AddArrayToObject(o, "targets") : NULL;
+    ok = t != NULL;
+    for (int i = 0; ok && i < c->n_targets; i++) {
+        cJSON *e = column_json(&c->targets[i]);
+        ok = e && cJSON_AddItemToArray(t, e);
+        if (!ok)
+            cJSON_Delete(e);
+    }
+    return ok;
+}
