@@ -2,6 +2,7 @@
  * learning a separable problem, determinism, resume exactness, divergence. */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "eval/eval.h"
 #include "eval/predict.h"
 #include "nn/loss.h"
+#include "pool/pool.h"
 #include "tests.h"
 #include "train/train.h"
 #include "util/rng.h"
@@ -591,6 +593,168 @@ START_TEST(test_keep_best_writes_the_best_epoch_beside_the_latest)
 }
 END_TEST
 
+/* ---- batch normalization end to end ------------------------------------------------ */
+
+/* The stop flag the trainer reads, raised by on_batch at one batch. */
+static volatile sig_atomic_t bn_stop;
+static int64_t bn_stop_epoch, bn_stop_batch;
+
+static void stop_at(void *ctx, const nn_batch_report *b)
+{
+    (void)ctx;
+    if (b->epoch == bn_stop_epoch && b->batch == bn_stop_batch)
+        bn_stop = SIGINT;
+}
+
+/* Trains dir's config to `epochs`, resuming or not; with stop_epoch > 0 a
+ * SIGINT is simulated after that epoch's stop_batch-th batch. */
+static int train_bn(const char *dir, int epochs, bool resume, int64_t stop_epoch,
+                    int64_t stop_batch, nn_error *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_config cfg;
+    ck_assert_int_eq(nn_config_load(&cfg, path, e), 0);
+    cfg.epochs = epochs;
+    bn_stop = 0;
+    bn_stop_epoch = stop_epoch;
+    bn_stop_batch = stop_batch;
+    nn_train_opts o = {.resume = resume, .stop = &bn_stop, .on_batch = stop_at};
+    int rc = nn_train(&cfg, &o, e);
+    nn_config_free(&cfg);
+    return rc;
+}
+
+static const char bn_model[] =
+    "[{\"units\": 6, \"activation\": \"relu\", \"batch_norm\": true, \"dropout\": 0.2},"
+    " {\"units\": 5, \"activation\": \"tanh\", \"batch_norm\": true, "
+    "\"batch_norm_momentum\": 0.3, \"batch_norm_eps\": 0.001},"
+    " {\"units\": 2, \"activation\": \"softmax\"}]";
+
+/* Stopped after epoch 2, or inside epoch 3 (with its running statistics
+ * mid-way), and resumed to 4: the same bytes as 4 epochs in one run. */
+START_TEST(test_batch_norm_resume_is_exact)
+{
+    static const char *const optimizers[] = {
+        "\"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.3}", /* the fused path */
+        "\"optimizer\": {\"name\": \"adam\", \"learning_rate\": 0.01, \"weight_decay\": 0.01}",
+    };
+    for (int i = 0; i < 2; i++) {
+        char rest[512];
+        snprintf(rest, sizeof rest,
+                 "%s, \"loss\": \"cross_entropy\", \"training\": {\"batch_size\": 9}",
+                 optimizers[i]);
+        const char *dir = setup_with(bn_model, rest);
+        char ck[4200];
+        snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+        nn_error e = {0};
+        ck_assert_msg(train_bn(dir, 4, false, 0, 0, &e) == 0, "%s", e.msg);
+        size_t n0, n1, n2;
+        unsigned char *whole = slurp(ck, &n0);
+        nn_ckpt c = {0};
+        ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
+        ck_assert_int_eq(c.arch.n_layers, 5);
+        ck_assert_uint_eq(c.n_state, 2 * 6 + 2 * 5);
+        ck_assert(c.state[0] != 0.0f && c.state[12] != 1.0f); /* running statistics moved */
+        nn_ckpt_free(&c);
+
+        ck_assert_int_eq(train_bn(dir, 2, false, 0, 0, &e), 0);
+        ck_assert_msg(train_bn(dir, 4, true, 0, 0, &e) == 0, "%s", e.msg);
+        unsigned char *resumed = slurp(ck, &n1);
+        ck_assert_uint_eq(n0, n1);
+        ck_assert_msg(memcmp(whole, resumed, n0) == 0, "optimizer %d: resumed after epoch 2", i);
+
+        ck_assert_int_eq(train_bn(dir, 4, false, 3, 5, &e), -1);
+        ck_assert_int_eq(e.code, NN_EXIT_SIGINT);
+        ck_assert_msg(strstr(e.msg, "interrupted by SIGINT at epoch 3, batch 5;") != NULL, "%s",
+                      e.msg);
+        ck_assert_msg(train_bn(dir, 4, true, 0, 0, &e) == 0, "%s", e.msg);
+        unsigned char *inside = slurp(ck, &n2);
+        ck_assert_uint_eq(n0, n2);
+        ck_assert_msg(memcmp(whole, inside, n0) == 0, "optimizer %d: resumed inside epoch 3", i);
+        free(whole);
+        free(resumed);
+        free(inside);
+    }
+}
+END_TEST
+
+/* Batch-normalised layers wide enough that the products are shared among
+ * the threads: the checkpoint is the same for 1, 2 and 3 threads. */
+START_TEST(test_batch_norm_checkpoint_is_the_same_for_any_thread_count)
+{
+    const char *dir = nn_test_tmpdir();
+    enum { N = 120, F = 300 };
+    uint8_t *x = malloc(N * F), y[N];
+    nn_rng r;
+    nn_rng_seed(&r, 8, 0);
+    for (int i = 0; i < N; i++) {
+        y[i] = (uint8_t)(i % 3);
+        for (int f = 0; f < F; f++)
+            x[i * F + f] = (uint8_t)(nn_rng_below(&r, 100) + (f % 3 == y[i] ? 120 : 0));
+    }
+    char path[4200], text[1024];
+    nn_error e = {0};
+    uint32_t dims[2] = {N, F}, ldim[1] = {N};
+    snprintf(path, sizeof path, "%s/x.idx", dir);
+    ck_assert_int_eq(nn_idx_write(path, 0, NN_DT_U8, 2, dims, x, &e), 0);
+    snprintf(path, sizeof path, "%s/y.idx", dir);
+    ck_assert_int_eq(nn_idx_write(path, 0, NN_DT_U8, 1, ldim, y, &e), 0);
+    free(x);
+    snprintf(text, sizeof text,
+             "{\"data\": {\"train\": {\"images\": \"x.idx\", \"labels\": \"y.idx\"}},"
+             " \"model\": {\"layers\": [{\"units\": 96, \"activation\": \"relu\", "
+             "\"batch_norm\": true}, {\"units\": 64, \"batch_norm\": true}, {\"units\": 3}]},"
+             " \"training\": {\"epochs\": 2, \"batch_size\": 50},"
+             " \"checkpoint\": {\"path\": \"m.ckpt\"}}");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_test_write_file(path, text, strlen(text));
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/m.ckpt", dir);
+    unsigned char *first = NULL;
+    size_t n0 = 0;
+    static const int threads[] = {1, 2, 3};
+    for (int t = 0; t < 3; t++) {
+        nn_pool_set_threads(threads[t]);
+        ck_assert_msg(train_bn(dir, 2, false, 0, 0, &e) == 0, "%s", e.msg);
+        size_t n;
+        unsigned char *bytes = slurp(ck, &n);
+        if (!first) {
+            first = bytes;
+            n0 = n;
+            continue;
+        }
+        ck_assert_uint_eq(n, n0);
+        ck_assert_msg(memcmp(bytes, first, n) == 0, "%d threads: another checkpoint",
+                      threads[t]);
+        free(bytes);
+    }
+    nn_pool_set_threads(1);
+    free(first);
+}
+END_TEST
+
+/* A last batch of one row is refused before training, naming batch sizes
+ * that work; so is data of one row. */
+START_TEST(test_batch_norm_refuses_a_batch_of_one_row)
+{
+    /* 160 training rows: batches of 53 leave one */
+    const char *dir = setup_with(bn_model, "\"loss\": \"cross_entropy\", \"training\": "
+                                           "{\"batch_size\": 53}");
+    nn_error e = {0};
+    ck_assert_int_eq(train_bn(dir, 1, false, 0, 0, &e), -1);
+    ck_assert_int_eq(e.code, 1);
+    ck_assert_msg(strstr(e.msg, "train-images.idx.gz: 160 training rows in batches of 53 leave "
+                                "a last batch of one row, which batch normalization (layer 1) "
+                                "cannot normalize: set training.batch_size to 52 or 54, or "
+                                "change data.validation_fraction") != NULL,
+                  "%s", e.msg);
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+    ck_assert_int_eq(access(ck, F_OK), -1); /* nothing was written */
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -607,6 +771,9 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_csv_string_labels_round_trip_through_checkpoint);
     tcase_add_test(tc, test_csv_regression_learns_a_linear_map);
     tcase_add_test(tc, test_resume_is_exact_with_every_optimizer);
+    tcase_add_test(tc, test_batch_norm_resume_is_exact);
+    tcase_add_test(tc, test_batch_norm_checkpoint_is_the_same_for_any_thread_count);
+    tcase_add_test(tc, test_batch_norm_refuses_a_batch_of_one_row);
     tcase_add_test(tc, test_dropout_is_seeded_and_off_at_eval);
     tcase_add_test(tc, test_early_stopping_stops_at_the_right_epoch);
     tcase_add_test(tc, test_keep_best_writes_the_best_epoch_beside_the_latest);

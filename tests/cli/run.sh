@@ -435,6 +435,40 @@ if run keep-best-nopath 2 "$NN" --quiet --epochs 3 "$T/keepbest.json"; then
     err_is keep-best-nopath "nntrain: checkpoint.keep_best needs a checkpoint: set checkpoint.path or give --checkpoint (the best checkpoint is written beside it, at PATH.best)"
 fi
 
+# --- batch normalization: any thread count, --inspect, --gradcheck, errors ----------------
+BN='model.layers=[{"units":64,"activation":"relu","batch_norm":true},{"units":32,"activation":"tanh","batch_norm":true,"batch_norm_momentum":0.2},{"units":3,"activation":"softmax"}]'
+for th in 1 2 3; do
+    # shellcheck disable=SC2086
+    if run "bn-threads-$th" 0 "$NN" --quiet --threads "$th" --checkpoint "$T/bn.ckpt" $WIDE --set "$BN" "$C"; then
+        if [ "$th" -eq 1 ]; then cp "$T/bn.ckpt" "$T/bn-1.ckpt"; ok
+        else cmp -s "$T/bn.ckpt" "$T/bn-1.ckpt" && ok || bad "bn: --threads $th gives other bytes than --threads 1"; fi
+    fi
+done
+if run bn-inspect 0 "$NN" --inspect "$T/bn-1.ckpt"; then
+    out_has bn-inspect "model        400 inputs -> 64 relu (batch norm) -> 32 tanh (batch norm) -> 3 softmax"
+    out_has bn-inspect "(format 4, written by nntrain"
+fi
+if run bn-inspect-json 0 "$NN" --inspect --json "$T/bn-1.ckpt"; then
+    out_has bn-inspect-json '{"units":32,"activation":"tanh","batch_norm":true,"batch_norm_momentum":0.2,"batch_norm_eps":1e-05}'
+fi
+if run bn-eval 0 "$NN" --eval --json --checkpoint "$T/bn-1.ckpt" --data "$T/wide-images.idx,$T/wide-labels.idx"; then
+    out_has bn-eval '"samples":700,'
+fi
+if run bn-gradcheck 0 "$NN" --gradcheck --set 'model.layers=[{"units":5,"activation":"relu","batch_norm":true},{"units":3,"activation":"softmax"}]' --set loss=cross_entropy "$T/col.json"; then
+    out_has bn-gradcheck "1      5      batch_norm  "
+    out_has bn-gradcheck "pass (tolerance 1e-06)"
+fi
+if run bn-batch-of-one 1 "$NN" --quiet --set training.batch_size=179 --set 'model.layers=[{"units":5,"batch_norm":true},{"units":3}]' "$T/col.json"; then
+    err_is bn-batch-of-one "nntrain: $T/col-train.csv: 180 training rows in batches of 179 leave a last batch of one row, which batch normalization (layer 1) cannot normalize: set training.batch_size to 178 or 180, or change data.validation_fraction"
+fi
+if run bn-batch-size-1 2 "$NN" --set 'model.layers=[{"units":5,"batch_norm":true},{"units":3}]' --set training.batch_size=1 "$T/col.json"; then
+    err_is bn-batch-size-1 "nntrain: --set training.batch_size=1: \"training.batch_size\" must be at least 2 with batch normalization (in \"model.layers.0\"): a batch of one row has no batch statistics"
+fi
+if run bn-output-layer 2 "$NN" --set 'model.layers=[{"units":5},{"units":3,"batch_norm":true}]' "$T/col.json"; then
+    err_has bn-output-layer '"model.layers.1.batch_norm" is not allowed on the output layer'
+    err_one_line bn-output-layer
+fi
+
 # --- --profile: where the epoch's time went, on stderr; results unchanged -------
 # shellcheck disable=SC2086
 if run profile 0 "$NN" --profile --threads 2 --checkpoint "$T/wide.ckpt" $WIDE "$C"; then
