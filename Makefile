@@ -130,6 +130,8 @@ run: nntrain data
 TEST_ENV := LOCPATH=$(CURDIR)/$(LOCALE_DIR) NN_TEST_NEED_LOCALE=1
 
 check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
+	@echo "== includes run downward; nothing below the command line prints =="
+	sh tests/layers.sh
 	@echo "== unit tests =="
 	$(TEST_ENV) $(B)/test_nntrain
 	@echo "== command-line tests =="

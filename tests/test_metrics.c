@@ -2,7 +2,7 @@
  * values worked out by hand. */
 #include <math.h>
 
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "tests.h"
 
 START_TEST(test_regression_metrics_hand_computed)

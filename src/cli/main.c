@@ -15,7 +15,7 @@
 #include "data/source.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
-#include "version.h"
+#include "util/version.h"
 
 /* Returned for a malformed command line: the error is followed by the usage line. */
 enum { USAGE_HINT = -2 };

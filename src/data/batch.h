@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "nn/types.h"
+#include "data/scale.h"
 #include "util/error.h"
 #include "util/rng.h"
 

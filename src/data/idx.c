@@ -17,7 +17,7 @@
 #include <zlib.h>
 
 #include "data/reader.h"
-#include "nn/types.h"
+#include "util/limits.h"
 
 #define IDX_FIRST_CHUNK ((size_t)64 * 1024)        /* stream buffer to start with */
 #define IDX_MAX_TRAILING_COUNT ((uint64_t)1 << 24) /* stop counting extra bytes here */

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "data/source.h"
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "util/error.h"
 
 typedef struct {

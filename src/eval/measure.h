@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "nn/model.h"
 #include "nn/types.h"
 #include "util/error.h"

@@ -7,7 +7,6 @@ static const char *const loss_names[] = {"mse", "cross_entropy", "binary_cross_e
 static const char *const opt_names[] = {"sgd", "adam", "adamw"};
 static const char *const init_names[] = {"auto", "glorot", "he"};
 static const char *const sched_names[] = {"constant", "step", "exponential", "cosine"};
-static const char *const scale_names[] = {"none", "unit", "minmax", "standard", "auto"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -28,8 +27,6 @@ const char *nn_loss_name(nn_loss l) { return name_of(loss_names, COUNT(loss_name
 int nn_loss_from_name(const char *s) { return value_of(loss_names, COUNT(loss_names), s); }
 const char *nn_opt_name(nn_opt o) { return name_of(opt_names, COUNT(opt_names), (int)o); }
 int nn_opt_from_name(const char *s) { return value_of(opt_names, COUNT(opt_names), s); }
-const char *nn_scale_name(nn_scale s) { return name_of(scale_names, COUNT(scale_names), (int)s); }
-int nn_scale_from_name(const char *s) { return value_of(scale_names, COUNT(scale_names), s); }
 const char *nn_init_name(nn_init i) { return name_of(init_names, COUNT(init_names), (int)i); }
 int nn_init_from_name(const char *s) { return value_of(init_names, COUNT(init_names), s); }
 const char *nn_sched_name_name(nn_sched_name s) { return name_of(sched_names, COUNT(sched_names), (int)s); }

@@ -1,15 +1,15 @@
 /* types.h - names shared by the config, the model and the checkpoint: the
- * loss, optimizer, initialisation, schedule and scaling kinds (activation
- * kinds are in math/activation.h, below nn/ and kernels/ alike).  The
+ * loss, optimizer, initialisation and schedule kinds (activation kinds are
+ * in math/activation.h, below nn/ and kernels/ alike; scaling kinds in
+ * data/scale.h; the size limits in util/limits.h).  The
  * numeric values are stored in checkpoints: append, never renumber. */
 #ifndef NN_TYPES_H
 #define NN_TYPES_H
 
 #include "math/activation.h"
 
-#define NN_MAX_LAYERS 64      /* dense layers in a model */
-#define NN_MAX_UNITS 65536    /* units in one layer */
-#define NN_MAX_FEATURES (1 << 24) /* input features of one sample */
+#include "data/scale.h"
+#include "util/limits.h"
 
 typedef enum {
     NN_LOSS_MSE = 0,
@@ -30,13 +30,6 @@ typedef enum {
     NN_SCHED_NAME_EXPONENTIAL = 2,
     NN_SCHED_NAME_COSINE = 3
 } nn_sched_name;
-typedef enum {
-    NN_SCALE_NONE = 0,     /* features used as stored */
-    NN_SCALE_UNIT = 1,     /* integer data divided by its type's maximum */
-    NN_SCALE_MINMAX = 2,   /* (x - min) / (max - min), per feature, training set */
-    NN_SCALE_STANDARD = 3, /* (x - mean) / std, per feature, training set */
-    NN_SCALE_AUTO = 4      /* config only: unit for integer data, none otherwise */
-} nn_scale;
 
 /* Name <-> value; the names are the config's spelling.  *_from_name returns
  * -1 for an unknown name. */
@@ -44,8 +37,6 @@ const char *nn_loss_name(nn_loss l);
 int nn_loss_from_name(const char *s);
 const char *nn_opt_name(nn_opt o);
 int nn_opt_from_name(const char *s);
-const char *nn_scale_name(nn_scale s);
-int nn_scale_from_name(const char *s);
 const char *nn_init_name(nn_init i);
 int nn_init_from_name(const char *s);
 const char *nn_sched_name_name(nn_sched_name s);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "version.h"
+#include "util/version.h"
 #include "train/trainer.h"
 
 /* The running metrics of an interrupted epoch, regression part: (4, K)

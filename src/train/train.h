@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "util/error.h"
 #include "util/profile.h"
 

@@ -19,7 +19,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "data/dataset.h"
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "train/train.h"
