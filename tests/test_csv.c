@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,43 +19,6 @@
 #include "data/reader.h"
 
 /* --- fixtures --------------------------------------------------------- */
-
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-/* dir/name in a static buffer (one of four, so a test can hold a few). */
-static const char *tpath(const char *name)
-{
-    static char bufs[4][4200];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
-    return p;
-}
-
-/* Writes text to dir/name and returns the path. */
-static const char *put(const char *name, const char *text)
-{
-    const char *p = tpath(name);
-    nn_test_write_file(p, text, strlen(text));
-    return p;
-}
-
-static char g_msg[8192];
-
-/* printf into a static buffer, for expected messages naming tpath()s. */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(g_msg, sizeof g_msg, f, ap);
-    va_end(ap);
-    return g_msg;
-}
 
 /* Every record of path as "<f1><f2>\n" lines, into out (malloc'd);
  * returns the last nn_csv_next result (0, or -1 with *err). */
@@ -91,7 +53,7 @@ static void expect_records(const char *text, int delim, const char *want)
 {
     nn_error err = {0};
     char *got;
-    int k = records(put("r.csv", text), delim, &got, &err);
+    int k = records(nn_test_put("r.csv", text), delim, &got, &err);
     ck_assert_msg(k == 0, "error: %s", err.msg);
     ck_assert_str_eq(got, want);
     free(got);
@@ -102,7 +64,7 @@ static void expect_records_error(const char *text, int delim, const char *msg)
 {
     nn_error err = {0};
     char *got;
-    const char *p = put("bad.csv", text);
+    const char *p = nn_test_put("bad.csv", text);
     char want[8192];
     snprintf(want, sizeof want, "%s%s", p, msg);
     ck_assert_int_eq(records(p, delim, &got, &err), -1);
@@ -145,7 +107,7 @@ static float X(const nn_dataset *d, size_t r, size_t i)
 static void expect_read_error_cls(const char *text, const nn_csv_spec *s, char *const *classes,
                                   int n_classes, const char *msg)
 {
-    const char *p = put("bad.csv", text);
+    const char *p = nn_test_put("bad.csv", text);
     char want[8192];
     snprintf(want, sizeof want, "%s%s", p, msg);
     nn_dataset d;
@@ -193,7 +155,7 @@ END_TEST
 START_TEST(test_csv_counts_lines_inside_quoted_fields)
 {
     nn_error err = {0};
-    nn_csv *c = nn_csv_open(put("q.csv", "\"a\nb\nc\",1\nx,2\n"), ',', &err);
+    nn_csv *c = nn_csv_open(nn_test_put("q.csv", "\"a\nb\nc\",1\nx,2\n"), ',', &err);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(nn_csv_next(c, &err), 1);
     ck_assert_uint_eq(nn_csv_line(c), 1);
@@ -269,18 +231,18 @@ END_TEST
 START_TEST(test_csv_rejects_bad_delimiter)
 {
     nn_error err = {0};
-    ck_assert_ptr_null(nn_csv_open(put("a.csv", "a\n"), '"', &err));
+    ck_assert_ptr_null(nn_csv_open(nn_test_put("a.csv", "a\n"), '"', &err));
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: invalid CSV delimiter (byte 34)", tpath("a.csv")));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: invalid CSV delimiter (byte 34)", nn_test_path("a.csv")));
 }
 END_TEST
 
 START_TEST(test_csv_rejects_missing_file)
 {
     nn_error err = {0};
-    ck_assert_ptr_null(nn_csv_open(tpath("none.csv"), ',', &err));
+    ck_assert_ptr_null(nn_csv_open(nn_test_path("none.csv"), ',', &err));
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", tpath("none.csv")));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: No such file or directory", nn_test_path("none.csv")));
 }
 END_TEST
 
@@ -299,13 +261,13 @@ END_TEST
 
 START_TEST(test_csv_rejects_nul_byte)
 {
-    const char *p = tpath("nul.csv");
+    const char *p = nn_test_path("nul.csv");
     nn_test_write_file(p, "a,b\n1,\0\n", 8);
     nn_error err = {0};
     char *got;
     ck_assert_int_eq(records(p, ',', &got, &err), -1);
     free(got);
-    ck_assert_str_eq(err.msg, fmt("%s:2: NUL byte in the data (not a text file?)", p));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s:2: NUL byte in the data (not a text file?)", p));
 }
 END_TEST
 
@@ -326,7 +288,7 @@ START_TEST(test_csv_rejects_line_over_limit)
     memcpy(buf + 4 + NN_CSV_MAX_LINE - 2, ",1\r\n", 5);
     nn_error err = {0};
     char *got;
-    ck_assert_int_eq(records(put("max.csv", buf), ',', &got, &err), 0);
+    ck_assert_int_eq(records(nn_test_put("max.csv", buf), ',', &got, &err), 0);
     ck_assert_uint_eq(strlen(got), 7 + 1 + NN_CSV_MAX_LINE - 2 + 1 + 3 + 1);
     free(got);
     free(buf);
@@ -347,7 +309,7 @@ END_TEST
 
 START_TEST(test_csv_reads_gzip_input)
 {
-    const char *p = tpath("g.csv.gz");
+    const char *p = nn_test_path("g.csv.gz");
     write_gz(p, "x,y,label\n1.5,2,a\n3,4,b\n");
     nn_csv_spec s = spec_label_name("label");
     nn_dataset d;
@@ -363,7 +325,7 @@ END_TEST
 /* A reader opened by the caller is taken over (and closed, also on failure). */
 START_TEST(test_csv_reads_from_an_open_reader)
 {
-    const char *p = tpath("r.csv.gz");
+    const char *p = nn_test_path("r.csv.gz");
     write_gz(p, "\xEF\xBB\xBF" "a;b\r\n1;2\r\n");
     nn_error err = {0};
     nn_reader *r = nn_reader_open(p, &err);
@@ -380,14 +342,14 @@ START_TEST(test_csv_reads_from_an_open_reader)
     r = nn_reader_open(p, &err);
     ck_assert_ptr_nonnull(r);
     ck_assert_ptr_null(nn_csv_from_reader(r, '\n', &err));
-    ck_assert_str_eq(err.msg, fmt("%s: invalid CSV delimiter (byte 10)", p));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: invalid CSV delimiter (byte 10)", p));
 }
 END_TEST
 
 /* stdin is "-" and is called "stdin" in messages. */
 START_TEST(test_csv_reads_stdin_and_names_it)
 {
-    const char *p = put("in.csv", "a,b\n1,2\n3\n");
+    const char *p = nn_test_put("in.csv", "a,b\n1,2\n3\n");
     int saved = dup(0), fd = open(p, O_RDONLY);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(dup2(fd, 0), 0);
@@ -406,7 +368,7 @@ END_TEST
 START_TEST(test_csv_pending_is_zero_after_the_last_record)
 {
     nn_error err = {0};
-    nn_csv *c = nn_csv_open(put("p.csv", "a,b\n1,2\n3,4\n"), ',', &err);
+    nn_csv *c = nn_csv_open(nn_test_put("p.csv", "a,b\n1,2\n3,4\n"), ',', &err);
     ck_assert_ptr_nonnull(c);
     ck_assert_uint_eq(nn_csv_pending(c), 12);
     ck_assert_int_eq(nn_csv_next(c, &err), 1);
@@ -433,7 +395,7 @@ START_TEST(test_csv_records_across_chunk_boundaries_match_small_files)
     for (size_t r = 0; r < rows; r++)
         n += (size_t)snprintf(buf + n, cap - n, "%zu,%zu.25,\"-%zu\"\"\",%s\r\n", r, r % 977,
                               r * 3, r % 3 == 0 ? "\"x\ny\"" : r % 3 == 1 ? "b" : "a");
-    const char *p = tpath("big.csv");
+    const char *p = nn_test_path("big.csv");
     nn_test_write_file(p, buf, n);
     nn_error err = {0};
     nn_csv *c = nn_csv_open(p, ',', &err);
@@ -563,7 +525,7 @@ START_TEST(test_csv_numbers_ignore_the_locale)
         ck_assert_int_eq(nn_csv_parse_number("1,5", &v), -1);
         nn_csv_spec s = spec_label_index(-1);
         nn_dataset d;
-        read_ok(&d, NULL, put("l.csv", "x,y\n1.5,0\n2.25,1\n"), &s);
+        read_ok(&d, NULL, nn_test_put("l.csv", "x,y\n1.5,0\n2.25,1\n"), &s);
         ck_assert_float_eq(X(&d, 1, 0), 2.25f);
         nn_dataset_free(&d);
     } else {
@@ -587,7 +549,7 @@ START_TEST(test_csv_reads_features_labels_and_layout)
     nn_csv_spec s = spec_label_name("species");
     nn_dataset d;
     nn_data_layout l;
-    read_ok(&d, &l, put("iris.csv", "sl,species,sw\n5.1,setosa,3.5\n-4.9,virginica,3e0\n"), &s);
+    read_ok(&d, &l, nn_test_put("iris.csv", "sl,species,sw\n5.1,setosa,3.5\n-4.9,virginica,3e0\n"), &s);
     ck_assert_uint_eq(d.n, 2);
     ck_assert_uint_eq(d.features, 2);
     ck_assert_int_eq(d.ndim, 2);
@@ -617,7 +579,7 @@ START_TEST(test_csv_header_auto_detects_a_header)
     nn_dataset d;
     nn_data_layout l;
     /* only one field differs: name over number */
-    read_ok(&d, &l, put("h.csv", "1,x,2\n3,4,5\n"), &s);
+    read_ok(&d, &l, nn_test_put("h.csv", "1,x,2\n3,4,5\n"), &s);
     ck_assert(l.header);
     ck_assert_uint_eq(d.n, 1);
     nn_data_layout_free(&l);
@@ -631,7 +593,7 @@ START_TEST(test_csv_header_auto_detects_no_header)
     nn_dataset d;
     nn_data_layout l;
     /* text over text is data (string labels), numbers over numbers too */
-    read_ok(&d, &l, put("n.csv", "1,2,cat\n3,4,dog\n"), &s);
+    read_ok(&d, &l, nn_test_put("n.csv", "1,2,cat\n3,4,dog\n"), &s);
     ck_assert(!l.header);
     ck_assert_ptr_null(l.names);
     ck_assert_uint_eq(d.n, 2);
@@ -640,7 +602,7 @@ START_TEST(test_csv_header_auto_detects_no_header)
     nn_data_layout_free(&l);
     nn_dataset_free(&d);
     /* a file of one line has no header */
-    read_ok(&d, &l, put("one.csv", "1,2,c\n"), &s);
+    read_ok(&d, &l, nn_test_put("one.csv", "1,2,c\n"), &s);
     ck_assert(!l.header);
     ck_assert_uint_eq(d.n, 1);
     nn_data_layout_free(&l);
@@ -654,7 +616,7 @@ START_TEST(test_csv_header_yes_and_no_are_obeyed)
     nn_dataset d;
     nn_data_layout l;
     s.header = NN_HEADER_YES; /* numeric names are still a header */
-    read_ok(&d, &l, put("y.csv", "1,2\n3,4\n"), &s);
+    read_ok(&d, &l, nn_test_put("y.csv", "1,2\n3,4\n"), &s);
     ck_assert(l.header);
     ck_assert_str_eq(l.names[1], "2");
     ck_assert_uint_eq(d.n, 1);
@@ -668,7 +630,7 @@ END_TEST
 
 START_TEST(test_csv_label_by_name_index_and_negative_index)
 {
-    const char *p = put("c.csv", "a,b,c\n1,2,3\n4,5,6\n");
+    const char *p = nn_test_put("c.csv", "a,b,c\n1,2,3\n4,5,6\n");
     long idx[] = {0, 1, 2, -1, -2, -3};
     long want_col[] = {0, 1, 2, 2, 1, 0};
     for (int k = 0; k < 7; k++) {
@@ -695,7 +657,7 @@ START_TEST(test_csv_integer_labels_are_their_values)
 {
     nn_csv_spec s = spec_label_index(0);
     nn_dataset d;
-    read_ok(&d, NULL, put("i.csv", "label,x\n3,0.5\n0,1\n7,2\n3,3\n"), &s);
+    read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n3,0.5\n0,1\n7,2\n3,3\n"), &s);
     ck_assert_uint_eq(d.n, 4);
     ck_assert_int_eq(d.n_classes, 8);
     ck_assert_ptr_null(d.class_names);
@@ -706,20 +668,20 @@ START_TEST(test_csv_integer_labels_are_their_values)
     ck_assert_uint_eq(d.features, 1);
     nn_dataset_free(&d);
     /* 65535 is still an integer label; 65536, -1 or 1.5 make them strings */
-    read_ok(&d, NULL, put("i.csv", "label,x\n65535,0\n0,1\n"), &s);
+    read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n65535,0\n0,1\n"), &s);
     ck_assert_int_eq(d.n_classes, 65536);
     ck_assert_ptr_null(d.class_names);
     nn_dataset_free(&d);
-    read_ok(&d, NULL, put("i.csv", "label,x\n65536,0\n7,1\n"), &s);
+    read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n65536,0\n7,1\n"), &s);
     ck_assert_int_eq(d.n_classes, 2);
     ck_assert_str_eq(d.class_names[0], "65536");
     ck_assert_str_eq(d.class_names[1], "7");
     ck_assert_int_eq(d.labels[0], 0);
     nn_dataset_free(&d);
-    read_ok(&d, NULL, put("i.csv", "label,x\n1.5,0\n2,1\n"), &s);
+    read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n1.5,0\n2,1\n"), &s);
     ck_assert_ptr_nonnull(d.class_names);
     nn_dataset_free(&d);
-    read_ok(&d, NULL, put("i.csv", "label,x\n-1,0\n2,1\n"), &s);
+    read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n-1,0\n2,1\n"), &s);
     ck_assert_ptr_nonnull(d.class_names);
     nn_dataset_free(&d);
 }
@@ -730,7 +692,7 @@ START_TEST(test_csv_string_labels_map_to_sorted_classes)
     nn_csv_spec s = spec_label_name("species");
     nn_dataset d;
     read_ok(&d, NULL,
-            put("s.csv", "x,species\n1,virginica\n2,setosa\n3, versicolor \n4,virginica\n5,\"setosa\"\n"),
+            nn_test_put("s.csv", "x,species\n1,virginica\n2,setosa\n3, versicolor \n4,virginica\n5,\"setosa\"\n"),
             &s);
     ck_assert_int_eq(d.n_classes, 3);
     ck_assert_str_eq(d.class_names[0], "setosa");
@@ -741,7 +703,7 @@ START_TEST(test_csv_string_labels_map_to_sorted_classes)
         ck_assert_int_eq(d.labels[i], want[i]);
     nn_dataset_free(&d);
     /* byte order: upper case before lower case, "B" before "a" */
-    read_ok(&d, NULL, put("s.csv", "x,species\n1,a\n2,B\n3,\xc3\xa9\n4,b\n"), &s);
+    read_ok(&d, NULL, nn_test_put("s.csv", "x,species\n1,a\n2,B\n3,\xc3\xa9\n4,b\n"), &s);
     ck_assert_str_eq(d.class_names[0], "B");
     ck_assert_str_eq(d.class_names[1], "a");
     ck_assert_str_eq(d.class_names[2], "b");
@@ -756,7 +718,7 @@ START_TEST(test_csv_classes_from_a_checkpoint_are_looked_up)
     nn_csv_spec s = spec_label_name("species");
     nn_dataset d;
     nn_error err = {0};
-    ck_assert_int_eq(nn_csv_read(&d, NULL, put("k.csv", "x,species\n1,setosa\n2,virginica\n"), &s,
+    ck_assert_int_eq(nn_csv_read(&d, NULL, nn_test_put("k.csv", "x,species\n1,setosa\n2,virginica\n"), &s,
                                  classes, 3, &err),
                      0);
     ck_assert_int_eq(d.n_classes, 3);
@@ -767,7 +729,7 @@ START_TEST(test_csv_classes_from_a_checkpoint_are_looked_up)
     /* numbers are looked up as strings too */
     char *digits[] = {"0", "1"};
     s = spec_label_index(1);
-    ck_assert_int_eq(nn_csv_read(&d, NULL, put("k.csv", "x,y\n1,1\n2,0\n"), &s, digits, 2, &err),
+    ck_assert_int_eq(nn_csv_read(&d, NULL, nn_test_put("k.csv", "x,y\n1,1\n2,0\n"), &s, digits, 2, &err),
                      0);
     ck_assert_int_eq(d.labels[0], 1);
     ck_assert_int_eq(d.labels[1], 0);
@@ -791,7 +753,7 @@ START_TEST(test_csv_reads_regression_targets)
     nn_csv_spec s = {.header = NN_HEADER_AUTO, .delimiter = ';', .n_targets = 2, .targets = t};
     nn_dataset d;
     nn_data_layout l;
-    read_ok(&d, &l, put("t.csv", "y1;a;y2;b\n0.5;1;-2e1;2\n1.25;3;7;4\n"), &s);
+    read_ok(&d, &l, nn_test_put("t.csv", "y1;a;y2;b\n0.5;1;-2e1;2\n1.25;3;7;4\n"), &s);
     ck_assert_uint_eq(d.n, 2);
     ck_assert_uint_eq(d.features, 2);
     ck_assert_int_eq(d.n_targets, 2);
@@ -816,7 +778,7 @@ START_TEST(test_csv_without_label_reads_every_column_as_a_feature)
 {
     nn_csv_spec s = {.header = NN_HEADER_AUTO, .delimiter = NN_CSV_WHITESPACE};
     nn_dataset d;
-    read_ok(&d, NULL, put("w.txt", " 1  2\t3\n4 5 6 \n"), &s);
+    read_ok(&d, NULL, nn_test_put("w.txt", " 1  2\t3\n4 5 6 \n"), &s);
     ck_assert_uint_eq(d.n, 2);
     ck_assert_uint_eq(d.features, 3);
     ck_assert_ptr_null(d.labels);
@@ -904,7 +866,7 @@ START_TEST(test_csv_rejects_duplicated_column_name_when_chosen)
     /* the duplicate is fine when not chosen */
     s = spec_label_name("b");
     nn_dataset d;
-    read_ok(&d, NULL, put("dup.csv", "a,b,a\n1,2,3\n"), &s);
+    read_ok(&d, NULL, nn_test_put("dup.csv", "a,b,a\n1,2,3\n"), &s);
     ck_assert_uint_eq(d.features, 2);
     nn_dataset_free(&d);
 }
@@ -957,7 +919,7 @@ START_TEST(test_csv_rejects_more_than_65536_labels)
     /* 65536 distinct labels are fine */
     buf[last] = '\0';
     nn_dataset d;
-    read_ok(&d, NULL, put("many.csv", buf), &s);
+    read_ok(&d, NULL, nn_test_put("many.csv", buf), &s);
     ck_assert_int_eq(d.n_classes, 65536);
     nn_dataset_free(&d);
     free(buf);
@@ -976,7 +938,7 @@ Suite *csv_suite(void)
 {
     Suite *s = suite_create("csv");
     TCase *t = tcase_create("csv");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_csv_splits_simple_records);
     tcase_add_test(t, test_csv_unquotes_fields_with_doubled_quotes_delimiters_and_newlines);

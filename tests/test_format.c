@@ -5,7 +5,6 @@
 #include "tests.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,55 +16,14 @@
 
 /* --- fixtures --------------------------------------------------------- */
 
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-/* dir/name in a static buffer (one of four, so a test can hold a few). */
-static const char *tpath(const char *name)
-{
-    static char bufs[4][4200];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
-    return p;
-}
-
-/* Writes n bytes to dir/name and returns the path. */
-static const char *put_bytes(const char *name, const void *data, size_t n)
-{
-    const char *p = tpath(name);
-    nn_test_write_file(p, data, n);
-    return p;
-}
-
-static const char *put(const char *name, const char *text)
-{
-    return put_bytes(name, text, strlen(text));
-}
-
 /* The same bytes gzip-compressed. */
 static const char *put_gz(const char *name, const void *data, size_t n)
 {
     size_t gn;
     unsigned char *gz = nn_test_gzip(data, n, &gn);
-    const char *p = put_bytes(name, gz, gn);
+    const char *p = nn_test_put_bytes(name, gz, gn);
     free(gz);
     return p;
-}
-
-static char g_msg[8192];
-
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(g_msg, sizeof g_msg, f, ap);
-    va_end(ap);
-    return g_msg;
 }
 
 /* 3 items of 2 x 2 ubyte: item i holds 10i+1 .. 10i+4. */
@@ -189,7 +147,7 @@ END_TEST
 START_TEST(test_format_of_file_sniffs_idx_plain_and_gzip)
 {
     nn_error err = {0};
-    ck_assert_ptr_eq(nn_format_of_file(put_bytes("i.idx", IDX_3x2x2, sizeof IDX_3x2x2), &err),
+    ck_assert_ptr_eq(nn_format_of_file(nn_test_put_bytes("i.idx", IDX_3x2x2, sizeof IDX_3x2x2), &err),
                      &nn_format_idx);
     ck_assert_ptr_eq(nn_format_of_file(put_gz("i.idx.gz", IDX_3x2x2, sizeof IDX_3x2x2), &err),
                      &nn_format_idx);
@@ -199,7 +157,7 @@ END_TEST
 START_TEST(test_format_of_file_sniffs_text_as_csv_plain_and_gzip)
 {
     nn_error err = {0};
-    ck_assert_ptr_eq(nn_format_of_file(put("a.csv", "a,b\n1,2\n"), &err), &nn_format_csv);
+    ck_assert_ptr_eq(nn_format_of_file(nn_test_put("a.csv", "a,b\n1,2\n"), &err), &nn_format_csv);
     ck_assert_ptr_eq(nn_format_of_file(put_gz("a.csv.gz", "a,b\n", 4), &err), &nn_format_csv);
 }
 END_TEST
@@ -209,9 +167,9 @@ END_TEST
 START_TEST(test_format_of_file_takes_a_file_too_short_to_tell_as_csv)
 {
     nn_error err = {0};
-    ck_assert_ptr_eq(nn_format_of_file(put_bytes("three", "\0\0\x08", 3), &err),
+    ck_assert_ptr_eq(nn_format_of_file(nn_test_put_bytes("three", "\0\0\x08", 3), &err),
                      &nn_format_csv);
-    ck_assert_ptr_eq(nn_format_of_file(put("empty", ""), &err), &nn_format_csv);
+    ck_assert_ptr_eq(nn_format_of_file(nn_test_put("empty", ""), &err), &nn_format_csv);
     ck_assert_ptr_eq(nn_format_of_file(put_gz("three.gz", "\0\0\x08", 3), &err),
                      &nn_format_csv);
 }
@@ -220,10 +178,10 @@ END_TEST
 START_TEST(test_format_of_file_reports_a_missing_file)
 {
     nn_error err = {0};
-    const char *p = tpath("none.csv");
+    const char *p = nn_test_path("none.csv");
     ck_assert_ptr_null(nn_format_of_file(p, &err));
     ck_assert_int_eq(err.code, NN_EXIT_RUNTIME);
-    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", p));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: No such file or directory", p));
 }
 END_TEST
 
@@ -283,7 +241,7 @@ START_TEST(test_rows_idx_reads_float_items)
     float v[] = {0.5f, -1.25f, 1024.0f, -0.0f};
     uint32_t dims[] = {2, 2};
     nn_error err = {0};
-    const char *p = tpath("f.idx");
+    const char *p = nn_test_path("f.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F32, 2, dims, v, &err), 0);
     nn_rows *s = open_rows(p, NULL, 2);
     expect_row(s, (const double[]){0.5, -1.25}, 2);
@@ -315,11 +273,11 @@ END_TEST
 
 START_TEST(test_rows_idx_rejects_truncated_data)
 {
-    const char *p = put_bytes("t.idx", IDX_3x2x2, sizeof IDX_3x2x2 - 1);
+    const char *p = nn_test_put_bytes("t.idx", IDX_3x2x2, sizeof IDX_3x2x2 - 1);
     nn_rows *s = open_rows(p, NULL, 4);
     expect_row(s, (const double[]){1, 2, 3, 4}, 4);
     expect_row(s, (const double[]){11, 12, 13, 14}, 4);
-    expect_read_error(s, fmt("%s: data ends in item 2 at byte 27 but the header claims "
+    expect_read_error(s, nn_test_fmt("%s: data ends in item 2 at byte 27 but the header claims "
                              "3 x 2 x 2 ubyte", p));
     nn_rows_close(s);
 }
@@ -330,18 +288,18 @@ START_TEST(test_rows_idx_rejects_nan_and_infinity)
     double v[] = {1, 2, 3, NAN, -INFINITY, 6};
     uint32_t dims[] = {3, 2};
     nn_error err = {0};
-    const char *p = tpath("nan.idx");
+    const char *p = nn_test_path("nan.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F64, 2, dims, v, &err), 0);
     nn_rows *s = open_rows(p, NULL, 2);
     expect_row(s, (const double[]){1, 2}, 2);
-    expect_read_error(s, fmt("%s: item 1 feature 1 is NaN", p));
+    expect_read_error(s, nn_test_fmt("%s: item 1 feature 1 is NaN", p));
     nn_rows_close(s);
     v[3] = 4;
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F64, 2, dims, v, &err), 0);
     s = open_rows(p, NULL, 2);
     expect_row(s, (const double[]){1, 2}, 2);
     expect_row(s, (const double[]){3, 4}, 2);
-    expect_read_error(s, fmt("%s: item 2 feature 0 is infinite", p));
+    expect_read_error(s, nn_test_fmt("%s: item 2 feature 0 is infinite", p));
     nn_rows_close(s);
 }
 END_TEST
@@ -351,11 +309,11 @@ START_TEST(test_rows_idx_rejects_bytes_after_the_last_item)
     unsigned char b[sizeof IDX_3x2x2 + 1];
     memcpy(b, IDX_3x2x2, sizeof IDX_3x2x2);
     b[sizeof IDX_3x2x2] = 7;
-    const char *p = put_bytes("trail.idx", b, sizeof b);
+    const char *p = nn_test_put_bytes("trail.idx", b, sizeof b);
     nn_rows *s = open_rows(p, NULL, 4);
     expect_row(s, (const double[]){1, 2, 3, 4}, 4);
     expect_row(s, (const double[]){11, 12, 13, 14}, 4);
-    expect_read_error(s, fmt("%s: trailing bytes after the data at byte 28", p));
+    expect_read_error(s, nn_test_fmt("%s: trailing bytes after the data at byte 28", p));
     nn_rows_close(s);
 }
 END_TEST
@@ -363,13 +321,13 @@ END_TEST
 /* A header that starts like IDX but is cut short or claims no samples. */
 START_TEST(test_rows_idx_rejects_a_bad_header_on_open)
 {
-    const char *p = put_bytes("h.idx", IDX_3x2x2, 10);
+    const char *p = nn_test_put_bytes("h.idx", IDX_3x2x2, 10);
     expect_open_error(p, NULL, 4,
-                      fmt("%s: header truncated at byte 10 (16 bytes needed for 3 dimensions)",
+                      nn_test_fmt("%s: header truncated at byte 10 (16 bytes needed for 3 dimensions)",
                           p));
     static const unsigned char zero[] = {0, 0, 0x08, 2, 0, 0, 0, 0, 0, 0, 0, 4};
-    p = put_bytes("z.idx", zero, sizeof zero);
-    expect_open_error(p, NULL, 4, fmt("%s: dimension 0 is 0 (no samples)", p));
+    p = nn_test_put_bytes("z.idx", zero, sizeof zero);
+    expect_open_error(p, NULL, 4, nn_test_fmt("%s: dimension 0 is 0 (no samples)", p));
 }
 END_TEST
 
@@ -378,7 +336,7 @@ END_TEST
 /* With no CSV training layout: ',' and rows of the features alone. */
 START_TEST(test_rows_csv_reads_features_then_the_end)
 {
-    const char *p = put("f.csv", "1,2.5\n-3,4e2\n\n");
+    const char *p = nn_test_put("f.csv", "1,2.5\n-3,4e2\n\n");
     nn_rows *s = open_rows(p, NULL, 2);
     ck_assert_ptr_eq(nn_rows_format(s), &nn_format_csv);
     nn_rows_info info = nn_rows_describe(s);
@@ -398,20 +356,20 @@ END_TEST
 
 START_TEST(test_rows_csv_rejects_rows_of_another_width)
 {
-    const char *p = put("w.csv", "1,2\n1,2,3\n");
+    const char *p = nn_test_put("w.csv", "1,2\n1,2,3\n");
     nn_rows *s = open_rows(p, NULL, 2);
     expect_row(s, (const double[]){1, 2}, 2);
-    expect_read_error(s, fmt("%s:2: expected 2 fields, found 3", p));
+    expect_read_error(s, nn_test_fmt("%s:2: expected 2 fields, found 3", p));
     nn_rows_close(s);
 }
 END_TEST
 
 START_TEST(test_rows_csv_rejects_a_field_that_is_not_a_number)
 {
-    const char *p = put("n.csv", "1,2\n3,abc\n");
+    const char *p = nn_test_put("n.csv", "1,2\n3,abc\n");
     nn_rows *s = open_rows(p, NULL, 2);
     expect_row(s, (const double[]){1, 2}, 2);
-    expect_read_error(s, fmt("%s:2: field 2 is not a number: \"abc\"", p));
+    expect_read_error(s, nn_test_fmt("%s:2: field 2 is not a number: \"abc\"", p));
     nn_rows_close(s);
 }
 END_TEST
@@ -421,12 +379,12 @@ END_TEST
 START_TEST(test_rows_csv_maps_training_columns_by_header_name)
 {
     nn_data_layout l = csv_layout(true);
-    nn_rows *s = open_rows(put("h.csv", "b,x,a\n2,9,1\n4,9,3\n"), &l, 2);
+    nn_rows *s = open_rows(nn_test_put("h.csv", "b,x,a\n2,9,1\n4,9,3\n"), &l, 2);
     expect_row(s, (const double[]){1, 2}, 2);
     expect_row(s, (const double[]){3, 4}, 2);
     expect_end(s);
     nn_rows_close(s);
-    s = open_rows(put("h2.csv", "a,label,b\n5,red,6\n"), &l, 2);
+    s = open_rows(nn_test_put("h2.csv", "a,label,b\n5,red,6\n"), &l, 2);
     expect_row(s, (const double[]){5, 6}, 2);
     expect_end(s);
     nn_rows_close(s);
@@ -436,9 +394,9 @@ END_TEST
 START_TEST(test_rows_csv_rejects_a_header_without_a_training_column)
 {
     nn_data_layout l = csv_layout(true);
-    const char *p = put("h.csv", "a,label\n1,x\n");
+    const char *p = nn_test_put("h.csv", "a,label\n1,x\n");
     nn_rows *s = open_rows(p, &l, 2);
-    expect_read_error(s, fmt("%s:1: no column \"b\" in the header (the model was trained on it)",
+    expect_read_error(s, nn_test_fmt("%s:1: no column \"b\" in the header (the model was trained on it)",
                              p));
     nn_rows_close(s);
 }
@@ -447,10 +405,10 @@ END_TEST
 START_TEST(test_rows_csv_rejects_a_row_narrower_than_the_header)
 {
     nn_data_layout l = csv_layout(true);
-    const char *p = put("h.csv", "a,b,c\n1,2,3\n1,2\n");
+    const char *p = nn_test_put("h.csv", "a,b,c\n1,2,3\n1,2\n");
     nn_rows *s = open_rows(p, &l, 2);
     expect_row(s, (const double[]){1, 2}, 2);
-    expect_read_error(s, fmt("%s:3: expected 3 fields, found 2", p));
+    expect_read_error(s, nn_test_fmt("%s:3: expected 3 fields, found 2", p));
     nn_rows_close(s);
 }
 END_TEST
@@ -460,7 +418,7 @@ END_TEST
 START_TEST(test_rows_csv_skips_label_and_target_fields_of_a_training_row)
 {
     nn_data_layout l = csv_layout(false);
-    nn_rows *s = open_rows(put("t.csv", "1,red,2\n3,4\n"), &l, 2);
+    nn_rows *s = open_rows(nn_test_put("t.csv", "1,red,2\n3,4\n"), &l, 2);
     expect_row(s, (const double[]){1, 2}, 2);
     expect_row(s, (const double[]){3, 4}, 2);
     expect_end(s);
@@ -469,7 +427,7 @@ START_TEST(test_rows_csv_skips_label_and_target_fields_of_a_training_row)
     long targets[] = {0, 3};
     nn_data_layout reg = {.format = NN_FORMAT_CSV, .n_targets = 2, .delimiter = ';',
                           .n_columns = 5, .label_col = -1, .target_cols = targets};
-    s = open_rows(put("r.csv", "9;1;2;9;3\n4;5;6\n"), &reg, 3);
+    s = open_rows(nn_test_put("r.csv", "9;1;2;9;3\n4;5;6\n"), &reg, 3);
     expect_row(s, (const double[]){1, 2, 3}, 3);
     expect_row(s, (const double[]){4, 5, 6}, 3);
     expect_end(s);
@@ -480,10 +438,10 @@ END_TEST
 START_TEST(test_rows_csv_rejects_a_row_neither_features_nor_training_row)
 {
     nn_data_layout l = csv_layout(false);
-    const char *p = put("t.csv", "1,red,2\n1\n");
+    const char *p = nn_test_put("t.csv", "1,red,2\n1\n");
     nn_rows *s = open_rows(p, &l, 2);
     expect_row(s, (const double[]){1, 2}, 2);
-    expect_read_error(s, fmt("%s:2: expected 2 fields (the features) or 3 (a training row), "
+    expect_read_error(s, nn_test_fmt("%s:2: expected 2 fields (the features) or 3 (a training row), "
                              "found 1", p));
     nn_rows_close(s);
 }
@@ -494,9 +452,9 @@ END_TEST
 START_TEST(test_rows_csv_rejects_a_layout_with_other_feature_columns)
 {
     nn_data_layout l = csv_layout(false);
-    const char *p = put("t.csv", "1,2,3\n");
+    const char *p = nn_test_put("t.csv", "1,2,3\n");
     expect_open_error(p, &l, 3,
-                      fmt("%s: the training rows had 2 feature columns, the model takes 3", p));
+                      nn_test_fmt("%s: the training rows had 2 feature columns, the model takes 3", p));
 }
 END_TEST
 
@@ -535,7 +493,7 @@ Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
     TCase *t = tcase_create("sniff");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_add_test(t, test_format_table_has_one_entry_per_kind);
     tcase_add_test(t, test_format_detect_knows_an_idx_header_by_its_four_bytes);
     tcase_add_test(t, test_format_detect_takes_fewer_than_four_bytes_as_csv);
@@ -548,7 +506,7 @@ Suite *format_suite(void)
     suite_add_tcase(s, t);
 
     TCase *i = tcase_create("idx rows");
-    tcase_add_checked_fixture(i, setup, NULL);
+    tcase_add_checked_fixture(i, nn_test_dir_fresh, NULL);
     tcase_add_test(i, test_rows_idx_reads_every_item_then_the_end);
     tcase_add_test(i, test_rows_idx_reads_float_items);
     tcase_add_test(i, test_rows_idx_pending_says_when_a_read_would_wait);
@@ -559,7 +517,7 @@ Suite *format_suite(void)
     suite_add_tcase(s, i);
 
     TCase *c = tcase_create("csv rows");
-    tcase_add_checked_fixture(c, setup, NULL);
+    tcase_add_checked_fixture(c, nn_test_dir_fresh, NULL);
     tcase_add_test(c, test_rows_csv_reads_features_then_the_end);
     tcase_add_test(c, test_rows_csv_rejects_rows_of_another_width);
     tcase_add_test(c, test_rows_csv_rejects_a_field_that_is_not_a_number);

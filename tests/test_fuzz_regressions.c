@@ -17,10 +17,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "checkpoint/checkpoint.h"
 #include "data/csv.h"
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/reader.h"
+#include "util/crc32.h"
 #include "util/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -33,20 +35,6 @@
 #ifndef NN_TEST_ASAN
 #define NN_TEST_ASAN 0
 #endif
-
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[4200];
-    snprintf(buf, sizeof buf, "%s/%s", g_dir, name);
-    return buf;
-}
 
 /* --- a cap on the address space ------------------------------------------ */
 
@@ -98,7 +86,7 @@ START_TEST(test_fuzz_csv_wide_row_reserves_rows_by_bytes)
         text[2 * i] = '0';
         text[2 * i + 1] = i + 1 < cols ? ',' : '\n';
     }
-    const char *path = tpath("wide.csv");
+    const char *path = nn_test_path("wide.csv");
     nn_test_write_file(path, text, 2 * cols);
     free(text);
 
@@ -128,7 +116,7 @@ START_TEST(test_fuzz_csv_wide_rows_grow_past_the_first_reservation)
     for (size_t r = 0; r < rows; r++)
         for (size_t i = 0; i < cols; i++)
             k += (size_t)snprintf(text + k, len - k, "%zu%c", r % 10, i + 1 < cols ? ',' : '\n');
-    const char *path = tpath("wide-rows.csv");
+    const char *path = nn_test_path("wide-rows.csv");
     nn_test_write_file(path, text, k);
     free(text);
 
@@ -157,7 +145,7 @@ END_TEST
 START_TEST(test_fuzz_idx_stream_open_allocates_nothing_from_the_header)
 {
     static const unsigned char hdr[12] = {0, 0, 0x0e, 2, 0, 0, 0, 1, 1, 0, 0, 0};
-    const char *path = tpath("wide.idx");
+    const char *path = nn_test_path("wide.idx");
     nn_test_write_file(path, hdr, sizeof hdr);
     nn_error err = {0};
     nn_reader *r = nn_reader_open(path, &err);
@@ -178,7 +166,7 @@ START_TEST(test_fuzz_idx_stream_reads_rows_after_a_lazy_buffer)
 {
     static const unsigned char file[] = {0, 0, 0x0b, 2, 0, 0, 0, 2, 0, 0, 0, 2,
                                          0xff, 0xfe, 0x01, 0x00, 0x00, 0x07};
-    const char *path = tpath("short.idx");
+    const char *path = nn_test_path("short.idx");
     nn_test_write_file(path, file, sizeof file);
     nn_error err = {0};
     nn_reader *r = nn_reader_open(path, &err);
@@ -196,16 +184,54 @@ START_TEST(test_fuzz_idx_stream_reads_rows_after_a_lazy_buffer)
 }
 END_TEST
 
+/* --- checkpoints ----------------------------------------------------------- */
+
+/* tests/fuzz/regressions/fuzz_checkpoint-layer-origin-overflow: a format-4
+ * checkpoint whose first layer claims declared layer 2^31 - 1.  The check
+ * of the layers' order computed origin + 1 in int (undefined behaviour on
+ * the overflow); now an origin outside 0..63 is refused first. */
+START_TEST(test_fuzz_checkpoint_layer_origin_is_range_checked)
+{
+    nn_ckpt c = {0};
+    nn_layer_cfg layers[1] = {{.units = 2, .act = NN_ACT_SIGMOID}};
+    nn_error err = {0};
+    ck_assert_int_eq(nn_arch_from_layers(&c.arch, 3, layers, 1, &err), 0);
+    float params[8] = {0};
+    c.params = params;
+    c.n_params = 8;
+    unsigned char *buf;
+    size_t n;
+    ck_assert_msg(nn_ckpt_encode(&c, &buf, &n, "x", &err) == 0, "%s", err.msg);
+    /* the ARCH payload: n_inputs, n_layers, then the layer: "dense" (4 + 5
+     * bytes) and its origin */
+    size_t at = 16;
+    while (memcmp(buf + at, "ARCH", 4) != 0)
+        at += 16 + (size_t)(buf[at + 8] | buf[at + 9] << 8);
+    unsigned char *origin = buf + at + 16 + 8 + 9;
+    origin[0] = origin[1] = origin[2] = 0xff;
+    origin[3] = 0x7f;
+    uint32_t crc = nn_crc32(0, buf, n - 4);
+    for (int i = 0; i < 4; i++)
+        buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
+    nn_ckpt d;
+    ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &d, &err), -1);
+    ck_assert_str_eq(err.msg, "m.ckpt: malformed checkpoint: layer 1 belongs to declared layer "
+                              "2147483648 after 0");
+    free(buf);
+}
+END_TEST
+
 Suite *fuzz_regressions_suite(void)
 {
     Suite *s = suite_create("fuzz_regressions");
     TCase *t = tcase_create("fuzz_regressions");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_fuzz_csv_wide_row_reserves_rows_by_bytes);
     tcase_add_test(t, test_fuzz_csv_wide_rows_grow_past_the_first_reservation);
     tcase_add_test(t, test_fuzz_idx_stream_open_allocates_nothing_from_the_header);
     tcase_add_test(t, test_fuzz_idx_stream_reads_rows_after_a_lazy_buffer);
+    tcase_add_test(t, test_fuzz_checkpoint_layer_origin_is_range_checked);
     suite_add_tcase(s, t);
     return s;
 }

@@ -5,7 +5,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,23 +16,6 @@
 #include "data/idx.h"
 
 /* --- fixtures --------------------------------------------------------- */
-
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-/* dir/name in a static buffer (one of four, so a test can hold a few). */
-static const char *tpath(const char *name)
-{
-    static char bufs[4][4200];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
-    return p;
-}
 
 static void write_gz_file(const char *path, const void *data, size_t n)
 {
@@ -78,7 +60,7 @@ static void write_idx_raw(const char *path, int gz, int type, int ndim, const ui
  * checks every field and every byte. */
 static void round_trip(int gz, nn_dtype type, int ndim, const uint32_t *dims, const void *data)
 {
-    const char *p = tpath(gz ? "rt.idx.gz" : "rt.idx");
+    const char *p = nn_test_path(gz ? "rt.idx.gz" : "rt.idx");
     nn_error err = {0};
     ck_assert_int_eq(nn_idx_write(p, gz, type, ndim, dims, data, &err), 0);
 
@@ -136,18 +118,6 @@ static void expect_labels_error(const char *path, const char *msg)
     ck_assert_str_eq(err.msg, msg);
     ck_assert_ptr_null(lab);
     ck_assert_uint_eq(n, 0);
-}
-
-static char g_msg[8192];
-
-/* printf into a static buffer, for expected messages naming tpath()s. */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(g_msg, sizeof g_msg, f, ap);
-    va_end(ap);
-    return g_msg;
 }
 
 /* --- every type, read back exactly -------------------------------------- */
@@ -208,10 +178,10 @@ START_TEST(test_idx_reads_handwritten_big_endian_data)
     /* 2 x 2 shorts -2, 258, 1, -32768; then an int file; then a double file. */
     const unsigned char s[] = {0, 0, 0x0B, 2, 0, 0, 0, 2, 0, 0, 0, 2,
                                0xFF, 0xFE, 0x01, 0x02, 0x00, 0x01, 0x80, 0x00};
-    nn_test_write_file(tpath("s.idx"), s, sizeof s);
+    nn_test_write_file(nn_test_path("s.idx"), s, sizeof s);
     nn_dataset d;
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_read_images(&d, tpath("s.idx"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_images(&d, nn_test_path("s.idx"), &err), 0);
     const int16_t *x = d.x;
     ck_assert_int_eq(x[0], -2);
     ck_assert_int_eq(x[1], 258);
@@ -220,8 +190,8 @@ START_TEST(test_idx_reads_handwritten_big_endian_data)
     nn_dataset_free(&d);
 
     const unsigned char i32[] = {0, 0, 0x0C, 1, 0, 0, 0, 2, 0x80, 0, 0, 0, 0x01, 0x02, 0x03, 0x04};
-    nn_test_write_file(tpath("i.idx"), i32, sizeof i32);
-    ck_assert_int_eq(nn_idx_read_images(&d, tpath("i.idx"), &err), 0);
+    nn_test_write_file(nn_test_path("i.idx"), i32, sizeof i32);
+    ck_assert_int_eq(nn_idx_read_images(&d, nn_test_path("i.idx"), &err), 0);
     ck_assert_int_eq(((const int32_t *)d.x)[0], INT32_MIN);
     ck_assert_int_eq(((const int32_t *)d.x)[1], 0x01020304);
     ck_assert_uint_eq(d.features, 1);
@@ -230,16 +200,16 @@ START_TEST(test_idx_reads_handwritten_big_endian_data)
     /* 1.0 = 3FF0000000000000, -2.5 = C004000000000000 */
     const unsigned char f64[] = {0, 0, 0x0E, 1, 0, 0, 0, 2, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0,
                                  0xC0, 0x04, 0, 0, 0, 0, 0, 0};
-    nn_test_write_file(tpath("d.idx"), f64, sizeof f64);
-    ck_assert_int_eq(nn_idx_read_images(&d, tpath("d.idx"), &err), 0);
+    nn_test_write_file(nn_test_path("d.idx"), f64, sizeof f64);
+    ck_assert_int_eq(nn_idx_read_images(&d, nn_test_path("d.idx"), &err), 0);
     ck_assert(((const double *)d.x)[0] == 1.0);
     ck_assert(((const double *)d.x)[1] == -2.5);
     nn_dataset_free(&d);
 
     /* 0.5f = 3F000000 */
     const unsigned char f32[] = {0, 0, 0x0D, 1, 0, 0, 0, 1, 0x3F, 0, 0, 0};
-    nn_test_write_file(tpath("f.idx"), f32, sizeof f32);
-    ck_assert_int_eq(nn_idx_read_images(&d, tpath("f.idx"), &err), 0);
+    nn_test_write_file(nn_test_path("f.idx"), f32, sizeof f32);
+    ck_assert_int_eq(nn_idx_read_images(&d, nn_test_path("f.idx"), &err), 0);
     ck_assert(((const float *)d.x)[0] == 0.5f);
     nn_dataset_free(&d);
 }
@@ -250,9 +220,9 @@ START_TEST(test_idx_write_produces_big_endian_bytes)
     int16_t v[] = {-2, 258};
     uint32_t dims[] = {1, 2};
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_write(tpath("w.idx"), 0, NN_DT_I16, 2, dims, v, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("w.idx"), 0, NN_DT_I16, 2, dims, v, &err), 0);
     unsigned char got[64];
-    FILE *f = fopen(tpath("w.idx"), "rb");
+    FILE *f = fopen(nn_test_path("w.idx"), "rb");
     ck_assert_ptr_nonnull(f);
     size_t n = fread(got, 1, sizeof got, f);
     fclose(f);
@@ -267,10 +237,10 @@ START_TEST(test_idx_write_fails_with_code_1_on_bad_path)
     uint8_t v[] = {1};
     uint32_t dims[] = {1};
     nn_error err = {0};
-    const char *p = tpath("no-such-dir/x.idx");
+    const char *p = nn_test_path("no-such-dir/x.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_U8, 1, dims, v, &err), -1);
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", p));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: No such file or directory", p));
     memset(&err, 0, sizeof err);
     ck_assert_int_eq(nn_idx_write(p, 1, NN_DT_U8, 1, dims, v, &err), -1);
     ck_assert_int_eq(err.code, 1);
@@ -322,23 +292,23 @@ START_TEST(test_idx_reads_labels_of_each_integer_type)
     double f[] = {3.0, 0.0, 65535.0};
     uint32_t dims[] = {3};
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_write(tpath("u"), 0, NN_DT_U8, 1, dims, u, &err), 0);
-    ck_assert_int_eq(nn_idx_write(tpath("s"), 1, NN_DT_I16, 1, dims, s, &err), 0);
-    ck_assert_int_eq(nn_idx_write(tpath("i"), 0, NN_DT_I32, 1, dims, i, &err), 0);
-    ck_assert_int_eq(nn_idx_write(tpath("f"), 1, NN_DT_F64, 1, dims, f, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("u"), 0, NN_DT_U8, 1, dims, u, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("s"), 1, NN_DT_I16, 1, dims, s, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("i"), 0, NN_DT_I32, 1, dims, i, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("f"), 1, NN_DT_F64, 1, dims, f, &err), 0);
     int32_t *lab;
     size_t n;
-    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, tpath("u"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, nn_test_path("u"), &err), 0);
     ck_assert_uint_eq(n, 3);
     ck_assert(lab[0] == 0 && lab[1] == 9 && lab[2] == 255);
     free(lab);
-    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, tpath("s"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, nn_test_path("s"), &err), 0);
     ck_assert(lab[0] == 0 && lab[1] == 300 && lab[2] == 32767);
     free(lab);
-    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, tpath("i"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, nn_test_path("i"), &err), 0);
     ck_assert(lab[0] == 65535 && lab[1] == 0 && lab[2] == 4);
     free(lab);
-    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, tpath("f"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_labels(&lab, &n, nn_test_path("f"), &err), 0);
     ck_assert(lab[0] == 3 && lab[1] == 0 && lab[2] == 65535);
     free(lab);
 }
@@ -350,10 +320,10 @@ START_TEST(test_idx_reads_pair_and_counts_classes)
     uint8_t y[4] = {0, 3, 1, 3};
     uint32_t xd[] = {4, 2}, yd[] = {4};
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_write(tpath("x.gz"), 1, NN_DT_U8, 2, xd, x, &err), 0);
-    ck_assert_int_eq(nn_idx_write(tpath("y"), 0, NN_DT_U8, 1, yd, y, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("x.gz"), 1, NN_DT_U8, 2, xd, x, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("y"), 0, NN_DT_U8, 1, yd, y, &err), 0);
     nn_dataset d;
-    ck_assert_int_eq(nn_idx_read_pair(&d, tpath("x.gz"), tpath("y"), &err), 0);
+    ck_assert_int_eq(nn_idx_read_pair(&d, nn_test_path("x.gz"), nn_test_path("y"), &err), 0);
     ck_assert_uint_eq(d.n, 4);
     ck_assert_uint_eq(d.features, 2);
     ck_assert_int_eq(d.n_classes, 4);
@@ -370,12 +340,12 @@ START_TEST(test_idx_rejects_label_count_mismatch)
     uint8_t x[6] = {0}, y[2] = {0, 1};
     uint32_t xd[] = {6}, yd[] = {2};
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_write(tpath("x"), 0, NN_DT_U8, 1, xd, x, &err), 0);
-    ck_assert_int_eq(nn_idx_write(tpath("labels.idx"), 0, NN_DT_U8, 1, yd, y, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("x"), 0, NN_DT_U8, 1, xd, x, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("labels.idx"), 0, NN_DT_U8, 1, yd, y, &err), 0);
     nn_dataset d;
-    ck_assert_int_eq(nn_idx_read_pair(&d, tpath("x"), tpath("labels.idx"), &err), -1);
+    ck_assert_int_eq(nn_idx_read_pair(&d, nn_test_path("x"), nn_test_path("labels.idx"), &err), -1);
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: 2 labels but 6 images", tpath("labels.idx")));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: 2 labels but 6 images", nn_test_path("labels.idx")));
     ck_assert_ptr_null(d.x);
     ck_assert_ptr_null(d.labels);
 }
@@ -386,12 +356,12 @@ START_TEST(test_idx_pair_reports_bad_labels_file_and_frees_images)
     uint8_t x[2] = {0};
     uint32_t xd[] = {2};
     nn_error err = {0};
-    ck_assert_int_eq(nn_idx_write(tpath("x"), 0, NN_DT_U8, 1, xd, x, &err), 0);
+    ck_assert_int_eq(nn_idx_write(nn_test_path("x"), 0, NN_DT_U8, 1, xd, x, &err), 0);
     nn_dataset d;
-    const char *missing = tpath("missing-labels");
-    ck_assert_int_eq(nn_idx_read_pair(&d, tpath("x"), missing, &err), -1);
+    const char *missing = nn_test_path("missing-labels");
+    ck_assert_int_eq(nn_idx_read_pair(&d, nn_test_path("x"), missing, &err), -1);
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", missing));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: No such file or directory", missing));
     ck_assert_ptr_null(d.x);
 }
 END_TEST
@@ -402,9 +372,9 @@ START_TEST(test_idx_rejects_negative_label)
     y[17] = -3;
     uint32_t dims[] = {20};
     nn_error err = {0};
-    const char *p = tpath("labels.idx");
+    const char *p = nn_test_path("labels.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_I8, 1, dims, y, &err), 0);
-    expect_labels_error(p, fmt("%s: label -3 at item 17 is negative", p));
+    expect_labels_error(p, nn_test_fmt("%s: label -3 at item 17 is negative", p));
 }
 END_TEST
 
@@ -413,9 +383,9 @@ START_TEST(test_idx_rejects_label_beyond_maximum)
     int32_t y[6] = {0, 1, 2, 3, 4, 70000};
     uint32_t dims[] = {6};
     nn_error err = {0};
-    const char *p = tpath("labels.idx.gz");
+    const char *p = nn_test_path("labels.idx.gz");
     ck_assert_int_eq(nn_idx_write(p, 1, NN_DT_I32, 1, dims, y, &err), 0);
-    expect_labels_error(p, fmt("%s: label 70000 at item 5 exceeds the maximum 65535", p));
+    expect_labels_error(p, nn_test_fmt("%s: label 70000 at item 5 exceeds the maximum 65535", p));
 }
 END_TEST
 
@@ -424,28 +394,28 @@ START_TEST(test_idx_rejects_non_integral_label)
     float y[5] = {0, 1, 2, 2.5f, 1};
     uint32_t dims[] = {5};
     nn_error err = {0};
-    const char *p = tpath("labels.idx");
+    const char *p = nn_test_path("labels.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F32, 1, dims, y, &err), 0);
-    expect_labels_error(p, fmt("%s: label 2.5 at item 3 is not a whole number", p));
+    expect_labels_error(p, nn_test_fmt("%s: label 2.5 at item 3 is not a whole number", p));
 
     double z[2] = {1, NAN};
     dims[0] = 2;
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F64, 1, dims, z, &err), 0);
-    expect_labels_error(p, fmt("%s: label nan at item 1 is NaN", p));
+    expect_labels_error(p, nn_test_fmt("%s: label nan at item 1 is NaN", p));
 
     double w[3] = {0.1, 1, 1};
     dims[0] = 3;
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F64, 1, dims, w, &err), 0);
-    expect_labels_error(p, fmt("%s: label 0.1 at item 0 is not a whole number", p));
+    expect_labels_error(p, nn_test_fmt("%s: label 0.1 at item 0 is not a whole number", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_labels_with_two_dimensions)
 {
     uint32_t dims[] = {3, 2};
-    const char *p = tpath("labels.idx");
+    const char *p = nn_test_path("labels.idx");
     write_idx_raw(p, 0, NN_DT_U8, 2, dims, 6);
-    expect_labels_error(p, fmt("%s: 2 dimensions at byte 3 (a labels file has exactly 1)", p));
+    expect_labels_error(p, nn_test_fmt("%s: 2 dimensions at byte 3 (a labels file has exactly 1)", p));
 }
 END_TEST
 
@@ -453,43 +423,43 @@ END_TEST
 
 START_TEST(test_idx_rejects_missing_file)
 {
-    const char *p = tpath("nope.idx");
-    expect_images_error(p, fmt("%s: No such file or directory", p));
-    expect_labels_error(p, fmt("%s: No such file or directory", p));
+    const char *p = nn_test_path("nope.idx");
+    expect_images_error(p, nn_test_fmt("%s: No such file or directory", p));
+    expect_labels_error(p, nn_test_fmt("%s: No such file or directory", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_bad_magic)
 {
     const unsigned char b[] = {0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 7};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     nn_test_write_file(p, b, sizeof b);
     expect_images_error(
-        p, fmt("%s: not an IDX file (bytes 0-1 are 0x12 0x34, expected 0x00 0x00)", p));
+        p, nn_test_fmt("%s: not an IDX file (bytes 0-1 are 0x12 0x34, expected 0x00 0x00)", p));
     write_gz_file(p, b, sizeof b);
     expect_images_error(
-        p, fmt("%s: not an IDX file (bytes 0-1 are 0x12 0x34, expected 0x00 0x00)", p));
+        p, nn_test_fmt("%s: not an IDX file (bytes 0-1 are 0x12 0x34, expected 0x00 0x00)", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_unknown_type)
 {
     const unsigned char b[] = {0, 0, 0x07, 0x01, 0, 0, 0, 1, 7};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     nn_test_write_file(p, b, sizeof b);
-    expect_images_error(p, fmt("%s: unknown IDX element type 0x07 at byte 2", p));
+    expect_images_error(p, nn_test_fmt("%s: unknown IDX element type 0x07 at byte 2", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_zero_or_too_many_dimensions)
 {
     const unsigned char b[] = {0, 0, 0x08, 0, 7, 7, 7, 7};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     nn_test_write_file(p, b, sizeof b);
-    expect_images_error(p, fmt("%s: 0 dimensions at byte 3 (expected 1 to 8)", p));
+    expect_images_error(p, nn_test_fmt("%s: 0 dimensions at byte 3 (expected 1 to 8)", p));
     uint32_t dims[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     write_idx_raw(p, 0, NN_DT_U8, 9, dims, 1);
-    expect_images_error(p, fmt("%s: 9 dimensions at byte 3 (expected 1 to 8)", p));
+    expect_images_error(p, nn_test_fmt("%s: 9 dimensions at byte 3 (expected 1 to 8)", p));
 }
 END_TEST
 
@@ -504,42 +474,42 @@ END_TEST
 START_TEST(test_idx_rejects_truncated_header)
 {
     const unsigned char b[] = {0, 0, 0x08, 2, 0, 0, 0, 3, 0};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     nn_test_write_file(p, b, sizeof b);
-    expect_images_error(p, fmt("%s: header truncated at byte 9 (12 bytes needed for 2 dimensions)", p));
+    expect_images_error(p, nn_test_fmt("%s: header truncated at byte 9 (12 bytes needed for 2 dimensions)", p));
     write_gz_file(p, b, sizeof b);
-    expect_images_error(p, fmt("%s: header truncated at byte 9 (12 bytes needed for 2 dimensions)", p));
+    expect_images_error(p, nn_test_fmt("%s: header truncated at byte 9 (12 bytes needed for 2 dimensions)", p));
     nn_test_write_file(p, b, 3);
-    expect_images_error(p, fmt("%s: header truncated at byte 3 (4 bytes needed)", p));
+    expect_images_error(p, nn_test_fmt("%s: header truncated at byte 3 (4 bytes needed)", p));
     nn_test_write_file(p, b, 0);
-    expect_images_error(p, fmt("%s: file is empty (expected an IDX header)", p));
+    expect_images_error(p, nn_test_fmt("%s: file is empty (expected an IDX header)", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_zero_samples_or_features)
 {
     uint32_t d0[] = {0, 784};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     write_idx_raw(p, 0, NN_DT_U8, 2, d0, 0);
-    expect_images_error(p, fmt("%s: dimension 0 is 0 (no samples)", p));
+    expect_images_error(p, nn_test_fmt("%s: dimension 0 is 0 (no samples)", p));
     uint32_t d2[] = {5, 28, 0};
     write_idx_raw(p, 0, NN_DT_U8, 3, d2, 0);
-    expect_images_error(p, fmt("%s: dimension 2 is 0 (no features)", p));
+    expect_images_error(p, nn_test_fmt("%s: dimension 2 is 0 (no features)", p));
 }
 END_TEST
 
 START_TEST(test_idx_rejects_too_many_features)
 {
     uint32_t dims[] = {2, 8192, 4096};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     write_idx_raw(p, 0, NN_DT_U8, 3, dims, 0);
     expect_images_error(
-        p, fmt("%s: header claims 2 x 8192 x 4096 ubyte, more than the maximum of 16777216 "
+        p, nn_test_fmt("%s: header claims 2 x 8192 x 4096 ubyte, more than the maximum of 16777216 "
                "features per sample", p));
     uint32_t big[] = {1, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
     write_idx_raw(p, 1, NN_DT_F64, 4, big, 0);
     expect_images_error(
-        p, fmt("%s: header claims 1 x 4294967295 x 4294967295 x 4294967295 double, more than the "
+        p, nn_test_fmt("%s: header claims 1 x 4294967295 x 4294967295 x 4294967295 double, more than the "
                "maximum of 16777216 features per sample", p));
 }
 END_TEST
@@ -547,16 +517,16 @@ END_TEST
 START_TEST(test_idx_rejects_truncated_data)
 {
     uint32_t dims[] = {3, 4};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     write_idx_raw(p, 0, NN_DT_U8, 2, dims, 10);
-    expect_images_error(p, fmt("%s: header claims 3 x 4 ubyte (12 bytes of data) but the file "
+    expect_images_error(p, nn_test_fmt("%s: header claims 3 x 4 ubyte (12 bytes of data) but the file "
                                "holds 10 bytes after the 12-byte header", p));
     write_idx_raw(p, 1, NN_DT_U8, 2, dims, 10);
-    expect_images_error(p, fmt("%s: data ends at byte 22 but the header claims 3 x 4 ubyte "
+    expect_images_error(p, nn_test_fmt("%s: data ends at byte 22 but the header claims 3 x 4 ubyte "
                                "(12 bytes of data, to byte 24)", p));
     uint32_t ld[] = {4};
     write_idx_raw(p, 1, NN_DT_I16, 1, ld, 7);
-    expect_labels_error(p, fmt("%s: data ends at byte 15 but the header claims 4 short "
+    expect_labels_error(p, nn_test_fmt("%s: data ends at byte 15 but the header claims 4 short "
                                "(8 bytes of data, to byte 16)", p));
 }
 END_TEST
@@ -564,14 +534,14 @@ END_TEST
 START_TEST(test_idx_rejects_trailing_bytes)
 {
     uint32_t dims[] = {3, 4};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     write_idx_raw(p, 0, NN_DT_U8, 2, dims, 15);
-    expect_images_error(p, fmt("%s: 3 trailing bytes after the data at byte 24", p));
+    expect_images_error(p, nn_test_fmt("%s: 3 trailing bytes after the data at byte 24", p));
     write_idx_raw(p, 1, NN_DT_U8, 2, dims, 15);
-    expect_images_error(p, fmt("%s: 3 trailing bytes after the data at byte 24", p));
+    expect_images_error(p, nn_test_fmt("%s: 3 trailing bytes after the data at byte 24", p));
     /* Many trailing bytes in a gzip stream: counting stops at 16 MiB. */
     write_idx_raw(p, 1, NN_DT_U8, 2, dims, 12 + (32u << 20));
-    expect_images_error(p, fmt("%s: more than 16777216 trailing bytes after the data at byte 24", p));
+    expect_images_error(p, nn_test_fmt("%s: more than 16777216 trailing bytes after the data at byte 24", p));
 }
 END_TEST
 
@@ -581,13 +551,13 @@ END_TEST
 START_TEST(test_idx_rejects_huge_claim_in_tiny_plain_file)
 {
     uint32_t d31[] = {65536, 32768};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     write_idx_raw(p, 0, NN_DT_U8, 2, d31, 4);
-    expect_images_error(p, fmt("%s: header claims 65536 x 32768 ubyte (2147483648 bytes of data) "
+    expect_images_error(p, nn_test_fmt("%s: header claims 65536 x 32768 ubyte (2147483648 bytes of data) "
                                "but the file holds 4 bytes after the 12-byte header", p));
     uint32_t d59[] = {0xFFFFFFFFu, 4096, 4096};
     write_idx_raw(p, 0, NN_DT_F64, 3, d59, 4);
-    expect_images_error(p, fmt("%s: header claims 4294967295 x 4096 x 4096 double "
+    expect_images_error(p, nn_test_fmt("%s: header claims 4294967295 x 4096 x 4096 double "
                                "(576460752169205760 bytes of data) but the file holds 4 bytes "
                                "after the 16-byte header", p));
 }
@@ -596,18 +566,18 @@ END_TEST
 START_TEST(test_idx_rejects_huge_claim_in_tiny_gzip_file)
 {
     uint32_t d31[] = {65536, 32768};
-    const char *p = tpath("x.idx.gz");
+    const char *p = nn_test_path("x.idx.gz");
     write_idx_raw(p, 1, NN_DT_U8, 2, d31, 4);
-    expect_images_error(p, fmt("%s: data ends at byte 16 but the header claims 65536 x 32768 ubyte "
+    expect_images_error(p, nn_test_fmt("%s: data ends at byte 16 but the header claims 65536 x 32768 ubyte "
                                "(2147483648 bytes of data, to byte 2147483660)", p));
     uint32_t d59[] = {0xFFFFFFFFu, 4096, 4096};
     write_idx_raw(p, 1, NN_DT_F64, 3, d59, 4);
-    expect_images_error(p, fmt("%s: data ends at byte 20 but the header claims 4294967295 x 4096 "
+    expect_images_error(p, nn_test_fmt("%s: data ends at byte 20 but the header claims 4294967295 x 4096 "
                                "x 4096 double (576460752169205760 bytes of data, to byte "
                                "576460752169205776)", p));
     uint32_t ld[] = {0xFFFFFFFFu};
     write_idx_raw(p, 1, NN_DT_F64, 1, ld, 3);
-    expect_labels_error(p, fmt("%s: data ends at byte 11 but the header claims 4294967295 double "
+    expect_labels_error(p, nn_test_fmt("%s: data ends at byte 11 but the header claims 4294967295 double "
                                "(34359738360 bytes of data, to byte 34359738368)", p));
 }
 END_TEST
@@ -647,14 +617,14 @@ START_TEST(test_idx_rejects_nan_and_inf_in_float_images)
     v[4 * 12 + 10] = NAN;
     uint32_t dims[] = {6, 3, 4};
     nn_error err = {0};
-    const char *p = tpath("x.idx");
+    const char *p = nn_test_path("x.idx");
     ck_assert_int_eq(nn_idx_write(p, 0, NN_DT_F32, 3, dims, v, &err), 0);
-    expect_images_error(p, fmt("%s: item 4 feature 10 is NaN", p));
+    expect_images_error(p, nn_test_fmt("%s: item 4 feature 10 is NaN", p));
 
     double w[4] = {1, 2, -INFINITY, 4};
     uint32_t wd[] = {2, 2};
     ck_assert_int_eq(nn_idx_write(p, 1, NN_DT_F64, 2, wd, w, &err), 0);
-    expect_images_error(p, fmt("%s: item 1 feature 0 is infinite", p));
+    expect_images_error(p, nn_test_fmt("%s: item 1 feature 0 is infinite", p));
 }
 END_TEST
 
@@ -675,19 +645,19 @@ START_TEST(test_idx_rejects_corrupt_gzip)
 {
     size_t gn;
     unsigned char *g = gz_fixture(&gn);
-    const char *p = tpath("x.idx.gz");
+    const char *p = nn_test_path("x.idx.gz");
 
     /* First deflate byte: BFINAL=1, BTYPE=11 (reserved). */
     unsigned char keep = g[10];
     g[10] = 0xFF;
     nn_test_write_file(p, g, gn);
-    expect_images_error(p, fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
+    expect_images_error(p, nn_test_fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
     g[10] = keep;
 
     /* A flipped CRC in the trailer: found once the data has been read. */
     g[gn - 8] ^= 0x55;
     nn_test_write_file(p, g, gn);
-    expect_images_error(p, fmt("%s: gzip data corrupt at byte %zu (incorrect data check)", p, gn - 4));
+    expect_images_error(p, nn_test_fmt("%s: gzip data corrupt at byte %zu (incorrect data check)", p, gn - 4));
     g[gn - 8] ^= 0x55;
 
     /* Flipped bytes in the middle of the deflate data. */
@@ -710,16 +680,16 @@ START_TEST(test_idx_rejects_truncated_gzip)
 {
     size_t gn;
     unsigned char *g = gz_fixture(&gn);
-    const char *p = tpath("x.idx.gz");
+    const char *p = nn_test_path("x.idx.gz");
     /* Without the 8-byte trailer: the data is all there, the CRC is not. */
     nn_test_write_file(p, g, gn - 8);
-    expect_images_error(p, fmt("%s: gzip stream truncated at byte %zu", p, gn - 8));
+    expect_images_error(p, nn_test_fmt("%s: gzip stream truncated at byte %zu", p, gn - 8));
     /* Cut in the middle of the deflate data. */
     nn_test_write_file(p, g, gn / 2);
-    expect_images_error(p, fmt("%s: gzip stream truncated at byte %zu", p, gn / 2));
+    expect_images_error(p, nn_test_fmt("%s: gzip stream truncated at byte %zu", p, gn / 2));
     /* Only the magic. */
     nn_test_write_file(p, g, 2);
-    expect_images_error(p, fmt("%s: gzip stream truncated at byte 2", p));
+    expect_images_error(p, nn_test_fmt("%s: gzip stream truncated at byte 2", p));
     free(g);
 }
 END_TEST
@@ -728,7 +698,7 @@ Suite *idx_suite(void)
 {
     Suite *s = suite_create("idx");
     TCase *t = tcase_create("read");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_idx_reads_ubyte_exactly_plain_and_gzip);
     tcase_add_test(t, test_idx_reads_signed_byte_negative_values);
@@ -747,7 +717,7 @@ Suite *idx_suite(void)
     suite_add_tcase(s, t);
 
     TCase *e = tcase_create("errors");
-    tcase_add_checked_fixture(e, setup, NULL);
+    tcase_add_checked_fixture(e, nn_test_dir_fresh, NULL);
     tcase_set_timeout(e, 30);
     tcase_add_test(e, test_idx_rejects_missing_file);
     tcase_add_test(e, test_idx_rejects_bad_magic);

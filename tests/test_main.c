@@ -5,6 +5,7 @@
 #include "tests.h"
 
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,49 @@ const char *nn_test_tmpdir(void)
     if (!mkdtemp(dir))
         ck_abort_msg("mkdtemp(%s) failed", dir);
     return dir;
+}
+
+static char test_dir[4200];
+
+void nn_test_dir_fresh(void)
+{
+    snprintf(test_dir, sizeof test_dir, "%s", nn_test_tmpdir());
+}
+
+const char *nn_test_dir(void)
+{
+    return test_dir;
+}
+
+const char *nn_test_path(const char *name)
+{
+    static char bufs[4][8500];
+    static int next;
+    char *p = bufs[next++ % 4];
+    snprintf(p, sizeof bufs[0], "%s/%s", test_dir, name);
+    return p;
+}
+
+const char *nn_test_put(const char *name, const char *text)
+{
+    return nn_test_put_bytes(name, text, strlen(text));
+}
+
+const char *nn_test_put_bytes(const char *name, const void *data, size_t n)
+{
+    const char *p = nn_test_path(name);
+    nn_test_write_file(p, data, n);
+    return p;
+}
+
+const char *nn_test_fmt(const char *fmt, ...)
+{
+    static char msg[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return msg;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

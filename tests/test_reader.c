@@ -2,7 +2,6 @@
  * bytes in any chunking, and damaged gzip is an error, never an early EOF. */
 #include "tests.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,33 +10,6 @@
 #include <zlib.h>
 
 #include "data/reader.h"
-
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][4200];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
-    return p;
-}
-
-static char g_msg[8192];
-
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(g_msg, sizeof g_msg, f, ap);
-    va_end(ap);
-    return g_msg;
-}
 
 /* n bytes, partly compressible: runs, counters and pseudo-random noise. */
 static unsigned char *sample_data(size_t n)
@@ -113,13 +85,13 @@ START_TEST(test_reader_gzip_chunks_match_plain_file)
     size_t n = 700 * 1000 + 3, gn;
     unsigned char *data = sample_data(n);
     unsigned char *g = nn_test_gzip(data, n, &gn);
-    nn_test_write_file(tpath("d.bin"), data, n);
-    nn_test_write_file(tpath("d.bin.gz"), g, gn);
+    nn_test_write_file(nn_test_path("d.bin"), data, n);
+    nn_test_write_file(nn_test_path("d.bin.gz"), g, gn);
     const size_t chunks[] = {1, 7, 4096, 65537, 300000, 1 << 20};
     for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         size_t pn, zn;
-        unsigned char *plain = read_all(tpath("d.bin"), chunks[c], &pn);
-        unsigned char *unz = read_all(tpath("d.bin.gz"), chunks[c], &zn);
+        unsigned char *plain = read_all(nn_test_path("d.bin"), chunks[c], &pn);
+        unsigned char *unz = read_all(nn_test_path("d.bin.gz"), chunks[c], &zn);
         ck_assert_uint_eq(pn, n);
         ck_assert_uint_eq(zn, n);
         ck_assert_int_eq(memcmp(plain, data, n), 0);
@@ -135,18 +107,18 @@ END_TEST
 START_TEST(test_reader_reports_size_and_kind)
 {
     const char text[] = "hello, world\n";
-    nn_test_write_file(tpath("p"), text, sizeof text - 1);
+    nn_test_write_file(nn_test_path("p"), text, sizeof text - 1);
     size_t gn;
     unsigned char *g = nn_test_gzip(text, sizeof text - 1, &gn);
-    nn_test_write_file(tpath("g"), g, gn);
+    nn_test_write_file(nn_test_path("g"), g, gn);
     free(g);
 
     nn_error err = {0};
-    nn_reader *r = nn_reader_open(tpath("p"), &err);
+    nn_reader *r = nn_reader_open(nn_test_path("p"), &err);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(nn_reader_is_gzip(r), 0);
     ck_assert_int_eq(nn_reader_size(r), (long long)(sizeof text - 1));
-    ck_assert_str_eq(nn_reader_path(r), tpath("p"));
+    ck_assert_str_eq(nn_reader_path(r), nn_test_path("p"));
     ck_assert_uint_eq(nn_reader_offset(r), 0);
     char buf[5];
     ck_assert_int_eq(nn_reader_read(r, buf, 5, &err), 5);
@@ -154,7 +126,7 @@ START_TEST(test_reader_reports_size_and_kind)
     ck_assert_uint_eq(nn_reader_offset(r), 5);
     nn_reader_close(r);
 
-    r = nn_reader_open(tpath("g"), &err);
+    r = nn_reader_open(nn_test_path("g"), &err);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(nn_reader_is_gzip(r), 1);
     ck_assert_int_eq(nn_reader_size(r), -1);
@@ -168,17 +140,17 @@ END_TEST
 
 START_TEST(test_reader_reads_empty_and_one_byte_files_as_plain)
 {
-    nn_test_write_file(tpath("empty"), "", 0);
-    nn_test_write_file(tpath("one"), "\x1f", 1);
+    nn_test_write_file(nn_test_path("empty"), "", 0);
+    nn_test_write_file(nn_test_path("one"), "\x1f", 1);
     nn_error err = {0};
-    nn_reader *r = nn_reader_open(tpath("empty"), &err);
+    nn_reader *r = nn_reader_open(nn_test_path("empty"), &err);
     ck_assert_ptr_nonnull(r);
     char buf[4];
     ck_assert_int_eq(nn_reader_size(r), 0);
     ck_assert_int_eq(nn_reader_read(r, buf, sizeof buf, &err), 0);
     nn_reader_close(r);
 
-    r = nn_reader_open(tpath("one"), &err);
+    r = nn_reader_open(nn_test_path("one"), &err);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(nn_reader_is_gzip(r), 0);
     ck_assert_int_eq(nn_reader_read(r, buf, sizeof buf, &err), 1);
@@ -196,9 +168,9 @@ START_TEST(test_reader_reads_concatenated_gzip_members)
     ck_assert_ptr_nonnull(ab);
     memcpy(ab, a, an);
     memcpy(ab + an, b, bn);
-    nn_test_write_file(tpath("ab.gz"), ab, an + bn);
+    nn_test_write_file(nn_test_path("ab.gz"), ab, an + bn);
     size_t n;
-    unsigned char *got = read_all(tpath("ab.gz"), 5, &n);
+    unsigned char *got = read_all(nn_test_path("ab.gz"), 5, &n);
     ck_assert_uint_eq(n, 23);
     ck_assert_int_eq(memcmp(got, "first part, second part", 23), 0);
     free(got);
@@ -216,9 +188,9 @@ START_TEST(test_reader_rejects_garbage_after_gzip_member)
     ck_assert_ptr_nonnull(ax);
     memcpy(ax, a, an);
     memcpy(ax + an, "xyz", 3);
-    const char *p = tpath("ax.gz");
+    const char *p = nn_test_path("ax.gz");
     nn_test_write_file(p, ax, an + 3);
-    expect_read_error(p, fmt("%s: gzip data corrupt at byte %zu (unexpected bytes after the "
+    expect_read_error(p, nn_test_fmt("%s: gzip data corrupt at byte %zu (unexpected bytes after the "
                              "compressed data)", p, an));
     free(ax);
     free(a);
@@ -230,22 +202,22 @@ START_TEST(test_reader_rejects_corrupt_gzip_with_offset)
     size_t n = 5000, gn;
     unsigned char *data = sample_data(n);
     unsigned char *g = nn_test_gzip(data, n, &gn);
-    const char *p = tpath("c.gz");
+    const char *p = nn_test_path("c.gz");
     g[10] = 0xFF; /* first deflate block: reserved type 11 */
     nn_test_write_file(p, g, gn);
-    expect_read_error(p, fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
+    expect_read_error(p, nn_test_fmt("%s: gzip data corrupt at byte 11 (invalid block type)", p));
 
     free(g);
     g = nn_test_gzip(data, n, &gn);
     g[2] = 7; /* compression method other than deflate */
     nn_test_write_file(p, g, gn);
-    expect_read_error(p, fmt("%s: gzip data corrupt at byte 4 (unknown compression method)", p));
+    expect_read_error(p, nn_test_fmt("%s: gzip data corrupt at byte 4 (unknown compression method)", p));
 
     free(g);
     g = nn_test_gzip(data, n, &gn);
     g[gn - 1] ^= 1; /* ISIZE */
     nn_test_write_file(p, g, gn);
-    expect_read_error(p, fmt("%s: gzip data corrupt at byte %zu (incorrect length check)", p, gn));
+    expect_read_error(p, nn_test_fmt("%s: gzip data corrupt at byte %zu (incorrect length check)", p, gn));
     free(g);
     free(data);
 }
@@ -256,11 +228,11 @@ START_TEST(test_reader_rejects_truncated_gzip)
     size_t n = 100000, gn;
     unsigned char *data = sample_data(n);
     unsigned char *g = nn_test_gzip(data, n, &gn);
-    const char *p = tpath("t.gz");
+    const char *p = nn_test_path("t.gz");
     size_t cuts[] = {2, 5, 11, gn / 3, gn - 8, gn - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         nn_test_write_file(p, g, cuts[i]);
-        expect_read_error(p, fmt("%s: gzip stream truncated at byte %zu", p, cuts[i]));
+        expect_read_error(p, nn_test_fmt("%s: gzip stream truncated at byte %zu", p, cuts[i]));
     }
     free(g);
     free(data);
@@ -270,14 +242,14 @@ END_TEST
 START_TEST(test_reader_rejects_missing_file_and_directory)
 {
     nn_error err = {0};
-    const char *p = tpath("missing.idx");
+    const char *p = nn_test_path("missing.idx");
     ck_assert_ptr_null(nn_reader_open(p, &err));
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: No such file or directory", p));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: No such file or directory", p));
     memset(&err, 0, sizeof err);
-    ck_assert_ptr_null(nn_reader_open(g_dir, &err));
+    ck_assert_ptr_null(nn_reader_open(nn_test_dir(), &err));
     ck_assert_int_eq(err.code, 1);
-    ck_assert_str_eq(err.msg, fmt("%s: Is a directory", g_dir));
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: Is a directory", nn_test_dir()));
 }
 END_TEST
 
@@ -331,7 +303,7 @@ Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
     TCase *t = tcase_create("reader");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_reader_gzip_chunks_match_plain_file);
     tcase_add_test(t, test_reader_reports_size_and_kind);

@@ -4,7 +4,6 @@
  * its format's table entry, with the layout it gives. */
 #include "tests.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,29 +15,6 @@
 
 /* --- fixtures --------------------------------------------------------- */
 
-static char g_dir[4096];
-
-static void setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "%s", nn_test_tmpdir());
-}
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][4200];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", g_dir, name);
-    return p;
-}
-
-static const char *put(const char *name, const char *text)
-{
-    const char *p = tpath(name);
-    nn_test_write_file(p, text, strlen(text));
-    return p;
-}
-
 /* 2 images of 1 x 3 ubyte and their labels 0, 1. */
 static void put_idx_pair(const char *images, const char *labels)
 {
@@ -47,17 +23,6 @@ static void put_idx_pair(const char *images, const char *labels)
     nn_error err = {0};
     ck_assert_int_eq(nn_idx_write(images, 1, NN_DT_U8, 3, dx, x, &err), 0);
     ck_assert_int_eq(nn_idx_write(labels, 0, NN_DT_U8, 1, dy, y, &err), 0);
-}
-
-static char g_msg[8192];
-
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(g_msg, sizeof g_msg, f, ap);
-    va_end(ap);
-    return g_msg;
 }
 
 static void expect_spec_error(const char *spec, const nn_data_layout *trained, int code,
@@ -91,10 +56,10 @@ END_TEST
 
 START_TEST(test_source_from_spec_knows_one_idx_file_by_its_bytes)
 {
-    const char *im = tpath("im.idx.gz");
-    put_idx_pair(im, tpath("lab.idx"));
+    const char *im = nn_test_path("im.idx.gz");
+    put_idx_pair(im, nn_test_path("lab.idx"));
     expect_spec_error(im, NULL, NN_EXIT_USAGE,
-                      fmt("--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
+                      nn_test_fmt("--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
                           im));
     nn_source s;
     nn_error err = {0};
@@ -114,15 +79,15 @@ START_TEST(test_source_from_spec_rejects_bad_specs_and_missing_files)
     expect_spec_error(",b", NULL, NN_EXIT_USAGE,
                       "--data ,b: expected IMAGES,LABELS (two IDX files) or one CSV or IDX "
                       "file");
-    const char *p = tpath("none.csv");
-    expect_spec_error(p, NULL, NN_EXIT_RUNTIME, fmt("%s: No such file or directory", p));
+    const char *p = nn_test_path("none.csv");
+    expect_spec_error(p, NULL, NN_EXIT_RUNTIME, nn_test_fmt("%s: No such file or directory", p));
 }
 END_TEST
 
 /* CSV with no guide: header auto, ',' and the label in the last column. */
 START_TEST(test_source_from_spec_reads_csv_with_the_defaults)
 {
-    const char *p = put("d.csv", "1,2,0\n");
+    const char *p = nn_test_put("d.csv", "1,2,0\n");
     nn_data_layout idx = {.format = NN_FORMAT_IDX, .label_col = -1};
     const nn_data_layout *guides[] = {NULL, &idx};
     for (int g = 0; g < 2; g++) {
@@ -167,7 +132,7 @@ END_TEST
 /* Like the training file: its header, delimiter and label column by name. */
 START_TEST(test_source_from_spec_reads_csv_like_the_training_layout)
 {
-    const char *p = put("t.csv", "a;label;b\n1;x;2\n");
+    const char *p = nn_test_put("t.csv", "a;label;b\n1;x;2\n");
     char *names[] = {"a", "label", "b"};
     nn_data_layout l = {.format = NN_FORMAT_CSV, .header = true, .delimiter = ';',
                         .n_columns = 3, .names = names, .label_col = 1};
@@ -199,7 +164,7 @@ END_TEST
 /* The config's CSV options, when it has them, come before the layout's. */
 START_TEST(test_source_from_spec_keeps_the_options_of_the_source_it_replaces)
 {
-    const char *p = put("t.csv", "1|2\n");
+    const char *p = nn_test_put("t.csv", "1|2\n");
     nn_column t = {"y", 0};
     nn_source like = {.format = NN_FORMAT_CSV,
                       .csv = {.header = NN_HEADER_NO, .delimiter = '|', .n_targets = 1,
@@ -222,7 +187,7 @@ END_TEST
 
 START_TEST(test_source_load_reads_an_idx_pair_with_an_empty_layout)
 {
-    const char *im = tpath("im.idx.gz"), *lab = tpath("lab.idx");
+    const char *im = nn_test_path("im.idx.gz"), *lab = nn_test_path("lab.idx");
     put_idx_pair(im, lab);
     nn_source s = {.format = NN_FORMAT_IDX, .file_path = (char *)im, .labels_path = (char *)lab};
     nn_dataset d;
@@ -247,7 +212,7 @@ END_TEST
 
 START_TEST(test_source_load_reads_csv_with_its_layout)
 {
-    const char *p = put("c.csv", "x;kind;z\n1;b;2\n3;a;4\n");
+    const char *p = nn_test_put("c.csv", "x;kind;z\n1;b;2\n3;a;4\n");
     nn_source s = {.format = NN_FORMAT_CSV, .file_path = (char *)p,
                    .csv = {.header = NN_HEADER_AUTO, .delimiter = ';', .has_label = true,
                            .label = {"kind", 0}}};
@@ -269,7 +234,7 @@ START_TEST(test_source_load_reads_csv_with_its_layout)
     /* string labels for a model trained on whole numbers */
     ck_assert_int_eq(nn_source_load(&d, NULL, &s, NULL, 0, true, &err), -1);
     ck_assert_int_eq(err.code, NN_EXIT_RUNTIME);
-    ck_assert_str_eq(err.msg, fmt("%s: labels such as \"a\" are not whole numbers, but the "
+    ck_assert_str_eq(err.msg, nn_test_fmt("%s: labels such as \"a\" are not whole numbers, but the "
                                   "model was trained on whole-number labels", p));
 }
 END_TEST
@@ -289,7 +254,7 @@ Suite *source_suite(void)
 {
     Suite *s = suite_create("source");
     TCase *t = tcase_create("spec");
-    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_add_checked_fixture(t, nn_test_dir_fresh, NULL);
     tcase_add_test(t, test_source_from_spec_takes_two_paths_as_an_idx_pair);
     tcase_add_test(t, test_source_from_spec_knows_one_idx_file_by_its_bytes);
     tcase_add_test(t, test_source_from_spec_rejects_bad_specs_and_missing_files);
@@ -300,7 +265,7 @@ Suite *source_suite(void)
     suite_add_tcase(s, t);
 
     TCase *l = tcase_create("load");
-    tcase_add_checked_fixture(l, setup, NULL);
+    tcase_add_checked_fixture(l, nn_test_dir_fresh, NULL);
     tcase_add_test(l, test_source_load_reads_an_idx_pair_with_an_empty_layout);
     tcase_add_test(l, test_source_load_reads_csv_with_its_layout);
     tcase_add_test(l, test_source_load_rejects_an_unknown_format);

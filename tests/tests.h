@@ -35,6 +35,24 @@ NN_TEST_SUITES(NN_DECLARE_SUITE)
  * returned string is static storage valid until the next call. */
 const char *nn_test_tmpdir(void);
 
+/* A fresh folder for the running test's files, the one nn_test_path and
+ * nn_test_put use (a Check fixture: tcase_add_checked_fixture(tc,
+ * nn_test_dir_fresh, NULL)); nn_test_dir gives it. */
+void nn_test_dir_fresh(void);
+const char *nn_test_dir(void);
+
+/* That folder's `name`, in a static buffer (one of four, so a test can hold
+ * a few paths at once). */
+const char *nn_test_path(const char *name);
+
+/* Writes text (or n bytes) to that folder's `name`; returns the path. */
+const char *nn_test_put(const char *name, const char *text);
+const char *nn_test_put_bytes(const char *name, const void *data, size_t n);
+
+/* printf into a static buffer (the next call overwrites it), for expected
+ * messages that name nn_test_path()s. */
+const char *nn_test_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* src (n bytes) as one gzip member in memory, malloc'd; its size in *out_n. */
 unsigned char *nn_test_gzip(const void *src, size_t n, size_t *out_n);
 

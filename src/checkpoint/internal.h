@@ -83,6 +83,11 @@ int nn_ckpt_get_prog(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err
 void nn_ckpt_put_data(nn_bytes *w, const nn_ckpt *c);
 int nn_ckpt_get_data(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err);
 
+/* Early stopping (TRAI in format 4; the end of TRAI in format 3): f64
+ * best_val_loss, i64 best_epoch, i64 bad_epochs, u32 stopped. */
+void nn_ckpt_put_stopping(nn_bytes *w, const nn_ckpt *c);
+int nn_ckpt_get_stopping(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err);
+
 /* EPOC: i64 batch, 4 u64 epoch_rng, f64 acc_loss_sum, u64 acc_n, u64
  * acc_correct, u32 acc_k, 4 acc_k f64 (68 + 32 acc_k bytes).  get needs
  * c->arch. */

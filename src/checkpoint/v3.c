@@ -102,15 +102,7 @@ static int get_trai(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     for (int l = 0; l < nl; l++)
         c->arch.layers[l].alpha = nn_get_f32(r);
     c->huber_delta = nn_get_f64(r);
-    c->best_val_loss = nn_get_f64(r);
-    uint64_t be = nn_get_u64(r), bad = nn_get_u64(r);
-    uint32_t stopped = nn_get_u32(r);
-    if (be > INT64_MAX || bad > INT64_MAX || stopped > 1)
-        return nn_ckpt_malformed(err, name, "bad early-stopping state");
-    c->best_epoch = (int64_t)be;
-    c->bad_epochs = (int64_t)bad;
-    c->stopped = (int)stopped;
-    return 0;
+    return nn_ckpt_get_stopping(r, c, name, err);
 }
 
 int nn_ckpt_decode_v3(const nn_ckpt_section *secs, size_t count, const char *name, nn_ckpt *c,

@@ -188,27 +188,12 @@ static int get_prog(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return nn_ckpt_get_prog(r, c, name, err);
 }
 
-static void put_trai(const nn_ckpt *c, nn_bytes *w)
-{
-    nn_put_f64(w, c->best_val_loss);
-    nn_put_u64(w, (uint64_t)c->best_epoch);
-    nn_put_u64(w, (uint64_t)c->bad_epochs);
-    nn_put_u32(w, c->stopped ? 1 : 0);
-}
-
+static void put_trai(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_stopping(w, c); }
 static int get_trai(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
 {
-    c->best_val_loss = nn_get_f64(r);
-    uint64_t be = nn_get_u64(r), bad = nn_get_u64(r);
-    uint32_t stopped = nn_get_u32(r);
-    if (nn_ckpt_expect_end(r, "TRAI", name, err) != 0)
+    if (nn_ckpt_get_stopping(r, c, name, err) != 0)
         return -1;
-    if (be > INT64_MAX || bad > INT64_MAX || stopped > 1)
-        return nn_ckpt_malformed(err, name, "bad early-stopping state");
-    c->best_epoch = (int64_t)be;
-    c->bad_epochs = (int64_t)bad;
-    c->stopped = (int)stopped;
-    return 0;
+    return nn_ckpt_expect_end(r, "TRAI", name, err);
 }
 
 static void put_epoc(const nn_ckpt *c, nn_bytes *w) { nn_ckpt_put_epoc(w, c); }

@@ -89,9 +89,10 @@ int nn_arch_check(const nn_arch *a, char *why, size_t cap)
             snprintf(why, cap, "layer %d has an unknown kind", l + 1);
             return -1;
         }
-        if (y->origin != origin && y->origin != origin + 1) {
-            snprintf(why, cap, "layer %d belongs to declared layer %d after %d", l + 1,
-                     y->origin + 1, origin + 1);
+        if (y->origin < 0 || y->origin >= NN_MAX_LAYERS ||
+            (y->origin != origin && y->origin != origin + 1)) {
+            snprintf(why, cap, "layer %d belongs to declared layer %lld after %d", l + 1,
+                     (long long)y->origin + 1, origin + 1);
             return -1;
         }
         origin = y->origin;
