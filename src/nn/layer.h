@@ -8,7 +8,8 @@
  * checkpoint, the gradient check and --inspect iterate over the layers of
  * an architecture (nn/arch.h) and call these; none of them knows a kind by
  * name.  Adding a kind is its file, a value in nn_layer_kind and one line of
- * the registry.
+ * the registry; for a config to ask for it, its keys (config/schema.c) and
+ * where nn_arch_from_layers puts it.
  *
  * What the framework does around a kind (nn/model.c, and src/gradcheck.c
  * for the twins):
