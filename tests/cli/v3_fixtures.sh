@@ -3,6 +3,13 @@
 # working: --inspect, --predict and --eval print what the old build printed
 # for them, and --resume from each continues to the same model the old build
 # trained in one run.  Usage: sh tests/cli/v3_fixtures.sh PATH/TO/nntrain
+#
+# The outputs are compared to the last bit, on the scalar kernels, so the
+# binary must be built like the one that made them (the -O2 build): how the
+# compiler orders the scalar kernels' vectorised sums is part of the result,
+# and the sanitizer build (-O1) rounds some outputs differently.  The
+# format-3 reader itself runs under the sanitizers in the unit tests
+# (tests/test_checkpoint.c) and the checkpoint fuzzer.
 set -u
 NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 FIX=$(cd "$(dirname "$0")/../fixtures/v3" && pwd)
