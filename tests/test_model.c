@@ -148,7 +148,7 @@ START_TEST(test_model_rejects_impossible_architecture)
     nn_error e = {0};
     ck_assert_ptr_null(stack(3, 1, units, act, NULL, 1, &e));
     ck_assert_int_eq(e.code, 2);
-    ck_assert_str_eq(e.msg, "impossible model: layer 0 has 0 units");
+    ck_assert_str_eq(e.msg, "impossible model: layer 1 has 0 units");
 }
 END_TEST
 

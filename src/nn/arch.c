@@ -33,7 +33,7 @@ int nn_arch_from_layers(nn_arch *a, int n_inputs, const nn_layer_cfg *cfg, int n
         const nn_layer_cfg *c = &cfg[d];
         bool last = d == n_cfg - 1;
         if (c->units < 1 || c->units > NN_MAX_UNITS) {
-            nn_error_set(err, NN_EXIT_USAGE, "impossible model: layer %d has %d units", d,
+            nn_error_set(err, NN_EXIT_USAGE, "impossible model: layer %d has %d units", d + 1,
                          c->units);
             return -1;
         }
