@@ -29,14 +29,17 @@
  * calling thread: the result does not depend on the thread count.  The
  * parameters are gamma (group "scale") then beta (group "shift"), neither
  * with weight decay; the state is rmean then rvar.  Scratch, from a training
- * forward for the backward: [mu and then m2 or the gradients' sums, 2 x out
- * doubles][s (out)][xh (max_batch, out)]; inference puts its per-feature
- * scale and shift (floats) where the doubles go.
+ * forward for the backward: [mu and m2, or the gradients' sums, and a factor:
+ * 3 x out doubles][s (out)][xh (max_batch, out)]; inference puts its
+ * per-feature scale and shift (floats) where the doubles go.  The float
+ * engine's loops are compiled for each vector width, like the batch
+ * conversion (data/batch.c).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "nn/layer.h"
 
 static size_t bn_group_size(const nn_layer *y, int group)
@@ -55,10 +58,10 @@ static size_t bn_n_state(const nn_layer *y)
     return 2 * (size_t)y->out;
 }
 
-/* In floats: two double vectors, s, and xh. */
+/* In floats: three double vectors, s, and xh. */
 static size_t bn_n_scratch(const nn_layer *y, int max_batch)
 {
-    return 5 * (size_t)y->out + (size_t)max_batch * (size_t)y->out;
+    return 7 * (size_t)y->out + (size_t)max_batch * (size_t)y->out;
 }
 
 static int bn_check(const nn_layer *y, char *why, size_t cap)
@@ -94,52 +97,154 @@ static bool bn_fuses(nn_act act)
     return act == NN_ACT_IDENTITY;
 }
 
+/* The training pass's working set: per feature, two batch sums and a
+ * factor in double and s, then xh (B, n). */
 typedef struct {
-    double *acc0, *acc1; /* (out,) each */
-    float *s;            /* (out,) */
-    float *xh;           /* (B, out) */
-} bn_scratch;
+    int B, n;
+    const float *X, *gamma, *beta;
+    float *Z;
+    const float *dY;
+    float *dX;
+    double *acc0, *acc1, *acc2; /* (n,) each */
+    float *s;                   /* (n,) */
+    float *xh;                  /* (B, n) */
+} bn_pass;
 
-static bn_scratch scratch_of(const nn_layer *y, float *scratch)
+static bn_pass pass_of(const nn_layer *y, const nn_layer_bufs *b, int B)
 {
     size_t n = (size_t)y->out;
-    double *d = (double *)(void *)scratch; /* the model allocates each scratch aligned */
-    return (bn_scratch){d, d + n, scratch + 4 * n, scratch + 5 * n};
+    double *d = (double *)(void *)b->scratch; /* the model allocates each scratch aligned */
+    return (bn_pass){.B = B, .n = y->out, .gamma = b->params, .beta = b->params + n,
+                     .acc0 = d, .acc1 = d + n, .acc2 = d + 2 * n, .s = b->scratch + 6 * n,
+                     .xh = b->scratch + 7 * n};
 }
 
+/* The loops over a batch, row by row with the features innermost, so they
+ * run along memory and vectorise over the features; each feature's sums
+ * still add the rows in order.  Compiled for each vector width (below):
+ * no sum is reordered and nothing is contracted, so every width gives the
+ * same bits. */
+
+/* mu = acc0, m2 = acc1, s and xh, then Z = gamma xh + beta. */
+static inline __attribute__((always_inline)) void forward_body(const bn_pass *q, double eps)
+{
+    int B = q->B, n = q->n;
+    double *mu = q->acc0, *m2 = q->acc1;
+    for (int j = 0; j < n; j++)
+        mu[j] = m2[j] = 0.0;
+    for (int i = 0; i < B; i++) {
+        const float *x = q->X + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            mu[j] += x[j];
+    }
+    for (int j = 0; j < n; j++)
+        mu[j] /= B;
+    for (int i = 0; i < B; i++) {
+        const float *x = q->X + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            double d = x[j] - mu[j];
+            m2[j] += d * d;
+        }
+    }
+    for (int j = 0; j < n; j++)
+        q->s[j] = (float)(1.0 / sqrt(m2[j] / B + eps));
+    for (int i = 0; i < B; i++) {
+        const float *x = q->X + (size_t)i * n;
+        float *xh = q->xh + (size_t)i * n, *z = q->Z + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            xh[j] = (float)((x[j] - mu[j]) * q->s[j]);
+            z[j] = q->gamma[j] * xh[j] + q->beta[j];
+        }
+    }
+}
+
+/* dbeta = acc0, dgamma = acc1, then dX with k = gamma s / B in acc2. */
+static inline __attribute__((always_inline)) void backward_body(const bn_pass *q)
+{
+    int B = q->B, n = q->n;
+    double *dbeta = q->acc0, *dgamma = q->acc1, *k = q->acc2;
+    for (int j = 0; j < n; j++)
+        dbeta[j] = dgamma[j] = 0.0;
+    for (int i = 0; i < B; i++) {
+        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            dbeta[j] += g[j];
+            dgamma[j] += (double)g[j] * xh[j];
+        }
+    }
+    if (!q->dX)
+        return;
+    for (int j = 0; j < n; j++)
+        k[j] = (double)q->gamma[j] * q->s[j] / B;
+    for (int i = 0; i < B; i++) {
+        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
+        float *dx = q->dX + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            dx[j] = (float)(k[j] * ((double)B * g[j] - dbeta[j] - xh[j] * dgamma[j]));
+    }
+}
+
+typedef void (*forward_fn)(const bn_pass *q, double eps);
+typedef void (*backward_fn)(const bn_pass *q);
+
+static void forward_generic(const bn_pass *q, double eps) { forward_body(q, eps); }
+static void backward_generic(const bn_pass *q) { backward_body(q); }
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void forward_avx2(const bn_pass *q, double eps)
+{
+    forward_body(q, eps);
+}
+__attribute__((target("avx2"))) static void backward_avx2(const bn_pass *q) { backward_body(q); }
+__attribute__((target("avx512f"))) static void forward_avx512(const bn_pass *q, double eps)
+{
+    forward_body(q, eps);
+}
+__attribute__((target("avx512f"))) static void backward_avx512(const bn_pass *q)
+{
+    backward_body(q);
+}
+#endif
+
+/* The width of the kernel table in use (cpuid, or NNTRAIN_ISA). */
+static forward_fn pick_forward(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static const forward_fn by_isa[] = {forward_generic, forward_avx2, forward_avx512};
+    return by_isa[nn_kernels_isa()];
+#else
+    return forward_generic;
+#endif
+}
+
+static backward_fn pick_backward(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static const backward_fn by_isa[] = {backward_generic, backward_avx2, backward_avx512};
+    return by_isa[nn_kernels_isa()];
+#else
+    return backward_generic;
+#endif
+}
+
+/* The batch's statistics, then the running ones. */
 static void forward_train(const nn_layer *y, const nn_layer_bufs *b, const float *X, float *Z,
                           int B)
 {
+    bn_pass q = pass_of(y, b, B);
+    q.X = X;
+    q.Z = Z;
+    pick_forward()(&q, y->eps);
     int n = y->out;
-    bn_scratch sc = scratch_of(y, b->scratch);
-    double *mu = sc.acc0, *m2 = sc.acc1;
-    const float *gamma = b->params, *beta = b->params + n;
     float *rmean = b->state, *rvar = b->state + n;
-    for (int j = 0; j < n; j++)
-        mu[j] = m2[j] = 0.0;
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++)
-            mu[j] += X[(size_t)i * n + j];
-    for (int j = 0; j < n; j++)
-        mu[j] /= B;
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++) {
-            double d = X[(size_t)i * n + j] - mu[j];
-            m2[j] += d * d;
-        }
-    for (int j = 0; j < n; j++)
-        sc.s[j] = (float)(1.0 / sqrt(m2[j] / B + y->eps));
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++) {
-            size_t p = (size_t)i * n + j;
-            float xh = (float)((X[p] - mu[j]) * sc.s[j]);
-            sc.xh[p] = xh;
-            Z[p] = gamma[j] * xh + beta[j];
-        }
     double m = y->momentum, unbiased = B > 1 ? (double)B / (B - 1) : 1.0;
     for (int j = 0; j < n; j++) {
-        rmean[j] = (float)((1.0 - m) * rmean[j] + m * mu[j]);
-        rvar[j] = (float)((1.0 - m) * rvar[j] + m * (m2[j] / B) * unbiased);
+        rmean[j] = (float)((1.0 - m) * rmean[j] + m * q.acc0[j]);
+        rvar[j] = (float)((1.0 - m) * rvar[j] + m * (q.acc1[j] / B) * unbiased);
     }
 }
 
@@ -158,11 +263,13 @@ static void forward_infer(const nn_layer *y, const nn_layer_bufs *b, const float
         scale[j] = (float)s;
         shift[j] = (float)(beta[j] - rmean[j] * s);
     }
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++) {
-            size_t p = (size_t)i * n + j;
-            Z[p] = X[p] * scale[j] + shift[j];
-        }
+    for (int i = 0; i < B; i++) {
+        const float *x = X + (size_t)i * n;
+        float *z = Z + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            z[j] = x[j] * scale[j] + shift[j];
+    }
 }
 
 static void bn_forward(const nn_layer *y, const nn_layer_bufs *b, const float *X, float *Y,
@@ -179,31 +286,16 @@ static void bn_backward(const nn_layer *y, const nn_layer_bufs *b, const float *
                         const float *Y, float *dY, float *dX, int B, nn_act act)
 {
     (void)X, (void)Y, (void)act;
+    bn_pass q = pass_of(y, b, B);
+    q.dY = dY;
+    q.dX = dX;
+    pick_backward()(&q);
     int n = y->out;
-    bn_scratch sc = scratch_of(y, b->scratch);
-    double *dbeta = sc.acc0, *dgamma = sc.acc1;
-    const float *gamma = b->params;
     float *ggamma = b->grads, *gbeta = b->grads + n;
-    for (int j = 0; j < n; j++)
-        dbeta[j] = dgamma[j] = 0.0;
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++) {
-            size_t p = (size_t)i * n + j;
-            dbeta[j] += dY[p];
-            dgamma[j] += (double)dY[p] * sc.xh[p];
-        }
     for (int j = 0; j < n; j++) {
-        ggamma[j] += (float)dgamma[j];
-        gbeta[j] += (float)dbeta[j];
+        ggamma[j] += (float)q.acc1[j];
+        gbeta[j] += (float)q.acc0[j];
     }
-    if (!dX)
-        return;
-    for (int i = 0; i < B; i++)
-        for (int j = 0; j < n; j++) {
-            size_t p = (size_t)i * n + j;
-            double k = (double)gamma[j] * sc.s[j] / B;
-            dX[p] = (float)(k * ((double)B * dY[p] - dbeta[j] - sc.xh[p] * dgamma[j]));
-        }
 }
 
 /* ---- the double twin ------------------------------------------------------------ */

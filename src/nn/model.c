@@ -90,15 +90,52 @@ void nn_model_init(nn_model *m, nn_rng *rng)
     }
 }
 
+/* One loop per activation, so the activation is a constant inside it: the
+ * compiler folds nn_act_apply's switch away, and vectorises the ones
+ * without a libm call (the others call the scalar function, so every
+ * path gives nn_act_apply's bits). */
+#define ACT_LOOP(ACT, EXPR)                                                                      \
+    case ACT:                                                                                    \
+        _Pragma("omp simd") for (size_t i = 0; i < n; i++) EXPR;                                 \
+        return
+#define ACT_CALLS(ACT, EXPR)                                                                     \
+    case ACT:                                                                                    \
+        for (size_t i = 0; i < n; i++)                                                           \
+            EXPR;                                                                                \
+        return
+
 static void apply_activation(float *Y, const float *Z, int B, int out, nn_act act, float alpha)
 {
-    if (act == NN_ACT_SOFTMAX) {
+    size_t n = (size_t)B * (size_t)out;
+    switch (act) {
+    case NN_ACT_SOFTMAX:
         nn_softmax_rows(Y, Z, B, out);
         return;
+    ACT_LOOP(NN_ACT_IDENTITY, Y[i] = nn_act_apply(NN_ACT_IDENTITY, alpha, Z[i]));
+    ACT_LOOP(NN_ACT_RELU, Y[i] = nn_act_apply(NN_ACT_RELU, alpha, Z[i]));
+    ACT_LOOP(NN_ACT_LEAKY_RELU, Y[i] = nn_act_apply(NN_ACT_LEAKY_RELU, alpha, Z[i]));
+    ACT_CALLS(NN_ACT_SIGMOID, Y[i] = nn_act_apply(NN_ACT_SIGMOID, alpha, Z[i]));
+    ACT_CALLS(NN_ACT_TANH, Y[i] = nn_act_apply(NN_ACT_TANH, alpha, Z[i]));
+    ACT_CALLS(NN_ACT_ELU, Y[i] = nn_act_apply(NN_ACT_ELU, alpha, Z[i]));
+    ACT_CALLS(NN_ACT_SOFTPLUS, Y[i] = nn_act_apply(NN_ACT_SOFTPLUS, alpha, Z[i]));
     }
-    size_t n = (size_t)B * (size_t)out;
-    for (size_t i = 0; i < n; i++)
-        Y[i] = nn_act_apply(act, alpha, Z[i]);
+}
+
+/* g *= act'(a), element by element (the output layer and the activations
+ * the kind does not fuse). */
+static void apply_derivative(float *g, const float *a, size_t n, nn_act act, float alpha)
+{
+    switch (act) {
+    case NN_ACT_SOFTMAX: /* its vector-Jacobian product is the caller's */
+        return;
+    ACT_LOOP(NN_ACT_IDENTITY, g[i] *= nn_act_grad(NN_ACT_IDENTITY, alpha, a[i]));
+    ACT_LOOP(NN_ACT_SIGMOID, g[i] *= nn_act_grad(NN_ACT_SIGMOID, alpha, a[i]));
+    ACT_LOOP(NN_ACT_TANH, g[i] *= nn_act_grad(NN_ACT_TANH, alpha, a[i]));
+    ACT_LOOP(NN_ACT_RELU, g[i] *= nn_act_grad(NN_ACT_RELU, alpha, a[i]));
+    ACT_LOOP(NN_ACT_LEAKY_RELU, g[i] *= nn_act_grad(NN_ACT_LEAKY_RELU, alpha, a[i]));
+    ACT_LOOP(NN_ACT_ELU, g[i] *= nn_act_grad(NN_ACT_ELU, alpha, a[i]));
+    ACT_CALLS(NN_ACT_SOFTPLUS, g[i] *= nn_act_grad(NN_ACT_SOFTPLUS, alpha, a[i]));
+    }
 }
 
 /* Inverted dropout on layer l's output: keep each unit with probability
@@ -218,8 +255,7 @@ static void backward(nn_model *m, const float *X, float *dOut, int B, float *dX,
             nn_softmax_backward(g, g, out, B, y->out);
             kact = NN_ACT_IDENTITY;
         } else if (l == last || !ops->fuses(y->act)) {
-            for (size_t i = 0; i < n; i++)
-                g[i] *= nn_act_grad(y->act, y->alpha, out[i]);
+            apply_derivative(g, out, n, y->act, y->alpha);
             kact = NN_ACT_IDENTITY;
         }
         nn_layer_bufs b = nn_model_bufs(m, l);
