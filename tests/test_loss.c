@@ -1,4 +1,4 @@
-/* test_loss.c - the activations (nn/activation.h) and the losses (nn/loss.h):
+/* test_loss.c - the activations (math/activation.h) and the losses (nn/loss.h):
  * forward against hand-computed values, stability for huge logits, every
  * local derivative against central differences of its own forward in
  * double, the fused gradients, the softmax and its backward, the pairings. */

@@ -105,7 +105,8 @@ int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err);
  * or -1 with *err (code 1): "FILE: not an nntrain checkpoint", "FILE:
  * checkpoint format version 2, this nntrain reads formats 3 and later",
  * "FILE: checksum mismatch (file is corrupt or truncated)", "FILE: section
- * "XXXX" of checkpoint format 5 is required but unknown to this nntrain",
+ * "XXXX" of checkpoint format 5 is required but unknown to this nntrain (written
+ * by a newer one?)",
  * "FILE: malformed checkpoint: ...". */
 int nn_ckpt_load(const char *path, nn_ckpt *c, nn_error *err);
 
