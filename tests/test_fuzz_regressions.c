@@ -186,10 +186,12 @@ END_TEST
 
 /* --- checkpoints ----------------------------------------------------------- */
 
-/* tests/fuzz/regressions/fuzz_checkpoint-layer-origin-overflow: a format-4
- * checkpoint whose first layer claims declared layer 2^31 - 1.  The check
- * of the layers' order computed origin + 1 in int (undefined behaviour on
- * the overflow); now an origin outside 0..63 is refused first. */
+/* tests/fuzz/regressions/fuzz_checkpoint-layer-origin-overflow and
+ * fuzz_checkpoint-kind-message-origin: a format-4 checkpoint whose first
+ * layer claims declared layer 2^31 - 1.  The check of the layers' order,
+ * and then a kind's message about its own fields, computed origin + 1 in
+ * int (undefined behaviour on the overflow); now the record is refused as
+ * soon as its origin is read. */
 START_TEST(test_fuzz_checkpoint_layer_origin_is_range_checked)
 {
     nn_ckpt c = {0};
@@ -215,8 +217,8 @@ START_TEST(test_fuzz_checkpoint_layer_origin_is_range_checked)
         buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
     nn_ckpt d;
     ck_assert_int_eq(nn_ckpt_decode(buf, n, "m.ckpt", &d, &err), -1);
-    ck_assert_str_eq(err.msg, "m.ckpt: malformed checkpoint: layer 1 belongs to declared layer "
-                              "2147483648 after 0");
+    ck_assert_str_eq(err.msg, "m.ckpt: malformed checkpoint: layer record 1 belongs to declared "
+                              "layer 2147483648");
     free(buf);
 }
 END_TEST

@@ -81,6 +81,9 @@ static int get_layer(nn_bytes_in *r, nn_layer *y, int l, const char *name, nn_er
     uint32_t len = nn_get_u32(r);
     if (r->bad || len > nn_bytes_left(r))
         return nn_ckpt_malformed(err, name, "layer record %d is cut short", l + 1);
+    if (origin >= NN_MAX_LAYERS) /* before any message counts from it */
+        return nn_ckpt_malformed(err, name, "layer record %d belongs to declared layer %lu", l + 1,
+                                 (unsigned long)origin + 1);
     *y = (nn_layer){.kind = (nn_layer_kind)k,
                     .origin = origin > INT_MAX ? -1 : (int)origin,
                     .in = in > INT_MAX ? -1 : (int)in,
