@@ -49,6 +49,13 @@ int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t 
     return 0;
 }
 
+nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t)
+{
+    if (kind != NN_SCALE_AUTO)
+        return kind;
+    return nn_dtype_max(t) > 0 ? NN_SCALE_UNIT : NN_SCALE_STANDARD;
+}
+
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err)
 {
@@ -57,8 +64,7 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
         shift[f] = 0.0f;
         mult[f] = 1.0f;
     }
-    if (kind == NN_SCALE_AUTO)
-        kind = nn_dtype_max(d->type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
+    kind = nn_scale_resolve(kind, d->type);
     switch (kind) {
     case NN_SCALE_NONE:
     case NN_SCALE_AUTO:

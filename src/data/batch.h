@@ -27,6 +27,11 @@ int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t 
 /* Generator streams derived from the config's seed. */
 enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_DROPOUT = 4 };
 
+/* `kind` with "auto" resolved for data of type t: unit for integer data
+ * (bytes, IDX images), standard for float data (CSV), whose columns come in
+ * any units; any other kind unchanged. */
+nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t);
+
 /* The per-feature affine map x' = (x - shift[f]) * mult[f] for `kind`,
  * fitted on the rows `idx` of d:
  *   none      shift 0, mult 1
@@ -34,7 +39,7 @@ enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM
  *             (code 1) for float data
  *   minmax    shift min, mult 1 / (max - min)        (1 when max == min)
  *   standard  shift mean, mult 1 / population std    (1 when std == 0)
- *   auto      unit for integer data, none for float data
+ *   auto      unit for integer data, standard for float data
  * shift and mult are (d->features,), allocated by the caller. */
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err);

@@ -78,8 +78,7 @@ static int setup(trainer *t, nn_error *err)
         return -1;
     size_t F = t->train.features, bs = (size_t)cfg->batch_size;
     t->scale = cfg->scale;
-    if (t->scale == NN_SCALE_AUTO)
-        t->scale = nn_dtype_max(t->train.type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
+    t->scale = nn_scale_resolve(t->scale, t->train.type);
     nn_arch arch;
     if (nn_arch_from_layers(&arch, (int)F, cfg->layers, cfg->n_layers, err) < 0 ||
         nn_trainer_check_batches(t, &arch, err) < 0)
