@@ -552,5 +552,7 @@ if command -v script >/dev/null 2>&1; then
     fi
 fi
 
+sh "$ROOT/tests/cli/model.sh" "$NN" || fail=$((fail + 1))
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
