@@ -262,6 +262,119 @@ START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
 }
 END_TEST
 
+/* nn_split3: one shuffle; the test rows first, then the validation rows;
+ * with no test share it is nn_split. */
+START_TEST(test_split3_takes_test_then_validation_rows_from_one_shuffle)
+{
+    nn_error e = {0};
+    uint32_t *tr, *va, *te, *tr2, *va2;
+    size_t ntr, nva, nte, ntr2, nva2;
+    ck_assert_int_eq(nn_split3(NULL, 50, 0.2, 0.3, 9, &tr, &ntr, &va, &nva, &te, &nte, &e), 0);
+    ck_assert_uint_eq(nte, 15);
+    ck_assert_uint_eq(nva, 10);
+    ck_assert_uint_eq(ntr, 25);
+    /* a partition of 0..49 */
+    int seen[50] = {0};
+    for (size_t i = 0; i < ntr; i++)
+        seen[tr[i]]++;
+    for (size_t i = 0; i < nva; i++)
+        seen[va[i]]++;
+    for (size_t i = 0; i < nte; i++)
+        seen[te[i]]++;
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(seen[i], 1);
+    /* the test and validation rows together are the validation rows of a
+     * single share of 0.5, and the test rows those of a share of 0.3 */
+    ck_assert_int_eq(nn_split(50, 0.5, 9, &tr2, &ntr2, &va2, &nva2, &e), 0);
+    ck_assert_uint_eq(ntr2, ntr);
+    ck_assert_mem_eq(tr2, tr, ntr * sizeof *tr);
+    free(tr2);
+    free(va2);
+    ck_assert_int_eq(nn_split(50, 0.3, 9, &tr2, &ntr2, &va2, &nva2, &e), 0);
+    ck_assert_uint_eq(nva2, nte);
+    ck_assert_mem_eq(va2, te, nte * sizeof *te);
+    free(tr2);
+    free(va2);
+    free(tr);
+    free(va);
+    free(te);
+    /* no shares: every row trains, in order */
+    ck_assert_int_eq(nn_split3(NULL, 5, 0, 0, 9, &tr, &ntr, &va, &nva, &te, &nte, &e), 0);
+    ck_assert_uint_eq(ntr, 5);
+    ck_assert_ptr_null(va);
+    ck_assert_ptr_null(te);
+    for (uint32_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(tr[i], i);
+    free(tr);
+}
+END_TEST
+
+/* nn_cv_fold: the folds partition the rows, sizes floor((f+1)n/K) - floor(fn/K),
+ * and fold f's rows are positions [f n / K, (f + 1) n / K) of the split's
+ * shuffle: the first fold is a test share of n/K when that is whole. */
+START_TEST(test_cv_folds_partition_the_rows)
+{
+    nn_error e = {0};
+    int seen[23] = {0};
+    for (int f = 0; f < 4; f++) {
+        uint32_t *tr, *fo;
+        size_t ntr, nfo;
+        ck_assert_int_eq(nn_cv_fold(23, 4, f, 5, &tr, &ntr, &fo, &nfo, &e), 0);
+        ck_assert_uint_eq(nfo, (size_t)((f + 1) * 23 / 4 - f * 23 / 4));
+        ck_assert_uint_eq(ntr + nfo, 23);
+        for (size_t i = 0; i < nfo; i++)
+            seen[fo[i]]++;
+        for (size_t i = 1; i < nfo; i++)
+            ck_assert_uint_lt(fo[i - 1], fo[i]);
+        free(tr);
+        free(fo);
+    }
+    for (int i = 0; i < 23; i++)
+        ck_assert_int_eq(seen[i], 1);
+    uint32_t *tr, *fo, *a, *b;
+    size_t ntr, nfo, na, nb;
+    ck_assert_int_eq(nn_cv_fold(20, 4, 0, 5, &tr, &ntr, &fo, &nfo, &e), 0);
+    ck_assert_int_eq(nn_split(20, 0.25, 5, &a, &na, &b, &nb, &e), 0);
+    ck_assert_uint_eq(nb, nfo);
+    ck_assert_mem_eq(b, fo, nfo * sizeof *fo);
+    free(tr);
+    free(fo);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Target scaling: mean and population std of the training rows only; a
+ * constant target keeps std 1; forward then back gives the targets again,
+ * and unscaling outputs is the same map. */
+START_TEST(test_target_scaling_round_trip)
+{
+    float t[8] = {10000, 5, 10002, 5, 10004, 5, 99999, 5}; /* two targets, 4 rows */
+    nn_dataset d = {.n = 4, .n_targets = 2, .targets = t};
+    uint32_t rows[3] = {0, 1, 2}; /* the fourth row is held out */
+    double mean[2], sd[2];
+    nn_target_scaler_fit(mean, sd, &d, rows, 3);
+    ck_assert_double_eq_tol(mean[0], 10002, 1e-9);
+    ck_assert_double_eq_tol(sd[0], sqrt(8.0 / 3.0), 1e-9);
+    ck_assert_double_eq(mean[1], 5);
+    ck_assert_double_eq(sd[1], 1); /* constant */
+    float orig[8];
+    memcpy(orig, t, sizeof t);
+    nn_targets_scale(&d, mean, sd, true);
+    ck_assert_float_eq_tol(t[0], (float)(-2 / sqrt(8.0 / 3.0)), 1e-6);
+    ck_assert_float_eq_tol(t[2], 0, 1e-6);
+    ck_assert_float_eq(t[1], 0);
+    float y[8];
+    memcpy(y, t, sizeof t);
+    nn_targets_scale(&d, mean, sd, false);
+    nn_targets_unscale(y, 4, 2, mean, sd);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_float_eq_tol(t[i], orig[i], 1e-2f);
+        ck_assert_float_eq(y[i], t[i]);
+    }
+}
+END_TEST
+
 Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -274,6 +387,9 @@ Suite *batch_suite(void)
     tcase_add_test(tc, test_unit_scale_rejects_float_data);
     tcase_add_test(tc, test_gather_every_stored_type);
     tcase_add_test(tc, test_gather_large_batch_any_thread_count_matches_the_definition);
+    tcase_add_test(tc, test_split3_takes_test_then_validation_rows_from_one_shuffle);
+    tcase_add_test(tc, test_cv_folds_partition_the_rows);
+    tcase_add_test(tc, test_target_scaling_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -210,11 +210,14 @@ START_TEST(test_config_fills_defaults_for_absent_keys)
     ck_assert_int_eq(cfg.scale, NN_SCALE_AUTO);
     ck_assert_int_eq(cfg.n_layers, 1);
     ck_assert_int_eq(cfg.layers[0].units, 10);
-    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
-    ck_assert_int_eq(cfg.loss, NN_LOSS_MSE);
-    ck_assert_int_eq(cfg.optimizer, NN_OPT_SGD);
-    ck_assert(cfg.learning_rate == 0.1);
-    ck_assert_int_eq(cfg.epochs, 10);
+    /* one output layer of 10 units: softmax + cross_entropy (the pair follows the problem) */
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SOFTMAX);
+    ck_assert_int_eq(cfg.loss, NN_LOSS_CROSS_ENTROPY);
+    ck_assert_int_eq(cfg.optimizer, NN_OPT_ADAM);
+    ck_assert(cfg.learning_rate == 0.001);
+    ck_assert(cfg.test_fraction == 0.0);
+    ck_assert(!cfg.scale_targets); /* classification */
+    ck_assert_int_eq(cfg.epochs, 200);
     ck_assert_int_eq(cfg.batch_size, 32);
     ck_assert(cfg.shuffle);
     ck_assert_ptr_null(cfg.checkpoint);
@@ -225,7 +228,7 @@ START_TEST(test_config_fills_defaults_for_absent_keys)
     nn_config d;
     nn_config_defaults(&d);
     ck_assert_uint_eq(d.seed, 1);
-    ck_assert(d.learning_rate == 0.1);
+    ck_assert(d.learning_rate == 0.001);
     ck_assert_int_eq(d.n_layers, 0);
     ck_assert_ptr_null(d.config_dir);
     nn_config_free(&d);
@@ -665,14 +668,14 @@ START_TEST(test_config_to_json_writes_every_key_in_canonical_order)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
-                     "\"validation_fraction\":0,\"scale\":\"auto\"},"
-                     "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"sigmoid\","
+                     "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\"},"
+                     "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"softmax\","
                      "\"init\":\"auto\"}]},"
-                     "\"loss\":\"mse\","
-                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1,\"momentum\":0,"
-                     "\"nesterov\":false,\"weight_decay\":0,\"clip_norm\":0,"
+                     "\"loss\":\"cross_entropy\","
+                     "\"optimizer\":{\"name\":\"adam\",\"learning_rate\":0.001,\"beta1\":0.9,"
+                     "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0,\"clip_norm\":0,"
                      "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
-                     "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true},"
+                     "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true},"
                      "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
@@ -750,7 +753,7 @@ START_TEST(test_config_parses_csv_sources_with_every_key)
     ck_assert_int_eq(cfg.validation.csv.label.index, -2);
     ck_assert(!cfg.regression);
     ck_assert_int_eq(cfg.n_targets, 0);
-    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SOFTMAX);
     nn_config_free(&cfg);
 }
 END_TEST
@@ -959,7 +962,7 @@ START_TEST(test_config_regression_needs_one_output_per_target)
     ck_assert_int_eq(cfg.train.csv.n_targets, 2);
     ck_assert_str_eq(cfg.train.csv.targets[0].name, "y1");
     ck_assert_str_eq(cfg.train.csv.targets[1].name, "y2");
-    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID); /* hidden layers keep sigmoid */
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_RELU); /* hidden layers default to relu */
     ck_assert_int_eq(cfg.layers[1].act, NN_ACT_IDENTITY); /* the output defaults to identity */
     nn_config_free(&cfg);
 
@@ -974,10 +977,10 @@ START_TEST(test_config_regression_needs_one_output_per_target)
     EXPECT_USAGE(REG("[{\"units\": 1e0}]"),
                  "x.json:2:32: \"model.layers.0.units\" must equal the number of "
                  "data.train.targets (2), found 1e0");
-    /* a classification CSV keeps the sigmoid output and any width */
+    /* a classification CSV has any width, and its output defaults to the classes' pair */
     parse_ok(&cfg, SRC2("{\"path\": \"x.csv\", \"label\": \"c\"}"));
     ck_assert(!cfg.regression);
-    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SOFTMAX);
     nn_config_free(&cfg);
 }
 END_TEST
@@ -1070,7 +1073,7 @@ START_TEST(test_config_set_overrides_top_level_and_nested_keys)
     nn_error err = {0};
     ck_assert_int_eq(nn_config_parse_with_sets(&cfg, MINIMAL, strlen(MINIMAL), "x.json", "d",
                                                NULL, 0, &err), 0);
-    ck_assert_int_eq(cfg.epochs, 10);
+    ck_assert_int_eq(cfg.epochs, 200);
     nn_config_free(&cfg);
 }
 END_TEST
@@ -1115,7 +1118,7 @@ START_TEST(test_config_set_indexes_arrays_and_appends)
     PARSE_SETS_OK(&cfg, two, "model.layers.2.units=7", "model.layers.0={\"units\": 5}");
     ck_assert_int_eq(cfg.n_layers, 3);
     ck_assert_int_eq(cfg.layers[0].units, 5);
-    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_SIGMOID);
+    ck_assert_int_eq(cfg.layers[0].act, NN_ACT_RELU);
     ck_assert_int_eq(cfg.layers[1].units, 3);
     ck_assert_int_eq(cfg.layers[2].units, 7);
     nn_config_free(&cfg);
@@ -1327,14 +1330,15 @@ START_TEST(test_config_to_json_writes_csv_sources)
                      "\"delimiter\":\",\",\"targets\":[\"y\",-1]},"
                      "\"test\":{\"path\":\"-\",\"header\":false,\"delimiter\":\"whitespace\","
                      "\"targets\":[0,\"z\"]},"
-                     "\"validation_fraction\":0,\"scale\":\"auto\"},"
+                     "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\","
+                     "\"scale_targets\":true},"
                      "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\","
                      "\"init\":\"auto\"}]},"
                      "\"loss\":\"mse\","
-                     "\"optimizer\":{\"name\":\"sgd\",\"learning_rate\":0.1,\"momentum\":0,"
-                     "\"nesterov\":false,\"weight_decay\":0,\"clip_norm\":0,"
+                     "\"optimizer\":{\"name\":\"adam\",\"learning_rate\":0.001,\"beta1\":0.9,"
+                     "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0,\"clip_norm\":0,"
                      "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
-                     "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true},"
+                     "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true},"
                      "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
@@ -1416,8 +1420,8 @@ START_TEST(test_config_new_keys_default_when_absent)
     for (int k = 0; k < 2; k++) {
         const nn_config *c = both[k];
         ck_assert(c->huber_delta == 1.0);
-        ck_assert_int_eq(c->optimizer, NN_OPT_SGD);
-        ck_assert(c->learning_rate == 0.1);
+        ck_assert_int_eq(c->optimizer, NN_OPT_ADAM);
+        ck_assert(c->learning_rate == 0.001);
         ck_assert(c->momentum == 0.0);
         ck_assert(!c->nesterov);
         ck_assert(c->beta1 == 0.9);
@@ -1583,11 +1587,13 @@ START_TEST(test_config_softmax_only_on_a_classification_output_of_two_or_more_un
                  "output layer");
     EXPECT_USAGE(NET("{\"units\": 1, \"activation\": \"softmax\"}", "\"loss\": \"cross_entropy\""),
                  "x.json:2:49: \"model.layers.0.activation\": softmax needs at least 2 units "
-                 "(over one unit it is the constant 1), found 1");
+                 "(over one unit it is the constant 1), found 1; for a binary classifier with one "
+                 "output unit use \"sigmoid\" with loss \"binary_cross_entropy\"");
     /* at the units when they were written after the activation */
     EXPECT_USAGE(NET("{\"activation\": \"softmax\", \"units\": 1}", "\"loss\": \"cross_entropy\""),
                  "x.json:2:57: \"model.layers.0.activation\": softmax needs at least 2 units "
-                 "(over one unit it is the constant 1), found 1");
+                 "(over one unit it is the constant 1), found 1; for a binary classifier with one "
+                 "output unit use \"sigmoid\" with loss \"binary_cross_entropy\"");
     EXPECT_USAGE(REG_NET("[{\"units\": 2, \"activation\": \"softmax\"}]", "\"loss\": \"mse\""),
                  "x.json:2:49: \"model.layers.0.activation\": a softmax output layer is for "
                  "classes, but \"data.train\" has targets (regression)");
@@ -1697,19 +1703,29 @@ START_TEST(test_config_rejects_each_unsound_loss_pairing)
                  "\"cross_entropy\": with \"%s\"" SOFTMAX_WHY, others[l]);
         EXPECT_USAGE(text, msg);
     }
-    /* the default loss: reported at the activation */
-    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 3, \"activation\": \"softmax\"}", "\"seed\": 1"),
-                 "x.json:2:63: a softmax output layer needs loss \"cross_entropy\": with \"mse\""
+    /* a loss that is given against an activation that is given: reported at the later */
+    EXPECT_USAGE("{" TRAIN ",\n\"loss\": \"mse\",\n\"model\": {\"layers\": "
+                 "[{\"units\": 8}, {\"units\": 3, \"activation\": \"softmax\"}]}}",
+                 "x.json:3:63: a softmax output layer needs loss \"cross_entropy\": with \"mse\""
                  SOFTMAX_WHY);
     /* the activation written after the loss: reported at the activation */
     EXPECT_USAGE("{" TRAIN ",\n\"loss\": \"cross_entropy\",\n\"model\": {\"layers\": "
                  "[{\"units\": 3, \"activation\": \"sigmoid\"}]}}",
                  "x.json:3:49: loss \"cross_entropy\" needs a softmax output layer (the last "
                  "layer's activation is \"sigmoid\")");
-    /* the default activation (sigmoid) with cross_entropy */
-    EXPECT_USAGE(CFG3("\"loss\": \"cross_entropy\""),
-                 "x.json:3:9: loss \"cross_entropy\" needs a softmax output layer (the last "
-                 "layer's activation is \"sigmoid\")");
+    /* cross_entropy over one output unit (the default activation is then sigmoid):
+     * the hint names binary_cross_entropy */
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 1}", "\"loss\": \"cross_entropy\""),
+                 "x.json:3:9: loss \"cross_entropy\" needs a softmax output layer of 2 or more "
+                 "units, and the output layer has one unit: for a binary classifier with one "
+                 "output unit use loss \"binary_cross_entropy\" (with a sigmoid output), or give "
+                 "the output layer 2 units");
+    EXPECT_USAGE(NET("{\"units\": 8}, {\"units\": 1, \"activation\": \"sigmoid\"}",
+                     "\"loss\": \"cross_entropy\""),
+                 "x.json:3:9: loss \"cross_entropy\" needs a softmax output layer of 2 or more "
+                 "units, and the output layer has one unit: for a binary classifier with one "
+                 "output unit use loss \"binary_cross_entropy\" (with a sigmoid output), or give "
+                 "the output layer 2 units");
     /* classification losses on regression data */
     EXPECT_USAGE(REG_NET("[{\"units\": 8}, {\"units\": 2}]", "\"loss\": \"cross_entropy\""),
                  "x.json:3:9: loss \"cross_entropy\" is a classification loss, but "
@@ -1785,7 +1801,7 @@ START_TEST(test_config_parses_optimizer_keys)
     nn_config_free(&cfg);
 
     /* momentum without Nesterov */
-    parse_ok(&cfg, CFG3("\"optimizer\": {\"momentum\": 0.5, \"nesterov\": false}"));
+    parse_ok(&cfg, CFG3("\"optimizer\": {\"name\": \"sgd\", \"momentum\": 0.5, \"nesterov\": false}"));
     ck_assert(cfg.momentum == 0.5 && !cfg.nesterov);
     nn_config_free(&cfg);
 }
@@ -1800,13 +1816,15 @@ START_TEST(test_config_rejects_optimizer_keys_that_do_not_apply)
                  "x.json:3:40: \"optimizer.momentum\" applies only to sgd");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"nesterov\": false}"),
                  "x.json:3:31: \"optimizer.nesterov\" applies only to sgd");
-    /* sgd by default */
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"beta1\": 0.9}"),
-                 "x.json:3:15: \"optimizer.beta1\" applies only to adam and adamw");
+    /* adam by default */
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 0.9}"),
+                 "x.json:3:15: \"optimizer.momentum\" applies only to sgd");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"beta1\": 0.9}"),
+                 "x.json:3:30: \"optimizer.beta1\" applies only to adam and adamw");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"beta2\": 0.9}"),
                  "x.json:3:30: \"optimizer.beta2\" applies only to adam and adamw");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"eps\": 1e-8}"),
-                 "x.json:3:15: \"optimizer.eps\" applies only to adam and adamw");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"eps\": 1e-8}"),
+                 "x.json:3:30: \"optimizer.eps\" applies only to adam and adamw");
     /* the check comes before the value's own */
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"momentum\": \"x\"}"),
                  "x.json:3:31: \"optimizer.momentum\" applies only to sgd");
@@ -1819,10 +1837,10 @@ END_TEST
 START_TEST(test_config_rejects_out_of_range_optimizer_values)
 {
 #define UNIT_RANGE "must be a number from 0 up to but not including 1, found "
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": 1}"),
-                 "x.json:3:27: \"optimizer.momentum\" " UNIT_RANGE "1");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"momentum\": -0.5}"),
-                 "x.json:3:27: \"optimizer.momentum\" " UNIT_RANGE "-0.5");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"momentum\": 1}"),
+                 "x.json:3:42: \"optimizer.momentum\" " UNIT_RANGE "1");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"momentum\": -0.5}"),
+                 "x.json:3:42: \"optimizer.momentum\" " UNIT_RANGE "-0.5");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"beta1\": 1}"),
                  "x.json:3:40: \"optimizer.beta1\" " UNIT_RANGE "1");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\", \"beta2\": -0.5}"),
@@ -1842,14 +1860,14 @@ START_TEST(test_config_rejects_out_of_range_optimizer_values)
     EXPECT_USAGE(CFG3("\"optimizer\": {\"clip_norm\": 1e999}"),
                  "x.json:3:28: \"optimizer.clip_norm\" must be a number 0 or greater, "
                  "found 1e999");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": \"yes\"}"),
-                 "x.json:3:27: \"optimizer.nesterov\" must be true or false, found a string");
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"nesterov\": \"yes\"}"),
+                 "x.json:3:42: \"optimizer.nesterov\" must be true or false, found a string");
     /* Nesterov needs momentum */
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": true}"),
-                 "x.json:3:27: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"nesterov\": true}"),
+                 "x.json:3:42: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
                  "0 (Nesterov's look-ahead follows the momentum; with 0 there is none)");
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"nesterov\": true, \"momentum\": 0}"),
-                 "x.json:3:45: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"sgd\", \"nesterov\": true, \"momentum\": 0}"),
+                 "x.json:3:60: \"optimizer.nesterov\" needs \"optimizer.momentum\" greater than "
                  "0 (Nesterov's look-ahead follows the momentum; with 0 there is none)");
 }
 END_TEST
@@ -1921,9 +1939,9 @@ START_TEST(test_config_rejects_bad_schedules)
                  "x.json:3:56: \"optimizer.schedule.min_lr\" must be a number 0 or greater, "
                  "found -1");
     /* min_lr must be below the learning rate, given or by default */
-    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.1}}"),
+    EXPECT_USAGE(CFG3("\"optimizer\": {\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.001}}"),
                  "x.json:3:56: \"optimizer.schedule.min_lr\" must be below "
-                 "\"optimizer.learning_rate\" (0.1), found 0.1");
+                 "\"optimizer.learning_rate\" (0.001), found 0.001");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"name\": \"adam\",\n"
                       "\"schedule\": {\"name\": \"cosine\", \"min_lr\": 0.002}}"),
                  "x.json:4:42: \"optimizer.schedule.min_lr\" must be below "
@@ -2034,7 +2052,7 @@ START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
-                     "\"validation_fraction\":0.1,\"scale\":\"auto\"},"
+                     "\"validation_fraction\":0.1,\"test_fraction\":0,\"scale\":\"auto\"},"
                      "\"model\":{\"layers\":["
                      "{\"units\":16,\"activation\":\"leaky_relu\",\"alpha\":0.01,\"init\":\"he\","
                      "\"dropout\":0.25,\"batch_norm\":false},"
@@ -2045,14 +2063,14 @@ START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
                      "\"optimizer\":{\"name\":\"adamw\",\"learning_rate\":0.001,\"beta1\":0.9,"
                      "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0.01,\"clip_norm\":1,"
                      "\"schedule\":{\"name\":\"cosine\",\"min_lr\":1e-05,\"warmup_epochs\":2}},"
-                     "\"training\":{\"epochs\":10,\"batch_size\":32,\"shuffle\":true,"
+                     "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true,"
                      "\"early_stopping\":{\"patience\":5,\"min_delta\":0}},"
                      "\"checkpoint\":{\"path\":\"r.ckpt\",\"every_epochs\":1,\"keep_best\":true}}");
     free(json);
     nn_config_free(&cfg);
 
     /* sgd keys, a step schedule, huber_delta */
-    parse_ok(&cfg, CFG3("\"loss\": \"huber\", \"optimizer\": {\"momentum\": 0.9, "
+    parse_ok(&cfg, CFG3("\"loss\": \"huber\", \"optimizer\": {\"name\": \"sgd\", \"momentum\": 0.9, "
                         "\"nesterov\": true, \"schedule\": {\"name\": \"step\"}}"));
     json = nn_config_to_json(&cfg);
     ck_assert_ptr_nonnull(json);
@@ -2077,8 +2095,8 @@ START_TEST(test_config_to_json_round_trips_the_new_keys)
 {
     assert_round_trip(rich_config);
     assert_round_trip(CFG3("\"loss\": \"huber\", \"huber_delta\": 0.30000000000000004, "
-                           "\"optimizer\": {\"learning_rate\": 0.05, \"momentum\": 0.9, "
-                           "\"nesterov\": true, \"weight_decay\": 1e-4, \"clip_norm\": 2.5, "
+                           "\"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.05, "
+                           "\"momentum\": 0.9, \"nesterov\": true, \"weight_decay\": 1e-4, \"clip_norm\": 2.5, "
                            "\"schedule\": {\"name\": \"step\", \"gamma\": 0.5, "
                            "\"step_epochs\": 7, \"warmup_epochs\": 1}}"));
     assert_round_trip(CFG3("\"loss\": \"mae\", \"optimizer\": {\"name\": \"adam\", "
@@ -2142,7 +2160,7 @@ START_TEST(test_config_set_reaches_the_new_keys)
                       "--set optimizer.name=adam: \"optimizer.momentum\" applies only to sgd",
                       "optimizer.name=adam");
     EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.beta1=0.8: \"optimizer.beta1\" applies only to "
-                               "adam and adamw", "optimizer.beta1=0.8");
+                               "adam and adamw", "optimizer.name=sgd", "optimizer.beta1=0.8");
     EXPECT_SETS_USAGE(MINIMAL, "--set model.layers.0.alpha=0.1: \"model.layers.0.alpha\" applies "
                                "only to leaky_relu and elu", "model.layers.0.alpha=0.1");
     EXPECT_SETS_USAGE(two, "--set model.layers.1.dropout=0.2: \"model.layers.1.dropout\" is not "
@@ -2159,7 +2177,7 @@ START_TEST(test_config_set_reaches_the_new_keys)
                                "data.validation_fraction or data.validation)",
                       "training.early_stopping.patience=3");
     EXPECT_SETS_USAGE(MINIMAL, "--set optimizer.schedule.min_lr=0.5: \"optimizer.schedule.min_lr\" "
-                               "must be below \"optimizer.learning_rate\" (0.1), found 0.5",
+                               "must be below \"optimizer.learning_rate\" (0.001), found 0.5",
                       "optimizer.schedule.name=cosine", "optimizer.schedule.min_lr=0.5");
     EXPECT_SETS_USAGE(MINIMAL, "--set huber_delta=2: \"huber_delta\" applies only to loss "
                                "\"huber\"", "huber_delta=2");
@@ -2332,12 +2350,12 @@ START_TEST(test_config_to_json_writes_batch_norm_on_hidden_layers)
     char *json = nn_config_to_json(&cfg);
     ck_assert_ptr_nonnull(json);
     ck_assert_ptr_nonnull(strstr(json, "\"model\":{\"layers\":["
-                                       "{\"units\":8,\"activation\":\"sigmoid\",\"init\":\"auto\","
+                                       "{\"units\":8,\"activation\":\"relu\",\"init\":\"auto\","
                                        "\"dropout\":0,\"batch_norm\":true,"
                                        "\"batch_norm_momentum\":0.01,\"batch_norm_eps\":1e-05},"
-                                       "{\"units\":4,\"activation\":\"sigmoid\",\"init\":\"auto\","
+                                       "{\"units\":4,\"activation\":\"relu\",\"init\":\"auto\","
                                        "\"dropout\":0,\"batch_norm\":false},"
-                                       "{\"units\":3,\"activation\":\"sigmoid\","
+                                       "{\"units\":3,\"activation\":\"softmax\","
                                        "\"init\":\"auto\"}]}"));
     free(json);
     nn_config_free(&cfg);

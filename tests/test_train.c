@@ -58,7 +58,7 @@ static void write_config(const char *dir, const char *extra_training, double lr,
              "          \"validation_fraction\": 0.2, \"scale\": \"unit\"},"
              " \"model\": {\"layers\": [{\"units\": 5, \"activation\": \"sigmoid\"},"
              "                        {\"units\": %d, \"activation\": \"sigmoid\"}]},"
-             " \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": %g},"
+             " \"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": %g},"
              " \"training\": {\"batch_size\": 7 %s},"
              " \"checkpoint\": {\"path\": \"model.ckpt\"}}",
              units_out, lr, extra_training);
@@ -364,8 +364,9 @@ START_TEST(test_csv_string_labels_round_trip_through_checkpoint)
     snprintf(text, sizeof text,
              "{\"data\": {\"train\": {\"path\": \"train.csv\", \"label\": \"kind\"}, "
              "\"scale\": \"standard\"},"
-             " \"model\": {\"layers\": [{\"units\": 6}, {\"units\": 3}]},"
-             " \"optimizer\": {\"learning_rate\": 2}, \"training\": {\"epochs\": 80, "
+             " \"model\": {\"layers\": [{\"units\": 6, \"activation\": \"sigmoid\"},"
+             " {\"units\": 3, \"activation\": \"sigmoid\"}]}, \"loss\": \"mse\","
+             " \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 2}, \"training\": {\"epochs\": 80, "
              "\"batch_size\": 10},"
              " \"checkpoint\": {\"path\": \"m.ckpt\"}}");
     nn_test_write_file(path, text, strlen(text));
@@ -415,9 +416,10 @@ START_TEST(test_csv_regression_learns_a_linear_map)
     snprintf(path, sizeof path, "%s/config.json", dir);
     snprintf(text, sizeof text,
              "{\"data\": {\"train\": {\"path\": \"lin.csv\", \"delimiter\": \";\", "
-             "\"targets\": [\"y\", -1]}, \"validation_fraction\": 0.25, \"scale\": \"none\"},"
+             "\"targets\": [\"y\", -1]}, \"validation_fraction\": 0.25, \"scale\": \"none\","
+             " \"scale_targets\": false},"
              " \"model\": {\"layers\": [{\"units\": 2}]},"
-             " \"optimizer\": {\"learning_rate\": 0.2}, \"training\": {\"epochs\": 200, "
+             " \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.2}, \"training\": {\"epochs\": 200, "
              "\"batch_size\": 8}, \"checkpoint\": {\"path\": \"m.ckpt\"}}");
     nn_test_write_file(path, text, strlen(text));
     nn_error e = {0};
@@ -506,8 +508,8 @@ END_TEST
 START_TEST(test_dropout_is_seeded_and_off_at_eval)
 {
     const char *dir = setup_with("[{\"units\": 8, \"activation\": \"relu\", \"dropout\": 0.5},"
-                                 " {\"units\": 2}]",
-                                 "\"optimizer\": {\"learning_rate\": 0.5}, \"training\": "
+                                 " {\"units\": 2, \"activation\": \"sigmoid\"}]",
+                                 "\"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.5}, \"training\": "
                                  "{\"batch_size\": 8}");
     char ck[4200];
     snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
@@ -530,8 +532,8 @@ START_TEST(test_early_stopping_stops_at_the_right_epoch)
     /* min_delta 10 means no epoch after the first improves the validation
      * loss enough: with patience 2, epochs 2 and 3 fail, and training stops
      * after epoch 3 of 20. */
-    const char *dir = setup_with("[{\"units\": 4}, {\"units\": 2}]",
-                                 "\"optimizer\": {\"learning_rate\": 0.5}, \"training\": "
+    const char *dir = setup_with("[{\"units\": 4, \"activation\": \"sigmoid\"}, {\"units\": 2, \"activation\": \"sigmoid\"}]",
+                                 "\"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.5}, \"training\": "
                                  "{\"batch_size\": 8, \"early_stopping\": {\"patience\": 2, "
                                  "\"min_delta\": 10}}");
     nn_error e = {0};
@@ -555,8 +557,8 @@ END_TEST
 
 START_TEST(test_keep_best_writes_the_best_epoch_beside_the_latest)
 {
-    const char *dir = setup_with("[{\"units\": 4}, {\"units\": 2}]",
-                                 "\"optimizer\": {\"learning_rate\": 0.5}, \"training\": "
+    const char *dir = setup_with("[{\"units\": 4, \"activation\": \"sigmoid\"}, {\"units\": 2, \"activation\": \"sigmoid\"}]",
+                                 "\"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.5}, \"training\": "
                                  "{\"batch_size\": 8}, \"checkpoint\": {\"path\": \"model.ckpt\", "
                                  "\"keep_best\": true}");
     nn_error e = {0};
@@ -567,8 +569,8 @@ START_TEST(test_keep_best_writes_the_best_epoch_beside_the_latest)
     nn_config cfg;
     ck_assert_int_eq(nn_config_load(&cfg, path, &e), -1);
     ck_assert_int_eq(e.code, 2);
-    dir = setup_with("[{\"units\": 4}, {\"units\": 2}]",
-                     "\"optimizer\": {\"learning_rate\": 0.5}, \"training\": {\"batch_size\": 8}");
+    dir = setup_with("[{\"units\": 4, \"activation\": \"sigmoid\"}, {\"units\": 2, \"activation\": \"sigmoid\"}]",
+                     "\"loss\": \"mse\", \"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.5}, \"training\": {\"batch_size\": 8}");
     snprintf(path, sizeof path, "%s/config.json", dir);
     ck_assert_int_eq(nn_config_load(&cfg, path, &e), 0);
     nn_config_free(&cfg);
@@ -704,7 +706,9 @@ START_TEST(test_batch_norm_checkpoint_is_the_same_for_any_thread_count)
     snprintf(text, sizeof text,
              "{\"data\": {\"train\": {\"images\": \"x.idx\", \"labels\": \"y.idx\"}},"
              " \"model\": {\"layers\": [{\"units\": 96, \"activation\": \"relu\", "
-             "\"batch_norm\": true}, {\"units\": 64, \"batch_norm\": true}, {\"units\": 3}]},"
+             "\"batch_norm\": true}, {\"units\": 64, \"activation\": \"sigmoid\", \"batch_norm\": true},"
+             " {\"units\": 3, \"activation\": \"sigmoid\"}]}, \"loss\": \"mse\","
+             " \"optimizer\": {\"name\": \"sgd\"},"
              " \"training\": {\"epochs\": 2, \"batch_size\": 50},"
              " \"checkpoint\": {\"path\": \"m.ckpt\"}}");
     snprintf(path, sizeof path, "%s/config.json", dir);

@@ -66,6 +66,13 @@ typedef struct {
     float *shift;
     float *mult;
 
+    /* regression target scaling (data.scale_targets): the model was trained on
+     * (t - target_mean[k]) / target_std[k]; its outputs map back by y std + mean.
+     * NULL (n_target_scale 0) when the targets were used as they are (and in
+     * checkpoints written before the TSCL section existed). */
+    int n_target_scale;     /* 0 or layout.n_targets */
+    double *target_mean, *target_std;
+
     /* the optimizer */
     nn_opt optimizer;
     float *opt_state;       /* NULL when n_opt_state == 0 (plain SGD) */

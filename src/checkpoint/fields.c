@@ -398,5 +398,19 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
         snprintf(what, cap, "inconsistent data layout");
         return -1;
     }
+    if (c->n_target_scale) {
+        if (c->n_target_scale != l->n_targets || !c->target_mean || !c->target_std) {
+            snprintf(what, cap, "target scaling for %d outputs, the model has %d targets",
+                     c->n_target_scale, l->n_targets);
+            return -1;
+        }
+        for (int k = 0; k < c->n_target_scale; k++)
+            if (!isfinite(c->target_mean[k]) || !isfinite(c->target_std[k]) ||
+                !(c->target_std[k] > 0)) {
+                snprintf(what, cap, "target scaling of output %d is not finite and positive",
+                         k + 1);
+                return -1;
+            }
+    }
     return 0;
 }

@@ -51,6 +51,8 @@ void nn_ckpt_free(nn_ckpt *c)
     nn_data_layout_free(&c->layout);
     free(c->state);
     free(c->acc_reg);
+    free(c->target_mean);
+    free(c->target_std);
     memset(c, 0, sizeof *c);
 }
 

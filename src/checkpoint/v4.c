@@ -20,6 +20,10 @@
  *   PROG  req  progress (fields.c)
  *   TRAI  req  f64 best_val_loss, i64 best_epoch, i64 bad_epochs, u32 stopped
  *   EPOC  req  an interrupted epoch (fields.c)
+ *   TSCL  req  regression target scaling, only when the targets were scaled:
+ *              u32 n (the model's outputs), n f64 means, n f64 standard
+ *              deviations (each finite, std > 0).  Required: a reader that
+ *              skipped it would report standardised values as predictions
  * Every known section must appear once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
@@ -217,6 +221,36 @@ static int get_conf(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return nn_ckpt_get_text(r, &c->config_json, "config", name, err);
 }
 
+/* ---- TSCL ------------------------------------------------------------------------- */
+
+static bool has_tscl(const nn_ckpt *c) { return c->n_target_scale > 0; }
+
+static void put_tscl(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_u32(w, (uint32_t)c->n_target_scale);
+    for (int k = 0; k < c->n_target_scale; k++)
+        nn_put_f64(w, c->target_mean[k]);
+    for (int k = 0; k < c->n_target_scale; k++)
+        nn_put_f64(w, c->target_std[k]);
+}
+
+static int get_tscl(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint32_t n = nn_get_u32(r);
+    if (r->bad || n < 1 || n > NN_MAX_UNITS || (size_t)n * 16 != nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "section \"TSCL\" does not hold a target scaling");
+    c->target_mean = malloc(sizeof(double) * n);
+    c->target_std = malloc(sizeof(double) * n);
+    if (!c->target_mean || !c->target_std)
+        return nn_ckpt_nomem(err, name);
+    c->n_target_scale = (int)n;
+    for (uint32_t k = 0; k < n; k++)
+        c->target_mean[k] = nn_get_f64(r);
+    for (uint32_t k = 0; k < n; k++)
+        c->target_std[k] = nn_get_f64(r);
+    return nn_ckpt_expect_end(r, "TSCL", name, err);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -224,16 +258,19 @@ typedef struct {
     bool required;
     void (*put)(const nn_ckpt *c, nn_bytes *w);
     int (*get)(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err);
+    bool (*present)(const nn_ckpt *c); /* NULL: always written; else only when it says so
+                                          (a required section then is required when present) */
 } section_def;
 
 /* In the order written and decoded: ARCH before what is checked against it. */
 static const section_def sections[] = {
-    {"VERS", false, put_vers, get_vers}, {"CONF", false, put_conf, get_conf},
-    {"ARCH", true, put_arch, get_arch},  {"LOSS", true, put_loss, get_loss},
-    {"DATA", true, put_data, get_data},  {"SCAL", true, put_scal, get_scal},
-    {"PARM", true, put_parm, get_parm},  {"STAT", true, put_stat, get_stat},
-    {"OPTM", true, put_optm, get_optm},  {"PROG", true, put_prog, get_prog},
-    {"TRAI", true, put_trai, get_trai},  {"EPOC", true, put_epoc, get_epoc},
+    {"VERS", false, put_vers, get_vers, NULL}, {"CONF", false, put_conf, get_conf, NULL},
+    {"ARCH", true, put_arch, get_arch, NULL},  {"LOSS", true, put_loss, get_loss, NULL},
+    {"DATA", true, put_data, get_data, NULL},  {"SCAL", true, put_scal, get_scal, NULL},
+    {"PARM", true, put_parm, get_parm, NULL},  {"STAT", true, put_stat, get_stat, NULL},
+    {"OPTM", true, put_optm, get_optm, NULL},  {"PROG", true, put_prog, get_prog, NULL},
+    {"TRAI", true, put_trai, get_trai, NULL},  {"EPOC", true, put_epoc, get_epoc, NULL},
+    {"TSCL", true, put_tscl, get_tscl, has_tscl},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 
@@ -248,8 +285,13 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n, const char 
         return -1;
     }
     nn_bytes w = {0};
-    nn_ckpt_frame_begin(&w, NN_CKPT_VERSION, N_SECTIONS);
+    uint32_t written = 0;
+    for (int s = 0; s < N_SECTIONS; s++)
+        written += !sections[s].present || sections[s].present(c);
+    nn_ckpt_frame_begin(&w, NN_CKPT_VERSION, written);
     for (int s = 0; s < N_SECTIONS; s++) {
+        if (sections[s].present && !sections[s].present(c))
+            continue;
         size_t head = nn_ckpt_section_begin(&w, sections[s].tag, sections[s].required);
         sections[s].put(c, &w);
         nn_ckpt_section_end(&w, head);
@@ -293,7 +335,7 @@ static int sort_sections(const nn_ckpt_section *secs, size_t count, uint32_t ver
         found[s] = (int)i;
     }
     for (int s = 0; s < N_SECTIONS; s++)
-        if (found[s] < 0 && sections[s].required)
+        if (found[s] < 0 && sections[s].required && !sections[s].present)
             return nn_ckpt_malformed(err, name, "section \"%s\" is missing", sections[s].tag);
     return 0;
 }

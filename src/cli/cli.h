@@ -40,4 +40,11 @@ void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_re
 int nn_cli_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
                    nn_error *err);
 
+/* cv_report.c: --cv K, K-fold cross-validation of cfg (train/train.h):
+ * each fold's metrics on o->out, then their mean and population standard
+ * deviation; text lines, or one JSON object per fold and a summary object
+ * {"cv": {...}} with --json.  No checkpoint is written. */
+#define NN_CV_MAX_FOLDS 100000
+int nn_cli_cv(const nn_config *cfg, int folds, const nn_run_opts *o, nn_error *err);
+
 #endif

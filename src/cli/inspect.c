@@ -54,6 +54,15 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
         }
         fputc(']', f);
     }
+    if (c->n_target_scale) { /* the targets' mean and std, in their units */
+        fputs(",\"target_scale\":{\"mean\":[", f);
+        for (int k = 0; k < c->n_target_scale; k++)
+            fprintf(f, "%s%.17g", k ? "," : "", c->target_mean[k]);
+        fputs("],\"std\":[", f);
+        for (int k = 0; k < c->n_target_scale; k++)
+            fprintf(f, "%s%.17g", k ? "," : "", c->target_std[k]);
+        fputs("]}", f);
+    }
     for (int i = 0; i < 4; i++)
         if (isfinite(metrics[i]))
             fprintf(f, ",\"%s\":%.9g", metric_names[i], metrics[i]);
@@ -87,6 +96,9 @@ static void inspect_text(FILE *f, const char *path, const nn_ckpt *c)
         fputs(c->class_names && c->n_classes ? ")\n" : "\n", f);
     fprintf(f, "data         %s\nscale        %s\n", nn_format_get(c->layout.format)->name,
             nn_scale_name(c->scale));
+    for (int k = 0; k < c->n_target_scale; k++)
+        fprintf(f, "target %-5d mean %.9g, std %.9g (trained on (t - mean) / std; the losses "
+                   "below are in those units)\n", k + 1, c->target_mean[k], c->target_std[k]);
     fprintf(f, "epoch        %lld\nstep         %lld\nseed         %llu\n", (long long)c->epoch,
             (long long)c->step, (unsigned long long)c->seed);
     for (int i = 0; i < 4; i++)

@@ -36,6 +36,7 @@ static void print_help(FILE *f, long cores)
             "  nntrain --eval --checkpoint FILE --data SPEC  the same without a config\n"
             "  nntrain --predict --checkpoint FILE [--data SPEC|-]\n"
             "                                                one CSV line per sample to stdout\n"
+            "  nntrain --cv K [OPTIONS] CONFIG.json          K-fold cross-validation, no checkpoint\n"
             "  nntrain --gradcheck [OPTIONS] CONFIG.json     check every gradient against finite\n"
             "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
@@ -48,6 +49,8 @@ static void print_help(FILE *f, long cores)
             "  --gradcheck          check the config's gradients in double precision against\n"
             "                       central differences; exit 1 above 1e-6 (default: off)\n"
             "  --inspect FILE       describe the checkpoint FILE\n"
+            "  --cv K               K-fold cross-validation (K from 2 to the rows): train K\n"
+            "                       models, print each fold's metrics, their mean and std\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -89,7 +92,7 @@ typedef struct {
     const char *config;
     const char *checkpoint;
     const char *data;
-    long long seed, epochs;
+    long long seed, epochs, cv;
     bool has_seed, has_epochs;
     nn_run_opts run;
 } options;
@@ -147,7 +150,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         if (eq)
             val = eq + 1;
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
-                                                 "--seed",       "--threads", "--set"};
+                                                 "--seed",       "--threads", "--set",
+                                                 "--cv"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -198,6 +202,9 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             if (parse_count(name, val, 0, 9007199254740992LL, &o->seed, err) < 0)
                 return -1;
             o->has_seed = true;
+        } else if (!strcmp(name, "--cv")) {
+            if (parse_count(name, val, 2, NN_CV_MAX_FOLDS, &o->cv, err) < 0)
+                return -1;
         } else if (!strcmp(name, "--threads")) {
             if (parse_count(name, val, 1, 1024, &n, err) < 0)
                 return -1;
@@ -263,8 +270,15 @@ static int run(options *o, nn_error *err)
         }
         return nn_cli_inspect(o->config, &o->run, err);
     }
-    if ((o->eval + o->predict + o->gradcheck) > 1) {
-        nn_error_set(err, NN_EXIT_USAGE, "--eval, --predict and --gradcheck cannot be combined");
+    if ((o->eval + o->predict + o->gradcheck + (o->cv > 0)) > 1) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--eval, --predict, --gradcheck and --cv cannot be combined");
+        return USAGE_HINT;
+    }
+    if (o->cv && (o->run.resume || o->checkpoint || o->run.profile)) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--cv trains from scratch and writes no checkpoint: it does not go with "
+                     "--resume, --checkpoint or --profile");
         return USAGE_HINT;
     }
     if (o->run.profile && (o->eval || o->predict || o->gradcheck)) {
@@ -333,9 +347,19 @@ static int run(options *o, nn_error *err)
                 goto out;
             cfg.has_test = true;
         }
+        if (!cfg.has_test && cfg.test_fraction > 0) {
+            /* the rows training held out (data.test_fraction) */
+            nn_eval_report r;
+            if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0) {
+                nn_cli_print_eval(o->run.out, &r, o->run.json);
+                nn_eval_report_free(&r);
+            }
+            goto out;
+        }
         if (!cfg.has_test) {
             nn_error_set(err, NN_EXIT_USAGE,
-                         "%s: no test data: set data.test or give --data SPEC", o->config);
+                         "%s: no test data: set data.test or data.test_fraction, or give --data "
+                         "SPEC", o->config);
             goto out;
         }
         rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
@@ -343,6 +367,10 @@ static int run(options *o, nn_error *err)
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
         goto out;
+    if (o->cv) {
+        rc = nn_cli_cv(&cfg, (int)o->cv, &o->run, err);
+        goto out;
+    }
     nn_train_opts to = {.resume = o->run.resume, .profile = o->run.profile};
     nn_train_report report;
     nn_train_report_init(&report, &to, o->run.json, o->run.quiet, o->run.progress, o->run.out,

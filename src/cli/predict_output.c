@@ -27,7 +27,7 @@ static void write_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K
             else
                 fprintf(l->out, "%d", cls);
         }
-        if (l->scores)
+        if (l->scores && c->layout.n_targets == 0) /* regression: the values are the scores */
             for (int k = 0; k < K; k++)
                 fprintf(l->out, ",%.9g", y[k]);
         fputc('\n', l->out);

@@ -79,7 +79,17 @@ typedef struct {
     bool has_validation;         /* "data.validation" (a source; excludes the fraction) */
     nn_source validation;
     double validation_fraction;  /* "data.validation_fraction", default 0, in [0, 1) */
-    nn_scale scale;              /* "data.scale", default "auto" */
+    double test_fraction;        /* "data.test_fraction", default 0, in [0, 1); with
+                                    validation_fraction below 1 together: the first
+                                    round(test_fraction n) rows of the split's shuffle are
+                                    held out for --eval (nn_split3, data/batch.h) */
+    nn_scale scale;              /* "data.scale", default "auto": unit for integer data,
+                                    standard for float data */
+    bool scale_targets;          /* "data.scale_targets", regression only (an error when
+                                    given otherwise; false then), default true: targets
+                                    standardised for training by the training rows' mean
+                                    and population std, predictions and metrics in the
+                                    original units */
 
     bool regression;             /* data.train is a CSV source with "targets": the last
                                     layer has n_targets units and defaults to "identity",
@@ -89,7 +99,10 @@ typedef struct {
     int n_layers;                /* "model.layers", 1..NN_MAX_LAYERS, required */
     nn_layer_cfg layers[NN_MAX_LAYERS];
 
-    /* "loss", default "mse"; it must suit the output layer (errors at the later of
+    /* "loss"; its default and the output layer's activation's are a pair (schema.c):
+     * neither given: regression identity + mse, K > 1 units softmax + cross_entropy,
+     * one unit sigmoid + binary_cross_entropy; one given: the other follows it.  It must
+     * suit the output layer (errors at the later of
      * the "loss" value and the last layer's "activation" value):
      *   cross_entropy          needs a softmax output layer, and a softmax output layer
      *                          needs cross_entropy
@@ -105,7 +118,7 @@ typedef struct {
     /* "optimizer".  A key that does not apply to the optimizer chosen is an error
      * ("\"optimizer.momentum\" applies only to sgd"); its field keeps the value
      * nn_config_defaults gives it. */
-    nn_opt optimizer;            /* "optimizer.name", default "sgd" */
+    nn_opt optimizer;            /* "optimizer.name", default "adam" */
     double learning_rate;        /* "optimizer.learning_rate", > 0 and finite; default 0.1
                                     for sgd, 0.001 for adam and adamw */
     double momentum;             /* "optimizer.momentum", sgd only, in [0, 1), default 0 */
@@ -121,7 +134,7 @@ typedef struct {
                                     gradient norm is clipped to this */
     nn_schedule_cfg schedule;    /* "optimizer.schedule", default {"name": "constant"} */
 
-    int epochs;                  /* "training.epochs", default 10, 1..1000000 */
+    int epochs;                  /* "training.epochs", default 200, 1..1000000 */
     int batch_size;              /* "training.batch_size", default 32, 1..65536; at least 2
                                     when a layer has batch_norm */
     bool shuffle;                /* "training.shuffle", default true */

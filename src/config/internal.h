@@ -235,6 +235,8 @@ struct cfg_row {
                                the key is given (0: none, always written out) */
     size_t resolved;        /* CFG_PATH: 1 + offsetof the resolved char * */
     int (*check)(const cfg_parser *p, const cfg_sec *s); /* CFG_CHECK */
+    bool regression_only;   /* a key of the data section that applies only when data.train
+                               has targets (regression): not written out otherwise */
     const char *help;       /* one line for documentation */
 };
 
@@ -249,6 +251,8 @@ struct cfg_sec {
     void *base;           /* the struct the rows' offsets are into */
     nn_config *cfg;       /* the whole config */
     bool out_layer;       /* the last layer's section */
+    const cJSON *root;    /* the whole tree (NULL for nn_config_defaults): a default may
+                             depend on whether another key is given */
 };
 
 /* The root section's rows [*n]. */
@@ -266,6 +270,8 @@ int cfg_read(const cfg_parser *p, nn_config *cfg);
 /* ---- rules.c: settings that must fit together (the CFG_CHECK rows) --------------- */
 
 int cfg_check_validation_fraction(const cfg_parser *p, const cfg_sec *s); /* data */
+int cfg_check_test_fraction(const cfg_parser *p, const cfg_sec *s);       /* data */
+int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s);       /* data */
 int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s);   /* a layer */
 int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s);            /* a layer */
 int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s);       /* the root */

@@ -28,6 +28,40 @@ int cfg_check_validation_fraction(const cfg_parser *p, const cfg_sec *s)
                        cfg_found(p, v, true, buf, sizeof buf));
 }
 
+/* data: the test and validation shares come out of the same file. */
+int cfg_check_test_fraction(const cfg_parser *p, const cfg_sec *s)
+{
+    const nn_config *cfg = s->cfg;
+    const cJSON *t = member(s->obj, "test_fraction");
+    char buf[CFG_CLIP + 8];
+    if (cfg->test_fraction > 0 && member(s->obj, "test"))
+        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, t), member(s->obj, "test")),
+                           "\"data.test_fraction\" must be 0 when \"data.test\" is given, found %s",
+                           cfg_found(p, t, true, buf, sizeof buf));
+    if (cfg->test_fraction + cfg->validation_fraction < 1)
+        return 0;
+    const cJSON *v = member(s->obj, "validation_fraction");
+    char a[40], b[40];
+    cfg_fmt_double(a, sizeof a, cfg->test_fraction);
+    cfg_fmt_double(b, sizeof b, cfg->validation_fraction);
+    return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, t), v),
+                       "\"data.test_fraction\" (%s) and \"data.validation_fraction\" (%s) must "
+                       "add up to less than 1: no training rows would be left", a, b);
+}
+
+/* data: target scaling is for regression; given for classes it is an error. */
+int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s)
+{
+    if (s->cfg->regression)
+        return 0;
+    s->cfg->scale_targets = false;
+    const cJSON *v = member(s->obj, "scale_targets");
+    if (!v)
+        return 0;
+    return cfg_fail_at(p, cfg_key_loc(p, v), "\"data.scale_targets\" applies only to regression "
+                       "(\"data.train\" with \"targets\"); this config's data has class labels");
+}
+
 /* A layer: a regression output has one unit per target. */
 int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s)
 {
@@ -58,7 +92,9 @@ int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s)
     if (layer->units < 2)
         return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, act), member(s->obj, "units")),
                            "\"%s.activation\": softmax needs at least 2 units (over one unit it "
-                           "is the constant 1), found %d", s->path, layer->units);
+                           "is the constant 1), found %d; for a binary classifier with one "
+                           "output unit use \"sigmoid\" with loss \"binary_cross_entropy\"",
+                           s->path, layer->units);
     return 0;
 }
 
@@ -79,6 +115,12 @@ int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s)
         return cfg_fail_at(p, cfg_value_loc(p, loss), "loss \"%s\" is a classification loss, but "
                            "\"data.train\" has targets (regression): use \"mse\", \"mae\" or "
                            "\"huber\"", ln);
+    int K = cfg->layers[cfg->n_layers - 1].units;
+    if (ce && K == 1)
+        return cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer of 2 or "
+                           "more units, and the output layer has one unit: for a binary "
+                           "classifier with one output unit use loss \"binary_cross_entropy\" "
+                           "(with a sigmoid output), or give the output layer 2 units");
     if (ce && out != NN_ACT_SOFTMAX)
         return cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer (the "
                            "last layer's activation is \"%s\")", an);

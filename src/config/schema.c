@@ -70,10 +70,63 @@ _Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &
                sizeof(nn_init) == sizeof(int) && sizeof(nn_sched_name) == sizeof(int),
                "an enum is not an int");
 
-/* A regression output must not be bounded: sigmoid would be. */
+/* The loss named in the tree, or -1 when none (or not a valid name: the
+ * loss row reports that). */
+static int given_loss(const cfg_sec *s)
+{
+    const cJSON *v = s->root ? cJSON_GetObjectItemCaseSensitive(s->root, "loss") : NULL;
+    return cJSON_IsString(v) ? nn_loss_from_name(v->valuestring) : -1;
+}
+
+/* Hidden layers: relu (with He initialisation, init "auto"), which keeps its
+ * gradient where sigmoid saturates.  The output layer and the loss are a
+ * pair: with neither given the pair follows the problem (regression:
+ * identity + mse; K > 1 units: softmax + cross_entropy; one unit: sigmoid +
+ * binary_cross_entropy); with the loss given the activation follows it
+ * (cross_entropy: softmax, or sigmoid over one unit, which the pairing rule
+ * then refuses with a hint; binary_cross_entropy: sigmoid; mse, mae, huber:
+ * identity).  default_loss is the other half. */
 static double default_activation(const cfg_sec *s)
 {
-    return s->out_layer && s->cfg->regression ? NN_ACT_IDENTITY : NN_ACT_SIGMOID;
+    if (!s->out_layer)
+        return NN_ACT_RELU;
+    const nn_layer_cfg *layer = s->base;
+    if (s->cfg->regression)
+        return NN_ACT_IDENTITY;
+    switch (given_loss(s)) {
+    case NN_LOSS_CROSS_ENTROPY:
+        return layer->units >= 2 ? NN_ACT_SOFTMAX : NN_ACT_SIGMOID;
+    case NN_LOSS_BINARY_CROSS_ENTROPY:
+        return NN_ACT_SIGMOID;
+    case NN_LOSS_MSE:
+    case NN_LOSS_MAE:
+    case NN_LOSS_HUBER:
+        return NN_ACT_IDENTITY;
+    default:
+        return layer->units >= 2 ? NN_ACT_SOFTMAX : NN_ACT_SIGMOID;
+    }
+}
+
+/* The loss when not given: from the output activation when that is given
+ * (softmax: cross_entropy; sigmoid over one unit: binary_cross_entropy;
+ * anything else: mse), else from the problem (as default_activation). */
+static double default_loss(const cfg_sec *s)
+{
+    const nn_config *cfg = s->cfg;
+    if (cfg->n_layers < 1 || cfg->regression)
+        return NN_LOSS_MSE;
+    const nn_layer_cfg *out = &cfg->layers[cfg->n_layers - 1];
+    const cJSON *layers = s->root ? cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(s->root, "model"), "layers")
+                                  : NULL;
+    const cJSON *last = cJSON_GetArrayItem(layers, cfg->n_layers - 1);
+    if (!cJSON_GetObjectItemCaseSensitive(last, "activation"))
+        return out->units >= 2 ? NN_LOSS_CROSS_ENTROPY : NN_LOSS_BINARY_CROSS_ENTROPY;
+    if (out->act == NN_ACT_SOFTMAX)
+        return NN_LOSS_CROSS_ENTROPY;
+    if (out->act == NN_ACT_SIGMOID && out->units == 1)
+        return NN_LOSS_BINARY_CROSS_ENTROPY;
+    return NN_LOSS_MSE;
 }
 
 static double default_alpha(const cfg_sec *s)
@@ -123,10 +176,16 @@ static const cfg_row data_rows[] = {
      .given = FIELD(nn_config, has_validation), .help = "a separate validation set"},
     {"validation_fraction", CFG_NUM, AT(nn_config, validation_fraction), .range = &unit,
      .def = 0, .help = "share of the training data held out for validation"},
+    {"test_fraction", CFG_NUM, AT(nn_config, test_fraction), .range = &unit, .def = 0,
+     .help = "share of the training data held out for testing (--eval)"},
     {"scale", CFG_ENUM, AT(nn_config, scale), .names = &enum_scale, .def = NN_SCALE_AUTO,
      .help = "input scaling"},
     CHECK(cfg_check_validation_fraction),
+    CHECK(cfg_check_test_fraction),
     CHECK(cfg_read_sources),
+    {"scale_targets", CFG_BOOL, AT(nn_config, scale_targets), .def = true,
+     .regression_only = true, .help = "standardise regression targets for training"},
+    CHECK(cfg_check_scale_targets),
 };
 
 static const cfg_row model_rows[] = {
@@ -155,7 +214,7 @@ static const cfg_row schedule_rows[] = {
 };
 
 static const cfg_row optimizer_rows[] = {
-    {"name", CFG_ENUM, AT(nn_config, optimizer), .names = &enum_opt, .def = NN_OPT_SGD,
+    {"name", CFG_ENUM, AT(nn_config, optimizer), .names = &enum_opt, .def = NN_OPT_ADAM,
      .help = "the optimizer"},
     /* Adam's step is about the rate whatever the gradient's size */
     {"learning_rate", CFG_NUM, AT(nn_config, learning_rate), .range = &positive, .def = 0.1,
@@ -191,7 +250,7 @@ static const cfg_row early_stopping_rows[] = {
 };
 
 static const cfg_row training_rows[] = {
-    {"epochs", CFG_INT, AT(nn_config, epochs), .min = 1, .max = CFG_MAX_EPOCHS, .def = 10,
+    {"epochs", CFG_INT, AT(nn_config, epochs), .min = 1, .max = CFG_MAX_EPOCHS, .def = 200,
      .help = "total epochs"},
     {"batch_size", CFG_INT, AT(nn_config, batch_size), .min = 1, .max = CFG_MAX_BATCH,
      .def = 32, .help = "samples per mini-batch"},
@@ -218,7 +277,7 @@ static const cfg_row root_rows[] = {
      .help = "seeds the initial weights, the validation split and the shuffles"},
     {"data", CFG_SECTION, SECTION(data_rows), .required = true, .help = "the data"},
     {"model", CFG_SECTION, SECTION(model_rows), .required = true, .help = "the network"},
-    {"loss", CFG_ENUM, AT(nn_config, loss), .names = &enum_loss, .def = NN_LOSS_MSE,
+    {"loss", CFG_ENUM, AT(nn_config, loss), .names = &enum_loss, .def_fn = default_loss,
      .phrase = "loss ", .quote = true, .help = "the cost"},
     {"huber_delta", CFG_NUM, AT(nn_config, huber_delta), .range = &positive, .def = 1,
      ONLY("loss", BIT(NN_LOSS_HUBER)),
@@ -299,6 +358,9 @@ static bool chosen(const cfg_row *rows, int n, const cfg_row *r, const void *bas
 bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
                      bool out_layer)
 {
+    /* a regression-only key is a key of the data section, whose base is the config */
+    if (r->regression_only && !((const nn_config *)base)->regression)
+        return false;
     return !(r->hidden_only && out_layer) && chosen(rows, n, r, base);
 }
 
@@ -414,7 +476,8 @@ static int read_subsection(const cfg_parser *p, const cfg_sec *s, const cfg_row 
     if (!obj && !r->required)
         return 0;
     cfg_sec sub = {.rows = r->rows, .n_rows = r->n_rows, .obj = obj, .at = obj ? obj : s->at,
-                   .base = s->base, .cfg = s->cfg, .out_layer = s->out_layer};
+                   .base = s->base, .cfg = s->cfg, .out_layer = s->out_layer,
+                   .root = s->root};
     cfg_join(sub.path, sizeof sub.path, s->path, r->key);
     if (read_section(p, &sub) < 0)
         return -1;
@@ -442,7 +505,7 @@ static int read_array(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         cfg_sec item = {.rows = r->rows, .n_rows = r->n_rows, .obj = e, .at = e,
                         .base = (char *)field(r, s->base) + (size_t)i * r->item_size,
-                        .cfg = s->cfg, .out_layer = i == n - 1};
+                        .cfg = s->cfg, .out_layer = i == n - 1, .root = s->root};
         snprintf(item.path, sizeof item.path, "%s.%d", path, i);
         if (!cJSON_IsObject(e))
             return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object, found %s",
@@ -547,7 +610,7 @@ static int read_section(const cfg_parser *p, cfg_sec *s)
 int cfg_read(const cfg_parser *p, nn_config *cfg)
 {
     cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .obj = p->root,
-                    .at = p->root, .base = cfg, .cfg = cfg};
+                    .at = p->root, .base = cfg, .cfg = cfg, .root = p->root};
     return read_section(p, &root);
 }
 

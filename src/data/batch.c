@@ -13,40 +13,143 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t *n_train,
-             uint32_t **val, size_t *n_val, nn_error *err)
+static int split_nomem(size_t n, nn_error *err)
 {
-    size_t nv = (size_t)llround(fraction * (double)n);
-    if (nv > n)
-        nv = n;
-    uint32_t *all = malloc(sizeof(uint32_t) * (n ? n : 1));
-    if (!all) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory splitting %zu samples", n);
+    nn_error_set(err, NN_EXIT_RUNTIME, "out of memory splitting %zu samples", n);
+    return -1;
+}
+
+/* A sorted copy of v[n] (NULL when n is 0); 0 or -1. */
+static int sorted_copy(const uint32_t *v, size_t n, uint32_t **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    *out = malloc(sizeof(uint32_t) * n);
+    if (!*out)
         return -1;
-    }
+    memcpy(*out, v, sizeof(uint32_t) * n);
+    qsort(*out, n, sizeof(uint32_t), cmp_u32);
+    return 0;
+}
+
+/* rows (NULL: 0..n-1) shuffled by the split generator; NULL on out of memory. */
+static uint32_t *split_order(const uint32_t *rows, size_t n, uint64_t seed, bool shuffle)
+{
+    uint32_t *all = malloc(sizeof(uint32_t) * (n ? n : 1));
+    if (!all)
+        return NULL;
     for (size_t i = 0; i < n; i++)
-        all[i] = (uint32_t)i;
-    uint32_t *v = NULL;
-    if (nv > 0) {
+        all[i] = rows ? rows[i] : (uint32_t)i;
+    if (shuffle) {
         nn_rng rng;
         nn_rng_seed(&rng, seed, NN_STREAM_SPLIT);
         nn_rng_shuffle(&rng, all, n);
-        v = malloc(sizeof(uint32_t) * nv);
-        if (!v) {
-            free(all);
-            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory splitting %zu samples", n);
-            return -1;
-        }
-        memcpy(v, all, sizeof(uint32_t) * nv);
-        memmove(all, all + nv, sizeof(uint32_t) * (n - nv));
-        qsort(v, nv, sizeof(uint32_t), cmp_u32);
-        qsort(all, n - nv, sizeof(uint32_t), cmp_u32);
     }
+    return all;
+}
+
+int nn_split3(const uint32_t *rows, size_t n, double val_fraction, double test_fraction,
+              uint64_t seed, uint32_t **train, size_t *n_train, uint32_t **val, size_t *n_val,
+              uint32_t **test, size_t *n_test, nn_error *err)
+{
+    size_t nt = (size_t)llround(test_fraction * (double)n);
+    size_t nv = (size_t)llround(val_fraction * (double)n);
+    if (nt > n)
+        nt = n;
+    if (nv > n - nt)
+        nv = n - nt;
+    *train = *val = *test = NULL;
+    uint32_t *all = split_order(rows, n, seed, nt + nv > 0);
+    if (!all)
+        return split_nomem(n, err);
+    if (sorted_copy(all, nt, test) < 0 || sorted_copy(all + nt, nv, val) < 0) {
+        free(all);
+        free(*test);
+        *test = NULL;
+        return split_nomem(n, err);
+    }
+    memmove(all, all + nt + nv, sizeof(uint32_t) * (n - nt - nv));
+    qsort(all, n - nt - nv, sizeof(uint32_t), cmp_u32);
     *train = all;
-    *n_train = n - nv;
-    *val = v;
+    *n_train = n - nt - nv;
     *n_val = nv;
+    *n_test = nt;
     return 0;
+}
+
+int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t *n_train,
+             uint32_t **val, size_t *n_val, nn_error *err)
+{
+    uint32_t *test;
+    size_t n_test;
+    return nn_split3(NULL, n, fraction, 0.0, seed, train, n_train, val, n_val, &test, &n_test,
+                     err);
+}
+
+int nn_cv_fold(size_t n, int K, int f, uint64_t seed, uint32_t **train, size_t *n_train,
+               uint32_t **fold, size_t *n_fold, nn_error *err)
+{
+    size_t lo = (size_t)f * n / (size_t)K, hi = (size_t)(f + 1) * n / (size_t)K;
+    *train = *fold = NULL;
+    uint32_t *all = split_order(NULL, n, seed, true);
+    if (!all)
+        return split_nomem(n, err);
+    if (sorted_copy(all + lo, hi - lo, fold) < 0) {
+        free(all);
+        return split_nomem(n, err);
+    }
+    memmove(all + lo, all + hi, sizeof(uint32_t) * (n - hi));
+    qsort(all, n - (hi - lo), sizeof(uint32_t), cmp_u32);
+    *train = all;
+    *n_train = n - (hi - lo);
+    *n_fold = hi - lo;
+    return 0;
+}
+
+void nn_target_scaler_fit(double *mean, double *std, const nn_dataset *d, const uint32_t *idx,
+                          size_t n)
+{
+    int K = d->n_targets;
+    for (int k = 0; k < K; k++) {
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < n; i++)
+            s += d->targets[(size_t)idx[i] * (size_t)K + (size_t)k];
+        double m = n ? s / (double)n : 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double e = d->targets[(size_t)idx[i] * (size_t)K + (size_t)k] - m;
+            ss += e * e;
+        }
+        double sd = n ? sqrt(ss / (double)n) : 0.0;
+        mean[k] = m;
+        std[k] = sd > 0 && isfinite(sd) ? sd : 1.0;
+    }
+}
+
+void nn_targets_scale(nn_dataset *d, const double *mean, const double *std, bool forward)
+{
+    int K = d->n_targets;
+    for (size_t i = 0; i < d->n; i++)
+        for (int k = 0; k < K; k++) {
+            float *t = &d->targets[i * (size_t)K + (size_t)k];
+            *t = forward ? (float)((*t - mean[k]) / std[k]) : (float)(*t * std[k] + mean[k]);
+        }
+}
+
+void nn_targets_unscale(float *y, size_t B, int K, const double *mean, const double *std)
+{
+    for (size_t i = 0; i < B; i++)
+        for (int k = 0; k < K; k++) {
+            float *v = &y[i * (size_t)K + (size_t)k];
+            *v = (float)(*v * std[k] + mean[k]);
+        }
+}
+
+nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t)
+{
+    if (kind != NN_SCALE_AUTO)
+        return kind;
+    return nn_dtype_max(t) > 0 ? NN_SCALE_UNIT : NN_SCALE_STANDARD;
 }
 
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
@@ -57,8 +160,7 @@ int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
         shift[f] = 0.0f;
         mult[f] = 1.0f;
     }
-    if (kind == NN_SCALE_AUTO)
-        kind = nn_dtype_max(d->type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
+    kind = nn_scale_resolve(kind, d->type);
     switch (kind) {
     case NN_SCALE_NONE:
     case NN_SCALE_AUTO:

@@ -7,6 +7,7 @@
 #ifndef NN_BATCH_H
 #define NN_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,8 +25,41 @@
 int nn_split(size_t n, double fraction, uint64_t seed, uint32_t **train, size_t *n_train,
              uint32_t **val, size_t *n_val, nn_error *err);
 
+/* The general split: the rows rows[0..n-1] (NULL: 0..n-1) shuffled
+ * (Fisher-Yates) by a generator seeded from `seed` (stream NN_STREAM_SPLIT);
+ * the first round(test_fraction n) of that order are the test rows, the next
+ * round(val_fraction n) the validation rows, the rest the training rows; each
+ * list then sorted.  With test_fraction 0 it is nn_split.  The three lists
+ * are malloc'd (*test and *val NULL when empty; *train never NULL). */
+int nn_split3(const uint32_t *rows, size_t n, double val_fraction, double test_fraction,
+              uint64_t seed, uint32_t **train, size_t *n_train, uint32_t **val, size_t *n_val,
+              uint32_t **test, size_t *n_test, nn_error *err);
+
+/* K-fold cross-validation, fold f (0-based) of K over n rows: the rows
+ * 0..n-1 shuffled (Fisher-Yates) by a generator seeded from `seed` (stream
+ * NN_STREAM_SPLIT); the fold's rows are the positions [floor(f n / K),
+ * floor((f + 1) n / K)) of that order, *train the others; both sorted.
+ * Needs 2 <= K <= n.  The lists are malloc'd. */
+int nn_cv_fold(size_t n, int K, int f, uint64_t seed, uint32_t **train, size_t *n_train,
+               uint32_t **fold, size_t *n_fold, nn_error *err);
+
+/* Regression target scaling (data.scale_targets): the mean and population
+ * standard deviation of each target over the rows idx[0..n-1] of d
+ * (mean[n_targets], std[n_targets]; a constant target gets std 1). */
+void nn_target_scaler_fit(double *mean, double *std, const nn_dataset *d, const uint32_t *idx,
+                          size_t n);
+/* Every target of d becomes (t - mean) / std (forward), or t std + mean
+ * (!forward); the same map for model outputs y[B, K] is nn_targets_unscale. */
+void nn_targets_scale(nn_dataset *d, const double *mean, const double *std, bool forward);
+void nn_targets_unscale(float *y, size_t B, int K, const double *mean, const double *std);
+
 /* Generator streams derived from the config's seed. */
 enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_DROPOUT = 4 };
+
+/* `kind` with "auto" resolved for data of type t: unit for integer data
+ * (bytes, IDX images), standard for float data (CSV), whose columns come in
+ * any units; any other kind unchanged. */
+nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t);
 
 /* The per-feature affine map x' = (x - shift[f]) * mult[f] for `kind`,
  * fitted on the rows `idx` of d:
@@ -34,7 +68,7 @@ enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM
  *             (code 1) for float data
  *   minmax    shift min, mult 1 / (max - min)        (1 when max == min)
  *   standard  shift mean, mult 1 / population std    (1 when std == 0)
- *   auto      unit for integer data, none for float data
+ *   auto      unit for integer data, standard for float data
  * shift and mult are (d->features,), allocated by the caller. */
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err);

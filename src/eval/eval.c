@@ -1,15 +1,42 @@
 /* eval.c - --eval's core (eval.h). */
 #include "eval/eval.h"
 
+#include <cJSON.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint/checkpoint.h"
+#include "data/batch.h"
 #include "eval/measure.h"
 
-int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
-                nn_eval_report *out, nn_error *err)
+/* The held-out shares in the checkpoint's config: data.test_fraction and
+ * data.validation_fraction (0 when absent).  -1 with *err when the
+ * checkpoint holds no test share. */
+static int holdout_fractions(const nn_ckpt *c, const char *ckpt_path, double *test,
+                             double *val, nn_error *err)
 {
+    cJSON *root = cJSON_Parse(c->config_json ? c->config_json : "");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(data, "test_fraction");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "validation_fraction");
+    *test = cJSON_IsNumber(t) ? t->valuedouble : 0.0;
+    *val = cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+    cJSON_Delete(root);
+    if (*test > 0 && *test < 1 && *val >= 0 && *test + *val < 1)
+        return 0;
+    nn_error_set(err, NN_EXIT_USAGE,
+                 "%s: no test data: the checkpoint was trained without data.test_fraction; set "
+                 "data.test or give --data SPEC",
+                 ckpt_path);
+    return -1;
+}
+
+static int evaluate(const char *ckpt_path, const nn_source *src, const char *spec, bool holdout,
+                    nn_eval_report *out, nn_error *err)
+{
+    uint32_t *train = NULL, *val = NULL, *test = NULL;
+    size_t n_train = 0, n_val = 0, n_test = 0;
     nn_ckpt c = {0};
     nn_dataset d = {0};
     nn_source own = {0};
@@ -17,6 +44,9 @@ int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (nn_ckpt_load(ckpt_path, &c, err) < 0)
+        goto out;
+    double test_fraction = 0, val_fraction = 0;
+    if (holdout && holdout_fractions(&c, ckpt_path, &test_fraction, &val_fraction, err) < 0)
         goto out;
     if (!src) {
         if (nn_source_from_spec(&own, spec, &c.layout, NULL, true, err) < 0)
@@ -52,13 +82,25 @@ int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
                                err) < 0) {
         goto out;
     }
+    /* the held-out rows: the training split redrawn with the checkpoint's seed */
+    if (holdout && nn_split3(NULL, d.n, val_fraction, test_fraction, c.seed, &train, &n_train,
+                             &val, &n_val, &test, &n_test, err) < 0)
+        goto out;
+    if (holdout && n_test == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu rows leave no test rows for data.test_fraction",
+                     nn_source_name(src), d.n);
+        goto out;
+    }
     m = nn_ckpt_model(&c, NN_MEASURE_BATCH, err);
     if (!m)
         goto out;
-    nn_loss_spec ls = {c.loss, c.huber_delta};
-    if (nn_measure(m, &d, NULL, d.n, c.shift, c.mult, &ls, regression, true, &out->r, &out->acc,
-                   err) < 0)
+    if (c.n_target_scale) /* the model was trained on standardised targets */
+        nn_targets_scale(&d, c.target_mean, c.target_std, true);
+    nn_loss_spec ls = {c.loss, c.huber_delta, c.n_target_scale ? c.target_std : NULL};
+    if (nn_measure(m, &d, holdout ? test : NULL, holdout ? n_test : d.n, c.shift, c.mult, &ls,
+                   regression, true, &out->r, &out->acc, err) < 0)
         goto out;
+    out->acc.target_std = NULL; /* the checkpoint's, freed below; the result is taken */
     out->regression = regression;
     /* the names outlive the checkpoint: they move to the report */
     out->class_names = c.class_names;
@@ -66,11 +108,26 @@ int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
     c.class_names = NULL;
     rc = 0;
 out:
+    free(train);
+    free(val);
+    free(test);
     nn_model_free(m);
     nn_dataset_free(&d);
     nn_source_clear(&own);
     nn_ckpt_free(&c);
     return rc;
+}
+
+int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
+                nn_eval_report *out, nn_error *err)
+{
+    return evaluate(ckpt_path, src, spec, false, out, err);
+}
+
+int nn_evaluate_holdout(const char *ckpt_path, const nn_source *train, nn_eval_report *out,
+                        nn_error *err)
+{
+    return evaluate(ckpt_path, train, NULL, true, out, err);
 }
 
 void nn_eval_report_free(nn_eval_report *r)

@@ -25,6 +25,14 @@ typedef struct {
 int nn_evaluate(const char *ckpt_path, const nn_source *src, const char *spec,
                 nn_eval_report *out, nn_error *err);
 
+/* The same on the rows of `train` (the config's data.train) that training
+ * held out with data.test_fraction: the split of nn_split3 redrawn with the
+ * checkpoint's seed and the shares in the checkpoint's config (so the
+ * inputs were scaled by statistics of the training rows alone).  An error
+ * (code 2) when the checkpoint's config has no test share. */
+int nn_evaluate_holdout(const char *ckpt_path, const nn_source *train, nn_eval_report *out,
+                        nn_error *err);
+
 void nn_eval_report_free(nn_eval_report *r);
 
 #endif

@@ -42,6 +42,7 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
     nn_acc acc;
     if (nn_acc_init(&acc, K, regression, want_confusion, err) < 0)
         return -1;
+    acc.target_std = loss->target_std;
     float *X = malloc(sizeof(float) * (size_t)bmax * d->features);
     float *T = malloc(sizeof(float) * (size_t)bmax * (size_t)K);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)bmax);

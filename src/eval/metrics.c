@@ -71,8 +71,9 @@ nn_result nn_acc_result(const nn_acc *a)
     }
     double sse = 0, sae = 0, r2 = 0;
     for (int k = 0; k < a->K; k++) {
-        sse += a->sse[k];
-        sae += a->sae[k];
+        double sd = a->target_std ? a->target_std[k] : 1.0;
+        sse += a->sse[k] * sd * sd;
+        sae += a->sae[k] * sd;
         r2 += a->m2[k] > 0 ? 1.0 - a->sse[k] / a->m2[k] : NAN;
     }
     r.mse = sse / (n * a->K);

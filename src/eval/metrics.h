@@ -20,6 +20,11 @@ typedef struct {
     /* regression, per output: running mean and sum of squared deviations of
      * the targets (Welford), and the sums of squared and absolute errors */
     double *mean, *m2, *sse, *sae; /* (K,) each */
+    /* regression with scaled targets (data.scale_targets): outputs and targets
+     * are in standardised units, target_std (K,) maps them back, so that the
+     * result's mse and mae are in the original units (r2 does not change);
+     * NULL: as they are.  Not owned. */
+    const double *target_std;
 } nn_acc;
 
 /* Prepares an accumulator.  Returns -1 with *err (code 1) on out of memory. */

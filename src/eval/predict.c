@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "data/batch.h"
 #include "data/format.h"
 
 typedef struct {
@@ -30,7 +31,10 @@ static void flush_batch(predictor *p)
 {
     if (p->B == 0)
         return;
-    const float *yhat = nn_model_forward(p->m, p->X, p->B);
+    float *yhat = (float *)nn_model_forward(p->m, p->X, p->B); /* the model's scratch output */
+    const nn_ckpt *c = p->ck;
+    if (c->n_target_scale) /* back to the targets' units */
+        nn_targets_unscale(yhat, (size_t)p->B, c->n_target_scale, c->target_mean, c->target_std);
     p->sink->rows(p->sink->ctx, p->ck, yhat, p->B, nn_model_outputs(p->m));
     p->B = 0;
 }

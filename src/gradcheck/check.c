@@ -50,8 +50,7 @@ static int load_batch(const nn_config *cfg, batch *b, nn_error *err)
         nn_check_labels(&d, b->K, nn_source_labels_name(&cfg->train), err) < 0)
         goto out;
     nn_scale scale = cfg->scale;
-    if (scale == NN_SCALE_AUTO)
-        scale = nn_dtype_max(d.type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
+    scale = nn_scale_resolve(scale, d.type);
     shift = malloc(sizeof(float) * b->F);
     mult = malloc(sizeof(float) * b->F);
     all = malloc(sizeof(uint32_t) * (d.n ? d.n : 1));

@@ -1,6 +1,8 @@
 /* data.c - the rows a run trains and validates on (trainer.h). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "data/batch.h"
 #include "data/source.h"
@@ -40,14 +42,51 @@ static int load_validation(trainer *t, int K, nn_error *err)
     }
     if (check_fit(&t->val, vs, K, t->regression, err) < 0)
         return -1;
-    if (nn_split(t->train.n, 0.0, cfg->seed, &t->train_idx, &t->n_train, &t->val_idx,
-                 &t->n_val, err) < 0)
+    if (!t->cv_folds && nn_split3(NULL, t->train.n, 0.0, cfg->test_fraction, cfg->seed,
+                                  &t->train_idx, &t->n_train, &t->val_idx, &t->n_val,
+                                  &t->test_idx, &t->n_test, err) < 0)
         return -1;
+    free(t->val_idx);
+    t->val_idx = NULL;
     uint32_t *unused = NULL;
     size_t n_unused = 0;
     if (nn_split(t->val.n, 0.0, cfg->seed, &t->val_idx, &t->n_val, &unused, &n_unused, err) < 0)
         return -1;
     t->val_set = &t->val;
+    return 0;
+}
+
+/* --cv: the fold's rows are the test rows, the others the pool that the
+ * training and validation rows come from. */
+static int cv_split(trainer *t, uint32_t **pool, size_t *n_pool, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    size_t n = t->train.n;
+    if ((size_t)t->cv_folds > n) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: --cv %d needs at least %d rows, the data has %zu",
+                     nn_source_name(&cfg->train), t->cv_folds, t->cv_folds, n);
+        return -1;
+    }
+    return nn_cv_fold(n, t->cv_folds, t->cv_fold, cfg->seed, pool, n_pool, &t->test_idx,
+                      &t->n_test, err);
+}
+
+int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, nn_error *err)
+{
+    size_t K = (size_t)t->train.n_targets;
+    if (!t->target_mean) {
+        t->target_mean = malloc(sizeof(double) * K);
+        t->target_std = malloc(sizeof(double) * K);
+        if (!t->target_mean || !t->target_std) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the target scaling");
+            return -1;
+        }
+    }
+    memmove(t->target_mean, mean, sizeof(double) * K);
+    memmove(t->target_std, std, sizeof(double) * K);
+    nn_targets_scale(&t->train, t->target_mean, t->target_std, true);
+    if (t->val.targets)
+        nn_targets_scale(&t->val, t->target_mean, t->target_std, true);
     return 0;
 }
 
@@ -64,19 +103,37 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
                      nn_source_name(src), t->train.n, UINT32_MAX);
         return -1;
     }
+    uint32_t *pool = NULL;
+    size_t n_pool = 0;
+    if (t->cv_folds && cv_split(t, &pool, &n_pool, err) < 0)
+        return -1;
     if (cfg->has_validation) {
+        if (t->cv_folds) {
+            t->train_idx = pool;
+            t->n_train = n_pool;
+            pool = NULL;
+        }
         if (load_validation(t, K, err) < 0)
             return -1;
     } else {
-        if (nn_split(t->train.n, cfg->validation_fraction, cfg->seed, &t->train_idx,
-                     &t->n_train, &t->val_idx, &t->n_val, err) < 0)
+        /* --cv: the validation share of the fold's training rows, test_fraction ignored */
+        int rc = t->cv_folds
+                     ? nn_split3(pool, n_pool, cfg->validation_fraction, 0.0, cfg->seed,
+                                 &t->train_idx, &t->n_train, &t->val_idx, &t->n_val,
+                                 (uint32_t *[]){NULL}, (size_t[]){0}, err)
+                     : nn_split3(NULL, t->train.n, cfg->validation_fraction, cfg->test_fraction,
+                                 cfg->seed, &t->train_idx, &t->n_train, &t->val_idx, &t->n_val,
+                                 &t->test_idx, &t->n_test, err);
+        free(pool);
+        if (rc < 0)
             return -1;
         t->val_set = &t->train;
     }
     if (t->n_train == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: no training samples left after taking %zu for validation",
-                     nn_source_name(src), t->n_val);
+                     "%s: no training samples left after taking %zu for validation and %zu "
+                     "for testing",
+                     nn_source_name(src), t->n_val, t->n_test);
         return -1;
     }
     if (t->train.features > NN_MAX_FEATURES) {

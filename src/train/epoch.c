@@ -64,7 +64,7 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
     t->val_m = nn_acc_result(&(nn_acc){0});
     bool has_val = t->n_val > 0;
     if (has_val) {
-        nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta};
+        nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta, t->target_std};
         if (nn_measure(t->model, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, &ls,
                        t->regression, false, &t->val_m, NULL, err) < 0)
             return -1;

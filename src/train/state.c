@@ -45,6 +45,11 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
     c.scale = t->scale;
     c.shift = t->shift;
     c.mult = t->mult;
+    if (t->target_mean) {
+        c.n_target_scale = nn_model_outputs(m);
+        c.target_mean = t->target_mean;
+        c.target_std = t->target_std;
+    }
     c.epoch = t->epoch;
     c.step = t->step;
     memcpy(c.rng, t->rng.s, sizeof c.rng);
@@ -110,6 +115,12 @@ static int check_resumable(const trainer *t, const nn_ckpt *c, nn_error *err)
                      path, c->n_params, c->n_state, t->model->n_params, t->model->n_state);
         return -1;
     }
+    if (c->n_target_scale && c->n_target_scale != nn_model_outputs(t->model)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot resume: the checkpoint scales %d targets, "
+                     "the model has %d outputs", path, c->n_target_scale,
+                     nn_model_outputs(t->model));
+        return -1;
+    }
     if (c->loss != cfg->loss || c->scale != t->scale || c->seed != cfg->seed) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: cannot resume: the checkpoint was trained with loss %s, scale %s, "
@@ -145,6 +156,7 @@ static int restore_running(trainer *t, const nn_ckpt *c, nn_error *err)
     }
     if (nn_acc_init(&t->acc, K, t->regression, false, err) < 0)
         return -1;
+    t->acc.target_std = t->target_std;
     t->batch = c->batch;
     memcpy(t->epoch_rng.s, c->epoch_rng, sizeof t->epoch_rng.s);
     t->acc.loss_sum = c->acc_loss_sum;
@@ -178,6 +190,9 @@ int nn_trainer_restore(trainer *t, nn_error *err)
     memcpy(t->shift, c.shift, sizeof(float) * F);
     memcpy(t->mult, c.mult, sizeof(float) * F);
     memcpy(t->rng.s, c.rng, sizeof t->rng.s);
+    /* the target scaling is the checkpoint's (none in one written before it existed) */
+    if (c.n_target_scale && nn_trainer_scale_targets(t, c.target_mean, c.target_std, err) < 0)
+        goto out;
     t->epoch = c.epoch;
     t->step = c.step;
     if (c.batch > 0 && restore_running(t, &c, err) < 0)

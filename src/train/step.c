@@ -108,6 +108,7 @@ static int begin(trainer *t, nn_error *err)
         t->epoch_rng = t->rng;
         if (nn_acc_init(&t->acc, nn_model_outputs(t->model), t->regression, false, err) < 0)
             return -1;
+        t->acc.target_std = t->target_std;
     } else {
         t->rng = t->epoch_rng;
     }

@@ -2,12 +2,14 @@
  * cleaning up (train.h; the other files of src/train are listed in
  * trainer.h). */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "data/batch.h"
 #include "data/source.h"
+#include "eval/measure.h"
 #include "train/trainer.h"
 #include "util/clock.h"
 
@@ -30,6 +32,9 @@ static void trainer_free(trainer *t)
     nn_data_layout_free(&t->layout);
     free(t->train_idx);
     free(t->val_idx);
+    free(t->test_idx);
+    free(t->target_mean);
+    free(t->target_std);
     free(t->shift);
     free(t->mult);
     nn_model_free(t->model);
@@ -78,8 +83,7 @@ static int setup(trainer *t, nn_error *err)
         return -1;
     size_t F = t->train.features, bs = (size_t)cfg->batch_size;
     t->scale = cfg->scale;
-    if (t->scale == NN_SCALE_AUTO)
-        t->scale = nn_dtype_max(t->train.type) > 0 ? NN_SCALE_UNIT : NN_SCALE_NONE;
+    t->scale = nn_scale_resolve(t->scale, t->train.type);
     nn_arch arch;
     if (nn_arch_from_layers(&arch, (int)F, cfg->layers, cfg->n_layers, err) < 0 ||
         nn_trainer_check_batches(t, &arch, err) < 0)
@@ -111,11 +115,26 @@ static int start(trainer *t, nn_error *err)
     if (nn_scaler_fit(t->shift, t->mult, t->scale, &t->train, t->train_idx, t->n_train,
                       nn_source_name(&cfg->train), err) < 0)
         return -1;
+    if (t->regression && cfg->scale_targets) {
+        size_t K = (size_t)t->train.n_targets;
+        double *mean = malloc(sizeof(double) * K), *sd = malloc(sizeof(double) * K);
+        int rc = -1;
+        if (!mean || !sd)
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the target scaling");
+        else {
+            nn_target_scaler_fit(mean, sd, &t->train, t->train_idx, t->n_train);
+            rc = nn_trainer_scale_targets(t, mean, sd, err);
+        }
+        free(mean);
+        free(sd);
+        if (rc < 0)
+            return -1;
+    }
     nn_rng init;
     nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
     nn_model_init(t->model, &init);
     nn_rng_seed(&t->rng, cfg->seed, NN_STREAM_SHUFFLE);
-    if (!cfg->checkpoint_path)
+    if (!cfg->checkpoint_path && !t->cv_folds)
         nn_trainer_note(t, "note: no checkpoint.path in the config, the trained model will not "
                            "be saved");
     return 0;
@@ -169,6 +188,61 @@ static int run(trainer *t, nn_error *err)
         }
         if (stop_asked(t) && e < cfg->epochs)
             return nn_trainer_interrupted(t, err);
+    }
+    return 0;
+}
+
+/* One fold of --cv: trained as a fresh run without checkpoints, then
+ * measured on the fold's rows. */
+static int train_fold(const nn_config *cfg, const nn_train_opts *o, int folds, int f,
+                      nn_fold_report *r, nn_error *err)
+{
+    trainer t = {0};
+    t.cfg = cfg;
+    t.o = o;
+    t.cv_folds = folds;
+    t.cv_fold = f;
+    int rc = setup(&t, err);
+    if (rc == 0)
+        rc = start(&t, err);
+    if (rc == 0)
+        rc = run(&t, err);
+    if (rc == 0) {
+        nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t.target_std};
+        *r = (nn_fold_report){f + 1, folds, t.regression, t.n_train, t.n_val, {0}};
+        rc = nn_measure(t.model, &t.train, t.test_idx, t.n_test, t.shift, t.mult, &ls,
+                        t.regression, false, &r->r, NULL, err);
+    }
+    trainer_free(&t);
+    return rc;
+}
+
+int nn_cross_validate(const nn_config *cfg, int folds, const nn_train_opts *o, nn_error *err)
+{
+    if (folds < 2) {
+        nn_error_set(err, NN_EXIT_USAGE, "--cv: expected at least 2 folds, found %d", folds);
+        return -1;
+    }
+    /* no checkpoints: a copy of the config without a path or a best one */
+    nn_config c = *cfg;
+    c.checkpoint = c.checkpoint_path = NULL;
+    c.keep_best = false;
+    if (cfg->test_fraction > 0 && o->on_note)
+        o->on_note(o->ctx, "note: --cv ignores data.test_fraction: each row is tested once, "
+                           "in its fold");
+    for (int f = 0; f < folds; f++) {
+        if (o->stop && *o->stop) {
+            int sig = *o->stop;
+            nn_error_set(err, sig == SIGINT ? NN_EXIT_SIGINT : NN_EXIT_SIGTERM,
+                         "interrupted by %s in fold %d of %d; nothing is saved by --cv",
+                         sig == SIGINT ? "SIGINT" : "SIGTERM", f + 1, folds);
+            return -1;
+        }
+        nn_fold_report r;
+        if (train_fold(&c, o, folds, f, &r, err) < 0)
+            return -1;
+        if (o->on_fold)
+            o->on_fold(o->ctx, &r);
     }
     return 0;
 }

@@ -63,6 +63,15 @@ typedef struct {
     double phases[NN_PROF_PHASES];
 } nn_profile_report;
 
+/* One fold of --cv, trained and measured on the fold's rows. */
+typedef struct {
+    int fold, folds;           /* this fold (1-based) of folds */
+    bool regression;
+    size_t n_train, n_val;     /* the rows it trained and validated on */
+    nn_result r;               /* the fold's rows: samples, loss; accuracy or mse, mae, r2
+                                  (in the targets' units) */
+} nn_fold_report;
+
 typedef struct {
     bool resume;               /* continue from cfg->checkpoint_path */
     bool profile;              /* time the phases of each epoch (on_profile) */
@@ -79,6 +88,8 @@ typedef struct {
     /* a note for the user, one line without "nntrain: " ("no checkpoint.path
      * in the config, ...", "early stopping after epoch 7: ...") */
     void (*on_note)(void *ctx, const char *note);
+    /* --cv: after each fold */
+    void (*on_fold)(void *ctx, const nn_fold_report *r);
 } nn_train_opts;
 
 /* Trains cfg.  Returns 0 when training.epochs are done (or early stopping
@@ -86,5 +97,16 @@ typedef struct {
  * *err: exit code 1 for data, divergence and I/O, 2 for settings that do not
  * fit together, 130/143 after a stop (the checkpoint written). */
 int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err);
+
+/* K-fold cross-validation (--cv K): the rows of data.train shuffled by the
+ * split generator of cfg->seed; fold f (0-based) is the positions
+ * [floor(f n / K), floor((f + 1) n / K)) of that order (nn_cv_fold).  Each
+ * fold trains a fresh model from the same seed on the other rows (of which
+ * data.validation_fraction is held out for validation, early stopping and
+ * keep_best's choice when set; data.test_fraction is ignored, with a note;
+ * a data.validation file is used as it is), writes no checkpoint, and is
+ * measured on its own rows (o->on_fold).  Returns 0, or -1 with *err: code 2
+ * for K < 2, 1 when K exceeds the rows, as nn_train otherwise. */
+int nn_cross_validate(const nn_config *cfg, int K, const nn_train_opts *o, nn_error *err);
 
 #endif

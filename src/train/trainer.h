@@ -35,6 +35,11 @@ typedef struct {
     const nn_dataset *val_set;   /* the set the validation rows index: &train or &val */
     uint32_t *train_idx, *val_idx; /* (n_train,), (n_val,) */
     size_t n_train, n_val;
+    uint32_t *test_idx;          /* (n_test,) rows of the training file held out: the
+                                    data.test_fraction split, or the fold of --cv */
+    size_t n_test;
+    int cv_folds, cv_fold;       /* --cv: fold cv_fold (0-based) of cv_folds; 0: no --cv */
+    double *target_mean, *target_std; /* (outputs,) regression target scaling; NULL: none */
     bool regression;
     nn_scale scale;              /* cfg->scale with "auto" resolved for the data */
     float *shift, *mult;         /* (features,) input scaling */
@@ -68,6 +73,9 @@ typedef struct {
 /* data.c: loads the training data (and the validation set or split) for a
  * model with K outputs into t. */
 int nn_trainer_load_data(trainer *t, int K, nn_error *err);
+/* data.c: regression targets standardised by mean[K] and std[K] (copied
+ * into t), in the training set and in a separate validation set. */
+int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, nn_error *err);
 /* data.c: batch normalisation needs every mini-batch to hold two rows or
  * more; the error says what to change. */
 int nn_trainer_check_batches(const trainer *t, const nn_arch *a, nn_error *err);

@@ -214,9 +214,10 @@ cat >"$T/col.json" <<JSON
 {"seed": 2,
  "data": {"train": {"path": "col-train.csv", "label": "colour"},
           "test": {"path": "col-test.csv", "label": "colour"},
-          "validation_fraction": 0.25},
- "model": {"layers": [{"units": 6}, {"units": 3}]},
- "optimizer": {"learning_rate": 3.0},
+          "validation_fraction": 0.25, "scale": "none"},
+ "model": {"layers": [{"units": 6, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}]},
+ "loss": "mse",
+ "optimizer": {"name": "sgd", "learning_rate": 3.0},
  "training": {"epochs": 60, "batch_size": 8},
  "checkpoint": {"path": "col.ckpt"}}
 JSON
@@ -318,9 +319,10 @@ if run predict-ragged 1 sh -c "printf '0.1,0.2\n' | '$NN' --predict --checkpoint
 awk 'BEGIN { srand(3); print "a,b,y";
     for (i = 0; i < 200; i++) { a = rand(); b = rand(); printf "%.4f,%.4f,%.4f\n", a, b, 2 * a - b + 0.5 } }' >"$T/reg.csv"
 cat >"$T/reg.json" <<JSON
-{"data": {"train": {"path": "reg.csv", "targets": ["y"]}, "validation_fraction": 0.2, "scale": "none"},
+{"data": {"train": {"path": "reg.csv", "targets": ["y"]}, "validation_fraction": 0.2, "scale": "none",
+          "scale_targets": false},
  "model": {"layers": [{"units": 1}]},
- "optimizer": {"learning_rate": 0.5},
+ "optimizer": {"name": "sgd", "learning_rate": 0.5},
  "training": {"epochs": 100, "batch_size": 10},
  "checkpoint": {"path": "reg.ckpt"}}
 JSON
@@ -549,6 +551,8 @@ if command -v script >/dev/null 2>&1; then
         if grep -q 'batch 20/20' "$T/out"; then ok; else bad "progress-tty: no bar on a terminal: $(head -c 300 "$T/out")"; fi
     fi
 fi
+
+sh "$ROOT/tests/cli/model.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -32,8 +32,9 @@ printf '\000\000\010\002\000\000\000\010\000\000\001\000' | dd of=probe.idx bs=1
 cat >c.json <<'JSON'
 {"seed": 4,
  "data": {"train": {"images": "x.idx", "labels": "y.idx"}, "validation_fraction": 0.1},
- "model": {"layers": [{"units": 256}, {"units": 4}]},
- "optimizer": {"learning_rate": 0.5},
+ "model": {"layers": [{"units": 256, "activation": "sigmoid"}, {"units": 4, "activation": "sigmoid"}]},
+ "loss": "mse",
+ "optimizer": {"name": "sgd", "learning_rate": 0.5},
  "training": {"epochs": 20, "batch_size": 16},
  "checkpoint": {"path": "run.ckpt"}}
 JSON

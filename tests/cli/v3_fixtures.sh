@@ -58,7 +58,13 @@ predict_eval() {
         "$NN" --predict --scores --checkpoint "$1.ckpt" --data wave.csv >"$T/out" 2>"$T/err"; rc=$?
         data=wave.csv ;;
     esac
-    same "$1 --predict (as $2)" "$E/$2.predict"
+    expected=$E/$2.predict
+    case $1 in
+    wave*) # 0.1.0 printed a regression value twice with --scores; now once
+        cut -d, -f1 "$expected" >"$T/expected.predict"
+        expected=$T/expected.predict ;;
+    esac
+    same "$1 --predict (as $2)" "$expected"
     "$NN" --eval --checkpoint "$1.ckpt" --data "$data" >"$T/out" 2>"$T/err"; rc=$?
     same "$1 --eval (as $2)" "$E/$2.eval"
     "$NN" --eval --json --checkpoint "$1.ckpt" --data "$data" >"$T/out" 2>"$T/err"; rc=$?

@@ -35,9 +35,10 @@ awk 'BEGIN { srand(2); print "a,b,c,kind";
     for (i = 0; i < 120; i++) { k = i % 3; printf "%.3f,%.3f,%.3f,%s\n", (k == 0) + rand() * 0.3, (k == 1) + rand() * 0.3, (k == 2) + rand() * 0.3, substr("xyz", k + 1, 1) } }' >d.csv
 cat >c.json <<'JSON'
 {"data": {"train": {"path": "d.csv", "label": "kind"}, "test": {"path": "d.csv", "label": "kind"},
-          "validation_fraction": 0.25},
- "model": {"layers": [{"units": 5}, {"units": 3}]},
- "optimizer": {"learning_rate": 1.0},
+          "validation_fraction": 0.25, "scale": "none"},
+ "model": {"layers": [{"units": 5, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}]},
+ "loss": "mse",
+ "optimizer": {"name": "sgd", "learning_rate": 1.0},
  "training": {"epochs": 3, "batch_size": 7},
  "checkpoint": {"path": "m.ckpt"}}
 JSON
