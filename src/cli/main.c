@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/out.h"
 #include "cli/train_report.h"
 #include "config/config.h"
 #include "data/source.h"
@@ -368,6 +369,9 @@ int main(int argc, char **argv)
     /* A write past RLIMIT_FSIZE must be an error (EFBIG) we report and
      * recover from, not a signal that kills the process mid-checkpoint. */
     signal(SIGXFSZ, SIG_IGN);
+    /* A reader that goes away (`nntrain ... | head`) must not kill a run:
+     * its writes fail with EPIPE instead, and the output stops (cli/out.h). */
+    signal(SIGPIPE, SIG_IGN);
     o.sets = calloc((size_t)argc, sizeof *o.sets);
     if (!o.sets) {
         fprintf(stderr, "nntrain: out of memory\n");
@@ -384,9 +388,14 @@ int main(int argc, char **argv)
         rc = run(&o, &err);
     }
     free(o.sets);
-    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+    nn_out_flush(stdout);
+    int out_err = nn_out_error();
+    if (rc == 0 && out_err > 0) {
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output: %s",
-                     strerror(errno));
+                     strerror(out_err));
+        rc = -1;
+    } else if (rc == 0 && out_err < 0) {
+        nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output");
         rc = -1;
     }
     if (rc == 0)

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "cli/out.h"
 #include "cli/signals.h"
 
 /* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
@@ -34,7 +35,7 @@ static void on_epoch(void *ctx, const nn_epoch_report *e)
 {
     nn_train_report *r = ctx;
     nn_progress_clear(&r->bar);
-    if (r->quiet)
+    if (r->quiet || !nn_out_open()) /* a closed stdout: training goes on */
         return;
     FILE *f = r->out;
     if (r->json)
@@ -50,7 +51,7 @@ static void on_epoch(void *ctx, const nn_epoch_report *e)
     else
         fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", e->seconds,
                 e->samples_per_second);
-    fflush(f);
+    nn_out_flush(f);
 }
 
 static void on_batch(void *ctx, const nn_batch_report *b)
