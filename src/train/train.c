@@ -202,6 +202,7 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     if (rc == 0) {
         if (o->on_start)
             o->on_start(o->ctx);
+        t.last_save = nn_now();
         rc = run(&t, err);
     }
     trainer_free(&t);

@@ -81,6 +81,16 @@ typedef struct {
     void (*on_note)(void *ctx, const char *note);
 } nn_train_opts;
 
+/* Whether the latest checkpoint is written after epoch e of `epochs` (the
+ * save policy's decision, separate from the clock for its tests): always
+ * after the last epoch and when early stopping ended the run; otherwise
+ * every every_epochs epochs (0: never), unless the latest checkpoint was
+ * written, or training started, less than every_seconds ago
+ * (`since_last`; every_seconds 0: no throttle).  The throttle decides only
+ * whether a write happens, never what is written. */
+bool nn_train_save_due(int64_t e, int64_t epochs, int every_epochs, double every_seconds,
+                       double since_last, bool early_stopped);
+
 /* Trains cfg.  Returns 0 when training.epochs are done (or early stopping
  * ended it, or a resumed checkpoint had nothing left to do), or -1 with
  * *err: exit code 1 for data, divergence and I/O, 2 for settings that do not
