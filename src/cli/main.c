@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/out.h"
 #include "cli/train_report.h"
+#include "checkpoint/checkpoint.h"
 #include "config/config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
@@ -62,7 +63,8 @@ static void print_help(FILE *f, long cores)
             "  --resume             continue training from the checkpoint; training.epochs\n"
             "                       is the total (default: off, start from scratch)\n"
             "  --epochs N           total epochs, overrides training.epochs (default: the "
-            "config's)\n"
+            "config's);\n"
+            "                       with --resume, +N is N more than the checkpoint's\n"
             "  --seed N             random seed, overrides seed (default: the config's)\n"
             "  --threads N          worker threads (default: all online cores, %ld here)\n"
             "  --json               machine-readable output: JSON lines (default: text)\n"
@@ -92,6 +94,7 @@ typedef struct {
     const char *data;
     long long seed, epochs;
     bool has_seed, has_epochs;
+    bool more_epochs; /* --epochs +N: N more than the checkpoint's (with --resume) */
     nn_run_opts run;
 } options;
 
@@ -192,7 +195,14 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         else if (!strcmp(name, "--data"))
             o->data = val;
         else if (!strcmp(name, "--epochs")) {
-            if (parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
+            o->more_epochs = val && val[0] == '+';
+            if (o->more_epochs && parse_count(name, val + 1, 1, 1000000, &o->epochs, err) < 0) {
+                nn_error_set(err, NN_EXIT_USAGE,
+                             "%s: expected +N with N an integer from 1 to 1000000, found '%s'",
+                             name, val);
+                return -1;
+            }
+            if (!o->more_epochs && parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
                 return -1;
             o->has_epochs = true;
         } else if (!strcmp(name, "--seed")) {
@@ -252,6 +262,26 @@ static int override_source(nn_source *dst, const char *spec, bool need_labels, n
     return 0;
 }
 
+/* --resume --epochs +N: the checkpoint's completed epochs plus N (an epoch
+ * interrupted midway is one of the N). */
+static int resumed_epochs(const char *path, long long more, int *epochs, nn_error *err)
+{
+    nn_ckpt c = {0};
+    if (nn_ckpt_load(path, &c, err) < 0)
+        return -1;
+    long long total = (long long)c.epoch + more;
+    nn_ckpt_free(&c);
+    if (total > 1000000) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--epochs +%lld: %s already has %lld epochs, and training.epochs is at "
+                     "most 1000000",
+                     more, path, total - more);
+        return -1;
+    }
+    *epochs = (int)total;
+    return 0;
+}
+
 static int run(options *o, nn_error *err)
 {
     if (o->data && nn_source_check_spec(o->data, err) < 0)
@@ -274,6 +304,12 @@ static int run(options *o, nn_error *err)
     }
     if (o->scores && !o->predict) {
         nn_error_set(err, NN_EXIT_USAGE, "--scores goes with --predict");
+        return USAGE_HINT;
+    }
+    if (o->more_epochs && (!o->run.resume || o->eval || o->predict || o->gradcheck)) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--epochs +%lld (%lld more epochs than the checkpoint's) goes with --resume",
+                     o->epochs, o->epochs);
         return USAGE_HINT;
     }
     if (o->n_sets && !o->config) {
@@ -307,9 +343,12 @@ static int run(options *o, nn_error *err)
     int rc = -1;
     if (o->has_seed)
         cfg.seed = (uint64_t)o->seed;
-    if (o->has_epochs)
+    if (o->has_epochs && !o->more_epochs)
         cfg.epochs = (int)o->epochs;
     if (o->checkpoint && nn_config_set_checkpoint(&cfg, o->checkpoint, err) < 0)
+        goto out;
+    if (o->more_epochs && cfg.checkpoint_path &&
+        resumed_epochs(cfg.checkpoint_path, o->epochs, &cfg.epochs, err) < 0)
         goto out;
     if ((o->eval || o->predict) && !cfg.checkpoint_path) {
         nn_error_set(err, NN_EXIT_USAGE,
