@@ -67,6 +67,12 @@ typedef struct {
     /* this run only, never in the checkpoint */
     double last_save;            /* nn_now() when the latest checkpoint (PATH) was
                                     written, or training started: the throttle */
+    double started;              /* nn_now() when training started (the summary) */
+    int64_t first_epoch;         /* the first epoch this run trains */
+    double samples_run;          /* training rows trained on by this run */
+    nn_result best_val_m;        /* the best epoch's validation metrics, when it ran in
+                                    this run (best_val_known) */
+    bool best_val_known;
 } trainer;
 
 /* data.c: loads the training data (and the validation set or split) for a
