@@ -134,7 +134,7 @@ static void on_end(void *ctx, const nn_train_summary *s)
             fprintf(f, ",\"best_epoch\":%lld", (long long)s->best_epoch);
             put_metrics(f, true, "best_val", &s->best_val, s->regression);
         }
-        fprintf(f, ",\"seconds\":%.3f,\"samples\":%.0f,\"samples_per_second\":%.0f}}\n",
+        fprintf(f, ",\"seconds\":%.6f,\"samples\":%.0f,\"samples_per_second\":%.0f}}\n",
                 s->seconds, s->samples, rate);
         nn_out_flush(f);
         return;

@@ -555,5 +555,7 @@ if command -v script >/dev/null 2>&1; then
     fi
 fi
 
+sh "$(dirname "$0")/pipe.sh" "$NN" || fail=$((fail + 1))
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
