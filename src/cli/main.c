@@ -71,7 +71,8 @@ static void print_help(FILE *f, long cores)
             "  --profile            training: after each epoch, where its time went (data,\n"
             "                       forward, loss, backward, optimizer, dense kernels) on\n"
             "                       stderr (default: off)\n"
-            "  -q, --quiet          no progress bar, notes or per-epoch lines (default: off)\n"
+            "  -q, --quiet          no progress bar, notes, per-epoch lines or summary\n"
+            "                       (default: off)\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
             "\n"
@@ -80,7 +81,8 @@ static void print_help(FILE *f, long cores)
             "                                   processor supports)\n"
             "\n"
             "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
-            "2 invalid command line or config, 130/143 interrupted.\n",
+            "2 invalid command line or config, 130/143 interrupted.  A closed stdout (| head)\n"
+            "is not an error: its output stops, training goes on.\n",
             NN_VERSION, cores);
 }
 
