@@ -1,6 +1,7 @@
 /* test_pipe.c - runs that are not lost: the checkpoint throttle
  * (checkpoint.every_seconds), --predict stopping when its reader goes away,
- * and the end-of-training summary's numbers. */
+ * and the end-of-training summary's numbers (on_end). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,92 @@ START_TEST(test_predict_stops_reading_when_the_sink_wants_no_more)
 }
 END_TEST
 
+/* ---- the summary (on_end) ------------------------------------------------------------- */
+
+typedef struct {
+    int ends;
+    nn_train_summary s;
+    double val_loss[16], val_acc[16]; /* by epoch, from on_epoch */
+} ending;
+
+static void end_epoch(void *ctx, const nn_epoch_report *r)
+{
+    ending *x = ctx;
+    ck_assert(r->epoch < 16);
+    x->val_loss[r->epoch] = r->val.loss;
+    x->val_acc[r->epoch] = r->val.accuracy;
+}
+
+static void end_run(void *ctx, const nn_train_summary *s)
+{
+    ending *x = ctx;
+    x->ends++;
+    x->s = *s;
+}
+
+static int train_to(int epochs, bool resume, ending *x)
+{
+    nn_config cfg;
+    load_config(&cfg, "s.ckpt", "");
+    cfg.epochs = epochs;
+    nn_train_opts o = {.resume = resume, .ctx = x, .on_epoch = end_epoch, .on_end = end_run};
+    nn_error e = {0};
+    int rc = nn_train(&cfg, &o, &e);
+    ck_assert_msg(rc == 0, "%s", e.msg);
+    nn_config_free(&cfg);
+    return rc;
+}
+
+START_TEST(test_summary_counts_this_run_and_finds_the_best_epoch)
+{
+    write_data("train", 96); /* 72 training rows, 24 validation */
+    ending x = {0};
+    train_to(4, false, &x);
+    ck_assert_int_eq(x.ends, 1);
+    ck_assert_int_eq(x.s.end, NN_END_COMPLETED);
+    ck_assert_int_eq(x.s.epochs, 4);
+    ck_assert_int_eq(x.s.final_epoch, 4);
+    ck_assert_int_eq(x.s.epochs_run, 4);
+    ck_assert(x.s.samples == 4 * 72);
+    ck_assert(x.s.seconds > 0);
+    ck_assert(x.s.has_val);
+    int best = 1;
+    for (int e = 2; e <= 4; e++)
+        if (x.val_loss[e] < x.val_loss[best])
+            best = e;
+    ck_assert_int_eq(x.s.best_epoch, best);
+    ck_assert(x.s.best_val.loss == x.val_loss[best]);
+    ck_assert(x.s.best_val.accuracy == x.val_acc[best]);
+    ck_assert(x.s.val.loss == x.val_loss[4]);
+
+    /* resumed: its own epochs and samples; an earlier best keeps only its loss */
+    ending y = {0};
+    train_to(6, true, &y);
+    ck_assert_int_eq(y.ends, 1);
+    ck_assert_int_eq(y.s.final_epoch, 6);
+    ck_assert_int_eq(y.s.epochs_run, 2);
+    ck_assert(y.s.samples == 2 * 72);
+    double all[7];
+    for (int e = 1; e <= 6; e++)
+        all[e] = e <= 4 ? x.val_loss[e] : y.val_loss[e];
+    int best6 = 1;
+    for (int e = 2; e <= 6; e++)
+        if (all[e] < all[best6])
+            best6 = e;
+    ck_assert_int_eq(y.s.best_epoch, best6);
+    ck_assert(y.s.best_val.loss == all[best6]);
+    if (best6 <= 4)
+        ck_assert(isnan(y.s.best_val.accuracy));
+    else
+        ck_assert(y.s.best_val.accuracy == y.val_acc[best6]);
+
+    /* nothing left to do: no summary */
+    ending z = {0};
+    train_to(6, true, &z);
+    ck_assert_int_eq(z.ends, 0);
+}
+END_TEST
+
 Suite *pipe_suite(void)
 {
     Suite *s = suite_create("pipe");
@@ -202,6 +289,7 @@ Suite *pipe_suite(void)
     tcase_add_test(tc, test_save_due_always_writes_the_last_epoch_and_early_stopping);
     tcase_add_test(tc, test_throttle_writes_only_the_last_epoch_and_changes_no_result);
     tcase_add_test(tc, test_predict_stops_reading_when_the_sink_wants_no_more);
+    tcase_add_test(tc, test_summary_counts_this_run_and_finds_the_best_epoch);
     suite_add_tcase(s, tc);
     return s;
 }
