@@ -676,7 +676,7 @@ START_TEST(test_config_to_json_writes_every_key_in_canonical_order)
                      "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0,\"clip_norm\":0,"
                      "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
                      "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true},"
-                     "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
+                     "\"checkpoint\":{\"every_epochs\":1,\"every_seconds\":5,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
 }
@@ -1339,7 +1339,7 @@ START_TEST(test_config_to_json_writes_csv_sources)
                      "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0,\"clip_norm\":0,"
                      "\"schedule\":{\"name\":\"constant\",\"warmup_epochs\":0}},"
                      "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true},"
-                     "\"checkpoint\":{\"every_epochs\":1,\"keep_best\":false}}");
+                     "\"checkpoint\":{\"every_epochs\":1,\"every_seconds\":5,\"keep_best\":false}}");
     free(json);
     nn_config_free(&cfg);
 
@@ -2065,7 +2065,7 @@ START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
                      "\"schedule\":{\"name\":\"cosine\",\"min_lr\":1e-05,\"warmup_epochs\":2}},"
                      "\"training\":{\"epochs\":200,\"batch_size\":32,\"shuffle\":true,"
                      "\"early_stopping\":{\"patience\":5,\"min_delta\":0}},"
-                     "\"checkpoint\":{\"path\":\"r.ckpt\",\"every_epochs\":1,\"keep_best\":true}}");
+                     "\"checkpoint\":{\"path\":\"r.ckpt\",\"every_epochs\":1,\"every_seconds\":5,\"keep_best\":true}}");
     free(json);
     nn_config_free(&cfg);
 

@@ -332,7 +332,7 @@ END_TEST
 /* A CSV with string labels listed out of order, trained, evaluated and
  * predicted: the classes are the sorted strings and survive the checkpoint. */
 /* A predict sink that appends each row's class name and a space. */
-static void predicted_names(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
+static bool predicted_names(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
 {
     char *got = ctx;
     for (int i = 0; i < B; i++) {
@@ -340,6 +340,7 @@ static void predicted_names(void *ctx, const nn_ckpt *c, const float *Y, int B, 
         strcat(got, c->class_names[nn_predict_class(Y + (size_t)i * K, K)]);
         strcat(got, " ");
     }
+    return true;
 }
 
 START_TEST(test_csv_string_labels_round_trip_through_checkpoint)

@@ -26,7 +26,8 @@
     X(csv_suite)          \
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \
-    X(train_suite)
+    X(train_suite)        \
+    X(pipe_suite)
 
 #define NN_DECLARE_SUITE(name) Suite *name(void);
 NN_TEST_SUITES(NN_DECLARE_SUITE)

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/out.h"
 #include "cli/train_report.h"
+#include "checkpoint/checkpoint.h"
 #include "config/config.h"
 #include "data/source.h"
 #include "kernels/kernels.h"
@@ -64,14 +66,16 @@ static void print_help(FILE *f, long cores)
             "  --resume             continue training from the checkpoint; training.epochs\n"
             "                       is the total (default: off, start from scratch)\n"
             "  --epochs N           total epochs, overrides training.epochs (default: the "
-            "config's)\n"
+            "config's);\n"
+            "                       with --resume, +N is N more than the checkpoint's\n"
             "  --seed N             random seed, overrides seed (default: the config's)\n"
             "  --threads N          worker threads (default: all online cores, %ld here)\n"
             "  --json               machine-readable output: JSON lines (default: text)\n"
             "  --profile            training: after each epoch, where its time went (data,\n"
             "                       forward, loss, backward, optimizer, dense kernels) on\n"
             "                       stderr (default: off)\n"
-            "  -q, --quiet          no progress bar, notes or per-epoch lines (default: off)\n"
+            "  -q, --quiet          no progress bar, notes, per-epoch lines or summary\n"
+            "                       (default: off)\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
             "\n"
@@ -80,7 +84,8 @@ static void print_help(FILE *f, long cores)
             "                                   processor supports)\n"
             "\n"
             "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
-            "2 invalid command line or config, 130/143 interrupted.\n",
+            "2 invalid command line or config, 130/143 interrupted.  A closed stdout (| head)\n"
+            "is not an error: its output stops, training goes on.\n",
             NN_VERSION, cores);
 }
 
@@ -94,6 +99,7 @@ typedef struct {
     const char *data;
     long long seed, epochs, cv;
     bool has_seed, has_epochs;
+    bool more_epochs; /* --epochs +N: N more than the checkpoint's (with --resume) */
     nn_run_opts run;
 } options;
 
@@ -195,7 +201,14 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         else if (!strcmp(name, "--data"))
             o->data = val;
         else if (!strcmp(name, "--epochs")) {
-            if (parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
+            o->more_epochs = val && val[0] == '+';
+            if (o->more_epochs && parse_count(name, val + 1, 1, 1000000, &o->epochs, err) < 0) {
+                nn_error_set(err, NN_EXIT_USAGE,
+                             "%s: expected +N with N an integer from 1 to 1000000, found '%s'",
+                             name, val);
+                return -1;
+            }
+            if (!o->more_epochs && parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
                 return -1;
             o->has_epochs = true;
         } else if (!strcmp(name, "--seed")) {
@@ -258,6 +271,26 @@ static int override_source(nn_source *dst, const char *spec, bool need_labels, n
     return 0;
 }
 
+/* --resume --epochs +N: the checkpoint's completed epochs plus N (an epoch
+ * interrupted midway is one of the N). */
+static int resumed_epochs(const char *path, long long more, int *epochs, nn_error *err)
+{
+    nn_ckpt c = {0};
+    if (nn_ckpt_load(path, &c, err) < 0)
+        return -1;
+    long long total = (long long)c.epoch + more;
+    nn_ckpt_free(&c);
+    if (total > 1000000) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--epochs +%lld: %s already has %lld epochs, and training.epochs is at "
+                     "most 1000000",
+                     more, path, total - more);
+        return -1;
+    }
+    *epochs = (int)total;
+    return 0;
+}
+
 static int run(options *o, nn_error *err)
 {
     if (o->data && nn_source_check_spec(o->data, err) < 0)
@@ -287,6 +320,12 @@ static int run(options *o, nn_error *err)
     }
     if (o->scores && !o->predict) {
         nn_error_set(err, NN_EXIT_USAGE, "--scores goes with --predict");
+        return USAGE_HINT;
+    }
+    if (o->more_epochs && (!o->run.resume || o->eval || o->predict || o->gradcheck)) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--epochs +%lld (%lld more epochs than the checkpoint's) goes with --resume",
+                     o->epochs, o->epochs);
         return USAGE_HINT;
     }
     if (o->n_sets && !o->config) {
@@ -320,9 +359,12 @@ static int run(options *o, nn_error *err)
     int rc = -1;
     if (o->has_seed)
         cfg.seed = (uint64_t)o->seed;
-    if (o->has_epochs)
+    if (o->has_epochs && !o->more_epochs)
         cfg.epochs = (int)o->epochs;
     if (o->checkpoint && nn_config_set_checkpoint(&cfg, o->checkpoint, err) < 0)
+        goto out;
+    if (o->more_epochs && cfg.checkpoint_path &&
+        resumed_epochs(cfg.checkpoint_path, o->epochs, &cfg.epochs, err) < 0)
         goto out;
     if ((o->eval || o->predict) && !cfg.checkpoint_path) {
         nn_error_set(err, NN_EXIT_USAGE,
@@ -396,6 +438,9 @@ int main(int argc, char **argv)
     /* A write past RLIMIT_FSIZE must be an error (EFBIG) we report and
      * recover from, not a signal that kills the process mid-checkpoint. */
     signal(SIGXFSZ, SIG_IGN);
+    /* A reader that goes away (`nntrain ... | head`) must not kill a run:
+     * its writes fail with EPIPE instead, and the output stops (cli/out.h). */
+    signal(SIGPIPE, SIG_IGN);
     o.sets = calloc((size_t)argc, sizeof *o.sets);
     if (!o.sets) {
         fprintf(stderr, "nntrain: out of memory\n");
@@ -412,9 +457,14 @@ int main(int argc, char **argv)
         rc = run(&o, &err);
     }
     free(o.sets);
-    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+    nn_out_flush(stdout);
+    int out_err = nn_out_error();
+    if (rc == 0 && out_err > 0) {
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output: %s",
-                     strerror(errno));
+                     strerror(out_err));
+        rc = -1;
+    } else if (rc == 0 && out_err < 0) {
+        nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output");
         rc = -1;
     }
     if (rc == 0)

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/csvout.h"
+#include "cli/out.h"
 #include "eval/predict.h"
 #include "nn/loss.h"
 
@@ -12,7 +13,9 @@ typedef struct {
     bool scores;
 } lines;
 
-static void write_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
+/* false once stdout failed (cli/out.h): its reader went away, or an error
+ * that main reports */
+static bool write_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
 {
     lines *l = ctx;
     for (int i = 0; i < B; i++) {
@@ -32,7 +35,7 @@ static void write_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K
                 fprintf(l->out, ",%.9g", y[k]);
         fputc('\n', l->out);
     }
-    fflush(l->out);
+    return nn_out_flush(l->out);
 }
 
 int nn_cli_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,

@@ -2,7 +2,9 @@
 #include "cli/train_report.h"
 
 #include <math.h>
+#include <signal.h>
 
+#include "cli/out.h"
 #include "cli/signals.h"
 
 /* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
@@ -34,7 +36,7 @@ static void on_epoch(void *ctx, const nn_epoch_report *e)
 {
     nn_train_report *r = ctx;
     nn_progress_clear(&r->bar);
-    if (r->quiet)
+    if (r->quiet || !nn_out_open()) /* a closed stdout: training goes on */
         return;
     FILE *f = r->out;
     if (r->json)
@@ -50,7 +52,7 @@ static void on_epoch(void *ctx, const nn_epoch_report *e)
     else
         fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", e->seconds,
                 e->samples_per_second);
-    fflush(f);
+    nn_out_flush(f);
 }
 
 static void on_batch(void *ctx, const nn_batch_report *b)
@@ -94,6 +96,70 @@ static void on_note(void *ctx, const char *note)
         fprintf(r->diag, "nntrain: %s\n", note);
 }
 
+static const char *end_name(const nn_train_summary *s)
+{
+    switch (s->end) {
+    case NN_END_EARLY_STOPPING:
+        return "early_stopping";
+    case NN_END_SIGNAL:
+        return s->signal == SIGINT ? "SIGINT" : "SIGTERM";
+    case NN_END_COMPLETED:
+        break;
+    }
+    return "completed";
+}
+
+/* The end of training: text on stderr, or with --json one last line on
+ * stdout, {"summary":{...}} (no top-level "epoch": never an epoch line). */
+static void on_end(void *ctx, const nn_train_summary *s)
+{
+    nn_train_report *r = ctx;
+    nn_progress_clear(&r->bar);
+    if (r->quiet)
+        return;
+    double rate = s->seconds > 0 ? s->samples / s->seconds : 0.0;
+    bool best = s->has_val && s->best_epoch > 0;
+    if (r->json) {
+        if (!nn_out_open())
+            return;
+        FILE *f = r->out;
+        fprintf(f, "{\"summary\":{\"ended\":\"%s\",\"epochs\":%lld,\"final_epoch\":%lld,"
+                   "\"epochs_run\":%lld",
+                end_name(s), (long long)s->epochs, (long long)s->final_epoch,
+                (long long)s->epochs_run);
+        put_metrics(f, true, "train", &s->train, s->regression);
+        if (s->has_val)
+            put_metrics(f, true, "val", &s->val, s->regression);
+        if (best) {
+            fprintf(f, ",\"best_epoch\":%lld", (long long)s->best_epoch);
+            put_metrics(f, true, "best_val", &s->best_val, s->regression);
+        }
+        fprintf(f, ",\"seconds\":%.6f,\"samples\":%.0f,\"samples_per_second\":%.0f}}\n",
+                s->seconds, s->samples, rate);
+        nn_out_flush(f);
+        return;
+    }
+    FILE *f = r->diag;
+    fprintf(f, "nntrain: summary: %lld epochs (%lld of %lld done) in %.2f s, %.0f samples, "
+               "%.0f samples/s",
+            (long long)s->epochs_run, (long long)s->final_epoch, (long long)s->epochs,
+            s->seconds, s->samples, rate);
+    if (s->end == NN_END_EARLY_STOPPING)
+        fputs("; ended by early stopping", f);
+    else if (s->end == NN_END_SIGNAL)
+        fprintf(f, "; stopped by %s", end_name(s));
+    fprintf(f, "\nnntrain: final epoch %lld", (long long)s->final_epoch);
+    put_metrics(f, false, "train", &s->train, s->regression);
+    if (s->has_val)
+        put_metrics(f, false, "val", &s->val, s->regression);
+    if (best) {
+        fprintf(f, "\nnntrain: best epoch %lld", (long long)s->best_epoch);
+        put_metrics(f, false, "val", &s->best_val, s->regression);
+    }
+    fputc('\n', f);
+    fflush(f);
+}
+
 static void on_start(void *ctx)
 {
     (void)ctx;
@@ -115,6 +181,7 @@ void nn_train_report_init(nn_train_report *r, nn_train_opts *o, bool json, bool 
     o->on_batch = progress ? on_batch : NULL;
     o->on_profile = on_profile;
     o->on_note = on_note;
+    o->on_end = on_end;
 }
 
 void nn_train_report_done(nn_train_report *r)

@@ -144,6 +144,12 @@ typedef struct {
     char *checkpoint_path;       /* resolved; NULL if absent */
     int checkpoint_every;        /* "checkpoint.every_epochs", default 1, 0..1000000;
                                     0 = only after the last epoch */
+    double checkpoint_every_seconds; /* "checkpoint.every_seconds", number >= 0, default 5:
+                                    a write due by every_epochs is skipped when the latest
+                                    checkpoint was written (or training started) less than
+                                    this many seconds ago; 0 = no throttle.  The last epoch,
+                                    early stopping, the best checkpoint and a stop by a
+                                    signal always write. */
     bool keep_best;              /* "checkpoint.keep_best", default false: also keep the
                                     checkpoint of the epoch with the lowest validation loss
                                     beside the latest one, at checkpoint_path + ".best"

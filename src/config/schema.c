@@ -267,6 +267,8 @@ static const cfg_row checkpoint_rows[] = {
      .help = "where to write the checkpoint"},
     {"every_epochs", CFG_INT, AT(nn_config, checkpoint_every), .min = 0, .max = CFG_MAX_EPOCHS,
      .def = 1, .help = "write every N epochs; 0 is only after the last"},
+    {"every_seconds", CFG_NUM, AT(nn_config, checkpoint_every_seconds), .range = &nonnegative,
+     .def = 5, .help = "skip a periodic write within this many seconds of the last; 0 is off"},
     {"keep_best", CFG_BOOL, AT(nn_config, keep_best), .def = false,
      .help = "also keep the checkpoint of the lowest validation loss"},
     CHECK(cfg_check_keep_best),

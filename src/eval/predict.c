@@ -27,20 +27,24 @@ static void add_row(predictor *p)
     p->B++;
 }
 
-static void flush_batch(predictor *p)
+/* The batch through the model to the sink; false when the sink wants no
+ * more. */
+static bool flush_batch(predictor *p)
 {
     if (p->B == 0)
-        return;
+        return true;
     float *yhat = (float *)nn_model_forward(p->m, p->X, p->B); /* the model's scratch output */
     const nn_ckpt *c = p->ck;
     if (c->n_target_scale) /* back to the targets' units */
         nn_targets_unscale(yhat, (size_t)p->B, c->n_target_scale, c->target_mean, c->target_std);
-    p->sink->rows(p->sink->ctx, p->ck, yhat, p->B, nn_model_outputs(p->m));
+    bool more = p->sink->rows(p->sink->ctx, p->ck, yhat, p->B, nn_model_outputs(p->m));
     p->B = 0;
+    return more;
 }
 
 /* Every row of the stream through the model, in batches: a batch is run
- * when it is full, and before a read that could wait for input. */
+ * when it is full, and before a read that could wait for input.  Reading
+ * stops when the sink wants no more. */
 static int predict_rows(predictor *p, nn_rows *rows, nn_error *err)
 {
     nn_rows_info info = nn_rows_describe(rows);
@@ -51,16 +55,16 @@ static int predict_rows(predictor *p, nn_rows *rows, nn_error *err)
         return -1;
     }
     for (;;) {
-        if (p->B > 0 && nn_rows_pending(rows) == 0)
-            flush_batch(p);
+        if (p->B > 0 && nn_rows_pending(rows) == 0 && !flush_batch(p))
+            return 0;
         int got = nn_rows_read(rows, p->row, err);
         if (got < 0)
             return -1;
         if (got == 0)
             break;
         add_row(p);
-        if (p->B == NN_PREDICT_BATCH)
-            flush_batch(p);
+        if (p->B == NN_PREDICT_BATCH && !flush_batch(p))
+            return 0;
     }
     flush_batch(p);
     return 0;

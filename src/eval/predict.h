@@ -23,13 +23,15 @@
 typedef struct {
     void *ctx;
     /* The outputs Y (B, K) of B more samples, in input order; c is the
-     * checkpoint (its class names, whether it is a regression model). */
-    void (*rows)(void *ctx, const nn_ckpt *c, const float *Y, int B, int K);
+     * checkpoint (its class names, whether it is a regression model).
+     * Returns false when it wants no more (its reader went away): the
+     * input is then read no further. */
+    bool (*rows)(void *ctx, const nn_ckpt *c, const float *Y, int B, int K);
 } nn_predict_sink;
 
 /* Predicts every sample of `spec` ("-" = stdin) with the checkpoint at
- * ckpt_path.  Returns 0, or -1 with *err (the answers before the error
- * have reached the sink). */
+ * ckpt_path, until the input ends or the sink wants no more.  Returns 0, or
+ * -1 with *err (the answers before the error have reached the sink). */
 int nn_predict(const char *ckpt_path, const char *spec, const nn_predict_sink *sink,
                nn_error *err);
 

@@ -38,6 +38,8 @@ static bool follow_validation(trainer *t, int64_t e)
         t->best_val_loss = t->val_m.loss;
         t->best_epoch = e;
         t->bad_epochs = 0;
+        t->best_val_m = t->val_m;
+        t->best_val_known = true;
     } else {
         t->bad_epochs++;
     }

@@ -3,13 +3,26 @@
  *
  * After each epoch: the best checkpoint (PATH.best) when the validation loss
  * improved and checkpoint.keep_best is set, then the latest (PATH) every
- * checkpoint.every_epochs epochs, after the last epoch, and when early
- * stopping ended the run.  After a stop: the latest, wherever the run is
- * (inside an epoch, the position is in it). */
+ * checkpoint.every_epochs epochs unless it was written less than
+ * checkpoint.every_seconds ago, and always after the last epoch and when
+ * early stopping ended the run.  After a stop: the latest, wherever the run
+ * is (inside an epoch, the position is in it).  A checkpoint's bytes never
+ * depend on the clock: the throttle only skips writes. */
 #include <signal.h>
 #include <stdio.h>
 
 #include "train/trainer.h"
+#include "util/clock.h"
+
+bool nn_train_save_due(int64_t e, int64_t epochs, int every_epochs, double every_seconds,
+                       double since_last, bool early_stopped)
+{
+    if (e >= epochs || early_stopped)
+        return true;
+    if (every_epochs <= 0 || e % every_epochs != 0)
+        return false;
+    return !(every_seconds > 0) || since_last >= every_seconds;
+}
 
 const char *nn_trainer_kept(const trainer *t)
 {
@@ -31,9 +44,12 @@ int nn_trainer_save_after_epoch(trainer *t, int64_t e, bool improved, nn_error *
         if (nn_trainer_save(t, best, err) < 0)
             return -1;
     }
-    bool due = cfg->checkpoint_every > 0 && e % cfg->checkpoint_every == 0;
-    if (due || e == cfg->epochs || t->stopped)
-        return nn_trainer_save(t, cfg->checkpoint_path, err);
+    if (!nn_train_save_due(e, cfg->epochs, cfg->checkpoint_every,
+                           cfg->checkpoint_every_seconds, nn_now() - t->last_save, t->stopped))
+        return 0;
+    if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
+        return -1;
+    t->last_save = nn_now();
     return 0;
 }
 

@@ -132,6 +132,7 @@ int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err)
         if (step(t, e, b, off, B, batches, err) < 0)
             return -1;
         t->batch = (int64_t)b + 1;
+        t->samples_run += B;
         if (o->on_batch) {
             nn_batch_report r = {e, t->cfg->epochs, (int64_t)b + 1, (int64_t)batches, started,
                                  (double)(off + (size_t)B)};

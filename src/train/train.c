@@ -247,6 +247,32 @@ int nn_cross_validate(const nn_config *cfg, int folds, const nn_train_opts *o, n
     return 0;
 }
 
+/* The run's summary to on_end: it completed, early stopping ended it, or a
+ * signal stopped it (its checkpoint written). */
+static void summarize(const trainer *t, bool stopped_by_signal)
+{
+    nn_train_summary s = {0};
+    s.end = stopped_by_signal ? NN_END_SIGNAL
+            : t->stopped      ? NN_END_EARLY_STOPPING
+                              : NN_END_COMPLETED;
+    s.signal = stopped_by_signal ? (int)*t->o->stop : 0;
+    s.epochs = t->cfg->epochs;
+    s.final_epoch = t->epoch;
+    s.epochs_run = t->epoch - (t->first_epoch - 1);
+    s.regression = t->regression;
+    s.train = t->train_m;
+    s.has_val = t->n_val > 0;
+    s.val = t->val_m;
+    s.best_epoch = s.has_val ? t->best_epoch : 0;
+    s.best_val = nn_acc_result(&(nn_acc){0});
+    if (t->best_val_known)
+        s.best_val = t->best_val_m;
+    s.best_val.loss = t->best_val_loss;
+    s.seconds = nn_now() - t->started;
+    s.samples = t->samples_run;
+    t->o->on_end(t->o->ctx, &s);
+}
+
 int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
 {
     if (o->resume && !cfg->checkpoint_path) {
@@ -276,7 +302,13 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     if (rc == 0) {
         if (o->on_start)
             o->on_start(o->ctx);
+        t.started = t.last_save = nn_now();
+        t.first_epoch = t.epoch + 1;
         rc = run(&t, err);
+        bool stopped_by_signal = rc < 0 && (err->code == NN_EXIT_SIGINT ||
+                                            err->code == NN_EXIT_SIGTERM);
+        if ((rc == 0 || stopped_by_signal) && o->on_end)
+            summarize(&t, stopped_by_signal);
     }
     trainer_free(&t);
     return rc;

@@ -71,6 +71,36 @@ typedef struct {
     nn_result r;               /* the fold's rows: samples, loss; accuracy or mse, mae, r2
                                   (in the targets' units) */
 } nn_fold_report;
+/* How a run ended. */
+typedef enum {
+    NN_END_COMPLETED,          /* training.epochs done */
+    NN_END_EARLY_STOPPING,     /* early stopping ended it */
+    NN_END_SIGNAL              /* stopped by SIGINT/SIGTERM, the checkpoint written */
+} nn_train_end;
+
+/* The whole run, once at its end (on_end): after the last checkpoint, also
+ * after early stopping and after a stop by a signal; never after an error,
+ * nor when a resumed checkpoint had nothing left to do. */
+typedef struct {
+    nn_train_end end;
+    int signal;                /* SIGINT or SIGTERM when end is NN_END_SIGNAL */
+    int64_t epochs;            /* training.epochs */
+    int64_t final_epoch;       /* the last completed epoch, counted from the start of
+                                  training (a resumed run continues the count); 0: none */
+    int64_t epochs_run;        /* epochs completed by this run */
+    bool regression;
+    nn_result train;           /* the final epoch's metrics (NaN where unknown) */
+    bool has_val;
+    nn_result val;             /* its validation metrics (when has_val) */
+    int64_t best_epoch;        /* the best validation loss's epoch (keep_best's; with
+                                  early stopping's min_delta, the last epoch that beat
+                                  the best by more than it); 0: no validation */
+    nn_result best_val;        /* that epoch's validation metrics: the loss always, the
+                                  others when that epoch ran in this run (NaN otherwise) */
+    double seconds;            /* from the start of this run's first epoch to the end,
+                                  validation and checkpoints included */
+    double samples;            /* training rows trained on by this run */
+} nn_train_summary;
 
 typedef struct {
     bool resume;               /* continue from cfg->checkpoint_path */
@@ -90,7 +120,19 @@ typedef struct {
     void (*on_note)(void *ctx, const char *note);
     /* --cv: after each fold */
     void (*on_fold)(void *ctx, const nn_fold_report *r);
+    /* once, when the run ends (nn_train_summary says when) */
+    void (*on_end)(void *ctx, const nn_train_summary *s);
 } nn_train_opts;
+
+/* Whether the latest checkpoint is written after epoch e of `epochs` (the
+ * save policy's decision, separate from the clock for its tests): always
+ * after the last epoch and when early stopping ended the run; otherwise
+ * every every_epochs epochs (0: never), unless the latest checkpoint was
+ * written, or training started, less than every_seconds ago
+ * (`since_last`; every_seconds 0: no throttle).  The throttle decides only
+ * whether a write happens, never what is written. */
+bool nn_train_save_due(int64_t e, int64_t epochs, int every_epochs, double every_seconds,
+                       double since_last, bool early_stopped);
 
 /* Trains cfg.  Returns 0 when training.epochs are done (or early stopping
  * ended it, or a resumed checkpoint had nothing left to do), or -1 with

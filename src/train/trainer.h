@@ -68,6 +68,16 @@ typedef struct {
     double best_val_loss;        /* early stopping / keep_best */
     int64_t best_epoch, bad_epochs;
     int stopped;                 /* early stopping ended the run */
+
+    /* this run only, never in the checkpoint */
+    double last_save;            /* nn_now() when the latest checkpoint (PATH) was
+                                    written, or training started: the throttle */
+    double started;              /* nn_now() when training started (the summary) */
+    int64_t first_epoch;         /* the first epoch this run trains */
+    double samples_run;          /* training rows trained on by this run */
+    nn_result best_val_m;        /* the best epoch's validation metrics, when it ran in
+                                    this run (best_val_known) */
+    bool best_val_known;
 } trainer;
 
 /* data.c: loads the training data (and the validation set or split) for a
@@ -92,8 +102,8 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
                          nn_error *err);
 
 /* save.c: the checkpoints due after epoch e (the best one when improved,
- * the latest every checkpoint.every_epochs, after the last epoch and when
- * early stopping ended the run). */
+ * the latest every checkpoint.every_epochs as checkpoint.every_seconds
+ * allows, after the last epoch and when early stopping ended the run). */
 int nn_trainer_save_after_epoch(trainer *t, int64_t e, bool improved, nn_error *err);
 /* save.c: writes the checkpoint after a stop and sets *err to the stop's
  * message and exit code; returns -1. */

@@ -98,7 +98,7 @@ fi
 if run holdout-a 0 "$NN" --quiet --set data.test_fraction=0 --set data.validation_fraction=0.2 \
         --set checkpoint.path=val.ckpt --set training.epochs=5 --json min.json; then :; fi
 "$NN" --json --set data.test_fraction=0 --set data.validation_fraction=0.2 --set checkpoint.path=val.ckpt \
-    --set training.epochs=5 min.json 2>/dev/null | tail -n1 >val.line
+    --set training.epochs=5 min.json 2>/dev/null | grep '^{"epoch"' | tail -n1 >val.line
 # a checkpoint trained without a test share has no held-out rows: --eval says so
 if run holdout-refused 2 "$NN" --eval --json --checkpoint val.ckpt --set data.test_fraction=0.2 min.json; then
     err_is holdout-refused "nntrain: val.ckpt: no test data: the checkpoint was trained without data.test_fraction; set data.test or give --data SPEC"

@@ -4,7 +4,8 @@
 #    says so, exits 130 / 143, and --resume then gives the same checkpoint,
 #    byte for byte, as a run that was never interrupted;
 #  - SIGKILL at random moments (50 trials): the checkpoint left behind always
-#    loads and equals one of the completed epochs;
+#    loads and equals one of the completed epochs (checkpoint.every_seconds 0:
+#    one written after every epoch, as the trials need);
 #  - a full disk and a read-only folder: exit 1, the previous checkpoint intact.
 # Usage: sh tests/cli/signals.sh PATH/TO/nntrain [KILL_TRIALS]
 set -u
@@ -36,7 +37,7 @@ cat >c.json <<'JSON'
  "loss": "mse",
  "optimizer": {"name": "sgd", "learning_rate": 0.5},
  "training": {"epochs": 20, "batch_size": 16},
- "checkpoint": {"path": "run.ckpt"}}
+ "checkpoint": {"path": "run.ckpt", "every_seconds": 0}}
 JSON
 start=$(date +%s%N)
 "$NN" --quiet c.json && mv run.ckpt whole.ckpt || bad "reference run failed"
