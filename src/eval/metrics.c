@@ -81,6 +81,35 @@ nn_result nn_acc_result(const nn_acc *a)
     return r;
 }
 
+double nn_acc_f1(const nn_acc *a, int c)
+{
+    if (!a->confusion || c < 0 || c >= a->classes)
+        return NAN;
+    size_t C = (size_t)a->classes, tp = a->confusion[(size_t)c * C + (size_t)c], fp = 0, fn = 0;
+    for (size_t k = 0; k < C; k++) {
+        if (k == (size_t)c)
+            continue;
+        fp += a->confusion[k * C + (size_t)c];
+        fn += a->confusion[(size_t)c * C + k];
+    }
+    double den = 2.0 * (double)tp + (double)fp + (double)fn;
+    return den > 0 ? 2.0 * (double)tp / den : NAN;
+}
+
+double nn_acc_macro_f1(const nn_acc *a)
+{
+    double sum = 0;
+    int defined = 0;
+    for (int c = 0; c < a->classes; c++) {
+        double f = nn_acc_f1(a, c);
+        if (!isnan(f)) {
+            sum += f;
+            defined++;
+        }
+    }
+    return defined ? sum / defined : NAN;
+}
+
 void nn_acc_free(nn_acc *a)
 {
     free(a->confusion);

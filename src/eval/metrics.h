@@ -42,6 +42,18 @@ typedef struct {
 
 nn_result nn_acc_result(const nn_acc *a);
 
+/* Classification with the confusion matrix: class c's F1 score,
+ * 2 TP / (2 TP + FP + FN), the harmonic mean of its precision and recall
+ * (0 when either is 0, e.g. a class predicted but never present).  NaN when
+ * undefined: the class neither occurs in the data nor is predicted. */
+double nn_acc_f1(const nn_acc *a, int c);
+
+/* The mean of the defined per-class F1 scores (the classes that occur in
+ * the data or the predictions), as scikit-learn's f1_score(average="macro")
+ * computes it over the labels it sees; a class absent from both is left
+ * out rather than counted as 0.  NaN when no class is defined (no samples). */
+double nn_acc_macro_f1(const nn_acc *a);
+
 void nn_acc_free(nn_acc *a);
 
 #endif
