@@ -51,6 +51,7 @@ void nn_ckpt_free(nn_ckpt *c)
     nn_data_layout_free(&c->layout);
     free(c->state);
     free(c->acc_reg);
+    nn_history_free(&c->hist);
     memset(c, 0, sizeof *c);
 }
 
