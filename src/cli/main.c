@@ -13,6 +13,7 @@
 #include "cli/train_report.h"
 #include "config/config.h"
 #include "data/source.h"
+#include "eval/plot.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
 #include "util/version.h"
@@ -39,6 +40,7 @@ static void print_help(FILE *f, long cores)
             "  nntrain --gradcheck [OPTIONS] CONFIG.json     check every gradient against finite\n"
             "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
+            "  nntrain --plot CHECKPOINT > curves.svg        draw its learning curves\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -48,6 +50,9 @@ static void print_help(FILE *f, long cores)
             "  --gradcheck          check the config's gradients in double precision against\n"
             "                       central differences; exit 1 above 1e-6 (default: off)\n"
             "  --inspect FILE       describe the checkpoint FILE\n"
+            "  --plot X             alone: draw the learning curves of checkpoint X as SVG on\n"
+            "                       stdout; with --eval: draw the confusion matrix (regression:\n"
+            "                       predicted against true) as SVG into the file X\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -89,6 +94,7 @@ typedef struct {
     const char *config;
     const char *checkpoint;
     const char *data;
+    const char *plot; /* --plot: a checkpoint to draw, or with --eval the SVG to write */
     long long seed, epochs;
     bool has_seed, has_epochs;
     nn_run_opts run;
@@ -147,7 +153,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         if (eq)
             val = eq + 1;
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
-                                                 "--seed",       "--threads", "--set"};
+                                                 "--seed",       "--threads", "--set",
+                                                 "--plot"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -190,6 +197,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->checkpoint = val;
         else if (!strcmp(name, "--data"))
             o->data = val;
+        else if (!strcmp(name, "--plot"))
+            o->plot = val;
         else if (!strcmp(name, "--epochs")) {
             if (parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
                 return -1;
@@ -216,11 +225,24 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
 
 /* --eval: the checkpoint measured on src (or spec), and the report. */
 static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
-                    const nn_run_opts *o, nn_error *err)
+                    const char *plot, const nn_run_opts *o, nn_error *err)
 {
     nn_eval_report r;
     if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
         return -1;
+    if (plot) { /* the picture first: a failure leaves no report half done */
+        char *svg = NULL;
+        size_t n;
+        if (nn_plot_eval(&r, src ? nn_source_name(src) : spec, &svg, &n, err) < 0 ||
+            nn_cli_write_file(plot, svg, n, err) < 0) {
+            if (strncmp(err->msg, plot, strlen(plot)) != 0)
+                nn_error_prefix(err, "%s", plot);
+            free(svg);
+            nn_eval_report_free(&r);
+            return -1;
+        }
+        free(svg);
+    }
     nn_cli_print_eval(o->out, &r, o->json);
     nn_eval_report_free(&r);
     return 0;
@@ -263,6 +285,16 @@ static int run(options *o, nn_error *err)
         }
         return nn_cli_inspect(o->config, &o->run, err);
     }
+    if (o->plot && !o->eval) {
+        if (o->config || o->predict || o->gradcheck || o->checkpoint || o->data || o->n_sets ||
+            o->run.profile || o->run.resume || o->has_epochs || o->has_seed || o->run.json) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--plot takes one checkpoint file and nothing else (or goes with --eval, "
+                         "naming the SVG file to write)");
+            return USAGE_HINT;
+        }
+        return nn_cli_plot(o->plot, &o->run, err);
+    }
     if ((o->eval + o->predict + o->gradcheck) > 1) {
         nn_error_set(err, NN_EXIT_USAGE, "--eval, --predict and --gradcheck cannot be combined");
         return USAGE_HINT;
@@ -293,7 +325,7 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
-        return evaluate(o->checkpoint, NULL, o->data, &o->run, err);
+        return evaluate(o->checkpoint, NULL, o->data, o->plot, &o->run, err);
     }
     if (!o->config) {
         nn_error_set(err, NN_EXIT_USAGE, "no config file given");
@@ -338,7 +370,7 @@ static int run(options *o, nn_error *err)
                          "%s: no test data: set data.test or give --data SPEC", o->config);
             goto out;
         }
-        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
+        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, o->plot, &o->run, err);
         goto out;
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)

@@ -20,7 +20,17 @@ typedef struct {
     /* regression, per output: running mean and sum of squared deviations of
      * the targets (Welford), and the sums of squared and absolute errors */
     double *mean, *m2, *sse, *sae; /* (K,) each */
+    /* regression with want_confusion (--eval): a sample of the (target,
+     * output) pairs for the scatter plot, (n_points, 2, K) as target then
+     * output per sample.  Every sample while at most NN_ACC_MAX_POINTS;
+     * then the kept ones halve to every point_stride-th sample (a power of
+     * two), whatever the batch sizes. */
+    float *points;
+    size_t n_points;
+    size_t point_stride;
 } nn_acc;
+
+#define NN_ACC_MAX_POINTS 4096
 
 /* Prepares an accumulator.  Returns -1 with *err (code 1) on out of memory. */
 int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error *err);
