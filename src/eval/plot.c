@@ -454,11 +454,10 @@ int nn_plot_history(const nn_ckpt *c, const char *name, char **svg, size_t *n, n
     *svg = NULL;
     *n = 0;
     if (h->n == 0 || h->n_metrics == 0) {
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: no history of metrics to plot (checkpoint format %d%s; train with "
-                     "this nntrain, or --resume, to record one)",
-                     name, c->format,
-                     c->format < 4 ? ", from nntrain 0.1.0" : ", written without a history");
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: no history of metrics to plot (%s)", name,
+                     c->format < 4 ? "a format-3 checkpoint, from nntrain 0.1.0, keeps none"
+                                   : "the checkpoint was written without one, or before its "
+                                     "first epoch ended");
         return -1;
     }
     bool regression = nn_history_find(h, "train_r2") >= 0 || nn_history_find(h, "train_mae") >= 0;
@@ -543,6 +542,8 @@ static int heatmap(const nn_eval_report *r, const char *data, char **svg, size_t
            height = top + grid + lab * 0.75 + 70;
     if (width < 520)
         width = 520;
+    width = ceil(width); /* whole pixels, for renderers that size by them */
+    height = ceil(height);
     nn_bytes w = {0};
     char title[512];
     snprintf(title, sizeof title, "Confusion matrix: %s", data);

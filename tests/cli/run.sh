@@ -550,5 +550,8 @@ if command -v script >/dev/null 2>&1; then
     fi
 fi
 
+# --- the other areas' command-line tests (each counts as one here) -------------------
+sh "$(dirname "$0")/plot.sh" "$NN" || fail=$((fail + 1))
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
