@@ -52,10 +52,11 @@
  * kept (stride 1).  The record after that halves the history: the stride
  * doubles and only the epochs that are multiples of it stay, plus always
  * the latest epoch (replaced by the next one when it is not a multiple).
- * So 1,000,000 epochs keep between 1,024 and 2,048 evenly spaced ones plus
- * the last (stride 1024), at most 2,049 records of 8 + 8 per metric bytes
- * (148 KiB for regression with validation), and the records depend only on
- * the epoch numbers, not on when the run was stopped and resumed. */
+ * So a long run keeps between 1,024 and 2,048 evenly spaced epochs plus the
+ * last (1,000,000 epochs: stride 512, 1,954 records), at most 2,049 records
+ * of 8 + 8 per metric bytes (148 KiB for regression with validation), and
+ * the records depend only on the epoch numbers, not on when the run was
+ * stopped and resumed. */
 #define NN_HIST_MAX_RECORDS 2048
 #define NN_HIST_MAX_METRICS 16
 #define NN_HIST_MAX_NAME 64
