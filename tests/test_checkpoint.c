@@ -528,7 +528,7 @@ START_TEST(test_checkpoint_skips_unknown_optional_and_refuses_unknown_required_s
     make_ckpt(&a);
     ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
 
-    more = with_extra_section(buf, n, "HIST", false, 37, &m);
+    more = with_extra_section(buf, n, "XTRA", false, 37, &m);
     ck_assert_msg(nn_ckpt_decode(more, m, "m.ckpt", &c, &err) == 0, "%s", err.msg);
     assert_ckpt_equal(&a, &c);
     nn_ckpt_free(&c);
@@ -708,10 +708,10 @@ START_TEST(test_checkpoint_rejects_bad_values)
     free(buf);
 
     encode_fixture(&buf, &n); /* one section more than the file holds */
-    put_le32(buf + 12, 13);
+    put_le32(buf + 12, 14);
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
-    put_le32(buf + 12, 11); /* the last one then looks like trailing bytes */
+    put_le32(buf + 12, 12); /* the last one then looks like trailing bytes */
     fix_crc(buf, n);
     expect_rejected(buf, n, "m.ckpt: malformed checkpoint:");
     free(buf);
@@ -1004,6 +1004,173 @@ START_TEST(test_checkpoint_load_missing_file_names_it)
 }
 END_TEST
 
+/* ---- the history of metrics (HIST) ------------------------------------------------- */
+
+static void make_history(nn_history *h, int64_t from, int64_t to)
+{
+    static const char *const names[] = {"train_loss", "val_loss", "val_r2"};
+    nn_error err = {0};
+    if (h->n_metrics == 0)
+        ck_assert_int_eq(nn_history_init(h, names, 3, &err), 0);
+    for (int64_t e = from; e <= to; e++) {
+        double v[3] = {1.0 / (double)e, (double)e, e % 3 ? 0.5 : NAN};
+        ck_assert_int_eq(nn_history_add(h, e, v, &err), 0);
+    }
+}
+
+static void assert_history_equal(const nn_history *a, const nn_history *b)
+{
+    ck_assert_int_eq(a->n_metrics, b->n_metrics);
+    for (int i = 0; i < a->n_metrics; i++)
+        ck_assert_str_eq(a->names[i], b->names[i]);
+    ck_assert(a->stride == b->stride);
+    ck_assert_uint_eq(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        ck_assert(a->epochs[i] == b->epochs[i]);
+        for (int k = 0; k < a->n_metrics; k++)
+            assert_same_f64(a->values[i * (size_t)a->n_metrics + (size_t)k],
+                            b->values[i * (size_t)b->n_metrics + (size_t)k]);
+    }
+}
+
+/* Every epoch's metrics come back bit for bit (NaN, -0.0 and all), and a
+ * file without the section (an older nntrain's) reads as no history. */
+START_TEST(test_checkpoint_history_round_trips)
+{
+    nn_ckpt a, b;
+    nn_error err = {0};
+    unsigned char *buf;
+    size_t n;
+    make_ckpt(&a); /* 5 epochs done */
+    make_history(&a.hist, 1, 5);
+    a.hist.values[1] = f64_bits(0x8000000000000000ULL); /* -0.0 */
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
+    ck_assert_msg(nn_ckpt_decode(buf, n, "x", &b, &err) == 0, "%s", err.msg);
+    assert_ckpt_equal(&a, &b);
+    ck_assert_uint_eq(b.hist.n, 5);
+    ck_assert_int_eq(nn_history_find(&b.hist, "val_r2"), 2);
+    ck_assert_int_eq(nn_history_find(&b.hist, "val_accuracy"), -1);
+    assert_history_equal(&a.hist, &b.hist);
+    nn_ckpt_free(&b);
+
+    /* the same file without HIST (the last section): no history */
+    size_t hist = find_section(buf, n, "HIST");
+    put_le32(buf + 12, 12);
+    memmove(buf + hist, buf + n - 4, 4);
+    fix_crc(buf, hist + 4);
+    ck_assert_msg(nn_ckpt_decode(buf, hist + 4, "x", &b, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(b.hist.n_metrics, 0);
+    ck_assert_uint_eq(b.hist.n, 0);
+    nn_ckpt_free(&b);
+    free(buf);
+
+    /* a history past the epochs done is not written */
+    a.epoch = 4;
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), -1);
+    ck_assert_str_eq(err.msg, "x: cannot save checkpoint: history reaches epoch 5, past the 4 "
+                              "epochs done");
+    nn_ckpt_free(&a);
+}
+END_TEST
+
+/* Up to NN_HIST_MAX_RECORDS epochs all are kept; then the history halves
+ * (stride 2, 4, ...) and keeps the latest epoch too; and stopping and going
+ * on through a checkpoint anywhere gives the same history as one run. */
+START_TEST(test_checkpoint_history_is_bounded_and_resumable)
+{
+    nn_history h = {0};
+    make_history(&h, 1, NN_HIST_MAX_RECORDS);
+    ck_assert_uint_eq(h.n, NN_HIST_MAX_RECORDS);
+    ck_assert(h.stride == 1);
+    make_history(&h, NN_HIST_MAX_RECORDS + 1, NN_HIST_MAX_RECORDS + 1);
+    ck_assert(h.stride == 2);
+    ck_assert_uint_eq(h.n, NN_HIST_MAX_RECORDS / 2 + 1); /* 2, 4, ..., 2048, and 2049 */
+    ck_assert(h.epochs[0] == 2 && h.epochs[h.n - 1] == NN_HIST_MAX_RECORDS + 1);
+    make_history(&h, NN_HIST_MAX_RECORDS + 2, 1000000);
+    ck_assert_uint_le(h.n, NN_HIST_MAX_RECORDS + 1);
+    ck_assert_uint_gt(h.n, NN_HIST_MAX_RECORDS / 2);
+    ck_assert(h.stride == 512); /* 1953 multiples of 512 and epoch 1,000,000 */
+    ck_assert_uint_eq(h.n, 1000000 / 512 + 1);
+    ck_assert(h.epochs[h.n - 1] == 1000000);
+    for (size_t i = 0; i < h.n; i++) {
+        ck_assert(i + 1 == h.n || h.epochs[i] % h.stride == 0);
+        ck_assert_double_eq(h.values[i * 3 + 1], (double)h.epochs[i]); /* its own values */
+    }
+    char what[256];
+    ck_assert_int_eq(nn_history_check(&h, what, sizeof what), 0);
+
+    /* through a checkpoint at epoch 300,001 (a tail epoch), then on */
+    nn_ckpt a, b;
+    nn_error err = {0};
+    unsigned char *buf;
+    size_t n;
+    make_ckpt(&a);
+    a.epoch = 300001;
+    make_history(&a.hist, 1, 300001);
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
+    ck_assert_msg(nn_ckpt_decode(buf, n, "x", &b, &err) == 0, "%s", err.msg);
+    make_history(&b.hist, 300002, 1000000);
+    assert_history_equal(&h, &b.hist);
+    free(buf);
+    nn_ckpt_free(&a);
+    nn_ckpt_free(&b);
+    nn_history_free(&h);
+}
+END_TEST
+
+/* A damaged HIST is refused with what is wrong, before allocating what its
+ * counts claim. */
+START_TEST(test_checkpoint_rejects_a_bad_history)
+{
+    nn_ckpt a;
+    nn_error err = {0};
+    unsigned char *buf;
+    size_t n;
+    make_ckpt(&a);
+    make_history(&a.hist, 1, 5);
+    ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
+    nn_ckpt_free(&a);
+    size_t body = find_section(buf, n, "HIST") + HEAD;
+    /* u32 M = 3, names "train_loss" (4 + 10), "val_loss" (4 + 8), "val_r2" (4 + 6) */
+    size_t stride_at = body + 4 + 14 + 12 + 10, count_at = stride_at + 8;
+    ck_assert(get_le64(buf + count_at) == 5);
+
+    unsigned char *bad = xmalloc(n);
+    memcpy(bad, buf, n); /* a count the bytes do not hold */
+    put_le64(bad + count_at, 6);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history of 6 epochs in 160 bytes");
+    memcpy(bad, buf, n); /* a count of 2^40 allocates nothing */
+    put_le64(bad + count_at, (uint64_t)1 << 40);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history of 1099511627776 epochs");
+    memcpy(bad, buf, n); /* too many metrics */
+    put_le32(bad + body, 17);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history of 17 metrics, not in 0..16");
+    memcpy(bad, buf, n); /* a name out of its alphabet */
+    bad[body + 8] = 'T';
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history metric 1 has a bad or "
+                            "repeated name");
+    memcpy(bad, buf, n); /* a stride that is not a power of two */
+    put_le64(bad + stride_at, 3);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history stride 3");
+    memcpy(bad, buf, n); /* epochs out of order: the second record's epoch */
+    put_le64(bad + count_at + 8 + 32, 1);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history record 2 has epoch 1");
+    memcpy(bad, buf, n); /* the last epoch past the 5 done */
+    put_le64(bad + count_at + 8 + 4 * 32, 6);
+    fix_crc(bad, n);
+    expect_rejected(bad, n, "m.ckpt: malformed checkpoint: history reaches epoch 6, past the 5 "
+                            "epochs done");
+    free(bad);
+    free(buf);
+}
+END_TEST
+
 Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -1034,6 +1201,9 @@ Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_checkpoint_save_into_read_only_folder_fails);
     tcase_add_test(tc, test_checkpoint_save_rejects_inconsistent_struct);
     tcase_add_test(tc, test_checkpoint_load_missing_file_names_it);
+    tcase_add_test(tc, test_checkpoint_history_round_trips);
+    tcase_add_test(tc, test_checkpoint_history_is_bounded_and_resumable);
+    tcase_add_test(tc, test_checkpoint_rejects_a_bad_history);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -72,6 +72,42 @@ START_TEST(test_classification_accuracy_and_confusion)
 }
 END_TEST
 
+START_TEST(test_f1_hand_computed)
+{
+    /* 5 classes, the confusion matrix (rows true, columns predicted) set by hand:
+     *   true 0: 3 1 0 0 0   class 0: TP 3, FP 1, FN 1: P 3/4, R 3/4, F1 6/8 = 0.75
+     *   true 1: 1 2 0 0 0   class 1: TP 2, FP 1, FN 1: F1 4/6
+     *   true 2: 0 0 0 2 0   class 2: TP 0, FN 2: F1 0 (recall 0, precision undefined)
+     *   true 3: 0 0 0 0 0   class 3: TP 0, FP 2: F1 0 (absent but predicted)
+     *   true 4: 0 0 0 0 0   class 4: neither present nor predicted: undefined
+     * macro F1 over the four defined: (0.75 + 2/3 + 0 + 0) / 4 */
+    nn_acc a;
+    nn_error e = {0};
+    ck_assert_int_eq(nn_acc_init(&a, 5, false, true, &e), 0);
+    const size_t cm[25] = {3, 1, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 2, 0,
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 25; i++)
+        a.confusion[i] = cm[i];
+    ck_assert_double_eq_tol(nn_acc_f1(&a, 0), 0.75, 1e-15);
+    ck_assert_double_eq_tol(nn_acc_f1(&a, 1), 2.0 / 3, 1e-15);
+    ck_assert_double_eq(nn_acc_f1(&a, 2), 0.0);
+    ck_assert_double_eq(nn_acc_f1(&a, 3), 0.0);
+    ck_assert(isnan(nn_acc_f1(&a, 4)));
+    ck_assert(isnan(nn_acc_f1(&a, 5)));
+    ck_assert_double_eq_tol(nn_acc_macro_f1(&a), (0.75 + 2.0 / 3) / 4, 1e-15);
+    nn_acc_free(&a);
+
+    /* no samples: nothing defined */
+    ck_assert_int_eq(nn_acc_init(&a, 3, false, true, &e), 0);
+    ck_assert(isnan(nn_acc_macro_f1(&a)));
+    nn_acc_free(&a);
+    /* no confusion matrix kept: undefined rather than a guess */
+    ck_assert_int_eq(nn_acc_init(&a, 3, false, false, &e), 0);
+    ck_assert(isnan(nn_acc_f1(&a, 0)));
+    nn_acc_free(&a);
+}
+END_TEST
+
 Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -79,6 +115,7 @@ Suite *metrics_suite(void)
     tcase_add_test(tc, test_regression_metrics_hand_computed);
     tcase_add_test(tc, test_r2_undefined_for_constant_target);
     tcase_add_test(tc, test_classification_accuracy_and_confusion);
+    tcase_add_test(tc, test_f1_hand_computed);
     suite_add_tcase(s, tc);
     return s;
 }

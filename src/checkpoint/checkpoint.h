@@ -29,6 +29,7 @@
 #ifndef NN_CHECKPOINT_H
 #define NN_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,49 @@
 
 #define NN_CKPT_VERSION 4        /* the format written */
 #define NN_CKPT_OLDEST_VERSION 3 /* the oldest format read */
+
+/* The metrics of every epoch trained so far, across --resume (section
+ * HIST): per record the epoch and one value per metric name ("train_loss",
+ * "train_accuracy", "val_loss", ...; NaN when not measured, e.g. val_ ones
+ * without validation data).  Metrics only, no times, so a resumed run
+ * writes the same bytes as one that never stopped.
+ *
+ * Bounded: while a run has at most NN_HIST_MAX_RECORDS epochs every one is
+ * kept (stride 1).  The record after that halves the history: the stride
+ * doubles and only the epochs that are multiples of it stay, plus always
+ * the latest epoch (replaced by the next one when it is not a multiple).
+ * So a long run keeps between 1,024 and 2,048 evenly spaced epochs plus the
+ * last (1,000,000 epochs: stride 512, 1,954 records), at most 2,049 records
+ * of 8 + 8 per metric bytes (148 KiB for regression with validation), and
+ * the records depend only on the epoch numbers, not on when the run was
+ * stopped and resumed. */
+#define NN_HIST_MAX_RECORDS 2048
+#define NN_HIST_MAX_METRICS 16
+#define NN_HIST_MAX_NAME 64
+typedef struct {
+    int n_metrics;          /* 0: no history */
+    char **names;           /* (n_metrics,) distinct, [a-z0-9_], 1..NN_HIST_MAX_NAME bytes */
+    int64_t stride;         /* a power of two: the epochs kept are its multiples and the last */
+    size_t n, cap;          /* records held, and allocated */
+    int64_t *epochs;        /* (n,) increasing, from 1 */
+    double *values;         /* (n, n_metrics) */
+} nn_history;
+
+/* Starts an empty history of these metrics (copied).  -1 with *err on out
+ * of memory. */
+int nn_history_init(nn_history *h, const char *const *names, int n_metrics, nn_error *err);
+/* Adds epoch `epoch` (greater than the last one) with values[n_metrics],
+ * thinning as described above.  -1 with *err on out of memory. */
+int nn_history_add(nn_history *h, int64_t epoch, const double *values, nn_error *err);
+/* The index of metric `name`, or -1. */
+int nn_history_find(const nn_history *h, const char *name);
+/* Whether the history's metrics are exactly these, in this order. */
+bool nn_history_same_metrics(const nn_history *h, const char *const *names, int n_metrics);
+/* Everything a history must satisfy (the limits, names, stride, increasing
+ * epochs, the kept ones multiples of the stride but the last); 0 or -1
+ * with what[cap]. */
+int nn_history_check(const nn_history *h, char *what, size_t cap);
+void nn_history_free(nn_history *h);
 
 typedef struct {
     int format;             /* the format version of the file read; NN_CKPT_VERSION written */
@@ -102,6 +146,10 @@ typedef struct {
     uint64_t acc_n, acc_correct;
     int acc_k;              /* regression outputs accumulated, 0 otherwise */
     double *acc_reg;        /* (4, acc_k): mean, m2, sse, sae per output */
+
+    /* the metrics of every epoch (HIST; empty for format 3 and files
+     * written before the section existed) */
+    nn_history hist;
 } nn_ckpt;
 
 /* Writes c to path atomically.  On failure (including a full disk) returns

@@ -412,5 +412,12 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
                 return -1;
             }
     }
+    if (nn_history_check(&c->hist, what, cap) != 0)
+        return -1;
+    if (c->hist.n && c->hist.epochs[c->hist.n - 1] > c->epoch) {
+        snprintf(what, cap, "history reaches epoch %lld, past the %lld epochs done",
+                 (long long)c->hist.epochs[c->hist.n - 1], (long long)c->epoch);
+        return -1;
+    }
     return 0;
 }

@@ -53,6 +53,7 @@ void nn_ckpt_free(nn_ckpt *c)
     free(c->acc_reg);
     free(c->target_mean);
     free(c->target_std);
+    nn_history_free(&c->hist);
     memset(c, 0, sizeof *c);
 }
 

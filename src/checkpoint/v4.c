@@ -24,6 +24,10 @@
  *              u32 n (the model's outputs), n f64 means, n f64 standard
  *              deviations (each finite, std > 0).  Required: a reader that
  *              skipped it would report standardised values as predictions
+ *   HIST       the metrics of every epoch (checkpoint.h: nn_history): u32
+ *              n_metrics M, M names (u32 length, bytes), u64 stride, u64
+ *              count N, then N records of i64 epoch and M f64; M 0 and N 0
+ *              when there is none yet
  * Every known section must appear once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
@@ -251,6 +255,66 @@ static int get_tscl(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return nn_ckpt_expect_end(r, "TSCL", name, err);
 }
 
+/* ---- HIST ------------------------------------------------------------------------- */
+
+static void put_hist(const nn_ckpt *c, nn_bytes *w)
+{
+    const nn_history *h = &c->hist;
+    nn_put_u32(w, (uint32_t)h->n_metrics);
+    for (int i = 0; i < h->n_metrics; i++)
+        nn_put_str(w, h->names[i]);
+    nn_put_u64(w, (uint64_t)(h->stride > 0 ? h->stride : 1));
+    nn_put_u64(w, (uint64_t)h->n);
+    for (size_t i = 0; i < h->n; i++) {
+        nn_put_u64(w, (uint64_t)h->epochs[i]);
+        for (int k = 0; k < h->n_metrics; k++)
+            nn_put_f64(w, h->values[i * (size_t)h->n_metrics + (size_t)k]);
+    }
+}
+
+static int get_hist(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    nn_history *h = &c->hist;
+    uint32_t m = nn_get_u32(r);
+    if (r->bad)
+        return nn_ckpt_malformed(err, name, "section \"HIST\" is %zu bytes, too short", r->n);
+    if (m > NN_HIST_MAX_METRICS)
+        return nn_ckpt_malformed(err, name, "history of %lu metrics, not in 0..%d",
+                                 (unsigned long)m, NN_HIST_MAX_METRICS);
+    if (m && !(h->names = calloc(m, sizeof *h->names)))
+        return nn_ckpt_nomem(err, name);
+    h->n_metrics = (int)m;
+    for (uint32_t i = 0; i < m; i++) {
+        bool oom = false;
+        if (!(h->names[i] = nn_get_str(r, &oom)))
+            return oom ? nn_ckpt_nomem(err, name)
+                       : nn_ckpt_malformed(err, name, "history metric %lu is cut short",
+                                           (unsigned long)i + 1);
+    }
+    uint64_t stride = nn_get_u64(r), n = nn_get_u64(r);
+    if (r->bad)
+        return nn_ckpt_malformed(err, name, "section \"HIST\" is %zu bytes, too short", r->n);
+    size_t record = 8 + 8 * (size_t)m;
+    if (n > NN_HIST_MAX_RECORDS || n * record != nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "history of %llu epochs in %zu bytes",
+                                 (unsigned long long)n, nn_bytes_left(r));
+    h->stride = stride > INT64_MAX ? -1 : (int64_t)stride;
+    if (n) {
+        h->epochs = malloc((size_t)n * sizeof *h->epochs);
+        h->values = malloc((size_t)n * (m ? m : 1) * sizeof *h->values);
+        if (!h->epochs || !h->values)
+            return nn_ckpt_nomem(err, name);
+        h->n = h->cap = (size_t)n;
+        for (size_t i = 0; i < h->n; i++) {
+            uint64_t e = nn_get_u64(r);
+            h->epochs[i] = e > INT64_MAX ? -1 : (int64_t)e;
+            for (uint32_t k = 0; k < m; k++)
+                h->values[i * m + k] = nn_get_f64(r);
+        }
+    }
+    return nn_ckpt_expect_end(r, "HIST", name, err);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -271,6 +335,7 @@ static const section_def sections[] = {
     {"OPTM", true, put_optm, get_optm, NULL},  {"PROG", true, put_prog, get_prog, NULL},
     {"TRAI", true, put_trai, get_trai, NULL},  {"EPOC", true, put_epoc, get_epoc, NULL},
     {"TSCL", true, put_tscl, get_tscl, has_tscl},
+    {"HIST", false, put_hist, get_hist, NULL},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

@@ -27,6 +27,13 @@ typedef struct {
 /* eval_report.c: --eval's report, text or one JSON object. */
 void nn_cli_print_eval(FILE *f, const nn_eval_report *r, bool json);
 
+/* plot_out.c: --plot CHECKPOINT: its learning curves as SVG on o->out, in
+ * one write. */
+int nn_cli_plot(const char *ckpt_path, const nn_run_opts *o, nn_error *err);
+/* plot_out.c: writes n bytes to path whole or not at all: a temporary file
+ * in the same folder, fsync, rename over path. */
+int nn_cli_write_file(const char *path, const char *data, size_t n, nn_error *err);
+
 /* inspect.c: --inspect FILE. */
 int nn_cli_inspect(const char *path, const nn_run_opts *o, nn_error *err);
 

@@ -1,6 +1,6 @@
 /* eval_report.c - what --eval shows: the sample count, the loss, the
- * accuracy, per-class precision, recall and support and the confusion
- * matrix (or the regression errors), as text or one JSON object. */
+ * accuracy and macro-averaged F1, per-class precision, recall, support and
+ * F1, and the confusion matrix (or the regression errors), as text or one JSON object. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +51,18 @@ static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
         int w = (int)strlen(names[c]);
         width = w > width ? (w > 20 ? 20 : w) : width;
     }
-    if (json)
-        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"classes\":[", r->samples,
+    double macro_f1 = nn_acc_macro_f1(a);
+    if (json) {
+        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"macro_f1\":", r->samples,
                 r->loss, r->accuracy);
-    else
-        fprintf(f, "samples   %zu\nloss      %.6f\naccuracy  %.4f\n\n%-*s  precision  recall  support\n",
-                r->samples, r->loss, r->accuracy, width, "class");
+        print_number_or_null(f, macro_f1, true);
+        fputs(",\"classes\":[", f);
+    } else {
+        fprintf(f, "samples   %zu\nloss      %.6f\naccuracy  %.4f\nmacro f1  ", r->samples, r->loss,
+                r->accuracy);
+        print_number_or_null(f, macro_f1, false);
+        fprintf(f, "\n\n%-*s  precision  recall  support  f1\n", width, "class");
+    }
     for (int c = 0; c < C; c++) {
         size_t tp = cm[(size_t)c * C + c], predicted = 0, actual = 0;
         for (int k = 0; k < C; k++) {
@@ -65,6 +71,7 @@ static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
         }
         double precision = predicted ? (double)tp / (double)predicted : NAN;
         double recall = actual ? (double)tp / (double)actual : NAN;
+        double f1 = nn_acc_f1(a, c);
         if (json) {
             fputs(c ? ",{\"class\":" : "{\"class\":", f);
             if (names)
@@ -75,6 +82,8 @@ static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
             print_number_or_null(f, precision, true);
             fputs(",\"recall\":", f);
             print_number_or_null(f, recall, true);
+            fputs(",\"f1\":", f);
+            print_number_or_null(f, f1, true);
             fprintf(f, ",\"support\":%zu}", actual);
         } else {
             class_text(name, sizeof name, names, c);
@@ -82,7 +91,9 @@ static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
             print_number_or_null(f, precision, false);
             fputs(isfinite(precision) ? "     " : "          ", f);
             print_number_or_null(f, recall, false);
-            fprintf(f, isfinite(recall) ? "  %7zu\n" : "       %7zu\n", actual);
+            fprintf(f, isfinite(recall) ? "  %7zu  " : "       %7zu  ", actual);
+            print_number_or_null(f, f1, false);
+            fputc('\n', f);
         }
     }
     if (json) {

@@ -15,6 +15,7 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
 #include "data/source.h"
+#include "eval/plot.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
 #include "util/version.h"
@@ -42,6 +43,7 @@ static void print_help(FILE *f, long cores)
             "  nntrain --gradcheck [OPTIONS] CONFIG.json     check every gradient against finite\n"
             "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
+            "  nntrain --plot CHECKPOINT > curves.svg        draw its learning curves\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -53,6 +55,9 @@ static void print_help(FILE *f, long cores)
             "  --inspect FILE       describe the checkpoint FILE\n"
             "  --cv K               K-fold cross-validation (K from 2 to the rows): train K\n"
             "                       models, print each fold's metrics, their mean and std\n"
+            "  --plot X             alone: draw the learning curves of checkpoint X as SVG on\n"
+            "                       stdout; with --eval: draw the confusion matrix (regression:\n"
+            "                       predicted against true) as SVG into the file X\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -97,6 +102,7 @@ typedef struct {
     const char *config;
     const char *checkpoint;
     const char *data;
+    const char *plot; /* --plot: a checkpoint to draw, or with --eval the SVG to write */
     long long seed, epochs, cv;
     bool has_seed, has_epochs;
     bool more_epochs; /* --epochs +N: N more than the checkpoint's (with --resume) */
@@ -157,7 +163,7 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             val = eq + 1;
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
                                                  "--seed",       "--threads", "--set",
-                                                 "--cv"};
+                                                 "--cv",         "--plot"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -200,6 +206,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->checkpoint = val;
         else if (!strcmp(name, "--data"))
             o->data = val;
+        else if (!strcmp(name, "--plot"))
+            o->plot = val;
         else if (!strcmp(name, "--epochs")) {
             o->more_epochs = val && val[0] == '+';
             if (o->more_epochs && parse_count(name, val + 1, 1, 1000000, &o->epochs, err) < 0) {
@@ -236,11 +244,24 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
 
 /* --eval: the checkpoint measured on src (or spec), and the report. */
 static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
-                    const nn_run_opts *o, nn_error *err)
+                    const char *plot, const nn_run_opts *o, nn_error *err)
 {
     nn_eval_report r;
     if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
         return -1;
+    if (plot) { /* the picture first: a failure leaves no report half done */
+        char *svg = NULL;
+        size_t n;
+        if (nn_plot_eval(&r, src ? nn_source_name(src) : spec, &svg, &n, err) < 0 ||
+            nn_cli_write_file(plot, svg, n, err) < 0) {
+            if (strncmp(err->msg, plot, strlen(plot)) != 0)
+                nn_error_prefix(err, "%s", plot);
+            free(svg);
+            nn_eval_report_free(&r);
+            return -1;
+        }
+        free(svg);
+    }
     nn_cli_print_eval(o->out, &r, o->json);
     nn_eval_report_free(&r);
     return 0;
@@ -303,6 +324,16 @@ static int run(options *o, nn_error *err)
         }
         return nn_cli_inspect(o->config, &o->run, err);
     }
+    if (o->plot && !o->eval) {
+        if (o->config || o->predict || o->gradcheck || o->checkpoint || o->data || o->n_sets ||
+            o->run.profile || o->run.resume || o->has_epochs || o->has_seed || o->run.json || o->cv) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--plot takes one checkpoint file and nothing else (or goes with --eval, "
+                         "naming the SVG file to write)");
+            return USAGE_HINT;
+        }
+        return nn_cli_plot(o->plot, &o->run, err);
+    }
     if ((o->eval + o->predict + o->gradcheck + (o->cv > 0)) > 1) {
         nn_error_set(err, NN_EXIT_USAGE,
                      "--eval, --predict, --gradcheck and --cv cannot be combined");
@@ -346,7 +377,7 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
-        return evaluate(o->checkpoint, NULL, o->data, &o->run, err);
+        return evaluate(o->checkpoint, NULL, o->data, o->plot, &o->run, err);
     }
     if (!o->config) {
         nn_error_set(err, NN_EXIT_USAGE, "no config file given");
@@ -404,7 +435,7 @@ static int run(options *o, nn_error *err)
                          "SPEC", o->config);
             goto out;
         }
-        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, &o->run, err);
+        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, o->plot, &o->run, err);
         goto out;
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)

@@ -101,6 +101,10 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
                    regression, true, &out->r, &out->acc, err) < 0)
         goto out;
     out->acc.target_std = NULL; /* the checkpoint's, freed below; the result is taken */
+    if (c.n_target_scale && out->acc.points) /* the scatter's (target, output) pairs in the
+                                                targets' units: each row is K targets, K outputs */
+        nn_targets_unscale(out->acc.points, out->acc.n_points * 2, c.n_target_scale,
+                           c.target_mean, c.target_std);
     out->regression = regression;
     /* the names outlive the checkpoint: they move to the report */
     out->class_names = c.class_names;

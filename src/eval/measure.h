@@ -27,7 +27,8 @@ typedef struct {
 /* Loss and accuracy (classification) or regression errors of a model, in
  * inference mode, on rows idx[0..n-1] of d (idx NULL: every row), scaled by
  * shift and mult, with the cost `loss`.  If acc is not NULL it receives the
- * accumulator, with the confusion matrix when want_confusion (the caller
+ * accumulator, with the confusion matrix (classification) or a sample of
+ * the (target, output) pairs (regression) when want_confusion (the caller
  * frees it with nn_acc_free).  Returns 0, or -1 with *err (out of memory). */
 int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
                const float *shift, const float *mult, const nn_loss_spec *loss,

@@ -19,6 +19,11 @@ int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error
         a->sse = calloc((size_t)K, sizeof(double));
         a->sae = calloc((size_t)K, sizeof(double));
         ok = a->mean && a->m2 && a->sse && a->sae;
+        if (ok && want_confusion) {
+            a->points = malloc(sizeof(float) * 2 * (size_t)K * (NN_ACC_MAX_POINTS + 1));
+            a->point_stride = 1;
+            ok = a->points != NULL;
+        }
     } else if (want_confusion) {
         a->confusion = calloc((size_t)a->classes * (size_t)a->classes, sizeof(size_t));
         ok = a->confusion != NULL;
@@ -29,6 +34,25 @@ int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error
         return -1;
     }
     return 0;
+}
+
+/* Sample `index` (from 0) as a point of the scatter plot, when it is a
+ * multiple of the stride; past NN_ACC_MAX_POINTS the stride doubles and
+ * every second point kept goes. */
+static void keep_point(nn_acc *a, size_t index, const float *y, const float *t)
+{
+    size_t K = (size_t)a->K, w = 2 * K;
+    if (index % a->point_stride != 0)
+        return;
+    memcpy(a->points + a->n_points * w, t, K * sizeof(float));
+    memcpy(a->points + a->n_points * w + K, y, K * sizeof(float));
+    if (++a->n_points <= NN_ACC_MAX_POINTS)
+        return;
+    a->point_stride *= 2; /* kept points are samples 0, s, 2s, ...: keep the even ones */
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_points; i += 2)
+        memmove(a->points + kept++ * w, a->points + i * w, w * sizeof(float));
+    a->n_points = kept;
 }
 
 void nn_acc_add(nn_acc *a, const float *yhat, const float *T, const int32_t *labels, int B,
@@ -54,6 +78,8 @@ void nn_acc_add(nn_acc *a, const float *yhat, const float *T, const int32_t *lab
             a->mean[k] += d / count;
             a->m2[k] += d * ((double)t[k] - a->mean[k]);
         }
+        if (a->points)
+            keep_point(a, a->n + (size_t)i, y, t);
     }
     a->n += (size_t)B;
 }
@@ -82,6 +108,35 @@ nn_result nn_acc_result(const nn_acc *a)
     return r;
 }
 
+double nn_acc_f1(const nn_acc *a, int c)
+{
+    if (!a->confusion || c < 0 || c >= a->classes)
+        return NAN;
+    size_t C = (size_t)a->classes, tp = a->confusion[(size_t)c * C + (size_t)c], fp = 0, fn = 0;
+    for (size_t k = 0; k < C; k++) {
+        if (k == (size_t)c)
+            continue;
+        fp += a->confusion[k * C + (size_t)c];
+        fn += a->confusion[(size_t)c * C + k];
+    }
+    double den = 2.0 * (double)tp + (double)fp + (double)fn;
+    return den > 0 ? 2.0 * (double)tp / den : NAN;
+}
+
+double nn_acc_macro_f1(const nn_acc *a)
+{
+    double sum = 0;
+    int defined = 0;
+    for (int c = 0; c < a->classes; c++) {
+        double f = nn_acc_f1(a, c);
+        if (!isnan(f)) {
+            sum += f;
+            defined++;
+        }
+    }
+    return defined ? sum / defined : NAN;
+}
+
 void nn_acc_free(nn_acc *a)
 {
     free(a->confusion);
@@ -89,5 +144,6 @@ void nn_acc_free(nn_acc *a)
     free(a->m2);
     free(a->sse);
     free(a->sae);
+    free(a->points);
     memset(a, 0, sizeof *a);
 }

@@ -25,7 +25,17 @@ typedef struct {
      * result's mse and mae are in the original units (r2 does not change);
      * NULL: as they are.  Not owned. */
     const double *target_std;
+    /* regression with want_confusion (--eval): a sample of the (target,
+     * output) pairs for the scatter plot, (n_points, 2, K) as target then
+     * output per sample.  Every sample while at most NN_ACC_MAX_POINTS;
+     * then the kept ones halve to every point_stride-th sample (a power of
+     * two), whatever the batch sizes. */
+    float *points;
+    size_t n_points;
+    size_t point_stride;
 } nn_acc;
+
+#define NN_ACC_MAX_POINTS 4096
 
 /* Prepares an accumulator.  Returns -1 with *err (code 1) on out of memory. */
 int nn_acc_init(nn_acc *a, int K, bool regression, bool want_confusion, nn_error *err);
@@ -46,6 +56,18 @@ typedef struct {
 } nn_result;
 
 nn_result nn_acc_result(const nn_acc *a);
+
+/* Classification with the confusion matrix: class c's F1 score,
+ * 2 TP / (2 TP + FP + FN), the harmonic mean of its precision and recall
+ * (0 when either is 0, e.g. a class predicted but never present).  NaN when
+ * undefined: the class neither occurs in the data nor is predicted. */
+double nn_acc_f1(const nn_acc *a, int c);
+
+/* The mean of the defined per-class F1 scores (the classes that occur in
+ * the data or the predictions), as scikit-learn's f1_score(average="macro")
+ * computes it over the labels it sees; a class absent from both is left
+ * out rather than counted as 0.  NaN when no class is defined (no samples). */
+double nn_acc_macro_f1(const nn_acc *a);
 
 void nn_acc_free(nn_acc *a);
 

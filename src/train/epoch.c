@@ -1,5 +1,6 @@
 /* epoch.c - the end of an epoch: the parameters still finite, the profile,
- * the validation, early stopping and the report (trainer.h). */
+ * the validation, early stopping, the history of metrics and the report
+ * (trainer.h). */
 #include <math.h>
 
 #include "eval/measure.h"
@@ -48,6 +49,49 @@ static bool follow_validation(trainer *t, int64_t e)
     return improved;
 }
 
+static const char *const class_metrics[] = {"train_loss", "train_accuracy", "val_loss",
+                                            "val_accuracy"};
+static const char *const reg_metrics[] = {"train_loss", "train_mse", "train_mae", "train_r2",
+                                          "val_loss",   "val_mse",   "val_mae",   "val_r2"};
+
+const char *const *nn_trainer_history_names(const trainer *t, int *n)
+{
+    if (t->regression) {
+        *n = (int)(sizeof reg_metrics / sizeof reg_metrics[0]);
+        return reg_metrics;
+    }
+    *n = (int)(sizeof class_metrics / sizeof class_metrics[0]);
+    return class_metrics;
+}
+
+/* The epoch's line, as numbers, into the history (NaN for what was not
+ * measured: the val_ ones without validation data). */
+static int record_history(trainer *t, const nn_epoch_report *r, nn_error *err)
+{
+    int n;
+    const char *const *names = nn_trainer_history_names(t, &n);
+    if (!nn_history_same_metrics(&t->hist, names, n)) {
+        nn_history_free(&t->hist);
+        if (nn_history_init(&t->hist, names, n, err) < 0)
+            return -1;
+    }
+    double v[8];
+    const nn_result *part[2] = {&r->train, &r->val};
+    for (int p = 0; p < 2; p++) {
+        const nn_result *m = part[p];
+        bool have = p == 0 || r->has_val;
+        if (t->regression) {
+            double vals[4] = {m->loss, m->mse, m->mae, m->r2};
+            for (int k = 0; k < 4; k++)
+                v[4 * p + k] = have ? vals[k] : NAN;
+        } else {
+            v[2 * p] = have ? m->loss : NAN;
+            v[2 * p + 1] = have ? m->accuracy : NAN;
+        }
+    }
+    return nn_history_add(&t->hist, r->epoch, v, err);
+}
+
 int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
                          nn_error *err)
 {
@@ -72,11 +116,12 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
             return -1;
         *improved = follow_validation(t, e);
     }
-    if (o->on_epoch) {
-        nn_epoch_report r = {e, t->cfg->epochs, t->regression, t->train_m, has_val, t->val_m,
-                             nn_now() - started,
-                             train_seconds > 0 ? (double)t->n_train / train_seconds : 0.0};
+    nn_epoch_report r = {e, t->cfg->epochs, t->regression, t->train_m, has_val, t->val_m,
+                         nn_now() - started,
+                         train_seconds > 0 ? (double)t->n_train / train_seconds : 0.0};
+    if (record_history(t, &r, err) < 0)
+        return -1;
+    if (o->on_epoch)
         o->on_epoch(o->ctx, &r);
-    }
     return 0;
 }

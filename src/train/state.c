@@ -69,6 +69,7 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
     c.best_epoch = t->best_epoch;
     c.bad_epochs = t->bad_epochs;
     c.stopped = t->stopped;
+    c.hist = t->hist; /* borrowed, like the buffers above */
     double *running = NULL;
     if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
         c.batch = t->batch;
@@ -201,6 +202,15 @@ int nn_trainer_restore(trainer *t, nn_error *err)
     t->train_m.accuracy = c.train_accuracy;
     t->val_m.loss = c.val_loss;
     t->val_m.accuracy = c.val_accuracy;
+    /* the history goes on from the checkpoint's (a file without one, or
+     * with other metrics, starts a fresh one at the next epoch) */
+    int n;
+    const char *const *names = nn_trainer_history_names(t, &n);
+    if (nn_history_same_metrics(&c.hist, names, n)) {
+        nn_history_free(&t->hist);
+        t->hist = c.hist;
+        memset(&c.hist, 0, sizeof c.hist);
+    }
     rc = 0;
 out:
     nn_ckpt_free(&c);

@@ -44,6 +44,7 @@ static void trainer_free(trainer *t)
     free(t->y);
     free(t->order);
     nn_acc_free(&t->acc);
+    nn_history_free(&t->hist);
     free(t->opt_state);
 }
 

@@ -78,6 +78,7 @@ typedef struct {
     nn_result best_val_m;        /* the best epoch's validation metrics, when it ran in
                                     this run (best_val_known) */
     bool best_val_known;
+    nn_history hist;             /* the metrics of every epoch (nn_trainer_history_names) */
 } trainer;
 
 /* data.c: loads the training data (and the validation set or split) for a
@@ -100,6 +101,10 @@ int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err);
  * validation loss is the best so far.  Returns 0 or -1 with *err. */
 int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
                          nn_error *err);
+
+/* epoch.c: the metrics the history keeps for this run's kind of problem
+ * (*n of them): the train_ and val_ ones of the per-epoch lines. */
+const char *const *nn_trainer_history_names(const trainer *t, int *n);
 
 /* save.c: the checkpoints due after epoch e (the best one when improved,
  * the latest every checkpoint.every_epochs as checkpoint.every_seconds

@@ -160,7 +160,7 @@ if run eval-no-config 0 "$NN" --eval --checkpoint "$CK" --data "$T/test-images.i
     cmp -s "$T/out" "$T/eval.txt" && ok || bad "eval without config differs from eval with it"
 fi
 if run eval-json 0 "$NN" --eval --json "$C"; then
-    if grep -q '^{"samples":60,"loss":[0-9.e-]*,"accuracy":1,"classes":\[.*\],"confusion":\[\[30,0\],\[0,30\]\]}$' "$T/out"
+    if grep -q '^{"samples":60,"loss":[0-9.e-]*,"accuracy":1,"macro_f1":1,"classes":\[.*\],"confusion":\[\[30,0\],\[0,30\]\]}$' "$T/out"
     then ok; else bad "eval-json: $(cat "$T/out")"; fi
 fi
 if run inspect 0 "$NN" --inspect "$CK"; then
@@ -559,6 +559,8 @@ fi
 
 sh "$ROOT/tests/cli/model.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/pipe.sh" "$NN" || fail=$((fail + 1))
+# --- the other areas' command-line tests (each counts as one here) -------------------
+sh "$(dirname "$0")/plot.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

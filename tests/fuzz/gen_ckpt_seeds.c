@@ -8,6 +8,7 @@
  * two format-3 files (copies of tests/fixtures/v3/fruit-e3.ckpt and
  * wave-int.ckpt) that keep the format-3 reader fuzzed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,17 @@ int main(int argc, char **argv)
         c.shift = shift;
         c.mult = mult;
         fill_params(&c, params);
+        /* the metrics of its 3 epochs (HIST) */
+        static const char *const names[] = {"train_loss", "train_accuracy", "val_loss",
+                                            "val_accuracy"};
+        nn_error err = {0};
+        rc |= nn_history_init(&c.hist, names, 4, &err);
+        for (int e = 1; e <= 3; e++) {
+            double v[4] = {1.0 / e, 0.25 * e, 1.5 / e, e == 2 ? NAN : 0.2 * e};
+            rc |= nn_history_add(&c.hist, e, v, &err);
+        }
         rc |= save("idx-classes.ckpt", &c);
+        nn_history_free(&c.hist);
     }
 
     /* CSV classification with a header and class names; standard scaling;
