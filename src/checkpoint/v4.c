@@ -20,7 +20,14 @@
  *   PROG  req  progress (fields.c)
  *   TRAI  req  f64 best_val_loss, i64 best_epoch, i64 bad_epochs, u32 stopped
  *   EPOC  req  an interrupted epoch (fields.c)
- * Every known section must appear once.  An unknown tag is skipped when
+ *   MISS  req  only when the CSV training source's missing values are not the
+ *              defaults: u32 missing (0 error, 1 drop, 2 mean), u32 count and
+ *              that many strings (u32 length, bytes): the na_values, u64 n
+ *              (0 or n_inputs) and n f32: the means that fill a missing
+ *              feature.  Required, since a reader that skipped it would take
+ *              a missing-value string such as "-999" for a number.
+ * Every known section must appear once, except those written only when
+ * present (MISS), which appear at most once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
 #include <stdio.h>
@@ -217,6 +224,62 @@ static int get_conf(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return nn_ckpt_get_text(r, &c->config_json, "config", name, err);
 }
 
+/* ---- MISS ------------------------------------------------------------------------------ */
+
+static void put_miss(const nn_ckpt *c, nn_bytes *w)
+{
+    const nn_data_layout *l = &c->layout;
+    nn_put_u32(w, (uint32_t)l->missing);
+    nn_put_u32(w, l->na_values ? (uint32_t)l->n_na : 0);
+    for (int i = 0; l->na_values && i < l->n_na; i++)
+        nn_put_str(w, l->na_values[i]);
+    nn_put_u64(w, (uint64_t)l->n_means);
+    nn_put_f32s(w, l->means, l->n_means);
+}
+
+static int get_miss(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    nn_data_layout *l = &c->layout;
+    uint32_t mode = nn_get_u32(r), n = nn_get_u32(r);
+    if (r->bad || mode > 2 || c->layout.format != NN_FORMAT_CSV)
+        return nn_ckpt_malformed(err, name, "section \"MISS\": missing-value mode %lu",
+                                 (unsigned long)mode);
+    if ((uint64_t)n * 4 > nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "section \"MISS\": %lu strings cut short",
+                                 (unsigned long)n);
+    l->missing = (int)mode;
+    l->na_values = calloc((size_t)n + 1, sizeof *l->na_values);
+    if (!l->na_values)
+        return nn_ckpt_nomem(err, name);
+    for (uint32_t i = 0; i < n; i++) {
+        bool oom = false;
+        l->na_values[i] = nn_get_str(r, &oom);
+        if (oom)
+            return nn_ckpt_nomem(err, name);
+        if (!l->na_values[i])
+            return nn_ckpt_malformed(err, name, "section \"MISS\": string %lu is cut short",
+                                     (unsigned long)i + 1);
+        l->n_na = (int)i + 1;
+    }
+    uint64_t m = nn_get_u64(r);
+    if (r->bad || (m != 0 && m != (uint64_t)c->arch.n_inputs) || m * 4 != nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "section \"MISS\": %llu means for %d inputs",
+                                 (unsigned long long)m, c->arch.n_inputs);
+    if (m) {
+        l->means = malloc((size_t)m * sizeof *l->means);
+        if (!l->means)
+            return nn_ckpt_nomem(err, name);
+        nn_get_f32s(r, l->means, (size_t)m);
+        l->n_means = (size_t)m;
+    }
+    return nn_ckpt_expect_end(r, "MISS", name, err);
+}
+
+static bool has_miss(const nn_ckpt *c)
+{
+    return nn_data_layout_has_missing(&c->layout);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -224,16 +287,20 @@ typedef struct {
     bool required;
     void (*put)(const nn_ckpt *c, nn_bytes *w);
     int (*get)(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err);
+    /* NULL: always written; else written only when it says so (and then
+     * absent from a file without it is fine, even when required) */
+    bool (*present)(const nn_ckpt *c);
 } section_def;
 
 /* In the order written and decoded: ARCH before what is checked against it. */
 static const section_def sections[] = {
-    {"VERS", false, put_vers, get_vers}, {"CONF", false, put_conf, get_conf},
-    {"ARCH", true, put_arch, get_arch},  {"LOSS", true, put_loss, get_loss},
-    {"DATA", true, put_data, get_data},  {"SCAL", true, put_scal, get_scal},
-    {"PARM", true, put_parm, get_parm},  {"STAT", true, put_stat, get_stat},
-    {"OPTM", true, put_optm, get_optm},  {"PROG", true, put_prog, get_prog},
-    {"TRAI", true, put_trai, get_trai},  {"EPOC", true, put_epoc, get_epoc},
+    {"VERS", false, put_vers, get_vers, NULL}, {"CONF", false, put_conf, get_conf, NULL},
+    {"ARCH", true, put_arch, get_arch, NULL},  {"LOSS", true, put_loss, get_loss, NULL},
+    {"DATA", true, put_data, get_data, NULL},  {"SCAL", true, put_scal, get_scal, NULL},
+    {"PARM", true, put_parm, get_parm, NULL},  {"STAT", true, put_stat, get_stat, NULL},
+    {"OPTM", true, put_optm, get_optm, NULL},  {"PROG", true, put_prog, get_prog, NULL},
+    {"TRAI", true, put_trai, get_trai, NULL},  {"EPOC", true, put_epoc, get_epoc, NULL},
+    {"MISS", true, put_miss, get_miss, has_miss},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 
@@ -248,8 +315,13 @@ int nn_ckpt_encode(const nn_ckpt *c, unsigned char **out, size_t *n, const char 
         return -1;
     }
     nn_bytes w = {0};
-    nn_ckpt_frame_begin(&w, NN_CKPT_VERSION, N_SECTIONS);
+    int count = 0;
+    for (int s = 0; s < N_SECTIONS; s++)
+        count += !sections[s].present || sections[s].present(c);
+    nn_ckpt_frame_begin(&w, NN_CKPT_VERSION, count);
     for (int s = 0; s < N_SECTIONS; s++) {
+        if (sections[s].present && !sections[s].present(c))
+            continue;
         size_t head = nn_ckpt_section_begin(&w, sections[s].tag, sections[s].required);
         sections[s].put(c, &w);
         nn_ckpt_section_end(&w, head);
@@ -293,7 +365,7 @@ static int sort_sections(const nn_ckpt_section *secs, size_t count, uint32_t ver
         found[s] = (int)i;
     }
     for (int s = 0; s < N_SECTIONS; s++)
-        if (found[s] < 0 && sections[s].required)
+        if (found[s] < 0 && sections[s].required && !sections[s].present)
             return nn_ckpt_malformed(err, name, "section \"%s\" is missing", sections[s].tag);
     return 0;
 }

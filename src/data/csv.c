@@ -1584,19 +1584,33 @@ static void decide_header(loader *L, const sample_row *s, size_t ns)
     /* Every field is a number (or missing). */
     snprintf(why, wn, "every field is a number");
     long long v;
-    /* 2. Names that count the columns: 0..n-1 or 1..n (n >= 3). */
-    int from0 = nf1 >= 3, from1 = nf1 >= 3;
-    for (size_t i = 0; i < nf1 && (from0 || from1); i++) {
+    /* 2. Names that count the columns: 0..n-1 or 1..n, after an empty
+     * first field (an index column's) if there is one; with fewer than five
+     * columns only above a body that holds a fraction somewhere, since a
+     * short row such as 1,2,3 is as likely data. */
+    size_t lead = nf1 > 1 && trim(r1[0], &(size_t){0})[0] == '\0' ? 1 : 0;
+    int from0 = nf1 - lead >= 3, from1 = from0;
+    for (size_t i = lead; i < nf1 && (from0 || from1); i++) {
         if (!is_plain_int(r1[i], &v)) {
             from0 = from1 = 0;
             break;
         }
-        from0 &= v == (long long)i;
-        from1 &= v == (long long)i + 1;
+        from0 &= v == (long long)(i - lead);
+        from1 &= v == (long long)(i - lead) + 1;
+    }
+    if ((from0 || from1) && nf1 < 5) {
+        int frac = 0;
+        for (size_t r = 0; r < ns && !frac; r++)
+            for (size_t i = 0; i < s[r].nf && !frac; i++) {
+                double x;
+                frac = parse_num(s[r].f[i], &x) == 0 && x != floor(x);
+            }
+        from0 = from1 = frac;
     }
     if (from0 || from1) {
         L->header = 1;
-        snprintf(why, wn, "its fields %d..%zu count the columns", from1, nf1 - !from1);
+        snprintf(why, wn, "its fields %d..%zu count the columns", from1,
+                 nf1 - lead - (size_t)!from1);
         return;
     }
     /* 3. A whole number above a column whose every sampled value (two at
