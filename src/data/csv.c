@@ -1234,15 +1234,33 @@ static int resolve_column(loader *L, const nn_column *col, const char *what, lon
     return -1;
 }
 
-/* Whether s holds a space or tab between other characters. */
+static int is_number(const char *s)
+{
+    double v;
+    return parse_num(s, &v) == 0;
+}
+
+/* Whether s splits at spaces and tabs into two words or more, one of them
+ * a number: columns that a delimiter other than whitespace missed. */
 static int has_inner_space(const char *s)
 {
-    size_t n;
-    const char *t = trim(s, &n);
-    for (size_t i = 0; i < n; i++)
-        if (t[i] == ' ' || t[i] == '\t')
-            return 1;
-    return 0;
+    int words = 0, numbers = 0;
+    char w[64];
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t n = strcspn(s, " \t");
+        if (n == 0)
+            break;
+        words++;
+        if (n < sizeof w) {
+            memcpy(w, s, n);
+            w[n] = '\0';
+            numbers += is_number(w);
+        }
+        s += n;
+    }
+    return words >= 2 && numbers >= 1;
 }
 
 /* Label and target columns -> label_col, tcols, role, nfeat. */
@@ -1281,10 +1299,20 @@ static int resolve_layout(loader *L, nn_error *err)
         /* one field holding spaces: most likely columns the delimiter missed */
         int spaced = L->ncols == 1 && sp->delimiter != NN_CSV_WHITESPACE &&
                      has_inner_space(L->rec1[0]);
+        /* a first line starting with '#' or the like: an unset comment */
+        unsigned char c0 = (unsigned char)L->rec1[0][0];
+        int commented = !spaced && !sp->comment && L->ncols == 1 &&
+                        (c0 == '#' || c0 == '%' || c0 == ';' || c0 == '/');
+        char hint[80] = "";
+        if (spaced)
+            snprintf(hint, sizeof hint, "; is the file separated by spaces? set \"delimiter\": "
+                                        "\"whitespace\"");
+        else if (commented)
+            snprintf(hint, sizeof hint, "; is line %llu a comment? set \"comment\": \"%c\"",
+                     (unsigned long long)L->line1, c0);
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: no feature columns (every column is the label or a target)%s", L->name,
-                     spaced ? "; is the file separated by spaces? set \"delimiter\": "
-                              "\"whitespace\"" : "");
+                     hint);
         return -1;
     }
     L->fp = grow(NULL, L->ncols, sizeof *L->fp);
@@ -1494,11 +1522,6 @@ static char **copy_record(const nn_csv *c)
     return v;
 }
 
-static int is_number(const char *s)
-{
-    double v;
-    return parse_num(s, &v) == 0;
-}
 
 /* A field written as a whole number: digits, an optional sign, spaces. */
 static int is_plain_int(const char *s, long long *out)
@@ -1605,7 +1628,8 @@ static void decide_header(loader *L, const sample_row *s, size_t ns)
                 double x;
                 frac = parse_num(s[r].f[i], &x) == 0 && x != floor(x);
             }
-        from0 = from1 = frac;
+        from0 &= frac;
+        from1 &= frac;
     }
     if (from0 || from1) {
         L->header = 1;
