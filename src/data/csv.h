@@ -131,24 +131,28 @@ typedef struct {
 /* Loads a whole CSV file into d: the feature columns (every column that is
  * not the label or a target) as NN_DT_F32, the labels or the targets.
  *
- * Header "auto": the first line is a header when at least one of its
- * fields is not a number while the same field of the second line is a
- * number; a file of one line is a header only when it holds the name of the
- * label or a target column chosen by name.
+ * Header "auto" (the README's "Data formats" has the rule): the first line
+ * is looked at against the next 20 rows; it is a header when a field of it
+ * is text above a column of numbers, when its numbers count the columns
+ * (0..n-1 or 1..n, five columns or more, or over rows with a fraction), or
+ * when a whole number of it stands above a column of fractions; a file of
+ * one line is a header only when it holds the name of the label or a
+ * target column chosen by name.  skip_lines and comment lines come first.
  *
- * Labels: when every label is a whole number >= 0 (and `classes` is NULL),
- * the labels are those numbers.  Otherwise they are strings: the distinct
- * values, sorted by byte value, become classes 0..K-1 and d->class_names.
- * When `classes` is given (n_classes names from a checkpoint), labels are
+ * Labels: as nn_csv_read_opts with units 0: whole numbers 0..65535 are
+ * class indices, other labels sorted (numbers by value) are classes.  When
+ * `classes` is given (n_classes names from a checkpoint), labels are
  * looked up there and a label not in it is an error ("FILE:LINE: label
  * "x" was not seen in training").  With `want_labels` false the label
  * column may be absent (no labels are read).
  *
+ * A missing value (a field equal to one of the spec's na_values) follows
+ * spec->missing.
  * Every bad field is an error with FILE:LINE and the column (1-based, with
  * the header name when there is one): ragged rows ("expected 5 fields,
  * found 4"), non-numeric or NaN/Inf features or targets, an empty file, a
  * header with no rows, a label or target column that does not exist.
- * Nothing is skipped or turned into zero.  *layout (if not NULL) receives
+ * Nothing else is skipped or turned into zero.  *layout (if not NULL) receives
  * the layout (format NN_FORMAT_CSV, the delimiter read with); free it with
  * nn_data_layout_free. */
 int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const nn_csv_spec *spec,
