@@ -815,7 +815,8 @@ START_TEST(test_config_rejects_mixed_or_incomplete_sources)
                  "(did you mean \"delimiter\"?)");
     EXPECT_USAGE(SRC2("{\"path\": \"x.csv\", \"sep\": \";\"}"),
                  "x.json:2:19: unknown key \"sep\" in \"data.train\" (valid keys: \"path\", "
-                 "\"label\", \"targets\", \"header\", \"delimiter\")");
+                 "\"label\", \"targets\", \"header\", \"delimiter\", \"skip_lines\", \"comment\", "
+                 "\"na_values\", \"missing\", \"classes\")");
     EXPECT_USAGE(SRC2("{\"images\": \"a\", \"label\": \"b\"}"),
                  "x.json:2:17: unknown key \"label\" in \"data.train\" (did you mean \"labels\"?)");
     /* neither kind: all the keys */
@@ -823,7 +824,8 @@ START_TEST(test_config_rejects_mixed_or_incomplete_sources)
                  "x.json:2:2: unknown key \"pth\" in \"data.train\" (did you mean \"path\"?)");
     EXPECT_USAGE(SRC2("{\"file\": \"x.csv\"}"),
                  "x.json:2:2: unknown key \"file\" in \"data.train\" (valid keys: \"path\", "
-                 "\"label\", \"targets\", \"header\", \"delimiter\", \"images\", \"labels\")");
+                 "\"label\", \"targets\", \"header\", \"delimiter\", \"skip_lines\", \"comment\", "
+                 "\"na_values\", \"missing\", \"classes\", \"images\", \"labels\")");
     EXPECT_USAGE(SRC2("{\"label\": 3}"), "x.json:2:1: missing required key \"data.train.path\"");
     EXPECT_USAGE(SRC2("{}"), "x.json:2:1: \"data.train\" must have \"path\" (a CSV source) or "
                              "\"images\" and \"labels\" (an IDX source)");
@@ -1327,8 +1329,11 @@ START_TEST(test_config_to_json_writes_csv_sources)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"path\":\"t.csv\",\"header\":\"auto\","
-                     "\"delimiter\":\",\",\"targets\":[\"y\",-1]},"
+                     "\"delimiter\":\",\","
+                     "\"skip_lines\":0,\"na_values\":[\"\",\"NA\",\"NaN\",\"?\",\"null\"],\"missing\":\"error\","
+                     "\"targets\":[\"y\",-1]},"
                      "\"test\":{\"path\":\"-\",\"header\":false,\"delimiter\":\"whitespace\","
+                     "\"skip_lines\":0,\"na_values\":[\"\",\"NA\",\"NaN\",\"?\",\"null\"],\"missing\":\"error\","
                      "\"targets\":[0,\"z\"]},"
                      "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\","
                      "\"scale_targets\":true},"
@@ -1346,7 +1351,9 @@ START_TEST(test_config_to_json_writes_csv_sources)
     parse_ok(&cfg, SRC2("{\"path\": \"x.csv\"}"));
     json = nn_config_to_json(&cfg);
     ck_assert_ptr_nonnull(strstr(json, "\"train\":{\"path\":\"x.csv\",\"header\":\"auto\","
-                                       "\"delimiter\":\",\",\"label\":-1}"));
+                                       "\"delimiter\":\",\",\"skip_lines\":0,"
+                                       "\"na_values\":[\"\",\"NA\",\"NaN\",\"?\",\"null\"],"
+                                       "\"missing\":\"error\",\"label\":-1}"));
     free(json);
     nn_config_free(&cfg);
 }

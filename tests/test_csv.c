@@ -624,7 +624,8 @@ START_TEST(test_csv_header_yes_and_no_are_obeyed)
     nn_data_layout_free(&l);
     nn_dataset_free(&d);
     s.header = NN_HEADER_NO; /* so the text line is data and fails */
-    expect_read_error("x,y\n3,4\n", &s, ":1: field 2 is not a number: \"y\"");
+    expect_read_error("x,y\n3,4\n", &s,
+                      ":1: field 2 is not a number: \"y\" (a header line? set \"header\": true)");
 }
 END_TEST
 
@@ -674,9 +675,9 @@ START_TEST(test_csv_integer_labels_are_their_values)
     nn_dataset_free(&d);
     read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n65536,0\n7,1\n"), &s);
     ck_assert_int_eq(d.n_classes, 2);
-    ck_assert_str_eq(d.class_names[0], "65536");
-    ck_assert_str_eq(d.class_names[1], "7");
-    ck_assert_int_eq(d.labels[0], 0);
+    ck_assert_str_eq(d.class_names[0], "7"); /* numbers sort by value */
+    ck_assert_str_eq(d.class_names[1], "65536");
+    ck_assert_int_eq(d.labels[0], 1);
     nn_dataset_free(&d);
     read_ok(&d, NULL, nn_test_put("i.csv", "label,x\n1.5,0\n2,1\n"), &s);
     ck_assert_ptr_nonnull(d.class_names);
@@ -804,7 +805,9 @@ START_TEST(test_csv_rejects_non_numeric_feature)
     nn_csv_spec s = spec_label_index(-1);
     expect_read_error("sepal,petal_width,y\n1,2,0\n1,abc,1\n", &s,
                       ":3: field 2 (\"petal_width\") is not a number: \"abc\"");
-    expect_read_error("1,2,0\n1,,1\n", &s, ":2: field 2 is not a number: \"\"");
+    expect_read_error("1,2,0\n1,,1\n", &s,
+                      ":2: field 2 is missing (\"\"): set \"missing\": \"drop\" to leave such rows "
+                      "out, or \"mean\" to use the column's mean");
     expect_read_error("1,2,0\n1,\"1,5\",1\n", &s, ":2: field 2 is not a number: \"1,5\"");
 }
 END_TEST
@@ -812,7 +815,9 @@ END_TEST
 START_TEST(test_csv_rejects_nan_and_infinite_values)
 {
     nn_csv_spec s = spec_label_index(0);
-    expect_read_error("0,1\n1,NaN\n", &s, ":2: field 2 is NaN");
+    expect_read_error("0,1\n1,NaN\n", &s,
+                      ":2: field 2 is missing (\"NaN\"): set \"missing\": \"drop\" to leave such "
+                      "rows out, or \"mean\" to use the column's mean");
     expect_read_error("0,1\n1,-inf\n", &s, ":2: field 2 is not a finite number: \"-inf\"");
     expect_read_error("0,1\n1,1e999\n", &s, ":2: field 2 is not a finite number: \"1e999\"");
     expect_read_error("0,1\n1,1e300\n", &s,
@@ -899,7 +904,9 @@ END_TEST
 START_TEST(test_csv_rejects_empty_label)
 {
     nn_csv_spec s = spec_label_name("y");
-    expect_read_error("x,y\n1,a\n2, \n", &s, ":3: field 2 (\"y\") is empty: every row needs a label");
+    expect_read_error("x,y\n1,a\n2, \n", &s,
+                      ":3: field 2 (\"y\") is missing (\" \"): set \"missing\": \"drop\" to leave "
+                      "such rows out");
 }
 END_TEST
 

@@ -28,7 +28,14 @@
  *              n_metrics M, M names (u32 length, bytes), u64 stride, u64
  *              count N, then N records of i64 epoch and M f64; M 0 and N 0
  *              when there is none yet
- * Every known section must appear once.  An unknown tag is skipped when
+ *   MISS  req  only when the CSV training source's missing values are not the
+ *              defaults: u32 missing (0 error, 1 drop, 2 mean), u32 count and
+ *              that many strings (u32 length, bytes): the na_values, u64 n
+ *              (0 or n_inputs) and n f32: the means that fill a missing
+ *              feature.  Required, since a reader that skipped it would take
+ *              a missing-value string such as "-999" for a number.
+ * Every known section must appear once, except those written only when
+ * present (TSCL, MISS), which appear at most once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
 #include <stdio.h>
@@ -315,6 +322,62 @@ static int get_hist(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return nn_ckpt_expect_end(r, "HIST", name, err);
 }
 
+/* ---- MISS ------------------------------------------------------------------------------ */
+
+static void put_miss(const nn_ckpt *c, nn_bytes *w)
+{
+    const nn_data_layout *l = &c->layout;
+    nn_put_u32(w, (uint32_t)l->missing);
+    nn_put_u32(w, l->na_values ? (uint32_t)l->n_na : 0);
+    for (int i = 0; l->na_values && i < l->n_na; i++)
+        nn_put_str(w, l->na_values[i]);
+    nn_put_u64(w, (uint64_t)l->n_means);
+    nn_put_f32s(w, l->means, l->n_means);
+}
+
+static int get_miss(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    nn_data_layout *l = &c->layout;
+    uint32_t mode = nn_get_u32(r), n = nn_get_u32(r);
+    if (r->bad || mode > 2 || c->layout.format != NN_FORMAT_CSV)
+        return nn_ckpt_malformed(err, name, "section \"MISS\": missing-value mode %lu",
+                                 (unsigned long)mode);
+    if ((uint64_t)n * 4 > nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "section \"MISS\": %lu strings cut short",
+                                 (unsigned long)n);
+    l->missing = (int)mode;
+    l->na_values = calloc((size_t)n + 1, sizeof *l->na_values);
+    if (!l->na_values)
+        return nn_ckpt_nomem(err, name);
+    for (uint32_t i = 0; i < n; i++) {
+        bool oom = false;
+        l->na_values[i] = nn_get_str(r, &oom);
+        if (oom)
+            return nn_ckpt_nomem(err, name);
+        if (!l->na_values[i])
+            return nn_ckpt_malformed(err, name, "section \"MISS\": string %lu is cut short",
+                                     (unsigned long)i + 1);
+        l->n_na = (int)i + 1;
+    }
+    uint64_t m = nn_get_u64(r);
+    if (r->bad || (m != 0 && m != (uint64_t)c->arch.n_inputs) || m * 4 != nn_bytes_left(r))
+        return nn_ckpt_malformed(err, name, "section \"MISS\": %llu means for %d inputs",
+                                 (unsigned long long)m, c->arch.n_inputs);
+    if (m) {
+        l->means = malloc((size_t)m * sizeof *l->means);
+        if (!l->means)
+            return nn_ckpt_nomem(err, name);
+        nn_get_f32s(r, l->means, (size_t)m);
+        l->n_means = (size_t)m;
+    }
+    return nn_ckpt_expect_end(r, "MISS", name, err);
+}
+
+static bool has_miss(const nn_ckpt *c)
+{
+    return nn_data_layout_has_missing(&c->layout);
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -336,6 +399,7 @@ static const section_def sections[] = {
     {"TRAI", true, put_trai, get_trai, NULL},  {"EPOC", true, put_epoc, get_epoc, NULL},
     {"TSCL", true, put_tscl, get_tscl, has_tscl},
     {"HIST", false, put_hist, get_hist, NULL},
+    {"MISS", true, put_miss, get_miss, has_miss},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

@@ -25,7 +25,7 @@ static bool write_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K
                 fprintf(l->out, "%s%.9g", k ? "," : "", y[k]);
         } else {
             int cls = nn_predict_class(y, K);
-            if (c->class_names)
+            if (c->class_names && cls < c->n_classes) /* a unit no label named: its index */
                 nn_csv_string(l->out, c->class_names[cls]);
             else
                 fprintf(l->out, "%d", cls);

@@ -23,10 +23,16 @@ static const struct {
     {"targets", NN_FORMAT_CSV, "regression: the target columns (names or indices)"},
     {"header", NN_FORMAT_CSV, "whether the first line names the columns: true, false or \"auto\""},
     {"delimiter", NN_FORMAT_CSV, "the field separator: one character, or \"whitespace\""},
+    {"skip_lines", NN_FORMAT_CSV, "leading lines to ignore, before the header"},
+    {"comment", NN_FORMAT_CSV, "a character starting lines to ignore"},
+    {"na_values", NN_FORMAT_CSV, "the fields that mean a missing value"},
+    {"missing", NN_FORMAT_CSV, "what a missing value does: \"error\", \"drop\" or \"mean\""},
+    {"classes", NN_FORMAT_CSV, "the class names in class order"},
     {"images", NN_FORMAT_IDX, "an IDX images file"},
     {"labels", NN_FORMAT_IDX, "an IDX labels file"},
 };
 #define N_SOURCE_KEYS ((int)(sizeof source_keys / sizeof *source_keys))
+#define FIRST_READING_KEY 5 /* skip_lines: the reading options from here on */
 
 const char *nn_config_source_key(int i, const char **help)
 {
@@ -54,6 +60,13 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
     const char *keys[N_SOURCE_KEYS];
     int n_keys = keys_of(NN_FORMAT_IDX, keys);
     const char *images = NULL, *labels = NULL;
+    /* a CSV reading option on an IDX pair: say so, rather than "unknown" */
+    for (const cJSON *m = obj->child; m; m = m->next)
+        for (int i = 0; i < N_SOURCE_KEYS; i++)
+            if (i >= FIRST_READING_KEY && source_keys[i].format == NN_FORMAT_CSV &&
+                strcmp(m->string, source_keys[i].key) == 0)
+                return cfg_fail_at(p, cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
+                                   "an IDX source", path, m->string, path);
     if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
         cfg_get_string(p, obj, path, "images", &images) < 0 ||
         cfg_get_string(p, obj, path, "labels", &labels) < 0)
@@ -168,6 +181,102 @@ static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, 
     return rc;
 }
 
+/* An array of strings (trimmed of nothing) into *out, *n: non-empty when
+ * `nonempty`, at most `max`, distinct when `distinct`. */
+static int parse_strings(const cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
+                         bool distinct, int max, char ***out, int *n)
+{
+    char buf[CFG_CLIP + 8];
+    if (!cJSON_IsArray(v) || (nonempty && !v->child))
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a %sarray of strings, found %s",
+                           what, nonempty ? "non-empty " : "",
+                           cJSON_IsArray(v) ? "an empty array" : cfg_type_phrase(v));
+    int cnt = cJSON_GetArraySize(v);
+    if (cnt > max)
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most %d strings, found %d",
+                           what, max, cnt);
+    *out = calloc((size_t)cnt + 1, sizeof **out);
+    if (!*out)
+        return cfg_fail_nomem(p);
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e))
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s.%d\" must be a string, found %s",
+                               what, i, cfg_found(p, e, cJSON_IsNumber(e), buf, sizeof buf));
+        if (distinct && !*e->valuestring)
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s.%d\" must not be empty", what, i);
+        for (int k = 0; distinct && k < i; k++)
+            if (strcmp((*out)[k], e->valuestring) == 0) {
+                cfg_clip(buf, sizeof buf, e->valuestring, strlen(e->valuestring), CFG_CLIP);
+                return cfg_fail_at(p, cfg_value_loc(p, e), "duplicate \"%s\" in \"%s\"", buf, what);
+            }
+        if (!((*out)[i] = strdup(e->valuestring)))
+            return cfg_fail_nomem(p);
+        *n = i + 1;
+    }
+    return 0;
+}
+
+/* skip_lines, comment, na_values, missing, classes. */
+static int parse_csv_reading(const cfg_parser *p, const cJSON *obj, const char *path,
+                             nn_csv_spec *csv)
+{
+    char sub[320], buf[CFG_CLIP + 8];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "skip_lines");
+    int64_t x;
+    if (v) {
+        if (!cfg_node_int64(p, v, &x) || x < 0 || x > 1000000)
+            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.skip_lines\" must be an integer from "
+                               "0 to 1000000, found %s", path,
+                               cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf,
+                                         sizeof buf));
+        csv->skip_lines = (long)x;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(obj, "comment");
+    if (v) {
+        const char *d = cJSON_IsString(v) ? v->valuestring : "";
+        unsigned char c = (unsigned char)d[0];
+        if (c == 0 || d[1] != '\0' || c >= 0x80 || c == '"' || c == '\r' || c == '\n' ||
+            c == ' ' || c == '\t' || c == (unsigned char)csv->delimiter)
+            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.comment\" must be one ASCII "
+                               "character other than a quote, a space, a tab, CR, LF or the "
+                               "delimiter, found %s", path,
+                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+        csv->comment = c;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(obj, "na_values");
+    if (v) {
+        snprintf(sub, sizeof sub, "%s.na_values", path);
+        if (parse_strings(p, v, sub, false, false, 1000, &csv->na_values, &csv->n_na) < 0)
+            return -1;
+        csv->has_na = true;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(obj, "missing");
+    if (v) {
+        const char *m = cJSON_IsString(v) ? v->valuestring : "";
+        if (strcmp(m, "error") == 0)
+            csv->missing = NN_MISSING_ERROR;
+        else if (strcmp(m, "drop") == 0)
+            csv->missing = NN_MISSING_DROP;
+        else if (strcmp(m, "mean") == 0)
+            csv->missing = NN_MISSING_MEAN;
+        else
+            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.missing\" must be \"error\", "
+                               "\"drop\" or \"mean\", found %s", path,
+                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    }
+    v = cJSON_GetObjectItemCaseSensitive(obj, "classes");
+    if (v) {
+        snprintf(sub, sizeof sub, "%s.classes", path);
+        if (cJSON_GetObjectItemCaseSensitive(obj, "targets"))
+            return cfg_fail_at(p, cfg_key_loc(p, v), "\"%s\" is for a label column, not "
+                               "regression targets", sub);
+        if (parse_strings(p, v, sub, true, true, 65536, &csv->class_list, &csv->n_class_list) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *path,
                             nn_source *src)
 {
@@ -211,6 +320,8 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
                                cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
 
+    if (parse_csv_reading(p, obj, path, &src->csv) < 0)
+        return -1;
     const cJSON *label = cJSON_GetObjectItemCaseSensitive(obj, "label");
     const cJSON *targets = cJSON_GetObjectItemCaseSensitive(obj, "targets");
     if (label && targets) {
@@ -323,6 +434,12 @@ void cfg_source_free(nn_source *s)
     for (int i = 0; s->csv.targets && i < s->csv.n_targets; i++)
         free(s->csv.targets[i].name);
     free(s->csv.targets);
+    for (int i = 0; s->csv.na_values && i < s->csv.n_na; i++)
+        free(s->csv.na_values[i]);
+    free(s->csv.na_values);
+    for (int i = 0; s->csv.class_list && i < s->csv.n_class_list; i++)
+        free(s->csv.class_list[i]);
+    free(s->csv.class_list);
 }
 
 /* A CSV column as a name (string) or an index (number). */
@@ -353,6 +470,30 @@ bool cfg_add_source(cJSON *data, const char *key, const nn_source *s)
         cJSON_Delete(header);
     ok = ok && cJSON_AddStringToObject(o, "delimiter", c->delimiter == NN_CSV_WHITESPACE
                                                            ? "whitespace" : delim);
+    static const char *const missing[] = {"error", "drop", "mean"};
+    char comment[2] = {(char)c->comment, '\0'};
+    ok = ok && cJSON_AddNumberToObject(o, "skip_lines", (double)c->skip_lines);
+    if (ok && c->comment)
+        ok = cJSON_AddStringToObject(o, "comment", comment) != NULL;
+    cJSON *na = ok ? cJSON_AddArrayToObject(o, "na_values") : NULL;
+    ok = na != NULL;
+    for (int i = 0; ok && i < (c->has_na ? c->n_na : NN_CSV_DEFAULT_NA); i++) {
+        cJSON *e = cJSON_CreateString(c->has_na ? c->na_values[i] : nn_csv_default_na[i]);
+        ok = e && cJSON_AddItemToArray(na, e);
+        if (!ok)
+            cJSON_Delete(e);
+    }
+    ok = ok && cJSON_AddStringToObject(o, "missing", missing[c->missing]);
+    if (ok && c->n_class_list > 0) {
+        cJSON *cl = cJSON_AddArrayToObject(o, "classes");
+        ok = cl != NULL;
+        for (int i = 0; ok && i < c->n_class_list; i++) {
+            cJSON *e = cJSON_CreateString(c->class_list[i]);
+            ok = e && cJSON_AddItemToArray(cl, e);
+            if (!ok)
+                cJSON_Delete(e);
+        }
+    }
     if (ok && c->has_label) {
         cJSON *l = column_json(&c->label);
         ok = l && cJSON_AddItemToObject(o, "label", l);

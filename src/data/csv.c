@@ -49,6 +49,8 @@ struct nn_csv {
     uint64_t line;                /* line number of buf[pos] */
     uint64_t rec_line;            /* line where the current record starts */
     uint64_t blank_line;          /* first blank line since the last record, 0 if none */
+    long skip;                    /* physical lines still to skip at the start */
+    int comment;                  /* a line starting with this byte is skipped; 0: none */
 };
 
 static int bad_delimiter(int delimiter)
@@ -506,6 +508,60 @@ static int read_record(nn_csv *c, nn_error *err)
     }
 }
 
+void nn_csv_set_skip(nn_csv *c, long skip_lines, int comment)
+{
+    c->skip = skip_lines > 0 ? skip_lines : 0;
+    c->comment = comment > 0 && comment < 256 ? comment : 0;
+}
+
+/* The next byte without taking it: 0..255, -2 at the end, -1 on error. */
+static int peek(nn_csv *c, nn_error *err)
+{
+    if (c->pos == c->len) {
+        int k = refill(c, err);
+        if (k <= 0)
+            return k < 0 ? -1 : -2;
+    }
+    return c->buf[c->pos];
+}
+
+/* Consumes the rest of the physical line, its LF included.  0 or -1. */
+static int skip_line(nn_csv *c, nn_error *err)
+{
+    for (;;) {
+        if (c->pos == c->len) {
+            int k = refill(c, err);
+            if (k <= 0)
+                return k;
+        }
+        const unsigned char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
+        if (nl) {
+            c->pos = (size_t)(nl - c->buf) + 1;
+            c->line++;
+            return 0;
+        }
+        c->pos = c->len;
+    }
+}
+
+/* Leading lines to skip, and comment lines, before the next record. */
+static int skip_lines(nn_csv *c, nn_error *err)
+{
+    for (;;) {
+        int ch = c->skip > 0 || c->comment ? peek(c, err) : -2;
+        if (ch == -1)
+            return -1;
+        if (ch == -2)
+            return 0;
+        if (c->skip > 0)
+            c->skip--;
+        else if (ch != c->comment)
+            return 0;
+        if (skip_line(c, err) < 0)
+            return -1;
+    }
+}
+
 int nn_csv_next(nn_csv *c, nn_error *err)
 {
     if (c->failed) {
@@ -513,6 +569,11 @@ int nn_csv_next(nn_csv *c, nn_error *err)
         return -1;
     }
     for (;;) {
+        if ((c->skip > 0 || c->comment) && skip_lines(c, err) < 0) {
+            c->failed = 1;
+            c->nf = 0;
+            return -1;
+        }
         c->rec_line = c->line;
         int k = read_record(c, err);
         if (k < 0) {
@@ -685,8 +746,14 @@ typedef struct {
     nn_csv *c;
     const char *name;
     const nn_csv_spec *spec;
-    char *const *classes;   /* (n_classes) from a checkpoint, or NULL */
+    char *const *classes;   /* (n_classes) from a checkpoint or the spec's list, or NULL */
     int n_classes;
+    bool classes_from_spec; /* classes is the spec's "classes" list */
+    const nn_csv_opts *o;
+    nn_csv_info info;
+    char *const *na;        /* (n_na) missing-value strings */
+    int n_na;
+    bool na_numeric;        /* one of them is a number: check every field */
 
     /* layout */
     char **rec1;            /* (nf1) the first record, copied */
@@ -711,6 +778,7 @@ typedef struct {
     /* label strings, interned: strs[id], and an open-addressing table of
      * id + 1 (0 = empty); with `classes`, the table indexes classes */
     char **strs;
+    uint64_t *first_line;   /* (strcap) line where strs[id] first appears */
     size_t nstr, strcap;
     uint32_t *htab;
     size_t hcap;            /* a power of two */
@@ -826,6 +894,29 @@ static int ascii_prefix(const char *s, const char *word)
     return 1;
 }
 
+bool nn_csv_is_na(const char *s, char *const *values, int n)
+{
+    size_t len;
+    const char *t = trim(s, &len);
+    for (int i = 0; i < n; i++)
+        if (str_is(t, len, values[i]))
+            return true;
+    return false;
+}
+
+/* Field i (0-based) of the row at `line` is missing (its text s). */
+static int missing_error(loader *L, const char *s, size_t i, uint64_t line, bool feature,
+                         nn_error *err)
+{
+    char cd[160], sv[64];
+    col_desc(L, i, cd, sizeof cd);
+    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is missing (\"%s\"): set \"missing\": %s",
+                 L->name, (unsigned long long)line, cd, shown(s, sv, sizeof sv),
+                 feature ? "\"drop\" to leave such rows out, or \"mean\" to use the column's mean"
+                         : "\"drop\" to leave such rows out");
+    return -1;
+}
+
 /* The error for field i (0-based) of the row at `line`, which parse_num
  * answered with rc (0: a double too large for a float). */
 static int field_error(loader *L, const char *s, size_t i, uint64_t line, int rc, nn_error *err)
@@ -841,8 +932,10 @@ static int field_error(loader *L, const char *s, size_t i, uint64_t line, int rc
         nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is NaN", L->name,
                      (unsigned long long)line, cd);
     else if (rc == 1 && !ascii_prefix(p, "inf"))
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is not a number: \"%s\"", L->name,
-                     (unsigned long long)line, cd, shown(s, sv, sizeof sv));
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is not a number: \"%s\"%s", L->name,
+                     (unsigned long long)line, cd, shown(s, sv, sizeof sv),
+                     line == L->line1 && !L->header && L->spec->header != NN_HEADER_YES
+                         ? " (a header line? set \"header\": true)" : "");
     else if (rc == 0)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: %s is too large for a 32-bit float: \"%s\"",
                      L->name, (unsigned long long)line, cd, shown(s, sv, sizeof sv));
@@ -852,10 +945,13 @@ static int field_error(loader *L, const char *s, size_t i, uint64_t line, int rc
     return -1;
 }
 
-/* Field i (0-based) of the row at `line` as a finite float, or an error. */
+/* Field i (0-based) of the row at `line` as a finite float: 0, 1 when it
+ * is a missing value the spec accepts (*out NaN), -1 with *err. */
 static inline int field_float(loader *L, const char *s, size_t i, uint64_t line, float *out,
                               nn_error *err)
 {
+    if (L->na_numeric && nn_csv_is_na(s, L->na, L->n_na))
+        goto missing;
     /* Short plain integers, by far the most common field, inline. */
     uint32_t w = 0;
     int k = 0;
@@ -874,7 +970,48 @@ static inline int field_float(loader *L, const char *s, size_t i, uint64_t line,
             return 0;
         }
     }
-    return field_error(L, s, i, line, rc, err);
+    if (!nn_csv_is_na(s, L->na, L->n_na))
+        return field_error(L, s, i, line, rc, err);
+missing:
+    if (L->spec->missing == NN_MISSING_ERROR)
+        return missing_error(L, s, i, line, L->role[i] == 0, err);
+    *out = NAN;
+    return 1;
+}
+
+/* A label that is a number matches the first class name of the same value:
+ * its id + 1, or 0. */
+static uint32_t number_class(const loader *L, const char *s, size_t len)
+{
+    char tmp[64];
+    double v, w;
+    if (len >= sizeof tmp)
+        return 0;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (parse_num(tmp, &v) != 0)
+        return 0;
+    for (int k = 0; k < L->n_classes; k++)
+        if (parse_num(L->classes[k], &w) == 0 && w == v)
+            return (uint32_t)k + 1;
+    return 0;
+}
+
+/* "a, b, c" from n names (in the order of ord when not NULL), cut to fit
+ * buf with "...". */
+static void name_list(char *const *names, size_t n, const size_t *ord, char *buf, size_t cap)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = names[ord ? ord[i] : i];
+        size_t need = strlen(nm) + 2;
+        if (k + need + 5 >= cap) {
+            snprintf(buf + k, cap - k, "%s...", i ? ", " : "");
+            return;
+        }
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", nm);
+    }
 }
 
 /* The row's label -> lab[n]: an interned string id, or (with `classes`)
@@ -892,12 +1029,23 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
     }
     if (L->classes) {
         uint32_t v = hash_find(L, L->classes, s, len, &slot);
+        if (v == 0)
+            v = number_class(L, s, len);
         if (v == 0) {
             char sv[64];
             char tmp[61];
             snprintf(tmp, sizeof tmp, "%.*s", len > 60 ? 60 : (int)len, s);
-            nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: label \"%s\" was not seen in training",
-                         L->name, (unsigned long long)line, shown(tmp, sv, sizeof sv));
+            if (L->classes_from_spec) {
+                char list[400];
+                name_list(L->classes, (size_t)L->n_classes, NULL, list, sizeof list);
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s:%llu: label \"%s\" is not one of the source's \"classes\" (%s)",
+                             L->name, (unsigned long long)line, shown(tmp, sv, sizeof sv), list);
+            } else {
+                nn_error_set(err, NN_EXIT_RUNTIME,
+                             "%s:%llu: label \"%s\" was not seen in training", L->name,
+                             (unsigned long long)line, shown(tmp, sv, sizeof sv));
+            }
             return -1;
         }
         L->lab[L->n] = v - 1;
@@ -916,8 +1064,13 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
             if (!p)
                 return oom(L, err);
             L->strs = p;
+            uint64_t *fl = grow(L->first_line, cap, sizeof *fl);
+            if (!fl)
+                return oom(L, err);
+            L->first_line = fl;
             L->strcap = cap;
         }
+        L->first_line[L->nstr] = line;
         char *copy = malloc(len + 1);
         if (!copy)
             return oom(L, err);
@@ -982,15 +1135,34 @@ static int add_row(loader *L, const char *const *f, size_t nf, uint64_t line, nn
     if (rows_reserve(L, err) < 0)
         return -1;
     float *xr = L->x + L->n * L->nfeat; /* (nfeat,) */
+    int miss = 0, k;
+    size_t nan_fields = 0;
     for (size_t i = 0; i < nf; i++)
-        if (L->role[i] == 0 && field_float(L, f[i], i, line, xr++, err) < 0)
+        if (L->role[i] == 0) {
+            if ((k = field_float(L, f[i], i, line, xr++, err)) < 0)
+                return -1;
+            nan_fields += (size_t)k;
+        }
+    for (int j = 0; j < L->nt; j++) {
+        if ((k = field_float(L, f[L->tcols[j]], (size_t)L->tcols[j], line,
+                             L->t + L->n * (size_t)L->nt + (size_t)j, err)) < 0)
             return -1;
-    for (int j = 0; j < L->nt; j++)
-        if (field_float(L, f[L->tcols[j]], (size_t)L->tcols[j], line,
-                        L->t + L->n * (size_t)L->nt + (size_t)j, err) < 0)
-            return -1;
+        miss |= k;
+    }
+    if (L->label_col >= 0 && nn_csv_is_na(f[L->label_col], L->na, L->n_na)) {
+        if (L->spec->missing == NN_MISSING_ERROR)
+            return missing_error(L, f[L->label_col], (size_t)L->label_col, line, false, err);
+        miss = 1;
+    }
+    /* a missing target or label leaves the row out; a missing feature too,
+     * unless it is to be imputed */
+    if (miss || (nan_fields && L->spec->missing == NN_MISSING_DROP)) {
+        L->info.dropped++;
+        return 0;
+    }
     if (L->label_col >= 0 && row_label(L, f[L->label_col], line, err) < 0)
         return -1;
+    L->info.missing_fields += nan_fields;
     L->n++;
     return 0;
 }
@@ -1062,6 +1234,35 @@ static int resolve_column(loader *L, const nn_column *col, const char *what, lon
     return -1;
 }
 
+static int is_number(const char *s)
+{
+    double v;
+    return parse_num(s, &v) == 0;
+}
+
+/* Whether s splits at spaces and tabs into two words or more, one of them
+ * a number: columns that a delimiter other than whitespace missed. */
+static int has_inner_space(const char *s)
+{
+    int words = 0, numbers = 0;
+    char w[64];
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t n = strcspn(s, " \t");
+        if (n == 0)
+            break;
+        words++;
+        if (n < sizeof w) {
+            memcpy(w, s, n);
+            w[n] = '\0';
+            numbers += is_number(w);
+        }
+        s += n;
+    }
+    return words >= 2 && numbers >= 1;
+}
+
 /* Label and target columns -> label_col, tcols, role, nfeat. */
 static int resolve_layout(loader *L, nn_error *err)
 {
@@ -1095,8 +1296,23 @@ static int resolve_layout(loader *L, nn_error *err)
     }
     L->nfeat = L->ncols - (L->label_col >= 0) - (size_t)L->nt;
     if (L->nfeat == 0) {
+        /* one field holding spaces: most likely columns the delimiter missed */
+        int spaced = L->ncols == 1 && sp->delimiter != NN_CSV_WHITESPACE &&
+                     has_inner_space(L->rec1[0]);
+        /* a first line starting with '#' or the like: an unset comment */
+        unsigned char c0 = (unsigned char)L->rec1[0][0];
+        int commented = !spaced && !sp->comment && L->ncols == 1 &&
+                        (c0 == '#' || c0 == '%' || c0 == ';' || c0 == '/');
+        char hint[80] = "";
+        if (spaced)
+            snprintf(hint, sizeof hint, "; is the file separated by spaces? set \"delimiter\": "
+                                        "\"whitespace\"");
+        else if (commented)
+            snprintf(hint, sizeof hint, "; is line %llu a comment? set \"comment\": \"%c\"",
+                     (unsigned long long)L->line1, c0);
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: no feature columns (every column is the label or a target)", L->name);
+                     "%s: no feature columns (every column is the label or a target)%s", L->name,
+                     hint);
         return -1;
     }
     L->fp = grow(NULL, L->ncols, sizeof *L->fp);
@@ -1105,24 +1321,110 @@ static int resolve_layout(loader *L, nn_error *err)
     return 0;
 }
 
-/* A label string and its id, sorted by byte value. */
+/* A distinct label: its text, id, and value when it is a number. */
 typedef struct {
     const char *s;
     uint32_t id;
+    int num; /* 1: v holds its value */
+    double v;
 } label_key;
 
-static int cmp_label_keys(const void *a, const void *b)
+static int cmp_label_text(const void *a, const void *b)
 {
     return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
 }
 
-/* Turns the per-row label ids into d->labels, n_classes, class_names. */
+/* By value, ties by first appearance (id), so the first form written names
+ * a class. */
+static int cmp_label_value(const void *a, const void *b)
+{
+    const label_key *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Labels that are all whole numbers within 0..U-1 (U from the units). */
+static int labels_are_indices(const label_key *keys, size_t n, int units, int32_t *maxv)
+{
+    double top = units <= 0 ? NN_CSV_MAX_INT_LABEL : units == 1 ? 1 : units - 1;
+    *maxv = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!keys[k].num || keys[k].v != floor(keys[k].v) || keys[k].v < 0 || keys[k].v > top)
+            return 0;
+        if ((int32_t)keys[k].v > *maxv)
+            *maxv = (int32_t)keys[k].v;
+    }
+    return 1;
+}
+
+/* The labels of a model trained on class indices that are not such an index. */
+static int not_an_index(loader *L, const label_key *keys, size_t n, nn_error *err)
+{
+    int top = L->o->units <= 1 ? 1 : L->o->units - 1;
+    const label_key *bad = NULL;
+    for (size_t k = 0; k < n; k++)
+        if ((!keys[k].num || keys[k].v != floor(keys[k].v) || keys[k].v < 0 || keys[k].v > top) &&
+            (!bad || L->first_line[keys[k].id] < L->first_line[bad->id]))
+            bad = &keys[k];
+    char sv[64];
+    nn_error_set(err, NN_EXIT_RUNTIME,
+                 "%s:%llu: label \"%s\" is not one of the model's classes 0..%d (it was trained "
+                 "on whole-number labels)",
+                 L->name, (unsigned long long)L->first_line[bad->id],
+                 shown(bad->s, sv, sizeof sv), top);
+    return -1;
+}
+
+/* More distinct labels (D, names in class order) than the output layer holds. */
+static int too_many_labels(loader *L, const label_key *keys, const size_t *first, size_t D,
+                           nn_error *err)
+{
+    int units = L->o->units, U = units == 1 ? 2 : units;
+    const label_key *bad = &keys[first[U]];
+    char list[400], sv[64], unit_text[64];
+    char **names = malloc(D * sizeof *names);
+    if (!names)
+        return oom(L, err);
+    for (size_t c = 0; c < D; c++)
+        names[c] = (char *)keys[first[c]].s;
+    name_list(names, D, NULL, list, sizeof list);
+    free(names);
+    int one_to_d = 1;
+    for (size_t c = 0; c < D && one_to_d; c++)
+        one_to_d = keys[first[c]].num && keys[first[c]].v == (double)(c + 1);
+    if (units == 1)
+        snprintf(unit_text, sizeof unit_text, "single unit (two classes)");
+    else
+        snprintf(unit_text, sizeof unit_text, "%d units", units);
+    char hint[96] = "";
+    if (one_to_d)
+        snprintf(hint, sizeof hint, "; labels 1..%zu are read as classes 0..%zu", D, D - 1);
+    nn_error_set(err, NN_EXIT_RUNTIME,
+                 "%s:%llu: label \"%s\" does not fit the output layer's %s (the file has %zu "
+                 "distinct labels: %s): give the output layer %zu units%s",
+                 L->name, (unsigned long long)L->first_line[bad->id], shown(bad->s, sv, sizeof sv),
+                 unit_text, D, list, D, hint);
+    return -1;
+}
+
+/* Turns the per-row label ids into d->labels, n_classes, class_names
+ * (csv.h, nn_csv_read_opts). */
 static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
 {
-    d->labels = grow(NULL, L->n, sizeof *d->labels);
+    d->labels = grow(NULL, L->n ? L->n : 1, sizeof *d->labels);
     if (!d->labels)
         return oom(L, err);
+    int units = L->o->units;
     if (L->classes) {
+        if (L->classes_from_spec && units > 0 && L->n_classes > (units == 1 ? 2 : units)) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: the source's \"classes\" has %d names for the output layer's %d "
+                         "unit%s (%s)",
+                         L->name, L->n_classes, units, units == 1 ? "" : "s",
+                         units == 1 ? "a single unit tells two classes apart" : "one per class");
+            return -1;
+        }
         d->class_names = calloc((size_t)L->n_classes, sizeof *d->class_names);
         if (!d->class_names)
             return oom(L, err);
@@ -1134,48 +1436,66 @@ static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
             d->labels[i] = (int32_t)L->lab[i];
         return 0;
     }
-    /* Integer labels: every distinct string a whole number in [0, 65535]. */
-    int32_t *ival = grow(NULL, L->nstr, sizeof *ival);
-    if (!ival)
-        return oom(L, err);
-    int integers = 1;
-    int32_t maxv = 0;
-    for (size_t k = 0; k < L->nstr && integers; k++) {
-        double v;
-        if (parse_num(L->strs[k], &v) != 0 || v != floor(v) || v < 0 || v > NN_CSV_MAX_INT_LABEL)
-            integers = 0;
-        else if ((ival[k] = (int32_t)v) > maxv)
-            maxv = ival[k];
+    size_t n = L->nstr;
+    label_key *keys = grow(NULL, n ? n : 1, sizeof *keys);
+    int32_t *cls = grow(NULL, n ? n : 1, sizeof *cls);      /* id -> class */
+    size_t *first = grow(NULL, n ? n : 1, sizeof *first);   /* class -> key index */
+    int rc = -1;
+    if (!keys || !cls || !first) {
+        oom(L, err);
+        goto out;
     }
-    if (integers) {
+    int all_num = 1;
+    for (size_t k = 0; k < n; k++) {
+        keys[k] = (label_key){L->strs[k], (uint32_t)k, 0, 0};
+        keys[k].num = parse_num(L->strs[k], &keys[k].v) == 0;
+        all_num &= keys[k].num;
+    }
+    int32_t maxv;
+    if (labels_are_indices(keys, n, units, &maxv)) { /* class k is label k */
         for (size_t i = 0; i < L->n; i++)
-            d->labels[i] = ival[L->lab[i]];
-        d->n_classes = maxv + 1;
-        free(ival);
-        return 0;
+            d->labels[i] = (int32_t)keys[L->lab[i]].v;
+        d->n_classes = n ? maxv + 1 : 0;
+        rc = 0;
+        goto out;
     }
-    /* Strings: class = rank in byte order; ival becomes id -> rank. */
-    label_key *keys = grow(NULL, L->nstr, sizeof *keys);
-    d->class_names = grow(NULL, L->nstr, sizeof *d->class_names);
-    if (!keys || !d->class_names) {
-        free(keys);
-        free(ival);
-        return oom(L, err);
+    if (L->o->integer_classes) {
+        rc = not_an_index(L, keys, n, err);
+        goto out;
     }
-    for (size_t k = 0; k < L->nstr; k++)
-        keys[k] = (label_key){L->strs[k], (uint32_t)k};
-    qsort(keys, L->nstr, sizeof *keys, cmp_label_keys);
-    for (size_t k = 0; k < L->nstr; k++) {
-        ival[keys[k].id] = (int32_t)k;
-        d->class_names[k] = L->strs[keys[k].id];
+    /* Sorted: numbers by value (equal values are one class), else text by
+     * byte value. */
+    qsort(keys, n, sizeof *keys, all_num ? cmp_label_value : cmp_label_text);
+    size_t D = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == 0 || !all_num || keys[k].v != keys[k - 1].v)
+            first[D++] = k;
+        cls[keys[k].id] = (int32_t)(D - 1);
     }
-    d->n_classes = (int32_t)L->nstr;
-    L->nstr = 0; /* the strings now belong to d */
+    if (units > 0 && D > (size_t)(units == 1 ? 2 : units)) {
+        rc = too_many_labels(L, keys, first, D, err);
+        goto out;
+    }
+    d->class_names = calloc(D ? D : 1, sizeof *d->class_names);
+    if (!d->class_names) {
+        oom(L, err);
+        goto out;
+    }
+    for (size_t c = 0; c < D; c++)
+        if (!(d->class_names[c] = strdup(keys[first[c]].s))) {
+            d->n_classes = (int32_t)c;
+            oom(L, err);
+            goto out;
+        }
+    d->n_classes = (int32_t)D;
     for (size_t i = 0; i < L->n; i++)
-        d->labels[i] = ival[L->lab[i]];
+        d->labels[i] = cls[L->lab[i]];
+    rc = 0;
+out:
     free(keys);
-    free(ival);
-    return 0;
+    free(cls);
+    free(first);
+    return rc;
 }
 
 static void free_strings(char **v, size_t n)
@@ -1202,10 +1522,149 @@ static char **copy_record(const nn_csv *c)
     return v;
 }
 
-static int is_number(const char *s)
+
+/* A field written as a whole number: digits, an optional sign, spaces. */
+static int is_plain_int(const char *s, long long *out)
 {
-    double v;
-    return parse_num(s, &v) == 0;
+    size_t n;
+    const char *t = trim(s, &n);
+    size_t i = (n > 0 && (t[0] == '-' || t[0] == '+')) ? 1 : 0;
+    if (i == n || n - i > 15)
+        return 0;
+    long long v = 0;
+    for (size_t k = i; k < n; k++) {
+        if (!is_digit((unsigned char)t[k]))
+            return 0;
+        v = v * 10 + (t[k] - '0');
+    }
+    *out = t[0] == '-' ? -v : v;
+    return 1;
+}
+
+/* Rows after the first that "auto" looks at. */
+#define NN_CSV_SAMPLE 20
+
+typedef struct {
+    char **f;
+    size_t nf;
+    uint64_t line;
+} sample_row;
+
+/* Header "auto" (csv.h): decides whether rec1 is a header from the sample
+ * rows s[0..ns), and says why in L->info. */
+static void decide_header(loader *L, const sample_row *s, size_t ns)
+{
+    char *const *r1 = L->rec1;
+    size_t nf1 = L->nf1;
+    char *why = L->info.header_why, sv[64];
+    size_t wn = sizeof L->info.header_why;
+    L->info.header_auto = true;
+    L->header = 0;
+    if (ns == 0) {
+        /* A lone line that holds the name of the label or a target column
+         * is a header (of a file with no rows), not a data row. */
+        const nn_csv_spec *sp = L->spec;
+        for (size_t i = 0; i < nf1 && !L->header; i++) {
+            if (sp->has_label && sp->label.name && strcmp(sp->label.name, r1[i]) == 0)
+                L->header = 1;
+            for (int t = 0; t < sp->n_targets && !L->header; t++)
+                if (sp->targets[t].name && strcmp(sp->targets[t].name, r1[i]) == 0)
+                    L->header = 1;
+            if (L->header)
+                snprintf(why, wn, "field %zu \"%s\" names a chosen column", i + 1,
+                         shown(r1[i], sv, sizeof sv));
+        }
+        if (!L->header)
+            snprintf(why, wn, "it is the only line");
+        return;
+    }
+    /* 1. Text above a column of numbers. */
+    size_t text = 0;
+    for (size_t i = 0; i < nf1; i++) {
+        if (is_number(r1[i]) || nn_csv_is_na(r1[i], L->na, L->n_na))
+            continue;
+        if (text++ == 0 && !why[0])
+            snprintf(why, wn, "field %zu \"%s\" is not a number, nor is that column below it",
+                     i + 1, shown(r1[i], sv, sizeof sv));
+        size_t nums = 0, other = 0;
+        for (size_t r = 0; r < ns; r++) {
+            if (i >= s[r].nf || nn_csv_is_na(s[r].f[i], L->na, L->n_na))
+                continue;
+            if (is_number(s[r].f[i]))
+                nums++;
+            else
+                other++;
+        }
+        if (nums > 0 && other == 0) {
+            L->header = 1;
+            snprintf(why, wn, "field %zu \"%s\" is not a number", i + 1,
+                     shown(r1[i], sv, sizeof sv));
+            return;
+        }
+    }
+    if (text > 0)
+        return;
+    /* Every field is a number (or missing). */
+    snprintf(why, wn, "every field is a number");
+    long long v;
+    /* 2. Names that count the columns: 0..n-1 or 1..n, after an empty
+     * first field (an index column's) if there is one; with fewer than five
+     * columns only above a body that holds a fraction somewhere, since a
+     * short row such as 1,2,3 is as likely data. */
+    size_t lead = nf1 > 1 && trim(r1[0], &(size_t){0})[0] == '\0' ? 1 : 0;
+    int from0 = nf1 - lead >= 3, from1 = from0;
+    for (size_t i = lead; i < nf1 && (from0 || from1); i++) {
+        if (!is_plain_int(r1[i], &v)) {
+            from0 = from1 = 0;
+            break;
+        }
+        from0 &= v == (long long)(i - lead);
+        from1 &= v == (long long)(i - lead) + 1;
+    }
+    if ((from0 || from1) && nf1 < 5) {
+        int frac = 0;
+        for (size_t r = 0; r < ns && !frac; r++)
+            for (size_t i = 0; i < s[r].nf && !frac; i++) {
+                double x;
+                frac = parse_num(s[r].f[i], &x) == 0 && x != floor(x);
+            }
+        from0 &= frac;
+        from1 &= frac;
+    }
+    if (from0 || from1) {
+        L->header = 1;
+        snprintf(why, wn, "its fields %d..%zu count the columns", from1,
+                 nf1 - lead - (size_t)!from1);
+        return;
+    }
+    /* 3. A whole number above a column whose every sampled value (two at
+     * least) has a fraction. */
+    for (size_t i = 0; i < nf1; i++) {
+        if (!is_plain_int(r1[i], &v))
+            continue;
+        size_t frac = 0, other = 0;
+        for (size_t r = 0; r < ns; r++) {
+            double x;
+            if (i >= s[r].nf || nn_csv_is_na(s[r].f[i], L->na, L->n_na))
+                continue;
+            if (parse_num(s[r].f[i], &x) == 0 && x != floor(x))
+                frac++;
+            else
+                other++;
+        }
+        if (frac >= 2 && other == 0) {
+            L->header = 1;
+            snprintf(why, wn, "field %zu \"%s\" is a whole number above %zu rows of fractions",
+                     i + 1, shown(r1[i], sv, sizeof sv), frac);
+            return;
+        }
+    }
+}
+
+static void free_sample(sample_row *s, size_t ns)
+{
+    for (size_t r = 0; r < ns; r++)
+        free_strings(s[r].f, s[r].nf);
 }
 
 static int load(loader *L, nn_dataset *d, nn_error *err)
@@ -1225,9 +1684,23 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     if (!rec1)
         return oom(L, err);
 
-    int k2 = nn_csv_next(c, err);
-    if (k2 < 0)
+    /* A few rows after the first, for "auto" to look at. */
+    sample_row sample[NN_CSV_SAMPLE];
+    size_t ns = 0;
+    int k2 = 1;
+    while (ns < (L->spec->header == NN_HEADER_AUTO ? NN_CSV_SAMPLE : 1) &&
+           (k2 = nn_csv_next(c, err)) == 1) {
+        sample[ns] = (sample_row){copy_record(c), nn_csv_nfields(c), nn_csv_line(c)};
+        if (!sample[ns].f) {
+            free_sample(sample, ns);
+            return oom(L, err);
+        }
+        ns++;
+    }
+    if (k2 < 0) {
+        free_sample(sample, ns);
         return -1;
+    }
     switch (L->spec->header) {
     case NN_HEADER_YES:
         L->header = 1;
@@ -1235,34 +1708,32 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     case NN_HEADER_NO:
         L->header = 0;
         break;
-    default: {
-        size_t m = nf1 < nn_csv_nfields(c) ? nf1 : nn_csv_nfields(c);
-        L->header = 0;
-        for (size_t i = 0; k2 == 1 && i < m && !L->header; i++)
-            L->header = !is_number(rec1[i]) && is_number(nn_csv_field(c, i));
-        /* A lone line that holds the name of the label or a target column
-         * is a header (of a file with no rows), not a data row. */
-        for (size_t i = 0; k2 == 0 && i < nf1 && !L->header; i++) {
-            const nn_csv_spec *sp = L->spec;
-            if (sp->has_label && sp->label.name && strcmp(sp->label.name, rec1[i]) == 0)
-                L->header = 1;
-            for (int t = 0; t < sp->n_targets && !L->header; t++)
-                if (sp->targets[t].name && strcmp(sp->targets[t].name, rec1[i]) == 0)
-                    L->header = 1;
-        }
+    default:
+        decide_header(L, sample, ns);
     }
-    }
+    L->info.header = L->header;
+    k2 = ns > 0;
     if (L->header && k2 == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: header but no data rows", L->name);
         return -1;
     }
     if (L->header)
         L->names = rec1;
-    if (resolve_layout(L, err) < 0)
+    if (resolve_layout(L, err) < 0) {
+        free_sample(sample, ns);
         return -1;
-    if (!L->header && add_row(L, (const char *const *)rec1, nf1, L->line1, err) < 0)
+    }
+    if (!L->header && add_row(L, (const char *const *)rec1, nf1, L->line1, err) < 0) {
+        free_sample(sample, ns);
         return -1;
-    for (k = k2; k == 1; k = nn_csv_next(c, err)) {
+    }
+    for (size_t r = 0; r < ns; r++)
+        if (add_row(L, (const char *const *)sample[r].f, sample[r].nf, sample[r].line, err) < 0) {
+            free_sample(sample, ns);
+            return -1;
+        }
+    free_sample(sample, ns);
+    for (k = k2 ? nn_csv_next(c, err) : 0; k == 1; k = nn_csv_next(c, err)) {
         size_t nf = nn_csv_nfields(c);
         if (nf == L->ncols)
             for (size_t i = 0; i < nf; i++)
@@ -1272,6 +1743,12 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     }
     if (k < 0)
         return -1;
+    if (L->n == 0 && L->info.dropped > 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: no rows left: each of the %zu rows has a missing value", L->name,
+                     L->info.dropped);
+        return -1;
+    }
     if (L->n > UINT32_MAX) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: more than %lu rows", L->name,
                      (unsigned long)UINT32_MAX);
@@ -1299,9 +1776,34 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     return 0;
 }
 
+const char *const nn_csv_default_na[NN_CSV_DEFAULT_NA] = {"", "NA", "NaN", "?", "null"};
+
 int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const nn_csv_spec *spec,
                 char *const *classes, int n_classes, nn_error *err)
 {
+    nn_csv_opts o = {classes, n_classes, 0, false, NULL};
+    return nn_csv_read_opts(d, layout, path, spec, &o, err);
+}
+
+/* The layout's copy of the missing-value strings; -1 out of memory. */
+static int copy_na(nn_data_layout *l, char *const *na, int n)
+{
+    l->na_values = calloc((size_t)n + 1, sizeof *l->na_values);
+    if (!l->na_values)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (!(l->na_values[i] = strdup(na[i])))
+            return -1;
+        l->n_na = i + 1;
+    }
+    return 0;
+}
+
+int nn_csv_read_opts(nn_dataset *d, nn_data_layout *layout, const char *path,
+                     const nn_csv_spec *spec, const nn_csv_opts *o, nn_error *err)
+{
+    char *const *classes = o->classes;
+    int n_classes = o->n_classes;
     memset(d, 0, sizeof *d);
     if (layout)
         memset(layout, 0, sizeof *layout);
@@ -1309,9 +1811,19 @@ int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const n
     memset(&L, 0, sizeof L);
     L.spec = spec;
     L.label_col = -1;
+    L.o = o;
+    if (!classes && spec->n_class_list > 0) {
+        classes = spec->class_list;
+        n_classes = spec->n_class_list;
+        L.classes_from_spec = true;
+    }
     L.classes = classes;
     L.n_classes = classes ? n_classes : 0;
     L.name = strcmp(path, "-") == 0 ? "stdin" : path;
+    L.na = spec->has_na ? spec->na_values : (char *const *)nn_csv_default_na;
+    L.n_na = spec->has_na ? spec->n_na : NN_CSV_DEFAULT_NA;
+    for (int i = 0; i < L.n_na; i++)
+        L.na_numeric |= is_number(L.na[i]);
     if (spec->n_targets < 0 || (classes && n_classes <= 0)) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV reading options", L.name);
         return -1;
@@ -1330,7 +1842,10 @@ int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const n
     L.c = nn_csv_open(path, spec->delimiter ? spec->delimiter : ',', err);
     if (!L.c)
         goto done;
+    nn_csv_set_skip(L.c, spec->skip_lines, spec->comment);
     rc = load(&L, d, err);
+    if (rc == 0 && layout && copy_na(layout, L.na, L.n_na) < 0)
+        rc = oom(&L, err);
 
 done:
     if (rc == 0 && layout) {
@@ -1346,7 +1861,12 @@ done:
         layout->target_cols = L.tcols;
         L.tcols = NULL;
         layout->n_targets = L.nt;
+        layout->missing = (int)spec->missing;
     }
+    if (rc < 0 && layout)
+        nn_data_layout_free(layout);
+    if (o->info)
+        *o->info = L.info;
     if (rc < 0)
         nn_dataset_free(d);
     free_strings(L.rec1, L.nf1);
@@ -1357,6 +1877,7 @@ done:
     free(L.lab);
     free((void *)L.fp);
     free_strings(L.strs, L.nstr);
+    free(L.first_line);
     free(L.htab);
     nn_csv_close(L.c);
     if (rc < 0 && err && err->code == 0)

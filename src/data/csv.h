@@ -81,6 +81,18 @@ typedef struct {
     long index;
 } nn_column;
 
+/* What a missing value (a field equal to one of the na_values) does. */
+typedef enum {
+    NN_MISSING_ERROR = 0, /* an error naming the line and column */
+    NN_MISSING_DROP = 1,  /* the row is left out (counted in nn_csv_info.dropped) */
+    NN_MISSING_MEAN = 2   /* a feature is stored as NaN, for nn_dataset_impute to fill; a row
+                             with a missing label or target is left out */
+} nn_missing;
+
+/* The missing values when a spec gives none: "", "NA", "NaN", "?", "null". */
+extern const char *const nn_csv_default_na[];
+#define NN_CSV_DEFAULT_NA 5
+
 typedef struct {
     nn_header_mode header;
     int delimiter;        /* a byte or NN_CSV_WHITESPACE */
@@ -88,32 +100,84 @@ typedef struct {
     nn_column label;
     int n_targets;        /* regression: target columns (then has_label is false) */
     nn_column *targets;
+    long skip_lines;      /* physical lines ignored at the start, before the header */
+    int comment;          /* a line starting with this byte is ignored; 0: none */
+    bool has_na;          /* na_values given (else nn_csv_default_na) */
+    int n_na;
+    char **na_values;     /* (n_na) fields (trimmed) that mean "missing" */
+    nn_missing missing;
+    int n_class_list;     /* the source's "classes": class k is class_list[k]; 0: none */
+    char **class_list;
 } nn_csv_spec;
+
+/* What loading a file found out, for the caller to tell the user. */
+typedef struct {
+    bool header_auto;       /* the header was decided by looking ("auto") */
+    bool header;            /* the first line was taken as a header */
+    char header_why[200];   /* why, e.g. "field 5 \"species\" is not a number" */
+    size_t dropped;         /* rows left out for a missing value */
+    size_t missing_fields;  /* features stored as NaN (NN_MISSING_MEAN) */
+} nn_csv_info;
+
+/* How labels are turned into classes (nn_csv_read_opts). */
+typedef struct {
+    char *const *classes; /* (n_classes) names from a checkpoint, or NULL */
+    int n_classes;
+    int units;            /* the model's output units; 0 when unknown */
+    bool integer_classes; /* with classes NULL: the model was trained on labels 0..units-1 */
+    nn_csv_info *info;    /* may be NULL */
+} nn_csv_opts;
 
 /* Loads a whole CSV file into d: the feature columns (every column that is
  * not the label or a target) as NN_DT_F32, the labels or the targets.
  *
- * Header "auto": the first line is a header when at least one of its
- * fields is not a number while the same field of the second line is a
- * number; a file of one line is a header only when it holds the name of the
- * label or a target column chosen by name.
+ * Header "auto" (the README's "Data formats" has the rule): the first line
+ * is looked at against the next 20 rows; it is a header when a field of it
+ * is text above a column of numbers, when its numbers count the columns
+ * (0..n-1 or 1..n, five columns or more, or over rows with a fraction), or
+ * when a whole number of it stands above a column of fractions; a file of
+ * one line is a header only when it holds the name of the label or a
+ * target column chosen by name.  skip_lines and comment lines come first.
  *
- * Labels: when every label is a whole number >= 0 (and `classes` is NULL),
- * the labels are those numbers.  Otherwise they are strings: the distinct
- * values, sorted by byte value, become classes 0..K-1 and d->class_names.
- * When `classes` is given (n_classes names from a checkpoint), labels are
+ * Labels: as nn_csv_read_opts with units 0: whole numbers 0..65535 are
+ * class indices, other labels sorted (numbers by value) are classes.  When
+ * `classes` is given (n_classes names from a checkpoint), labels are
  * looked up there and a label not in it is an error ("FILE:LINE: label
  * "x" was not seen in training").  With `want_labels` false the label
  * column may be absent (no labels are read).
  *
+ * A missing value (a field equal to one of the spec's na_values) follows
+ * spec->missing.
  * Every bad field is an error with FILE:LINE and the column (1-based, with
  * the header name when there is one): ragged rows ("expected 5 fields,
  * found 4"), non-numeric or NaN/Inf features or targets, an empty file, a
  * header with no rows, a label or target column that does not exist.
- * Nothing is skipped or turned into zero.  *layout (if not NULL) receives
+ * Nothing else is skipped or turned into zero.  *layout (if not NULL) receives
  * the layout (format NN_FORMAT_CSV, the delimiter read with); free it with
  * nn_data_layout_free. */
 int nn_csv_read(nn_dataset *d, nn_data_layout *layout, const char *path, const nn_csv_spec *spec,
                 char *const *classes, int n_classes, nn_error *err);
+
+/* The same with label options.  Labels become classes this way:
+ *  - with o->classes (a checkpoint's names) or spec->class_list: class k is
+ *    name k; a label (trimmed) not among them is an error; a label that is a
+ *    number matches a name of the same value ("1.0" is "1");
+ *  - else when every label is a whole number in 0..U-1, U = units (2 for one
+ *    unit; any whole number >= 0 up to 65535 when units is 0): the numbers;
+ *  - else (o->integer_classes is then an error) the distinct labels sorted
+ *    (numerically when all are numbers, else by byte value) are classes
+ *    0..D-1 and d->class_names holds them as first written.  D > U is an
+ *    error naming the file, the line of the first label that does not fit,
+ *    the label and the labels found.
+ * Missing values and the header follow the spec (csv.h above); o->info (if
+ * not NULL) receives what was decided. */
+int nn_csv_read_opts(nn_dataset *d, nn_data_layout *layout, const char *path,
+                     const nn_csv_spec *spec, const nn_csv_opts *o, nn_error *err);
+
+/* Whether the field s (surrounding spaces ignored) is one of the n values. */
+bool nn_csv_is_na(const char *s, char *const *values, int n);
+
+/* Skips leading lines and comment lines (see nn_csv_spec) from here on. */
+void nn_csv_set_skip(nn_csv *c, long skip_lines, int comment);
 
 #endif

@@ -1,6 +1,7 @@
 /* dataset.c - element types and access to a data set in memory (see dataset.h). */
 #include "data/dataset.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +91,39 @@ void nn_dataset_free(nn_dataset *d)
     free(d->class_names);
     free(d->targets);
     memset(d, 0, sizeof *d);
+}
+
+int nn_dataset_column_means(const nn_dataset *d, const uint32_t *idx, size_t n, float *means)
+{
+    if (d->type != NN_DT_F32)
+        return -1;
+    const float *x = d->x;
+    for (size_t j = 0; j < d->features; j++) {
+        double sum = 0;
+        size_t cnt = 0;
+        for (size_t r = 0; r < n; r++) {
+            float v = x[(size_t)(idx ? idx[r] : r) * d->features + j];
+            if (!isnan(v)) {
+                sum += v;
+                cnt++;
+            }
+        }
+        means[j] = cnt ? (float)(sum / (double)cnt) : 0.0f;
+    }
+    return 0;
+}
+
+size_t nn_dataset_fill_missing(nn_dataset *d, const float *means)
+{
+    if (d->type != NN_DT_F32)
+        return 0;
+    float *x = d->x;
+    size_t filled = 0;
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t j = 0; j < d->features; j++)
+            if (isnan(x[r * d->features + j])) {
+                x[r * d->features + j] = means[j];
+                filled++;
+            }
+    return filled;
 }

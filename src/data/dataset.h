@@ -47,4 +47,12 @@ double nn_dataset_get(const nn_dataset *d, size_t r, size_t i);
 
 void nn_dataset_free(nn_dataset *d);
 
+/* Missing features (NaN in a float set, CSV "missing": "mean"): the mean of
+ * each feature over rows idx[0..n) (all rows when idx is NULL), NaN left
+ * out, 0 for a column with no value; -1 unless the set is float. */
+int nn_dataset_column_means(const nn_dataset *d, const uint32_t *idx, size_t n, float *means);
+
+/* Replaces each NaN feature of column j by means[j]; the number replaced. */
+size_t nn_dataset_fill_missing(nn_dataset *d, const float *means);
+
 #endif

@@ -31,6 +31,7 @@ typedef struct {
     const nn_data_layout *trained; /* the training file's layout; NULL unless CSV */
     size_t n_features;
     bool first;                    /* no record read yet */
+    bool first_line;               /* the record is the input's first */
     bool by_name;                  /* the header has been mapped */
     long *cols;                    /* (n_features,) when by_name */
     size_t width;                  /* fields per record when by_name */
@@ -55,8 +56,10 @@ static size_t feature_columns(const nn_data_layout *l)
     return n;
 }
 
-/* Finds each training feature column by name in the current record. */
-static int map_header(csv_rows *s, nn_error *err)
+/* Finds each training feature column by name in the current record: 1,
+ * or 0 with `quiet` when one is not there (the record is data), else -1
+ * with *err. */
+static int map_header(csv_rows *s, bool quiet, nn_error *err)
 {
     const nn_data_layout *l = s->trained;
     s->by_name = true;
@@ -74,6 +77,12 @@ static int map_header(csv_rows *s, nn_error *err)
         for (size_t k = 0; k < s->width && found < 0; k++)
             if (strcmp(nn_csv_field(s->csv, k), l->names[j]) == 0)
                 found = (long)k;
+        if (found < 0 && quiet) {
+            free(s->cols);
+            s->cols = NULL;
+            s->by_name = false;
+            return 0;
+        }
         if (found < 0) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "%s:%llu: no column \"%s\" in the header (the model was trained on it)",
@@ -83,16 +92,48 @@ static int map_header(csv_rows *s, nn_error *err)
         }
         s->cols[f++] = found;
     }
-    return 0;
+    return 1;
 }
 
-static int parse_field(const nn_csv *csv, size_t k, double *v, nn_error *err)
+/* The missing-value strings the training source used. */
+static char *const *na_list(const nn_data_layout *l, int *n)
 {
-    if (nn_csv_parse_number(nn_csv_field(csv, k), v) == 0)
+    if (l && l->na_values) {
+        *n = l->n_na;
+        return l->na_values;
+    }
+    *n = NN_CSV_DEFAULT_NA;
+    return (char *const *)nn_csv_default_na;
+}
+
+/* Field k of the record, feature i: a number, or a missing value that the
+ * training's means fill. */
+static int parse_field(const csv_rows *s, size_t k, size_t i, double *v, nn_error *err)
+{
+    const nn_csv *csv = s->csv;
+    const nn_data_layout *l = s->trained;
+    const char *f = nn_csv_field(csv, k);
+    int n_na;
+    char *const *na = na_list(l, &n_na);
+    bool missing = nn_csv_is_na(f, na, n_na);
+    if (!missing && nn_csv_parse_number(f, v) == 0)
         return 0;
-    nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: field %zu is not a number: \"%.40s\"",
-                 nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), k + 1,
-                 nn_csv_field(csv, k));
+    if (missing && l && l->n_means == s->n_features) {
+        *v = l->means[i];
+        return 0;
+    }
+    static const char *const modes[] = {"error", "drop", "mean"};
+    if (missing)
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s:%llu: field %zu is missing (\"%.40s\"), and the model was trained with "
+                     "\"missing\": \"%s\", so it has no value to put in its place",
+                     nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), k + 1, f,
+                     modes[l && l->missing >= 0 && l->missing <= 2 ? l->missing : 0]);
+    else
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: field %zu is not a number: \"%.40s\"%s",
+                     nn_csv_name(csv), (unsigned long long)nn_csv_line(csv), k + 1, f,
+                     s->first_line && !(l && l->header)
+                         ? " (a header line? the model was trained on rows without one)" : "");
     return -1;
 }
 
@@ -110,21 +151,24 @@ static int record_features(const csv_rows *s, double *x, nn_error *err)
             return -1;
         }
         for (size_t i = 0; i < F; i++)
-            if (parse_field(csv, (size_t)s->cols[i], &x[i], err) < 0)
+            if (parse_field(s, (size_t)s->cols[i], i, &x[i], err) < 0)
                 return -1;
         return 0;
     }
     if (nf == F) {
         for (size_t i = 0; i < F; i++)
-            if (parse_field(csv, i, &x[i], err) < 0)
+            if (parse_field(s, i, i, &x[i], err) < 0)
                 return -1;
         return 0;
     }
     if (l && nf == l->n_columns) {
         size_t i = 0;
         for (size_t k = 0; k < nf; k++)
-            if (is_feature_col(l, (long)k) && parse_field(csv, k, &x[i++], err) < 0)
-                return -1;
+            if (is_feature_col(l, (long)k)) {
+                if (parse_field(s, k, i, &x[i], err) < 0)
+                    return -1;
+                i++;
+            }
         return 0;
     }
     if (l && l->n_columns != F)
@@ -136,6 +180,20 @@ static int record_features(const csv_rows *s, double *x, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: expected %zu fields, found %zu",
                      nn_csv_name(csv), line, F, nf);
     return -1;
+}
+
+/* Whether a field of the current record is neither a number nor missing. */
+static bool has_text(const csv_rows *s)
+{
+    int n_na;
+    char *const *na = na_list(s->trained, &n_na);
+    double v;
+    for (size_t k = 0; k < nn_csv_nfields(s->csv); k++) {
+        const char *f = nn_csv_field(s->csv, k);
+        if (!nn_csv_is_na(f, na, n_na) && nn_csv_parse_number(f, &v) != 0)
+            return true;
+    }
+    return false;
 }
 
 static void csv_rows_close(void *st)
@@ -187,10 +245,23 @@ static int csv_rows_read(void *st, double *x, nn_error *err)
 {
     csv_rows *s = st;
     int got = nn_csv_next(s->csv, err);
+    s->first_line = s->first;
     if (got > 0 && s->first && s->trained && s->trained->header && s->trained->names) {
-        if (map_header(s, err) < 0)
+        /* Each input decides for itself: its first record is a header when
+         * it names every feature column, or when it holds text (then a name
+         * not found is an error); else it is a row. */
+        int all = map_header(s, true, err);
+        if (all < 0)
             return -1;
-        got = nn_csv_next(s->csv, err);
+        if (all == 0 && has_text(s)) {
+            if (map_header(s, false, err) < 0)
+                return -1;
+            all = 1;
+        }
+        if (all) {
+            got = nn_csv_next(s->csv, err);
+            s->first_line = false;
+        }
     }
     s->first = false;
     if (got <= 0)

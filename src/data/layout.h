@@ -28,7 +28,19 @@ typedef struct {
     char **names;         /* (n_columns,) header names; NULL without a header */
     long label_col;       /* 0-based index of the label column, -1 if none */
     long *target_cols;    /* (n_targets,) 0-based indices of the target columns */
+    /* missing values (CSV only): what the training source called missing and
+     * did with it; means (n_means = the features, or 0) fill a missing
+     * feature when missing is "mean" (NN_MISSING_MEAN of csv.h) */
+    int missing;          /* 0 error, 1 drop, 2 mean */
+    int n_na;
+    char **na_values;     /* (n_na) */
+    size_t n_means;
+    float *means;         /* (n_means) */
 } nn_data_layout;
+
+/* Whether the layout's missing-value part differs from the defaults (missing
+ * "error", the default na_values), so a checkpoint must keep it. */
+bool nn_data_layout_has_missing(const nn_data_layout *l);
 
 /* Frees names and target_cols and zeroes *l; safe on a zeroed layout and
  * on NULL. */

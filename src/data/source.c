@@ -40,6 +40,28 @@ int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
     return 0;
 }
 
+int nn_source_load_opts(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
+                        const nn_csv_opts *o, nn_error *err)
+{
+    if (s->format != NN_FORMAT_CSV)
+        return nn_source_load(d, layout, s, o->classes, o->n_classes, o->integer_classes, err);
+    if (o->info)
+        memset(o->info, 0, sizeof *o->info);
+    if (nn_csv_read_opts(d, layout, s->file_path, &s->csv, o, err) < 0)
+        return -1;
+    if (o->integer_classes && !o->classes && d->class_names) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: labels such as \"%s\" are not whole numbers, but the model was "
+                     "trained on whole-number labels",
+                     s->file_path, d->class_names[0]);
+        nn_dataset_free(d);
+        if (layout)
+            nn_data_layout_free(layout);
+        return -1;
+    }
+    return 0;
+}
+
 static char *dup_or_null(const char *s, bool *oom)
 {
     if (!s)
@@ -51,10 +73,37 @@ static char *dup_or_null(const char *s, bool *oom)
 }
 
 /* The CSV options a file laid out like the training data (l) needs. */
+static char **dup_strings(char *const *v, int n, bool *oom)
+{
+    if (!v || n <= 0)
+        return NULL;
+    char **out = calloc((size_t)n, sizeof *out);
+    if (!out) {
+        *oom = true;
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = dup_or_null(v[i], oom);
+    return out;
+}
+
+static void free_strings(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void spec_from_layout(nn_csv_spec *sp, const nn_data_layout *l, bool *oom)
 {
     sp->header = l->header ? NN_HEADER_YES : NN_HEADER_NO;
     sp->delimiter = l->delimiter;
+    sp->missing = (nn_missing)l->missing;
+    if (l->na_values) {
+        sp->has_na = true;
+        sp->na_values = dup_strings(l->na_values, l->n_na, oom);
+        sp->n_na = sp->na_values ? l->n_na : 0;
+    }
     if (l->n_targets > 0) {
         sp->targets = calloc((size_t)l->n_targets, sizeof *sp->targets);
         if (!sp->targets) {
@@ -78,6 +127,10 @@ static void spec_copy(nn_csv_spec *to, const nn_csv_spec *from, bool *oom)
 {
     *to = *from;
     to->label.name = dup_or_null(from->label.name, oom);
+    to->na_values = dup_strings(from->na_values, from->n_na, oom);
+    to->n_na = to->na_values ? from->n_na : 0;
+    to->class_list = dup_strings(from->class_list, from->n_class_list, oom);
+    to->n_class_list = to->class_list ? from->n_class_list : 0;
     to->targets = NULL;
     to->n_targets = 0;
     if (from->n_targets > 0) {
@@ -167,5 +220,7 @@ void nn_source_clear(nn_source *s)
     for (int i = 0; i < s->csv.n_targets; i++)
         free(s->csv.targets[i].name);
     free(s->csv.targets);
+    free_strings(s->csv.na_values, s->csv.n_na);
+    free_strings(s->csv.class_list, s->csv.n_class_list);
     memset(s, 0, sizeof *s);
 }

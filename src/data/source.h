@@ -28,6 +28,11 @@ typedef struct {
 int nn_source_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
                    char *const *classes, int n_classes, bool integer_classes, nn_error *err);
 
+/* The same with the CSV label options of csv.h (units, classes, and what was
+ * decided in o->info); an IDX source is loaded as above. */
+int nn_source_load_opts(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
+                        const nn_csv_opts *o, nn_error *err);
+
 /* A source from a command-line SPEC: "IMAGES,LABELS" (an IDX pair) or one
  * path ("-" = stdin).  One path is an IDX images file when its bytes say so
  * (nn_format_of_file; then an error if need_labels), else CSV, read with the CSV options of

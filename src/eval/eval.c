@@ -3,6 +3,7 @@
 
 #include <cJSON.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,9 +63,23 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
                      nn_source_name(src), n_targets);
         goto out;
     }
-    if (nn_source_load(&d, NULL, src, c.class_names, c.class_names ? c.n_classes : 0,
-                       !regression, err) < 0)
+    nn_csv_info info;
+    nn_csv_opts lo = {c.class_names, c.class_names ? c.n_classes : 0,
+                      regression ? 0 : nn_arch_outputs(&c.arch), !regression && !c.class_names,
+                      &info};
+    if (nn_source_load_opts(&d, NULL, src, &lo, err) < 0)
         goto out;
+    if (src->format == NN_FORMAT_CSV && info.missing_fields > 0) {
+        /* missing features take the training rows' means */
+        if (c.layout.n_means != d.features) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: %zu missing values, but the model was not trained with "
+                         "\"missing\": \"mean\" (it has no means to fill them with)",
+                         nn_source_name(src), info.missing_fields);
+            goto out;
+        }
+        nn_dataset_fill_missing(&d, c.layout.means);
+    }
     if (d.features != (size_t)c.arch.n_inputs) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: samples have %zu features, the checkpoint's model takes %d",
@@ -106,7 +121,25 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
         nn_targets_unscale(out->acc.points, out->acc.n_points * 2, c.n_target_scale,
                            c.target_mean, c.target_std);
     out->regression = regression;
-    /* the names outlive the checkpoint: they move to the report */
+    /* the names outlive the checkpoint: they move to the report, one per
+     * output unit (a unit no label named is shown by its index) */
+    int units = nn_arch_outputs(&c.arch), want = units == 1 ? 2 : units;
+    if (c.class_names && c.n_classes < want) {
+        char **p = realloc(c.class_names, sizeof *p * (size_t)want);
+        if (!p) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+            goto out;
+        }
+        c.class_names = p;
+        for (; c.n_classes < want; c.n_classes++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", c.n_classes);
+            if (!(p[c.n_classes] = strdup(num))) {
+                nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+                goto out;
+            }
+        }
+    }
     out->class_names = c.class_names;
     out->n_classes = c.class_names ? c.n_classes : 0;
     c.class_names = NULL;

@@ -41,11 +41,23 @@ static int load_batch(const nn_config *cfg, batch *b, nn_error *err)
     float *shift = NULL, *mult = NULL;
     uint32_t *all = NULL;
     int rc = -1;
-    if (nn_source_load(&d, NULL, &cfg->train, NULL, 0, false, err) < 0)
+    b->K = cfg->layers[cfg->n_layers - 1].units;
+    nn_csv_opts lo = {NULL, 0, cfg->regression ? 0 : b->K, false, NULL};
+    if (nn_source_load_opts(&d, NULL, &cfg->train, &lo, err) < 0)
         return -1;
     b->B = d.n < NN_GRADCHECK_SAMPLES ? (int)d.n : NN_GRADCHECK_SAMPLES;
     b->F = d.features;
-    b->K = cfg->layers[cfg->n_layers - 1].units;
+    if (cfg->train.format == NN_FORMAT_CSV && cfg->train.csv.missing == NN_MISSING_MEAN) {
+        float *means = malloc(sizeof(float) * (d.features ? d.features : 1));
+        if (!means) {
+            nn_dataset_free(&d);
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+            return -1;
+        }
+        nn_dataset_column_means(&d, NULL, d.n, means);
+        nn_dataset_fill_missing(&d, means);
+        free(means);
+    }
     if (!cfg->regression &&
         nn_check_labels(&d, b->K, nn_source_labels_name(&cfg->train), err) < 0)
         goto out;

@@ -25,16 +25,32 @@ static int check_fit(const nn_dataset *d, const nn_source *src, int K, bool regr
     return nn_check_labels(d, K, nn_source_labels_name(src), err);
 }
 
+/* What reading a CSV file decided, as notes: the header guess, rows left out. */
+static void data_notes(const trainer *t, const nn_source *src, const nn_csv_info *info)
+{
+    if (src->format != NN_FORMAT_CSV)
+        return;
+    const char *name = nn_source_name(src);
+    if (info->header_auto)
+        nn_trainer_note(t, "note: %s: first line taken as %s (%s)", name,
+                        info->header ? "a header" : "data", info->header_why);
+    if (info->dropped)
+        nn_trainer_note(t, "note: %s: %zu row%s with a missing value left out", name,
+                        info->dropped, info->dropped == 1 ? "" : "s");
+}
+
 /* A separate validation set: read like the training data (its class names,
  * its features), every row of each set in file order. */
 static int load_validation(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *vs = &cfg->validation;
-    if (nn_source_load(&t->val, NULL, vs, t->train.class_names,
-                       t->train.class_names ? t->train.n_classes : 0,
-                       !t->train.class_names && !t->regression, err) < 0)
+    nn_csv_info info;
+    nn_csv_opts o = {t->train.class_names, t->train.class_names ? t->train.n_classes : 0, K,
+                     !t->train.class_names && !t->regression, &info};
+    if (nn_source_load_opts(&t->val, NULL, vs, &o, err) < 0)
         return -1;
+    data_notes(t, vs, &info);
     if (t->val.features != t->train.features) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: samples have %zu features, the training data %zu",
                      nn_source_name(vs), t->val.features, t->train.features);
@@ -90,12 +106,40 @@ int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, 
     return 0;
 }
 
+/* "missing": "mean": each feature's mean over the training rows (not the
+ * validation rows) fills the missing ones of both sets, and is kept in the
+ * layout for the checkpoint. */
+static int impute(trainer *t, const nn_csv_info *info, nn_error *err)
+{
+    size_t F = t->train.features;
+    float *means = malloc(sizeof(float) * (F ? F : 1));
+    if (!means) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    nn_dataset_column_means(&t->train, t->train_idx, t->n_train, means);
+    nn_dataset_fill_missing(&t->train, means);
+    if (t->val_set == &t->val)
+        nn_dataset_fill_missing(&t->val, means);
+    free(t->layout.means);
+    t->layout.means = means;
+    t->layout.n_means = F;
+    if (info->missing_fields)
+        nn_trainer_note(t, "note: %s: %zu missing value%s replaced by the training rows' mean",
+                        nn_source_name(&t->cfg->train), info->missing_fields,
+                        info->missing_fields == 1 ? "" : "s");
+    return 0;
+}
+
 int nn_trainer_load_data(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *src = &cfg->train;
-    if (nn_source_load(&t->train, &t->layout, src, NULL, 0, false, err) < 0)
+    nn_csv_info info;
+    nn_csv_opts o = {NULL, 0, t->regression ? 0 : K, false, &info};
+    if (nn_source_load_opts(&t->train, &t->layout, src, &o, err) < 0)
         return -1;
+    data_notes(t, src, &info);
     if (check_fit(&t->train, src, K, t->regression, err) < 0)
         return -1;
     if (t->train.n > UINT32_MAX) {
@@ -136,6 +180,9 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
                      nn_source_name(src), t->n_val, t->n_test);
         return -1;
     }
+    if (src->format == NN_FORMAT_CSV && src->csv.missing == NN_MISSING_MEAN &&
+        impute(t, &info, err) < 0)
+        return -1;
     if (t->train.features > NN_MAX_FEATURES) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
                      nn_source_name(src), t->train.features, NN_MAX_FEATURES);

@@ -125,7 +125,7 @@ fi
 # fold f = positions [floor(f n / K), floor((f + 1) n / K))).
 awk 'BEGIN { print "x,y"; for (i = 0; i < 10; i++) printf "0,%d\n", 2 ^ i }' >bits.csv
 cat >cv.json <<'JSON'
-{"seed": 7, "data": {"train": {"path": "bits.csv", "targets": ["y"]}, "scale": "none", "scale_targets": false},
+{"seed": 7, "data": {"train": {"path": "bits.csv", "targets": ["y"], "header": true}, "scale": "none", "scale_targets": false},
  "model": {"layers": [{"units": 1}]},
  "optimizer": {"name": "sgd", "learning_rate": 1e-30},
  "training": {"epochs": 1, "batch_size": 4}}

@@ -49,7 +49,7 @@ awk 'BEGIN { srand(11); print "a,b,c,d,species";
         printf "%.3f,%.3f,%.3f,%.3f,%s\n", rand() + y, rand() * 2, rand() - y * 0.5, rand(), substr("xyz", y + 1, 1) } }' >d.csv
 cat >c.json <<'JSON'
 {"seed": 2,
- "data": {"train": {"path": "d.csv", "label": "species"}, "validation_fraction": 0.2},
+ "data": {"train": {"path": "d.csv", "label": "species", "header": true}, "validation_fraction": 0.2},
  "model": {"layers": [{"units": 8, "activation": "relu"}, {"units": 3, "activation": "softmax"}]},
  "loss": "cross_entropy",
  "optimizer": {"name": "adam", "learning_rate": 0.01},

@@ -10,8 +10,11 @@
  *   bits 4-6  columns: label -1 | label 0 | label "label" | label -2 |
  *             targets [-1] | targets ["y", 0] | neither | label 0 + targets [-1]
  *   bit 7     labels looked up in a fixed class list (as --eval does with a
- *             checkpoint's class names), else integers or sorted strings
- * Every input is read by nn_csv_read with those options and, record by
+ *             checkpoint's class names), else integers or sorted labels
+ * Every input is read with those options and, a second time, also with
+ * reading options drawn from the same byte (bit 0 skip_lines 1, bit 1
+ * comment '#', sel % 3 the missing mode, 1 + (sel >> 3) % 3 output units);
+ * and, record by
  * record, by nn_csv_open / nn_csv_next; what each promises is checked.
  */
 #include "fuzz_common.h"
@@ -71,14 +74,16 @@ static void choose_spec(nn_csv_spec *sp, unsigned sel)
     }
 }
 
-static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classes)
+/* units: the output units the labels are fitted to (0: unknown). */
+static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classes, int units)
 {
     nn_dataset d;
     nn_data_layout lay;
     nn_error err = {0};
     int nc = (int)(sizeof g_classes / sizeof g_classes[0]);
-    if (nn_csv_read(&d, &lay, path, sp, with_classes ? g_classes : NULL,
-                    with_classes ? nc : 0, &err) != 0) {
+    nn_csv_info info;
+    nn_csv_opts o = {with_classes ? g_classes : NULL, with_classes ? nc : 0, units, false, &info};
+    if (nn_csv_read_opts(&d, &lay, path, sp, &o, &err) != 0) {
         FUZZ_CHECK(err.code == NN_EXIT_RUNTIME && err.msg[0] != '\0');
         FUZZ_CHECK(d.x == NULL && d.labels == NULL && d.targets == NULL);
         return;
@@ -87,8 +92,12 @@ static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classe
     FUZZ_CHECK(lay.n_columns == d.features + (lay.label_col >= 0) + (size_t)lay.n_targets);
     FUZZ_CHECK(lay.n_targets == d.n_targets);
     const float *x = d.x;
-    for (size_t i = 0; i < d.n * d.features; i++)
-        FUZZ_CHECK(isfinite(x[i]));
+    size_t nans = 0;
+    for (size_t i = 0; i < d.n * d.features; i++) {
+        FUZZ_CHECK(isfinite(x[i]) || (isnan(x[i]) && sp->missing == NN_MISSING_MEAN));
+        nans += isnan(x[i]);
+    }
+    FUZZ_CHECK(nans == info.missing_fields);
     for (size_t i = 0; i < d.n * (size_t)d.n_targets; i++)
         FUZZ_CHECK(isfinite(d.targets[i]));
     if (lay.label_col >= 0) {
@@ -98,9 +107,21 @@ static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classe
             FUZZ_CHECK(d.labels[i] >= 0 && d.labels[i] < d.n_classes);
         if (with_classes)
             FUZZ_CHECK(d.n_classes == nc && d.class_names != NULL);
+        if (units > 0 && !with_classes)
+            FUZZ_CHECK(d.n_classes <= (units == 1 ? 2 : units));
+        /* sorted: by value when every name is a number, else by bytes */
+        int all_num = 1;
         for (int k = 0; d.class_names && k < d.n_classes; k++) {
+            double v;
             FUZZ_CHECK(d.class_names[k] != NULL);
-            if (k > 0 && !with_classes)
+            all_num &= nn_csv_parse_number(d.class_names[k], &v) == 0;
+        }
+        for (int k = 1; d.class_names && !with_classes && k < d.n_classes; k++) {
+            double a, b;
+            if (all_num && nn_csv_parse_number(d.class_names[k - 1], &a) == 0 &&
+                nn_csv_parse_number(d.class_names[k], &b) == 0)
+                FUZZ_CHECK(a < b);
+            else
                 FUZZ_CHECK(strcmp(d.class_names[k - 1], d.class_names[k]) < 0);
         }
     } else {
@@ -157,7 +178,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nn_csv_spec spec;
     choose_spec(&spec, data[0]);
     fuzz_file_put(&g_file, data + 1, size - 1, FUZZ_GZIP);
-    fuzz_loader(g_file.path, &spec, data[0] >> 7);
+    fuzz_loader(g_file.path, &spec, data[0] >> 7, 0);
+    /* again with the reading options, drawn from the same byte: a leading
+     * line skipped, '#' comments, a missing-value mode, 1..3 output units */
+    unsigned sel = data[0];
+    spec.skip_lines = sel & 1;
+    spec.comment = (sel >> 1) & 1 ? '#' : 0;
+    spec.missing = (nn_missing)(sel % 3);
+    fuzz_loader(g_file.path, &spec, data[0] >> 7, 1 + (int)((sel >> 3) % 3));
     fuzz_rows(g_file.path, spec.delimiter);
     return 0;
 }
