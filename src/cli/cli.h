@@ -40,4 +40,10 @@ void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_re
 int nn_cli_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
                    nn_error *err);
 
+/* init.c: --init DATA [--label COLUMN] [-o FILE]: a config for the CSV file
+ * DATA on o->out, or written to out_path (never over an existing file),
+ * every choice explained in a note on o->diag unless o->quiet. */
+int nn_cli_init(const char *data, const char *label, const char *out_path,
+                const nn_run_opts *o, nn_error *err);
+
 #endif

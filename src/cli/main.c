@@ -39,6 +39,8 @@ static void print_help(FILE *f, long cores)
             "  nntrain --gradcheck [OPTIONS] CONFIG.json     check every gradient against finite\n"
             "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
+            "  nntrain --init DATA [--label COLUMN] [-o FILE]\n"
+            "                                                a config for the CSV file DATA\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -48,6 +50,12 @@ static void print_help(FILE *f, long cores)
             "  --gradcheck          check the config's gradients in double precision against\n"
             "                       central differences; exit 1 above 1e-6 (default: off)\n"
             "  --inspect FILE       describe the checkpoint FILE\n"
+            "  --init DATA          print a config for the CSV file DATA, each choice\n"
+            "                       explained in a note on stderr\n"
+            "  --label COLUMN       with --init, the label column: a header name or a 0-based\n"
+            "                       index, negative from the end (default: the last column)\n"
+            "  -o, --output FILE    with --init, write the config to FILE, which must not\n"
+            "                       exist, paths relative to its folder (default: stdout)\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -89,6 +97,7 @@ typedef struct {
     const char *config;
     const char *checkpoint;
     const char *data;
+    const char *init, *label, *output; /* --init DATA, --label COLUMN, -o FILE */
     long long seed, epochs;
     bool has_seed, has_epochs;
     nn_run_opts run;
@@ -147,7 +156,9 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         if (eq)
             val = eq + 1;
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
-                                                 "--seed",       "--threads", "--set"};
+                                                 "--seed",       "--threads", "--set",
+                                                 "--init",       "--label",   "-o",
+                                                 "--output"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -190,6 +201,12 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->checkpoint = val;
         else if (!strcmp(name, "--data"))
             o->data = val;
+        else if (!strcmp(name, "--init"))
+            o->init = val;
+        else if (!strcmp(name, "--label"))
+            o->label = val;
+        else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
+            o->output = val;
         else if (!strcmp(name, "--epochs")) {
             if (parse_count(name, val, 1, 1000000, &o->epochs, err) < 0)
                 return -1;
@@ -253,6 +270,21 @@ static int override_source(nn_source *dst, const char *spec, bool need_labels, n
 
 static int run(options *o, nn_error *err)
 {
+    if (o->init || o->label || o->output) {
+        if (!o->init) {
+            nn_error_set(err, NN_EXIT_USAGE, "%s goes with --init DATA",
+                         o->label ? "--label" : "-o");
+            return USAGE_HINT;
+        }
+        if (o->config || o->eval || o->predict || o->scores || o->gradcheck || o->inspect ||
+            o->checkpoint || o->data || o->n_sets || o->run.resume || o->run.json ||
+            o->run.profile || o->has_seed || o->has_epochs) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--init DATA takes only --label, -o and --quiet");
+            return USAGE_HINT;
+        }
+        return nn_cli_init(o->init, o->label, o->output, &o->run, err);
+    }
     if (o->data && nn_source_check_spec(o->data, err) < 0)
         return USAGE_HINT;
     if (o->inspect) {
