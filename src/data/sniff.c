@@ -244,7 +244,7 @@ static int score_delimiter(const char *path, int d, dscore *sc, nn_error *err)
 static int choose_delimiter(sniffer *S, nn_error *err)
 {
     static const int cand[] = {',', ';', '\t', NN_CSV_WHITESPACE};
-    int best = -1;
+    int best = 0; /* 0: none yet (NN_CSV_WHITESPACE is -1) */
     double best_agree = 0;
     size_t best_mode = 0;
     bool any_records = false, comment = false;
@@ -269,7 +269,7 @@ static int choose_delimiter(sniffer *S, nn_error *err)
             best_mode = sc.mode;
         }
     }
-    if (best == -1 && first_err.code) {
+    if (best == 0 && first_err.code) {
         *err = first_err;
         return -1;
     }
@@ -277,7 +277,7 @@ static int choose_delimiter(sniffer *S, nn_error *err)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: empty file", S->name);
         return -1;
     }
-    if (best == -1) {
+    if (best == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: one column only (no line splits into fields at ',', ';', a tab or "
                      "spaces): --init needs feature columns and a label column",
