@@ -24,6 +24,7 @@
     X(gradcheck_suite)    \
     X(optim_suite)        \
     X(csv_suite)          \
+    X(sniff_suite)        \
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \
     X(train_suite)

@@ -105,14 +105,14 @@ static void choose(const nn_sniff *s, choices *c, FILE *diag, bool quiet)
     }
     c->lr = 0.001;
     c->batch = 32;
-    /* about 20,000 steps at most, within 100..1000 epochs; early stopping
+    /* about 10,000 steps at most, within 50..500 epochs; early stopping
      * ends most runs sooner */
     double train_rows = (double)s->rows * 0.7;
     double steps = train_rows / c->batch;
     if (steps < 1)
         steps = 1;
-    int e = (int)(20000 / steps);
-    c->epochs = e < 100 ? 100 : e > 1000 ? 1000 : e;
+    int e = (int)(10000 / steps);
+    c->epochs = e < 50 ? 50 : e > 500 ? 500 : e;
     c->patience = c->epochs / 10 < 10 ? 10 : c->epochs / 10 > 50 ? 50 : c->epochs / 10;
     note_line(diag, quiet,
               "training: adam (learning rate 0.001), batches of 32, inputs standardised "
