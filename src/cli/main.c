@@ -276,7 +276,12 @@ static int run(options *o, nn_error *err)
                          o->label ? "--label" : "-o");
             return USAGE_HINT;
         }
-        if (o->config || o->eval || o->predict || o->scores || o->gradcheck || o->inspect ||
+        if (o->config) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--init takes the data file as its value; unexpected '%s'", o->config);
+            return USAGE_HINT;
+        }
+        if (o->eval || o->predict || o->scores || o->gradcheck || o->inspect ||
             o->checkpoint || o->data || o->n_sets || o->run.resume || o->run.json ||
             o->run.profile || o->has_seed || o->has_epochs) {
             nn_error_set(err, NN_EXIT_USAGE,

@@ -550,5 +550,7 @@ if command -v script >/dev/null 2>&1; then
     fi
 fi
 
+sh "$(dirname "$0")/init.sh" "$NN" || fail=$((fail + 1))
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
