@@ -121,11 +121,14 @@ START_TEST(test_sniff_count_line_with_class_names)
     ck_assert_uint_eq(s.rows, 60);
     ck_assert(!s.regression);
     ck_assert_int_eq(s.n_classes, 3);
-    ck_assert_str_eq(s.classes[0], "setosa");
-    ck_assert_str_eq(s.classes[2], "virginica");
+    ck_assert(s.int_labels);
+    ck_assert_ptr_null(s.classes); /* the labels are 0..2, not the names */
+    ck_assert_str_eq(s.label_names[0], "setosa");
+    ck_assert_str_eq(s.label_names[2], "virginica");
     ck_assert_str_eq(s.missing, "error");
     ck_assert(has_note(&s, "line 1 is a count line (60 rows, 4 features, then class names)"));
-    ck_assert(has_note(&s, "classification with 3 classes"));
+    ck_assert(has_note(&s, "holds integers 0..2, which the count line names (0 setosa, 1 "
+                           "versicolor, 2 virginica): classification with 3 classes"));
     nn_sniff_free(&s);
 }
 END_TEST
@@ -142,8 +145,8 @@ START_TEST(test_sniff_short_count_line)
     ck_assert_int_eq(s.skip_lines, 1);
     ck_assert_uint_eq(s.ncols, 7);
     ck_assert_int_eq(s.n_classes, 2);
-    ck_assert_str_eq(s.classes[0], "malignant");
-    ck_assert_str_eq(s.classes[1], "benign");
+    ck_assert_str_eq(s.label_names[0], "malignant");
+    ck_assert_str_eq(s.label_names[1], "benign");
     nn_sniff_free(&s);
 }
 END_TEST
@@ -361,7 +364,7 @@ START_TEST(test_sniff_gzip_and_comments)
     ck_assert_int_eq(s.comment, '#');
     ck_assert_int_eq(s.skip_lines, 3);
     ck_assert_uint_eq(s.rows, 30);
-    ck_assert_str_eq(s.classes[1], "yes");
+    ck_assert_str_eq(s.label_names[1], "yes");
     ck_assert(has_note(&s, "lines starting with '#' are comments"));
     nn_sniff_free(&s);
 }

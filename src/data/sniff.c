@@ -760,23 +760,31 @@ static int decide_problem(sniffer *S, char **cl_names, size_t n_cl_names, nn_err
     for (size_t i = 0; i < m; i++)
         K += i == 0 || nk[i].v != nk[i - 1].v;
     bool zero_based = s->label_min == 0 && s->label_max == (double)K - 1;
-    /* the count line's class names name labels 0..N-1 */
+    /* The count line's class names name labels 0..N-1.  They are kept in
+     * label_names, not classes: a source's "classes" must list the labels
+     * as written, and these labels are the integers. */
     if (n_cl_names >= 2 && s->label_min >= 0 && s->label_max < (double)n_cl_names) {
-        if (!(s->classes = calloc(n_cl_names, sizeof *s->classes))) {
+        if (!(s->label_names = calloc(n_cl_names, sizeof *s->label_names))) {
             oom(err);
             goto out;
         }
+        char list[400];
+        size_t len = 0;
+        list[0] = '\0';
         for (size_t i = 0; i < n_cl_names; i++) {
-            if (!(s->classes[i] = dup_n(cl_names[i], strlen(cl_names[i])))) {
+            if (!(s->label_names[i] = dup_n(cl_names[i], strlen(cl_names[i])))) {
                 oom(err);
                 goto out;
             }
             s->n_classes = (int)i + 1;
+            if (len < sizeof list)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%zu %s",
+                                        i ? ", " : "", i, cl_names[i]);
         }
         rc = note(s, err,
-                  "%s: label column %s holds integers 0..%zu named by the count line: "
-                  "classification with %zu classes (\"classes\" gives their names)",
-                  S->name, cn, n_cl_names - 1, n_cl_names);
+                  "%s: label column %s holds integers 0..%g, which the count line names (%s): "
+                  "classification with %zu classes",
+                  S->name, cn, s->label_max, list, n_cl_names);
         goto out;
     }
     s->n_classes = (int)K;
@@ -844,6 +852,9 @@ void nn_sniff_free(nn_sniff *s)
     free(s->names);
     for (int i = 0; s->classes && i < s->n_classes; i++)
         free(s->classes[i]);
+    for (int i = 0; s->label_names && i < s->n_classes; i++)
+        free(s->label_names[i]);
+    free(s->label_names);
     free(s->classes);
     for (int i = 0; i < s->n_notes; i++)
         free(s->notes[i]);

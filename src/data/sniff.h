@@ -9,7 +9,8 @@
  *   - a count line to skip (scikit-learn's `150,4,setosa,versicolor,virginica`):
  *     a first line whose first field is the number of data rows and whose
  *     second is the number of features; text fields after them are class
- *     names;
+ *     names (the classes of text labels in that order, or the names of
+ *     integer labels 0..K-1);
  *   - a header: the CSV reader's "auto" rule (a field that is not a number
  *     above one that is, looking at the sampled rows), or a numeric header
  *     whose fields count the columns (0..n-1 or 1..n), or integers over
@@ -60,7 +61,9 @@ typedef struct {
     uint64_t rows;        /* data rows */
     bool regression;      /* the label column is a number to predict */
     int n_classes;        /* classification: K, the distinct classes */
-    char **classes;       /* (n_classes) names for the config's `classes`, or NULL */
+    char **classes;       /* (n_classes) text labels for the config's `classes`, or NULL */
+    char **label_names;   /* (n_classes) the count line's names of integer labels 0..K-1,
+                             or NULL (not `classes`, which must list the labels as written) */
     bool int_labels;      /* classification: the labels are integers */
     double label_min, label_max; /* numeric labels: their range */
     uint64_t missing_features;   /* missing feature fields */
