@@ -907,9 +907,12 @@ int nn_sniff_csv(nn_sniff *s, const char *path, const char *label, nn_error *err
     }
     if (choose_label(&S, label, err) < 0 || scan_rows(&S, err) < 0)
         goto out;
-    if (note(s, err, "%s: %llu rows; label column %s%s, the other %zu columns are the features",
+    if (note(s, err,
+             "%s: %llu rows; label column %s, index %zu%s; the other %zu columns are the "
+             "features",
              S.name, (unsigned long long)s->rows, col_name(s, s->label_col, cn, sizeof cn),
-             label ? " (--label)" : " (the last; --label chooses another)", s->ncols - 1) < 0)
+             s->label_col, label ? " (--label)" : " (the last; --label chooses another)",
+             s->ncols - 1) < 0)
         goto out;
     if (decide_problem(&S, cl_names, n_cl_names, err) < 0 || decide_missing(&S, err) < 0)
         goto out;

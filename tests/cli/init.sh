@@ -86,7 +86,7 @@ if run count 0 "$NN" --init d/count.csv; then
     err_has count "nntrain: note: d/count.csv: delimiter ','"
     err_has count "nntrain: note: d/count.csv: line 1 is a count line (90 rows, 4 features, then class names), skipped (\"skip_lines\": 1)"
     err_has count "nntrain: note: d/count.csv: no header (\"header\": false)"
-    err_has count "label column 5 (the last; --label chooses another), the other 4 columns are the features"
+    err_has count "label column 5, index 4 (the last; --label chooses another); the other 4 columns are the features"
     err_has count "label column 5 holds integers 0..2, which the count line names (0 setosa, 1 versicolor, 2 virginica): classification with 3 classes"
     err_has count "nntrain: note: model: 3 classes: a softmax output of 3 units with cross_entropy"
     err_has count "nntrain: note: splits:"
@@ -133,7 +133,7 @@ fi
 if run quoted 0 "$NN" --init d/quoted.csv --label kind; then
     cp out quoted.json
     jq_is quoted quoted.json '.data.train | [.header, .label, .classes]' '[true,"kind",["kind, 0","kind, 1","kind, 2"]]'
-    err_has quoted "label column 1 (\"kind\") (--label), the other 3 columns are the features"
+    err_has quoted "label column 1 (\"kind\"), index 0 (--label); the other 3 columns are the features"
     err_has quoted "holds text: classification with 3 classes"
 fi
 # the same column by index, negative from the end
@@ -198,6 +198,12 @@ if run text-feature 1 "$NN" --init d/quoted.csv; then
 fi
 if run label-alone 2 "$NN" --label x c.json; then
     err_has label-alone "nntrain: --label goes with --init DATA"
+fi
+if run output-alone 2 "$NN" -o x.json c.json; then
+    err_has output-alone "nntrain: -o goes with --init DATA"
+fi
+if run out-no-folder 1 "$NN" --init d/count.csv -o nofolder/c.json; then
+    err_is out-no-folder "nntrain: nofolder: No such file or directory"
 fi
 if run init-config 2 "$NN" --init d/count.csv c.json; then
     err_has init-config "nntrain: --init takes the data file as its value; unexpected 'c.json'"
