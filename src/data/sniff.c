@@ -215,7 +215,7 @@ static int score_delimiter(const char *path, int d, dscore *sc, nn_error *err)
     if (!c)
         return -1;
     size_t counts[NN_SNIFF_SAMPLE];
-    int k;
+    int k = 0;
     while (sc->n < NN_SNIFF_SAMPLE && (k = nn_csv_next(c, err)) == 1) {
         if (is_comment(c)) {
             sc->comment = true;
