@@ -22,7 +22,7 @@ enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
     "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | "
-    "--inspect FILE (see nntrain --help)";
+    "--inspect FILE | --init DATA (see nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {
