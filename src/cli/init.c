@@ -111,7 +111,7 @@ static void choose(const nn_sniff *s, choices *c, FILE *diag, bool quiet)
     double steps = train_rows / c->batch;
     if (steps < 1)
         steps = 1;
-    int e = (int)(10000 / steps);
+    int e = (int)(10000 / steps) / 10 * 10; /* a round number */
     c->epochs = e < 50 ? 50 : e > 500 ? 500 : e;
     c->patience = c->epochs / 10 < 10 ? 10 : c->epochs / 10 > 50 ? 50 : c->epochs / 10;
     note_line(diag, quiet,
