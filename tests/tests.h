@@ -25,6 +25,7 @@
     X(optim_suite)        \
     X(csv_suite)          \
     X(csv_options_suite)  \
+    X(sniff_suite)        \
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \
     X(train_suite)        \

@@ -53,5 +53,10 @@ int nn_cli_predict(const char *ckpt_path, const char *spec, bool scores, const n
  * {"cv": {...}} with --json.  No checkpoint is written. */
 #define NN_CV_MAX_FOLDS 100000
 int nn_cli_cv(const nn_config *cfg, int folds, const nn_run_opts *o, nn_error *err);
+/* init.c: --init DATA [--label COLUMN] [-o FILE]: a config for the CSV file
+ * DATA on o->out, or written to out_path (never over an existing file),
+ * every choice explained in a note on o->diag unless o->quiet. */
+int nn_cli_init(const char *data, const char *label, const char *out_path,
+                const nn_run_opts *o, nn_error *err);
 
 #endif

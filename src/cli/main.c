@@ -25,7 +25,7 @@ enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
     "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | "
-    "--inspect FILE (see nntrain --help)";
+    "--inspect FILE | --init DATA (see nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {
@@ -44,6 +44,8 @@ static void print_help(FILE *f, long cores)
             "                                                differences\n"
             "  nntrain --inspect FILE                        describe a checkpoint\n"
             "  nntrain --plot CHECKPOINT > curves.svg        draw its learning curves\n"
+            "  nntrain --init DATA [--label COLUMN] [-o FILE]\n"
+            "                                                a config for the CSV file DATA\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -58,6 +60,12 @@ static void print_help(FILE *f, long cores)
             "  --plot X             alone: draw the learning curves of checkpoint X as SVG on\n"
             "                       stdout; with --eval: draw the confusion matrix (regression:\n"
             "                       predicted against true) as SVG into the file X\n"
+            "  --init DATA          print a config for the CSV file DATA, each choice\n"
+            "                       explained in a note on stderr\n"
+            "  --label COLUMN       with --init, the label column: a header name or a 0-based\n"
+            "                       index, negative from the end (default: the last column)\n"
+            "  -o, --output FILE    with --init, write the config to FILE, which must not\n"
+            "                       exist, paths relative to its folder (default: stdout)\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -104,6 +112,7 @@ typedef struct {
     const char *data;
     const char *plot; /* --plot: a checkpoint to draw, or with --eval the SVG to write */
     long long seed, epochs, cv;
+    const char *init, *label, *output; /* --init DATA, --label COLUMN, -o FILE */
     bool has_seed, has_epochs;
     bool more_epochs; /* --epochs +N: N more than the checkpoint's (with --resume) */
     nn_run_opts run;
@@ -163,7 +172,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             val = eq + 1;
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
                                                  "--seed",       "--threads", "--set",
-                                                 "--cv",         "--plot"};
+                                                 "--cv",         "--plot",    "--init",
+                                                 "--label",      "-o",        "--output"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -208,6 +218,12 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->data = val;
         else if (!strcmp(name, "--plot"))
             o->plot = val;
+        else if (!strcmp(name, "--init"))
+            o->init = val;
+        else if (!strcmp(name, "--label"))
+            o->label = val;
+        else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
+            o->output = val;
         else if (!strcmp(name, "--epochs")) {
             o->more_epochs = val && val[0] == '+';
             if (o->more_epochs && parse_count(name, val + 1, 1, 1000000, &o->epochs, err) < 0) {
@@ -314,6 +330,26 @@ static int resumed_epochs(const char *path, long long more, int *epochs, nn_erro
 
 static int run(options *o, nn_error *err)
 {
+    if (o->init || o->label || o->output) {
+        if (!o->init) {
+            nn_error_set(err, NN_EXIT_USAGE, "%s goes with --init DATA",
+                         o->label ? "--label" : "-o");
+            return USAGE_HINT;
+        }
+        if (o->config) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--init takes the data file as its value; unexpected '%s'", o->config);
+            return USAGE_HINT;
+        }
+        if (o->eval || o->predict || o->scores || o->gradcheck || o->inspect ||
+            o->checkpoint || o->data || o->n_sets || o->run.resume || o->run.json ||
+            o->run.profile || o->has_seed || o->has_epochs || o->cv || o->plot) {
+            nn_error_set(err, NN_EXIT_USAGE,
+                         "--init DATA takes only --label, -o and --quiet");
+            return USAGE_HINT;
+        }
+        return nn_cli_init(o->init, o->label, o->output, &o->run, err);
+    }
     if (o->data && nn_source_check_spec(o->data, err) < 0)
         return USAGE_HINT;
     if (o->inspect) {

@@ -562,6 +562,7 @@ sh "$(dirname "$0")/pipe.sh" "$NN" || fail=$((fail + 1))
 # --- the other areas' command-line tests (each counts as one here) -------------------
 sh "$(dirname "$0")/plot.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/data.sh" "$NN" || fail=$((fail + 1))
+sh "$(dirname "$0")/init.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
