@@ -186,11 +186,15 @@ static void write_config(FILE *f, const nn_sniff *s, const choices *c, const cha
         fputs("      \"label\": ", f);
         json_column(f, s, s->label_col);
         fputs(",\n", f);
-        if (s->classes) {
+        /* text labels' classes, or the count line's names of integer labels
+         * 0..K-1 (a whole-number label k names the k-th class when no name
+         * is a number) */
+        char *const *names = s->classes ? s->classes : s->label_names;
+        if (names) {
             fputs("      \"classes\": [", f);
             for (int i = 0; i < s->n_classes; i++) {
                 fputs(i ? ", " : "", f);
-                json_str(f, s->classes[i]);
+                json_str(f, names[i]);
             }
             fputs("],\n", f);
         }

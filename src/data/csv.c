@@ -749,6 +749,7 @@ typedef struct {
     char *const *classes;   /* (n_classes) from a checkpoint or the spec's list, or NULL */
     int n_classes;
     bool classes_from_spec; /* classes is the spec's "classes" list */
+    bool names_numeric;     /* one of the class names is a number */
     const nn_csv_opts *o;
     nn_csv_info info;
     char *const *na;        /* (n_na) missing-value strings */
@@ -997,6 +998,23 @@ static uint32_t number_class(const loader *L, const char *s, size_t len)
     return 0;
 }
 
+/* A whole-number label k in 0..n_classes-1 that names no class stands for
+ * the k-th name, when no name is a number (integer-coded files such as
+ * scikit-learn's, whose class names come in a separate list): class k + 1,
+ * else 0. */
+static uint32_t index_class(const loader *L, const char *s, size_t len)
+{
+    uint32_t k = 0;
+    if (len == 0 || len > 9)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        k = k * 10 + (uint32_t)(s[i] - '0');
+    }
+    return k < (uint32_t)L->n_classes ? k + 1 : 0;
+}
+
 /* "a, b, c" from n names (in the order of ord when not NULL), cut to fit
  * buf with "...". */
 static void name_list(char *const *names, size_t n, const size_t *ord, char *buf, size_t cap)
@@ -1031,6 +1049,8 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
         uint32_t v = hash_find(L, L->classes, s, len, &slot);
         if (v == 0)
             v = number_class(L, s, len);
+        if (v == 0 && !L->names_numeric)
+            v = index_class(L, s, len);
         if (v == 0) {
             char sv[64];
             char tmp[61];
@@ -1819,6 +1839,8 @@ int nn_csv_read_opts(nn_dataset *d, nn_data_layout *layout, const char *path,
     }
     L.classes = classes;
     L.n_classes = classes ? n_classes : 0;
+    for (int k = 0; k < L.n_classes; k++)
+        L.names_numeric |= is_number(classes[k]);
     L.name = strcmp(path, "-") == 0 ? "stdin" : path;
     L.na = spec->has_na ? spec->na_values : (char *const *)nn_csv_default_na;
     L.n_na = spec->has_na ? spec->n_na : NN_CSV_DEFAULT_NA;

@@ -760,10 +760,14 @@ static int decide_problem(sniffer *S, char **cl_names, size_t n_cl_names, nn_err
     for (size_t i = 0; i < m; i++)
         K += i == 0 || nk[i].v != nk[i - 1].v;
     bool zero_based = s->label_min == 0 && s->label_max == (double)K - 1;
-    /* The count line's class names name labels 0..N-1.  They are kept in
-     * label_names, not classes: a source's "classes" must list the labels
-     * as written, and these labels are the integers. */
-    if (n_cl_names >= 2 && s->label_min >= 0 && s->label_max < (double)n_cl_names) {
+    /* The count line's class names name labels 0..N-1: label_names, which
+     * the config writes as the source's "classes" (a whole-number label k
+     * that names no class is the k-th class when no name is a number). */
+    bool names_are_numbers = false;
+    for (size_t i = 0; i < n_cl_names; i++)
+        names_are_numbers |= is_num(cl_names[i]);
+    if (n_cl_names >= 2 && !names_are_numbers && s->label_min >= 0 &&
+        s->label_max < (double)n_cl_names) {
         if (!(s->label_names = calloc(n_cl_names, sizeof *s->label_names))) {
             oom(err);
             goto out;

@@ -62,8 +62,9 @@ typedef struct {
     bool regression;      /* the label column is a number to predict */
     int n_classes;        /* classification: K, the distinct classes */
     char **classes;       /* (n_classes) text labels for the config's `classes`, or NULL */
-    char **label_names;   /* (n_classes) the count line's names of integer labels 0..K-1,
-                             or NULL (not `classes`, which must list the labels as written) */
+    char **label_names;   /* (n_classes) the count line's names of integer labels 0..K-1
+                             (none of them a number), or NULL; the config's `classes` then,
+                             since a whole-number label k names the k-th class */
     bool int_labels;      /* classification: the labels are integers */
     double label_min, label_max; /* numeric labels: their range */
     uint64_t missing_features;   /* missing feature fields */

@@ -74,6 +74,23 @@ if run labels-0-2 0 "$NN" -q "$T/c.json"; then
     run labels-0-2-predict 0 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/p.csv" &&
         out_is labels-0-2-predict "$(printf '0\n1\n2')"
 fi
+# integer-coded labels named by a classes list (none of its names a number):
+# label k is the k-th name, in training and at --eval
+soft "$T/c.json" "{\"path\": \"$T/l012.csv\", \"classes\": [\"cat\", \"dog\", \"eel\"]}" 3
+if run labels-0-2-named 0 "$NN" -q "$T/c.json"; then
+    run labels-0-2-named-predict 0 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/p.csv" &&
+        out_is labels-0-2-named-predict "$(printf 'cat\ndog\neel')"
+    run labels-0-2-named-eval 0 "$NN" --eval --json --checkpoint "$T/m.ckpt" --data "$T/l012.csv" &&
+        out_has labels-0-2-named-eval '"class":"eel"'
+fi
+# a label beyond the list's length is still refused
+soft "$T/c.json" "{\"path\": \"$T/l123.csv\", \"classes\": [\"cat\", \"dog\", \"eel\"]}" 3
+run labels-index-beyond 1 "$NN" -q "$T/c.json" &&
+    err_is labels-index-beyond "nntrain: $T/l123.csv:3: label \"3\" is not one of the source's \"classes\" (cat, dog, eel)"
+# with a number among the names, labels are matched by name only
+soft "$T/c.json" "{\"path\": \"$T/l012.csv\", \"classes\": [\"cat\", \"7\", \"eel\"]}" 3
+run labels-index-off 1 "$NN" -q "$T/c.json" &&
+    err_is labels-index-off "nntrain: $T/l012.csv:1: label \"0\" is not one of the source's \"classes\" (cat, 7, eel)"
 # numeric order: 2, 10, 33 are classes 0, 1, 2 (not "10" < "2" < "33")
 mk "$T/l10.csv" 2 10 33
 soft "$T/c.json" "{\"path\": \"$T/l10.csv\"}" 3

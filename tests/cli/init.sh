@@ -76,8 +76,8 @@ mkdir -p d sub
 { echo "90,4,setosa,versicolor,virginica"; gen 90 4 3 , int0; } >d/count.csv
 if run count 0 "$NN" --init d/count.csv; then
     cp out count.json
-    jq_is count count.json '.data.train | [.path, .delimiter, .skip_lines, .header, .label, has("classes"), .missing]' \
-        '["d/count.csv",",",1,false,4,false,"error"]'
+    jq_is count count.json '.data.train | [.path, .delimiter, .skip_lines, .header, .label, .classes, .missing]' \
+        '["d/count.csv",",",1,false,4,["setosa","versicolor","virginica"],"error"]'
     jq_is count count.json '[.model.layers[] | [.units, .activation]]' '[[32,"relu"],[3,"softmax"]]'
     jq_is count count.json '[.loss, .optimizer.name, .data.scale, .checkpoint.path, .checkpoint.keep_best]' \
         '["cross_entropy","adam","standard","runs/count.ckpt",true]'
@@ -228,6 +228,11 @@ for c in count nohdr numhdr ws quoted semi; do
         fi
     fi
 done
+# the count line's names are the classes: --predict prints them for the integer labels
+if run count-names 0 sh -c "cut -d, -f1-4 d/count.csv | tail -n +2 | '$NN' --predict --checkpoint runs/count.ckpt"; then
+    if [ "$(sort -u out | tr '\n' ' ')" = "setosa versicolor virginica " ]; then ok
+    else bad "count-names: predictions $(sort -u out | tr '\n' ' ')"; fi
+fi
 # the config written with -o trains from any folder
 if (cd / && "$NN" -q "$T/sub/c.json") >/dev/null 2>&1 && [ -s sub/runs/count.ckpt ]; then ok
 else bad "train-out-file: training sub/c.json from / failed"; fi
