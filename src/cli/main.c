@@ -258,17 +258,16 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
     return 0;
 }
 
-/* --eval: the checkpoint measured on src (or spec), and the report. */
-static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
-                    const char *plot, const nn_run_opts *o, nn_error *err)
+/* --eval's report of r (taken and freed), after the --plot picture of it
+ * when asked for; `data` names the data in the picture. */
+static int eval_report(nn_eval_report *rep, const char *data, const char *plot,
+                       const nn_run_opts *o, nn_error *err)
 {
-    nn_eval_report r;
-    if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
-        return -1;
+    nn_eval_report r = *rep;
     if (plot) { /* the picture first: a failure leaves no report half done */
         char *svg = NULL;
         size_t n;
-        if (nn_plot_eval(&r, src ? nn_source_name(src) : spec, &svg, &n, err) < 0 ||
+        if (nn_plot_eval(&r, data, &svg, &n, err) < 0 ||
             nn_cli_write_file(plot, svg, n, err) < 0) {
             if (strncmp(err->msg, plot, strlen(plot)) != 0)
                 nn_error_prefix(err, "%s", plot);
@@ -281,6 +280,16 @@ static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
     nn_cli_print_eval(o->out, &r, o->json);
     nn_eval_report_free(&r);
     return 0;
+}
+
+/* --eval: the checkpoint measured on src (or spec), and the report. */
+static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
+                    const char *plot, const nn_run_opts *o, nn_error *err)
+{
+    nn_eval_report r;
+    if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
+        return -1;
+    return eval_report(&r, src ? nn_source_name(src) : spec, plot, o, err);
 }
 
 /* --gradcheck: the report, then exit 1 when the check failed. */
@@ -459,10 +468,10 @@ static int run(options *o, nn_error *err)
         if (!cfg.has_test && cfg.test_fraction > 0) {
             /* the rows training held out (data.test_fraction) */
             nn_eval_report r;
-            if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0) {
-                nn_cli_print_eval(o->run.out, &r, o->run.json);
-                nn_eval_report_free(&r);
-            }
+            char what[512];
+            snprintf(what, sizeof what, "%s, the test rows", nn_source_name(&cfg.train));
+            if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0)
+                rc = eval_report(&r, what, o->plot, &o->run, err);
             goto out;
         }
         if (!cfg.has_test) {

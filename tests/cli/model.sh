@@ -114,6 +114,27 @@ if run holdout-b 0 "$NN" --quiet --set training.epochs=5 --set checkpoint.path=t
     b=$(jq -r '"\(.loss) \(.accuracy)"' "$T/out")
     if [ "$a" = "$b" ] && [ -n "$a" ]; then ok; else bad "holdout: validation '$a' against held-out test '$b'"; fi
 fi
+# --eval CONFIG --plot on the held-out rows draws their confusion matrix: its
+# cells hold the counts --eval reports
+if run holdout-plot 0 "$NN" --eval --json --plot holdout.svg min.json; then
+    if /usr/bin/python3 - holdout.svg "$T/out" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+svg = ET.parse(sys.argv[1]).getroot()
+ns = {"s": "http://www.w3.org/2000/svg"}
+title = "".join(svg.find("s:text", ns).itertext()) if svg.find("s:text", ns) is not None else ""
+rep = json.load(open(sys.argv[2]))
+cells = {}
+for g in svg.iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("class") == "cell":
+        t, p = g.get("id").split("-")[1:3]
+        cells[(int(t), int(p))] = int(g.find("s:title", ns).text.rsplit(":", 1)[1])
+K = len(rep["confusion"])
+want = {(i, j): rep["confusion"][i][j] for i in range(K) for j in range(K)}
+assert cells == want, (cells, want)
+assert "the test rows" in title, title
+PY
+    then ok; else bad "holdout-plot: the picture does not match --eval"; fi
+fi
 
 # --- --cv against folds computed by hand --------------------------------------
 # 10 rows whose features are all 0 and whose target is 2^i: a one-layer
