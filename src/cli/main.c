@@ -25,7 +25,7 @@ enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
     "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | "
-    "--inspect FILE | --init DATA (see nntrain --help)";
+    "--cv K ... | --inspect FILE | --plot FILE | --init DATA (see nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {

@@ -550,6 +550,49 @@ for i in $(seq 1 "$examples"); do
     fi
 done
 
+# --- the README's "Your own CSV in one minute", its blocks run in order ------------------
+# in a fresh copy of the data, with ./nntrain as the section writes it
+R2=$T/csv-repo
+mkdir -p "$R2/data"
+cp "$ROOT"/data/*.csv "$R2/data/"
+ln -s "$NN" "$R2/nntrain"
+awk -v dir="$T" '
+    /^## Your own CSV in one minute/ { on = 1; next }
+    /^## / { on = 0 }
+    on && /^```sh$/ { inb = 1; n++; next }
+    on && /^```$/ { inb = 0; next }
+    inb { print > (dir "/csv" n ".sh") }' "$ROOT/README.md"
+csv_examples=$(ls "$T"/csv*.sh 2>/dev/null | wc -l)
+[ "$csv_examples" -eq 6 ] && ok || bad "readme: found $csv_examples csv examples, expected 6"
+for i in $(seq 1 "$csv_examples"); do
+    name=$(sed -n 's/^# csv example: //p' "$T/csv$i.sh")
+    if (cd "$R2" && sh -e "$T/csv$i.sh") >"$T/ex.out" 2>"$T/ex.err"; then
+        case "$name" in
+        "a config from the data")
+            [ "$(jq -c '[.data.train.classes, .loss, .data.test_fraction > 0]' "$R2/fruit.json")" = \
+              '[["apple","banana","cherry"],"cross_entropy",true]' ] &&
+            grep -q '^nntrain: note: data/fruit.csv: delimiter' "$T/ex.err" ;;
+        "train")
+            [ -s "$R2/runs/fruit.ckpt" ] && [ -s "$R2/runs/fruit.ckpt.best" ] &&
+            grep -q '^epoch [0-9]*/[0-9]*  train_loss' "$T/ex.out" &&
+            grep -q '^nntrain: summary: ' "$T/ex.err" ;;
+        "evaluate on the held-out rows")
+            awk '$1 == "samples" && $2 == 60 { s = 1 } $1 == "accuracy" && $2 >= 0.9 { a = 1 }
+                 END { exit !(s && a) }' "$T/ex.out" ;;
+        "predict") [ "$(cat "$T/ex.out")" = "$(printf 'apple\ncherry')" ] ;;
+        "pictures")
+            grep -q '<polyline[^>]*id="val_loss"' "$R2/curves.svg" &&
+            grep -q 'id="cell-2-2"' "$R2/confusion.svg" ;;
+        "cross-validation")
+            [ "$(grep -c '^fold [1-5]/5  samples 60  loss' "$T/ex.out")" -eq 5 ] &&
+            grep -q '^cv 5 folds  loss [0-9.]* +- [0-9.]*  accuracy' "$T/ex.out" ;;
+        *) false ;;
+        esac && ok || bad "readme csv example $i ($name): output $(head -c 300 "$T/ex.out") $(head -c 300 "$T/ex.err")"
+    else
+        bad "readme csv example $i ($name) failed: $(head -c 300 "$T/ex.err")"
+    fi
+done
+
 # --- a terminal on stderr gets the progress bar --------------------------------------
 if command -v script >/dev/null 2>&1; then
     if run progress-tty 0 script -qfec "'$NN' --epochs 2 --checkpoint '$T/p.ckpt' '$C' >/dev/null" /dev/null; then
