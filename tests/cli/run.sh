@@ -550,6 +550,18 @@ for i in $(seq 1 "$examples"); do
     fi
 done
 
+# --- every option of --help is in the man page and in the README's options table -------
+"$NN" --help | sed -n '/^options:/,/^$/p' | grep -o '^  -[-a-zA-Z]*\(, --[a-z-]*\)\{0,1\}' |
+    tr ',' '\n' | tr -d ' ' >"$T/help-options"
+[ "$(wc -l <"$T/help-options")" -ge 20 ] && ok || bad "help options: found $(wc -l <"$T/help-options")"
+while read -r opt; do
+    man_opt=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+    grep -q "^\.B[IR]* $man_opt\|^\.BR .* $man_opt\b" "$ROOT/docs/nntrain.1" && ok ||
+        bad "man page: no entry for $opt"
+    grep -q "^| \`$opt[ \`]\|^| \`-[a-zA-Z][^\`]*\`, \`$opt[ \`]" "$ROOT/README.md" && ok ||
+        bad "README options table: no row for $opt"
+done <"$T/help-options"
+
 # --- the README's "Your own CSV in one minute", its blocks run in order ------------------
 # in a fresh copy of the data, with ./nntrain as the section writes it
 R2=$T/csv-repo
