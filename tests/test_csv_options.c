@@ -280,6 +280,62 @@ START_TEST(test_space_separated_hint)
 }
 END_TEST
 
+/* Header "auto": scikit-learn's first line of counts (rows, features, class
+ * names) is skipped and names the classes; the same shape with a count that
+ * does not match the rows is an error; a numeric first row is never one. */
+START_TEST(test_count_line)
+{
+    nn_csv_spec s = spec();
+    nn_dataset d;
+    nn_csv_info info;
+    /* same field count as the rows, names after the counts */
+    load_ok(&d, "3,2,cat,dog\n1.5,2,0\n2.5,1,1\n0.5,0,1\n", &s, 2, &info);
+    ck_assert(info.count_line);
+    ck_assert_str_eq(info.count_why, "3 rows, 2 features, classes cat, dog");
+    ck_assert_uint_eq(info.header_line, 2);
+    ck_assert(!info.header);
+    ck_assert_uint_eq(d.n, 3);
+    ck_assert_int_eq(d.labels[0], 0);
+    ck_assert_int_eq(d.labels[2], 1);
+    ck_assert_str_eq(d.class_names[1], "dog");
+    ck_assert(X(&d, 0, 0) == 1.5f);
+    nn_dataset_free(&d);
+    /* fewer fields than the rows (breast cancer's), text labels, a header after it */
+    load_ok(&d, "2,3,no,yes\na,b,c,y\n1,2,3,yes\n4,5,6,no\n", &s, 2, &info);
+    ck_assert(info.count_line && info.header);
+    ck_assert_int_eq(d.labels[0], 1);
+    ck_assert_str_eq(d.class_names[0], "no");
+    nn_dataset_free(&d);
+    /* counts only (no names): the labels are read as usual */
+    load_ok(&d, "2,2\n1,2,1\n4,5,0\n", &s, 2, &info);
+    ck_assert(info.count_line);
+    ck_assert_str_eq(info.count_why, "2 rows, 2 features");
+    ck_assert_ptr_null(d.class_names);
+    nn_dataset_free(&d);
+    /* a label the names do not cover */
+    load_fails("2,1,a,b\n1,0\n2,5\n", &s, 2,
+               ":3: label \"5\" is not one of the classes the count line names (a, b)");
+    /* the row count does not match */
+    load_fails("5,2,a,b\n1,2,0\n4,5,1\n", &s, 2,
+               ":1: the first line looks like a count line (5) but the file has 2 rows; set "
+               "\"skip_lines\": 1 to skip it, or \"header\"");
+    /* a numeric first line of the rows' width is a row, whatever its values */
+    load_ok(&d, "2,2,1\n1,2,0\n", &s, 2, &info);
+    ck_assert(!info.count_line);
+    ck_assert_uint_eq(d.n, 2);
+    nn_dataset_free(&d);
+    /* one name after the counts, as wide as a row: a row (string labels) */
+    load_ok(&d, "1,2,cat\n3,4,dog\n", &s, 2, &info);
+    ck_assert(!info.count_line);
+    ck_assert_uint_eq(d.n, 2);
+    nn_dataset_free(&d);
+    /* with an explicit header setting the rule is off */
+    s.header = NN_HEADER_NO;
+    load_fails("3,2,cat,dog\n1.5,2,0\n2.5,1,1\n", &s, 2,
+               ":1: field 3 is not a number: \"cat\" (a header line? set \"header\": true)");
+}
+END_TEST
+
 Suite *csv_options_suite(void)
 {
     Suite *s = suite_create("csv_options");
@@ -292,6 +348,7 @@ Suite *csv_options_suite(void)
     tcase_add_test(t, test_labels_class_list);
     tcase_add_test(t, test_labels_of_an_index_model);
     tcase_add_test(t, test_space_separated_hint);
+    tcase_add_test(t, test_count_line);
     suite_add_tcase(s, t);
     return s;
 }

@@ -748,7 +748,11 @@ typedef struct {
     const nn_csv_spec *spec;
     char *const *classes;   /* (n_classes) from a checkpoint or the spec's list, or NULL */
     int n_classes;
-    bool classes_from_spec; /* classes is the spec's "classes" list */
+    bool classes_from_spec; /* classes is the spec's "classes" list, or a count line's names */
+    bool classes_from_count; /* classes are the count line's names */
+    char **count_rec;       /* (count_nf) the count line, skipped ("auto") */
+    size_t count_nf;
+    uint64_t count_rows;    /* the rows it announces */
     bool names_numeric;     /* one of the class names is a number */
     const nn_csv_opts *o;
     nn_csv_info info;
@@ -1059,7 +1063,11 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
                 char list[400];
                 name_list(L->classes, (size_t)L->n_classes, NULL, list, sizeof list);
                 nn_error_set(err, NN_EXIT_RUNTIME,
-                             "%s:%llu: label \"%s\" is not one of the source's \"classes\" (%s)",
+                             L->classes_from_count
+                                 ? "%s:%llu: label \"%s\" is not one of the classes the count "
+                                   "line names (%s)"
+                                 : "%s:%llu: label \"%s\" is not one of the source's "
+                                   "\"classes\" (%s)",
                              L->name, (unsigned long long)line, shown(tmp, sv, sizeof sv), list);
             } else {
                 nn_error_set(err, NN_EXIT_RUNTIME,
@@ -1687,6 +1695,79 @@ static void free_sample(sample_row *s, size_t ns)
         free_strings(s[r].f, s[r].nf);
 }
 
+/* A count line (header "auto", no skip_lines): a first line such as
+ * scikit-learn's "150,4,setosa,versicolor,virginica", whose first field is
+ * a whole number (the rows), whose second is the number of feature columns
+ * of the rows below (their fields less the label or the targets), and that
+ * is no row itself: it has another number of fields, or, as wide as a row,
+ * two or more names after the counts (the class names) and no number.  The
+ * rows it announces are checked against the file at the end. */
+static bool is_count_line(const loader *L, const sample_row *s, size_t ns)
+{
+    long long rows, feats;
+    if (ns == 0 || L->nf1 < 2 || !is_plain_int(L->rec1[0], &rows) ||
+        !is_plain_int(L->rec1[1], &feats) || rows < 1 || feats < 1)
+        return false;
+    for (size_t i = 1; i < ns; i++)
+        if (s[i].nf != s[0].nf)
+            return false;
+    long long outs = L->spec->n_targets > 0 ? L->spec->n_targets : 1;
+    if ((unsigned long long)feats + (unsigned long long)outs != (unsigned long long)s[0].nf)
+        return false;
+    if (L->nf1 != s[0].nf)
+        return true;
+    /* as wide as a row: at least two names after the counts, none a number */
+    if (L->nf1 < 4)
+        return false;
+    for (size_t i = 2; i < L->nf1; i++)
+        if (is_number(L->rec1[i]))
+            return false;
+    return true;
+}
+
+/* Skips the count line rec1: the first sample row becomes rec1.  Its names
+ * after the counts (none of them a number) become the classes when the
+ * labels are not mapped by a list already. */
+static int skip_count_line(loader *L, sample_row *s, size_t *ns, nn_error *err)
+{
+    long long rows = 0, feats = 0;
+    is_plain_int(L->rec1[0], &rows);
+    is_plain_int(L->rec1[1], &feats);
+    L->count_rec = L->rec1;
+    L->count_nf = L->nf1;
+    L->count_rows = (uint64_t)rows;
+    L->rec1 = s[0].f;
+    L->nf1 = L->ncols = s[0].nf;
+    L->line1 = s[0].line;
+    memmove(s, s + 1, sizeof *s * (*ns - 1));
+    (*ns)--;
+    size_t nn = L->count_nf - 2;
+    bool names = nn >= 2 && L->spec->has_label;
+    for (size_t i = 2; i < L->count_nf && names; i++)
+        names = !is_number(L->count_rec[i]) && strlen(L->count_rec[i]) > 0;
+    char *why = L->info.count_why;
+    size_t wn = sizeof L->info.count_why;
+    int k = snprintf(why, wn, "%lld rows, %lld features", rows, feats);
+    L->info.count_line = true;
+    if (!names || L->classes)
+        return 0;
+    if (nn > NN_CSV_MAX_CLASSES)
+        return 0;
+    L->classes = L->count_rec + 2;
+    L->n_classes = (int)nn;
+    L->classes_from_spec = L->classes_from_count = true;
+    L->names_numeric = false;
+    size_t hcap = 64;
+    while (hcap < 2 * nn)
+        hcap *= 2;
+    if (hash_rebuild(L, L->classes, nn, hcap) < 0)
+        return oom(L, err);
+    for (size_t i = 0; i < nn && k > 0 && (size_t)k < wn; i++)
+        k += snprintf(why + k, wn - (size_t)k, "%s%s", i ? ", " : ", classes ",
+                      L->count_rec[2 + i]);
+    return 0;
+}
+
 static int load(loader *L, nn_dataset *d, nn_error *err)
 {
     nn_csv *c = L->c;
@@ -1721,6 +1802,16 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
         free_sample(sample, ns);
         return -1;
     }
+    if (L->spec->header == NN_HEADER_AUTO && L->spec->skip_lines == 0 &&
+        is_count_line(L, sample, ns)) {
+        if (skip_count_line(L, sample, &ns, err) < 0) {
+            free_sample(sample, ns);
+            return -1;
+        }
+        rec1 = L->rec1;
+        nf1 = L->nf1;
+    }
+    L->info.header_line = L->line1;
     switch (L->spec->header) {
     case NN_HEADER_YES:
         L->header = 1;
@@ -1763,6 +1854,13 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
     }
     if (k < 0)
         return -1;
+    if (L->count_rec && L->count_rows != (uint64_t)L->n + L->info.dropped) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s:1: the first line looks like a count line (%s) but the file has %zu "
+                     "rows; set \"skip_lines\": 1 to skip it, or \"header\"", L->name,
+                     L->count_rec[0], L->n + L->info.dropped);
+        return -1;
+    }
     if (L->n == 0 && L->info.dropped > 0) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: no rows left: each of the %zu rows has a missing value", L->name,
@@ -1892,6 +1990,7 @@ done:
     if (rc < 0)
         nn_dataset_free(d);
     free_strings(L.rec1, L.nf1);
+    free_strings(L.count_rec, L.count_nf);
     free(L.tcols);
     free(L.role);
     free(L.x);

@@ -115,6 +115,9 @@ typedef struct {
     bool header_auto;       /* the header was decided by looking ("auto") */
     bool header;            /* the first line was taken as a header */
     char header_why[200];   /* why, e.g. "field 5 \"species\" is not a number" */
+    uint64_t header_line;   /* the line that decision was about (1, or 2 after a count line) */
+    bool count_line;        /* "auto" took the first line for a count line and skipped it */
+    char count_why[240];    /* what it said, e.g. "150 rows, 4 features, classes setosa, ..." */
     size_t dropped;         /* rows left out for a missing value */
     size_t missing_fields;  /* features stored as NaN (NN_MISSING_MEAN) */
 } nn_csv_info;
@@ -138,6 +141,10 @@ typedef struct {
  * when a whole number of it stands above a column of fractions; a file of
  * one line is a header only when it holds the name of the label or a
  * target column chosen by name.  skip_lines and comment lines come first.
+ * Before the header rule, "auto" without skip_lines skips a count line
+ * (scikit-learn's "150,4,setosa,versicolor,virginica": rows, features,
+ * class names; is_count_line in csv.c), whose names become the classes as a
+ * spec's list would, and whose row count must match the file's.
  *
  * Labels: as nn_csv_read_opts with units 0: whole numbers 0..65535 are
  * class indices, other labels sorted (numbers by value) are classes.  When

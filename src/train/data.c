@@ -31,8 +31,12 @@ static void data_notes(const trainer *t, const nn_source *src, const nn_csv_info
     if (src->format != NN_FORMAT_CSV)
         return;
     const char *name = nn_source_name(src);
+    if (info->count_line)
+        nn_trainer_note(t, "note: %s: first line taken as a count line (%s) and skipped", name,
+                        info->count_why);
     if (info->header_auto)
-        nn_trainer_note(t, "note: %s: first line taken as %s (%s)", name,
+        nn_trainer_note(t, "note: %s: %s taken as %s (%s)", name,
+                        info->count_line ? "line 2" : "first line",
                         info->header ? "a header" : "data", info->header_why);
     if (info->dropped)
         nn_trainer_note(t, "note: %s: %zu row%s with a missing value left out", name,
