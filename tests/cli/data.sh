@@ -91,6 +91,20 @@ run labels-index-beyond 1 "$NN" -q "$T/c.json" &&
 soft "$T/c.json" "{\"path\": \"$T/l012.csv\", \"classes\": [\"cat\", \"7\", \"eel\"]}" 3
 run labels-index-off 1 "$NN" -q "$T/c.json" &&
     err_is labels-index-off "nntrain: $T/l012.csv:1: label \"0\" is not one of the source's \"classes\" (cat, 7, eel)"
+# a count line (rows, features, class names) is skipped by header "auto" and
+# names the classes; a wrong row count is refused
+{ echo "60,2,red,green,blue"; cat "$T/l012.csv"; } >"$T/count.csv"
+soft "$T/c.json" "{\"path\": \"$T/count.csv\"}" 3
+if run count-line 0 "$NN" "$T/c.json"; then
+    err_has count-line "nntrain: note: $T/count.csv: first line taken as a count line (60 rows, 2 features, classes red, green, blue) and skipped"
+    err_has count-line "nntrain: note: $T/count.csv: line 2 taken as data (every field is a number)"
+    run count-line-predict 0 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/p.csv" &&
+        out_is count-line-predict "$(printf 'red\ngreen\nblue')"
+fi
+{ echo "61,2,red,green,blue"; cat "$T/l012.csv"; } >"$T/count61.csv"
+soft "$T/c.json" "{\"path\": \"$T/count61.csv\"}" 3
+run count-line-wrong 1 "$NN" -q "$T/c.json" &&
+    err_is count-line-wrong "nntrain: $T/count61.csv:1: the first line looks like a count line (61) but the file has 60 rows; set \"skip_lines\": 1 to skip it, or \"header\""
 # numeric order: 2, 10, 33 are classes 0, 1, 2 (not "10" < "2" < "33")
 mk "$T/l10.csv" 2 10 33
 soft "$T/c.json" "{\"path\": \"$T/l10.csv\"}" 3
