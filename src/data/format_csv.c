@@ -196,6 +196,22 @@ static bool has_text(const csv_rows *s)
     return false;
 }
 
+/* Every field of the current record is text (neither a number nor a
+ * missing value): a header line. */
+static bool all_text(const csv_rows *s)
+{
+    int n_na;
+    char *const *na = na_list(s->trained, &n_na);
+    double v;
+    size_t n = nn_csv_nfields(s->csv);
+    for (size_t k = 0; k < n; k++) {
+        const char *f = nn_csv_field(s->csv, k);
+        if (nn_csv_is_na(f, na, n_na) || nn_csv_parse_number(f, &v) == 0)
+            return false;
+    }
+    return n > 0;
+}
+
 static void csv_rows_close(void *st)
 {
     csv_rows *s = st;
@@ -262,6 +278,12 @@ static int csv_rows_read(void *st, double *x, nn_error *err)
             got = nn_csv_next(s->csv, err);
             s->first_line = false;
         }
+    } else if (got > 0 && s->first && s->trained && !s->trained->header && all_text(s)) {
+        /* A model trained on rows without a header: an input's first line
+         * of names only is a header, and is passed over (the features are
+         * found by position, as in every row). */
+        got = nn_csv_next(s->csv, err);
+        s->first_line = false;
     }
     s->first = false;
     if (got <= 0)

@@ -194,6 +194,17 @@ if run header-model 0 "$NN" -q "$T/c.json"; then
     run predict-bad-header 1 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/pz.csv" &&
         err_is predict-bad-header "nntrain: $T/pz.csv:1: no column \"x1\" in the header (the model was trained on it)"
 fi
+# a model trained without a header: an input's first line of names only is passed over,
+# one that mixes names and numbers is refused with the hint
+soft "$T/c.json" "{\"path\": \"$T/l123.csv\"}" 3
+if run noheader-model 0 "$NN" -q "$T/c.json"; then
+    { echo "a,b"; cat "$T/p.csv"; } >"$T/pnames.csv"
+    run predict-names-skipped 0 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/pnames.csv" &&
+        out_is predict-names-skipped "$(printf '1\n2\n3')"
+    { echo "a,7"; cat "$T/p.csv"; } >"$T/pmixed.csv"
+    run predict-mixed-header 1 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/pmixed.csv" &&
+        err_is predict-mixed-header "nntrain: $T/pmixed.csv:1: field 1 is not a number: \"a\" (a header line? the model was trained on rows without one)"
+fi
 
 # --- missing values under each mode ----------------------------------------------------
 { cat "$T/l123.csv"; echo "NA,0.2,1"; echo "0.3,?,1"; echo "0.2,0.1,"; } >"$T/na.csv"
