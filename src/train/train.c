@@ -248,6 +248,28 @@ int nn_cross_validate(const nn_config *cfg, int folds, const nn_train_opts *o, n
     return 0;
 }
 
+/* An earlier run's best epoch (before a --resume): its validation metrics
+ * from the checkpoint's history, when the history kept that epoch. */
+static void best_from_history(const trainer *t, int64_t epoch, nn_result *r)
+{
+    const nn_history *h = &t->hist;
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->epochs[i] != epoch)
+            continue;
+        const double *v = h->values + i * (size_t)h->n_metrics;
+        int k;
+        if ((k = nn_history_find(h, "val_accuracy")) >= 0)
+            r->accuracy = v[k];
+        if ((k = nn_history_find(h, "val_mse")) >= 0)
+            r->mse = v[k];
+        if ((k = nn_history_find(h, "val_mae")) >= 0)
+            r->mae = v[k];
+        if ((k = nn_history_find(h, "val_r2")) >= 0)
+            r->r2 = v[k];
+        return;
+    }
+}
+
 /* The run's summary to on_end: it completed, early stopping ended it, or a
  * signal stopped it (its checkpoint written). */
 static void summarize(const trainer *t, bool stopped_by_signal)
@@ -268,6 +290,8 @@ static void summarize(const trainer *t, bool stopped_by_signal)
     s.best_val = nn_acc_result(&(nn_acc){0});
     if (t->best_val_known)
         s.best_val = t->best_val_m;
+    else if (s.best_epoch > 0)
+        best_from_history(t, s.best_epoch, &s.best_val);
     s.best_val.loss = t->best_val_loss;
     s.seconds = nn_now() - t->started;
     s.samples = t->samples_run;
