@@ -3,36 +3,8 @@
 # na_values, missing), the header note, labels as classes (1..K, strings,
 # a classes list) and the data-side error messages.
 # Usage: sh tests/cli/data.sh PATH/TO/nntrain
-set -u
-NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-data-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-run() {
-    name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    code=$?
-    if [ "$code" -ne "$want" ]; then
-        bad "$name: exit code $code, expected $want; stderr: $(head -c 400 "$T/err")"
-        return 1
-    fi
-    return 0
-}
-err_is() {
-    if [ "$(cat "$T/err")" = "$2" ]; then ok; else bad "$1: stderr is '$(cat "$T/err")', expected '$2'"; fi
-}
-err_has() { if grep -qF -- "$2" "$T/err"; then ok; else bad "$1: stderr lacks '$2': $(head -c 400 "$T/err")"; fi; }
-err_lacks() { if grep -qF -- "$2" "$T/err"; then bad "$1: stderr has '$2'"; else ok; fi; }
-out_is() {
-    if [ "$(cat "$T/out")" = "$2" ]; then ok; else bad "$1: stdout is '$(cat "$T/out")', expected '$2'"; fi
-}
-out_has() { if grep -qF -- "$2" "$T/out"; then ok; else bad "$1: stdout lacks '$2': $(head -c 400 "$T/out")"; fi; }
+AREA=data
+. "$(dirname "$0")/lib.sh"
 
 # mk FILE LABEL1 LABEL2 LABEL3: 60 rows "x0,x1,label" of three well separated
 # classes (class c near (3c, -3c)), the labels named by the arguments.

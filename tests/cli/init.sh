@@ -5,35 +5,9 @@
 # target, gzip), the config emitted (checked with jq) and the notes, then
 # training on that config and --eval; and every error with its exit code and
 # message.  Usage: sh tests/cli/init.sh PATH/TO/nntrain
-set -u
-NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-init-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C
-pass=0
-fail=0
+AREA=init
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run NAME EXPECTED_CODE CMD...: runs CMD with stdout in $T/out, stderr in $T/err
-run() {
-    name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    code=$?
-    if [ "$code" -ne "$want" ]; then
-        bad "$name: exit code $code, expected $want; stderr: $(head -c 400 "$T/err")"
-        return 1
-    fi
-    return 0
-}
-err_is() {
-    if [ "$(cat "$T/err")" = "$2" ]; then ok; else bad "$1: stderr is '$(cat "$T/err")', expected '$2'"; fi
-}
-err_has() { if grep -qF -- "$2" "$T/err"; then ok; else bad "$1: stderr lacks '$2': $(head -c 600 "$T/err")"; fi; }
-err_empty() { if [ ! -s "$T/err" ]; then ok; else bad "$1: stderr not empty: $(head -c 400 "$T/err")"; fi; }
-out_empty() { if [ ! -s "$T/out" ]; then ok; else bad "$1: stdout not empty: $(head -c 400 "$T/out")"; fi; }
 # jq_is NAME FILE FILTER VALUE: jq -c FILTER FILE prints exactly VALUE
 jq_is() {
     got=$(jq -c "$3" "$2" 2>&1)

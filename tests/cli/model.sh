@@ -3,33 +3,9 @@
 # scaling: defaults that learn, the loss/activation pairing errors,
 # data.test_fraction with --eval, --cv against folds computed by hand, and
 # data.scale_targets.  Usage: sh tests/cli/model.sh PATH/TO/nntrain
-set -u
-NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-model-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C
-pass=0
-fail=0
+AREA=model
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run NAME EXPECTED_CODE CMD...: runs CMD with stdout in $T/out, stderr in $T/err
-run() {
-    name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    code=$?
-    if [ "$code" -ne "$want" ]; then
-        bad "$name: exit code $code, expected $want; stderr: $(head -c 400 "$T/err")"
-        return 1
-    fi
-    return 0
-}
-err_is() {
-    if [ "$(cat "$T/err")" = "$2" ]; then ok; else bad "$1: stderr is '$(cat "$T/err")', expected '$2'"; fi
-}
-out_has() { if grep -qF -- "$2" "$T/out"; then ok; else bad "$1: stdout lacks '$2': $(head -c 400 "$T/out")"; fi; }
 # check NAME CONDITION-COMMAND...: ok when the command succeeds
 check() { name=$1; shift; if "$@"; then ok; else bad "$name: $(head -c 400 "$T/out")"; fi; }
 cd "$T" || exit 1

@@ -14,31 +14,8 @@
 #  - the summary: the last JSON line (keys and numbers checked against the
 #    epoch lines) and the text on stderr; after early stopping and SIGINT.
 # Usage: sh tests/cli/pipe.sh PATH/TO/nntrain
-set -u
-NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-pipe-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# run NAME EXPECTED_CODE CMD...: runs CMD with stdout in $T/out, stderr in $T/err
-run() {
-    name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    code=$?
-    if [ "$code" -ne "$want" ]; then
-        bad "$name: exit code $code, expected $want; stderr: $(head -c 400 "$T/err")"
-        return 1
-    fi
-    return 0
-}
-err_is() {
-    if [ "$(cat "$T/err")" = "$2" ]; then ok; else bad "$1: stderr is '$(cat "$T/err")', expected '$2'"; fi
-}
-err_empty() { if [ ! -s "$T/err" ]; then ok; else bad "$1: stderr not empty: $(head -c 400 "$T/err")"; fi; }
+AREA=pipe
+. "$(dirname "$0")/lib.sh"
 # epoch_of CKPT: the checkpoint's epoch (empty when it does not load)
 epoch_of() { "$NN" --inspect --json "$1" 2>/dev/null | jq -r .epoch 2>/dev/null; }
 

@@ -4,33 +4,11 @@
 # XML (Python's standard library) and their series checked against the run's
 # own per-epoch lines; rsvg-convert (Debian's librsvg2-bin) renders them.
 # Usage: sh tests/cli/plot.sh PATH/TO/nntrain
-set -u
-NN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+AREA=plot
+. "$(dirname "$0")/lib.sh"
 FIX=$(cd "$(dirname "$0")/../fixtures/v3" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-plot-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export LC_ALL=C
 PY=/usr/bin/python3
-pass=0
-fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-run() {
-    name=$1 want=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    code=$?
-    if [ "$code" -ne "$want" ]; then
-        bad "$name: exit code $code, expected $want; stderr: $(head -c 400 "$T/err")"
-        return 1
-    fi
-    return 0
-}
-err_is() {
-    if [ "$(cat "$T/err")" = "$2" ]; then ok; else bad "$1: stderr is '$(cat "$T/err")', expected '$2'"; fi
-}
-out_empty() { if [ ! -s "$T/out" ]; then ok; else bad "$1: stdout not empty: $(head -c 400 "$T/out")"; fi; }
 # check NAME SCRIPT ARGS...: a Python check that prints nothing and exits 0 when it passes
 check() {
     name=$1
