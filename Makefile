@@ -13,8 +13,10 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 # Debian packages that provide what pkg-config is asked for below, and the
 # tools the tests use: jq (the README's pipeline examples), valgrind (memcheck
 # runs), clang (libFuzzer), locales (a comma-decimal locale for the CSV tests),
-# librsvg2-bin (rsvg-convert renders the --plot SVGs in tests/cli/plot.sh).
-APT_PKGS := pkg-config libcjson-dev zlib1g-dev check jq valgrind clang locales librsvg2-bin
+# librsvg2-bin (rsvg-convert renders the --plot SVGs in tests/cli/plot.sh),
+# python3 (its standard library parses those SVGs and recomputes --cv's folds).
+APT_PKGS := pkg-config libcjson-dev zlib1g-dev check jq valgrind clang locales librsvg2-bin \
+            python3
 
 # Recursive (=) so pkg-config runs only after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags libcjson zlib)
@@ -61,6 +63,7 @@ $(DEPS_STAMP):
 	    ! pkg-config --exists libcjson zlib check 2>/dev/null || \
 	    ! command -v jq >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1 || \
 	    ! command -v clang >/dev/null 2>&1 || ! command -v rsvg-convert >/dev/null 2>&1 || \
+	    [ ! -x /usr/bin/python3 ] || \
 	    [ ! -f /usr/share/i18n/locales/de_DE ]; then \
 	  echo "installing missing packages: $(APT_PKGS)"; \
 	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
