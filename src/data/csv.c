@@ -1395,6 +1395,10 @@ static int not_an_index(loader *L, const label_key *keys, size_t n, nn_error *er
         if ((!keys[k].num || keys[k].v != floor(keys[k].v) || keys[k].v < 0 || keys[k].v > top) &&
             (!bad || L->first_line[keys[k].id] < L->first_line[bad->id]))
             bad = &keys[k];
+    if (!bad) { /* the caller found one: not reached */
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: labels do not fit the model's classes", L->name);
+        return -1;
+    }
     char sv[64];
     nn_error_set(err, NN_EXIT_RUNTIME,
                  "%s:%llu: label \"%s\" is not one of the model's classes 0..%d (it was trained "
