@@ -134,6 +134,7 @@ static void assert_config_eq(const nn_config *a, const nn_config *b)
     ck_assert_int_eq(a->early_stopping.enabled, b->early_stopping.enabled);
     ck_assert_int_eq(a->early_stopping.patience, b->early_stopping.patience);
     ck_assert(a->early_stopping.min_delta == b->early_stopping.min_delta);
+    ck_assert_int_eq(a->precision, b->precision);
     ck_assert(str_eq(a->checkpoint, b->checkpoint));
     ck_assert(str_eq(a->checkpoint_path, b->checkpoint_path));
     ck_assert_int_eq(a->checkpoint_every, b->checkpoint_every);
@@ -708,6 +709,41 @@ START_TEST(test_config_to_json_round_trips_exactly)
     ck_assert_ptr_nonnull(strstr(json, "\"learning_rate\":0.30000000000000004,"));
     free(json);
     nn_config_free(&cfg);
+}
+END_TEST
+
+/* training.precision: fp32 by default and then not written out, so an fp32
+ * run's canonical config (and the checkpoints that store it) keep their
+ * bytes; bf16 is written and reads back. */
+START_TEST(test_config_precision_is_written_only_when_bf16)
+{
+    nn_config cfg;
+    parse_ok(&cfg, MINIMAL);
+    ck_assert_int_eq(cfg.precision, NN_PREC_FP32);
+    char *json = nn_config_to_json(&cfg);
+    ck_assert_ptr_null(strstr(json, "precision"));
+    free(json);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"training\": {\"precision\": \"fp32\"}"));
+    ck_assert_int_eq(cfg.precision, NN_PREC_FP32);
+    json = nn_config_to_json(&cfg);
+    ck_assert_ptr_null(strstr(json, "precision"));
+    free(json);
+    nn_config_free(&cfg);
+
+    parse_ok(&cfg, CFG3("\"training\": {\"precision\": \"bf16\"}"));
+    ck_assert_int_eq(cfg.precision, NN_PREC_BF16);
+    json = nn_config_to_json(&cfg);
+    ck_assert_ptr_nonnull(strstr(json, "\"shuffle\":true,\"precision\":\"bf16\"}"));
+    free(json);
+    nn_config_free(&cfg);
+    assert_round_trip(CFG3("\"training\": {\"precision\": \"bf16\"}"));
+
+    EXPECT_USAGE(CFG3("\"training\": {\"precision\": \"fp16\"}"),
+                 "x.json:3:27: \"training.precision\" must be one of \"fp32\", \"bf16\", "
+                 "found \"fp16\"");
+    EXPECT_USAGE_PREFIX(CFG3("\"training\": {\"precision\": 16}"), "x.json:3:27: ");
 }
 END_TEST
 
@@ -2452,6 +2488,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_batch_norm_needs_batches_of_two_or_more);
     tcase_add_test(tc, test_config_to_json_writes_batch_norm_on_hidden_layers);
     tcase_add_test(tc, test_config_to_json_round_trips_batch_norm);
+    tcase_add_test(tc, test_config_precision_is_written_only_when_bf16);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "data/source.h"
+#include "kernels/kernels.h"
 #include "nn/arch.h"
 #include "nn/types.h"
 #include "util/error.h"
@@ -139,6 +140,11 @@ typedef struct {
                                     when a layer has batch_norm */
     bool shuffle;                /* "training.shuffle", default true */
     nn_early_stopping_cfg early_stopping; /* "training.early_stopping", default absent */
+    nn_precision precision;      /* "training.precision", "fp32" (default) or "bf16": the
+                                    three products of every dense layer take bf16 operands
+                                    and accumulate in fp32; everything else stays fp32.
+                                    Written out (nn_config_to_json) only when "bf16", so an
+                                    fp32 run's canonical config is as before the key */
 
     char *checkpoint;            /* "checkpoint.path" as written; NULL if absent */
     char *checkpoint_path;       /* resolved; NULL if absent */

@@ -100,11 +100,19 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
     return true;
 }
 
+/* A quiet_default row holding its default is left out (only enum rows
+ * without a computed default are quiet_default). */
+static bool left_out(const cfg_row *r, const void *base)
+{
+    return r->quiet_default && (double)cfg_row_int(r, base) == r->def;
+}
+
 static bool add_rows(cJSON *obj, const cfg_row *rows, int n, const void *base, bool out_layer)
 {
     bool ok = true;
     for (int i = 0; ok && i < n; i++)
-        if (rows[i].kind != CFG_CHECK && cfg_row_applies(rows, n, &rows[i], base, out_layer))
+        if (rows[i].kind != CFG_CHECK && cfg_row_applies(rows, n, &rows[i], base, out_layer) &&
+            !left_out(&rows[i], base))
             ok = add_row(obj, &rows[i], base, out_layer);
     return ok;
 }

@@ -237,6 +237,9 @@ struct cfg_row {
     int (*check)(const cfg_parser *p, const cfg_sec *s); /* CFG_CHECK */
     bool regression_only;   /* a key of the data section that applies only when data.train
                                has targets (regression): not written out otherwise */
+    bool quiet_default;     /* written out only when its value is not the default (a key
+                               added after checkpoints stored the canonical config: runs that
+                               leave it alone keep the bytes they had) */
     const char *help;       /* one line for documentation */
 };
 

@@ -56,6 +56,7 @@ static const char *opt_name(int v) { return nn_opt_name((nn_opt)v); }
 static const char *scale_name(int v) { return nn_scale_name((nn_scale)v); }
 static const char *init_name(int v) { return nn_init_name((nn_init)v); }
 static const char *sched_name(int v) { return nn_sched_name_name((nn_sched_name)v); }
+static const char *precision_name(int v) { return nn_precision_name((nn_precision)v); }
 
 static const cfg_enum enum_act = {act_name, nn_act_from_name};
 static const cfg_enum enum_loss = {loss_name, nn_loss_from_name};
@@ -63,11 +64,13 @@ static const cfg_enum enum_opt = {opt_name, nn_opt_from_name};
 static const cfg_enum enum_scale = {scale_name, nn_scale_from_name};
 static const cfg_enum enum_init = {init_name, nn_init_from_name};
 static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name};
+static const cfg_enum enum_precision = {precision_name, nn_precision_from_name};
 
 /* Enums are stored through an int. */
 _Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &&
                sizeof(nn_opt) == sizeof(int) && sizeof(nn_scale) == sizeof(int) &&
-               sizeof(nn_init) == sizeof(int) && sizeof(nn_sched_name) == sizeof(int),
+               sizeof(nn_init) == sizeof(int) && sizeof(nn_sched_name) == sizeof(int) &&
+               sizeof(nn_precision) == sizeof(int),
                "an enum is not an int");
 
 /* The loss named in the tree, or -1 when none (or not a valid name: the
@@ -260,6 +263,9 @@ static const cfg_row training_rows[] = {
     {"early_stopping", CFG_SECTION, SECTION(early_stopping_rows),
      .given = FIELD(nn_config, early_stopping.enabled),
      .help = "stop when the validation loss no longer improves"},
+    {"precision", CFG_ENUM, AT(nn_config, precision), .names = &enum_precision,
+     .def = NN_PREC_FP32, .quiet_default = true,
+     .help = "the dense products' precision: fp32, or bf16 operands with fp32 sums"},
 };
 
 static const cfg_row checkpoint_rows[] = {

@@ -105,6 +105,21 @@ const nn_kernels *nn_kernels_get(void)
     return selected;
 }
 
+static const char *const precision_names[] = {"fp32", "bf16"};
+
+const char *nn_precision_name(nn_precision p)
+{
+    return (int)p >= 0 && (int)p < 2 ? precision_names[p] : "?";
+}
+
+int nn_precision_from_name(const char *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(precision_names[i], s) == 0)
+            return i;
+    return -1;
+}
+
 nn_isa nn_kernels_isa(void)
 {
     const char *name = nn_kernels_get()->name;

@@ -29,6 +29,15 @@
 #include "math/activation.h"
 #include "util/error.h"
 
+/* The precision of the three products (config key training.precision):
+ * fp32, or bf16 operands (rounded to nearest even) accumulated in fp32.
+ * The numeric values are stored in checkpoints (section PREC): append,
+ * never renumber. */
+typedef enum { NN_PREC_FP32 = 0, NN_PREC_BF16 = 1 } nn_precision;
+/* "fp32", "bf16" ("?" past the last); -1 for an unknown name. */
+const char *nn_precision_name(nn_precision p);
+int nn_precision_from_name(const char *s);
+
 typedef struct {
     const char *name; /* "scalar", "avx2", "avx512" */
 
