@@ -142,6 +142,7 @@ static void assert_ckpt_equal(const nn_ckpt *a, const nn_ckpt *b)
         ck_assert_int_eq(memcmp(a->state, b->state, a->n_state * sizeof(float)), 0);
     ck_assert_int_eq(a->loss, b->loss);
     ck_assert_int_eq(a->optimizer, b->optimizer);
+    ck_assert_int_eq(a->precision, b->precision);
     ck_assert_int_eq(a->n_classes, b->n_classes);
     ck_assert_int_eq(a->scale, b->scale);
     ck_assert_int_eq(a->shift == NULL, b->shift == NULL);
@@ -1171,6 +1172,69 @@ START_TEST(test_checkpoint_rejects_a_bad_history)
 }
 END_TEST
 
+/* PREC: written only for a precision other than fp32 (an fp32 file has the
+ * bytes it had before the section existed), read back, optional (a reader
+ * without it skips it), and an unknown or cut value refused with the file
+ * and the section named. */
+START_TEST(test_checkpoint_precision_section_round_trips)
+{
+    nn_ckpt a, b;
+    nn_error err = {0};
+    unsigned char *fp32, *bf16;
+    size_t n32, n16;
+    make_ckpt(&a);
+    ck_assert_int_eq(a.precision, NN_PREC_FP32);
+    ck_assert_int_eq(nn_ckpt_encode(&a, &fp32, &n32, "x", &err), 0);
+    a.precision = NN_PREC_BF16;
+    ck_assert_int_eq(nn_ckpt_encode(&a, &bf16, &n16, "x", &err), 0);
+    /* the bf16 file is the fp32 one with one more section of 4 bytes */
+    ck_assert_uint_eq(n16, n32 + HEAD + 4);
+    ck_assert_int_eq(memcmp(fp32 + 16, bf16 + 16, n32 - 4 - 16), 0);
+    for (size_t i = 16; i + 4 <= n32; i++)
+        ck_assert(memcmp(fp32 + i, "PREC", 4) != 0);
+    size_t at = find_section(bf16, n16, "PREC");
+    ck_assert_uint_eq(at, n32 - 4);
+    ck_assert_int_eq(bf16[at + 4], 0); /* optional */
+    ck_assert_int_eq(bf16[at + HEAD], 1);
+
+    ck_assert_int_eq(nn_ckpt_decode(bf16, n16, "m.ckpt", &b, &err), 0);
+    assert_ckpt_equal(&a, &b);
+    ck_assert_int_eq(b.precision, NN_PREC_BF16);
+    nn_ckpt_free(&b);
+    ck_assert_int_eq(nn_ckpt_decode(fp32, n32, "m.ckpt", &b, &err), 0);
+    ck_assert_int_eq(b.precision, NN_PREC_FP32);
+    nn_ckpt_free(&b);
+
+    unsigned char *bad = xmalloc(n16);
+    memcpy(bad, bf16, n16); /* a precision this nntrain does not know */
+    put_le32(bad + at + HEAD, 7);
+    fix_crc(bad, n16);
+    expect_rejected(bad, n16, "m.ckpt: malformed checkpoint: section \"PREC\": precision 7, "
+                              "unknown to this nntrain (0 fp32, 1 bf16)");
+    free(bad);
+    size_t m; /* a second PREC section */
+    bad = with_extra_section(bf16, n16, "PREC", false, 4, &m);
+    expect_rejected(bad, m, "m.ckpt: malformed checkpoint: section \"PREC\" appears twice");
+    free(bad);
+    bad = with_extra_section(fp32, n32, "PREC", false, 3, &m); /* cut short */
+    expect_rejected(bad, m, "m.ckpt: malformed checkpoint: section \"PREC\" is 3 bytes, not 4");
+    free(bad);
+    bad = with_extra_section(fp32, n32, "PREC", false, 4, &m); /* 0x5a5a5a5a */
+    expect_rejected(bad, m, "m.ckpt: malformed checkpoint: section \"PREC\": precision "
+                            "1515870810, unknown");
+    free(bad);
+    /* a struct with an unknown precision is not written */
+    a.precision = (nn_precision)2;
+    unsigned char *none;
+    size_t nn;
+    ck_assert_int_eq(nn_ckpt_encode(&a, &none, &nn, "x", &err), -1);
+    ck_assert_str_eq(err.msg, "x: cannot save checkpoint: unknown precision 2");
+    nn_ckpt_free(&a);
+    free(fp32);
+    free(bf16);
+}
+END_TEST
+
 Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -1188,6 +1252,7 @@ Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_checkpoint_reads_a_newer_format_and_refuses_an_older_one);
     tcase_add_test(tc, test_checkpoint_skips_unknown_optional_and_refuses_unknown_required_sections);
     tcase_add_test(tc, test_checkpoint_reports_checksum_mismatch);
+    tcase_add_test(tc, test_checkpoint_precision_section_round_trips);
     tcase_add_test(tc, test_checkpoint_rejects_section_length_past_end);
     tcase_add_test(tc, test_checkpoint_rejects_a_missing_required_section);
     tcase_add_test(tc, test_checkpoint_rejects_inconsistent_param_count);

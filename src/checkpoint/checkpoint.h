@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "data/layout.h"
+#include "kernels/kernels.h"
 #include "nn/arch.h"
 #include "nn/model.h"
 #include "nn/types.h"
@@ -150,6 +151,11 @@ typedef struct {
     /* the metrics of every epoch (HIST; empty for format 3 and files
      * written before the section existed) */
     nn_history hist;
+
+    /* the precision of the dense products it was trained in (PREC; fp32 when
+     * the section is absent: format 3, fp32 runs and files written before it
+     * existed); --eval and --predict use it unless told otherwise */
+    nn_precision precision;
 } nn_ckpt;
 
 /* Writes c to path atomically.  On failure (including a full disk) returns

@@ -343,6 +343,10 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
         snprintf(what, cap, "huber delta %g", c->huber_delta);
         return -1;
     }
+    if (!named(nn_precision_name(c->precision))) {
+        snprintf(what, cap, "unknown precision %d", (int)c->precision);
+        return -1;
+    }
     if (!named(nn_opt_name(c->optimizer))) {
         snprintf(what, cap, "unknown optimizer %d", (int)c->optimizer);
         return -1;

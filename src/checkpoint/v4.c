@@ -34,8 +34,13 @@
  *              (0 or n_inputs) and n f32: the means that fill a missing
  *              feature.  Required, since a reader that skipped it would take
  *              a missing-value string such as "-999" for a number.
+ *   PREC       only when the run trained in another precision than fp32
+ *              (training.precision): u32 precision (kernels.h: 1 bf16).
+ *              Optional: a reader that skips it runs the model in fp32,
+ *              which --precision fp32 does on purpose; fp32 checkpoints
+ *              keep the bytes they had before the section existed.
  * Every known section must appear once, except those written only when
- * present (TSCL, MISS), which appear at most once.  An unknown tag is skipped when
+ * present (TSCL, MISS, PREC), which appear at most once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
 #include <stdio.h>
@@ -378,6 +383,26 @@ static bool has_miss(const nn_ckpt *c)
     return nn_data_layout_has_missing(&c->layout);
 }
 
+/* ---- PREC ------------------------------------------------------------------------------ */
+
+static bool has_prec(const nn_ckpt *c) { return c->precision != NN_PREC_FP32; }
+
+static void put_prec(const nn_ckpt *c, nn_bytes *w) { nn_put_u32(w, (uint32_t)c->precision); }
+
+static int get_prec(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint32_t p = nn_get_u32(r);
+    if (r->bad || r->pos != r->n)
+        return nn_ckpt_malformed(err, name, "section \"PREC\" is %zu bytes, not 4", r->n);
+    if (p > INT_MAX || strcmp(nn_precision_name((nn_precision)p), "?") == 0)
+        return nn_ckpt_malformed(err, name,
+                                 "section \"PREC\": precision %lu, unknown to this nntrain "
+                                 "(0 fp32, 1 bf16)",
+                                 (unsigned long)p);
+    c->precision = (nn_precision)p;
+    return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -400,6 +425,7 @@ static const section_def sections[] = {
     {"TSCL", true, put_tscl, get_tscl, has_tscl},
     {"HIST", false, put_hist, get_hist, NULL},
     {"MISS", true, put_miss, get_miss, has_miss},
+    {"PREC", false, put_prec, get_prec, has_prec},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

@@ -70,6 +70,7 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
     c.bad_epochs = t->bad_epochs;
     c.stopped = t->stopped;
     c.hist = t->hist; /* borrowed, like the buffers above */
+    c.precision = cfg->precision;
     double *running = NULL;
     if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
         c.batch = t->batch;
@@ -129,6 +130,13 @@ static int check_resumable(const trainer *t, const nn_ckpt *c, nn_error *err)
                      path, nn_loss_name(c->loss), nn_scale_name(c->scale),
                      (unsigned long long)c->seed, nn_loss_name(cfg->loss),
                      nn_scale_name(t->scale), (unsigned long long)cfg->seed);
+        return -1;
+    }
+    if (c->precision != cfg->precision) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: cannot resume: the checkpoint was trained in %s, the config's "
+                     "training.precision is %s",
+                     path, nn_precision_name(c->precision), nn_precision_name(cfg->precision));
         return -1;
     }
     if (c->n_opt_state != t->n_opt_state || c->optimizer != cfg->optimizer) {
