@@ -1,6 +1,6 @@
 /* inspect.c - --inspect FILE: the checkpoint's format and nntrain version,
  * the architecture (which layers are batch-normalised), the parameter
- * count, loss, optimizer, classes, data format, scaling, epoch, step,
+ * count, loss, optimizer, the precision of the dense products, classes, data format, scaling, epoch, step,
  * seed, the last epoch's metrics and the full effective config; as text or
  * one JSON object (cli.h). */
 #include <math.h>
@@ -39,10 +39,11 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
     nn_json_string(f, c->version);
     fprintf(f, ",\"format\":%d,\"inputs\":%d,\"layers\":", c->format, c->arch.n_inputs);
     layers_json(f, &c->arch);
-    fprintf(f, ",\"parameters\":%zu,\"loss\":\"%s\",\"optimizer\":\"%s\",\"targets\":%d,"
-               "\"data\":\"%s\",\"classes\":%d,"
+    fprintf(f, ",\"parameters\":%zu,\"loss\":\"%s\",\"optimizer\":\"%s\",\"precision\":\"%s\","
+               "\"targets\":%d,\"data\":\"%s\",\"classes\":%d,"
                "\"scale\":\"%s\",\"epoch\":%lld,\"step\":%lld,\"seed\":%llu",
-            c->n_params, nn_loss_name(c->loss), nn_opt_name(c->optimizer), c->layout.n_targets,
+            c->n_params, nn_loss_name(c->loss), nn_opt_name(c->optimizer),
+            nn_precision_name(c->precision), c->layout.n_targets,
             nn_format_get(c->layout.format)->name, c->n_classes, nn_scale_name(c->scale),
             (long long)c->epoch, (long long)c->step, (unsigned long long)c->seed);
     if (c->class_names) {
@@ -84,8 +85,8 @@ static void inspect_text(FILE *f, const char *path, const nn_ckpt *c)
                 nn_arch_batch_norm_of(&c->arch, d) ? " (batch norm)" : "");
     }
     fprintf(f, "\nparameters   %zu\n", c->n_params);
-    fprintf(f, "loss         %s\noptimizer    %s\n", nn_loss_name(c->loss),
-            nn_opt_name(c->optimizer));
+    fprintf(f, "loss         %s\noptimizer    %s\nprecision    %s\n", nn_loss_name(c->loss),
+            nn_opt_name(c->optimizer), nn_precision_name(c->precision));
     if (n_targets)
         fprintf(f, "targets      %d (regression)\n", n_targets);
     else
