@@ -48,9 +48,13 @@ DEPS_STAMP := $(B)/.deps-ok
 ifneq ($(filter x86_64% i386% i486% i586% i686%,$(shell $(CC) -dumpmachine)),)
 ISA_avx2   := -mavx2 -mfma
 ISA_avx512 := -mavx512f -mavx2 -mfma
+ISA_avx512bf16 := -mavx512f -mavx512bf16 -mavx2 -mfma
+ISA_amx    := -mamx-tile -mamx-bf16 -mavx512f -mavx512bf16
 endif
 $(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
 $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
+$(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
+$(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
 .PHONY: all run check unit install uninstall clean deps data bench bench-deps
 all: nntrain

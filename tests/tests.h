@@ -18,6 +18,7 @@
     X(batch_suite)        \
     X(pool_suite)         \
     X(kernels_suite)      \
+    X(bf16_suite)         \
     X(model_suite)        \
     X(batchnorm_suite)    \
     X(loss_suite)         \
