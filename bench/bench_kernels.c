@@ -318,7 +318,7 @@ int main(int argc, char **argv)
     if (nt < 1)
         nt = 1;
     nn_error err = {0};
-    if (nn_kernels_select(getenv("NNTRAIN_ISA"), &err) < 0) {
+    if (nn_kernels_select(NN_PREC_FP32, getenv("NNTRAIN_ISA"), &err) < 0) {
         fprintf(stderr, "bench_kernels: %s\n", err.msg);
         return 2;
     }

@@ -241,7 +241,7 @@ START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
         static const char *const isas[] = {"scalar", "avx2", "avx512"};
         for (size_t k = 0; k < 7; k++) {
             nn_error e = {0};
-            if (k >= 4 && nn_kernels_select(isas[k - 4], &e) < 0)
+            if (k >= 4 && nn_kernels_select(NN_PREC_FP32, isas[k - 4], &e) < 0)
                 continue; /* the processor lacks it */
             nn_pool_set_threads(k < 4 ? threads[k] : 2);
             memset(X, 0xff, sizeof(float) * B * F);
@@ -252,7 +252,7 @@ START_TEST(test_gather_large_batch_any_thread_count_matches_the_definition)
         }
     }
     nn_error e = {0};
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
     nn_pool_set_threads(1);
     free(shift);
     free(mult);

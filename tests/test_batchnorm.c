@@ -294,7 +294,7 @@ START_TEST(test_batch_norm_engine_matches_the_double_reference)
     nn_error e = {0};
     ck_assert_int_eq(nn_gradcheck_forward_backward(&net, p, X, T, B, gp, gx, NULL, &e), 0);
     for (int isa = 0; isa < 3; isa++) {
-        if (nn_kernels_select(isas[isa], &e) < 0)
+        if (nn_kernels_select(NN_PREC_FP32, isas[isa], &e) < 0)
             continue;
         nn_model *m = nn_model_create(&a, B, &e);
         ck_assert_ptr_nonnull(m);
@@ -321,7 +321,7 @@ START_TEST(test_batch_norm_engine_matches_the_double_reference)
                           "%s: input %d: float %.9g, double %.9g", isas[isa], q, dX[q], gx[q]);
         nn_model_free(m);
     }
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
     free(p);
     free(gp);
 }

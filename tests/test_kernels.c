@@ -33,7 +33,7 @@ static const char *const isa_names[] = {"scalar", "avx2", "avx512"};
 static const nn_kernels *table(int i)
 {
     nn_error e = {0};
-    if (nn_kernels_select(isa_names[i], &e) < 0)
+    if (nn_kernels_select(NN_PREC_FP32, isa_names[i], &e) < 0)
         return NULL;
     const nn_kernels *k = nn_kernels_get();
     ck_assert_str_eq(k->name, isa_names[i]);
@@ -466,13 +466,13 @@ END_TEST
 START_TEST(test_kernels_select_by_name)
 {
     nn_error e = {0};
-    ck_assert_int_eq(nn_kernels_select("scalar", &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, "scalar", &e), 0);
     ck_assert_str_eq(nn_kernels_get()->name, "scalar");
     ck_assert_ptr_eq(nn_kernels_get(), &nn_kernels_ref);
-    ck_assert_int_eq(nn_kernels_select("sse9", &e), -1);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, "sse9", &e), -1);
     ck_assert_int_eq(e.code, 2);
-    ck_assert_str_eq(e.msg, "NNTRAIN_ISA=sse9: unknown instruction set (expected scalar, avx2 "
-                            "or avx512)");
+    ck_assert_str_eq(e.msg, "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, "
+                            "avx2 or avx512; bf16 runs scalar, avx512bf16 or amx)");
     ck_assert_str_eq(nn_kernels_get()->name, "scalar"); /* a failed select changes nothing */
     ck_assert_int_eq(nn_kernels_isa(), NN_ISA_SCALAR);
     /* nn_kernels_isa follows the selected table, for every table this
@@ -480,9 +480,9 @@ START_TEST(test_kernels_select_by_name)
     static const char *const names[] = {"scalar", "avx2", "avx512"};
     static const nn_isa isas[] = {NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512};
     for (int i = 0; i < 3; i++)
-        if (nn_kernels_select(names[i], &e) == 0)
+        if (nn_kernels_select(NN_PREC_FP32, names[i], &e) == 0)
             ck_assert_int_eq(nn_kernels_isa(), isas[i]);
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
 }
 END_TEST
 
@@ -500,7 +500,7 @@ START_TEST(test_kernels_select_follows_the_processor)
     int best = 0;
     for (int i = 1; i < NISA; i++) {
         nn_error e = {0};
-        int rc = nn_kernels_select(isa_names[i], &e);
+        int rc = nn_kernels_select(NN_PREC_FP32, isa_names[i], &e);
         ck_assert_msg(rc == (have[i] ? 0 : -1), "select(%s) = %d", isa_names[i], rc);
         if (have[i]) {
             best = i;
@@ -511,9 +511,9 @@ START_TEST(test_kernels_select_follows_the_processor)
         }
     }
     nn_error e = {0};
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
     ck_assert_str_eq(nn_kernels_get()->name, isa_names[best]);
-    ck_assert_int_eq(nn_kernels_select("", &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, "", &e), 0);
     ck_assert_str_eq(nn_kernels_get()->name, isa_names[best]);
 }
 END_TEST

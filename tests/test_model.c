@@ -334,7 +334,7 @@ START_TEST(test_backward_sgd_equals_backward_then_step)
     float rates[L] = {0.2f, 0.0f, 0.1f, 0.0f};
     for (int isa = 0; isa < 3; isa++) {
         nn_error e = {0};
-        if (nn_kernels_select(isas[isa], &e) < 0)
+        if (nn_kernels_select(NN_PREC_FP32, isas[isa], &e) < 0)
             continue; /* the processor lacks it */
         for (int fused_dz = 0; fused_dz < 2; fused_dz++) {
             nn_model *a = stack(IN, L, units, act, rates, B, &e);
@@ -379,7 +379,7 @@ START_TEST(test_backward_sgd_equals_backward_then_step)
         }
     }
     nn_error e = {0};
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
 }
 END_TEST
 

@@ -515,7 +515,7 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
             /* every thread count with the best vector width, then every
              * instruction set this processor has on 2 threads */
             nn_error e = {0};
-            if (t >= 4 && nn_kernels_select(isas[t - 4], &e) < 0)
+            if (t >= 4 && nn_kernels_select(NN_PREC_FP32, isas[t - 4], &e) < 0)
                 continue; /* the processor lacks it */
             nn_pool_set_threads(t < 4 ? threads[t] : 2);
             for (int clear = 0; clear < 2; clear++) {
@@ -545,7 +545,7 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
         }
     }
     nn_error e = {0};
-    ck_assert_int_eq(nn_kernels_select(NULL, &e), 0);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
     nn_pool_set_threads(1);
     free(w0);
     free(g0);

@@ -19,6 +19,7 @@
     X(pool_suite)         \
     X(kernels_suite)      \
     X(bf16_suite)         \
+    X(select_suite)       \
     X(model_suite)        \
     X(batchnorm_suite)    \
     X(loss_suite)         \

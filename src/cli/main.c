@@ -83,6 +83,9 @@ static void print_help(FILE *f, long cores)
             "                       with --resume, +N is N more than the checkpoint's\n"
             "  --seed N             random seed, overrides seed (default: the config's)\n"
             "  --threads N          worker threads (default: all online cores, %ld here)\n"
+            "  --precision P        with --eval or --predict, run the model's products in\n"
+            "                       fp32 or bf16 (default: the precision it was trained in;\n"
+            "                       training takes training.precision from the config)\n"
             "  --json               machine-readable output: JSON lines (default: text)\n"
             "  --profile            training: after each epoch, where its time went (data,\n"
             "                       forward, loss, backward, optimizer, dense kernels) on\n"
@@ -93,8 +96,10 @@ static void print_help(FILE *f, long cores)
             "  -V, --version        show the version and exit\n"
             "\n"
             "environment:\n"
-            "  NNTRAIN_ISA=scalar|avx2|avx512   force the kernel set (default: the best this\n"
-            "                                   processor supports)\n"
+            "  NNTRAIN_ISA=FAMILY   force the kernel family: scalar, avx2 or avx512 for fp32\n"
+            "                       runs; scalar, avx512bf16 or amx for bf16 runs (default:\n"
+            "                       the best this processor supports; --gradcheck always\n"
+            "                       runs fp32)\n"
             "\n"
             "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
             "2 invalid command line or config, 130/143 interrupted.  A closed stdout (| head)\n"
@@ -113,6 +118,8 @@ typedef struct {
     const char *plot; /* --plot: a checkpoint to draw, or with --eval the SVG to write */
     long long seed, epochs, cv;
     const char *init, *label, *output; /* --init DATA, --label COLUMN, -o FILE */
+    const char *precision;             /* --precision fp32|bf16, as given */
+    nn_precision prec;                 /* its value */
     bool has_seed, has_epochs;
     bool more_epochs; /* --epochs +N: N more than the checkpoint's (with --resume) */
     nn_run_opts run;
@@ -173,7 +180,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
         static const char *const with_value[] = {"--checkpoint", "--data",    "--epochs",
                                                  "--seed",       "--threads", "--set",
                                                  "--cv",         "--plot",    "--init",
-                                                 "--label",      "-o",        "--output"};
+                                                 "--label",      "-o",        "--output",
+                                                 "--precision"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -224,6 +232,16 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->label = val;
         else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
             o->output = val;
+        else if (!strcmp(name, "--precision")) {
+            int p = nn_precision_from_name(val);
+            if (p < 0) {
+                nn_error_set(err, NN_EXIT_USAGE, "--precision: expected fp32 or bf16, found '%s'",
+                             val);
+                return -1;
+            }
+            o->precision = val;
+            o->prec = (nn_precision)p;
+        }
         else if (!strcmp(name, "--epochs")) {
             o->more_epochs = val && val[0] == '+';
             if (o->more_epochs && parse_count(name, val + 1, 1, 1000000, &o->epochs, err) < 0) {
@@ -337,6 +355,33 @@ static int resumed_epochs(const char *path, long long more, int *epochs, nn_erro
     return 0;
 }
 
+/* Selects the kernels for a run in precision prec (NNTRAIN_ISA forcing a
+ * family), with the note of a fall-back on stderr unless --quiet. */
+static int use_kernels(nn_precision prec, const nn_run_opts *r, nn_error *err)
+{
+    if (nn_kernels_select(prec, getenv("NNTRAIN_ISA"), err) < 0)
+        return -1;
+    const char *note = nn_kernels_note();
+    if (note && !r->quiet)
+        fprintf(r->diag, "nntrain: note: %s\n", note);
+    return 0;
+}
+
+/* --eval and --predict: the kernels of --precision, or of the precision the
+ * checkpoint at path was trained in. */
+static int use_checkpoint_kernels(const options *o, const char *path, nn_error *err)
+{
+    nn_precision prec = o->prec;
+    if (!o->precision) {
+        nn_ckpt c = {0};
+        if (nn_ckpt_load(path, &c, err) < 0)
+            return -1;
+        prec = c.precision;
+        nn_ckpt_free(&c);
+    }
+    return use_kernels(prec, &o->run, err);
+}
+
 static int run(options *o, nn_error *err)
 {
     if (o->init || o->label || o->output) {
@@ -352,7 +397,7 @@ static int run(options *o, nn_error *err)
         }
         if (o->eval || o->predict || o->scores || o->gradcheck || o->inspect ||
             o->checkpoint || o->data || o->n_sets || o->run.resume || o->run.json ||
-            o->run.profile || o->has_seed || o->has_epochs || o->cv || o->plot) {
+            o->run.profile || o->has_seed || o->has_epochs || o->cv || o->plot || o->precision) {
             nn_error_set(err, NN_EXIT_USAGE,
                          "--init DATA takes only --label, -o and --quiet");
             return USAGE_HINT;
@@ -363,7 +408,7 @@ static int run(options *o, nn_error *err)
         return USAGE_HINT;
     if (o->inspect) {
         if (!o->config || o->eval || o->predict || o->checkpoint || o->data || o->n_sets ||
-            o->run.profile) {
+            o->run.profile || o->precision) {
             nn_error_set(err, NN_EXIT_USAGE, "--inspect takes one checkpoint file and nothing else");
             return USAGE_HINT;
         }
@@ -371,7 +416,8 @@ static int run(options *o, nn_error *err)
     }
     if (o->plot && !o->eval) {
         if (o->config || o->predict || o->gradcheck || o->checkpoint || o->data || o->n_sets ||
-            o->run.profile || o->run.resume || o->has_epochs || o->has_seed || o->run.json || o->cv) {
+            o->run.profile || o->run.resume || o->has_epochs || o->has_seed || o->run.json || o->cv ||
+            o->precision) {
             nn_error_set(err, NN_EXIT_USAGE,
                          "--plot takes one checkpoint file and nothing else (or goes with --eval, "
                          "naming the SVG file to write)");
@@ -398,6 +444,13 @@ static int run(options *o, nn_error *err)
         nn_error_set(err, NN_EXIT_USAGE, "--scores goes with --predict");
         return USAGE_HINT;
     }
+    if (o->precision && !o->eval && !o->predict) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "--precision goes with --eval or --predict (training takes "
+                     "training.precision from the config: --set training.precision=%s)",
+                     o->precision);
+        return USAGE_HINT;
+    }
     if (o->more_epochs && (!o->run.resume || o->eval || o->predict || o->gradcheck)) {
         nn_error_set(err, NN_EXIT_USAGE,
                      "--epochs +%lld (%lld more epochs than the checkpoint's) goes with --resume",
@@ -413,6 +466,8 @@ static int run(options *o, nn_error *err)
             nn_error_set(err, NN_EXIT_USAGE, "--predict needs --checkpoint FILE (or CONFIG.json)");
             return USAGE_HINT;
         }
+        if (use_checkpoint_kernels(o, o->checkpoint, err) < 0)
+            return -1;
         return nn_cli_predict(o->checkpoint, o->data ? o->data : "-", o->scores, &o->run,
                               err);
     }
@@ -422,6 +477,8 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
+        if (use_checkpoint_kernels(o, o->checkpoint, err) < 0)
+            return -1;
         return evaluate(o->checkpoint, NULL, o->data, o->plot, &o->run, err);
     }
     if (!o->config) {
@@ -449,11 +506,17 @@ static int run(options *o, nn_error *err)
         goto out;
     }
     if (o->gradcheck) {
-        if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
+        /* the float engine against the double reference: in fp32 whatever
+         * training.precision says (bf16 products would differ from the
+         * reference by their rounding, not by a wrong gradient) */
+        if (use_kernels(NN_PREC_FP32, &o->run, err) < 0 ||
+            (o->data && override_source(&cfg.train, o->data, true, err) < 0))
             goto out;
         rc = gradcheck(&cfg, &o->run, err);
         goto out;
     }
+    if ((o->eval || o->predict) && use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
+        goto out;
     if (o->predict) {
         rc = nn_cli_predict(cfg.checkpoint_path, o->data ? o->data : "-", o->scores, &o->run,
                             err);
@@ -484,6 +547,8 @@ static int run(options *o, nn_error *err)
         goto out;
     }
     if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
+        goto out;
+    if (use_kernels(cfg.precision, &o->run, err) < 0)
         goto out;
     if (o->cv) {
         rc = nn_cli_cv(&cfg, (int)o->cv, &o->run, err);
@@ -527,7 +592,7 @@ int main(int argc, char **argv)
         print_help(stdout, cores);
     else if (rc == 0 && o.version)
         printf("nntrain %s\n", NN_VERSION);
-    else if (rc == 0 && (rc = nn_kernels_select(getenv("NNTRAIN_ISA"), &err)) == 0) {
+    else if (rc == 0) {
         nn_pool_set_threads(o.run.threads);
         o.run.progress = !o.run.quiet && isatty(STDERR_FILENO);
         rc = run(&o, &err);

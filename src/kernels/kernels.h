@@ -1,10 +1,12 @@
 /* kernels.h - the table of dense-layer kernels.
  *
  * Every slot has a plain reference implementation (ref.c).  Faster versions
- * for an instruction set fill the same slots (avx2.c, avx512.c); the table in
- * use is chosen once at start-up (cpu.c) from what the processor and the
- * operating system support, and the environment variable
- * NNTRAIN_ISA=scalar|avx2|avx512 forces one.  Algorithm code calls the
+ * for an instruction set fill the same slots (avx2.c, avx512.c), and so do
+ * the bf16 tables (bf16.h: the products take bf16 operands and sum in fp32);
+ * the table in use is chosen once the run's precision is known (cpu.c) from
+ * what the processor and the operating system support, and the environment
+ * variable NNTRAIN_ISA forces a family (scalar|avx2|avx512 for fp32,
+ * scalar|avx512bf16|amx for bf16).  Algorithm code calls the
  * kernels only through this table and never sees an intrinsic.
  *
  * Shapes, in memory order (row-major):
@@ -39,7 +41,7 @@ const char *nn_precision_name(nn_precision p);
 int nn_precision_from_name(const char *s);
 
 typedef struct {
-    const char *name; /* "scalar", "avx2", "avx512" */
+    const char *name; /* "scalar", "avx2", "avx512"; bf16: "scalar", "avx512bf16", "amx" */
 
     /* Y = act(X W^T + b): the product (an NT matrix product), the bias add
      * and the activation in one pass. */
@@ -76,19 +78,33 @@ typedef struct {
 extern const nn_kernels nn_kernels_ref;
 
 /* The table in use.  The first call, if nn_kernels_select() has not been
- * called, selects the best table the processor supports. */
+ * called, selects the best fp32 table the processor supports. */
 const nn_kernels *nn_kernels_get(void);
 
-/* Selects the table: `isa` is "scalar", "avx2", "avx512", or NULL/"" for the
- * best available (NNTRAIN_ISA, when set, is read by the caller and passed
- * here).  Returns -1 with *err (code 2) for an unknown name or one this
- * processor (or this build, on a machine that is not x86) lacks; the
- * selection is then unchanged. */
-int nn_kernels_select(const char *isa, nn_error *err);
+/* Selects the table for a run in precision `prec` once that is known (the
+ * config's training.precision; the checkpoint's for --eval and --predict).
+ * `isa` names a kernel family, or is NULL/"" for the best available
+ * (NNTRAIN_ISA, when set, is read by the caller and passed here):
+ *   fp32  "scalar", "avx2", "avx512"
+ *   bf16  "scalar" (the bf16 reference), "avx512bf16", "amx"
+ * "amx" also needs Linux to grant the tile state; when it refuses, the best
+ * family below it is taken and nn_kernels_note() says so.  Returns -1 with
+ * *err (code 2) for an unknown name, a family of the other precision, or one
+ * this processor (or this build) lacks, each naming it; the selection is
+ * then unchanged. */
+int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err);
+
+/* A note about the last nn_kernels_select (the AMX permission refused and
+ * the family taken instead), one line; NULL when there is none. */
+const char *nn_kernels_note(void);
+
+/* The precision of the table in use. */
+nn_precision nn_kernels_precision(void);
 
 /* The instruction set of the table in use, for loops outside the kernels
  * that are compiled once per vector width (data/batch.c, nn/optim.c), so
- * NNTRAIN_ISA decides for them too. */
+ * NNTRAIN_ISA decides for them too (the bf16 families: scalar, and AVX-512
+ * for avx512bf16 and amx). */
 typedef enum { NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
 nn_isa nn_kernels_isa(void);
 

@@ -79,6 +79,12 @@ static int setup(trainer *t, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     int K = cfg->layers[cfg->n_layers - 1].units;
+    /* the products in training.precision: a caller that selected kernels of
+     * the other precision (or none) gets the best of this one (the command
+     * line has selected them already, NNTRAIN_ISA included) */
+    if (nn_kernels_precision() != cfg->precision &&
+        nn_kernels_select(cfg->precision, NULL, err) < 0)
+        return -1;
     t->regression = cfg->regression;
     if (nn_trainer_load_data(t, K, err) < 0)
         return -1;
