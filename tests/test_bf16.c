@@ -258,6 +258,301 @@ START_TEST(test_bf16_ref_epilogues_match_fp32_rules)
 }
 END_TEST
 
+/* ---- the vector tables against the reference ------------------------------------- */
+
+/* The vector tables this machine can run: 0 avx512bf16, 1 amx. */
+#define NVEC 2
+
+static const nn_kernels *vec_table(int i)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (i == 0)
+        return nn_cpu_has_avx512bf16() ? &nn_kernels_avx512bf16 : NULL;
+    if (i == 1)
+        return nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0 ? &nn_kernels_amx
+                                                                         : NULL;
+#endif
+    (void)i;
+    return NULL;
+}
+
+/* n floats, `skew` floats past a 64-byte boundary. */
+typedef struct {
+    float *base, *p;
+} buf;
+
+static buf buf_new(size_t n, int skew)
+{
+    buf b;
+    b.base = aligned_alloc(64, ((n + (size_t)skew) * sizeof(float) + 63) / 64 * 64 + 64);
+    ck_assert_ptr_nonnull(b.base);
+    b.p = b.base + skew;
+    return b;
+}
+
+/* Values that make the rounding work: mostly [-1, 1]; some ties (a bf16
+ * value plus half its last place), denormals, values so small that their
+ * products underflow (flushed sums), and large ones. */
+static void fill_hard(float *p, size_t n, nn_rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = 2.0 * nn_rng_double(r) - 1.0, s = nn_rng_double(r);
+        float x = (float)v;
+        if (s < 0.05)
+            x = from_bits((bits(rnd_bf16(x)) & 0xffff0000u) | 0x8000u); /* a tie */
+        else if (s < 0.07)
+            x = (float)(v * 1e-39); /* denormal */
+        else if (s < 0.10)
+            x = (float)(v * 1e-20); /* products near and below 2^-126 */
+        else if (s < 0.12)
+            x = (float)(v * 1e4);
+        p[i] = x;
+    }
+}
+
+typedef struct {
+    buf X, W, b, dZ, dW0, W0;
+} operands;
+
+static operands operands_new(int B, int in, int out, int skew, uint64_t seed, int hard)
+{
+    nn_rng r;
+    nn_rng_seed(&r, seed, 21);
+    operands o = {buf_new((size_t)B * in, skew), buf_new((size_t)out * in, (skew + 1) % 16),
+                  buf_new((size_t)out, (skew + 2) % 16), buf_new((size_t)B * out, (skew + 3) % 16),
+                  buf_new((size_t)out * in, skew), buf_new((size_t)out * in, (skew + 5) % 16)};
+    void (*f)(float *, size_t, nn_rng *) = hard ? fill_hard : fill;
+    f(o.X.p, (size_t)B * in, &r);
+    f(o.W.p, (size_t)out * in, &r);
+    fill(o.b.p, (size_t)out, &r);
+    f(o.dZ.p, (size_t)B * out, &r);
+    fill(o.dW0.p, (size_t)out * in, &r);
+    fill(o.W0.p, (size_t)out * in, &r);
+    return o;
+}
+
+static void operands_free(operands *o)
+{
+    free(o->X.base), free(o->W.base), free(o->b.base), free(o->dZ.base), free(o->dW0.base);
+    free(o->W0.base);
+}
+
+/* The outputs of one table on one set of operands. */
+typedef struct {
+    float *Y, *Ys, *Yr, *Yt, *dX, *dW, *Wn;
+} results;
+
+static results results_of(const nn_kernels *kt, const operands *o, int B, int in, int out,
+                          int skew)
+{
+    size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
+    results res;
+    float **all[] = {&res.Y, &res.Ys, &res.Yr, &res.Yt};
+    for (int a = 0; a < 4; a++) {
+        *all[a] = (float *)aligned_alloc(64, (ny + 16) * sizeof(float) + 64) + skew % 16;
+        ck_assert_ptr_nonnull(*all[a]);
+    }
+    res.dX = malloc(sizeof(float) * nx);
+    res.dW = malloc(sizeof(float) * nw);
+    res.Wn = malloc(sizeof(float) * nw);
+    ck_assert(res.dX && res.dW && res.Wn);
+    kt->dense_forward(res.Y, o->X.p, o->W.p, o->b.p, B, in, out, NN_ACT_IDENTITY);
+    kt->dense_forward(res.Ys, o->X.p, o->W.p, o->b.p, B, in, out, NN_ACT_SIGMOID);
+    kt->dense_forward(res.Yr, o->X.p, o->W.p, o->b.p, B, in, out, NN_ACT_RELU);
+    kt->dense_forward(res.Yt, o->X.p, o->W.p, o->b.p, B, in, out, NN_ACT_TANH);
+    kt->dense_backward_input(res.dX, o->dZ.p, o->W.p, B, in, out);
+    memcpy(res.dW, o->dW0.p, sizeof(float) * nw);
+    kt->dense_backward_weights(res.dW, o->dZ.p, o->X.p, B, in, out);
+    memcpy(res.Wn, o->W0.p, sizeof(float) * nw);
+    kt->dense_sgd_weights(res.Wn, o->dZ.p, o->X.p, B, in, out, 0.05f, 0.001f);
+    return res;
+}
+
+static void results_free(results *r, int skew)
+{
+    free(r->Y - skew % 16), free(r->Ys - skew % 16), free(r->Yr - skew % 16);
+    free(r->Yt - skew % 16), free(r->dX), free(r->dW), free(r->Wn);
+}
+
+static void same_bits(const float *got, const float *want, size_t n, const char *name,
+                      const char *what, int B, int in, int out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bits(got[i]) != bits(want[i]))
+            ck_abort_msg("%s %s (B=%d in=%d out=%d) [%zu]: %a (%08x), reference %a (%08x)", name,
+                         what, B, in, out, i, (double)got[i], bits(got[i]), (double)want[i],
+                         bits(want[i]));
+}
+
+/* The vector activations may differ from the scalar ones by a few ulps. */
+static void near(const float *got, const float *want, size_t n, const char *name,
+                 const char *what, int B, int in, int out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(got[i] - want[i]) <= 4e-7f * fabsf(want[i]) + 1e-30f))
+            ck_abort_msg("%s %s (B=%d in=%d out=%d) [%zu]: %.9g, reference %.9g", name, what, B,
+                         in, out, i, (double)got[i], (double)want[i]);
+}
+
+/* Bit-identical to the reference (avx512bf16), except the sigmoid's last
+ * ulps. */
+static void check_exact(const nn_kernels *kt, int B, int in, int out, int skew, int hard)
+{
+    operands o = operands_new(B, in, out, skew, (uint64_t)(B * 131 + in * 7 + out + skew), hard);
+    results got = results_of(kt, &o, B, in, out, skew), want =
+        results_of(&nn_kernels_bf16_ref, &o, B, in, out, skew);
+    size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
+    same_bits(got.Y, want.Y, ny, kt->name, "forward", B, in, out);
+    near(got.Ys, want.Ys, ny, kt->name, "forward sigmoid", B, in, out);
+    same_bits(got.Yr, want.Yr, ny, kt->name, "forward relu", B, in, out);
+    same_bits(got.Yt, want.Yt, ny, kt->name, "forward tanh", B, in, out);
+    same_bits(got.dX, want.dX, nx, kt->name, "dX", B, in, out);
+    same_bits(got.dW, want.dW, nw, kt->name, "dW", B, in, out);
+    same_bits(got.Wn, want.Wn, nw, kt->name, "sgd", B, in, out);
+    results_free(&got, skew), results_free(&want, skew);
+    operands_free(&o);
+}
+
+/* Within the accumulation bound of a double product of the rounded
+ * operands (amx, whose order is its own). */
+static void within_bound(const float *got, const float *As, size_t asr, size_t ask,
+                         const float *Bs, size_t bsc, size_t bsk, int rows, int cols, int K,
+                         const float *base, int ldbase, const char *name, const char *what)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double s = base ? base[(size_t)r * ldbase + c] : 0.0, m = fabs(s);
+            for (int k = 0; k < K; k++) {
+                double p = (double)rnd_bf16(As[r * asr + k * ask]) * rnd_bf16(Bs[c * bsc + k * bsk]);
+                s += p;
+                m += fabs(p);
+            }
+            double g = got[(size_t)r * cols + c];
+            if (!(fabs(g - s) <= bound(m, K + 1)))
+                ck_abort_msg("%s %s [%d,%d] (K=%d): %.9g, want %.9g", name, what, r, c, K, g, s);
+        }
+}
+
+static void check_bounded(const nn_kernels *kt, int B, int in, int out, int skew)
+{
+    operands o = operands_new(B, in, out, skew, (uint64_t)(B * 131 + in * 7 + out + skew), 0);
+    results got = results_of(kt, &o, B, in, out, skew);
+    float *zb = calloc((size_t)out, sizeof(float)), *Y0 = malloc(sizeof(float) * (size_t)B * out);
+    ck_assert(zb && Y0);
+    kt->dense_forward(Y0, o.X.p, o.W.p, zb, B, in, out, NN_ACT_IDENTITY);
+    within_bound(Y0, o.X.p, (size_t)in, 1, o.W.p, (size_t)in, 1, B, out, in, NULL, 0, kt->name,
+                 "forward");
+    within_bound(got.dX, o.dZ.p, (size_t)out, 1, o.W.p, 1, (size_t)in, B, in, out, NULL, 0,
+                 kt->name, "dX");
+    within_bound(got.dW, o.dZ.p, 1, (size_t)out, o.X.p, 1, (size_t)in, out, in, B, o.dW0.p, in,
+                 kt->name, "dW");
+    free(zb), free(Y0);
+    results_free(&got, skew);
+    operands_free(&o);
+}
+
+static void check_table(const nn_kernels *kt, int exact, int B, int in, int out, int skew,
+                        int hard)
+{
+    if (exact)
+        check_exact(kt, B, in, out, skew, hard);
+    else
+        check_bounded(kt, B, in, out, skew);
+}
+
+START_TEST(test_bf16_vector_odd_sizes)
+{
+    const nn_kernels *kt = vec_table(_i);
+    if (!kt)
+        return;
+    static const int sz[] = {1, 3, 7, 17};
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++)
+            for (int c = 0; c < 4; c++)
+                check_table(kt, _i == 0, sz[a], sz[b], sz[c], (a + b + c) % 16, 1);
+    static const int big[][3] = {{255, 17, 7}, {7, 255, 17}, {17, 7, 255}, {255, 255, 3},
+                                 {3, 255, 255}, {255, 3, 255}, {128, 784, 10}};
+    for (int s = 0; s < 7; s++)
+        check_table(kt, _i == 0, big[s][0], big[s][1], big[s][2], s, 1);
+}
+END_TEST
+
+START_TEST(test_bf16_vector_every_block_boundary)
+{
+    /* Rows around the micro-kernel's 8, columns around its 16-wide vectors
+     * and 48-wide panels, k around the 32 elements of a packing block and
+     * odd/even. */
+    const nn_kernels *kt = vec_table(_i);
+    if (!kt)
+        return;
+    static const int rows[] = {7, 8, 9, 16, 17};
+    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 97};
+    static const int ks[] = {2, 31, 32, 33, 64, 65};
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 8; b++)
+            for (int c = 0; c < 6; c++) {
+                /* each dimension in each role: the forward's cols are out,
+                 * dX's are in, dW's rows are out */
+                check_table(kt, _i == 0, rows[a], ks[c], cols[b], (a + b + c) % 4, (b + c) & 1);
+                check_table(kt, _i == 0, ks[c], cols[b], rows[a], (a + c) % 4, 1);
+            }
+}
+END_TEST
+
+START_TEST(test_bf16_vector_bit_identical_for_any_thread_count)
+{
+    const nn_kernels *kt = vec_table(_i);
+    if (!kt)
+        return;
+    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {128, 784, 256}};
+    static const int threads[] = {1, 2, 3, 5};
+    for (int s = 0; s < 3; s++) {
+        int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
+        operands o = operands_new(B, in, out, s, (uint64_t)s, 1);
+        results res[4];
+        for (int t = 0; t < 4; t++) {
+            nn_pool_set_threads(threads[t]);
+            res[t] = results_of(kt, &o, B, in, out, 0);
+            if (t == 0)
+                continue;
+            size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
+            ck_assert(memcmp(res[t].Ys, res[0].Ys, ny * sizeof(float)) == 0);
+            ck_assert(memcmp(res[t].dX, res[0].dX, nx * sizeof(float)) == 0);
+            ck_assert(memcmp(res[t].dW, res[0].dW, nw * sizeof(float)) == 0);
+            ck_assert(memcmp(res[t].Wn, res[0].Wn, nw * sizeof(float)) == 0);
+        }
+        nn_pool_set_threads(1);
+        if (_i == 0 && s < 2) { /* and the reference's bits, threaded */
+            nn_pool_set_threads(3);
+            check_exact(kt, B, in, out, 1, 1);
+            nn_pool_set_threads(1);
+        }
+        for (int t = 0; t < 4; t++)
+            results_free(&res[t], 0);
+        operands_free(&o);
+    }
+}
+END_TEST
+
+START_TEST(test_bf16_cpu_features)
+{
+    /* amx implies avx512bf16; on a machine that is not x86 both are 0 and
+     * the permission is refused */
+    if (nn_cpu_has_amx_bf16())
+        ck_assert(nn_cpu_has_avx512bf16());
+#if !defined(__x86_64__) && !defined(__i386__)
+    ck_assert_int_eq(nn_cpu_has_avx512bf16(), 0);
+    ck_assert_int_eq(nn_amx_request_permission(), -1);
+#endif
+    ck_assert_str_eq(nn_kernels_bf16_ref.name, "scalar");
+#if defined(__x86_64__) || defined(__i386__)
+    ck_assert_str_eq(nn_kernels_avx512bf16.name, "avx512bf16");
+    ck_assert_str_eq(nn_kernels_amx.name, "amx");
+#endif
+}
+END_TEST
+
 Suite *bf16_suite(void)
 {
     Suite *s = suite_create("bf16");
@@ -268,6 +563,13 @@ Suite *bf16_suite(void)
     tcase_add_test(tc, test_bf16_dot_step_edges);
     tcase_add_test(tc, test_bf16_ref_within_bound_of_double);
     tcase_add_test(tc, test_bf16_ref_epilogues_match_fp32_rules);
+    tcase_add_test(tc, test_bf16_cpu_features);
     suite_add_tcase(s, tc);
+    TCase *vec = tcase_create("vector");
+    tcase_set_timeout(vec, 240);
+    tcase_add_loop_test(vec, test_bf16_vector_odd_sizes, 0, NVEC);
+    tcase_add_loop_test(vec, test_bf16_vector_every_block_boundary, 0, NVEC);
+    tcase_add_loop_test(vec, test_bf16_vector_bit_identical_for_any_thread_count, 0, NVEC);
+    suite_add_tcase(s, vec);
     return s;
 }

@@ -87,7 +87,7 @@ float nn_bf16_dot_step(float acc, float a, float b)
 
 /* sum over k < K of a[k sa] b[k sb], operands rounded to bf16, summed as
  * bf16.h describes. */
-static float dot_bf16(const float *a, size_t sa, const float *b, size_t sb, int K)
+float nn_bf16_dot(const float *a, size_t sa, const float *b, size_t sb, int K)
 {
     float acc = 0.0f;
     for (int k = 0; k < K; k += 2) {
@@ -108,7 +108,7 @@ static void bf16_ref_forward(float *Y, const float *X, const float *W, const flo
     for (int i = 0; i < B; i++)
         for (int j = 0; j < out; j++)
             Y[(size_t)i * out + j] = nn_act_forward(
-                act, dot_bf16(X + (size_t)i * in, 1, W + (size_t)j * in, 1, in) + b[j]);
+                act, nn_bf16_dot(X + (size_t)i * in, 1, W + (size_t)j * in, 1, in) + b[j]);
 }
 
 static void bf16_ref_act_backward(float *dY, float *db, const float *Y, int B, int out,
@@ -123,7 +123,7 @@ static void bf16_ref_backward_input(float *dX, const float *dZ, const float *W, 
     /* dX[i,k] = sum_j dZ[i,j] W[j,k] */
     for (int i = 0; i < B; i++)
         for (int k = 0; k < in; k++)
-            dX[(size_t)i * in + k] = dot_bf16(dZ + (size_t)i * out, 1, W + k, (size_t)in, out);
+            dX[(size_t)i * in + k] = nn_bf16_dot(dZ + (size_t)i * out, 1, W + k, (size_t)in, out);
 }
 
 static void bf16_ref_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
@@ -132,7 +132,7 @@ static void bf16_ref_backward_weights(float *dW, const float *dZ, const float *X
     /* dW[j,k] += sum_i dZ[i,j] X[i,k] */
     for (int j = 0; j < out; j++)
         for (int k = 0; k < in; k++)
-            dW[(size_t)j * in + k] += dot_bf16(dZ + j, (size_t)out, X + k, (size_t)in, B);
+            dW[(size_t)j * in + k] += nn_bf16_dot(dZ + j, (size_t)out, X + k, (size_t)in, B);
 }
 
 static void bf16_ref_sgd_weights(float *W, const float *dZ, const float *X, int B, int in,
@@ -140,7 +140,7 @@ static void bf16_ref_sgd_weights(float *W, const float *dZ, const float *X, int 
 {
     for (int j = 0; j < out; j++)
         for (int k = 0; k < in; k++) {
-            float g = dot_bf16(dZ + j, (size_t)out, X + k, (size_t)in, B);
+            float g = nn_bf16_dot(dZ + j, (size_t)out, X + k, (size_t)in, B);
             float *w = W + (size_t)j * in + k;
             *w -= lr * (g + wd * *w);
         }
@@ -156,17 +156,8 @@ const nn_kernels nn_kernels_bf16_ref = {
 };
 
 #if defined(__x86_64__) || defined(__i386__)
-/* Placeholders so the tables link while the vector kernels are written:
- * the reference under the vector names.  Replaced by avx512bf16.c and
- * amx.c. */
-const nn_kernels nn_kernels_avx512bf16 = {
-    .name = "avx512bf16",
-    .dense_forward = bf16_ref_forward,
-    .act_backward = bf16_ref_act_backward,
-    .dense_backward_input = bf16_ref_backward_input,
-    .dense_backward_weights = bf16_ref_backward_weights,
-    .dense_sgd_weights = bf16_ref_sgd_weights,
-};
+/* A placeholder so the table links while amx.c is written: the reference
+ * under the AMX name.  Replaced by amx.c. */
 const nn_kernels nn_kernels_amx = {
     .name = "amx",
     .dense_forward = bf16_ref_forward,

@@ -42,6 +42,7 @@
 #ifndef NN_KERNELS_BF16_H
 #define NN_KERNELS_BF16_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/kernels.h"
@@ -67,5 +68,10 @@ int nn_amx_request_permission(void); /* Linux arch_prctl(ARCH_REQ_XCOMP_PERM, 18
  * vdpbf16ps does, for a and b already bf16 values (as floats).  The
  * reference kernels are built on it; the tests use it. */
 float nn_bf16_dot_step(float acc, float a, float b);
+
+/* One output of the reference: sum over k < K of a[k sa] b[k sb], both
+ * rounded to bf16, summed as above (internal to src/kernels and the
+ * tests). */
+float nn_bf16_dot(const float *a, size_t sa, const float *b, size_t sb, int K);
 
 #endif

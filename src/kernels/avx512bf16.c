@@ -1,0 +1,476 @@
+/* avx512bf16.c - the bf16 dense kernels with AVX512-BF16 (vdpbf16ps); the
+ * only file built with -mavx512bf16.  The selection (cpu.c) uses this table
+ * only where nn_cpu_has_avx512bf16().  Bit-identical to the scalar
+ * reference (bf16.c): every output is one fp32 accumulator from +0 over the
+ * pairs of k in ascending order, one vdpbf16ps a pair (odd element first,
+ * as the instruction does), an odd K padded with a zero pair partner.
+ *
+ * Every product is C (rows x cols) = sum over K of A(r, k) B(k, c):
+ *   forward  C = Y (B x out), A = X, B(k, c) = W[c, k]     then act(C + b)
+ *   dX       C = dX (B x in), A = dZ, B(k, c) = W[k, c]
+ *   dW       C = dW (out x in), A(r, k) = dZ[k, r], B(k, c) = X[k, c]   C += sum
+ *   SGD      as dW, C = W <- W - lr (sum + wd W)
+ * Both operands are rounded to bf16 by vcvtne2ps2bf16 and packed with the
+ * two k of a pair side by side in one dword (the even k in the low half),
+ * the layout vdpbf16ps multiplies:
+ *   A  packed once per call into a buffer shared by the threads: rows of
+ *      pairs (forward, dX: A(r, p) at r*ars + p) or pairs of rows (dW: at
+ *      p*aps + r), in parallel on the pool;
+ *   B  packed a panel of 48 columns at a time by the thread that needs it,
+ *      into that thread's own buffer: [pair][48 columns] dwords, read
+ *      sequentially by the micro-kernel (the forward transposes W in 16 x 16
+ *      dword blocks; the backward interleaves two rows with one vpermw).
+ * Micro-kernel: 8 rows x 48 columns, 24 zmm accumulators; per pair, 3
+ * vector loads of the panel and 8 broadcasts of A dwords feed 24
+ * vdpbf16ps.  Narrower panels (the last of a layer, out = 10) use 1 or 2
+ * vectors.  The epilogues (bias + activation, dW +=, the SGD rule) run on
+ * whole vectors (avx512_act.h) with masked stores at the right edge.
+ * Tiles are numbered panel first (tile = panel * row_blocks + row block)
+ * and shared among the pool's threads in runs of consecutive tiles, so a
+ * thread packs a panel once and keeps it in L2 while the row blocks pass;
+ * each output is computed whole by one thread: results do not depend on the
+ * thread count.  If a buffer cannot be allocated, the product falls back to
+ * the same sums computed one by one (bf16.c), with the same bits.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kernels/avx512_act.h"
+#include "kernels/bf16.h"
+#include "math/activation.h"
+#include "pool/pool.h"
+
+extern const nn_kernels nn_kernels_avx512;
+
+enum { MR = 8, NR = 48 };
+
+typedef enum { K_FWD, K_DX, K_DW, K_SGD } kind;
+
+typedef struct {
+    kind kind;
+    float *C;
+    int rows, cols, K, KP; /* C is rows x cols, row stride cols; KP = (K + 1) / 2 */
+    /* fp32 operands: A(r, k) = As[r*asr + k*ask]; B's source Bs, with row
+     * stride ldb: B(k, c) = Bs[c*ldb + k] (forward) or Bs[k*ldb + c] */
+    const float *As, *Bs;
+    size_t asr, ask;
+    int ldb;
+    /* packed A: A(r, p) pair at Ap[r*ars + p*aps]; NULL before packing */
+    uint32_t *Ap;
+    size_t ars, aps;
+    const float *bias;
+    nn_act act;
+    float lr, wd;
+    int rb, cb; /* row blocks of MR, column panels of NR */
+    long pack_chunks;
+} job;
+
+/* ---- buffers ----------------------------------------------------------------- */
+
+typedef struct {
+    void *p;
+    size_t cap;
+} buffer;
+
+/* At least n bytes, 64-byte aligned, kept for the next call; NULL when the
+ * memory cannot be had. */
+static void *buffer_get(buffer *b, size_t n)
+{
+    if (b->cap >= n)
+        return b->p;
+    n = (n + 4095) / 4096 * 4096;
+    void *p = aligned_alloc(64, n);
+    if (!p)
+        return NULL;
+    free(b->p);
+    b->p = p;
+    b->cap = n;
+    return p;
+}
+
+static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
+static _Thread_local buffer panel_buffer; /* each thread's packed B panel */
+
+/* ---- conversion and packing ------------------------------------------------- */
+
+static inline __mmask16 first_n(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* The n (<= 16, may be <= 0) floats at base + i, zeros above; the address
+ * is formed as an integer since it may lie past the end of the array
+ * (masked lanes are never read). */
+static inline __m512 load_n(const float *base, size_t i, int n)
+{
+    return _mm512_maskz_loadu_ps(first_n(n), (const float *)((uintptr_t)base + i * sizeof(float)));
+}
+
+/* 32 floats, lo = elements 0..15 and hi = 16..31, rounded to bf16 in
+ * order: dword d holds elements 2d (low half) and 2d + 1. */
+static inline __m512i bf16_in_order(__m512 lo, __m512 hi)
+{
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* Two rows of 16 floats rounded to bf16 and interleaved: dword c holds
+ * r0[c] (low half) and r1[c]. */
+static inline __m512i bf16_interleaved(__m512 r0, __m512 r1)
+{
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                         24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                         16, 0);
+    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
+}
+
+/* Rows of pairs: dst[r*ld + p] = (S[r, 2p], S[r, 2p + 1]) for rows r0..r1-1
+ * of S (K columns, row stride K), p < ld (zeros past K). */
+static void pack_row_pairs(uint32_t *dst, size_t ld, const float *S, int K, int r0, int r1)
+{
+    for (int r = r0; r < r1; r++) {
+        const float *s = S + (size_t)r * K;
+        uint32_t *d = dst + (size_t)r * ld;
+        for (size_t p = 0; p < ld; p += 16) {
+            int left = K - (int)(2 * p);
+            _mm512_store_si512(d + p, bf16_in_order(load_n(s, 2 * p, left),
+                                                    load_n(s, 2 * p + 16, left - 16)));
+        }
+    }
+}
+
+/* Pairs of rows: dst[p*ld + c] = (M[2p, c0 + c], M[2p + 1, c0 + c]) for
+ * pairs p0..p1-1, c < width (a multiple of 16; zeros past nc columns and
+ * past row K - 1).  M has row stride ldm. */
+static void pack_pair_rows(uint32_t *dst, size_t ld, const float *M, int ldm, int K, int c0,
+                           int nc, int width, int p0, int p1)
+{
+    for (int p = p0; p < p1; p++) {
+        const float *m0 = M + (size_t)(2 * p) * ldm + c0;
+        const float *m1 = 2 * p + 1 < K ? m0 + ldm : NULL;
+        uint32_t *d = dst + (size_t)p * ld;
+        for (int c = 0; c < width; c += 16) {
+            __m512 r0 = load_n(m0, (size_t)c, nc - c);
+            __m512 r1 = m1 ? load_n(m1, (size_t)c, nc - c) : _mm512_setzero_ps();
+            _mm512_store_si512(d + c, bf16_interleaved(r0, r1));
+        }
+    }
+}
+
+/* Transposes 16 rows of 16 dwords in place: r[i] lane j <- r[j] lane i. */
+static inline void transpose16(__m512i r[16])
+{
+    __m512i a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    /* b[4g + e], 128-bit lane L: column 4L + e of rows 4g..4g+3 */
+    for (int g = 0; g < 4; g++) {
+        b[4 * g + 0] = _mm512_unpacklo_epi64(a[4 * g], a[4 * g + 2]);
+        b[4 * g + 1] = _mm512_unpackhi_epi64(a[4 * g], a[4 * g + 2]);
+        b[4 * g + 2] = _mm512_unpacklo_epi64(a[4 * g + 1], a[4 * g + 3]);
+        b[4 * g + 3] = _mm512_unpackhi_epi64(a[4 * g + 1], a[4 * g + 3]);
+    }
+    for (int e = 0; e < 4; e++) {
+        __m512i c0 = _mm512_shuffle_i32x4(b[e], b[4 + e], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512i c1 = _mm512_shuffle_i32x4(b[e], b[4 + e], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512i c2 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512i c3 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], _MM_SHUFFLE(3, 2, 3, 2));
+        r[0 + e] = _mm512_shuffle_i32x4(c0, c2, _MM_SHUFFLE(2, 0, 2, 0));
+        r[4 + e] = _mm512_shuffle_i32x4(c0, c2, _MM_SHUFFLE(3, 1, 3, 1));
+        r[8 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* The forward's panel: dst[p*width + c] = (W[c0 + c, 2p], W[c0 + c, 2p + 1])
+ * for p < KP, c < width (zeros past nc and past K); W has row stride K. */
+static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0, int nc,
+                            int width)
+{
+    for (int v = 0; v < width; v += 16)
+        for (int p0 = 0; p0 < KP; p0 += 16) {
+            __m512i r[16];
+            int left = K - 2 * p0;
+            for (int t = 0; t < 16; t++) {
+                if (v + t < nc) {
+                    const float *w = W + (size_t)(c0 + v + t) * K;
+                    r[t] = bf16_in_order(load_n(w, (size_t)(2 * p0), left),
+                                         load_n(w, (size_t)(2 * p0 + 16), left - 16));
+                } else {
+                    r[t] = _mm512_setzero_si512();
+                }
+            }
+            transpose16(r);
+            int np = KP - p0 < 16 ? KP - p0 : 16;
+            for (int s = 0; s < np; s++)
+                _mm512_store_si512(dst + (size_t)(p0 + s) * width + v, r[s]);
+        }
+}
+
+static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
+{
+    if (j->kind == K_FWD)
+        pack_transposed(dst, j->Bs, j->K, j->KP, c0, nc, width);
+    else
+        pack_pair_rows(dst, (size_t)width, j->Bs, j->ldb, j->K, c0, nc, width, 0, j->KP);
+}
+
+/* ---- the micro-kernel ------------------------------------------------------------ */
+
+/* Rows r0..r0+mr-1 (mr <= MR), columns c0..c0+nc-1 (nc <= 16 NV) of C from
+ * the packed A and the panel Bp ([pair][16 NV]).  Inlined with constant
+ * NV so the 8 x NV accumulators live in registers; rows past mr repeat the
+ * last row (computed, not stored). */
+static inline __attribute__((always_inline)) void
+tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int NV)
+{
+    __m512 acc[MR][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = _mm512_setzero_ps();
+    size_t off[MR];
+    for (int r = 0; r < MR; r++)
+        off[r] = (size_t)(r0 + (r < mr ? r : mr - 1)) * j->ars;
+    const uint32_t *a = j->Ap;
+    const size_t aps = j->aps;
+    const __m512i *b = (const __m512i *)Bp;
+    for (int p = 0; p < j->KP; p++, a += aps, b += NV) {
+        __m512bh bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            bv[v] = (__m512bh)_mm512_load_si512(b + v);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[off[r]]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+        }
+    }
+
+    __mmask16 m[3];
+    for (int v = 0; v < NV; v++)
+        m[v] = first_n(nc - 16 * v);
+    for (int r = 0; r < mr; r++) {
+        float *c = j->C + (size_t)(r0 + r) * j->cols + c0;
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            __m512 z = acc[r][v];
+            float *cv = c + 16 * v;
+            switch (j->kind) {
+            case K_FWD:
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m[v], j->bias + c0 + 16 * v));
+                z = act_forward_ps(z, j->act);
+                break;
+            case K_DX:
+                break;
+            case K_DW:
+                z = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cv), z);
+                break;
+            case K_SGD: {
+                __m512 w = _mm512_maskz_loadu_ps(m[v], cv);
+                __m512 g = _mm512_add_ps(z, _mm512_mul_ps(_mm512_set1_ps(j->wd), w));
+                z = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(j->lr), g));
+                break;
+            }
+            }
+            _mm512_mask_storeu_ps(cv, m[v], z);
+        }
+    }
+}
+
+static void tile_1(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+{
+    tile(j, Bp, r0, mr, c0, nc, 1);
+}
+
+static void tile_2(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+{
+    tile(j, Bp, r0, mr, c0, nc, 2);
+}
+
+static void tile_3(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+{
+    tile(j, Bp, r0, mr, c0, nc, 3);
+}
+
+/* The same tile one output at a time by the reference's sums (when no
+ * panel buffer could be had). */
+static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
+{
+    for (int r = r0; r < r0 + mr; r++)
+        for (int c = c0; c < c0 + nc; c++) {
+            const float *a = j->As + (size_t)r * j->asr;
+            float s = j->kind == K_FWD
+                          ? nn_bf16_dot(a, j->ask, j->Bs + (size_t)c * j->ldb, 1, j->K)
+                          : nn_bf16_dot(a, j->ask, j->Bs + c, (size_t)j->ldb, j->K);
+            float *o = j->C + (size_t)r * j->cols + c;
+            switch (j->kind) {
+            case K_FWD:
+                *o = nn_act_forward(j->act, s + j->bias[c]);
+                break;
+            case K_DX:
+                *o = s;
+                break;
+            case K_DW:
+                *o += s;
+                break;
+            case K_SGD:
+                *o -= j->lr * (s + j->wd * *o);
+                break;
+            }
+        }
+}
+
+/* ---- sharing the work -------------------------------------------------------------- */
+
+static long tiles_of(const job *j)
+{
+    return (long)j->rb * j->cb;
+}
+
+static long chunks_of(long n)
+{
+    return n < NN_POOL_MAX_CHUNKS ? n : NN_POOL_MAX_CHUNKS;
+}
+
+static void compute_part(void *ctx, long chunk)
+{
+    const job *j = ctx;
+    long lo, hi;
+    nn_pool_chunk(tiles_of(j), chunks_of(tiles_of(j)), chunk, &lo, &hi);
+    int have = -1;
+    uint32_t *panel = NULL;
+    for (long n = lo; n < hi; n++) {
+        int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
+        int c0 = cbi * NR, nc = j->cols - c0 < NR ? j->cols - c0 : NR;
+        int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
+        int nv = (nc + 15) / 16;
+        if (cbi != have) {
+            panel = buffer_get(&panel_buffer, (size_t)j->KP * 16 * nv * sizeof(uint32_t) + 64);
+            if (panel)
+                pack_panel(j, panel, c0, nc, 16 * nv);
+            have = cbi;
+        }
+        if (!panel)
+            tile_scalar(j, r0, mr, c0, nc);
+        else if (nv == 3)
+            tile_3(j, panel, r0, mr, c0, nc);
+        else if (nv == 2)
+            tile_2(j, panel, r0, mr, c0, nc);
+        else
+            tile_1(j, panel, r0, mr, c0, nc);
+    }
+}
+
+/* Packs A: rows of pairs (forward, dX) or pairs of rows (dW), a run of
+ * them a chunk. */
+static long pack_units(const job *j)
+{
+    return j->kind == K_FWD || j->kind == K_DX ? j->rows : j->KP;
+}
+
+static void pack_part(void *ctx, long chunk)
+{
+    const job *j = ctx;
+    long lo, hi;
+    nn_pool_chunk(pack_units(j), j->pack_chunks, chunk, &lo, &hi);
+    if (j->kind == K_FWD || j->kind == K_DX)
+        pack_row_pairs(j->Ap, j->ars, j->As, j->K, (int)lo, (int)hi);
+    else /* A(r, k) = dZ[k, r]: pairs of dZ's rows, all `rows` columns */
+        pack_pair_rows(j->Ap, j->aps, j->As, j->rows, j->K, 0, j->rows, (int)j->aps, (int)lo,
+                       (int)hi);
+}
+
+/* Runs the product; returns -1 (nothing written) when A's buffer cannot be
+ * had. */
+static int run(job *j)
+{
+    if (j->rows <= 0 || j->cols <= 0)
+        return 0;
+    j->KP = (j->K + 1) / 2;
+    j->rb = (j->rows + MR - 1) / MR;
+    j->cb = (j->cols + NR - 1) / NR;
+    size_t words;
+    if (j->kind == K_FWD || j->kind == K_DX) {
+        j->ars = ((size_t)j->KP + 15) / 16 * 16;
+        j->aps = 1;
+        words = (size_t)j->rows * j->ars;
+    } else {
+        j->aps = ((size_t)j->rows + 15) / 16 * 16;
+        j->ars = 1;
+        words = (size_t)j->KP * j->aps;
+    }
+    j->Ap = buffer_get(&a_buffer, words * sizeof(uint32_t) + 64);
+    if (!j->Ap)
+        return -1;
+    int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
+    long units = pack_units(j);
+    j->pack_chunks = chunks_of(units < 1 ? 1 : (units + 7) / 8);
+    if (units > 0)
+        nn_pool_run(pack_part, j, j->pack_chunks, threads);
+    nn_pool_run(compute_part, j, chunks_of(tiles_of(j)), threads);
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+static void bf16_forward(float *Y, const float *X, const float *W, const float *b, int B, int in,
+                         int out, nn_act act)
+{
+    job j = {.kind = K_FWD, .C = Y, .rows = B, .cols = out, .K = in, .As = X, .asr = (size_t)in,
+             .ask = 1, .Bs = W, .ldb = in, .bias = b, .act = act};
+    if (run(&j) < 0)
+        nn_kernels_bf16_ref.dense_forward(Y, X, W, b, B, in, out, act);
+}
+
+static void bf16_act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
+{
+    /* fp32, bit-identical to the reference's */
+    nn_kernels_avx512.act_backward(dY, db, Y, B, out, act);
+}
+
+static void bf16_backward_input(float *dX, const float *dZ, const float *W, int B, int in,
+                                int out)
+{
+    job j = {.kind = K_DX, .C = dX, .rows = B, .cols = in, .K = out, .As = dZ,
+             .asr = (size_t)out, .ask = 1, .Bs = W, .ldb = in};
+    if (run(&j) < 0)
+        nn_kernels_bf16_ref.dense_backward_input(dX, dZ, W, B, in, out);
+}
+
+static void bf16_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
+                                  int out)
+{
+    job j = {.kind = K_DW, .C = dW, .rows = out, .cols = in, .K = B, .As = dZ, .asr = 1,
+             .ask = (size_t)out, .Bs = X, .ldb = in};
+    if (run(&j) < 0)
+        nn_kernels_bf16_ref.dense_backward_weights(dW, dZ, X, B, in, out);
+}
+
+static void bf16_sgd_weights(float *W, const float *dZ, const float *X, int B, int in, int out,
+                             float lr, float wd)
+{
+    job j = {.kind = K_SGD, .C = W, .rows = out, .cols = in, .K = B, .As = dZ, .asr = 1,
+             .ask = (size_t)out, .Bs = X, .ldb = in, .lr = lr, .wd = wd};
+    if (run(&j) < 0)
+        nn_kernels_bf16_ref.dense_sgd_weights(W, dZ, X, B, in, out, lr, wd);
+}
+
+const nn_kernels nn_kernels_avx512bf16 = {
+    .name = "avx512bf16",
+    .dense_forward = bf16_forward,
+    .act_backward = bf16_act_backward,
+    .dense_backward_input = bf16_backward_input,
+    .dense_backward_weights = bf16_backward_weights,
+    .dense_sgd_weights = bf16_sgd_weights,
+};
+
+#endif
