@@ -368,7 +368,9 @@ static int use_kernels(nn_precision prec, const nn_run_opts *r, nn_error *err)
 }
 
 /* --eval and --predict: the kernels of --precision, or of the precision the
- * checkpoint at path was trained in. */
+ * checkpoint at path was trained in (the command reads the file again: the
+ * kernels must be chosen before its model runs, and a damaged file is
+ * reported the same either way). */
 static int use_checkpoint_kernels(const options *o, const char *path, nn_error *err)
 {
     nn_precision prec = o->prec;
@@ -515,9 +517,9 @@ static int run(options *o, nn_error *err)
         rc = gradcheck(&cfg, &o->run, err);
         goto out;
     }
-    if ((o->eval || o->predict) && use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
-        goto out;
     if (o->predict) {
+        if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
+            goto out;
         rc = nn_cli_predict(cfg.checkpoint_path, o->data ? o->data : "-", o->scores, &o->run,
                             err);
         goto out;
@@ -533,6 +535,8 @@ static int run(options *o, nn_error *err)
             nn_eval_report r;
             char what[512];
             snprintf(what, sizeof what, "%s, the test rows", nn_source_name(&cfg.train));
+            if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
+                goto out;
             if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0)
                 rc = eval_report(&r, what, o->plot, &o->run, err);
             goto out;
@@ -543,6 +547,8 @@ static int run(options *o, nn_error *err)
                          "SPEC", o->config);
             goto out;
         }
+        if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
+            goto out;
         rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, o->plot, &o->run, err);
         goto out;
     }
