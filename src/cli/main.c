@@ -381,7 +381,16 @@ static int use_checkpoint_kernels(const options *o, const char *path, nn_error *
         prec = c.precision;
         nn_ckpt_free(&c);
     }
-    return use_kernels(prec, &o->run, err);
+    if (use_kernels(prec, &o->run, err) == 0)
+        return 0;
+    if (!o->precision && strstr(err->msg, ": not a")) { /* a family of the other precision */
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 "; %s was trained in %s, --precision %s runs it in %s", path,
+                 nn_precision_name(prec), prec == NN_PREC_FP32 ? "bf16" : "fp32",
+                 prec == NN_PREC_FP32 ? "bf16" : "fp32");
+    }
+    return -1;
 }
 
 static int run(options *o, nn_error *err)

@@ -180,10 +180,12 @@ if run eval-config 0 env NNTRAIN_ISA=scalar "$NN" --eval --json --checkpoint "$T
 fi
 # the families follow the precision in use
 if run eval-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --eval --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
-    err_is eval-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
+    err_is eval-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx); $T/bf16-scalar.ckpt was trained in bf16, --precision fp32 runs it in fp32"; fi
 run eval-bf16-as-fp32-avx2 0 env NNTRAIN_ISA=avx2 "$NN" --eval --precision fp32 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv" && ok
 if run predict-fp32-amx 2 env NNTRAIN_ISA=amx "$NN" --predict --checkpoint "$T/fp32-scalar.ckpt" --data "$T/d.csv"; then
-    err_is predict-fp32-amx "nntrain: NNTRAIN_ISA=amx: not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)"; fi
+    err_is predict-fp32-amx "nntrain: NNTRAIN_ISA=amx: not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512); $T/fp32-scalar.ckpt was trained in fp32, --precision bf16 runs it in bf16"; fi
+if run predict-bf16-as-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --predict --precision bf16 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
+    err_is predict-bf16-as-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
 # --precision's own errors
 if run precision-bad 2 "$NN" --eval --precision fp16 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
     err_has precision-bad "nntrain: --precision: expected fp32 or bf16, found 'fp16'"; fi
