@@ -194,6 +194,11 @@ bench-deps:
 $(B)/bench_kernels: bench/bench_kernels.c $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)
 
+# bf16 products beside fp32 (not part of `make bench`'s table yet):
+# `flock /tmp/nntrain-bench.lock build/bench_bf16 [THREADS [ROUNDS]]`.
+$(B)/bench_bf16: bench/bench_bf16.c $(B)/libnntrain.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a $(LDLIBS_ALL)
+
 # --- install ------------------------------------------------------------------
 install: nntrain
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

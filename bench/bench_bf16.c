@@ -1,0 +1,275 @@
+/* bench_bf16.c - GFLOP/s of the bf16 dense products (avx512bf16 and, where
+ * the processor has it, amx) beside nntrain's fp32 AVX-512 kernels on the
+ * layer shapes of W2 (784-256-128-10, batch 128) and W3 (784-1024-1024-10,
+ * batch 256), with a share of the bf16 peak (a vdpbf16ps loop of
+ * independent accumulators).
+ *
+ *   bench_bf16 [THREADS [ROUNDS]]     defaults 1 and 7
+ *
+ * Each round times ~25 ms of back-to-back calls of each table on the same
+ * buffers (in cache, as in training), the tables interleaved, and on one
+ * thread also the peak loops; ratios are medians of per-round ratios (the
+ * machine's speed drifts), GFLOP/s the best round.  One thread: the
+ * thread's CPU time; several: wall time.  FLOPs are 2 M N K a product; a
+ * vdpbf16ps counts 64 (32 multiply-adds), an fp32 FMA on a zmm 32.
+ * Run it under `flock /tmp/nntrain-bench.lock` on a shared machine.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/bf16.h"
+#include "kernels/kernels.h"
+#include "pool/pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BENCH_X86 1
+extern const nn_kernels nn_kernels_avx512;
+#endif
+
+static int use_cpu_time = 1;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#ifdef BENCH_X86
+__attribute__((target("avx512f,fma"))) static float fma_peak_loop(long iters)
+{
+    __m512 acc[16], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+    for (int j = 0; j < 16; j++)
+        acc[j] = _mm512_set1_ps((float)j);
+    for (long i = 0; i < iters; i++)
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            acc[j] = _mm512_fmadd_ps(acc[j], a, b);
+    __m512 s = acc[0];
+    for (int j = 1; j < 16; j++)
+        s = _mm512_add_ps(s, acc[j]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static float bf16_peak_loop(long iters)
+{
+    __m512 acc[16];
+    /* small products (1e-3 squared) keep the sums finite and normal */
+    __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f));
+    __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
+    for (int j = 0; j < 16; j++)
+        acc[j] = _mm512_set1_ps((float)j);
+    for (long i = 0; i < iters; i++)
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
+    __m512 s = acc[0];
+    for (int j = 1; j < 16; j++)
+        s = _mm512_add_ps(s, acc[j]);
+    return _mm512_reduce_add_ps(s);
+}
+#endif
+
+static volatile float sink;
+
+/* GFLOP/s of one run of the peak loop of ~20 ms (bf16: vdpbf16ps, else
+ * FMA); iters calibrated on the first call. */
+static double peak_once(int bf16)
+{
+#ifdef BENCH_X86
+    static long iters[2];
+    if (!iters[bf16]) {
+        long n = 100000;
+        for (;;) {
+            double t0 = now();
+            sink = bf16 ? bf16_peak_loop(n) : fma_peak_loop(n);
+            double dt = now() - t0;
+            if (dt > 0.005) {
+                iters[bf16] = (long)(n * 0.02 / dt) + 1;
+                break;
+            }
+            n *= 4;
+        }
+    }
+    double t0 = now();
+    sink = bf16 ? bf16_peak_loop(iters[bf16]) : fma_peak_loop(iters[bf16]);
+    double dt = now() - t0;
+    return (double)iters[bf16] * 16 * (bf16 ? 64.0 : 32.0) / dt * 1e-9;
+#else
+    (void)bf16;
+    return 0;
+#endif
+}
+
+typedef struct {
+    const char *net;
+    int B, in, out;
+} layer;
+
+static const layer layers[] = {
+    {"W2", 128, 784, 256}, {"W2", 128, 256, 128},   {"W2", 128, 128, 10},
+    {"W3", 256, 784, 1024}, {"W3", 256, 1024, 1024}, {"W3", 256, 1024, 10},
+};
+#define NLAYERS ((int)(sizeof layers / sizeof layers[0]))
+
+static const char *const product_names[] = {"forward", "dX", "dW", "sgd dW"};
+#define NPROD 4
+
+typedef struct {
+    float *X, *W, *b, *Y, *dZ, *dX, *dW;
+    int B, in, out;
+} bufs;
+
+static float *rand_buf(size_t n, unsigned *seed)
+{
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) {
+        perror("bench_bf16");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        p[i] = ((float)(*seed >> 8 & 0xffff) / 32768.0f - 1.0f) * 0.5f;
+    }
+    return p;
+}
+
+static void call(const nn_kernels *k, int product, bufs *m)
+{
+    switch (product) {
+    case 0:
+        k->dense_forward(m->Y, m->X, m->W, m->b, m->B, m->in, m->out, NN_ACT_SIGMOID);
+        break;
+    case 1:
+        k->dense_backward_input(m->dX, m->dZ, m->W, m->B, m->in, m->out);
+        break;
+    case 2:
+        k->dense_backward_weights(m->dW, m->dZ, m->X, m->B, m->in, m->out);
+        break;
+    default: /* tiny lr: the weights stay where they are */
+        k->dense_sgd_weights(m->W, m->dZ, m->X, m->B, m->in, m->out, 1e-9f, 0.0f);
+        break;
+    }
+}
+
+static double round_gflops(const nn_kernels *k, int product, bufs *m, long reps)
+{
+    double t0 = now();
+    for (long r = 0; r < reps; r++)
+        call(k, product, m);
+    double dt = now() - t0;
+    return 2.0 * m->B * m->in * m->out * (double)reps / dt * 1e-9;
+}
+
+static long calibrate(const nn_kernels *k, int product, bufs *m)
+{
+    call(k, product, m); /* warm-up: buffers, pool threads */
+    long reps = 1;
+    for (;;) {
+        double t0 = now();
+        for (long r = 0; r < reps; r++)
+            call(k, product, m);
+        double dt = now() - t0;
+        if (dt > 0.004)
+            return (long)(reps * 0.025 / dt) + 1;
+        reps *= 4;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    if (threads < 1 || rounds < 1 || rounds > 99) {
+        fprintf(stderr, "usage: bench_bf16 [THREADS [ROUNDS]]\n");
+        return 2;
+    }
+#ifndef BENCH_X86
+    printf("bench_bf16: not an x86 build; nothing to measure\n");
+    return 0;
+#else
+    if (!nn_cpu_has_avx512bf16()) {
+        printf("bench_bf16: this processor lacks AVX512-BF16; nothing to measure\n");
+        return 0;
+    }
+    const nn_kernels *tabs[3] = {&nn_kernels_avx512, &nn_kernels_avx512bf16, NULL};
+    int ntabs = 2;
+    if (nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0)
+        tabs[ntabs++] = &nn_kernels_amx;
+    nn_pool_set_threads(threads);
+    use_cpu_time = threads == 1;
+    int with_peak = threads == 1;
+
+    printf("bf16 products beside fp32, %d thread%s, %d rounds (best GFLOP/s; ratios: median "
+           "of per-round ratios)\n\n",
+           threads, threads == 1 ? "" : "s", rounds);
+    printf("| net | B x in -> out | product | fp32 avx512 | bf16 avx512bf16 | bf16 / fp32 |%s%s\n",
+           with_peak ? " bf16 % of bf16 peak | fp32 % of FMA peak |" : "",
+           ntabs > 2 ? " amx | amx / fp32 |" : "");
+    printf("|---|---|---|---|---|---|%s%s\n", with_peak ? "---|---|" : "",
+           ntabs > 2 ? "---|---|" : "");
+    double peak_best[2] = {0, 0};
+    for (int l = 0; l < NLAYERS; l++) {
+        unsigned seed = 12345u + (unsigned)l;
+        bufs m = {.B = layers[l].B, .in = layers[l].in, .out = layers[l].out};
+        size_t nx = (size_t)m.B * m.in, nw = (size_t)m.out * m.in, ny = (size_t)m.B * m.out;
+        m.X = rand_buf(nx, &seed), m.W = rand_buf(nw, &seed), m.b = rand_buf((size_t)m.out, &seed);
+        m.Y = rand_buf(ny, &seed), m.dZ = rand_buf(ny, &seed), m.dX = rand_buf(nx, &seed);
+        m.dW = rand_buf(nw, &seed);
+        for (int p = 0; p < NPROD; p++) {
+            long reps[3];
+            for (int t = 0; t < ntabs; t++)
+                reps[t] = calibrate(tabs[t], p, &m);
+            double best[3] = {0, 0, 0}, ratio[99], ratio_amx[99], share[99], share32[99];
+            for (int r = 0; r < rounds; r++) {
+                double g[3];
+                for (int t = 0; t < ntabs; t++) {
+                    g[t] = round_gflops(tabs[t], p, &m, reps[t]);
+                    if (g[t] > best[t])
+                        best[t] = g[t];
+                }
+                ratio[r] = g[1] / g[0];
+                ratio_amx[r] = ntabs > 2 ? g[2] / g[0] : 0;
+                if (with_peak) {
+                    double pk16 = peak_once(1), pk32 = peak_once(0);
+                    share[r] = g[1] / pk16;
+                    share32[r] = g[0] / pk32;
+                    if (pk16 > peak_best[1])
+                        peak_best[1] = pk16;
+                    if (pk32 > peak_best[0])
+                        peak_best[0] = pk32;
+                }
+            }
+            printf("| %s | %d x %d -> %d | %s | %.1f | %.1f | %.2fx |", layers[l].net, m.B, m.in,
+                   m.out, product_names[p], best[0], best[1], median(ratio, rounds));
+            if (with_peak)
+                printf(" %.0f%% | %.0f%% |", 100 * median(share, rounds),
+                       100 * median(share32, rounds));
+            if (ntabs > 2)
+                printf(" %.1f | %.2fx |", best[2], median(ratio_amx, rounds));
+            printf("\n");
+            fflush(stdout);
+        }
+        free(m.X), free(m.W), free(m.b), free(m.Y), free(m.dZ), free(m.dX), free(m.dW);
+    }
+    if (with_peak)
+        printf("\npeak loops (best round): fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s\n",
+               peak_best[0], peak_best[1]);
+    return 0;
+#endif
+}
