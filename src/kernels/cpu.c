@@ -113,12 +113,14 @@ static const char *test_amx(void)
     return s ? s : "";
 }
 
+#ifdef NN_AMX
 /* The processor (cpuid, XCR0) has AMX-BF16; NNTRAIN_TEST_AMX=fake-refuse
  * says it has. */
 static bool has_amx(void)
 {
     return strcmp(test_amx(), "fake-refuse") == 0 || nn_cpu_has_amx_bf16();
 }
+#endif
 
 /* The table of family f, or NULL when this processor lacks it.  AMX's
  * permission is not asked here. */
