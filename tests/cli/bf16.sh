@@ -114,6 +114,7 @@ for f in avx512bf16 amx; do
     isa_err "bf16-missing-$f" "$T/b.json" "$f" "NNTRAIN_ISA=$f: this processor cannot run the $f kernels (bf16 runs here: $here16)"
 done
 # --cv takes the config's precision too
+if run cv-bf16 0 "$NN" --cv 2 --threads 2 "$T/b.json"; then out_has cv-bf16 "cv 2 folds"; fi
 if run cv-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --cv 2 "$T/b.json"; then
     err_is cv-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
 # --gradcheck always runs fp32: a bf16 config passes, and a bf16 family is refused
