@@ -52,7 +52,9 @@ extern const nn_kernels nn_kernels_avx512;
 
 enum { MR = 8, NR = 48 };
 
-typedef enum { K_FWD, K_DX, K_DW, K_SGD } kind;
+/* K_FWDT: the forward's packing with plain stores (the transposed forward
+ * of a narrow layer, below) */
+typedef enum { K_FWD, K_FWDT, K_DX, K_DW, K_SGD } kind;
 
 typedef struct {
     kind kind;
@@ -203,7 +205,7 @@ static void pack_a_pairs(uint32_t *Ap, const float *dZ, int rows, int K, int KP,
 
 static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
 {
-    if (j->kind == K_FWD)
+    if (j->kind == K_FWD || j->kind == K_FWDT)
         pack_transposed(dst, j->Bs, j->K, j->KP, c0, nc, width);
     else
         pack_pair_rows(dst, (size_t)width, j->Bs, j->ldb, j->K, c0, nc, width, 0, j->KP);
@@ -261,6 +263,7 @@ tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int
                 z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m[v], j->bias + c0 + 16 * v));
                 z = act_forward_ps(z, j->act);
                 break;
+            case K_FWDT:
             case K_DX:
                 break;
             case K_DW:
@@ -300,7 +303,7 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
     for (int r = r0; r < r0 + mr; r++)
         for (int c = c0; c < c0 + nc; c++) {
             const float *a = j->As + (size_t)r * j->asr;
-            float s = j->kind == K_FWD
+            float s = j->kind == K_FWD || j->kind == K_FWDT
                           ? nn_bf16_dot(a, j->ask, j->Bs + (size_t)c * j->ldb, 1, j->K)
                           : nn_bf16_dot(a, j->ask, j->Bs + c, (size_t)j->ldb, j->K);
             float *o = j->C + (size_t)r * j->cols + c;
@@ -308,6 +311,7 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
             case K_FWD:
                 *o = nn_act_forward(j->act, s + j->bias[c]);
                 break;
+            case K_FWDT:
             case K_DX:
                 *o = s;
                 break;
@@ -370,7 +374,7 @@ static void compute_part(void *ctx, long chunk)
  * them a chunk. */
 static long pack_units(const job *j)
 {
-    return j->kind == K_FWD || j->kind == K_DX ? (j->rb + 1) / 2 : j->KP;
+    return j->kind == K_DW || j->kind == K_SGD ? j->KP : (j->rb + 1) / 2;
 }
 
 static void pack_part(void *ctx, long chunk)
@@ -378,7 +382,7 @@ static void pack_part(void *ctx, long chunk)
     const job *j = ctx;
     long lo, hi;
     nn_pool_chunk(pack_units(j), j->pack_chunks, chunk, &lo, &hi);
-    if (j->kind == K_FWD || j->kind == K_DX)
+    if (j->kind != K_DW && j->kind != K_SGD)
         pack_a_rows(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, 2 * (int)lo, 2 * (int)hi);
     else
         pack_a_pairs(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, (int)lo, (int)hi);
@@ -409,9 +413,41 @@ static int run(job *j)
 
 /* ---- the table ------------------------------------------------------------------- */
 
+static _Thread_local buffer t_buffer; /* the calling thread's Z^T of a narrow forward */
+
+/* A narrow layer (out <= 16) would leave most of each 48-column panel empty
+ * and make the micro-kernel wait on its broadcasts: it is computed
+ * transposed instead, Z^T (out x B) = W X^T with the roles of X and W
+ * swapped (the same sums: each product is exact, so a b = b a), into a
+ * scratch, then Y = act(Z + b) a row at a time (a gather of the row's out
+ * sums).  Returns -1 when the scratch cannot be had. */
+static int forward_narrow(float *Y, const float *X, const float *W, const float *b, int B,
+                          int in, int out, nn_act act)
+{
+    float *Zt = buffer_get(&t_buffer, (size_t)out * B * sizeof(float) + 64);
+    if (!Zt)
+        return -1;
+    job j = {.kind = K_FWDT, .C = Zt, .rows = out, .cols = B, .K = in, .As = W,
+             .asr = (size_t)in, .ask = 1, .Bs = X, .ldb = in};
+    if (run(&j) < 0)
+        return -1;
+    __mmask16 m = first_n(out);
+    __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(B));
+    __m512 bias = _mm512_maskz_loadu_ps(m, b);
+    for (int i = 0; i < B; i++) {
+        __m512 z = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, Zt + i, 4);
+        _mm512_mask_storeu_ps(Y + (size_t)i * out, m, act_forward_ps(_mm512_add_ps(z, bias), act));
+    }
+    return 0;
+}
+
 static void bf16_forward(float *Y, const float *X, const float *W, const float *b, int B, int in,
                          int out, nn_act act)
 {
+    if (out <= 16 && B >= 32 && forward_narrow(Y, X, W, b, B, in, out, act) == 0)
+        return;
     job j = {.kind = K_FWD, .C = Y, .rows = B, .cols = out, .K = in, .As = X, .asr = (size_t)in,
              .ask = 1, .Bs = W, .ldb = in, .bias = b, .act = act};
     if (run(&j) < 0)
