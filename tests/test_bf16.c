@@ -349,7 +349,7 @@ static results results_of(const nn_kernels *kt, const operands *o, int B, int in
     results res;
     float **all[] = {&res.Y, &res.Ys, &res.Yr, &res.Yt};
     for (int a = 0; a < 4; a++) {
-        *all[a] = (float *)aligned_alloc(64, (ny + 16) * sizeof(float) + 64) + skew % 16;
+        *all[a] = (float *)aligned_alloc(64, ((ny + 16) * sizeof(float) + 63) / 64 * 64) + skew % 16;
         ck_assert_ptr_nonnull(*all[a]);
     }
     res.dX = malloc(sizeof(float) * nx);
