@@ -6,7 +6,12 @@
  * fault.
  *
  * Not run on the machine it was written on (an AMD Zen 4: no AMX); written
- * from Intel's description of LDTILECFG and TDPBF16PS and compiled only.
+ * from Intel's description of LDTILECFG and TDPBF16PS.  Its packing, tile
+ * addressing, configuration and epilogues were checked there only through
+ * a throwaway C emulation of the six tile intrinsics (asserting a valid
+ * palette-1 configuration and matching tile shapes) under tests/test_bf16.c:
+ * within the accumulation bound on every shape.  The instructions
+ * themselves never ran.
  *
  * Each product C (rows x cols) = sum over K of A(r, k) B(k, c) (the roles
  * as in avx512bf16.c) is cut into blocks of 32 x 32 outputs, each four
