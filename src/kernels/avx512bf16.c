@@ -13,17 +13,21 @@
  * Both operands are rounded to bf16 by vcvtne2ps2bf16 and packed with the
  * two k of a pair side by side in one dword (the even k in the low half),
  * the layout vdpbf16ps multiplies:
- *   A  packed once per call into a buffer shared by the threads: rows of
- *      pairs (forward, dX: A(r, p) at r*ars + p) or pairs of rows (dW: at
- *      p*aps + r), in parallel on the pool;
+ *   A  packed once per call into a buffer shared by the threads, in
+ *      blocks of 8 rows: [row block][pair][8 rows] dwords, so a tile reads
+ *      its A as one sequential stream (rows of X or dZ are transposed in
+ *      16 x 16 dword blocks; dW's A = dZ^T takes two rows of dZ a pair),
+ *      in parallel on the pool;
  *   B  packed a panel of 48 columns at a time by the thread that needs it,
  *      into that thread's own buffer: [pair][48 columns] dwords, read
  *      sequentially by the micro-kernel (the forward transposes W in 16 x 16
  *      dword blocks; the backward interleaves two rows with one vpermw).
  * Micro-kernel: 8 rows x 48 columns, 24 zmm accumulators; per pair, 3
  * vector loads of the panel and 8 broadcasts of A dwords feed 24
- * vdpbf16ps.  Narrower panels (the last of a layer, out = 10) use 1 or 2
- * vectors.  The epilogues (bias + activation, dW +=, the SGD rule) run on
+ * vdpbf16ps (in L1, a loop of it alone runs at 92% of the vdpbf16ps peak
+ * on Zen 4; the products reach 70-80% with their packing).  Narrower
+ * panels use 1 or 2 vectors; a narrow forward (out <= 16) is computed
+ * transposed (forward_narrow).  The epilogues (bias + activation, dW +=, the SGD rule) run on
  * whole vectors (avx512_act.h) with masked stores at the right edge.
  * Tiles are numbered panel first (tile = panel * row_blocks + row block)
  * and shared among the pool's threads in runs of consecutive tiles, so a
@@ -35,12 +39,14 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "kernels/avx512_act.h"
 #include "kernels/bf16.h"
+#include "kernels/bf16_pack.h"
 #include "math/activation.h"
 #include "pool/pool.h"
 
@@ -48,7 +54,9 @@ extern const nn_kernels nn_kernels_avx512;
 
 enum { MR = 8, NR = 48 };
 
-typedef enum { K_FWD, K_DX, K_DW, K_SGD } kind;
+/* K_FWDT: the forward's packing with plain stores (the transposed forward
+ * of a narrow layer, below) */
+typedef enum { K_FWD, K_FWDT, K_DX, K_DW, K_SGD } kind;
 
 typedef struct {
     kind kind;
@@ -59,14 +67,14 @@ typedef struct {
     const float *As, *Bs;
     size_t asr, ask;
     int ldb;
-    /* packed A: A(r, p) pair at Ap[r*ars + p*aps]; NULL before packing */
+    /* packed A: A(r, p) pair at Ap[((r / MR) KP + p) MR + r % MR] */
     uint32_t *Ap;
-    size_t ars, aps;
     const float *bias;
     nn_act act;
     float lr, wd;
     int rb, cb; /* row blocks of MR, column panels of NR */
     long pack_chunks;
+    unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
 
 /* ---- buffers ----------------------------------------------------------------- */
@@ -94,53 +102,12 @@ static void *buffer_get(buffer *b, size_t n)
 
 static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
 static _Thread_local buffer panel_buffer; /* each thread's packed B panel */
+/* which panel panel_buffer holds: of the call numbered panel_id, panel_cb */
+static _Thread_local unsigned long panel_id;
+static _Thread_local int panel_cb;
+static atomic_ulong calls;
 
 /* ---- conversion and packing ------------------------------------------------- */
-
-static inline __mmask16 first_n(int n)
-{
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
-
-/* The n (<= 16, may be <= 0) floats at base + i, zeros above; the address
- * is formed as an integer since it may lie past the end of the array
- * (masked lanes are never read). */
-static inline __m512 load_n(const float *base, size_t i, int n)
-{
-    return _mm512_maskz_loadu_ps(first_n(n), (const float *)((uintptr_t)base + i * sizeof(float)));
-}
-
-/* 32 floats, lo = elements 0..15 and hi = 16..31, rounded to bf16 in
- * order: dword d holds elements 2d (low half) and 2d + 1. */
-static inline __m512i bf16_in_order(__m512 lo, __m512 hi)
-{
-    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-}
-
-/* Two rows of 16 floats rounded to bf16 and interleaved: dword c holds
- * r0[c] (low half) and r1[c]. */
-static inline __m512i bf16_interleaved(__m512 r0, __m512 r1)
-{
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
-                                         24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
-                                         16, 0);
-    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
-}
-
-/* Rows of pairs: dst[r*ld + p] = (S[r, 2p], S[r, 2p + 1]) for rows r0..r1-1
- * of S (K columns, row stride K), p < ld (zeros past K). */
-static void pack_row_pairs(uint32_t *dst, size_t ld, const float *S, int K, int r0, int r1)
-{
-    for (int r = r0; r < r1; r++) {
-        const float *s = S + (size_t)r * K;
-        uint32_t *d = dst + (size_t)r * ld;
-        for (size_t p = 0; p < ld; p += 16) {
-            int left = K - (int)(2 * p);
-            _mm512_store_si512(d + p, bf16_in_order(load_n(s, 2 * p, left),
-                                                    load_n(s, 2 * p + 16, left - 16)));
-        }
-    }
-}
 
 /* Pairs of rows: dst[p*ld + c] = (M[2p, c0 + c], M[2p + 1, c0 + c]) for
  * pairs p0..p1-1, c < width (a multiple of 16; zeros past nc columns and
@@ -157,33 +124,6 @@ static void pack_pair_rows(uint32_t *dst, size_t ld, const float *M, int ldm, in
             __m512 r1 = m1 ? load_n(m1, (size_t)c, nc - c) : _mm512_setzero_ps();
             _mm512_store_si512(d + c, bf16_interleaved(r0, r1));
         }
-    }
-}
-
-/* Transposes 16 rows of 16 dwords in place: r[i] lane j <- r[j] lane i. */
-static inline void transpose16(__m512i r[16])
-{
-    __m512i a[16], b[16];
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    /* b[4g + e], 128-bit lane L: column 4L + e of rows 4g..4g+3 */
-    for (int g = 0; g < 4; g++) {
-        b[4 * g + 0] = _mm512_unpacklo_epi64(a[4 * g], a[4 * g + 2]);
-        b[4 * g + 1] = _mm512_unpackhi_epi64(a[4 * g], a[4 * g + 2]);
-        b[4 * g + 2] = _mm512_unpacklo_epi64(a[4 * g + 1], a[4 * g + 3]);
-        b[4 * g + 3] = _mm512_unpackhi_epi64(a[4 * g + 1], a[4 * g + 3]);
-    }
-    for (int e = 0; e < 4; e++) {
-        __m512i c0 = _mm512_shuffle_i32x4(b[e], b[4 + e], _MM_SHUFFLE(1, 0, 1, 0));
-        __m512i c1 = _mm512_shuffle_i32x4(b[e], b[4 + e], _MM_SHUFFLE(3, 2, 3, 2));
-        __m512i c2 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], _MM_SHUFFLE(1, 0, 1, 0));
-        __m512i c3 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], _MM_SHUFFLE(3, 2, 3, 2));
-        r[0 + e] = _mm512_shuffle_i32x4(c0, c2, _MM_SHUFFLE(2, 0, 2, 0));
-        r[4 + e] = _mm512_shuffle_i32x4(c0, c2, _MM_SHUFFLE(3, 1, 3, 1));
-        r[8 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(3, 1, 3, 1));
     }
 }
 
@@ -212,9 +152,62 @@ static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0
         }
 }
 
+/* A of the forward and dX, row blocks rb0, rb0 + 1, ... < rb1 (rb0 even):
+ * A(r, p) = (S[r, 2p], S[r, 2p + 1]), S with `rows` rows of K; rows past
+ * the end are zeros.  Two row blocks (16 rows) a transposition. */
+static void pack_a_rows(uint32_t *Ap, const float *S, int rows, int K, int KP, int nrb, int rb0,
+                        int rb1)
+{
+    for (int rb = rb0; rb < rb1; rb += 2)
+        for (int p0 = 0; p0 < KP; p0 += 16) {
+            __m512i r[16];
+            int left = K - 2 * p0;
+            for (int t = 0; t < 16; t++) {
+                int row = rb * MR + t;
+                if (row < rows) {
+                    const float *x = S + (size_t)row * K;
+                    r[t] = bf16_in_order(load_n(x, (size_t)(2 * p0), left),
+                                         load_n(x, (size_t)(2 * p0 + 16), left - 16));
+                } else {
+                    r[t] = _mm512_setzero_si512();
+                }
+            }
+            transpose16(r);
+            int np = KP - p0 < 16 ? KP - p0 : 16;
+            uint32_t *d0 = Ap + ((size_t)rb * KP + p0) * MR, *d1 = d0 + (size_t)KP * MR;
+            for (int q = 0; q < np; q++) {
+                _mm256_store_si256((__m256i *)(d0 + q * MR), _mm512_castsi512_si256(r[q]));
+                if (rb + 1 < nrb)
+                    _mm256_store_si256((__m256i *)(d1 + q * MR), _mm512_extracti64x4_epi64(r[q], 1));
+            }
+        }
+}
+
+/* A of dW, pairs p0..p1-1: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ with
+ * `rows` columns and K rows; zeros past them. */
+static void pack_a_pairs(uint32_t *Ap, const float *dZ, int rows, int K, int KP, int nrb, int p0,
+                         int p1)
+{
+    for (int p = p0; p < p1; p++) {
+        const float *m0 = dZ + (size_t)(2 * p) * rows;
+        const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
+        for (int c = 0; c < nrb * MR; c += 16) {
+            __m512 r0 = load_n(m0, (size_t)c, rows - c);
+            __m512 r1 = m1 ? load_n(m1, (size_t)c, rows - c) : _mm512_setzero_ps();
+            __m512i v = bf16_interleaved(r0, r1);
+            int rb = c / MR;
+            _mm256_store_si256((__m256i *)(Ap + ((size_t)rb * KP + p) * MR),
+                               _mm512_castsi512_si256(v));
+            if (rb + 1 < nrb)
+                _mm256_store_si256((__m256i *)(Ap + ((size_t)(rb + 1) * KP + p) * MR),
+                                   _mm512_extracti64x4_epi64(v, 1));
+        }
+    }
+}
+
 static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
 {
-    if (j->kind == K_FWD)
+    if (j->kind == K_FWD || j->kind == K_FWDT)
         pack_transposed(dst, j->Bs, j->K, j->KP, c0, nc, width);
     else
         pack_pair_rows(dst, (size_t)width, j->Bs, j->ldb, j->K, c0, nc, width, 0, j->KP);
@@ -224,8 +217,8 @@ static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
 
 /* Rows r0..r0+mr-1 (mr <= MR), columns c0..c0+nc-1 (nc <= 16 NV) of C from
  * the packed A and the panel Bp ([pair][16 NV]).  Inlined with constant
- * NV so the 8 x NV accumulators live in registers; rows past mr repeat the
- * last row (computed, not stored). */
+ * NV so the 8 x NV accumulators live in registers; rows past mr are A's
+ * zero padding (computed, not stored). */
 static inline __attribute__((always_inline)) void
 tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int NV)
 {
@@ -235,25 +228,28 @@ tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             acc[r][v] = _mm512_setzero_ps();
-    size_t off[MR];
-    for (int r = 0; r < MR; r++)
-        off[r] = (size_t)(r0 + (r < mr ? r : mr - 1)) * j->ars;
-    const uint32_t *a = j->Ap;
-    const size_t aps = j->aps;
+    const uint32_t *a = j->Ap + (size_t)(r0 / MR) * j->KP * MR;
     const __m512i *b = (const __m512i *)Bp;
-    for (int p = 0; p < j->KP; p++, a += aps, b += NV) {
-        __m512bh bv[3];
-#pragma GCC unroll 3
-        for (int v = 0; v < NV; v++)
-            bv[v] = (__m512bh)_mm512_load_si512(b + v);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[off[r]]);
-#pragma GCC unroll 3
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
-        }
+    /* One pair: NV vectors of the panel, 8 broadcast dwords of A. */
+#define PAIR_STEP(q)                                                                \
+    do {                                                                            \
+        __m512bh bv[3];                                                             \
+        _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++)                        \
+            bv[v] = (__m512bh)_mm512_load_si512(b + (q) * NV + v);                  \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                      \
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[(q) * MR + r]);        \
+            _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++)                    \
+                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);                 \
+        }                                                                           \
+    } while (0)
+    int p = 0;
+    for (; p + 2 <= j->KP; p += 2, a += 2 * MR, b += 2 * NV) {
+        PAIR_STEP(0);
+        PAIR_STEP(1);
     }
+    if (p < j->KP)
+        PAIR_STEP(0);
+#undef PAIR_STEP
 
     __mmask16 m[3];
     for (int v = 0; v < NV; v++)
@@ -269,6 +265,7 @@ tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int
                 z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m[v], j->bias + c0 + 16 * v));
                 z = act_forward_ps(z, j->act);
                 break;
+            case K_FWDT:
             case K_DX:
                 break;
             case K_DW:
@@ -308,7 +305,7 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
     for (int r = r0; r < r0 + mr; r++)
         for (int c = c0; c < c0 + nc; c++) {
             const float *a = j->As + (size_t)r * j->asr;
-            float s = j->kind == K_FWD
+            float s = j->kind == K_FWD || j->kind == K_FWDT
                           ? nn_bf16_dot(a, j->ask, j->Bs + (size_t)c * j->ldb, 1, j->K)
                           : nn_bf16_dot(a, j->ask, j->Bs + c, (size_t)j->ldb, j->K);
             float *o = j->C + (size_t)r * j->cols + c;
@@ -316,6 +313,7 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
             case K_FWD:
                 *o = nn_act_forward(j->act, s + j->bias[c]);
                 break;
+            case K_FWDT:
             case K_DX:
                 *o = s;
                 break;
@@ -346,8 +344,10 @@ static void compute_part(void *ctx, long chunk)
     const job *j = ctx;
     long lo, hi;
     nn_pool_chunk(tiles_of(j), chunks_of(tiles_of(j)), chunk, &lo, &hi);
-    int have = -1;
-    uint32_t *panel = NULL;
+    /* the panel this thread packed last, if of this call: a thread's chunks
+     * are mostly consecutive, so each panel is packed about once a thread */
+    uint32_t *panel = panel_id == j->id ? panel_buffer.p : NULL;
+    int have = panel_id == j->id ? panel_cb : -1;
     for (long n = lo; n < hi; n++) {
         int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
         int c0 = cbi * NR, nc = j->cols - c0 < NR ? j->cols - c0 : NR;
@@ -358,6 +358,8 @@ static void compute_part(void *ctx, long chunk)
             if (panel)
                 pack_panel(j, panel, c0, nc, 16 * nv);
             have = cbi;
+            panel_id = panel ? j->id : 0;
+            panel_cb = cbi;
         }
         if (!panel)
             tile_scalar(j, r0, mr, c0, nc);
@@ -370,11 +372,11 @@ static void compute_part(void *ctx, long chunk)
     }
 }
 
-/* Packs A: rows of pairs (forward, dX) or pairs of rows (dW), a run of
+/* Packs A: pairs of row blocks (forward, dX) or pairs (dW), a run of
  * them a chunk. */
 static long pack_units(const job *j)
 {
-    return j->kind == K_FWD || j->kind == K_DX ? j->rows : j->KP;
+    return j->kind == K_DW || j->kind == K_SGD ? j->KP : (j->rb + 1) / 2;
 }
 
 static void pack_part(void *ctx, long chunk)
@@ -382,11 +384,10 @@ static void pack_part(void *ctx, long chunk)
     const job *j = ctx;
     long lo, hi;
     nn_pool_chunk(pack_units(j), j->pack_chunks, chunk, &lo, &hi);
-    if (j->kind == K_FWD || j->kind == K_DX)
-        pack_row_pairs(j->Ap, j->ars, j->As, j->K, (int)lo, (int)hi);
-    else /* A(r, k) = dZ[k, r]: pairs of dZ's rows, all `rows` columns */
-        pack_pair_rows(j->Ap, j->aps, j->As, j->rows, j->K, 0, j->rows, (int)j->aps, (int)lo,
-                       (int)hi);
+    if (j->kind != K_DW && j->kind != K_SGD)
+        pack_a_rows(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, 2 * (int)lo, 2 * (int)hi);
+    else
+        pack_a_pairs(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, (int)lo, (int)hi);
 }
 
 /* Runs the product; returns -1 (nothing written) when A's buffer cannot be
@@ -395,25 +396,17 @@ static int run(job *j)
 {
     if (j->rows <= 0 || j->cols <= 0)
         return 0;
+    j->id = atomic_fetch_add(&calls, 1) + 1;
     j->KP = (j->K + 1) / 2;
     j->rb = (j->rows + MR - 1) / MR;
     j->cb = (j->cols + NR - 1) / NR;
-    size_t words;
-    if (j->kind == K_FWD || j->kind == K_DX) {
-        j->ars = ((size_t)j->KP + 15) / 16 * 16;
-        j->aps = 1;
-        words = (size_t)j->rows * j->ars;
-    } else {
-        j->aps = ((size_t)j->rows + 15) / 16 * 16;
-        j->ars = 1;
-        words = (size_t)j->KP * j->aps;
-    }
+    size_t words = (size_t)j->rb * j->KP * MR;
     j->Ap = buffer_get(&a_buffer, words * sizeof(uint32_t) + 64);
     if (!j->Ap)
         return -1;
     int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
     long units = pack_units(j);
-    j->pack_chunks = chunks_of(units < 1 ? 1 : (units + 7) / 8);
+    j->pack_chunks = chunks_of(units < 1 ? 1 : (units + 3) / 4);
     if (units > 0)
         nn_pool_run(pack_part, j, j->pack_chunks, threads);
     nn_pool_run(compute_part, j, chunks_of(tiles_of(j)), threads);
@@ -422,9 +415,41 @@ static int run(job *j)
 
 /* ---- the table ------------------------------------------------------------------- */
 
+static _Thread_local buffer t_buffer; /* the calling thread's Z^T of a narrow forward */
+
+/* A narrow layer (out <= 16) would leave most of each 48-column panel empty
+ * and make the micro-kernel wait on its broadcasts: it is computed
+ * transposed instead, Z^T (out x B) = W X^T with the roles of X and W
+ * swapped (the same sums: each product is exact, so a b = b a), into a
+ * scratch, then Y = act(Z + b) a row at a time (a gather of the row's out
+ * sums).  Returns -1 when the scratch cannot be had. */
+static int forward_narrow(float *Y, const float *X, const float *W, const float *b, int B,
+                          int in, int out, nn_act act)
+{
+    float *Zt = buffer_get(&t_buffer, (size_t)out * B * sizeof(float) + 64);
+    if (!Zt)
+        return -1;
+    job j = {.kind = K_FWDT, .C = Zt, .rows = out, .cols = B, .K = in, .As = W,
+             .asr = (size_t)in, .ask = 1, .Bs = X, .ldb = in};
+    if (run(&j) < 0)
+        return -1;
+    __mmask16 m = first_n(out);
+    __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(B));
+    __m512 bias = _mm512_maskz_loadu_ps(m, b);
+    for (int i = 0; i < B; i++) {
+        __m512 z = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, Zt + i, 4);
+        _mm512_mask_storeu_ps(Y + (size_t)i * out, m, act_forward_ps(_mm512_add_ps(z, bias), act));
+    }
+    return 0;
+}
+
 static void bf16_forward(float *Y, const float *X, const float *W, const float *b, int B, int in,
                          int out, nn_act act)
 {
+    if (out <= 16 && B >= 32 && forward_narrow(Y, X, W, b, B, in, out, act) == 0)
+        return;
     job j = {.kind = K_FWD, .C = Y, .rows = B, .cols = out, .K = in, .As = X, .asr = (size_t)in,
              .ask = 1, .Bs = W, .ldb = in, .bias = b, .act = act};
     if (run(&j) < 0)

@@ -154,16 +154,3 @@ const nn_kernels nn_kernels_bf16_ref = {
     .dense_backward_weights = bf16_ref_backward_weights,
     .dense_sgd_weights = bf16_ref_sgd_weights,
 };
-
-#if defined(__x86_64__) || defined(__i386__)
-/* A placeholder so the table links while amx.c is written: the reference
- * under the AMX name.  Replaced by amx.c. */
-const nn_kernels nn_kernels_amx = {
-    .name = "amx",
-    .dense_forward = bf16_ref_forward,
-    .act_backward = bf16_ref_act_backward,
-    .dense_backward_input = bf16_ref_backward_input,
-    .dense_backward_weights = bf16_ref_backward_weights,
-    .dense_sgd_weights = bf16_ref_sgd_weights,
-};
-#endif

@@ -1,7 +1,8 @@
 /* cpufeat.c - whether the processor and the operating system support the
  * bf16 kernels (bf16.h):
  *   avx512bf16  cpuid: OSXSAVE (leaf 1), AVX512F (leaf 7.0 EBX 16), AVX2,
- *               AVX512_BF16 (leaf 7.1 EAX 5); XCR0: XMM, YMM, opmask,
+ *               AVX512BW (EBX 30: vpermw packs the pairs), AVX512_BF16
+ *               (leaf 7.1 EAX 5); XCR0: XMM, YMM, opmask,
  *               ZMM_Hi256, Hi16_ZMM
  *   amx         cpuid: AMX-BF16 (leaf 7.0 EDX 22), AMX-TILE (EDX 24), and
  *               the avx512bf16 set (amx.c's epilogues are AVX-512); XCR0:
@@ -31,7 +32,7 @@ int nn_cpu_has_avx512bf16(void)
     if ((xgetbv0() & 0xe6) != 0xe6) /* XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM */
         return 0;
     __cpuid_count(7, 0, a, b, c, d);
-    if (!(b >> 16 & 1) || !(b >> 5 & 1) || a < 1) /* AVX512F, AVX2; leaf 7.1 exists */
+    if (!(b >> 16 & 1) || !(b >> 5 & 1) || !(b >> 30 & 1) || a < 1) /* AVX512F, AVX2, BW */
         return 0;
     __cpuid_count(7, 1, a, b, c, d);
     return (int)(a >> 5 & 1);

@@ -1,0 +1,384 @@
+/* amx.c - the bf16 dense kernels on AMX tiles (tdpbf16ps); the only file
+ * built with -mamx-tile -mamx-bf16.  x86-64 Linux only: the tile data
+ * state must be granted to the process first (nn_amx_request_permission,
+ * bf16.h); the selection (cpu.c) does so, and run() below asks again (once)
+ * and falls back to the avx512bf16 kernels if it is refused rather than
+ * fault.
+ *
+ * Not run on the machine it was written on (an AMD Zen 4: no AMX); written
+ * from Intel's description of LDTILECFG and TDPBF16PS.  Its packing, tile
+ * addressing, configuration and epilogues were checked there only through
+ * a throwaway C emulation of the six tile intrinsics (asserting a valid
+ * palette-1 configuration and matching tile shapes) under tests/test_bf16.c:
+ * within the accumulation bound on every shape.  The instructions
+ * themselves never ran.
+ *
+ * Each product C (rows x cols) = sum over K of A(r, k) B(k, c) (the roles
+ * as in avx512bf16.c) is cut into blocks of 32 x 32 outputs, each four
+ * 16 x 16 fp32 tiles (tmm0-3) fed by two A tiles (tmm4-5: 16 rows x 16
+ * pairs) and two B tiles (tmm6-7: 16 pairs x 16 columns, the "VNNI" layout:
+ * a dword holds the pair (k even in the low half, k odd) of one column).
+ * Both operands are rounded by vcvtne2ps2bf16 and packed once per call,
+ * zero-padded to whole tiles, into buffers shared by the pool's threads:
+ *   A  rows of pairs, [row][pair] (dW's A = dZ^T transposed in 16 x 16
+ *      dword blocks)
+ *   B  pairs of rows, [pair][column] (the forward's B = W^T transposed)
+ * All eight tiles are configured 16 rows x 64 bytes.  After the k loop the
+ * four C tiles go to a 32 x 32 scratch and the epilogue (bias +
+ * activation, dW +=, the SGD rule) runs on it with AVX-512 (avx512_act.h).
+ *
+ * Rounding: TDPBF16PS accumulates in fp32 with round to nearest even,
+ * treats denormal inputs as zero and flushes denormal outputs; the order in
+ * which it adds the products of a row of pairs is not specified, so results
+ * agree with the reference within the accumulation bound, not bit for bit.
+ * Each block is computed whole by one thread in a fixed order: results do
+ * not depend on the thread count.
+ */
+#if defined(__x86_64__) && defined(__linux__)
+
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/avx512_act.h"
+#include "kernels/bf16.h"
+#include "kernels/bf16_pack.h"
+#include "math/activation.h"
+#include "pool/pool.h"
+
+extern const nn_kernels nn_kernels_avx512;
+
+enum { TILE = 16, BLOCK = 32 };
+
+typedef enum { K_FWD, K_DX, K_DW, K_SGD } kind;
+
+typedef struct {
+    kind kind;
+    float *C;
+    int rows, cols, K;   /* C is rows x cols (row stride cols), K terms a sum */
+    int KP;              /* pairs, (K + 1) / 2 */
+    int kpad, rpad, cpad; /* KP, rows and cols rounded up to 16, 32 and 32 */
+    const float *As, *Bs; /* fp32 sources (see pack_a / pack_b) */
+    uint32_t *Ap;        /* A(r, p) at Ap[r * kpad + p] */
+    uint32_t *Bp;        /* B(p, c) at Bp[p * cpad + c] */
+    const float *bias;
+    nn_act act;
+    float lr, wd;
+    int nrb, ncb;        /* blocks of 32 rows, of 32 columns */
+    long a_units, b_units, pack_chunks;
+} job;
+
+typedef struct {
+    void *p;
+    size_t cap;
+} buffer;
+
+static void *buffer_get(buffer *b, size_t n)
+{
+    if (b->cap >= n)
+        return b->p;
+    n = (n + 4095) / 4096 * 4096;
+    void *p = aligned_alloc(64, n);
+    if (!p)
+        return NULL;
+    free(b->p);
+    b->p = p;
+    b->cap = n;
+    return p;
+}
+
+static _Thread_local buffer a_buffer, b_buffer; /* the calling thread's packed operands */
+
+/* ---- packing (16 rows, pairs or columns a unit) ----------------------------------- */
+
+/* A, rows r0..r0+15.  Forward and dX: A(r, p) = (S[r, 2p], S[r, 2p + 1]),
+ * S = X or dZ (rows x K).  dW: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ
+ * (K x rows), transposed 16 x 16 pairs at a time. */
+static void pack_a(const job *j, int r0)
+{
+    const float *S = j->As;
+    if (j->kind == K_FWD || j->kind == K_DX) {
+        for (int r = r0; r < r0 + TILE; r++) {
+            uint32_t *d = j->Ap + (size_t)r * j->kpad;
+            const float *s = r < j->rows ? S + (size_t)r * j->K : NULL;
+            for (int p = 0; p < j->kpad; p += 16) {
+                __m512i v = _mm512_setzero_si512();
+                if (s) {
+                    int left = j->K - 2 * p;
+                    v = bf16_in_order(load_n(s, (size_t)(2 * p), left),
+                                      load_n(s, (size_t)(2 * p + 16), left - 16));
+                }
+                _mm512_store_si512(d + p, v);
+            }
+        }
+        return;
+    }
+    for (int p0 = 0; p0 < j->kpad; p0 += 16) {
+        __m512i t[16];
+        for (int q = 0; q < 16; q++) {
+            int k = 2 * (p0 + q);
+            t[q] = _mm512_setzero_si512();
+            if (k < j->K) {
+                const float *m0 = S + (size_t)k * j->rows;
+                __m512 lo = load_n(m0, (size_t)r0, j->rows - r0);
+                __m512 hi = k + 1 < j->K ? load_n(m0 + j->rows, (size_t)r0, j->rows - r0)
+                                         : _mm512_setzero_ps();
+                t[q] = bf16_interleaved(lo, hi); /* lane i: (r0 + i, p0 + q) */
+            }
+        }
+        transpose16(t); /* t[i] lane q: (r0 + i, p0 + q) */
+        for (int i = 0; i < 16; i++)
+            _mm512_store_si512(j->Ap + (size_t)(r0 + i) * j->kpad + p0, t[i]);
+    }
+}
+
+/* B, unit u.  Forward: columns 16u..16u+15 of B(p, c) = (W[c, 2p],
+ * W[c, 2p + 1]), W (cols x K), transposed.  dX and dW: pairs 16u..16u+15
+ * of B(p, c) = (M[2p, c], M[2p + 1, c]), M = W or X (K x cols). */
+static void pack_b(const job *j, int u)
+{
+    const float *M = j->Bs;
+    if (j->kind == K_FWD) {
+        int c0 = 16 * u;
+        for (int p0 = 0; p0 < j->kpad; p0 += 16) {
+            __m512i t[16];
+            int left = j->K - 2 * p0;
+            for (int i = 0; i < 16; i++) {
+                t[i] = _mm512_setzero_si512();
+                if (c0 + i < j->cols) {
+                    const float *w = M + (size_t)(c0 + i) * j->K;
+                    t[i] = bf16_in_order(load_n(w, (size_t)(2 * p0), left),
+                                         load_n(w, (size_t)(2 * p0 + 16), left - 16));
+                }
+            }
+            transpose16(t); /* t[q] lane i: (p0 + q, c0 + i) */
+            for (int q = 0; q < 16; q++)
+                _mm512_store_si512(j->Bp + (size_t)(p0 + q) * j->cpad + c0, t[q]);
+        }
+        return;
+    }
+    for (int p = 16 * u; p < 16 * u + 16; p++) {
+        int k = 2 * p;
+        uint32_t *d = j->Bp + (size_t)p * j->cpad;
+        for (int c = 0; c < j->cpad; c += 16) {
+            __m512i v = _mm512_setzero_si512();
+            if (k < j->K) {
+                const float *m0 = M + (size_t)k * j->cols;
+                __m512 lo = load_n(m0, (size_t)c, j->cols - c);
+                __m512 hi = k + 1 < j->K ? load_n(m0 + j->cols, (size_t)c, j->cols - c)
+                                         : _mm512_setzero_ps();
+                v = bf16_interleaved(lo, hi);
+            }
+            _mm512_store_si512(d + c, v);
+        }
+    }
+}
+
+static void pack_part(void *ctx, long chunk)
+{
+    const job *j = ctx;
+    long lo, hi;
+    nn_pool_chunk(j->a_units + j->b_units, j->pack_chunks, chunk, &lo, &hi);
+    for (long u = lo; u < hi; u++) {
+        if (u < j->a_units)
+            pack_a(j, (int)u * TILE);
+        else
+            pack_b(j, (int)(u - j->a_units));
+    }
+}
+
+/* ---- the tiles ---------------------------------------------------------------------- */
+
+/* Palette 1; tiles 0-7 all 16 rows of 64 bytes. */
+typedef struct {
+    uint8_t palette, start_row, reserved0[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+static void load_tile_config(void)
+{
+    _Alignas(64) tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+/* Block (rb, cb): rows 32 rb.., columns 32 cb.. */
+static void block(const job *j, int rb, int cb)
+{
+    int r0 = rb * BLOCK, c0 = cb * BLOCK;
+    const long sa = (long)j->kpad * 4, sb = (long)j->cpad * 4;
+    const uint32_t *a0 = j->Ap + (size_t)r0 * j->kpad, *a1 = a0 + (size_t)TILE * j->kpad;
+    const uint32_t *b = j->Bp + c0;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int p0 = 0; p0 < j->kpad; p0 += 16) {
+        _tile_loadd(4, a0 + p0, sa);
+        _tile_loadd(5, a1 + p0, sa);
+        _tile_loadd(6, b + (size_t)p0 * j->cpad, sb);
+        _tile_loadd(7, b + (size_t)p0 * j->cpad + TILE, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _Alignas(64) float out[BLOCK * BLOCK];
+    _tile_stored(0, out, BLOCK * 4);
+    _tile_stored(1, out + TILE, BLOCK * 4);
+    _tile_stored(2, out + TILE * BLOCK, BLOCK * 4);
+    _tile_stored(3, out + TILE * BLOCK + TILE, BLOCK * 4);
+
+    int nr = j->rows - r0 < BLOCK ? j->rows - r0 : BLOCK;
+    for (int r = 0; r < nr; r++) {
+        float *c = j->C + (size_t)(r0 + r) * j->cols + c0;
+        for (int v = 0; v < 2; v++) {
+            int n = j->cols - c0 - 16 * v;
+            if (n <= 0)
+                break;
+            __mmask16 m = first_n(n);
+            __m512 z = _mm512_load_ps(out + r * BLOCK + 16 * v);
+            float *cv = c + 16 * v;
+            switch (j->kind) {
+            case K_FWD:
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m, j->bias + c0 + 16 * v));
+                z = act_forward_ps(z, j->act);
+                break;
+            case K_DX:
+                break;
+            case K_DW:
+                z = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cv), z);
+                break;
+            case K_SGD: {
+                __m512 w = _mm512_maskz_loadu_ps(m, cv);
+                __m512 g = _mm512_add_ps(z, _mm512_mul_ps(_mm512_set1_ps(j->wd), w));
+                z = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(j->lr), g));
+                break;
+            }
+            }
+            _mm512_mask_storeu_ps(cv, m, z);
+        }
+    }
+}
+
+static long blocks_of(const job *j)
+{
+    return (long)j->nrb * j->ncb;
+}
+
+static long chunks_of(long n)
+{
+    return n < NN_POOL_MAX_CHUNKS ? n : NN_POOL_MAX_CHUNKS;
+}
+
+static void compute_part(void *ctx, long chunk)
+{
+    const job *j = ctx;
+    long lo, hi;
+    nn_pool_chunk(blocks_of(j), chunks_of(blocks_of(j)), chunk, &lo, &hi);
+    load_tile_config(); /* per thread; released when the chunk is done */
+    for (long n = lo; n < hi; n++)
+        block(j, (int)(n % j->nrb), (int)(n / j->nrb));
+    _tile_release();
+}
+
+/* 1 when the tile state is granted, -1 when refused; asked once. */
+static int amx_usable(void)
+{
+    static atomic_int state;
+    int s = atomic_load(&state);
+    if (!s) {
+        s = nn_amx_request_permission() == 0 ? 1 : -1;
+        atomic_store(&state, s);
+    }
+    return s > 0;
+}
+
+/* Runs the product; -1 (nothing written) when it cannot: no tile state or
+ * no memory for the packed operands. */
+static int run(job *j)
+{
+    if (j->rows <= 0 || j->cols <= 0)
+        return 0;
+    if (!amx_usable())
+        return -1;
+    j->KP = (j->K + 1) / 2;
+    j->kpad = (j->KP + 15) / 16 * 16;
+    j->rpad = (j->rows + BLOCK - 1) / BLOCK * BLOCK;
+    j->cpad = (j->cols + BLOCK - 1) / BLOCK * BLOCK;
+    j->nrb = j->rpad / BLOCK;
+    j->ncb = j->cpad / BLOCK;
+    size_t na = (size_t)j->rpad * j->kpad, nb = (size_t)j->kpad * j->cpad;
+    j->Ap = buffer_get(&a_buffer, (na > 0 ? na : 16) * sizeof(uint32_t));
+    j->Bp = buffer_get(&b_buffer, (nb > 0 ? nb : 16) * sizeof(uint32_t));
+    if (!j->Ap || !j->Bp)
+        return -1;
+    int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
+    j->a_units = j->rpad / TILE;
+    j->b_units = j->kind == K_FWD ? j->cpad / TILE : j->kpad / 16;
+    j->pack_chunks = chunks_of(j->a_units + j->b_units);
+    nn_pool_run(pack_part, j, j->pack_chunks, threads);
+    nn_pool_run(compute_part, j, chunks_of(blocks_of(j)), threads);
+    return 0;
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+static void amx_forward(float *Y, const float *X, const float *W, const float *b, int B, int in,
+                        int out, nn_act act)
+{
+    job j = {.kind = K_FWD, .C = Y, .rows = B, .cols = out, .K = in, .As = X, .Bs = W,
+             .bias = b, .act = act};
+    if (run(&j) < 0)
+        nn_kernels_avx512bf16.dense_forward(Y, X, W, b, B, in, out, act);
+}
+
+static void amx_act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
+{
+    nn_kernels_avx512.act_backward(dY, db, Y, B, out, act);
+}
+
+static void amx_backward_input(float *dX, const float *dZ, const float *W, int B, int in,
+                               int out)
+{
+    job j = {.kind = K_DX, .C = dX, .rows = B, .cols = in, .K = out, .As = dZ, .Bs = W};
+    if (run(&j) < 0)
+        nn_kernels_avx512bf16.dense_backward_input(dX, dZ, W, B, in, out);
+}
+
+static void amx_backward_weights(float *dW, const float *dZ, const float *X, int B, int in,
+                                 int out)
+{
+    job j = {.kind = K_DW, .C = dW, .rows = out, .cols = in, .K = B, .As = dZ, .Bs = X};
+    if (run(&j) < 0)
+        nn_kernels_avx512bf16.dense_backward_weights(dW, dZ, X, B, in, out);
+}
+
+static void amx_sgd_weights(float *W, const float *dZ, const float *X, int B, int in, int out,
+                            float lr, float wd)
+{
+    job j = {.kind = K_SGD, .C = W, .rows = out, .cols = in, .K = B, .As = dZ, .Bs = X,
+             .lr = lr, .wd = wd};
+    if (run(&j) < 0)
+        nn_kernels_avx512bf16.dense_sgd_weights(W, dZ, X, B, in, out, lr, wd);
+}
+
+const nn_kernels nn_kernels_amx = {
+    .name = "amx",
+    .dense_forward = amx_forward,
+    .act_backward = amx_act_backward,
+    .dense_backward_input = amx_backward_input,
+    .dense_backward_weights = amx_backward_weights,
+    .dense_sgd_weights = amx_sgd_weights,
+};
+
+#endif
