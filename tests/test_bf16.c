@@ -499,16 +499,17 @@ END_TEST
 START_TEST(test_bf16_vector_every_block_boundary)
 {
     /* Rows around the micro-kernel's 8, columns around its 16-wide vectors
-     * and 48-wide panels, k around the 32 elements of a packing block and
+     * and 48-wide panels (and the split last panels), k around the 32 elements of a packing block and
      * odd/even. */
     const nn_kernels *kt = vec_table(_i);
     if (!kt)
         return;
     static const int rows[] = {7, 8, 9, 16, 17};
-    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 97};
+    /* 64 and 112 (48 n + 16) end in two 32-column panels */
+    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 64, 97, 112};
     static const int ks[] = {2, 31, 32, 33, 64, 65};
     for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 8; b++)
+        for (int b = 0; b < 10; b++)
             for (int c = 0; c < 6; c++) {
                 /* each dimension in each role: the forward's cols are out,
                  * dX's are in, dW's rows are out */

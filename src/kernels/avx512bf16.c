@@ -72,7 +72,7 @@ typedef struct {
     const float *bias;
     nn_act act;
     float lr, wd;
-    int rb, cb; /* row blocks of MR, column panels of NR */
+    int rb, cb; /* row blocks of MR, column panels (panel_of) */
     long pack_chunks;
     unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
@@ -337,6 +337,28 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
 
 /* ---- sharing the work -------------------------------------------------------------- */
 
+/* Panels are NR columns wide, the last one narrower; where that would be
+ * 16 columns (784, 1024 and 256 = 48 n + 16), the last 64 columns are two
+ * panels of 32 instead: a 16-column tile feeds one vdpbf16ps per broadcast,
+ * a 32-column one two. */
+static int panels(int cols)
+{
+    return cols % NR == 16 && cols > NR ? cols / NR + 1 : (cols + NR - 1) / NR;
+}
+
+static void panel_of(int cols, int cbi, int *c0, int *nc)
+{
+    int split = cols % NR == 16 && cols > NR; /* the last two are 32 wide */
+    int n = panels(cols);
+    if (split && cbi >= n - 2) {
+        *c0 = (n - 2) * NR + (cbi - (n - 2)) * 32;
+        *nc = 32;
+        return;
+    }
+    *c0 = cbi * NR;
+    *nc = cols - *c0 < NR ? cols - *c0 : NR;
+}
+
 static long tiles_of(const job *j)
 {
     return (long)j->rb * j->cb;
@@ -358,7 +380,8 @@ static void compute_part(void *ctx, long chunk)
     int have = panel_id == j->id ? panel_cb : -1;
     for (long n = lo; n < hi; n++) {
         int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
-        int c0 = cbi * NR, nc = j->cols - c0 < NR ? j->cols - c0 : NR;
+        int c0, nc;
+        panel_of(j->cols, cbi, &c0, &nc);
         int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
         int nv = (nc + 15) / 16;
         if (cbi != have) {
@@ -407,7 +430,7 @@ static int run(job *j)
     j->id = atomic_fetch_add(&calls, 1) + 1;
     j->KP = (j->K + 1) / 2;
     j->rb = (j->rows + MR - 1) / MR;
-    j->cb = (j->cols + NR - 1) / NR;
+    j->cb = panels(j->cols);
     size_t words = (size_t)j->rb * j->KP * MR;
     j->Ap = buffer_get(&a_buffer, words * sizeof(uint32_t) + 64);
     if (!j->Ap)
