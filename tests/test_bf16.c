@@ -499,8 +499,8 @@ END_TEST
 START_TEST(test_bf16_vector_every_block_boundary)
 {
     /* Rows around the micro-kernel's 8, columns around its 16-wide vectors
-     * and 48-wide panels (and the split last panels), k around the 32 elements of a packing block and
-     * odd/even. */
+     * and 48-wide panels (and the split last panels), k around the 32
+     * elements of a packing block and odd/even. */
     const nn_kernels *kt = vec_table(_i);
     if (!kt)
         return;
