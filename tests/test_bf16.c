@@ -162,9 +162,11 @@ static void ref_vs_double(int B, int in, int out)
 {
     nn_rng r;
     nn_rng_seed(&r, (uint64_t)(B * 7919 + in * 104729 + out), 11);
-    float *X = malloc(sizeof(float) * (size_t)B * in), *W = malloc(sizeof(float) * (size_t)out * in);
+    float *X = malloc(sizeof(float) * (size_t)B * in);
+    float *W = malloc(sizeof(float) * (size_t)out * in);
     float *dZ = malloc(sizeof(float) * (size_t)B * out), *b = calloc((size_t)out, sizeof(float));
-    float *Y = malloc(sizeof(float) * (size_t)B * out), *dX = malloc(sizeof(float) * (size_t)B * in);
+    float *Y = malloc(sizeof(float) * (size_t)B * out);
+    float *dX = malloc(sizeof(float) * (size_t)B * in);
     float *dW = calloc((size_t)out * in, sizeof(float));
     ck_assert(X && W && dZ && b && Y && dX && dW);
     fill(X, (size_t)B * in, &r);
@@ -177,7 +179,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int j = 0; j < out; j++) {
             double s = 0, m = 0;
             for (int k = 0; k < in; k++) {
-                double p = (double)rnd_bf16(X[(size_t)i * in + k]) * rnd_bf16(W[(size_t)j * in + k]);
+                double p = (double)rnd_bf16(X[(size_t)i * in + k]) *
+                           rnd_bf16(W[(size_t)j * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -189,7 +192,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int k = 0; k < in; k++) {
             double s = 0, m = 0;
             for (int j = 0; j < out; j++) {
-                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) * rnd_bf16(W[(size_t)j * in + k]);
+                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) *
+                           rnd_bf16(W[(size_t)j * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -201,7 +205,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int k = 0; k < in; k++) {
             double s = 0, m = 0;
             for (int i = 0; i < B; i++) {
-                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) * rnd_bf16(X[(size_t)i * in + k]);
+                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) *
+                           rnd_bf16(X[(size_t)i * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -349,7 +354,8 @@ static results results_of(const nn_kernels *kt, const operands *o, int B, int in
     results res;
     float **all[] = {&res.Y, &res.Ys, &res.Yr, &res.Yt};
     for (int a = 0; a < 4; a++) {
-        *all[a] = (float *)aligned_alloc(64, ((ny + 16) * sizeof(float) + 63) / 64 * 64) + skew % 16;
+        size_t bytes = ((ny + 16) * sizeof(float) + 63) / 64 * 64;
+        *all[a] = (float *)aligned_alloc(64, bytes) + skew % 16;
         ck_assert_ptr_nonnull(*all[a]);
     }
     res.dX = malloc(sizeof(float) * nx);
@@ -423,7 +429,8 @@ static void within_bound(const float *got, const float *As, size_t asr, size_t a
         for (int c = 0; c < cols; c++) {
             double s = base ? base[(size_t)r * ldbase + c] : 0.0, m = fabs(s);
             for (int k = 0; k < K; k++) {
-                double p = (double)rnd_bf16(As[r * asr + k * ask]) * rnd_bf16(Bs[c * bsc + k * bsk]);
+                double p = (double)rnd_bf16(As[r * asr + k * ask]) *
+                           rnd_bf16(Bs[c * bsc + k * bsk]);
                 s += p;
                 m += fabs(p);
             }

@@ -178,7 +178,8 @@ static void pack_a_rows(uint32_t *Ap, const float *S, int rows, int K, int KP, i
             for (int q = 0; q < np; q++) {
                 _mm256_store_si256((__m256i *)(d0 + q * MR), _mm512_castsi512_si256(r[q]));
                 if (rb + 1 < nrb)
-                    _mm256_store_si256((__m256i *)(d1 + q * MR), _mm512_extracti64x4_epi64(r[q], 1));
+                    _mm256_store_si256((__m256i *)(d1 + q * MR),
+                                       _mm512_extracti64x4_epi64(r[q], 1));
             }
         }
 }
