@@ -273,6 +273,8 @@ static const nn_kernels *vec_table(int i)
 #if defined(__x86_64__) || defined(__i386__)
     if (i == 0)
         return nn_cpu_has_avx512bf16() ? &nn_kernels_avx512bf16 : NULL;
+#endif
+#if defined(__x86_64__) && defined(__linux__) /* where amx.c has its table */
     if (i == 1)
         return nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0 ? &nn_kernels_amx
                                                                          : NULL;
@@ -575,6 +577,8 @@ START_TEST(test_bf16_cpu_features)
     ck_assert_str_eq(nn_kernels_bf16_ref.name, "scalar");
 #if defined(__x86_64__) || defined(__i386__)
     ck_assert_str_eq(nn_kernels_avx512bf16.name, "avx512bf16");
+#endif
+#if defined(__x86_64__) && defined(__linux__)
     ck_assert_str_eq(nn_kernels_amx.name, "amx");
 #endif
 }
