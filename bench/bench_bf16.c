@@ -209,8 +209,10 @@ int main(int argc, char **argv)
     }
     const nn_kernels *tabs[3] = {&nn_kernels_avx512, &nn_kernels_avx512bf16, NULL};
     int ntabs = 2;
+#if defined(__x86_64__) && defined(__linux__) /* where amx.c has its table */
     if (nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0)
         tabs[ntabs++] = &nn_kernels_amx;
+#endif
     nn_pool_set_threads(threads);
     use_cpu_time = threads == 1;
     int with_peak = threads == 1;

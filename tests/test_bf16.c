@@ -162,9 +162,11 @@ static void ref_vs_double(int B, int in, int out)
 {
     nn_rng r;
     nn_rng_seed(&r, (uint64_t)(B * 7919 + in * 104729 + out), 11);
-    float *X = malloc(sizeof(float) * (size_t)B * in), *W = malloc(sizeof(float) * (size_t)out * in);
+    float *X = malloc(sizeof(float) * (size_t)B * in);
+    float *W = malloc(sizeof(float) * (size_t)out * in);
     float *dZ = malloc(sizeof(float) * (size_t)B * out), *b = calloc((size_t)out, sizeof(float));
-    float *Y = malloc(sizeof(float) * (size_t)B * out), *dX = malloc(sizeof(float) * (size_t)B * in);
+    float *Y = malloc(sizeof(float) * (size_t)B * out);
+    float *dX = malloc(sizeof(float) * (size_t)B * in);
     float *dW = calloc((size_t)out * in, sizeof(float));
     ck_assert(X && W && dZ && b && Y && dX && dW);
     fill(X, (size_t)B * in, &r);
@@ -177,7 +179,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int j = 0; j < out; j++) {
             double s = 0, m = 0;
             for (int k = 0; k < in; k++) {
-                double p = (double)rnd_bf16(X[(size_t)i * in + k]) * rnd_bf16(W[(size_t)j * in + k]);
+                double p = (double)rnd_bf16(X[(size_t)i * in + k]) *
+                           rnd_bf16(W[(size_t)j * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -189,7 +192,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int k = 0; k < in; k++) {
             double s = 0, m = 0;
             for (int j = 0; j < out; j++) {
-                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) * rnd_bf16(W[(size_t)j * in + k]);
+                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) *
+                           rnd_bf16(W[(size_t)j * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -201,7 +205,8 @@ static void ref_vs_double(int B, int in, int out)
         for (int k = 0; k < in; k++) {
             double s = 0, m = 0;
             for (int i = 0; i < B; i++) {
-                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) * rnd_bf16(X[(size_t)i * in + k]);
+                double p = (double)rnd_bf16(dZ[(size_t)i * out + j]) *
+                           rnd_bf16(X[(size_t)i * in + k]);
                 s += p;
                 m += fabs(p);
             }
@@ -268,6 +273,8 @@ static const nn_kernels *vec_table(int i)
 #if defined(__x86_64__) || defined(__i386__)
     if (i == 0)
         return nn_cpu_has_avx512bf16() ? &nn_kernels_avx512bf16 : NULL;
+#endif
+#if defined(__x86_64__) && defined(__linux__) /* where amx.c has its table */
     if (i == 1)
         return nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0 ? &nn_kernels_amx
                                                                          : NULL;
@@ -349,7 +356,8 @@ static results results_of(const nn_kernels *kt, const operands *o, int B, int in
     results res;
     float **all[] = {&res.Y, &res.Ys, &res.Yr, &res.Yt};
     for (int a = 0; a < 4; a++) {
-        *all[a] = (float *)aligned_alloc(64, ((ny + 16) * sizeof(float) + 63) / 64 * 64) + skew % 16;
+        size_t bytes = ((ny + 16) * sizeof(float) + 63) / 64 * 64;
+        *all[a] = (float *)aligned_alloc(64, bytes) + skew % 16;
         ck_assert_ptr_nonnull(*all[a]);
     }
     res.dX = malloc(sizeof(float) * nx);
@@ -423,7 +431,8 @@ static void within_bound(const float *got, const float *As, size_t asr, size_t a
         for (int c = 0; c < cols; c++) {
             double s = base ? base[(size_t)r * ldbase + c] : 0.0, m = fabs(s);
             for (int k = 0; k < K; k++) {
-                double p = (double)rnd_bf16(As[r * asr + k * ask]) * rnd_bf16(Bs[c * bsc + k * bsk]);
+                double p = (double)rnd_bf16(As[r * asr + k * ask]) *
+                           rnd_bf16(Bs[c * bsc + k * bsk]);
                 s += p;
                 m += fabs(p);
             }
@@ -499,16 +508,17 @@ END_TEST
 START_TEST(test_bf16_vector_every_block_boundary)
 {
     /* Rows around the micro-kernel's 8, columns around its 16-wide vectors
-     * and 48-wide panels, k around the 32 elements of a packing block and
-     * odd/even. */
+     * and 48-wide panels (and the split last panels), k around the 32
+     * elements of a packing block and odd/even. */
     const nn_kernels *kt = vec_table(_i);
     if (!kt)
         return;
     static const int rows[] = {7, 8, 9, 16, 17};
-    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 97};
+    /* 64 and 112 (48 n + 16) end in two 32-column panels */
+    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 64, 97, 112};
     static const int ks[] = {2, 31, 32, 33, 64, 65};
     for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 8; b++)
+        for (int b = 0; b < 10; b++)
             for (int c = 0; c < 6; c++) {
                 /* each dimension in each role: the forward's cols are out,
                  * dX's are in, dW's rows are out */
@@ -567,6 +577,8 @@ START_TEST(test_bf16_cpu_features)
     ck_assert_str_eq(nn_kernels_bf16_ref.name, "scalar");
 #if defined(__x86_64__) || defined(__i386__)
     ck_assert_str_eq(nn_kernels_avx512bf16.name, "avx512bf16");
+#endif
+#if defined(__x86_64__) && defined(__linux__)
     ck_assert_str_eq(nn_kernels_amx.name, "amx");
 #endif
 }

@@ -17,7 +17,8 @@
  *      blocks of 8 rows: [row block][pair][8 rows] dwords, so a tile reads
  *      its A as one sequential stream (rows of X or dZ are transposed in
  *      16 x 16 dword blocks; dW's A = dZ^T takes two rows of dZ a pair),
- *      in parallel on the pool;
+ *      two row blocks at a time by the first tile that needs them (a_unit),
+ *      in the same run of the pool as the products;
  *   B  packed a panel of 48 columns at a time by the thread that needs it,
  *      into that thread's own buffer: [pair][48 columns] dwords, read
  *      sequentially by the micro-kernel (the forward transposes W in 16 x 16
@@ -72,8 +73,10 @@ typedef struct {
     const float *bias;
     nn_act act;
     float lr, wd;
-    int rb, cb; /* row blocks of MR, column panels of NR */
-    long pack_chunks;
+    int rb, cb; /* row blocks of MR, column panels (panel_of) */
+    long tile_chunks;
+    /* A's units (two row blocks each): 0 not packed, 1 being packed, 2 in Ap */
+    atomic_uchar *ready;
     unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
 
@@ -101,6 +104,8 @@ static void *buffer_get(buffer *b, size_t n)
 }
 
 static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
+static _Thread_local buffer ready_buffer; /* and its units' states */
+static _Thread_local buffer a_private;    /* a thread's own copy of a unit of A */
 static _Thread_local buffer panel_buffer; /* each thread's packed B panel */
 /* which panel panel_buffer holds: of the call numbered panel_id, panel_cb */
 static _Thread_local unsigned long panel_id;
@@ -152,57 +157,79 @@ static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0
         }
 }
 
-/* A of the forward and dX, row blocks rb0, rb0 + 1, ... < rb1 (rb0 even):
- * A(r, p) = (S[r, 2p], S[r, 2p + 1]), S with `rows` rows of K; rows past
- * the end are zeros.  Two row blocks (16 rows) a transposition. */
-static void pack_a_rows(uint32_t *Ap, const float *S, int rows, int K, int KP, int nrb, int rb0,
-                        int rb1)
+/* A's unit u, row blocks 2u and 2u + 1 (if < nrb), into dst ([block][pair]
+ * [8 rows], the unit's part of the shared layout).  Forward and dX:
+ * A(r, p) = (S[r, 2p], S[r, 2p + 1]), S with `rows` rows of K, 16 rows
+ * transposed at a time; dW: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ with
+ * K rows of `rows`, two rows of dZ interleaved.  Rows past the end are
+ * zeros. */
+static void pack_a_unit(const job *j, int u, uint32_t *dst)
 {
-    for (int rb = rb0; rb < rb1; rb += 2)
-        for (int p0 = 0; p0 < KP; p0 += 16) {
-            __m512i r[16];
-            int left = K - 2 * p0;
-            for (int t = 0; t < 16; t++) {
-                int row = rb * MR + t;
-                if (row < rows) {
-                    const float *x = S + (size_t)row * K;
-                    r[t] = bf16_in_order(load_n(x, (size_t)(2 * p0), left),
-                                         load_n(x, (size_t)(2 * p0 + 16), left - 16));
-                } else {
-                    r[t] = _mm512_setzero_si512();
-                }
-            }
-            transpose16(r);
-            int np = KP - p0 < 16 ? KP - p0 : 16;
-            uint32_t *d0 = Ap + ((size_t)rb * KP + p0) * MR, *d1 = d0 + (size_t)KP * MR;
-            for (int q = 0; q < np; q++) {
-                _mm256_store_si256((__m256i *)(d0 + q * MR), _mm512_castsi512_si256(r[q]));
-                if (rb + 1 < nrb)
-                    _mm256_store_si256((__m256i *)(d1 + q * MR), _mm512_extracti64x4_epi64(r[q], 1));
-            }
-        }
-}
-
-/* A of dW, pairs p0..p1-1: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ with
- * `rows` columns and K rows; zeros past them. */
-static void pack_a_pairs(uint32_t *Ap, const float *dZ, int rows, int K, int KP, int nrb, int p0,
-                         int p1)
-{
-    for (int p = p0; p < p1; p++) {
-        const float *m0 = dZ + (size_t)(2 * p) * rows;
-        const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
-        for (int c = 0; c < nrb * MR; c += 16) {
-            __m512 r0 = load_n(m0, (size_t)c, rows - c);
-            __m512 r1 = m1 ? load_n(m1, (size_t)c, rows - c) : _mm512_setzero_ps();
-            __m512i v = bf16_interleaved(r0, r1);
-            int rb = c / MR;
-            _mm256_store_si256((__m256i *)(Ap + ((size_t)rb * KP + p) * MR),
-                               _mm512_castsi512_si256(v));
-            if (rb + 1 < nrb)
-                _mm256_store_si256((__m256i *)(Ap + ((size_t)(rb + 1) * KP + p) * MR),
+    const int KP = j->KP, K = j->K, rows = j->rows, r0 = 16 * u;
+    const int two = 2 * u + 1 < j->rb; /* the unit has its second block */
+    uint32_t *d1 = dst + (size_t)KP * MR;
+    if (j->kind == K_DW || j->kind == K_SGD) {
+        for (int p = 0; p < KP; p++) {
+            const float *m0 = j->As + (size_t)(2 * p) * rows;
+            const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
+            __m512 lo = load_n(m0, (size_t)r0, rows - r0);
+            __m512 hi = m1 ? load_n(m1, (size_t)r0, rows - r0) : _mm512_setzero_ps();
+            __m512i v = bf16_interleaved(lo, hi);
+            _mm256_store_si256((__m256i *)(dst + (size_t)p * MR), _mm512_castsi512_si256(v));
+            if (two)
+                _mm256_store_si256((__m256i *)(d1 + (size_t)p * MR),
                                    _mm512_extracti64x4_epi64(v, 1));
         }
+        return;
     }
+    for (int p0 = 0; p0 < KP; p0 += 16) {
+        __m512i r[16];
+        int left = K - 2 * p0;
+        for (int t = 0; t < 16; t++) {
+            if (r0 + t < rows) {
+                const float *x = j->As + (size_t)(r0 + t) * K;
+                r[t] = bf16_in_order(load_n(x, (size_t)(2 * p0), left),
+                                     load_n(x, (size_t)(2 * p0 + 16), left - 16));
+            } else {
+                r[t] = _mm512_setzero_si512();
+            }
+        }
+        transpose16(r);
+        int np = KP - p0 < 16 ? KP - p0 : 16;
+        for (int q = 0; q < np; q++) {
+            _mm256_store_si256((__m256i *)(dst + (size_t)(p0 + q) * MR),
+                               _mm512_castsi512_si256(r[q]));
+            if (two)
+                _mm256_store_si256((__m256i *)(d1 + (size_t)(p0 + q) * MR),
+                                   _mm512_extracti64x4_epi64(r[q], 1));
+        }
+    }
+}
+
+/* Unit u of A, packed: the shared copy, packed now by this thread if no
+ * other has begun it; if another is packing it, this thread packs a copy of
+ * its own rather than wait (a thread the system has descheduled must hold
+ * nobody up).  The bits are the same either way.  NULL: no memory. */
+static const uint32_t *a_unit(const job *j, int u)
+{
+    uint32_t *shared = j->Ap + (size_t)u * 2 * j->KP * MR;
+    unsigned char st = atomic_load_explicit(&j->ready[u], memory_order_acquire);
+    if (st == 2)
+        return shared;
+    unsigned char expect = 0;
+    if (st == 0 && atomic_compare_exchange_strong_explicit(&j->ready[u], &expect, 1,
+                                                           memory_order_acq_rel,
+                                                           memory_order_acquire)) {
+        pack_a_unit(j, u, shared);
+        atomic_store_explicit(&j->ready[u], 2, memory_order_release);
+        return shared;
+    }
+    if (expect == 2)
+        return shared;
+    uint32_t *mine = buffer_get(&a_private, (size_t)2 * j->KP * MR * sizeof(uint32_t) + 64);
+    if (mine)
+        pack_a_unit(j, u, mine);
+    return mine;
 }
 
 static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
@@ -220,7 +247,8 @@ static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
  * NV so the 8 x NV accumulators live in registers; rows past mr are A's
  * zero padding (computed, not stored). */
 static inline __attribute__((always_inline)) void
-tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int NV)
+tile(const job *j, const uint32_t *Ablk, const uint32_t *Bp, int r0, int mr, int c0, int nc,
+     const int NV)
 {
     __m512 acc[MR][3];
 #pragma GCC unroll 8
@@ -228,8 +256,16 @@ tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             acc[r][v] = _mm512_setzero_ps();
-    const uint32_t *a = j->Ap + (size_t)(r0 / MR) * j->KP * MR;
+    const uint32_t *a = Ablk;
     const __m512i *b = (const __m512i *)Bp;
+    /* dW and SGD read the tile's rows of C in the epilogue: fetched while the
+     * sums run (4-13% on W2's and W3's dW; no gain for the stores of the
+     * forward and dX) */
+    if (j->kind == K_DW || j->kind == K_SGD)
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < NV; v++)
+                _mm_prefetch((const char *)(j->C + (size_t)(r0 + r) * j->cols + c0 + 16 * v),
+                             _MM_HINT_T0);
     /* One pair: NV vectors of the panel, 8 broadcast dwords of A. */
 #define PAIR_STEP(q)                                                                \
     do {                                                                            \
@@ -283,19 +319,22 @@ tile(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc, const int
     }
 }
 
-static void tile_1(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+static void tile_1(const job *j, const uint32_t *A, const uint32_t *Bp, int r0, int mr, int c0,
+                   int nc)
 {
-    tile(j, Bp, r0, mr, c0, nc, 1);
+    tile(j, A, Bp, r0, mr, c0, nc, 1);
 }
 
-static void tile_2(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+static void tile_2(const job *j, const uint32_t *A, const uint32_t *Bp, int r0, int mr, int c0,
+                   int nc)
 {
-    tile(j, Bp, r0, mr, c0, nc, 2);
+    tile(j, A, Bp, r0, mr, c0, nc, 2);
 }
 
-static void tile_3(const job *j, const uint32_t *Bp, int r0, int mr, int c0, int nc)
+static void tile_3(const job *j, const uint32_t *A, const uint32_t *Bp, int r0, int mr, int c0,
+                   int nc)
 {
-    tile(j, Bp, r0, mr, c0, nc, 3);
+    tile(j, A, Bp, r0, mr, c0, nc, 3);
 }
 
 /* The same tile one output at a time by the reference's sums (when no
@@ -329,6 +368,28 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
 
 /* ---- sharing the work -------------------------------------------------------------- */
 
+/* Panels are NR columns wide, the last one narrower; where that would be
+ * 16 columns (784, 1024 and 256 = 48 n + 16), the last 64 columns are two
+ * panels of 32 instead: a 16-column tile feeds one vdpbf16ps per broadcast,
+ * a 32-column one two. */
+static int panels(int cols)
+{
+    return cols % NR == 16 && cols > NR ? cols / NR + 1 : (cols + NR - 1) / NR;
+}
+
+static void panel_of(int cols, int cbi, int *c0, int *nc)
+{
+    int split = cols % NR == 16 && cols > NR; /* the last two are 32 wide */
+    int n = panels(cols);
+    if (split && cbi >= n - 2) {
+        *c0 = (n - 2) * NR + (cbi - (n - 2)) * 32;
+        *nc = 32;
+        return;
+    }
+    *c0 = cbi * NR;
+    *nc = cols - *c0 < NR ? cols - *c0 : NR;
+}
+
 static long tiles_of(const job *j)
 {
     return (long)j->rb * j->cb;
@@ -343,14 +404,15 @@ static void compute_part(void *ctx, long chunk)
 {
     const job *j = ctx;
     long lo, hi;
-    nn_pool_chunk(tiles_of(j), chunks_of(tiles_of(j)), chunk, &lo, &hi);
+    nn_pool_chunk(tiles_of(j), j->tile_chunks, chunk, &lo, &hi);
     /* the panel this thread packed last, if of this call: a thread's chunks
      * are mostly consecutive, so each panel is packed about once a thread */
     uint32_t *panel = panel_id == j->id ? panel_buffer.p : NULL;
     int have = panel_id == j->id ? panel_cb : -1;
     for (long n = lo; n < hi; n++) {
         int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
-        int c0 = cbi * NR, nc = j->cols - c0 < NR ? j->cols - c0 : NR;
+        int c0, nc;
+        panel_of(j->cols, cbi, &c0, &nc);
         int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
         int nv = (nc + 15) / 16;
         if (cbi != have) {
@@ -361,33 +423,18 @@ static void compute_part(void *ctx, long chunk)
             panel_id = panel ? j->id : 0;
             panel_cb = cbi;
         }
-        if (!panel)
+        const uint32_t *A = panel ? a_unit(j, rbi / 2) : NULL;
+        if (A)
+            A += (size_t)(rbi % 2) * j->KP * MR;
+        if (!panel || !A)
             tile_scalar(j, r0, mr, c0, nc);
         else if (nv == 3)
-            tile_3(j, panel, r0, mr, c0, nc);
+            tile_3(j, A, panel, r0, mr, c0, nc);
         else if (nv == 2)
-            tile_2(j, panel, r0, mr, c0, nc);
+            tile_2(j, A, panel, r0, mr, c0, nc);
         else
-            tile_1(j, panel, r0, mr, c0, nc);
+            tile_1(j, A, panel, r0, mr, c0, nc);
     }
-}
-
-/* Packs A: pairs of row blocks (forward, dX) or pairs (dW), a run of
- * them a chunk. */
-static long pack_units(const job *j)
-{
-    return j->kind == K_DW || j->kind == K_SGD ? j->KP : (j->rb + 1) / 2;
-}
-
-static void pack_part(void *ctx, long chunk)
-{
-    const job *j = ctx;
-    long lo, hi;
-    nn_pool_chunk(pack_units(j), j->pack_chunks, chunk, &lo, &hi);
-    if (j->kind != K_DW && j->kind != K_SGD)
-        pack_a_rows(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, 2 * (int)lo, 2 * (int)hi);
-    else
-        pack_a_pairs(j->Ap, j->As, j->rows, j->K, j->KP, j->rb, (int)lo, (int)hi);
 }
 
 /* Runs the product; returns -1 (nothing written) when A's buffer cannot be
@@ -399,17 +446,25 @@ static int run(job *j)
     j->id = atomic_fetch_add(&calls, 1) + 1;
     j->KP = (j->K + 1) / 2;
     j->rb = (j->rows + MR - 1) / MR;
-    j->cb = (j->cols + NR - 1) / NR;
-    size_t words = (size_t)j->rb * j->KP * MR;
+    j->cb = panels(j->cols);
+    /* A is packed by the tiles that need it, a unit of two row blocks at a
+     * time (a_unit), all in one run of the pool: a separate packing run
+     * cost a second round trip through the pool, as much as the product
+     * itself on W2's second layer at 2 threads */
+    int units = (j->rb + 1) / 2;
+    size_t words = (size_t)units * 2 * j->KP * MR;
     j->Ap = buffer_get(&a_buffer, words * sizeof(uint32_t) + 64);
-    if (!j->Ap)
+    j->ready = buffer_get(&ready_buffer, (size_t)units + 64);
+    if (!j->Ap || !j->ready)
         return -1;
-    int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
-    long units = pack_units(j);
-    j->pack_chunks = chunks_of(units < 1 ? 1 : (units + 3) / 4);
-    if (units > 0)
-        nn_pool_run(pack_part, j, j->pack_chunks, threads);
-    nn_pool_run(compute_part, j, chunks_of(tiles_of(j)), threads);
+    for (int u = 0; u < units; u++)
+        atomic_init(&j->ready[u], 0);
+    /* runs of at least 4 tiles: a chunk costs a trip through the pool's
+     * shared counter */
+    long t = tiles_of(j) / 4;
+    j->tile_chunks = chunks_of(t < 1 ? 1 : t);
+    double flops = 2.0 * j->rows * j->cols * j->K;
+    nn_pool_run(compute_part, j, j->tile_chunks, nn_pool_threads_for(flops));
     return 0;
 }
 

@@ -80,6 +80,8 @@ $(FUZZ_CLANG_OK):
 
 $(FUZZ_B)/obj/src/kernels/avx2.o: FUZZ_ISA = $(ISA_avx2)
 $(FUZZ_B)/obj/src/kernels/avx512.o: FUZZ_ISA = $(ISA_avx512)
+$(FUZZ_B)/obj/src/kernels/avx512bf16.o: FUZZ_ISA = $(ISA_avx512bf16)
+$(FUZZ_B)/obj/src/kernels/amx.o: FUZZ_ISA = $(ISA_amx)
 
 $(FUZZ_B)/obj/%.o: %.c | $(FUZZ_CLANG_OK) $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
