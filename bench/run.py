@@ -2,17 +2,24 @@
 
     run.py --nntrain ./nntrain --kernels build/bench_kernels [--threads N]
            [--torch-python /usr/bin/python3] [--out bench/results.md]
+           [--only TEXT ...] [--rounds R] [--no-kernels]
 
 (a) peak FMA throughput and (b) GFLOP/s of the dense products beside OpenBLAS
 come from bench_kernels; (c) end to end, this script runs `nntrain --json
---threads T` on bench/w1.json, bench/w2.json and bench/w1-batch1.json (two
-epochs each; the faster epoch counts, so the first epoch's page faults and
-thread start-up do not) and bench/torch_mlp.py on the same workloads, at 1
-thread and at N (all online processors by default), in five rounds: in each,
-nntrain then PyTorch at each thread count, so a ratio's two sides see the same
-state of the machine (whose speed drifts); it reports the best rates and the
-median of per-round ratios, nntrain's share of time outside the dense kernels
+--threads T` on the WORKLOADS below (bench/w1.json, w2.json, w3.json,
+w1-batch1.json; two epochs each, the faster epoch counts, so the first
+epoch's page faults and thread start-up do not; W3 one epoch, whose start-up
+is a negligible share of it) and bench/torch_mlp.py on the same workloads in
+fp32 and under autocast to bfloat16, at 1 thread and at N (all online
+processors by default), in five rounds (W3: three): in each, nntrain then
+PyTorch at each thread count, so a ratio's two sides see the same state of
+the machine (whose speed drifts); it reports the best rates and the median of
+per-round ratios, nntrain's share of time outside the dense kernels
 (--profile), and each run's peak resident memory from wait4().
+
+A quick partial run, to try a change: --only W3 (workloads whose name or
+config contains the text; repeatable), --rounds 1, --no-kernels (skips (a)
+and (b)), --out /tmp/results.md (so bench/results.md keeps the full run).
 
 Fairness: OpenBLAS (which PyTorch uses here too) picks its kernels by
 processor model and may not know this one; when the model it picks is
@@ -35,16 +42,44 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# name, nntrain config, layers for torch_mlp.py, batch, samples torch times (0: an epoch),
-# NNTRAIN_ISA for nntrain (None: the best this processor has)
+# The end-to-end rows.  Each is a dict:
+#   name       the row's label
+#   cfg        nntrain's config in bench/; PyTorch gets the same layers, batch and
+#              learning rate, read from it
+#   isa        NNTRAIN_ISA for nntrain (default None: the best this processor has)
+#   precision  nntrain's training.precision, "fp32" (default) or "bf16" (passed as
+#              --set training.precision=bf16); the ratio column compares a row
+#              with PyTorch at the same precision (bf16: PyTorch's autocast)
+#   epochs     nntrain --epochs (default: the config's); the faster epoch counts
+#   torch      PyTorch precisions to run (default both, "fp32" and "bf16")
+#   samples    samples PyTorch times (default 0: an epoch)
+#   rounds     rounds for this row (default REPEATS)
+#   threads    False: 1 thread only (batch 1, forced instruction sets)
 WORKLOADS = [
-    ("W1 784-128-10, batch 32", "w1.json", "784,128,10", 32, 0, None),
-    ("W2 784-256-128-10, batch 128", "w2.json", "784,256,128,10", 128, 0, None),
-    ("W1 784-128-10, batch 1", "w1-batch1.json", "784,128,10", 1, 10000, None),
+    dict(name="W1 784-128-10, batch 32", cfg="w1.json"),
+    dict(name="W2 784-256-128-10, batch 128", cfg="w2.json"),
+    # an epoch of W3 takes seconds: one nntrain epoch, 60 PyTorch batches, 3 rounds
+    dict(name="W3 784-1024-1024-10, batch 256", cfg="w3.json", epochs=1, samples=15360,
+         rounds=3),
+    dict(name="W1 784-128-10, batch 1", cfg="w1-batch1.json", samples=10000, threads=False),
     # what a processor without AVX-512 runs; measured only where AVX-512 is the default
-    ("W2 784-256-128-10, batch 128, nntrain's AVX2 kernels", "w2.json", "784,256,128,10", 128, 0,
-     "avx2"),
+    dict(name="W2 784-256-128-10, batch 128, nntrain's AVX2 kernels", cfg="w2.json",
+         isa="avx2", torch=("fp32",), threads=False),
+    # nntrain in bfloat16 (issue 12), once training.precision exists, e.g.:
+    # dict(name="W2 784-256-128-10, batch 128, bf16", cfg="w2.json", precision="bf16"),
+    # dict(name="W3 784-1024-1024-10, batch 256, bf16", cfg="w3.json", precision="bf16",
+    #      epochs=1, samples=15360, rounds=3),
 ]
+INPUTS = 784  # Fashion-MNIST's pixels: the first layer's width in every config
+
+
+def workload_shape(cfg_path):
+    """(layers for torch_mlp.py, batch, learning rate) from an nntrain config."""
+    with open(cfg_path) as f:
+        c = json.load(f)
+    units = [INPUTS] + [l["units"] for l in c["model"]["layers"]]
+    return (",".join(map(str, units)), c["training"]["batch_size"],
+            c["optimizer"]["learning_rate"])
 
 
 def has_avx512():
@@ -53,7 +88,6 @@ def has_avx512():
             return " avx512f" in f.read()
     except OSError:
         return False
-LEARNING_RATE = 2.0  # as in the configs
 REPEATS = 5  # end-to-end rounds per workload: nntrain and PyTorch at each thread count
 
 
@@ -120,15 +154,21 @@ def cpu_model():
     return "unknown processor"
 
 
-def nntrain_rate(nntrain, cfg, threads, env):
+def nntrain_rate(nntrain, cfg, threads, env, precision="fp32", epochs=None):
     """samples/s of the faster epoch, the share of that epoch's time spent
     outside the dense kernels (--profile), and the peak RSS."""
-    status, out, err, rss = run_measured(
-        [nntrain, "--json", "--profile", "--threads", str(threads), cfg], env)
+    cmd = [nntrain, "--json", "--profile", "--threads", str(threads)]
+    if epochs:
+        cmd += ["--epochs", str(epochs)]
+    if precision != "fp32":
+        cmd += ["--set", f"training.precision={precision}"]
+    status, out, err, rss = run_measured(cmd + [cfg], env)
     if status != 0:
         note(f"nntrain failed on {cfg} ({status}): {err.strip()}")
         return None, None, rss
-    rates = [json.loads(l)["samples_per_second"] for l in out.splitlines() if l.startswith("{")]
+    # the epoch lines (the last line, {"summary": ...}, has its own fields)
+    rates = [json.loads(l)["samples_per_second"] for l in out.splitlines()
+             if l.startswith('{"epoch"')]
     shares = [json.loads(l)["outside_kernels_share"] for l in err.splitlines()
               if l.startswith('{"profile_epoch"')]
     if not rates:
@@ -137,14 +177,15 @@ def nntrain_rate(nntrain, cfg, threads, env):
     return rates[best], (shares[best] if best < len(shares) else None), rss
 
 
-def torch_rate(py, layers, batch, samples, threads, env):
+def torch_rate(py, layers, batch, lr, samples, threads, env, precision="fp32"):
     e = dict(env, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
              MKL_NUM_THREADS=str(threads))
     if threads > 1:
         e["OMP_WAIT_POLICY"] = "PASSIVE"
     cmd = [py, os.path.join(HERE, "torch_mlp.py"), "--data",
            os.path.join(ROOT, "data", "fashion-mnist"), "--layers", layers, "--batch", str(batch),
-           "--lr", str(LEARNING_RATE), "--threads", str(threads), "--samples", str(samples)]
+           "--lr", str(lr), "--threads", str(threads), "--samples", str(samples),
+           "--precision", precision]
     status, out, err, rss = run_measured(cmd, e)
     if status != 0:
         note(f"PyTorch run failed ({status}): {err.strip()[-300:]}")
@@ -163,6 +204,10 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--torch-python", default="/usr/bin/python3")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--only", action="append", default=[],
+                    help="only the workloads whose name or config contains this text")
+    ap.add_argument("--rounds", type=int, default=0, help="rounds for every workload")
+    ap.add_argument("--no-kernels", action="store_true", help="skip the peak and the products")
     a = ap.parse_args()
     started = time.time()
     nt = max(1, a.threads)
@@ -181,11 +226,12 @@ def main():
                 "(several threads, end to end) are lower and noisier than on an idle machine."
                 if load > 0.5 else "."), ""]
 
-    note("peak and kernels ...")
-    status, out, err, _ = run_measured([a.kernels, str(nt)], env)
-    if status != 0:
-        note(f"bench_kernels failed ({status}): {err.strip()}")
-    lines += [out.rstrip(), ""]
+    if not a.no_kernels:
+        note("peak and kernels ...")
+        status, out, err, _ = run_measured([a.kernels, str(nt)], env)
+        if status != 0:
+            note(f"bench_kernels failed ({status}): {err.strip()}")
+        lines += [out.rstrip(), ""]
 
     have_torch = subprocess.run([a.torch_python, "-c", "import torch"], env=env,
                                 capture_output=True).returncode == 0 \
@@ -194,59 +240,79 @@ def main():
         note(f"PyTorch is not importable with {a.torch_python}: its columns are skipped "
              "(apt-get install python3-torch)")
 
-    rows, results = [], {}
-    scaling = []  # per round: nntrain W2 at nt threads / at 1 thread, and PyTorch's
-    for name, cfg, layers, batch, samples, isa in WORKLOADS:
+    rows = []
+    scaling = {}  # cfg: per round (nntrain at nt threads / at 1 thread, PyTorch fp32's)
+    for w in WORKLOADS:
+        name, cfg, isa = w["name"], w["cfg"], w.get("isa")
+        precision, tprecs = w.get("precision", "fp32"), w.get("torch", ("fp32", "bf16"))
+        if a.only and not any(o in name or o in cfg for o in a.only):
+            continue
         if isa == "avx2" and not has_avx512():
             continue  # the rows above already are the AVX2 (or scalar) kernels
-        threads = [1, nt] if batch > 1 and nt > 1 and not isa else [1]
+        cfg_path = os.path.join(HERE, cfg)
+        layers, batch, lr = workload_shape(cfg_path)
+        threads = [1, nt] if nt > 1 and w.get("threads", True) else [1]
         nn_env = dict(env, NNTRAIN_ISA=isa) if isa else env
-        runs = {t: [] for t in threads}  # per round: (nntrain rate, share, rss, torch rate, rss)
-        for rep in range(REPEATS):
-            note(f"{name}, round {rep + 1} of {REPEATS} ...")
+        rounds = a.rounds or w.get("rounds", REPEATS)
+        # per round: (nntrain rate, share, rss, {precision: (PyTorch rate, rss)})
+        runs = {t: [] for t in threads}
+        for rep in range(rounds):
+            note(f"{name}, round {rep + 1} of {rounds} ...")
             for t in threads:  # adjacent runs see the same state of the machine
-                r, share, m = nntrain_rate(a.nntrain, os.path.join(HERE, cfg), t, nn_env)
-                rt, mt = (torch_rate(a.torch_python, layers, batch, samples, t, env)
-                          if have_torch else (None, None))
-                runs[t].append((r, share, m, rt, mt))
-            if cfg == "w2.json" and not isa and nt > 1 and runs[1][-1][0] and runs[nt][-1][0]:
-                pt = (runs[nt][-1][3] / runs[1][-1][3]
-                      if runs[1][-1][3] and runs[nt][-1][3] else None)
-                scaling.append((runs[nt][-1][0] / runs[1][-1][0], pt))
+                r, share, m = nntrain_rate(a.nntrain, cfg_path, t, nn_env, precision,
+                                           w.get("epochs"))
+                pt = {p: torch_rate(a.torch_python, layers, batch, lr, w.get("samples", 0), t,
+                                    env, p) if have_torch else (None, None) for p in tprecs}
+                runs[t].append((r, share, m, pt))
+            if not isa and precision == "fp32" and len(threads) > 1:
+                one, many = runs[1][-1], runs[nt][-1]
+                if one[0] and many[0]:
+                    p1, pn = one[3].get("fp32", (None,))[0], many[3].get("fp32", (None,))[0]
+                    scaling.setdefault(name, []).append(
+                        (many[0] / one[0], pn / p1 if p1 and pn else None))
+        best = lambda v: max([x for x in v if x], default=None)
         for t in threads:
             col = list(zip(*runs[t]))
-            best = lambda v: max([x for x in v if x], default=None)
-            r_nn, m_nn, r_pt, m_pt = best(col[0]), best(col[2]), best(col[3]), best(col[4])
-            ratios = [x / y for x, y in zip(col[0], col[3]) if x and y]
+            pt_rate = {p: best([r[3][p][0] for r in runs[t]]) for p in tprecs}
+            pt_rss = best([r[3][p][1] for r in runs[t] for p in tprecs])
+            # the ratio: against PyTorch at the row's precision, round by round
+            ratios = [r[0] / r[3][precision][0] for r in runs[t]
+                      if precision in r[3] and r[0] and r[3][precision][0]]
             shares = [x for x in col[1] if x is not None]
             ratio = statistics.median(ratios) if ratios else None
             share = statistics.median(shares) if shares else None
-            results[(cfg, isa, t)] = (r_nn, r_pt, ratio)
-            rows.append(f"| {name} | {t} | {fmt(r_nn)} | {fmt(share and 100 * share, '{:.1f}%')} "
-                        f"| {fmt(m_nn, '{:.0f}')} | {fmt(r_pt)} | {fmt(m_pt, '{:.0f}')} "
-                        f"| {fmt(ratio, '{:.2f}')} |")
+            rows.append(f"| {name} | {precision} | {t} | {fmt(best(col[0]))} "
+                        f"| {fmt(share and 100 * share, '{:.1f}%')} | {fmt(best(col[2]), '{:.0f}')} "
+                        f"| {fmt(pt_rate.get('fp32'))} | {fmt(pt_rate.get('bf16'))} "
+                        f"| {fmt(pt_rss, '{:.0f}')} | {fmt(ratio, '{:.2f}')} |")
 
     lines += ["### End to end: training samples per second", "",
               "Sigmoid units, MSE, SGD (learning rate 2.0 in nntrain's convention), "
               "Fashion-MNIST 60,000 training images.",
-              f"{REPEATS} rounds; in each, nntrain and then PyTorch run at each thread count, so "
-              "the two sides of a ratio see the same state of the machine. samples/s and RSS: the "
-              "best round; nntrain / PyTorch: the median over rounds of the two runs' ratio. "
+              f"{REPEATS} rounds (W3: 3); in each, nntrain and then PyTorch run at each thread "
+              "count, so the two sides of a ratio see the same state of the machine. samples/s "
+              "and RSS: the best round; nntrain / PyTorch: the median over rounds of the two "
+              "runs' ratio, against PyTorch at the row's precision (bf16: autocast). "
               "nntrain: `nntrain --json --profile --threads T` on bench/*.json, the faster of 2 "
-              "epochs; outside kernels: the share of that epoch's time spent outside the dense "
-              "kernels (batch gather and conversion, loss, activation passes, optimizer), median "
-              "over rounds. PyTorch: bench/torch_mlp.py, one timed epoch after a warm-up "
-              "(10,000 samples at batch 1). RSS: peak resident memory of the whole process.", "",
-              "| workload | threads | nntrain samples/s | outside kernels | nntrain peak RSS MB "
-              "| PyTorch samples/s | PyTorch peak RSS MB | nntrain / PyTorch |",
-              "|---|---|---|---|---|---|---|---|"] + rows + [""]
+              "epochs (W3: 1 epoch); outside kernels: the share of that epoch's time spent "
+              "outside the dense kernels (batch gather and conversion, loss, activation passes, "
+              "optimizer), median over rounds. PyTorch: bench/torch_mlp.py, one timed epoch "
+              "after a warm-up (batch 1: 10,000 samples; W3: 60 batches), in fp32 and with "
+              "`torch.autocast(\"cpu\", dtype=torch.bfloat16)` around the forward pass and the "
+              "loss (bf16 column). RSS: peak resident memory of the whole process (PyTorch: the "
+              "larger of its two runs).", "",
+              "| workload | nntrain precision | threads | nntrain samples/s | outside kernels "
+              "| nntrain peak RSS MB | PyTorch fp32 samples/s | PyTorch bf16 autocast samples/s "
+              "| PyTorch peak RSS MB | nntrain / PyTorch |",
+              "|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
 
+    for name, sc in scaling.items():
+        nn_s = statistics.median([x for x, _ in sc])
+        pt_s = [y for _, y in sc if y]
+        lines.append(f"{name.split(',')[0].split()[0]} scaling, nntrain {nt} threads / 1 thread "
+                     f"(median over rounds of adjacent runs): {nn_s:.2f}x"
+                     + (f"; PyTorch fp32: {statistics.median(pt_s):.2f}x." if pt_s else "."))
     if scaling:
-        nn_s = statistics.median([x for x, _ in scaling])
-        pt_s = [y for _, y in scaling if y]
-        lines.append(f"W2 scaling, nntrain {nt} threads / 1 thread (median over rounds of "
-                     f"adjacent runs): {nn_s:.2f}x"
-                     + (f"; PyTorch: {statistics.median(pt_s):.2f}x." if pt_s else "."))
         lines.append("")
     lines.append(f"Total bench time: {time.time() - started:.0f} s.")
     text = "\n".join(lines) + "\n"

@@ -9,11 +9,18 @@ The loss convention differs: nntrain's cost is C = 1/(2N) sum |yhat - y|^2,
 PyTorch's MSELoss (mean) divides by N*K, so C = K/2 * MSELoss and nntrain's
 learning rate eta is PyTorch's eta*K/2: the updates are the same.
 
+--precision bf16 runs the forward pass and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's mixed precision: the
+products take bf16 operands (autocast casts the fp32 weights and inputs on
+every call), the weights, their gradients and the optimizer stay fp32, and
+the loss is computed in fp32 (autocast's CPU policy for mse_loss).  The
+backward pass follows the forward's types.
+
 Only the training loop is timed, after a warm-up of a few batches (imports,
 data loading and the warm-up are not).  Prints one JSON object.
 
     torch_mlp.py --data DIR --layers 784,128,10 --batch 32 --lr 2.0 \
-                 --threads 1 [--samples N]
+                 --threads 1 [--samples N] [--precision fp32|bf16]
 Thread counts are set by the caller's environment too (OMP_NUM_THREADS,
 OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY): they must be set before torch loads.
 """
@@ -48,6 +55,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--samples", type=int, default=0, help="samples to time (0: one epoch)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: autocast to bfloat16 around the forward pass and the loss")
     a = ap.parse_args()
 
     import torch  # after the environment is set by the caller
@@ -73,11 +82,18 @@ def main():
     loss_fn = torch.nn.MSELoss()
     opt = torch.optim.SGD(model.parameters(), lr=a.lr * K / 2)
 
+    import contextlib
+    if a.precision == "bf16":
+        autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext
+
     def step(idx):
         x = X[idx].float().div_(255.0)
         y = onehot[idx]
-        out = model(x)
-        loss = loss_fn(out, y)
+        with autocast():
+            out = model(x)
+            loss = loss_fn(out, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -101,7 +117,8 @@ def main():
                       "samples_per_second": round(done / dt),
                       "train_loss": round(loss_sum / done, 6),
                       "train_accuracy": round(correct / done, 4),
-                      "threads": torch.get_num_threads(), "torch": torch.__version__}))
+                      "threads": torch.get_num_threads(), "precision": a.precision,
+                      "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

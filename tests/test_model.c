@@ -2,6 +2,7 @@
  * gradient (weights, biases, inputs) against central finite differences of
  * the cost computed here in double precision, the loss and the SGD step. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,6 +458,30 @@ START_TEST(test_dropout_is_off_in_inference_passes)
 }
 END_TEST
 
+/* Every buffer the model allocates starts on a 64-byte boundary (a cache
+ * line, an AVX-512 vector), at sizes malloc would align to 16 bytes only,
+ * and parameters and gradients start zeroed. */
+START_TEST(test_model_buffers_are_line_aligned)
+{
+    int units[3] = {300, 77, 3};
+    nn_act act[3] = {NN_ACT_SIGMOID, NN_ACT_RELU, NN_ACT_SIGMOID};
+    float rates[3] = {0.5f, 0.0f, 0.0f};
+    nn_error e = {0};
+    nn_model *m = stack(785, 3, units, act, rates, 129, &e);
+    ck_assert_ptr_nonnull(m);
+    const void *p[] = {m->params, m->grads, m->state, m->logits, m->delta[0], m->delta[1],
+                       m->acts[0], m->acts[1], m->acts[2], m->mask[0], m->kept[0]};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        ck_assert_ptr_nonnull(p[i]);
+        ck_assert_msg((uintptr_t)p[i] % 64 == 0, "buffer %zu is not 64-byte aligned", i);
+    }
+    for (size_t i = 0; i < m->n_params; i++)
+        if (m->params[i] != 0.0f || m->grads[i] != 0.0f)
+            ck_abort_msg("parameter %zu does not start at zero", i);
+    nn_model_free(m);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -473,6 +498,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_backward_sgd_equals_backward_then_step);
     tcase_add_test(tc, test_dropout_masks_follow_the_uniform_draws);
     tcase_add_test(tc, test_dropout_is_off_in_inference_passes);
+    tcase_add_test(tc, test_model_buffers_are_line_aligned);
     suite_add_tcase(s, tc);
     return s;
 }

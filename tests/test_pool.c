@@ -6,10 +6,14 @@
 #include "tests.h"
 
 /* The pool runs every chunk exactly once, whatever the thread count and
- * the number of chunks (the caller takes them from the front, workers from
- * the back; they meet anywhere), over many jobs in a row. */
+ * the number of chunks (the caller takes runs of them from the front,
+ * workers from the back; they meet anywhere), over many jobs in a row.
+ * Up to four times NN_POOL_MAX_CHUNKS chunks, so runs of many chunks are
+ * taken too. */
+#define MAX_TESTED (4 * NN_POOL_MAX_CHUNKS)
+
 typedef struct {
-    _Atomic int runs[NN_POOL_MAX_CHUNKS];
+    _Atomic int runs[MAX_TESTED];
 } pool_count;
 
 static void count_chunk(void *ctx, long c)
@@ -24,12 +28,12 @@ START_TEST(test_pool_runs_each_chunk_once)
     for (int t = 0; t < 4; t++) {
         nn_pool_set_threads(threads[t]);
         for (int job = 0; job < 2000; job++) {
-            long chunks = 1 + job % NN_POOL_MAX_CHUNKS;
+            long chunks = 1 + job * 7 % MAX_TESTED;
             pool_count pc;
-            for (int i = 0; i < NN_POOL_MAX_CHUNKS; i++)
+            for (int i = 0; i < MAX_TESTED; i++)
                 atomic_init(&pc.runs[i], 0);
             nn_pool_run(count_chunk, &pc, chunks, threads[t]);
-            for (long c = 0; c < NN_POOL_MAX_CHUNKS; c++)
+            for (long c = 0; c < MAX_TESTED; c++)
                 if (atomic_load(&pc.runs[c]) != (c < chunks))
                     ck_abort_msg("%d threads, job %d of %ld chunks: chunk %ld ran %d times",
                                  threads[t], job, chunks, c, atomic_load(&pc.runs[c]));

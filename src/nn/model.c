@@ -10,6 +10,20 @@
 
 #include "math/activation.h"
 
+/* n floats on a 64-byte boundary (a cache line, an AVX-512 vector), zeroed
+ * if asked; at least one float (free() releases them).  malloc aligns large
+ * blocks to 16 bytes only, so rows of 16 floats would straddle two cache
+ * lines, and the buffers' common offset in their pages made W2's training
+ * step about 5% slower. */
+static float *alloc_floats(size_t n, bool zero)
+{
+    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p && zero)
+        memset(p, 0, bytes);
+    return p;
+}
+
 static const nn_layer_ops *ops_of(const nn_model *m, int l)
 {
     return nn_layer_ops_of(m->arch.layers[l].kind);
@@ -43,25 +57,24 @@ nn_model *nn_model_create(const nn_arch *a, int max_batch, nn_error *err)
         if ((size_t)y->out > widest)
             widest = (size_t)y->out;
         size_t n = rows * (size_t)y->out, ns = ops->n_scratch(y, max_batch);
-        m->acts[l] = malloc(sizeof(float) * n);
+        m->acts[l] = alloc_floats(n, false);
         if (!m->acts[l])
             goto oom;
-        if (ns && !(m->scratch[l] = malloc(sizeof(float) * ns)))
+        if (ns && !(m->scratch[l] = alloc_floats(ns, false)))
             goto oom;
         if (y->dropout > 0) {
-            m->mask[l] = malloc(sizeof(float) * n);
-            m->kept[l] = malloc(sizeof(float) * n);
+            m->mask[l] = alloc_floats(n, false);
+            m->kept[l] = alloc_floats(n, false);
             if (!m->mask[l] || !m->kept[l])
                 goto oom;
         }
     }
-    /* calloc(0, ...) may return NULL: ask for at least one element */
-    m->params = calloc(n_params ? n_params : 1, sizeof(float));
-    m->grads = calloc(n_params ? n_params : 1, sizeof(float));
-    m->state = calloc(n_state ? n_state : 1, sizeof(float));
-    m->logits = malloc(sizeof(float) * rows * (size_t)nn_arch_outputs(a));
-    m->delta[0] = malloc(sizeof(float) * rows * widest);
-    m->delta[1] = malloc(sizeof(float) * rows * widest);
+    m->params = alloc_floats(n_params, true);
+    m->grads = alloc_floats(n_params, true);
+    m->state = alloc_floats(n_state, true);
+    m->logits = alloc_floats(rows * (size_t)nn_arch_outputs(a), false);
+    m->delta[0] = alloc_floats(rows * widest, false);
+    m->delta[1] = alloc_floats(rows * widest, false);
     if (!m->params || !m->grads || !m->state || !m->logits || !m->delta[0] || !m->delta[1])
         goto oom;
     return m;

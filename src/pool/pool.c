@@ -3,23 +3,37 @@
  * A job is a function and a number of chunks.  The caller publishes it by
  * bumping a job word, wakes sleeping workers, and then takes chunks itself
  * from the front of the chunks left while every worker that joins takes
- * them from the back (take_one); it returns once every
- * chunk is finished and every worker that joined has left.  A worker that
- * is slow to wake (asleep, or not scheduled on a busy machine) simply finds
- * no chunk left: the job never waits for a thread that has not started on
- * it.
+ * them from the back (take_run); it returns once every worker that joined
+ * has left.  A worker that is slow to wake (asleep, or not scheduled on a
+ * busy machine) simply finds no chunk left: the job never waits for a
+ * thread that has not started on it.
+ *
+ * Threads take runs of chunks, not single chunks: a quarter of what is
+ * left per thread, down to one chunk at the end (guided scheduling).  Each
+ * take is an atomic update of a word both threads write, whose cache line
+ * has to travel between the cores (a few hundred ns under KVM); taking one
+ * chunk at a time cost more than a fifth of the time of a product of a few
+ * tens of microseconds (W2's second layer), taking runs costs a handful of
+ * such trips per job while keeping single chunks for the last pieces,
+ * where the threads balance their load.
  *
  * Workers waiting for a job spin for a short while (a training step calls
  * the kernels every few tens of microseconds, and waking a sleeping thread
  * costs about as much as a small product) and then sleep on a condition
- * variable.  Spinning is skipped when there are more threads than online
- * processors, where a spinning thread would only steal time from a working
- * one.
+ * variable.  The spin is a plain loop of loads: PAUSE, the usual spin hint,
+ * makes a hypervisor deschedule a virtual processor that executes many of
+ * them (pause-loop exiting), and on a 2-processor KVM guest it delayed the
+ * worker's start by microseconds and made it miss several percent of jobs.
+ * Spinning is skipped when there are more threads than online processors,
+ * where a spinning thread would only steal time from a working one.
  *
  * The job word holds the job's sequence number, its thread count and
  * whether it is open, so a worker that wakes late can never mix up two
  * jobs: it joins (counts itself in `active`) and then re-reads the word;
  * if the job has closed or changed meanwhile it leaves without touching it.
+ * The caller closes the job once no chunk is left to take, so every worker
+ * still counted in `active` is either finishing a chunk it took or about to
+ * find none; when `active` is zero, nobody touches the job any more.
  * Sleeping and waking use the "announce, then re-check under the mutex"
  * handshake with sequentially consistent atomics, so no wake-up is lost.
  */
@@ -45,11 +59,10 @@ static struct {
     unsigned long seq;              /* the caller's job counter */
     nn_pool_fn fn;                   /* the job: written before `job` is bumped */
     void *ctx;
-    long chunks;
-    _Atomic uint64_t ends;          /* chunks not yet taken: [front, back), as
-                                       back << 32 | front */
-    atomic_long finished;           /* chunks done */
-    atomic_ulong job;
+    /* chunks not yet taken: [front, back), as back << 32 | front; on a
+     * cache line of its own, the one line every take writes */
+    _Alignas(64) _Atomic uint64_t ends;
+    _Alignas(64) atomic_ulong job;
     atomic_int active;              /* workers inside the job */
     atomic_int sleepers;            /* workers asleep or going to sleep on `wake` */
     atomic_int caller_asleep;
@@ -72,15 +85,6 @@ int nn_pool_threads_for(double flops)
     return flops < NN_POOL_MIN_FLOPS ? 1 : pool.requested;
 }
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static long now_ns(void)
 {
     struct timespec ts;
@@ -98,8 +102,7 @@ static int spin_until(int (*done)(void *), void *arg)
             return 1;
         if (!pool.spin)
             return 0;
-        cpu_relax();
-        if ((i & 127) == 0) {
+        if ((i & 255) == 0) {
             long t = now_ns();
             if (!until)
                 until = t + SPIN_NS;
@@ -112,12 +115,6 @@ static int spin_until(int (*done)(void *), void *arg)
 static int job_changed(void *seen)
 {
     return atomic_load(&pool.job) != *(unsigned long *)seen;
-}
-
-static int all_finished(void *unused)
-{
-    (void)unused;
-    return atomic_load(&pool.finished) == pool.chunks;
 }
 
 static int none_active(void *unused)
@@ -149,37 +146,39 @@ static void signal_caller(void)
     }
 }
 
-/* Takes the next chunk from the front (the caller) or the back (the
- * workers) of the ones left; -1 when none is left.  With two threads the
- * caller runs the low chunks and the worker the high ones, and they meet
- * wherever their speeds make them: a product's low part (its first rows
- * of W, say) mostly stays with one processor from call to call, so its
- * cache lines do not migrate between the cores every step.  Which thread
- * runs a chunk never changes its result. */
-static long take_one(int from_back)
+/* Takes the next run of chunks, [*lo, *hi), from the front (the caller)
+ * or the back (the workers) of the ones left; 0 when none is left.  A run
+ * is a quarter of what is left per thread of the job, at least one chunk.
+ * With two threads the caller runs the low chunks and the worker the high
+ * ones, and they meet wherever their speeds make them: a product's low part
+ * (its first rows of W, say) mostly stays with one processor from call to
+ * call, so its cache lines do not migrate between the cores every step.
+ * Which thread runs a chunk never changes its result. */
+static int take_run(int from_back, int n, long *lo, long *hi)
 {
     uint64_t e = atomic_load(&pool.ends);
     for (;;) {
         uint64_t front = e & 0xFFFFFFFFu, back = e >> 32;
         if (front >= back)
-            return -1;
-        uint64_t next = from_back ? (back - 1) << 32 | front : back << 32 | (front + 1);
-        if (atomic_compare_exchange_weak(&pool.ends, &e, next))
-            return (long)(from_back ? back - 1 : front);
+            return 0;
+        uint64_t k = (back - front) / (4 * (uint64_t)n);
+        k = k < 1 ? 1 : k;
+        uint64_t next = from_back ? (back - k) << 32 | front : back << 32 | (front + k);
+        if (atomic_compare_exchange_weak(&pool.ends, &e, next)) {
+            *lo = (long)(from_back ? back - k : front);
+            *hi = (long)(from_back ? back : front + k);
+            return 1;
+        }
     }
 }
 
-/* Takes chunks until none is left; returns whether it finished the last. */
-static int take_chunks(int from_back)
+/* Runs chunks until none is left: each run in increasing order. */
+static void take_chunks(int from_back, int n)
 {
-    int last = 0;
-    for (;;) {
-        long c = take_one(from_back);
-        if (c < 0)
-            return last;
-        pool.fn(pool.ctx, c);
-        last = atomic_fetch_add(&pool.finished, 1) + 1 == pool.chunks;
-    }
+    long lo, hi;
+    while (take_run(from_back, n, &lo, &hi))
+        for (long c = lo; c < hi; c++)
+            pool.fn(pool.ctx, c);
 }
 
 static void *worker(void *arg)
@@ -201,9 +200,9 @@ static void *worker(void *arg)
         if (!(job & 1) || me >= n)
             continue;
         atomic_fetch_add(&pool.active, 1);
-        int last = atomic_load(&pool.job) == job && take_chunks(1);
-        int left_last = atomic_fetch_sub(&pool.active, 1) == 1;
-        if (last || left_last)
+        if (atomic_load(&pool.job) == job)
+            take_chunks(1, n);
+        if (atomic_fetch_sub(&pool.active, 1) == 1)
             signal_caller();
     }
     return NULL;
@@ -260,9 +259,7 @@ void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
     }
     pool.fn = fn;
     pool.ctx = ctx;
-    pool.chunks = chunks;
     atomic_store(&pool.ends, (uint64_t)chunks << 32);
-    atomic_store(&pool.finished, 0);
     unsigned long job = ++pool.seq << SEQ_SHIFT | (unsigned long)n << 1 | 1;
     atomic_store(&pool.job, job);
     if (atomic_load(&pool.sleepers) > 0) {
@@ -270,8 +267,9 @@ void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.mu);
     }
-    take_chunks(0);
-    caller_wait(all_finished);       /* chunks other threads took */
-    atomic_store(&pool.job, job & ~1UL); /* closed: late workers leave at once */
+    take_chunks(0, n);
+    /* No chunk is left to take: close the job (late workers leave at once)
+     * and wait for the workers still running chunks they took. */
+    atomic_store(&pool.job, job & ~1UL);
     caller_wait(none_active);        /* then nobody touches fn or ctx any more */
 }

@@ -7,8 +7,9 @@
  * nn_pool_run().  Each tile is computed start to finish by one thread in a
  * fixed order, so which thread runs it (and how many there are) cannot
  * change a single bit of the result.  Threads take chunks from a shared
- * counter as they come free, so a thread the system has not scheduled yet
- * holds nobody up: the others take its share.
+ * counter as they come free (runs of them, shorter as fewer are left), so
+ * a thread the system has not scheduled yet holds nobody up: the others
+ * take its share.
  */
 #ifndef NN_POOL_H
 #define NN_POOL_H

@@ -100,7 +100,9 @@ static int setup(trainer *t, nn_error *err)
         return -1;
     t->shift = malloc(sizeof(float) * F);
     t->mult = malloc(sizeof(float) * F);
-    t->X = malloc(sizeof(float) * F * bs);
+    /* the batch the first layer reads, on a cache-line boundary like the
+     * model's buffers (malloc aligns large blocks to 16 bytes only) */
+    t->X = aligned_alloc(64, (sizeof(float) * F * bs + 63) / 64 * 64);
     t->dOut = malloc(sizeof(float) * (size_t)K * bs);
     t->T = malloc(sizeof(float) * (size_t)K * bs);
     t->y = malloc(sizeof(int32_t) * bs);
