@@ -302,6 +302,42 @@ START_TEST(test_kernels_backward_at_every_tile_edge)
 }
 END_TEST
 
+/* The blocked path (kernels/panel.c: packed panels 48 wide, tiles 8 rows
+ * tall, K blocks of at most 256, taken from 64 rows, 128 columns, K = 128
+ * and 8 MFLOP up; SGD in one K block of at most 512) on shapes that straddle
+ * each of those edges by one, unaligned, for each product's own M, N, K
+ * (forward B x out x in, dX B x in x out, dW out x in x B): against the
+ * definition, and the fused SGD bit for bit.  Tables without the path run
+ * the same checks on their tiles. */
+START_TEST(test_kernels_blocked_path_at_every_block_edge)
+{
+    const nn_kernels *kt = table(_i);
+    if (!kt)
+        return;
+    static const int shapes[][3] = {
+        /* B, in, out */
+        {64, 128, 513},  /* fwd: 64 rows, 10 panels + 33, K = 128; dX: 3 K blocks of 171 */
+        {71, 257, 241},  /* fwd: 8 tiles + 7, K = 257 (2 blocks), 5 panels + 1 */
+        {128, 144, 256}, /* exactly 3 panels (dX, dW), one K block of 256 */
+        {129, 191, 192}, /* dW: K = 129, 4 panels - 1; fwd: 4 panels */
+        {255, 128, 193}, /* dW: 193 rows (24 tiles + 1), K = 255 */
+        {512, 136, 65},  /* dW: K = 512, 2 blocks; SGD: one block of 512 */
+        {513, 130, 64},  /* dW: K = 513, 2 blocks of 257; SGD: the plain tiles */
+        {257, 128, 128}, /* every product blocked: 32 tiles + 1, K = 257 */
+        {63, 127, 300},  /* one under each threshold: the plain tiles */
+        {65, 129, 475},  /* fwd/dX 8 MFLOP up, just */
+    };
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+        int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        check_forward(kt, B, in, out, s % 3 == 0 ? NN_ACT_SIGMOID : s % 3 == 1 ? NN_ACT_RELU
+                                                                              : NN_ACT_IDENTITY,
+                      (s * 5) % 16);
+        check_backward_products(kt, B, in, out, (s * 7 + 3) % 16);
+        check_sgd_weights(kt, B, in, out, s % 4, s % 2 ? 0.01f : 0.0f);
+    }
+}
+END_TEST
+
 /* The vector sigmoid against double precision over [-90, 90] (every
  * activation region, both clamps) through a forward pass that computes
  * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
@@ -348,9 +384,11 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}}; /* B, in, out */
+    /* B, in, out; the last two take the blocked path (kernels/panel.c) */
+    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {257, 128, 128},
+                                    {129, 300, 520}};
     static const int threads[] = {1, 2, 3, 5};
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 4; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
         nn_rng r;
@@ -401,8 +439,9 @@ START_TEST(test_kernels_bit_identical_at_any_alignment)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    static const int shapes[][3] = {{9, 784, 21}, {6, 37, 50}, {5, 3, 17}}; /* B, in, out */
-    for (int s = 0; s < 3; s++) {
+    /* B, in, out; the last takes the blocked path (kernels/panel.c) */
+    static const int shapes[][3] = {{9, 784, 21}, {6, 37, 50}, {5, 3, 17}, {64, 128, 513}};
+    for (int s = 0; s < 4; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         size_t nx = (size_t)B * in, nw = (size_t)out * in, ny = (size_t)B * out;
         nn_rng r;
@@ -530,6 +569,7 @@ Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_kernels_backward_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_act_backward_matches_definition_and_ref, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sgd_weights_is_gradient_then_step, 0, NISA);
+    tcase_add_loop_test(tc, test_kernels_blocked_path_at_every_block_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sigmoid_accuracy, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_for_any_thread_count, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_at_any_alignment, 0, NISA);

@@ -381,12 +381,602 @@ static void weight_sgd_tile(float *C, int ldc, const float *A, int lda, const fl
     ACC_TILE(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
 }
 
+/* ---- packed panels: the blocked path (tiled.h, nn_panel_*) -------------------- */
+
+/* P[k*48 + c] = Bm[k*ldb + c] for k < kc, c < nc; columns nc..47 are zero. */
+static void pack_rows(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    if (nc == 16 * AV) { /* a full panel: plain loads */
+        for (int k = 0; k < kc; k++) {
+            const float *src = Bm + (size_t)k * ldb;
+            float *dst = P + (size_t)k * 16 * AV;
+            __m512 v0 = _mm512_loadu_ps(src), v1 = _mm512_loadu_ps(src + 16),
+                   v2 = _mm512_loadu_ps(src + 32);
+            _mm512_store_ps(dst, v0);
+            _mm512_store_ps(dst + 16, v1);
+            _mm512_store_ps(dst + 32, v2);
+        }
+        return;
+    }
+    int nv = (nc + 15) / 16;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
+    for (int k = 0; k < kc; k++) {
+        const float *src = Bm + (size_t)k * ldb;
+        float *dst = P + (size_t)k * 16 * AV;
+        for (int v = 0; v < AV; v++) {
+            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+            _mm512_store_ps(dst + 16 * v, _mm512_maskz_loadu_ps(m, src + 16 * v));
+        }
+    }
+}
+
+/* The 16 x 16 transpose: r[i] lane j becomes r[j] lane i. */
+static inline __attribute__((always_inline)) void transpose_16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + j], 128-bit lane L: rows 4g..4g+3 of column 4L + j */
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        __m512 lo = t[4 * g], hi = t[4 * g + 1], lo2 = t[4 * g + 2], hi2 = t[4 * g + 3];
+        u[4 * g + 0] = _mm512_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 1] = _mm512_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * g + 2] = _mm512_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 3] = _mm512_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* column 4L + j gathers lane L of u[j], u[4 + j], u[8 + j], u[12 + j] */
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        r[j] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(2, 0, 2, 0));
+        r[4 + j] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(3, 1, 3, 1));
+        r[8 + j] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + j] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* P[k*48 + c] = Bm[c*ldb + k] for k < kc, c < nc (the forward's W^T);
+ * columns nc..47 are zero.  16 x 16 blocks: 16 rows of Bm in, transposed,
+ * 16 rows of P out. */
+static void pack_cols(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    for (int k0 = 0; k0 < kc; k0 += 16) {
+        int kn = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
+        for (int c0 = 0; c0 < 16 * AV; c0 += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = c0 + i < nc ? _mm512_maskz_loadu_ps(km, Bm + (size_t)(c0 + i) * ldb + k0)
+                                   : _mm512_setzero_ps();
+            transpose_16(r);
+            if (kn == 16) {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    _mm512_store_ps(P + (size_t)(k0 + i) * 16 * AV + c0, r[i]);
+            } else {
+                for (int i = 0; i < kn; i++)
+                    _mm512_store_ps(P + (size_t)(k0 + i) * 16 * AV + c0, r[i]);
+            }
+        }
+    }
+}
+
+/* Ap[t*kc*8 + k*8 + r] = A[(8t + r)*lda + k] for the row tiles t of mr
+ * rows (the forward's X, dX's dZ): 8 x 16 blocks transposed, rows past mr
+ * zero. */
+static void pack_a_rows(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int r0 = 0; r0 < mr; r0 += 2 * AR) {
+        float *t0 = Ap + (size_t)(r0 / AR) * kc * AR, *t1 = t0 + (size_t)kc * AR;
+        int rows = mr - r0 < 2 * AR ? mr - r0 : 2 * AR;
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kn = kc - k0 < 16 ? kc - k0 : 16;
+            __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(km, A + (size_t)(r0 + i) * lda + k0)
+                                : _mm512_setzero_ps();
+            transpose_16(r);
+            for (int i = 0; i < kn; i++) {
+                _mm256_store_ps(t0 + (size_t)(k0 + i) * AR, _mm512_castps512_ps256(r[i]));
+                if (rows > AR)
+                    _mm256_store_ps(t1 + (size_t)(k0 + i) * AR,
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r[i]), 1)));
+            }
+        }
+    }
+}
+
+/* Ap[t*kc*8 + k*8 + r] = A[k*lda + 8t + r] (dW's dZ, read down its columns):
+ * 8 floats a k, rows past mr zero. */
+static void pack_a_cols(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int r0 = 0; r0 < mr; r0 += AR) {
+        float *t = Ap + (size_t)(r0 / AR) * kc * AR;
+        int rows = mr - r0 < AR ? mr - r0 : AR;
+        __mmask16 m = (__mmask16)(0xFFu >> (AR - rows));
+        for (int k = 0; k < kc; k++)
+            _mm256_store_ps(t + (size_t)k * AR, _mm512_castps512_ps256(_mm512_maskz_loadu_ps(
+                                                    m, A + (size_t)k * lda + r0)));
+    }
+}
+
+#if defined(__x86_64__)
+/* The tile's k loop: acc[r][v][l] += A(r, k) P[k*48 + 16v + l] for
+ * k = 0..n-1 in order, the 24 sums held in zmm0..zmm23 throughout.  Written
+ * out in assembly because the compilers' register allocation of the same
+ * loop in intrinsics spilled accumulators and copied registers inside it
+ * (GCC 12).  Per k: 3 aligned loads of the panel, 8 broadcasts, 24 FMAs;
+ * two k a pass.
+ *   panel_loop_cols: A(r, k) = A[k*a_cs + r] (dW's dZ, or a packed tile)
+ *   panel_loop_rows: A(r, k) = A[r*a_rs + k] (the forward's X, dX's dZ) */
+static void panel_loop_cols(float *acc, const float *A, size_t a_cs, const float *P, long n)
+{
+    size_t as = a_cs * sizeof(float);
+    __asm__ volatile(
+        "vmovaps 0(%[acc]), %%zmm0\n\t"
+        "vmovaps 64(%[acc]), %%zmm1\n\t"
+        "vmovaps 128(%[acc]), %%zmm2\n\t"
+        "vmovaps 192(%[acc]), %%zmm3\n\t"
+        "vmovaps 256(%[acc]), %%zmm4\n\t"
+        "vmovaps 320(%[acc]), %%zmm5\n\t"
+        "vmovaps 384(%[acc]), %%zmm6\n\t"
+        "vmovaps 448(%[acc]), %%zmm7\n\t"
+        "vmovaps 512(%[acc]), %%zmm8\n\t"
+        "vmovaps 576(%[acc]), %%zmm9\n\t"
+        "vmovaps 640(%[acc]), %%zmm10\n\t"
+        "vmovaps 704(%[acc]), %%zmm11\n\t"
+        "vmovaps 768(%[acc]), %%zmm12\n\t"
+        "vmovaps 832(%[acc]), %%zmm13\n\t"
+        "vmovaps 896(%[acc]), %%zmm14\n\t"
+        "vmovaps 960(%[acc]), %%zmm15\n\t"
+        "vmovaps 1024(%[acc]), %%zmm16\n\t"
+        "vmovaps 1088(%[acc]), %%zmm17\n\t"
+        "vmovaps 1152(%[acc]), %%zmm18\n\t"
+        "vmovaps 1216(%[acc]), %%zmm19\n\t"
+        "vmovaps 1280(%[acc]), %%zmm20\n\t"
+        "vmovaps 1344(%[acc]), %%zmm21\n\t"
+        "vmovaps 1408(%[acc]), %%zmm22\n\t"
+        "vmovaps 1472(%[acc]), %%zmm23\n\t"
+        "cmp $2, %[n]\n\t"
+        "jl 2f\n\t"
+        "1:\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "vmovaps 192(%[p]), %%zmm24\n\t"
+        "vmovaps 256(%[p]), %%zmm25\n\t"
+        "vmovaps 320(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a],%[as],1), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a],%[as],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a],%[as],1), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a],%[as],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a],%[as],1), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a],%[as],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a],%[as],1), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a],%[as],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "add $384, %[p]\n\t"
+        "lea (%[a],%[as],2), %[a]\n\t"
+        "sub $2, %[n]\n\t"
+        "cmp $2, %[n]\n\t"
+        "jge 1b\n\t"
+        "2:\n\t"
+        "test %[n], %[n]\n\t"
+        "jz 3f\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "3:\n\t"
+        "vmovaps %%zmm0, 0(%[acc])\n\t"
+        "vmovaps %%zmm1, 64(%[acc])\n\t"
+        "vmovaps %%zmm2, 128(%[acc])\n\t"
+        "vmovaps %%zmm3, 192(%[acc])\n\t"
+        "vmovaps %%zmm4, 256(%[acc])\n\t"
+        "vmovaps %%zmm5, 320(%[acc])\n\t"
+        "vmovaps %%zmm6, 384(%[acc])\n\t"
+        "vmovaps %%zmm7, 448(%[acc])\n\t"
+        "vmovaps %%zmm8, 512(%[acc])\n\t"
+        "vmovaps %%zmm9, 576(%[acc])\n\t"
+        "vmovaps %%zmm10, 640(%[acc])\n\t"
+        "vmovaps %%zmm11, 704(%[acc])\n\t"
+        "vmovaps %%zmm12, 768(%[acc])\n\t"
+        "vmovaps %%zmm13, 832(%[acc])\n\t"
+        "vmovaps %%zmm14, 896(%[acc])\n\t"
+        "vmovaps %%zmm15, 960(%[acc])\n\t"
+        "vmovaps %%zmm16, 1024(%[acc])\n\t"
+        "vmovaps %%zmm17, 1088(%[acc])\n\t"
+        "vmovaps %%zmm18, 1152(%[acc])\n\t"
+        "vmovaps %%zmm19, 1216(%[acc])\n\t"
+        "vmovaps %%zmm20, 1280(%[acc])\n\t"
+        "vmovaps %%zmm21, 1344(%[acc])\n\t"
+        "vmovaps %%zmm22, 1408(%[acc])\n\t"
+        "vmovaps %%zmm23, 1472(%[acc])\n\t"
+        : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n)
+        : [acc] "r"(acc), [as] "r"(as)
+        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+
+static void panel_loop_rows(float *acc, const float *A, size_t a_rs, const float *P, long n)
+{
+    size_t l = a_rs * sizeof(float), l3 = 3 * l;
+    const float *a4 = A + 4 * a_rs;
+    __asm__ volatile(
+        "vmovaps 0(%[acc]), %%zmm0\n\t"
+        "vmovaps 64(%[acc]), %%zmm1\n\t"
+        "vmovaps 128(%[acc]), %%zmm2\n\t"
+        "vmovaps 192(%[acc]), %%zmm3\n\t"
+        "vmovaps 256(%[acc]), %%zmm4\n\t"
+        "vmovaps 320(%[acc]), %%zmm5\n\t"
+        "vmovaps 384(%[acc]), %%zmm6\n\t"
+        "vmovaps 448(%[acc]), %%zmm7\n\t"
+        "vmovaps 512(%[acc]), %%zmm8\n\t"
+        "vmovaps 576(%[acc]), %%zmm9\n\t"
+        "vmovaps 640(%[acc]), %%zmm10\n\t"
+        "vmovaps 704(%[acc]), %%zmm11\n\t"
+        "vmovaps 768(%[acc]), %%zmm12\n\t"
+        "vmovaps 832(%[acc]), %%zmm13\n\t"
+        "vmovaps 896(%[acc]), %%zmm14\n\t"
+        "vmovaps 960(%[acc]), %%zmm15\n\t"
+        "vmovaps 1024(%[acc]), %%zmm16\n\t"
+        "vmovaps 1088(%[acc]), %%zmm17\n\t"
+        "vmovaps 1152(%[acc]), %%zmm18\n\t"
+        "vmovaps 1216(%[acc]), %%zmm19\n\t"
+        "vmovaps 1280(%[acc]), %%zmm20\n\t"
+        "vmovaps 1344(%[acc]), %%zmm21\n\t"
+        "vmovaps 1408(%[acc]), %%zmm22\n\t"
+        "vmovaps 1472(%[acc]), %%zmm23\n\t"
+        "cmp $2, %[n]\n\t"
+        "jl 2f\n\t"
+        "1:\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss (%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss (%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "vmovaps 192(%[p]), %%zmm24\n\t"
+        "vmovaps 256(%[p]), %%zmm25\n\t"
+        "vmovaps 320(%[p]), %%zmm26\n\t"
+        "vbroadcastss 4(%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 4(%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 4(%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 4(%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 4(%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 4(%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 4(%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "add $384, %[p]\n\t"
+        "add $8, %[a0]\n\t"
+        "add $8, %[a4]\n\t"
+        "sub $2, %[n]\n\t"
+        "cmp $2, %[n]\n\t"
+        "jge 1b\n\t"
+        "2:\n\t"
+        "test %[n], %[n]\n\t"
+        "jz 3f\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss (%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss (%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "3:\n\t"
+        "vmovaps %%zmm0, 0(%[acc])\n\t"
+        "vmovaps %%zmm1, 64(%[acc])\n\t"
+        "vmovaps %%zmm2, 128(%[acc])\n\t"
+        "vmovaps %%zmm3, 192(%[acc])\n\t"
+        "vmovaps %%zmm4, 256(%[acc])\n\t"
+        "vmovaps %%zmm5, 320(%[acc])\n\t"
+        "vmovaps %%zmm6, 384(%[acc])\n\t"
+        "vmovaps %%zmm7, 448(%[acc])\n\t"
+        "vmovaps %%zmm8, 512(%[acc])\n\t"
+        "vmovaps %%zmm9, 576(%[acc])\n\t"
+        "vmovaps %%zmm10, 640(%[acc])\n\t"
+        "vmovaps %%zmm11, 704(%[acc])\n\t"
+        "vmovaps %%zmm12, 768(%[acc])\n\t"
+        "vmovaps %%zmm13, 832(%[acc])\n\t"
+        "vmovaps %%zmm14, 896(%[acc])\n\t"
+        "vmovaps %%zmm15, 960(%[acc])\n\t"
+        "vmovaps %%zmm16, 1024(%[acc])\n\t"
+        "vmovaps %%zmm17, 1088(%[acc])\n\t"
+        "vmovaps %%zmm18, 1152(%[acc])\n\t"
+        "vmovaps %%zmm19, 1216(%[acc])\n\t"
+        "vmovaps %%zmm20, 1280(%[acc])\n\t"
+        "vmovaps %%zmm21, 1344(%[acc])\n\t"
+        "vmovaps %%zmm22, 1408(%[acc])\n\t"
+        "vmovaps %%zmm23, 1472(%[acc])\n\t"
+        : [a0] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n)
+        : [acc] "r"(acc), [l] "r"(l), [l3] "r"(l3)
+        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+#endif
+
+
+/* C[r][c] for r < 8, c < nc <= 48, from A(r, k) = A[r*a_rs + k*a_cs] (a_rs
+ * or a_cs 1; all 8 rows readable) and a packed kc x 48 panel P:
+ *   sum = (load_c ? C[r][c] : 0) + A(r, 0) P[0][c] + A(r, 1) P[1][c] + ...
+ * in that order (one FMA per k); then the epilogue: none (store the sum),
+ * NN_PANEL_BIAS_ACT (store act(sum + b[c])) or NN_PANEL_SGD
+ * (C -= lr * (sum + wd * C), as acc_tile does it).  The sums are acc_tile's,
+ * k in order, so a product cut into K blocks whose partial sums go through
+ * C gives acc_tile's bits. */
+static inline __attribute__((always_inline)) void
+panel_tile_k(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *P,
+             int kc, int mr, int nc,
+             const int load_c, const int epi, const float *b, nn_act act, float lr, float wd)
+{
+    /* the sums, acc[r][v] for rows r and vectors v of 16 columns */
+    _Alignas(64) float acc[AR][AV][16];
+    int nv = (nc + 15) / 16;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
+    for (int r = 0; r < AR; r++) {
+        for (int v = 0; v < AV; v++) {
+            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+            _mm512_store_ps(acc[r][v], load_c && r < mr
+                                           ? _mm512_maskz_loadu_ps(m, C + (size_t)r * ldc + 16 * v)
+                                           : _mm512_setzero_ps());
+        }
+    }
+#if defined(__x86_64__)
+    if (a_rs == 1)
+        panel_loop_cols(&acc[0][0][0], A, a_cs, P, kc);
+    else
+        panel_loop_rows(&acc[0][0][0], A, a_rs, P, kc);
+#else
+    __m512 s[AR][AV];
+    for (int r = 0; r < AR; r++)
+        for (int v = 0; v < AV; v++)
+            s[r][v] = _mm512_load_ps(acc[r][v]);
+    for (int k = 0; k < kc; k++) {
+        const float *pk = P + (size_t)k * 16 * AV;
+        for (int r = 0; r < AR; r++)
+            for (int v = 0; v < AV; v++)
+                s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * a_rs + k * a_cs]),
+                                          _mm512_load_ps(pk + 16 * v),
+                                          s[r][v]);
+    }
+    for (int r = 0; r < AR; r++)
+        for (int v = 0; v < AV; v++)
+            _mm512_store_ps(acc[r][v], s[r][v]);
+#endif
+    __m512 bias[AV];
+    if (epi == NN_PANEL_BIAS_ACT) {
+        for (int v = 0; v < AV; v++) {
+            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+            bias[v] = _mm512_maskz_loadu_ps(m, b + 16 * v);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < AR; r++) {
+        if (r >= mr)
+            break;
+#pragma GCC unroll 3
+        for (int v = 0; v < AV; v++) {
+            if (v >= nv)
+                break;
+            float *c = C + (size_t)r * ldc + 16 * v;
+            __mmask16 m = v == nv - 1 ? last : 0xFFFF;
+            __m512 out = _mm512_load_ps(acc[r][v]);
+            if (epi == NN_PANEL_SGD) {
+                __m512 w = _mm512_maskz_loadu_ps(m, c);
+                __m512 g = _mm512_add_ps(out, _mm512_mul_ps(_mm512_set1_ps(wd), w));
+                out = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(lr), g));
+            } else if (epi == NN_PANEL_BIAS_ACT) {
+                out = act_forward_ps(_mm512_add_ps(out, bias[v]), act);
+            }
+            _mm512_mask_storeu_ps(c, m, out);
+        }
+    }
+}
+
+/* panel_tile_k with constants for the load and the epilogue, so the
+ * accumulators stay in registers and the epilogue is straight-line code. */
+static void panel_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs,
+                       const float *P, int kc, int mr, int nc, int load_c, int epi,
+                       const float *b, nn_act act, float lr, float wd)
+{
+#define PT(LC, EPI) panel_tile_k(C, ldc, A, a_rs, a_cs, P, kc, mr, nc, LC, EPI, b, act, lr, wd)
+    if (epi == NN_PANEL_BIAS_ACT) {
+        if (load_c)
+            PT(1, NN_PANEL_BIAS_ACT);
+        else
+            PT(0, NN_PANEL_BIAS_ACT);
+    } else if (epi == NN_PANEL_SGD) { /* one K block: the sums start from zero */
+        PT(0, NN_PANEL_SGD);
+    } else if (load_c) {
+        PT(1, NN_PANEL_NONE);
+    } else {
+        PT(0, NN_PANEL_NONE);
+    }
+#undef PT
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 static const nn_tiles tiles = {
     .fwd_rows = FT_ROWS, .fwd_cols = FT_COLS, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 16 * AV, .vec = 16, .input_tile = input_tile, .weight_tile = weight_tile,
     .weight_sgd_tile = weight_sgd_tile,
+    .panel_k = NN_PANEL_K, .pack_rows = pack_rows, .pack_cols = pack_cols,
+    .pack_a_rows = pack_a_rows, .pack_a_cols = pack_a_cols, .panel_tile = panel_tile,
 };
 
 NN_TILED_KERNEL_TABLE(nn_kernels_avx512, "avx512", tiles, act_backward);
