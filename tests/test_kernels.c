@@ -303,12 +303,14 @@ START_TEST(test_kernels_backward_at_every_tile_edge)
 END_TEST
 
 /* The blocked path (kernels/panel.c: packed panels 48 wide, tiles 8 rows
- * tall, K blocks of at most 256, taken from 64 rows, 128 columns, K = 128
- * and 8 MFLOP up; SGD in one K block of at most 512) on shapes that straddle
- * each of those edges by one, unaligned, for each product's own M, N, K
- * (forward B x out x in, dX B x in x out, dW out x in x B): against the
- * definition, and the fused SGD bit for bit.  Tables without the path run
- * the same checks on their tiles. */
+ * tall, K blocks of at most 512 split evenly, SGD in one K block of at most
+ * 512; taken from 64 rows, 128 columns, K = 128 and 8 MFLOP up, for the
+ * forward when out >= 512, in > 1024 or in % 1024 == 0, for dX and dW when
+ * K > 1024 or in % 1024 == 0) on shapes that straddle each of those edges
+ * by one, unaligned, for each product's own M, N, K (forward B x out x in,
+ * dX B x in x out, dW out x in x B): against the definition, and the fused
+ * SGD bit for bit.  Tables without the path run the same checks on their
+ * tiles. */
 START_TEST(test_kernels_blocked_path_at_every_block_edge)
 {
     const nn_kernels *kt = table(_i);
@@ -316,16 +318,16 @@ START_TEST(test_kernels_blocked_path_at_every_block_edge)
         return;
     static const int shapes[][3] = {
         /* B, in, out */
-        {64, 128, 513},  /* fwd: 64 rows, 10 panels + 33, K = 128; dX: 3 K blocks of 171 */
-        {71, 257, 241},  /* fwd: 8 tiles + 7, K = 257 (2 blocks), 5 panels + 1 */
-        {128, 144, 256}, /* exactly 3 panels (dX, dW), one K block of 256 */
-        {129, 191, 192}, /* dW: K = 129, 4 panels - 1; fwd: 4 panels */
-        {255, 128, 193}, /* dW: 193 rows (24 tiles + 1), K = 255 */
-        {512, 136, 65},  /* dW: K = 512, 2 blocks; SGD: one block of 512 */
-        {513, 130, 64},  /* dW: K = 513, 2 blocks of 257; SGD: the plain tiles */
-        {257, 128, 128}, /* every product blocked: 32 tiles + 1, K = 257 */
-        {63, 127, 300},  /* one under each threshold: the plain tiles */
-        {65, 129, 475},  /* fwd/dX 8 MFLOP up, just */
+        {65, 129, 513},   /* fwd: 8 tiles + 1, 10 panels + 33, K = 129 */
+        {71, 1024, 130},  /* fwd: K = 1024, 2 blocks; dX: 8 tiles + 7, 21 panels + 16 */
+        {129, 1024, 72},  /* dW: 9 tiles, K = 129; SGD: one block */
+        {64, 1024, 1025}, /* dX: K = 1025, 3 blocks of 342; fwd: 21 panels + 17 */
+        {513, 1024, 64},  /* dW: K = 513, 2 blocks of 257; SGD: the plain tiles */
+        {512, 1024, 65},  /* dW: K = 512, one block; SGD: one block of 512 */
+        {64, 1023, 130},  /* one under the thresholds: the plain tiles */
+        {72, 2049, 128},  /* fwd: K = 2049, 5 blocks of 410, exactly 8 panels */
+        {64, 143, 1100},  /* dX: K = 1100, 3 blocks, 3 panels - 1; fwd: 23 panels - 4 */
+        {1100, 145, 64},  /* dW: K = 1100, 3 blocks of 367, 3 panels + 1 */
     };
     for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
@@ -385,7 +387,7 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     if (!kt)
         return;
     /* B, in, out; the last two take the blocked path (kernels/panel.c) */
-    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {257, 128, 128},
+    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {130, 1024, 136},
                                     {129, 300, 520}};
     static const int threads[] = {1, 2, 3, 5};
     for (int s = 0; s < 4; s++) {

@@ -452,10 +452,16 @@ static void pack_cols(float *P, const float *Bm, int ldb, int kc, int nc)
         __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
         for (int c0 = 0; c0 < 16 * AV; c0 += 16) {
             __m512 r[16];
+            const float *src = Bm + (size_t)c0 * ldb + k0;
+            if (kn == 16 && c0 + 16 <= nc) { /* a full block: plain loads */
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                r[i] = c0 + i < nc ? _mm512_maskz_loadu_ps(km, Bm + (size_t)(c0 + i) * ldb + k0)
-                                   : _mm512_setzero_ps();
+                for (int i = 0; i < 16; i++)
+                    r[i] = _mm512_loadu_ps(src + (size_t)i * ldb);
+            } else {
+                for (int i = 0; i < 16; i++)
+                    r[i] = c0 + i < nc ? _mm512_maskz_loadu_ps(km, src + (size_t)i * ldb)
+                                       : _mm512_setzero_ps();
+            }
             transpose_16(r);
             if (kn == 16) {
 #pragma GCC unroll 16
@@ -510,42 +516,59 @@ static void pack_a_cols(float *Ap, const float *A, size_t lda, int kc, int mr)
 }
 
 #if defined(__x86_64__)
-/* The tile's k loop: acc[r][v][l] += A(r, k) P[k*48 + 16v + l] for
- * k = 0..n-1 in order, the 24 sums held in zmm0..zmm23 throughout.  Written
- * out in assembly because the compilers' register allocation of the same
- * loop in intrinsics spilled accumulators and copied registers inside it
- * (GCC 12).  Per k: 3 aligned loads of the panel, 8 broadcasts, 24 FMAs;
- * two k a pass.
+/* The tile's k loop: the 24 sums s[r][v] (row r, columns 16v..16v+15)
+ * start as src[r*ls + 16v..] (ls in floats), take A(r, k) P[k*48 + 16v..]
+ * for k = 0..n-1 in order, and end in dst[r*ld + 16v..]: held in
+ * zmm0..zmm23 throughout.  Written out in assembly because the compilers'
+ * register allocation of the same loop in intrinsics spilled accumulators
+ * and copied registers inside it (GCC 12).  Per k: 3 aligned loads of the
+ * panel, 8 broadcasts, 24 FMAs; two k a pass.
  *   panel_loop_cols: A(r, k) = A[k*a_cs + r] (dW's dZ, or a packed tile)
  *   panel_loop_rows: A(r, k) = A[r*a_rs + k] (the forward's X, dX's dZ) */
-static void panel_loop_cols(float *acc, const float *A, size_t a_cs, const float *P, long n)
+typedef struct {
+    const float *src;
+    float *dst;
+    size_t ls, ld;
+} tile_io;
+
+static void panel_loop_cols(const tile_io *io, const float *A, size_t a_cs, const float *P,
+                            long n)
 {
-    size_t as = a_cs * sizeof(float);
+    size_t as = a_cs * sizeof(float), ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
+    const float *t;
     __asm__ volatile(
-        "vmovaps 0(%[acc]), %%zmm0\n\t"
-        "vmovaps 64(%[acc]), %%zmm1\n\t"
-        "vmovaps 128(%[acc]), %%zmm2\n\t"
-        "vmovaps 192(%[acc]), %%zmm3\n\t"
-        "vmovaps 256(%[acc]), %%zmm4\n\t"
-        "vmovaps 320(%[acc]), %%zmm5\n\t"
-        "vmovaps 384(%[acc]), %%zmm6\n\t"
-        "vmovaps 448(%[acc]), %%zmm7\n\t"
-        "vmovaps 512(%[acc]), %%zmm8\n\t"
-        "vmovaps 576(%[acc]), %%zmm9\n\t"
-        "vmovaps 640(%[acc]), %%zmm10\n\t"
-        "vmovaps 704(%[acc]), %%zmm11\n\t"
-        "vmovaps 768(%[acc]), %%zmm12\n\t"
-        "vmovaps 832(%[acc]), %%zmm13\n\t"
-        "vmovaps 896(%[acc]), %%zmm14\n\t"
-        "vmovaps 960(%[acc]), %%zmm15\n\t"
-        "vmovaps 1024(%[acc]), %%zmm16\n\t"
-        "vmovaps 1088(%[acc]), %%zmm17\n\t"
-        "vmovaps 1152(%[acc]), %%zmm18\n\t"
-        "vmovaps 1216(%[acc]), %%zmm19\n\t"
-        "vmovaps 1280(%[acc]), %%zmm20\n\t"
-        "vmovaps 1344(%[acc]), %%zmm21\n\t"
-        "vmovaps 1408(%[acc]), %%zmm22\n\t"
-        "vmovaps 1472(%[acc]), %%zmm23\n\t"
+        "mov %[src], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm0\n\t"
+        "vmovups 64(%[t]), %%zmm1\n\t"
+        "vmovups 128(%[t]), %%zmm2\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm3\n\t"
+        "vmovups 64(%[t]), %%zmm4\n\t"
+        "vmovups 128(%[t]), %%zmm5\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm6\n\t"
+        "vmovups 64(%[t]), %%zmm7\n\t"
+        "vmovups 128(%[t]), %%zmm8\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm9\n\t"
+        "vmovups 64(%[t]), %%zmm10\n\t"
+        "vmovups 128(%[t]), %%zmm11\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm12\n\t"
+        "vmovups 64(%[t]), %%zmm13\n\t"
+        "vmovups 128(%[t]), %%zmm14\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm15\n\t"
+        "vmovups 64(%[t]), %%zmm16\n\t"
+        "vmovups 128(%[t]), %%zmm17\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm18\n\t"
+        "vmovups 64(%[t]), %%zmm19\n\t"
+        "vmovups 128(%[t]), %%zmm20\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm21\n\t"
+        "vmovups 64(%[t]), %%zmm22\n\t"
+        "vmovups 128(%[t]), %%zmm23\n\t"
         "cmp $2, %[n]\n\t"
         "jl 2f\n\t"
         "1:\n\t"
@@ -663,64 +686,82 @@ static void panel_loop_cols(float *acc, const float *A, size_t a_cs, const float
         "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
         "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
         "3:\n\t"
-        "vmovaps %%zmm0, 0(%[acc])\n\t"
-        "vmovaps %%zmm1, 64(%[acc])\n\t"
-        "vmovaps %%zmm2, 128(%[acc])\n\t"
-        "vmovaps %%zmm3, 192(%[acc])\n\t"
-        "vmovaps %%zmm4, 256(%[acc])\n\t"
-        "vmovaps %%zmm5, 320(%[acc])\n\t"
-        "vmovaps %%zmm6, 384(%[acc])\n\t"
-        "vmovaps %%zmm7, 448(%[acc])\n\t"
-        "vmovaps %%zmm8, 512(%[acc])\n\t"
-        "vmovaps %%zmm9, 576(%[acc])\n\t"
-        "vmovaps %%zmm10, 640(%[acc])\n\t"
-        "vmovaps %%zmm11, 704(%[acc])\n\t"
-        "vmovaps %%zmm12, 768(%[acc])\n\t"
-        "vmovaps %%zmm13, 832(%[acc])\n\t"
-        "vmovaps %%zmm14, 896(%[acc])\n\t"
-        "vmovaps %%zmm15, 960(%[acc])\n\t"
-        "vmovaps %%zmm16, 1024(%[acc])\n\t"
-        "vmovaps %%zmm17, 1088(%[acc])\n\t"
-        "vmovaps %%zmm18, 1152(%[acc])\n\t"
-        "vmovaps %%zmm19, 1216(%[acc])\n\t"
-        "vmovaps %%zmm20, 1280(%[acc])\n\t"
-        "vmovaps %%zmm21, 1344(%[acc])\n\t"
-        "vmovaps %%zmm22, 1408(%[acc])\n\t"
-        "vmovaps %%zmm23, 1472(%[acc])\n\t"
-        : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n)
-        : [acc] "r"(acc), [as] "r"(as)
+        "mov %[dst], %[t]\n\t"
+        "vmovups %%zmm0, 0(%[t])\n\t"
+        "vmovups %%zmm1, 64(%[t])\n\t"
+        "vmovups %%zmm2, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm3, 0(%[t])\n\t"
+        "vmovups %%zmm4, 64(%[t])\n\t"
+        "vmovups %%zmm5, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm6, 0(%[t])\n\t"
+        "vmovups %%zmm7, 64(%[t])\n\t"
+        "vmovups %%zmm8, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm9, 0(%[t])\n\t"
+        "vmovups %%zmm10, 64(%[t])\n\t"
+        "vmovups %%zmm11, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm12, 0(%[t])\n\t"
+        "vmovups %%zmm13, 64(%[t])\n\t"
+        "vmovups %%zmm14, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm15, 0(%[t])\n\t"
+        "vmovups %%zmm16, 64(%[t])\n\t"
+        "vmovups %%zmm17, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm18, 0(%[t])\n\t"
+        "vmovups %%zmm19, 64(%[t])\n\t"
+        "vmovups %%zmm20, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm21, 0(%[t])\n\t"
+        "vmovups %%zmm22, 64(%[t])\n\t"
+        "vmovups %%zmm23, 128(%[t])\n\t"
+        : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
+        : [as] "r"(as), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst), [ld] "r"(ld)
         : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
 }
 
-static void panel_loop_rows(float *acc, const float *A, size_t a_rs, const float *P, long n)
+static void panel_loop_rows(const tile_io *io, const float *A, size_t a_rs, const float *P,
+                            long n)
 {
     size_t l = a_rs * sizeof(float), l3 = 3 * l;
-    const float *a4 = A + 4 * a_rs;
+    size_t ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
+    const float *a4 = A + 4 * a_rs, *t;
     __asm__ volatile(
-        "vmovaps 0(%[acc]), %%zmm0\n\t"
-        "vmovaps 64(%[acc]), %%zmm1\n\t"
-        "vmovaps 128(%[acc]), %%zmm2\n\t"
-        "vmovaps 192(%[acc]), %%zmm3\n\t"
-        "vmovaps 256(%[acc]), %%zmm4\n\t"
-        "vmovaps 320(%[acc]), %%zmm5\n\t"
-        "vmovaps 384(%[acc]), %%zmm6\n\t"
-        "vmovaps 448(%[acc]), %%zmm7\n\t"
-        "vmovaps 512(%[acc]), %%zmm8\n\t"
-        "vmovaps 576(%[acc]), %%zmm9\n\t"
-        "vmovaps 640(%[acc]), %%zmm10\n\t"
-        "vmovaps 704(%[acc]), %%zmm11\n\t"
-        "vmovaps 768(%[acc]), %%zmm12\n\t"
-        "vmovaps 832(%[acc]), %%zmm13\n\t"
-        "vmovaps 896(%[acc]), %%zmm14\n\t"
-        "vmovaps 960(%[acc]), %%zmm15\n\t"
-        "vmovaps 1024(%[acc]), %%zmm16\n\t"
-        "vmovaps 1088(%[acc]), %%zmm17\n\t"
-        "vmovaps 1152(%[acc]), %%zmm18\n\t"
-        "vmovaps 1216(%[acc]), %%zmm19\n\t"
-        "vmovaps 1280(%[acc]), %%zmm20\n\t"
-        "vmovaps 1344(%[acc]), %%zmm21\n\t"
-        "vmovaps 1408(%[acc]), %%zmm22\n\t"
-        "vmovaps 1472(%[acc]), %%zmm23\n\t"
+        "mov %[src], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm0\n\t"
+        "vmovups 64(%[t]), %%zmm1\n\t"
+        "vmovups 128(%[t]), %%zmm2\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm3\n\t"
+        "vmovups 64(%[t]), %%zmm4\n\t"
+        "vmovups 128(%[t]), %%zmm5\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm6\n\t"
+        "vmovups 64(%[t]), %%zmm7\n\t"
+        "vmovups 128(%[t]), %%zmm8\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm9\n\t"
+        "vmovups 64(%[t]), %%zmm10\n\t"
+        "vmovups 128(%[t]), %%zmm11\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm12\n\t"
+        "vmovups 64(%[t]), %%zmm13\n\t"
+        "vmovups 128(%[t]), %%zmm14\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm15\n\t"
+        "vmovups 64(%[t]), %%zmm16\n\t"
+        "vmovups 128(%[t]), %%zmm17\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm18\n\t"
+        "vmovups 64(%[t]), %%zmm19\n\t"
+        "vmovups 128(%[t]), %%zmm20\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm21\n\t"
+        "vmovups 64(%[t]), %%zmm22\n\t"
+        "vmovups 128(%[t]), %%zmm23\n\t"
         "cmp $2, %[n]\n\t"
         "jl 2f\n\t"
         "1:\n\t"
@@ -839,35 +880,45 @@ static void panel_loop_rows(float *acc, const float *A, size_t a_rs, const float
         "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
         "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
         "3:\n\t"
-        "vmovaps %%zmm0, 0(%[acc])\n\t"
-        "vmovaps %%zmm1, 64(%[acc])\n\t"
-        "vmovaps %%zmm2, 128(%[acc])\n\t"
-        "vmovaps %%zmm3, 192(%[acc])\n\t"
-        "vmovaps %%zmm4, 256(%[acc])\n\t"
-        "vmovaps %%zmm5, 320(%[acc])\n\t"
-        "vmovaps %%zmm6, 384(%[acc])\n\t"
-        "vmovaps %%zmm7, 448(%[acc])\n\t"
-        "vmovaps %%zmm8, 512(%[acc])\n\t"
-        "vmovaps %%zmm9, 576(%[acc])\n\t"
-        "vmovaps %%zmm10, 640(%[acc])\n\t"
-        "vmovaps %%zmm11, 704(%[acc])\n\t"
-        "vmovaps %%zmm12, 768(%[acc])\n\t"
-        "vmovaps %%zmm13, 832(%[acc])\n\t"
-        "vmovaps %%zmm14, 896(%[acc])\n\t"
-        "vmovaps %%zmm15, 960(%[acc])\n\t"
-        "vmovaps %%zmm16, 1024(%[acc])\n\t"
-        "vmovaps %%zmm17, 1088(%[acc])\n\t"
-        "vmovaps %%zmm18, 1152(%[acc])\n\t"
-        "vmovaps %%zmm19, 1216(%[acc])\n\t"
-        "vmovaps %%zmm20, 1280(%[acc])\n\t"
-        "vmovaps %%zmm21, 1344(%[acc])\n\t"
-        "vmovaps %%zmm22, 1408(%[acc])\n\t"
-        "vmovaps %%zmm23, 1472(%[acc])\n\t"
-        : [a0] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n)
-        : [acc] "r"(acc), [l] "r"(l), [l3] "r"(l3)
+        "mov %[dst], %[t]\n\t"
+        "vmovups %%zmm0, 0(%[t])\n\t"
+        "vmovups %%zmm1, 64(%[t])\n\t"
+        "vmovups %%zmm2, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm3, 0(%[t])\n\t"
+        "vmovups %%zmm4, 64(%[t])\n\t"
+        "vmovups %%zmm5, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm6, 0(%[t])\n\t"
+        "vmovups %%zmm7, 64(%[t])\n\t"
+        "vmovups %%zmm8, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm9, 0(%[t])\n\t"
+        "vmovups %%zmm10, 64(%[t])\n\t"
+        "vmovups %%zmm11, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm12, 0(%[t])\n\t"
+        "vmovups %%zmm13, 64(%[t])\n\t"
+        "vmovups %%zmm14, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm15, 0(%[t])\n\t"
+        "vmovups %%zmm16, 64(%[t])\n\t"
+        "vmovups %%zmm17, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm18, 0(%[t])\n\t"
+        "vmovups %%zmm19, 64(%[t])\n\t"
+        "vmovups %%zmm20, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm21, 0(%[t])\n\t"
+        "vmovups %%zmm22, 64(%[t])\n\t"
+        "vmovups %%zmm23, 128(%[t])\n\t"
+        : [a0] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
+        : [l] "r"(l), [l3] "r"(l3), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst),
+          [ld] "r"(ld)
         : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
 }
 #endif
+
 
 
 /* C[r][c] for r < 8, c < nc <= 48, from A(r, k) = A[r*a_rs + k*a_cs] (a_rs
@@ -883,40 +934,56 @@ panel_tile_k(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const 
              int kc, int mr, int nc,
              const int load_c, const int epi, const float *b, nn_act act, float lr, float wd)
 {
-    /* the sums, acc[r][v] for rows r and vectors v of 16 columns */
+    /* A full tile's sums start from C (or zeros) and, with no epilogue, end
+     * in C: the loop reads and writes it directly.  Otherwise they go
+     * through acc (row r, vector v: acc[r][v]) and the epilogue below. */
+    static const _Alignas(64) float zeros[AR][AV][16];
     _Alignas(64) float acc[AR][AV][16];
     int nv = (nc + 15) / 16;
     __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
-    for (int r = 0; r < AR; r++) {
-        for (int v = 0; v < AV; v++) {
-            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
-            _mm512_store_ps(acc[r][v], load_c && r < mr
-                                           ? _mm512_maskz_loadu_ps(m, C + (size_t)r * ldc + 16 * v)
-                                           : _mm512_setzero_ps());
+    int full = mr == AR && nc == 16 * AV;
+    tile_io io = {.src = &zeros[0][0][0], .dst = &acc[0][0][0], .ls = 16 * AV, .ld = 16 * AV};
+    if (full && load_c) {
+        io.src = C;
+        io.ls = (size_t)ldc;
+    } else if (load_c) {
+        for (int r = 0; r < AR; r++) {
+            for (int v = 0; v < AV; v++) {
+                __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+                _mm512_store_ps(acc[r][v], r < mr ? _mm512_maskz_loadu_ps(
+                                                        m, C + (size_t)r * ldc + 16 * v)
+                                                  : _mm512_setzero_ps());
+            }
         }
+        io.src = &acc[0][0][0];
+    }
+    if (full && epi == NN_PANEL_NONE) {
+        io.dst = C;
+        io.ld = (size_t)ldc;
     }
 #if defined(__x86_64__)
     if (a_rs == 1)
-        panel_loop_cols(&acc[0][0][0], A, a_cs, P, kc);
+        panel_loop_cols(&io, A, a_cs, P, kc);
     else
-        panel_loop_rows(&acc[0][0][0], A, a_rs, P, kc);
+        panel_loop_rows(&io, A, a_rs, P, kc);
 #else
     __m512 s[AR][AV];
     for (int r = 0; r < AR; r++)
         for (int v = 0; v < AV; v++)
-            s[r][v] = _mm512_load_ps(acc[r][v]);
+            s[r][v] = _mm512_loadu_ps(io.src + r * io.ls + 16 * v);
     for (int k = 0; k < kc; k++) {
         const float *pk = P + (size_t)k * 16 * AV;
         for (int r = 0; r < AR; r++)
             for (int v = 0; v < AV; v++)
                 s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * a_rs + k * a_cs]),
-                                          _mm512_load_ps(pk + 16 * v),
-                                          s[r][v]);
+                                          _mm512_load_ps(pk + 16 * v), s[r][v]);
     }
     for (int r = 0; r < AR; r++)
         for (int v = 0; v < AV; v++)
-            _mm512_store_ps(acc[r][v], s[r][v]);
+            _mm512_storeu_ps(io.dst + r * io.ld + 16 * v, s[r][v]);
 #endif
+    if (full && epi == NN_PANEL_NONE)
+        return;
     __m512 bias[AV];
     if (epi == NN_PANEL_BIAS_ACT) {
         for (int v = 0; v < AV; v++) {

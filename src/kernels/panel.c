@@ -26,9 +26,8 @@
 static _Thread_local _Alignas(64) float b_buf[NN_PANEL_FLOATS];
 static _Thread_local _Alignas(64) float a_buf[NN_PANEL_ROWS * NN_PANEL_KMAX];
 
-/* The smallest product the blocked path takes: below it the plain tiles
- * (each summing over the whole K, reading the operands in place) are as
- * fast, and packing costs more than it saves. */
+/* The smallest product the blocked path takes: below it packing costs
+ * more than it saves. */
 #define PANEL_MIN_ROWS 64
 #define PANEL_MIN_COLS 128
 #define PANEL_MIN_K 128
@@ -52,12 +51,29 @@ typedef struct {
     long panels, chunks;
 } panel_job;
 
+/* Above the minimum, the blocked path is taken where the plain tiles fall
+ * behind it (measured on W2's and W3's layers and 512 x 4096 x 4096, AMD
+ * Zen 5, in alternating runs: bench_kernels); elsewhere the plain tiles,
+ * which read the operands in place and pack nothing, are faster (W2's dX
+ * and dW: 89-96% of the FMA peak against 81-88%):
+ *   dX, dW, SGD  K > 1024 (the tile's k x 48 slice of the right operand no
+ *                longer stays in L2 beside the rest), or the right
+ *                operand's rows a multiple of 4 KB apart (cols % 1024 == 0:
+ *                the slice's cache lines fall in 3 of L1's 64 sets and
+ *                evict each other; 67-73% of peak on W3's 1024 x 1024 layer
+ *                in the plain tiles, 86% blocked);
+ *   forward      out >= 512, or in > 1024, or in % 1024 == 0 (the
+ *                lane-split dot products: 75-80% on W3's layers, 37% on
+ *                512 x 4096 x 4096; blocked 82-84% and 80%). */
 int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
 {
     if (!t->panel_tile || t->panel_k <= 0 || t->panel_k > NN_PANEL_KMAX ||
         t->acc_cols * NN_PANEL_KMAX > NN_PANEL_FLOATS || t->acc_rows > NN_PANEL_ROWS)
         return 0;
     if (epi == NN_PANEL_SGD && K > NN_PANEL_KMAX) /* the SGD rule needs all of K at once */
+        return 0;
+    if (epi == NN_PANEL_BIAS_ACT ? !(cols >= 512 || K > 1024 || K % 1024 == 0)
+                                 : !(K > 1024 || cols % 1024 == 0))
         return 0;
     return rows >= PANEL_MIN_ROWS && cols >= PANEL_MIN_COLS && K >= PANEL_MIN_K &&
            2.0 * rows * cols * K >= PANEL_MIN_FLOPS;
