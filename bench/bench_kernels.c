@@ -2,8 +2,12 @@
  * peak, then GFLOP/s of nntrain's three dense products on the reference
  * layer shapes beside OpenBLAS's cblas_sgemm on the same shapes.
  *
- *   bench_kernels [THREADS]      THREADS: the "all threads" count (default:
- *                                online processors)
+ *   bench_kernels [THREADS [FILTER]]
+ *       THREADS: the "all threads" count (default: online processors); with
+ *                1, the products are measured on one thread only
+ *       FILTER:  measure only the layers whose "net, in-out" label or
+ *                "B x in x out" shape contains this text (e.g. "4096",
+ *                "W3", "256x1024x1024")
  *
  * Prints Markdown tables on stdout.  OpenBLAS is loaded with dlopen() so this
  * program builds and runs without it (the columns then say why they are
@@ -369,7 +373,12 @@ int main(int argc, char **argv)
         {"W1 784-128-10 b32", 32, 784, 128},  {"W1 784-128-10 b32", 32, 128, 10},
         {"W2 784-256-128-10 b128", 128, 784, 256}, {"W2 784-256-128-10 b128", 128, 256, 128},
         {"W2 784-256-128-10 b128", 128, 128, 10},
+        {"W3 784-1024-1024-10 b256", 256, 784, 1024},
+        {"W3 784-1024-1024-10 b256", 256, 1024, 1024},
+        {"W3 784-1024-1024-10 b256", 256, 1024, 10},
+        {"large", 512, 4096, 4096},
     };
+    const char *filter = argc > 2 ? argv[2] : NULL;
     printf("### Dense products: nntrain (%s kernels) and OpenBLAS cblas_sgemm\n\n", isa);
     if (blas_missing)
         printf("OpenBLAS columns empty: %s.\n\n", blas_missing);
@@ -388,6 +397,11 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const layer *L = &layers[l];
+        char label[96], shape[48];
+        snprintf(label, sizeof label, "%s, %d-%d", L->net, L->in, L->out);
+        snprintf(shape, sizeof shape, "%dx%dx%d", L->B, L->in, L->out);
+        if (filter && !strstr(label, filter) && !strstr(shape, filter))
+            continue;
         bufs m = {.B = L->B, .in = L->in, .out = L->out};
         m.X = rand_buf((size_t)L->B * L->in);
         m.W = rand_buf((size_t)L->out * L->in);
@@ -400,7 +414,8 @@ int main(int argc, char **argv)
             int M = p == DW ? L->out : L->B, N = p == FWD ? L->out : L->in,
                 K = p == FWD ? L->in : p == DX ? L->out : L->B;
             result r[2]; /* [threads] */
-            for (int th = 0; th < 2; th++) {
+            r[1] = (result){{0, 0}, 0, 0};
+            for (int th = 0; th < (nt > 1 ? 2 : 1); th++) {
                 int n = th ? nt : 1;
                 use_cpu_time = n == 1;
                 nn_pool_set_threads(n);
@@ -410,17 +425,21 @@ int main(int argc, char **argv)
             }
             use_cpu_time = 0;
             char b1[32] = "-", bn[32] = "-", q1[32] = "-", qn[32] = "-", pk[32] = "-";
+            char gn[32] = "-";
+            if (nt > 1)
+                snprintf(gn, sizeof gn, "%.1f", r[1].best[0]);
             if (!blas_missing) {
                 snprintf(b1, sizeof b1, "%.1f", r[0].best[1]);
-                snprintf(bn, sizeof bn, "%.1f", r[1].best[1]);
                 snprintf(q1, sizeof q1, "%.2f", r[0].ratio);
-                snprintf(qn, sizeof qn, "%.2f", r[1].ratio);
+                if (nt > 1) {
+                    snprintf(bn, sizeof bn, "%.1f", r[1].best[1]);
+                    snprintf(qn, sizeof qn, "%.2f", r[1].ratio);
+                }
             }
             if (r[0].of_peak > 0)
                 snprintf(pk, sizeof pk, "%.0f%%", 100.0 * r[0].of_peak);
-            printf("| %s, %d-%d | %s | %d x %d x %d | %.1f | %s | %s | %s | %.1f | %s | %s |\n",
-                   L->net, L->in, L->out, product_names[p], M, N, K, r[0].best[0], pk, b1, q1,
-                   r[1].best[0], bn, qn);
+            printf("| %s | %s | %d x %d x %d | %.1f | %s | %s | %s | %s | %s | %s |\n", label,
+                   product_names[p], M, N, K, r[0].best[0], pk, b1, q1, gn, bn, qn);
             fflush(stdout);
         }
         free(m.X);

@@ -302,6 +302,44 @@ START_TEST(test_kernels_backward_at_every_tile_edge)
 }
 END_TEST
 
+/* The blocked path (kernels/panel.c: packed panels 48 wide, tiles 8 rows
+ * tall, K blocks of at most 512 split evenly, SGD in one K block of at most
+ * 512; taken from 64 rows, 128 columns, K = 128 and 8 MFLOP up, for the
+ * forward when out >= 512, in > 1024 or in % 1024 == 0, for dX and dW when
+ * K > 1024 or in % 1024 == 0) on shapes that straddle each of those edges
+ * by one, unaligned, for each product's own M, N, K (forward B x out x in,
+ * dX B x in x out, dW out x in x B): against the definition, and the fused
+ * SGD bit for bit.  Tables without the path run the same checks on their
+ * tiles. */
+START_TEST(test_kernels_blocked_path_at_every_block_edge)
+{
+    const nn_kernels *kt = table(_i);
+    if (!kt)
+        return;
+    static const int shapes[][3] = {
+        /* B, in, out */
+        {65, 129, 513},   /* fwd: 8 tiles + 1, 10 panels + 33, K = 129 */
+        {71, 1024, 130},  /* fwd: K = 1024, 2 blocks; dX: 8 tiles + 7, 21 panels + 16 */
+        {129, 1024, 72},  /* dW: 9 tiles, K = 129; SGD: one block */
+        {64, 1024, 1025}, /* dX: K = 1025, 3 blocks of 342; fwd: 21 panels + 17 */
+        {513, 1024, 64},  /* dW: K = 513, 2 blocks of 257; SGD: the plain tiles */
+        {512, 1024, 65},  /* dW: K = 512, one block; SGD: one block of 512 */
+        {64, 1023, 130},  /* one under the thresholds: the plain tiles */
+        {72, 2049, 128},  /* fwd: K = 2049, 5 blocks of 410, exactly 8 panels */
+        {64, 143, 1100},  /* dX: K = 1100, 3 blocks, 3 panels - 1; fwd: 23 panels - 4 */
+        {1100, 145, 64},  /* dW: K = 1100, 3 blocks of 367, 3 panels + 1 */
+    };
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+        int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        check_forward(kt, B, in, out, s % 3 == 0 ? NN_ACT_SIGMOID : s % 3 == 1 ? NN_ACT_RELU
+                                                                              : NN_ACT_IDENTITY,
+                      (s * 5) % 16);
+        check_backward_products(kt, B, in, out, (s * 7 + 3) % 16);
+        check_sgd_weights(kt, B, in, out, s % 4, s % 2 ? 0.01f : 0.0f);
+    }
+}
+END_TEST
+
 /* The vector sigmoid against double precision over [-90, 90] (every
  * activation region, both clamps) through a forward pass that computes
  * z = x * 1 + 0 exactly: relative error at most 4 ulp (2^-22) where the
@@ -348,9 +386,11 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}}; /* B, in, out */
+    /* B, in, out; the last two take the blocked path (kernels/panel.c) */
+    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {130, 1024, 136},
+                                    {129, 300, 520}};
     static const int threads[] = {1, 2, 3, 5};
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 4; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
         nn_rng r;
@@ -401,8 +441,9 @@ START_TEST(test_kernels_bit_identical_at_any_alignment)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    static const int shapes[][3] = {{9, 784, 21}, {6, 37, 50}, {5, 3, 17}}; /* B, in, out */
-    for (int s = 0; s < 3; s++) {
+    /* B, in, out; the last takes the blocked path (kernels/panel.c) */
+    static const int shapes[][3] = {{9, 784, 21}, {6, 37, 50}, {5, 3, 17}, {64, 128, 513}};
+    for (int s = 0; s < 4; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         size_t nx = (size_t)B * in, nw = (size_t)out * in, ny = (size_t)B * out;
         nn_rng r;
@@ -530,6 +571,7 @@ Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_kernels_backward_at_every_tile_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_act_backward_matches_definition_and_ref, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sgd_weights_is_gradient_then_step, 0, NISA);
+    tcase_add_loop_test(tc, test_kernels_blocked_path_at_every_block_edge, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_sigmoid_accuracy, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_for_any_thread_count, 0, NISA);
     tcase_add_loop_test(tc, test_kernels_bit_identical_at_any_alignment, 0, NISA);

@@ -381,12 +381,669 @@ static void weight_sgd_tile(float *C, int ldc, const float *A, int lda, const fl
     ACC_TILE(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
 }
 
+/* ---- packed panels: the blocked path (tiled.h, nn_panel_*) -------------------- */
+
+/* P[k*48 + c] = Bm[k*ldb + c] for k < kc, c < nc; columns nc..47 are zero. */
+static void pack_rows(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    if (nc == 16 * AV) { /* a full panel: plain loads */
+        for (int k = 0; k < kc; k++) {
+            const float *src = Bm + (size_t)k * ldb;
+            float *dst = P + (size_t)k * 16 * AV;
+            __m512 v0 = _mm512_loadu_ps(src), v1 = _mm512_loadu_ps(src + 16),
+                   v2 = _mm512_loadu_ps(src + 32);
+            _mm512_store_ps(dst, v0);
+            _mm512_store_ps(dst + 16, v1);
+            _mm512_store_ps(dst + 32, v2);
+        }
+        return;
+    }
+    int nv = (nc + 15) / 16;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
+    for (int k = 0; k < kc; k++) {
+        const float *src = Bm + (size_t)k * ldb;
+        float *dst = P + (size_t)k * 16 * AV;
+        for (int v = 0; v < AV; v++) {
+            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+            _mm512_store_ps(dst + 16 * v, _mm512_maskz_loadu_ps(m, src + 16 * v));
+        }
+    }
+}
+
+/* The 16 x 16 transpose: r[i] lane j becomes r[j] lane i. */
+static inline __attribute__((always_inline)) void transpose_16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + j], 128-bit lane L: rows 4g..4g+3 of column 4L + j */
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        __m512 lo = t[4 * g], hi = t[4 * g + 1], lo2 = t[4 * g + 2], hi2 = t[4 * g + 3];
+        u[4 * g + 0] = _mm512_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 1] = _mm512_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * g + 2] = _mm512_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 3] = _mm512_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* column 4L + j gathers lane L of u[j], u[4 + j], u[8 + j], u[12 + j] */
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        r[j] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(2, 0, 2, 0));
+        r[4 + j] = _mm512_shuffle_f32x4(v0, v2, _MM_SHUFFLE(3, 1, 3, 1));
+        r[8 + j] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + j] = _mm512_shuffle_f32x4(v1, v3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* P[k*48 + c] = Bm[c*ldb + k] for k < kc, c < nc (the forward's W^T);
+ * columns nc..47 are zero.  16 x 16 blocks: 16 rows of Bm in, transposed,
+ * 16 rows of P out. */
+static void pack_cols(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    for (int k0 = 0; k0 < kc; k0 += 16) {
+        int kn = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
+        for (int c0 = 0; c0 < 16 * AV; c0 += 16) {
+            __m512 r[16];
+            const float *src = Bm + (size_t)c0 * ldb + k0;
+            if (kn == 16 && c0 + 16 <= nc) { /* a full block: plain loads */
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    r[i] = _mm512_loadu_ps(src + (size_t)i * ldb);
+            } else {
+                for (int i = 0; i < 16; i++)
+                    r[i] = c0 + i < nc ? _mm512_maskz_loadu_ps(km, src + (size_t)i * ldb)
+                                       : _mm512_setzero_ps();
+            }
+            transpose_16(r);
+            if (kn == 16) {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    _mm512_store_ps(P + (size_t)(k0 + i) * 16 * AV + c0, r[i]);
+            } else {
+                for (int i = 0; i < kn; i++)
+                    _mm512_store_ps(P + (size_t)(k0 + i) * 16 * AV + c0, r[i]);
+            }
+        }
+    }
+}
+
+/* Ap[t*kc*8 + k*8 + r] = A[(8t + r)*lda + k] for the row tiles t of mr
+ * rows (the forward's X, dX's dZ): 8 x 16 blocks transposed, rows past mr
+ * zero. */
+static void pack_a_rows(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int r0 = 0; r0 < mr; r0 += 2 * AR) {
+        float *t0 = Ap + (size_t)(r0 / AR) * kc * AR, *t1 = t0 + (size_t)kc * AR;
+        int rows = mr - r0 < 2 * AR ? mr - r0 : 2 * AR;
+        for (int k0 = 0; k0 < kc; k0 += 16) {
+            int kn = kc - k0 < 16 ? kc - k0 : 16;
+            __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(km, A + (size_t)(r0 + i) * lda + k0)
+                                : _mm512_setzero_ps();
+            transpose_16(r);
+            for (int i = 0; i < kn; i++) {
+                _mm256_store_ps(t0 + (size_t)(k0 + i) * AR, _mm512_castps512_ps256(r[i]));
+                if (rows > AR)
+                    _mm256_store_ps(t1 + (size_t)(k0 + i) * AR,
+                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r[i]), 1)));
+            }
+        }
+    }
+}
+
+/* Ap[t*kc*8 + k*8 + r] = A[k*lda + 8t + r] (dW's dZ, read down its columns):
+ * 8 floats a k, rows past mr zero. */
+static void pack_a_cols(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int r0 = 0; r0 < mr; r0 += AR) {
+        float *t = Ap + (size_t)(r0 / AR) * kc * AR;
+        int rows = mr - r0 < AR ? mr - r0 : AR;
+        __mmask16 m = (__mmask16)(0xFFu >> (AR - rows));
+        for (int k = 0; k < kc; k++)
+            _mm256_store_ps(t + (size_t)k * AR, _mm512_castps512_ps256(_mm512_maskz_loadu_ps(
+                                                    m, A + (size_t)k * lda + r0)));
+    }
+}
+
+#if defined(__x86_64__)
+/* The tile's k loop: the 24 sums s[r][v] (row r, columns 16v..16v+15)
+ * start as src[r*ls + 16v..] (ls in floats), take A(r, k) P[k*48 + 16v..]
+ * for k = 0..n-1 in order, and end in dst[r*ld + 16v..]: held in
+ * zmm0..zmm23 throughout.  Written out in assembly because the compilers'
+ * register allocation of the same loop in intrinsics spilled accumulators
+ * and copied registers inside it (GCC 12).  Per k: 3 aligned loads of the
+ * panel, 8 broadcasts, 24 FMAs; two k a pass.
+ *   panel_loop_cols: A(r, k) = A[k*a_cs + r] (dW's dZ, or a packed tile)
+ *   panel_loop_rows: A(r, k) = A[r*a_rs + k] (the forward's X, dX's dZ) */
+typedef struct {
+    const float *src;
+    float *dst;
+    size_t ls, ld;
+} tile_io;
+
+static void panel_loop_cols(const tile_io *io, const float *A, size_t a_cs, const float *P,
+                            long n)
+{
+    size_t as = a_cs * sizeof(float), ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
+    const float *t;
+    __asm__ volatile(
+        "mov %[src], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm0\n\t"
+        "vmovups 64(%[t]), %%zmm1\n\t"
+        "vmovups 128(%[t]), %%zmm2\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm3\n\t"
+        "vmovups 64(%[t]), %%zmm4\n\t"
+        "vmovups 128(%[t]), %%zmm5\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm6\n\t"
+        "vmovups 64(%[t]), %%zmm7\n\t"
+        "vmovups 128(%[t]), %%zmm8\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm9\n\t"
+        "vmovups 64(%[t]), %%zmm10\n\t"
+        "vmovups 128(%[t]), %%zmm11\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm12\n\t"
+        "vmovups 64(%[t]), %%zmm13\n\t"
+        "vmovups 128(%[t]), %%zmm14\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm15\n\t"
+        "vmovups 64(%[t]), %%zmm16\n\t"
+        "vmovups 128(%[t]), %%zmm17\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm18\n\t"
+        "vmovups 64(%[t]), %%zmm19\n\t"
+        "vmovups 128(%[t]), %%zmm20\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm21\n\t"
+        "vmovups 64(%[t]), %%zmm22\n\t"
+        "vmovups 128(%[t]), %%zmm23\n\t"
+        "cmp $2, %[n]\n\t"
+        "jl 2f\n\t"
+        "1:\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "vmovaps 192(%[p]), %%zmm24\n\t"
+        "vmovaps 256(%[p]), %%zmm25\n\t"
+        "vmovaps 320(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a],%[as],1), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a],%[as],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a],%[as],1), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a],%[as],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a],%[as],1), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a],%[as],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a],%[as],1), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a],%[as],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "add $384, %[p]\n\t"
+        "lea (%[a],%[as],2), %[a]\n\t"
+        "sub $2, %[n]\n\t"
+        "cmp $2, %[n]\n\t"
+        "jge 1b\n\t"
+        "2:\n\t"
+        "test %[n], %[n]\n\t"
+        "jz 3f\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss 0(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 8(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 12(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 16(%[a]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 20(%[a]), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 24(%[a]), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 28(%[a]), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "3:\n\t"
+        "mov %[dst], %[t]\n\t"
+        "vmovups %%zmm0, 0(%[t])\n\t"
+        "vmovups %%zmm1, 64(%[t])\n\t"
+        "vmovups %%zmm2, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm3, 0(%[t])\n\t"
+        "vmovups %%zmm4, 64(%[t])\n\t"
+        "vmovups %%zmm5, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm6, 0(%[t])\n\t"
+        "vmovups %%zmm7, 64(%[t])\n\t"
+        "vmovups %%zmm8, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm9, 0(%[t])\n\t"
+        "vmovups %%zmm10, 64(%[t])\n\t"
+        "vmovups %%zmm11, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm12, 0(%[t])\n\t"
+        "vmovups %%zmm13, 64(%[t])\n\t"
+        "vmovups %%zmm14, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm15, 0(%[t])\n\t"
+        "vmovups %%zmm16, 64(%[t])\n\t"
+        "vmovups %%zmm17, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm18, 0(%[t])\n\t"
+        "vmovups %%zmm19, 64(%[t])\n\t"
+        "vmovups %%zmm20, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm21, 0(%[t])\n\t"
+        "vmovups %%zmm22, 64(%[t])\n\t"
+        "vmovups %%zmm23, 128(%[t])\n\t"
+        : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
+        : [as] "r"(as), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst), [ld] "r"(ld)
+        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+
+static void panel_loop_rows(const tile_io *io, const float *A, size_t a_rs, const float *P,
+                            long n)
+{
+    size_t l = a_rs * sizeof(float), l3 = 3 * l;
+    size_t ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
+    const float *a4 = A + 4 * a_rs, *t;
+    __asm__ volatile(
+        "mov %[src], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm0\n\t"
+        "vmovups 64(%[t]), %%zmm1\n\t"
+        "vmovups 128(%[t]), %%zmm2\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm3\n\t"
+        "vmovups 64(%[t]), %%zmm4\n\t"
+        "vmovups 128(%[t]), %%zmm5\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm6\n\t"
+        "vmovups 64(%[t]), %%zmm7\n\t"
+        "vmovups 128(%[t]), %%zmm8\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm9\n\t"
+        "vmovups 64(%[t]), %%zmm10\n\t"
+        "vmovups 128(%[t]), %%zmm11\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm12\n\t"
+        "vmovups 64(%[t]), %%zmm13\n\t"
+        "vmovups 128(%[t]), %%zmm14\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm15\n\t"
+        "vmovups 64(%[t]), %%zmm16\n\t"
+        "vmovups 128(%[t]), %%zmm17\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm18\n\t"
+        "vmovups 64(%[t]), %%zmm19\n\t"
+        "vmovups 128(%[t]), %%zmm20\n\t"
+        "add %[ls], %[t]\n\t"
+        "vmovups 0(%[t]), %%zmm21\n\t"
+        "vmovups 64(%[t]), %%zmm22\n\t"
+        "vmovups 128(%[t]), %%zmm23\n\t"
+        "cmp $2, %[n]\n\t"
+        "jl 2f\n\t"
+        "1:\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss (%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss (%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "vmovaps 192(%[p]), %%zmm24\n\t"
+        "vmovaps 256(%[p]), %%zmm25\n\t"
+        "vmovaps 320(%[p]), %%zmm26\n\t"
+        "vbroadcastss 4(%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss 4(%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss 4(%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss 4(%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss 4(%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss 4(%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss 4(%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss 4(%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "add $384, %[p]\n\t"
+        "add $8, %[a0]\n\t"
+        "add $8, %[a4]\n\t"
+        "sub $2, %[n]\n\t"
+        "cmp $2, %[n]\n\t"
+        "jge 1b\n\t"
+        "2:\n\t"
+        "test %[n], %[n]\n\t"
+        "jz 3f\n\t"
+        "vmovaps 0(%[p]), %%zmm24\n\t"
+        "vmovaps 64(%[p]), %%zmm25\n\t"
+        "vmovaps 128(%[p]), %%zmm26\n\t"
+        "vbroadcastss (%[a0]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
+        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
+        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
+        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
+        "vbroadcastss (%[a4]), %%zmm27\n\t"
+        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
+        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
+        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
+        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
+        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
+        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
+        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
+        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
+        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
+        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
+        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
+        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
+        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
+        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
+        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
+        "3:\n\t"
+        "mov %[dst], %[t]\n\t"
+        "vmovups %%zmm0, 0(%[t])\n\t"
+        "vmovups %%zmm1, 64(%[t])\n\t"
+        "vmovups %%zmm2, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm3, 0(%[t])\n\t"
+        "vmovups %%zmm4, 64(%[t])\n\t"
+        "vmovups %%zmm5, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm6, 0(%[t])\n\t"
+        "vmovups %%zmm7, 64(%[t])\n\t"
+        "vmovups %%zmm8, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm9, 0(%[t])\n\t"
+        "vmovups %%zmm10, 64(%[t])\n\t"
+        "vmovups %%zmm11, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm12, 0(%[t])\n\t"
+        "vmovups %%zmm13, 64(%[t])\n\t"
+        "vmovups %%zmm14, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm15, 0(%[t])\n\t"
+        "vmovups %%zmm16, 64(%[t])\n\t"
+        "vmovups %%zmm17, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm18, 0(%[t])\n\t"
+        "vmovups %%zmm19, 64(%[t])\n\t"
+        "vmovups %%zmm20, 128(%[t])\n\t"
+        "add %[ld], %[t]\n\t"
+        "vmovups %%zmm21, 0(%[t])\n\t"
+        "vmovups %%zmm22, 64(%[t])\n\t"
+        "vmovups %%zmm23, 128(%[t])\n\t"
+        : [a0] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
+        : [l] "r"(l), [l3] "r"(l3), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst),
+          [ld] "r"(ld)
+        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+#endif
+
+
+
+/* C[r][c] for r < 8, c < nc <= 48, from A(r, k) = A[r*a_rs + k*a_cs] (a_rs
+ * or a_cs 1; all 8 rows readable) and a packed kc x 48 panel P:
+ *   sum = (load_c ? C[r][c] : 0) + A(r, 0) P[0][c] + A(r, 1) P[1][c] + ...
+ * in that order (one FMA per k); then the epilogue: none (store the sum),
+ * NN_PANEL_BIAS_ACT (store act(sum + b[c])) or NN_PANEL_SGD
+ * (C -= lr * (sum + wd * C), as acc_tile does it).  The sums are acc_tile's,
+ * k in order, so a product cut into K blocks whose partial sums go through
+ * C gives acc_tile's bits. */
+static inline __attribute__((always_inline)) void
+panel_tile_k(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *P,
+             int kc, int mr, int nc,
+             const int load_c, const int epi, const float *b, nn_act act, float lr, float wd)
+{
+    /* A full tile's sums start from C (or zeros) and, with no epilogue, end
+     * in C: the loop reads and writes it directly.  Otherwise they go
+     * through acc (row r, vector v: acc[r][v]) and the epilogue below. */
+    static const _Alignas(64) float zeros[AR][AV][16];
+    _Alignas(64) float acc[AR][AV][16];
+    int nv = (nc + 15) / 16;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
+    int full = mr == AR && nc == 16 * AV;
+    tile_io io = {.src = &zeros[0][0][0], .dst = &acc[0][0][0], .ls = 16 * AV, .ld = 16 * AV};
+    if (full && load_c) {
+        io.src = C;
+        io.ls = (size_t)ldc;
+    } else if (load_c) {
+        for (int r = 0; r < AR; r++) {
+            for (int v = 0; v < AV; v++) {
+                __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+                _mm512_store_ps(acc[r][v], r < mr ? _mm512_maskz_loadu_ps(
+                                                        m, C + (size_t)r * ldc + 16 * v)
+                                                  : _mm512_setzero_ps());
+            }
+        }
+        io.src = &acc[0][0][0];
+    }
+    if (full && epi == NN_PANEL_NONE) {
+        io.dst = C;
+        io.ld = (size_t)ldc;
+    }
+#if defined(__x86_64__)
+    if (a_rs == 1)
+        panel_loop_cols(&io, A, a_cs, P, kc);
+    else
+        panel_loop_rows(&io, A, a_rs, P, kc);
+#else
+    __m512 s[AR][AV];
+    for (int r = 0; r < AR; r++)
+        for (int v = 0; v < AV; v++)
+            s[r][v] = _mm512_loadu_ps(io.src + r * io.ls + 16 * v);
+    for (int k = 0; k < kc; k++) {
+        const float *pk = P + (size_t)k * 16 * AV;
+        for (int r = 0; r < AR; r++)
+            for (int v = 0; v < AV; v++)
+                s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * a_rs + k * a_cs]),
+                                          _mm512_load_ps(pk + 16 * v), s[r][v]);
+    }
+    for (int r = 0; r < AR; r++)
+        for (int v = 0; v < AV; v++)
+            _mm512_storeu_ps(io.dst + r * io.ld + 16 * v, s[r][v]);
+#endif
+    if (full && epi == NN_PANEL_NONE)
+        return;
+    __m512 bias[AV];
+    if (epi == NN_PANEL_BIAS_ACT) {
+        for (int v = 0; v < AV; v++) {
+            __mmask16 m = v < nv - 1 ? 0xFFFF : v == nv - 1 ? last : 0;
+            bias[v] = _mm512_maskz_loadu_ps(m, b + 16 * v);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < AR; r++) {
+        if (r >= mr)
+            break;
+#pragma GCC unroll 3
+        for (int v = 0; v < AV; v++) {
+            if (v >= nv)
+                break;
+            float *c = C + (size_t)r * ldc + 16 * v;
+            __mmask16 m = v == nv - 1 ? last : 0xFFFF;
+            __m512 out = _mm512_load_ps(acc[r][v]);
+            if (epi == NN_PANEL_SGD) {
+                __m512 w = _mm512_maskz_loadu_ps(m, c);
+                __m512 g = _mm512_add_ps(out, _mm512_mul_ps(_mm512_set1_ps(wd), w));
+                out = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(lr), g));
+            } else if (epi == NN_PANEL_BIAS_ACT) {
+                out = act_forward_ps(_mm512_add_ps(out, bias[v]), act);
+            }
+            _mm512_mask_storeu_ps(c, m, out);
+        }
+    }
+}
+
+/* panel_tile_k with constants for the load and the epilogue, so the
+ * accumulators stay in registers and the epilogue is straight-line code. */
+static void panel_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs,
+                       const float *P, int kc, int mr, int nc, int load_c, int epi,
+                       const float *b, nn_act act, float lr, float wd)
+{
+#define PT(LC, EPI) panel_tile_k(C, ldc, A, a_rs, a_cs, P, kc, mr, nc, LC, EPI, b, act, lr, wd)
+    if (epi == NN_PANEL_BIAS_ACT) {
+        if (load_c)
+            PT(1, NN_PANEL_BIAS_ACT);
+        else
+            PT(0, NN_PANEL_BIAS_ACT);
+    } else if (epi == NN_PANEL_SGD) { /* one K block: the sums start from zero */
+        PT(0, NN_PANEL_SGD);
+    } else if (load_c) {
+        PT(1, NN_PANEL_NONE);
+    } else {
+        PT(0, NN_PANEL_NONE);
+    }
+#undef PT
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 static const nn_tiles tiles = {
     .fwd_rows = FT_ROWS, .fwd_cols = FT_COLS, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 16 * AV, .vec = 16, .input_tile = input_tile, .weight_tile = weight_tile,
     .weight_sgd_tile = weight_sgd_tile,
+    .panel_k = NN_PANEL_K, .pack_rows = pack_rows, .pack_cols = pack_cols,
+    .pack_a_rows = pack_a_rows, .pack_a_cols = pack_a_cols, .panel_tile = panel_tile,
 };
 
 NN_TILED_KERNEL_TABLE(nn_kernels_avx512, "avx512", tiles, act_backward);

@@ -55,6 +55,16 @@ static void forward_part(void *ctx, long chunk)
 void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *W,
                       const float *b, int B, int in, int out, nn_act act)
 {
+    /* Large shapes: the blocked path, with broadcast tiles over packed
+     * panels of W^T.  Its sums run k in order, one chain per output, where
+     * forward_tile splits each dot product over vector lanes and reduces
+     * them by a tree: a different rounding, chosen by the shape alone (so
+     * still the same bits for any thread count). */
+    if (nn_panel_fits(t, B, out, in, NN_PANEL_BIAS_ACT)) {
+        nn_panel_product(t, Y, X, (size_t)in, 0, W, in, 1, B, out, in, 0, NN_PANEL_BIAS_ACT, b,
+                         act, 0.0f, 0.0f);
+        return;
+    }
     job j = {.t = t, .C = Y, .A = X, .Bm = W, .b = b, .rows = B, .cols = out, .K = in,
              .rb = (B + t->fwd_rows - 1) / t->fwd_rows,
              .cb = (out + t->fwd_cols - 1) / t->fwd_cols, .ldc = out, .act = act};
@@ -129,17 +139,32 @@ static void run_acc(const nn_tiles *t, float *C, const float *A, const float *Bm
 void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, const float *W,
                              int B, int in, int out)
 {
+    if (nn_panel_fits(t, B, in, out, NN_PANEL_NONE)) { /* the same sums as the tiles */
+        nn_panel_product(t, dX, dZ, (size_t)out, 0, W, in, 0, B, in, out, 0, NN_PANEL_NONE, NULL,
+                         NN_ACT_IDENTITY, 0.0f, 0.0f);
+        return;
+    }
     run_acc(t, dX, dZ, W, B, in, out, out, ACC_INPUT, 0.0f, 0.0f);
 }
 
 void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, const float *X,
                                int B, int in, int out)
 {
+    if (nn_panel_fits(t, out, in, B, NN_PANEL_NONE)) {
+        nn_panel_product(t, dW, dZ, (size_t)out, 1, X, in, 0, out, in, B, 1, NN_PANEL_NONE, NULL,
+                         NN_ACT_IDENTITY, 0.0f, 0.0f);
+        return;
+    }
     run_acc(t, dW, dZ, X, out, in, B, out, ACC_WEIGHTS, 0.0f, 0.0f);
 }
 
 void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
                           int in, int out, float lr, float wd)
 {
+    if (nn_panel_fits(t, out, in, B, NN_PANEL_SGD)) {
+        nn_panel_product(t, W, dZ, (size_t)out, 1, X, in, 0, out, in, B, 0, NN_PANEL_SGD, NULL,
+                         NN_ACT_IDENTITY, lr, wd);
+        return;
+    }
     run_acc(t, W, dZ, X, out, in, B, out, ACC_SGD, lr, wd);
 }

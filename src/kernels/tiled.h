@@ -24,8 +24,27 @@
 #ifndef NN_KERNELS_TILED_H
 #define NN_KERNELS_TILED_H
 
+#include <stddef.h>
+
 #include "kernels/kernels.h"
 #include "math/activation.h"
+
+/* The blocked path (panel.c) for large products, BLIS's loop structure with
+ * acc_tile's broadcast tiles: the output is cut into column panels of
+ * acc_cols; for each K block (at most NN_PANEL_K rows of k) a thread packs
+ * the panel's slice of the right operand into a contiguous, aligned
+ * K-block x acc_cols buffer of its own (NN_PANEL_FLOATS floats; 96 KB, read
+ * as one stream from L2 and L1 whatever the operand's stride, where W's or
+ * X's rows 4 KB apart would fight over a few sets of L1), and runs every
+ * row tile of the panel over it; partial sums go through C between K
+ * blocks (stored and reloaded as fp32, which changes nothing: each element
+ * is still one chain of FMAs, k in order).  The epilogue (bias and
+ * activation, or the SGD rule) runs on the last K block. */
+enum { NN_PANEL_NONE, NN_PANEL_BIAS_ACT, NN_PANEL_SGD };
+#define NN_PANEL_K 512     /* rows of k per K block */
+#define NN_PANEL_KMAX 512  /* the most: a fused SGD product runs in one block */
+#define NN_PANEL_FLOATS (NN_PANEL_KMAX * 48)
+#define NN_PANEL_ROWS 8    /* the most rows of a tile (a partial one is packed) */
 
 typedef struct {
     int fwd_rows, fwd_cols;
@@ -50,6 +69,30 @@ typedef struct {
      * weight_tile into zeros followed by the optimizer's rule. */
     void (*weight_sgd_tile)(float *C, int ldc, const float *A, int lda, const float *Bm,
                             int ldb, int K, int mr, int nc, float lr, float wd);
+
+    /* The blocked path (0 / NULL: none); panels are acc_cols wide (at most
+     * 48) and tiles acc_rows tall.  panel_k: the K block (<= NN_PANEL_KMAX).
+     * pack_rows: P[k*acc_cols + c] = Bm[k*ldb + c]; pack_cols:
+     * P[k*acc_cols + c] = Bm[c*ldb + k]; both for k < kc, c < nc, with
+     * columns nc..acc_cols-1 zero and P 64-byte aligned. */
+    int panel_k;
+    void (*pack_rows)(float *P, const float *Bm, int ldb, int kc, int nc);
+    void (*pack_cols)(float *P, const float *Bm, int ldb, int kc, int nc);
+    /* pack_a_rows: Ap[t*kc*R + k*R + r] = A[(t*R + r)*lda + k]; pack_a_cols:
+     * Ap[t*kc*R + k*R + r] = A[k*lda + t*R + r]; R = acc_rows, for the row
+     * tiles t of mr rows, the rows past mr zero, Ap 64-byte aligned. */
+    void (*pack_a_rows)(float *Ap, const float *A, size_t lda, int kc, int mr);
+    void (*pack_a_cols)(float *Ap, const float *A, size_t lda, int kc, int mr);
+    /* C[r*ldc + c] for r < mr, c < nc: the sum from load_c ? C : 0, plus
+     * A[r*a_rs + k*a_cs] P[k*acc_cols + c] for k = 0..kc-1 in order, then
+     * the epilogue `epi`: NN_PANEL_NONE stores the sum, NN_PANEL_BIAS_ACT
+     * stores act(sum + b[c]), NN_PANEL_SGD (load_c = 0 only) does
+     * C -= lr * (sum + wd * C) as weight_sgd_tile does.  a_rs or a_cs is 1,
+     * and A has acc_rows readable rows whatever mr (a partial tile is packed
+     * first). */
+    void (*panel_tile)(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs,
+                       const float *P, int kc, int mr, int nc, int load_c, int epi,
+                       const float *b, nn_act act, float lr, float wd);
 } nn_tiles;
 
 
@@ -61,6 +104,15 @@ void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, co
                                int B, int in, int out);
 void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
                           int in, int out, float lr, float wd);
+/* The blocked path (panel.c): C (rows x cols) from A(r, k) = a_trans ?
+ * A[k*lda + r] : A[r*lda + k] and Bm (k, c) = trans_b ? Bm[c*ldb + k] : Bm[k*ldb + c], summed
+ * over K; `accumulate`: C += the product (else C = it); `epi` as in
+ * panel_tile.  nn_panel_fits says whether the shape takes it (a function of
+ * the shape and the table only, never of the thread count). */
+int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi);
+void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, int a_trans,
+                      const float *Bm, int ldb, int trans_b, int rows, int cols, int K,
+                      int accumulate, int epi, const float *b, nn_act act, float lr, float wd);
 
 /* The kernel table of an instruction set whose products are all tiled:
  * defines `const nn_kernels VAR` named NAME, its four products driven by

@@ -1,0 +1,193 @@
+/* panel.c - the blocked path of the dense products (see tiled.h): a packed
+ * right operand, K blocks, register tiles.  Portable C: the packing and the
+ * tile are the instruction set's (avx512.c).
+ *
+ * Loop order, per chunk of consecutive column panels (the pool's unit):
+ *   for each K block kb (<= panel_k)         A's rows x kb block: in L2
+ *     for each panel p of the chunk
+ *       pack B(kb, p) into b_buf              kb x 48, aligned, contiguous
+ *       for each row tile r (8 rows)          A read in place (8 rows x kb)
+ *         C(r, p) (+)= A(r, kb) B(kb, p)      epilogue on the last K block
+ * A is read where it lies: a tile's 8 rows (forward, dX) or 8 columns (dW)
+ * of it are 8 short streams the tile's loop walks along k; only a partial
+ * last row tile is packed (its missing rows as zeros).  While a panel's
+ * tiles run, the slice of B packed next and the next tile's C are
+ * prefetched, so the packing and the tile's first loads do not stall.
+ * Which thread runs a chunk changes nothing: every element of C is summed
+ * by one tile chain, k in order, whatever the chunking.
+ */
+#include "kernels/tiled.h"
+
+#include "pool/pool.h"
+
+/* Each thread's packing buffers: allocated with the thread, sized by
+ * constants (nn_panel_fits checks the table against them), 64-byte aligned
+ * (the tiles load them with aligned loads). */
+static _Thread_local _Alignas(64) float b_buf[NN_PANEL_FLOATS];
+static _Thread_local _Alignas(64) float a_buf[NN_PANEL_ROWS * NN_PANEL_KMAX];
+
+/* The smallest product the blocked path takes: below it packing costs
+ * more than it saves. */
+#define PANEL_MIN_ROWS 64
+#define PANEL_MIN_COLS 128
+#define PANEL_MIN_K 128
+#define PANEL_MIN_FLOPS 8e6
+
+/* Panels a chunk of the pool holds at least (when there are that many):
+ * each chunk packs its A blocks once for all its panels. */
+#define PANELS_PER_CHUNK 3
+
+typedef struct {
+    const nn_tiles *t;
+    float *C;
+    const float *A, *Bm, *b;
+    size_t lda;
+    int a_trans; /* A(r, k) = A[k*lda + r] (dW) rather than A[r*lda + k] */
+    int ldb, trans_b;
+    int rows, cols, K, kc;
+    int accumulate, epi;
+    nn_act act;
+    float lr, wd;
+    long panels, chunks;
+} panel_job;
+
+/* Above the minimum, the blocked path is taken where the plain tiles fall
+ * behind it (measured on W2's and W3's layers and 512 x 4096 x 4096, AMD
+ * Zen 5, in alternating runs: bench_kernels); elsewhere the plain tiles,
+ * which read the operands in place and pack nothing, are faster (W2's dX
+ * and dW: 89-96% of the FMA peak against 81-88%):
+ *   dX, dW, SGD  K > 1024 (the tile's k x 48 slice of the right operand no
+ *                longer stays in L2 beside the rest), or the right
+ *                operand's rows a multiple of 4 KB apart (cols % 1024 == 0:
+ *                the slice's cache lines fall in 3 of L1's 64 sets and
+ *                evict each other; 67-73% of peak on W3's 1024 x 1024 layer
+ *                in the plain tiles, 86% blocked);
+ *   forward      out >= 512, or in > 1024, or in % 1024 == 0 (the
+ *                lane-split dot products: 75-80% on W3's layers, 37% on
+ *                512 x 4096 x 4096; blocked 82-84% and 80%). */
+int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
+{
+    if (!t->panel_tile || t->panel_k <= 0 || t->panel_k > NN_PANEL_KMAX ||
+        t->acc_cols * NN_PANEL_KMAX > NN_PANEL_FLOATS || t->acc_rows > NN_PANEL_ROWS)
+        return 0;
+    if (epi == NN_PANEL_SGD && K > NN_PANEL_KMAX) /* the SGD rule needs all of K at once */
+        return 0;
+    if (epi == NN_PANEL_BIAS_ACT ? !(cols >= 512 || K > 1024 || K % 1024 == 0)
+                                 : !(K > 1024 || cols % 1024 == 0))
+        return 0;
+    return rows >= PANEL_MIN_ROWS && cols >= PANEL_MIN_COLS && K >= PANEL_MIN_K &&
+           2.0 * rows * cols * K >= PANEL_MIN_FLOPS;
+}
+
+/* The source of B's slice for K block [k0, k0 + kb) and panel p: `lines`
+ * runs of `bytes` bytes, `stride` bytes apart, from *src. */
+typedef struct {
+    const char *src;
+    size_t stride;
+    int lines, bytes;
+} region;
+
+static region slice_of(const panel_job *j, int k0, int kb, long p)
+{
+    int w = j->t->acc_cols, c0 = (int)p * w, nc = j->cols - c0 < w ? j->cols - c0 : w;
+    region g = {.stride = (size_t)j->ldb * sizeof(float)};
+    if (j->trans_b) { /* nc rows of Bm, kb floats each */
+        g.src = (const char *)(j->Bm + (size_t)c0 * j->ldb + k0);
+        g.lines = nc;
+        g.bytes = kb * (int)sizeof(float);
+    } else { /* kb rows of Bm, nc floats each */
+        g.src = (const char *)(j->Bm + (size_t)k0 * j->ldb + c0);
+        g.lines = kb;
+        g.bytes = nc * (int)sizeof(float);
+    }
+    return g;
+}
+
+/* Asks for part `i` of `n` of the region's cache lines to be brought into
+ * the cache: the next slice to pack, a part before each row tile, so its
+ * loads from L3 or memory overlap the tiles' arithmetic instead of stalling
+ * the packing loop (which has no arithmetic to hide them behind). */
+static void prefetch_part(const region *g, int i, int n)
+{
+    if (!g->src)
+        return;
+    for (int l = (int)((long)g->lines * i / n); l < (int)((long)g->lines * (i + 1) / n); l++)
+        for (int o = 0; o < g->bytes; o += 64)
+            __builtin_prefetch(g->src + (size_t)l * g->stride + o, 0, 2);
+}
+
+static void panel_part(void *ctx, long chunk)
+{
+    const panel_job *j = ctx;
+    const nn_tiles *t = j->t;
+    int w = t->acc_cols, h = t->acc_rows, tiles = (j->rows + h - 1) / h;
+    /* A(r, k) = A[r*a_rs + k*a_cs] */
+    size_t a_rs = j->a_trans ? 1 : j->lda, a_cs = j->a_trans ? j->lda : 1;
+    long lo, hi;
+    nn_pool_chunk(j->panels, j->chunks, chunk, &lo, &hi);
+    for (int k0 = 0; k0 < j->K; k0 += j->kc) {
+        int kb = j->K - k0 < j->kc ? j->K - k0 : j->kc;
+        int load_c = k0 > 0 || j->accumulate;
+        int epi = k0 + kb == j->K ? j->epi : NN_PANEL_NONE;
+        for (long p = lo; p < hi; p++) {
+            int c0 = (int)p * w, nc = j->cols - c0 < w ? j->cols - c0 : w;
+            if (j->trans_b)
+                t->pack_cols(b_buf, j->Bm + (size_t)c0 * j->ldb + k0, j->ldb, kb, nc);
+            else
+                t->pack_rows(b_buf, j->Bm + (size_t)k0 * j->ldb + c0, j->ldb, kb, nc);
+            /* the slice packed next: this K block's next panel, or the next
+             * K block's first */
+            region next = {0};
+            if (p + 1 < hi) {
+                next = slice_of(j, k0, kb, p + 1);
+            } else if (k0 + kb < j->K) {
+                int k1 = k0 + kb, kb1 = j->K - k1 < j->kc ? j->K - k1 : j->kc;
+                next = slice_of(j, k1, kb1, lo);
+            }
+            for (int r0 = 0; r0 < j->rows; r0 += h) {
+                int mr = j->rows - r0 < h ? j->rows - r0 : h;
+                const float *A = j->A + r0 * a_rs + k0 * a_cs;
+                float *C = j->C + (size_t)r0 * j->cols + c0;
+                const float *bias = j->b ? j->b + c0 : NULL;
+                prefetch_part(&next, r0 / h, tiles);
+                if (r0 + h < j->rows && (load_c || epi == NN_PANEL_SGD)) {
+                    /* the next tile's C, read first thing (dW's, a later K
+                     * block's) or by the SGD rule: from L3 or memory it
+                     * would stall the tile's start */
+                    int nr = j->rows - r0 - h < h ? j->rows - r0 - h : h;
+                    for (int r = 0; r < nr; r++)
+                        for (int c = 0; c < nc; c += 16)
+                            __builtin_prefetch(C + (size_t)(h + r) * j->cols + c, 1, 3);
+                }
+                if (mr == h) {
+                    t->panel_tile(C, j->cols, A, a_rs, a_cs, b_buf, kb, mr, nc, load_c, epi,
+                                  bias, j->act, j->lr, j->wd);
+                } else { /* the last, partial row tile: its rows packed, zeros after */
+                    if (j->a_trans)
+                        t->pack_a_cols(a_buf, A, j->lda, kb, mr);
+                    else
+                        t->pack_a_rows(a_buf, A, j->lda, kb, mr);
+                    t->panel_tile(C, j->cols, a_buf, 1, (size_t)h, b_buf, kb, mr, nc, load_c,
+                                  epi, bias, j->act, j->lr, j->wd);
+                }
+            }
+        }
+    }
+}
+
+void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, int a_trans,
+                      const float *Bm, int ldb, int trans_b, int rows, int cols, int K,
+                      int accumulate, int epi, const float *b, nn_act act, float lr, float wd)
+{
+    /* K blocks of at most panel_k, as even as they go (SGD: one block). */
+    int kmax = epi == NN_PANEL_SGD ? NN_PANEL_KMAX : t->panel_k;
+    int blocks = (K + kmax - 1) / kmax;
+    panel_job j = {.t = t, .C = C, .A = A, .Bm = Bm, .b = b, .lda = lda, .a_trans = a_trans,
+                   .ldb = ldb, .trans_b = trans_b, .rows = rows, .cols = cols, .K = K,
+                   .kc = (K + blocks - 1) / blocks, .accumulate = accumulate, .epi = epi,
+                   .act = act, .lr = lr, .wd = wd,
+                   .panels = (cols + t->acc_cols - 1) / t->acc_cols};
+    long most = (j.panels + PANELS_PER_CHUNK - 1) / PANELS_PER_CHUNK;
+    j.chunks = most < NN_POOL_MAX_CHUNKS ? most : NN_POOL_MAX_CHUNKS;
+    nn_pool_run(panel_part, &j, j.chunks, nn_pool_threads_for(2.0 * rows * cols * K));
+}
