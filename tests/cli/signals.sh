@@ -110,6 +110,9 @@ echo "kill trials: $seen of $TRIALS left a checkpoint, each equal to its epoch's
 # --- a full disk and a read-only folder -----------------------------------------------
 cp whole.ckpt keep.ckpt
 cp whole.ckpt run.ckpt
+# a kill trial's SIGKILL mid-write leaves its temporary file: clear it, so what
+# is checked below is only what this run leaves
+rm -f run.ckpt.tmp.*
 # RLIMIT_FSIZE makes every write past 64 KiB fail with EFBIG, as a full disk would
 if (ulimit -f 64; "$NN" --quiet --epochs 1 c.json) 2>err; then bad "full disk: training succeeded"
 else
