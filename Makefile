@@ -169,16 +169,16 @@ unit: $(B)/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
 	$(TEST_ENV) $(B)/test_nntrain
 
 # --- benchmark ------------------------------------------------------------------
-# `make bench`: FMA peak, the dense products beside OpenBLAS, and training
-# speed and memory beside PyTorch; prints a table and writes bench/results.md.
+# `make bench`: FMA peak, the dense products beside OpenBLAS, the bf16
+# products beside fp32, and training speed and memory beside PyTorch; prints a table and writes bench/results.md.
 # OpenBLAS (libopenblas-dev) and PyTorch (python3-torch) are installed for the
 # benchmark only when missing; nntrain itself never uses them.  Without them
 # their columns are skipped.
 BENCH_PY := $(firstword $(wildcard /usr/bin/python3) python3)
 
-bench: nntrain data $(B)/bench_kernels bench-deps
+bench: nntrain data $(B)/bench_kernels $(B)/bench_bf16 bench-deps
 	$(BENCH_PY) bench/run.py --nntrain ./nntrain --kernels $(B)/bench_kernels \
-	  --torch-python $(BENCH_PY) --out bench/results.md
+	  --bf16-kernels $(B)/bench_bf16 --torch-python $(BENCH_PY) --out bench/results.md
 
 bench-deps:
 	@missing=; \
@@ -194,8 +194,8 @@ bench-deps:
 $(B)/bench_kernels: bench/bench_kernels.c $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)
 
-# bf16 products beside fp32 (not part of `make bench`'s table yet):
-# `flock /tmp/nntrain-bench.lock build/bench_bf16 [THREADS [ROUNDS]]`.
+# bf16 products beside fp32 (a table of `make bench` where the processor has
+# AVX512-BF16 or AMX); alone: `build/bench_bf16 [THREADS [ROUNDS]]`.
 $(B)/bench_bf16: bench/bench_bf16.c $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a $(LDLIBS_ALL)
 

@@ -1,11 +1,14 @@
 """run.py - `make bench`: runs every measurement in one go and writes the table.
 
-    run.py --nntrain ./nntrain --kernels build/bench_kernels [--threads N]
+    run.py --nntrain ./nntrain --kernels build/bench_kernels
+           [--bf16-kernels build/bench_bf16] [--threads N]
            [--torch-python /usr/bin/python3] [--out bench/results.md]
            [--only TEXT ...] [--rounds R] [--no-kernels]
 
 (a) peak FMA throughput and (b) GFLOP/s of the dense products beside OpenBLAS
-come from bench_kernels; (c) end to end, this script runs `nntrain --json
+come from bench_kernels, and the bf16 products beside fp32 with their share of
+a vdpbf16ps peak loop from bench_bf16 (where the processor has AVX512-BF16 or
+AMX); (c) end to end, this script runs `nntrain --json
 --threads T` on the WORKLOADS below (bench/w1.json, w2.json, w3.json,
 w1-batch1.json; two epochs each, the faster epoch counts, so the first
 epoch's page faults and thread start-up do not; W3 one epoch, whose start-up
@@ -65,10 +68,12 @@ WORKLOADS = [
     # what a processor without AVX-512 runs; measured only where AVX-512 is the default
     dict(name="W2 784-256-128-10, batch 128, nntrain's AVX2 kernels", cfg="w2.json",
          isa="avx2", torch=("fp32",), threads=False),
-    # nntrain in bfloat16 (issue 12), once training.precision exists, e.g.:
-    # dict(name="W2 784-256-128-10, batch 128, bf16", cfg="w2.json", precision="bf16"),
-    # dict(name="W3 784-1024-1024-10, batch 256, bf16", cfg="w3.json", precision="bf16",
-    #      epochs=1, samples=15360, rounds=3),
+    # nntrain in bfloat16 (training.precision, issue 12) beside PyTorch's autocast; each
+    # round also runs nntrain in fp32 next to it, for the bf16 / fp32 line under the table
+    dict(name="W2 784-256-128-10, batch 128, bf16", cfg="w2.json", precision="bf16",
+         torch=("bf16",)),
+    dict(name="W3 784-1024-1024-10, batch 256, bf16", cfg="w3.json", precision="bf16",
+         epochs=1, samples=15360, rounds=3, torch=("bf16",)),
 ]
 INPUTS = 784  # Fashion-MNIST's pixels: the first layer's width in every config
 
@@ -82,12 +87,22 @@ def workload_shape(cfg_path):
             c["optimizer"]["learning_rate"])
 
 
-def has_avx512():
+def cpu_flags():
     try:
         with open("/proc/cpuinfo") as f:
-            return " avx512f" in f.read()
+            return set(next((l for l in f if l.startswith("flags")), "").split())
     except OSError:
-        return False
+        return set()
+
+
+def has_avx512():
+    return "avx512f" in cpu_flags()
+
+
+def has_bf16_unit():
+    """AVX512-BF16 or AMX-BF16: without either, nntrain's bf16 runs the scalar
+    reference, far too slow to time against anything."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 REPEATS = 5  # end-to-end rounds per workload: nntrain and PyTorch at each thread count
 
 
@@ -201,6 +216,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nntrain", default=os.path.join(ROOT, "nntrain"))
     ap.add_argument("--kernels", default=os.path.join(ROOT, "build", "bench_kernels"))
+    ap.add_argument("--bf16-kernels", default=os.path.join(ROOT, "build", "bench_bf16"))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--torch-python", default="/usr/bin/python3")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
@@ -232,6 +248,16 @@ def main():
         if status != 0:
             note(f"bench_kernels failed ({status}): {err.strip()}")
         lines += [out.rstrip(), ""]
+        if has_bf16_unit():
+            note("bf16 products ...")
+            status, out, err, _ = run_measured([a.bf16_kernels, "1"], env)
+            if status != 0:
+                note(f"bench_bf16 failed ({status}): {err.strip()}")
+            lines += ["### Dense products in bfloat16 (training.precision bf16)", "",
+                      out.rstrip(), ""]
+        else:
+            lines += ["No AVX512-BF16 or AMX on this processor: the bf16 products and the bf16 "
+                      "rows are not measured (nntrain's bf16 would run its scalar reference).", ""]
 
     have_torch = subprocess.run([a.torch_python, "-c", "import torch"], env=env,
                                 capture_output=True).returncode == 0 \
@@ -241,6 +267,7 @@ def main():
              "(apt-get install python3-torch)")
 
     rows = []
+    own = []  # lines under the table: nntrain bf16 against its own fp32
     scaling = {}  # cfg: per round (nntrain at nt threads / at 1 thread, PyTorch fp32's)
     for w in WORKLOADS:
         name, cfg, isa = w["name"], w["cfg"], w.get("isa")
@@ -249,6 +276,9 @@ def main():
             continue
         if isa == "avx2" and not has_avx512():
             continue  # the rows above already are the AVX2 (or scalar) kernels
+        if precision == "bf16" and not has_bf16_unit():
+            note(f"{name}: skipped (no AVX512-BF16 or AMX on this processor)")
+            continue
         cfg_path = os.path.join(HERE, cfg)
         layers, batch, lr = workload_shape(cfg_path)
         threads = [1, nt] if nt > 1 and w.get("threads", True) else [1]
@@ -256,6 +286,7 @@ def main():
         rounds = a.rounds or w.get("rounds", REPEATS)
         # per round: (nntrain rate, share, rss, {precision: (PyTorch rate, rss)})
         runs = {t: [] for t in threads}
+        vs_fp32 = {t: [] for t in threads}  # bf16 rows: per round, bf16 / fp32 (nntrain)
         for rep in range(rounds):
             note(f"{name}, round {rep + 1} of {rounds} ...")
             for t in threads:  # adjacent runs see the same state of the machine
@@ -264,6 +295,11 @@ def main():
                 pt = {p: torch_rate(a.torch_python, layers, batch, lr, w.get("samples", 0), t,
                                     env, p) if have_torch else (None, None) for p in tprecs}
                 runs[t].append((r, share, m, pt))
+                if precision != "fp32":
+                    r32 = nntrain_rate(a.nntrain, cfg_path, t, nn_env, "fp32",
+                                       w.get("epochs"))[0]
+                    if r and r32:
+                        vs_fp32[t].append(r / r32)
             if not isa and precision == "fp32" and len(threads) > 1:
                 one, many = runs[1][-1], runs[nt][-1]
                 if one[0] and many[0]:
@@ -285,6 +321,11 @@ def main():
                         f"| {fmt(share and 100 * share, '{:.1f}%')} | {fmt(best(col[2]), '{:.0f}')} "
                         f"| {fmt(pt_rate.get('fp32'))} | {fmt(pt_rate.get('bf16'))} "
                         f"| {fmt(pt_rss, '{:.0f}')} | {fmt(ratio, '{:.2f}')} |")
+        if any(vs_fp32.values()):
+            own.append(f"{name.split(',')[0].split()[0]} {precision} / fp32 (nntrain, median over "
+                       "rounds of adjacent runs): "
+                       + ", ".join(f"{statistics.median(v):.2f}x at {t} thread{'s' * (t > 1)}"
+                                   for t, v in vs_fp32.items() if v) + ".")
 
     lines += ["### End to end: training samples per second", "",
               "Sigmoid units, MSE, SGD (learning rate 2.0 in nntrain's convention), "
@@ -312,7 +353,8 @@ def main():
         lines.append(f"{name.split(',')[0].split()[0]} scaling, nntrain {nt} threads / 1 thread "
                      f"(median over rounds of adjacent runs): {nn_s:.2f}x"
                      + (f"; PyTorch fp32: {statistics.median(pt_s):.2f}x." if pt_s else "."))
-    if scaling:
+    lines += own
+    if scaling or own:
         lines.append("")
     lines.append(f"Total bench time: {time.time() - started:.0f} s.")
     text = "\n".join(lines) + "\n"
