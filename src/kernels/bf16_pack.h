@@ -40,6 +40,27 @@ static inline __m512i bf16_interleaved(__m512 r0, __m512 r1)
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
 }
 
+/* The 16 pairs from pair p of a row s of K floats, rounded to bf16 in order
+ * (dword d: elements 2(p + d) and 2(p + d) + 1), zeros past K. */
+static inline __m512i bf16_row_pairs(const float *s, int K, int p)
+{
+    int left = K - 2 * p;
+    return bf16_in_order(load_n(s, (size_t)(2 * p), left),
+                         load_n(s, (size_t)(2 * p + 16), left - 16));
+}
+
+/* Rows k and k + 1 of M (K rows, row stride ld), the n (<= 16, may be <= 0)
+ * columns from c, rounded to bf16 and interleaved: dword i holds
+ * (M[k, c + i], M[k + 1, c + i]), zeros past n columns and, when k + 1 = K,
+ * in the high halves.  k < K. */
+static inline __m512i bf16_row_pair(const float *M, size_t ld, int K, int k, size_t c, int n)
+{
+    const float *m0 = M + (size_t)k * ld;
+    __m512 lo = load_n(m0, c, n);
+    __m512 hi = k + 1 < K ? load_n(m0 + ld, c, n) : _mm512_setzero_ps();
+    return bf16_interleaved(lo, hi);
+}
+
 /* Transposes 16 rows of 16 dwords in place: r[i] lane j <- r[j] lane i. */
 static inline void transpose16(__m512i r[16])
 {
@@ -65,6 +86,18 @@ static inline void transpose16(__m512i r[16])
         r[8 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(2, 0, 2, 0));
         r[12 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(3, 1, 3, 1));
     }
+}
+
+/* Pairs p..p+15 of rows r0..r0+15 of S (row stride ld, K floats a row; the
+ * rows from `rows` on are zeros), rounded to bf16 and transposed: r[q] lane
+ * i holds row r0 + i's pair p + q (bf16_row_pairs). */
+static inline void bf16_pairs_transposed(__m512i r[16], const float *S, size_t ld, int r0,
+                                         int rows, int K, int p)
+{
+    for (int i = 0; i < 16; i++)
+        r[i] = r0 + i < rows ? bf16_row_pairs(S + (size_t)(r0 + i) * ld, K, p)
+                             : _mm512_setzero_si512();
+    transpose16(r);
 }
 
 #endif
