@@ -61,25 +61,24 @@ START_TEST(test_select_scalar_of_each_precision)
 }
 END_TEST
 
+/* select fails for the two families with "NNTRAIN_ISA=FAMILY: why" */
+static void select_fails_both(nn_precision p, const char *const families[2], const char *why)
+{
+    for (int i = 0; i < 2; i++)
+        select_fails(p, families[i], nn_test_fmt("NNTRAIN_ISA=%s: %s", families[i], why));
+}
+
 /* A family of the other precision, or an unknown one, is an error that
  * names it and lists the precision's families. */
 START_TEST(test_select_refuses_the_other_precisions_families)
 {
     select_ok(NN_PREC_FP32, "scalar");
     static const char *const bf16_only[] = {"avx512bf16", "amx"};
-    for (int i = 0; i < 2; i++) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=%s: not an fp32 kernel family (fp32 runs use "
-                                  "scalar, avx2 or avx512)", bf16_only[i]);
-        select_fails(NN_PREC_FP32, bf16_only[i], msg);
-    }
+    select_fails_both(NN_PREC_FP32, bf16_only,
+                      "not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)");
     static const char *const fp32_only[] = {"avx2", "avx512"};
-    for (int i = 0; i < 2; i++) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=%s: not a bf16 kernel family (bf16 runs use "
-                                  "scalar, avx512bf16 or amx)", fp32_only[i]);
-        select_fails(NN_PREC_BF16, fp32_only[i], msg);
-    }
+    select_fails_both(NN_PREC_BF16, fp32_only,
+                      "not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)");
     select_fails(NN_PREC_FP32, "sse9", "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use "
                                        "scalar, avx2 or avx512; bf16 runs scalar, avx512bf16 or "
                                        "amx)");
