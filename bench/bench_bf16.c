@@ -27,20 +27,12 @@
 #ifdef BENCH_X86
 extern const nn_kernels nn_kernels_avx512;
 
-/* The bf16 peak: as bench_util.h's fma_loop_zmm, with vdpbf16ps. */
-__attribute__((target("avx512f,avx512bf16"))) static float bf16_peak_loop(long iters)
-{
-    __m512 acc[16];
-    /* small products (1e-3 squared) keep the sums finite and normal */
-    __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f));
-    __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-    zmm_chains_start(acc);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
-    return zmm_chains_sum(acc);
-}
+/* The bf16 peak, vdpbf16ps; small products (1e-3 squared) keep the sums
+ * finite and normal. */
+ZMM_PEAK_LOOP(bf16_peak_loop, "avx512f,avx512bf16", __m512bh,
+              _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f)),
+              _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f)),
+              _mm512_dpbf16_ps)
 #endif
 
 static volatile float sink;

@@ -1,5 +1,5 @@
 /* bench_util.h - the timing harness the benchmark programs share
- * (bench_kernels.c, bench_bf16.c): the clock, the AVX-512 FMA peak loop and
+ * (bench_kernels.c, bench_bf16.c): the clock, the AVX-512 peak loops and
  * the median of per-round ratios.  Each program includes it once; the
  * definitions are static.
  */
@@ -27,35 +27,31 @@ static inline double now(void)
 }
 
 #ifdef BENCH_X86
-/* The 16 zmm accumulators of a peak loop: acc[j] = j in every lane. */
-__attribute__((target("avx512f"))) static inline void zmm_chains_start(__m512 acc[16])
-{
-    for (int j = 0; j < 16; j++)
-        acc[j] = _mm512_set1_ps((float)j);
-}
+/* Defines float NAME(long iters), a peak loop built with target TARGET: 16
+ * independent chains acc[j] = STEP(acc[j], a, b) from acc[j] = j, enough
+ * to cover the instruction's latency on every port, iters times; a and b
+ * (of type T) are A and B.  Returns the sum of the chains, so the loop
+ * cannot be optimised away. */
+#define ZMM_PEAK_LOOP(NAME, TARGET, T, A, B, STEP)                                 \
+    __attribute__((target(TARGET))) static inline float NAME(long iters)           \
+    {                                                                              \
+        __m512 acc[16];                                                            \
+        T a = A, b = B;                                                            \
+        for (int j = 0; j < 16; j++)                                               \
+            acc[j] = _mm512_set1_ps((float)j);                                     \
+        for (long i = 0; i < iters; i++)                                           \
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)                  \
+                acc[j] = STEP(acc[j], a, b);                                       \
+        __m512 s = acc[0];                                                         \
+        for (int j = 1; j < 16; j++)                                               \
+            s = _mm512_add_ps(s, acc[j]);                                          \
+        return _mm512_reduce_add_ps(s);                                            \
+    }
 
-/* Their sum, so the loop cannot be optimised away. */
-__attribute__((target("avx512f"))) static inline float zmm_chains_sum(const __m512 acc[16])
-{
-    __m512 s = acc[0];
-    for (int j = 1; j < 16; j++)
-        s = _mm512_add_ps(s, acc[j]);
-    return _mm512_reduce_add_ps(s);
-}
-
-/* The fp32 FMA peak: 16 independent chains acc = acc * a + b (a < 1, so
- * values settle, no denormals), enough to cover the FMA latency on every
- * port; 16 x 16 x 2 FLOPs an iteration. */
-__attribute__((target("avx512f,fma"))) static inline float fma_loop_zmm(long iters)
-{
-    __m512 acc[16], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-    zmm_chains_start(acc);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            acc[j] = _mm512_fmadd_ps(acc[j], a, b);
-    return zmm_chains_sum(acc);
-}
+/* The fp32 FMA peak: acc = acc * a + b (a < 1, so values settle, no
+ * denormals); 16 x 16 x 2 FLOPs an iteration. */
+ZMM_PEAK_LOOP(fma_loop_zmm, "avx512f,fma", __m512, _mm512_set1_ps(0.999f),
+              _mm512_set1_ps(1e-3f), _mm512_fmadd_ps)
 #endif
 
 static inline int cmp_double(const void *a, const void *b)
