@@ -175,7 +175,7 @@ static float *rand_buf(size_t n)
         exit(1);
     }
     for (size_t i = 0; i < n; i++)
-        p[i] = (float)rand() / RAND_MAX - 0.5f;
+        p[i] = (float)rand() / (float)RAND_MAX - 0.5f;
     return p;
 }
 
