@@ -104,9 +104,12 @@ static void pack_a(const job *j, int r0)
         for (int r = r0; r < r0 + TILE; r++) {
             uint32_t *d = j->Ap + (size_t)r * j->kpad;
             const float *s = r < j->rows ? S + (size_t)r * j->K : NULL;
-            for (int p = 0; p < j->kpad; p += 16)
-                _mm512_store_si512(d + p,
-                                   s ? bf16_row_pairs(s, j->K, p) : _mm512_setzero_si512());
+            for (int p = 0; p < j->kpad; p += 16) {
+                __m512i v = _mm512_setzero_si512();
+                if (s)
+                    v = bf16_row_pairs(s, j->K, p);
+                _mm512_store_si512(d + p, v);
+            }
         }
         return;
     }
@@ -114,9 +117,13 @@ static void pack_a(const job *j, int r0)
         __m512i t[16];
         for (int q = 0; q < 16; q++) {
             int k = 2 * (p0 + q);
-            /* lane i: (r0 + i, p0 + q) */
-            t[q] = k < j->K ? bf16_row_pair(S, (size_t)j->rows, j->K, k, (size_t)r0, j->rows - r0)
-                            : _mm512_setzero_si512();
+            t[q] = _mm512_setzero_si512();
+            if (k < j->K) {
+                const float *m0 = S + (size_t)k * j->rows;
+                const float *m1 = k + 1 < j->K ? m0 + j->rows : NULL;
+                /* lane i: (r0 + i, p0 + q) */
+                t[q] = bf16_row_pair(m0, m1, (size_t)r0, j->rows - r0);
+            }
         }
         transpose16(t); /* t[i] lane q: (r0 + i, p0 + q) */
         for (int i = 0; i < 16; i++)
@@ -146,8 +153,11 @@ static void pack_b(const job *j, int u)
         uint32_t *d = j->Bp + (size_t)p * j->cpad;
         for (int c = 0; c < j->cpad; c += 16) {
             __m512i v = _mm512_setzero_si512();
-            if (k < j->K)
-                v = bf16_row_pair(M, (size_t)j->cols, j->K, k, (size_t)c, j->cols - c);
+            if (k < j->K) {
+                const float *m0 = M + (size_t)k * j->cols;
+                const float *m1 = k + 1 < j->K ? m0 + j->cols : NULL;
+                v = bf16_row_pair(m0, m1, (size_t)c, j->cols - c);
+            }
             _mm512_store_si512(d + c, v);
         }
     }

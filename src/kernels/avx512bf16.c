@@ -121,10 +121,11 @@ static void pack_pair_rows(uint32_t *dst, size_t ld, const float *M, int ldm, in
                            int nc, int width, int p0, int p1)
 {
     for (int p = p0; p < p1; p++) {
+        const float *m0 = M + (size_t)(2 * p) * ldm + c0;
+        const float *m1 = 2 * p + 1 < K ? m0 + ldm : NULL;
         uint32_t *d = dst + (size_t)p * ld;
         for (int c = 0; c < width; c += 16)
-            _mm512_store_si512(d + c, bf16_row_pair(M + c0, (size_t)ldm, K, 2 * p, (size_t)c,
-                                                    nc - c));
+            _mm512_store_si512(d + c, bf16_row_pair(m0, m1, (size_t)c, nc - c));
     }
 }
 
@@ -136,7 +137,7 @@ static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0
     for (int v = 0; v < width; v += 16)
         for (int p0 = 0; p0 < KP; p0 += 16) {
             __m512i r[16];
-            bf16_pairs_transposed(r, W + (size_t)c0 * K, (size_t)K, v, nc, K, p0);
+            bf16_pairs_transposed(r, W, (size_t)K, c0 + v, c0 + nc, K, p0);
             int np = KP - p0 < 16 ? KP - p0 : 16;
             for (int s = 0; s < np; s++)
                 _mm512_store_si512(dst + (size_t)(p0 + s) * width + v, r[s]);
@@ -156,7 +157,9 @@ static void pack_a_unit(const job *j, int u, uint32_t *dst)
     uint32_t *d1 = dst + (size_t)KP * MR;
     if (j->kind == K_DW || j->kind == K_SGD) {
         for (int p = 0; p < KP; p++) {
-            __m512i v = bf16_row_pair(j->As, (size_t)rows, K, 2 * p, (size_t)r0, rows - r0);
+            const float *m0 = j->As + (size_t)(2 * p) * rows;
+            const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
+            __m512i v = bf16_row_pair(m0, m1, (size_t)r0, rows - r0);
             _mm256_store_si256((__m256i *)(dst + (size_t)p * MR), _mm512_castsi512_si256(v));
             if (two)
                 _mm256_store_si256((__m256i *)(d1 + (size_t)p * MR),

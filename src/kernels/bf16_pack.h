@@ -49,15 +49,14 @@ static inline __m512i bf16_row_pairs(const float *s, int K, int p)
                          load_n(s, (size_t)(2 * p + 16), left - 16));
 }
 
-/* Rows k and k + 1 of M (K rows, row stride ld), the n (<= 16, may be <= 0)
- * columns from c, rounded to bf16 and interleaved: dword i holds
- * (M[k, c + i], M[k + 1, c + i]), zeros past n columns and, when k + 1 = K,
- * in the high halves.  k < K. */
-static inline __m512i bf16_row_pair(const float *M, size_t ld, int K, int k, size_t c, int n)
+/* Two rows m0 and m1, the n (<= 16, may be <= 0) floats from c, rounded to
+ * bf16 and interleaved: dword i holds (m0[c + i], m1[c + i]), zeros past n
+ * and, where m1 is NULL (an odd row count's last pair), in the high
+ * halves. */
+static inline __m512i bf16_row_pair(const float *m0, const float *m1, size_t c, int n)
 {
-    const float *m0 = M + (size_t)k * ld;
     __m512 lo = load_n(m0, c, n);
-    __m512 hi = k + 1 < K ? load_n(m0 + ld, c, n) : _mm512_setzero_ps();
+    __m512 hi = m1 ? load_n(m1, c, n) : _mm512_setzero_ps();
     return bf16_interleaved(lo, hi);
 }
 
@@ -94,9 +93,12 @@ static inline void transpose16(__m512i r[16])
 static inline void bf16_pairs_transposed(__m512i r[16], const float *S, size_t ld, int r0,
                                          int rows, int K, int p)
 {
-    for (int i = 0; i < 16; i++)
-        r[i] = r0 + i < rows ? bf16_row_pairs(S + (size_t)(r0 + i) * ld, K, p)
-                             : _mm512_setzero_si512();
+    for (int i = 0; i < 16; i++) {
+        if (r0 + i < rows)
+            r[i] = bf16_row_pairs(S + (size_t)(r0 + i) * ld, K, p);
+        else
+            r[i] = _mm512_setzero_si512();
+    }
     transpose16(r);
 }
 
