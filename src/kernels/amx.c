@@ -71,25 +71,6 @@ typedef struct {
     long a_units, b_units, pack_chunks;
 } job;
 
-typedef struct {
-    void *p;
-    size_t cap;
-} buffer;
-
-static void *buffer_get(buffer *b, size_t n)
-{
-    if (b->cap >= n)
-        return b->p;
-    n = (n + 4095) / 4096 * 4096;
-    void *p = aligned_alloc(64, n);
-    if (!p)
-        return NULL;
-    free(b->p);
-    b->p = p;
-    b->cap = n;
-    return p;
-}
-
 static _Thread_local buffer a_buffer, b_buffer; /* the calling thread's packed operands */
 
 /* ---- packing (16 rows, pairs or columns a unit) ----------------------------------- */

@@ -80,28 +80,7 @@ typedef struct {
     unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
 
-/* ---- buffers ----------------------------------------------------------------- */
-
-typedef struct {
-    void *p;
-    size_t cap;
-} buffer;
-
-/* At least n bytes, 64-byte aligned, kept for the next call; NULL when the
- * memory cannot be had. */
-static void *buffer_get(buffer *b, size_t n)
-{
-    if (b->cap >= n)
-        return b->p;
-    n = (n + 4095) / 4096 * 4096;
-    void *p = aligned_alloc(64, n);
-    if (!p)
-        return NULL;
-    free(b->p);
-    b->p = p;
-    b->cap = n;
-    return p;
-}
+/* ---- buffers (buffer_get: bf16_pack.h) ---------------------------------------- */
 
 static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
 static _Thread_local buffer ready_buffer; /* and its units' states */
