@@ -191,12 +191,12 @@ bench-deps:
 	    echo "bench: could not install$$missing; its columns will be skipped"; \
 	fi
 
-$(B)/bench_kernels: bench/bench_kernels.c $(B)/libnntrain.a
+$(B)/bench_kernels: bench/bench_kernels.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)
 
 # bf16 products beside fp32 (a table of `make bench` where the processor has
 # AVX512-BF16 or AMX); alone: `build/bench_bf16 [THREADS [ROUNDS]]`.
-$(B)/bench_bf16: bench/bench_bf16.c $(B)/libnntrain.a
+$(B)/bench_bf16: bench/bench_bf16.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a $(LDLIBS_ALL)
 
 # --- install ------------------------------------------------------------------

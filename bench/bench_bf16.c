@@ -19,58 +19,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "kernels/bf16.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BENCH_X86 1
-extern const nn_kernels nn_kernels_avx512;
-#endif
-
-static int use_cpu_time = 1;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 #ifdef BENCH_X86
-__attribute__((target("avx512f,fma"))) static float fma_peak_loop(long iters)
-{
-    __m512 acc[16], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-    for (int j = 0; j < 16; j++)
-        acc[j] = _mm512_set1_ps((float)j);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            acc[j] = _mm512_fmadd_ps(acc[j], a, b);
-    __m512 s = acc[0];
-    for (int j = 1; j < 16; j++)
-        s = _mm512_add_ps(s, acc[j]);
-    return _mm512_reduce_add_ps(s);
-}
+extern const nn_kernels nn_kernels_avx512;
 
-__attribute__((target("avx512f,avx512bf16"))) static float bf16_peak_loop(long iters)
-{
-    __m512 acc[16];
-    /* small products (1e-3 squared) keep the sums finite and normal */
-    __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f));
-    __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-    for (int j = 0; j < 16; j++)
-        acc[j] = _mm512_set1_ps((float)j);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
-    __m512 s = acc[0];
-    for (int j = 1; j < 16; j++)
-        s = _mm512_add_ps(s, acc[j]);
-    return _mm512_reduce_add_ps(s);
-}
+/* The bf16 peak, vdpbf16ps; small products (1e-3 squared) keep the sums
+ * finite and normal. */
+ZMM_PEAK_LOOP(bf16_peak_loop, "avx512f,avx512bf16", __m512bh,
+              _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f)),
+              _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f)),
+              _mm512_dpbf16_ps)
 #endif
 
 static volatile float sink;
@@ -85,7 +47,7 @@ static double peak_once(int bf16)
         long n = 100000;
         for (;;) {
             double t0 = now();
-            sink = bf16 ? bf16_peak_loop(n) : fma_peak_loop(n);
+            sink = bf16 ? bf16_peak_loop(n) : fma_loop_zmm(n);
             double dt = now() - t0;
             if (dt > 0.005) {
                 iters[bf16] = (long)(n * 0.02 / dt) + 1;
@@ -95,7 +57,7 @@ static double peak_once(int bf16)
         }
     }
     double t0 = now();
-    sink = bf16 ? bf16_peak_loop(iters[bf16]) : fma_peak_loop(iters[bf16]);
+    sink = bf16 ? bf16_peak_loop(iters[bf16]) : fma_loop_zmm(iters[bf16]);
     double dt = now() - t0;
     return (double)iters[bf16] * 16 * (bf16 ? 64.0 : 32.0) / dt * 1e-9;
 #else
@@ -177,18 +139,6 @@ static long calibrate(const nn_kernels *k, int product, bufs *m)
             return (long)(reps * 0.025 / dt) + 1;
         reps *= 4;
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int main(int argc, char **argv)

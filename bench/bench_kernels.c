@@ -29,46 +29,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BENCH_X86 1
-#endif
-
-/* One-thread figures are timed with the thread's CPU time, so time the
- * system gave to other processes (the machines are shared) does not count;
- * several threads need wall time. */
-static int use_cpu_time;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(use_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- (a) FMA peak ------------------------------------------------------------- */
 
 /* Independent chains acc = acc * a + b (a < 1, so values settle, no
- * denormals): enough of them to cover the FMA latency on every port. */
+ * denormals): enough of them to cover the FMA latency on every port; the
+ * zmm loop is bench_util.h's fma_loop_zmm. */
 #ifdef BENCH_X86
-__attribute__((target("avx512f,fma"))) static float fma_loop_zmm(long iters)
-{
-    __m512 acc[16], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-    for (int j = 0; j < 16; j++)
-        acc[j] = _mm512_set1_ps((float)j);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; j++)
-            acc[j] = _mm512_fmadd_ps(acc[j], a, b);
-    __m512 s = acc[0];
-    for (int j = 1; j < 16; j++)
-        s = _mm512_add_ps(s, acc[j]);
-    return _mm512_reduce_add_ps(s);
-}
-
 __attribute__((target("avx2,fma"))) static float fma_loop_ymm(long iters)
 {
     __m256 acc[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
@@ -205,7 +175,7 @@ static float *rand_buf(size_t n)
         exit(1);
     }
     for (size_t i = 0; i < n; i++)
-        p[i] = (float)rand() / RAND_MAX - 0.5f;
+        p[i] = (float)rand() / (float)RAND_MAX - 0.5f;
     return p;
 }
 
@@ -254,18 +224,6 @@ static double round_gflops(int product, int blas, const bufs *m, long reps)
     for (long r = 0; r < reps; r++)
         call(product, blas, m);
     return 2.0 * m->B * m->in * m->out / ((now() - t0) / (double)reps) * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* The machine's speed drifts (other guests, clock changes) on a scale of

@@ -13,21 +13,8 @@
 #include "math/activation.h"
 #include "pool/pool.h"
 #include "tests.h"
+#include "util/bits.h"
 #include "util/rng.h"
-
-static uint32_t bits(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static float from_bits(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
 
 static float rnd_bf16(float x)
 {
@@ -64,7 +51,7 @@ START_TEST(test_bf16_conversion_edges)
         {0x80000000, 0x8000}, /* -0 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        nn_bf16 h = nn_bf16_from_float(from_bits(cases[i].in));
+        nn_bf16 h = nn_bf16_from_float(nn_f32_from_bits(cases[i].in));
         ck_assert_msg(h == cases[i].out, "%08x -> %04x, want %04x", cases[i].in, h,
                       cases[i].out);
     }
@@ -81,12 +68,13 @@ START_TEST(test_bf16_conversion_is_nearest_even)
     for (uint32_t u = 0x00800000u; u < 0x7f7f0000u; u += 0x00012345u) {
         for (uint32_t lo = 0; lo < 0x10000u; lo += 0x3fffu) {
             uint32_t v = (u & 0xffff0000u) | lo;
-            float x = from_bits(v);
-            float dn = from_bits(v & 0xffff0000u), up = from_bits((v & 0xffff0000u) + 0x10000u);
+            float x = nn_f32_from_bits(v);
+            float dn = nn_f32_from_bits(v & 0xffff0000u);
+            float up = nn_f32_from_bits((v & 0xffff0000u) + 0x10000u);
             double dd = (double)x - dn, du = (double)up - x;
-            float want = dd < du ? dn : du < dd ? up : ((bits(dn) >> 16 & 1) ? up : dn);
-            ck_assert_uint_eq(bits(rnd_bf16(x)), bits(want));
-            ck_assert_uint_eq(bits(rnd_bf16(-x)), bits(-want));
+            float want = dd < du ? dn : du < dd ? up : ((nn_f32_bits(dn) >> 16 & 1) ? up : dn);
+            ck_assert_uint_eq(nn_f32_bits(rnd_bf16(x)), nn_f32_bits(want));
+            ck_assert_uint_eq(nn_f32_bits(rnd_bf16(-x)), nn_f32_bits(-want));
         }
     }
 }
@@ -127,10 +115,11 @@ START_TEST(test_bf16_dot_step_edges)
         {0x80000000, 0x00000000, 0x3f800000, 0x00000000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        float got = nn_bf16_dot_step(from_bits(cases[i].acc), from_bits(cases[i].a),
-                                     from_bits(cases[i].b));
-        ck_assert_msg(bits(got) == cases[i].want, "case %zu: %08x + %08x * %08x = %08x, want %08x",
-                      i, cases[i].acc, cases[i].a, cases[i].b, bits(got), cases[i].want);
+        float got = nn_bf16_dot_step(nn_f32_from_bits(cases[i].acc),
+                                     nn_f32_from_bits(cases[i].a), nn_f32_from_bits(cases[i].b));
+        ck_assert_msg(nn_f32_bits(got) == cases[i].want,
+                      "case %zu: %08x + %08x * %08x = %08x, want %08x", i, cases[i].acc,
+                      cases[i].a, cases[i].b, nn_f32_bits(got), cases[i].want);
     }
 }
 END_TEST
@@ -242,9 +231,9 @@ START_TEST(test_bf16_ref_epilogues_match_fp32_rules)
     nn_kernels_bf16_ref.dense_forward(Y, X, W, b, B, IN, OUT, NN_ACT_SIGMOID);
     for (int i = 0; i < B; i++)
         for (int j = 0; j < OUT; j++) {
-            ck_assert_uint_eq(bits(Zb[i * OUT + j]), bits(Z[i * OUT + j] + b[j]));
-            ck_assert_uint_eq(bits(Y[i * OUT + j]),
-                              bits(nn_act_forward(NN_ACT_SIGMOID, Z[i * OUT + j] + b[j])));
+            ck_assert_uint_eq(nn_f32_bits(Zb[i * OUT + j]), nn_f32_bits(Z[i * OUT + j] + b[j]));
+            ck_assert_uint_eq(nn_f32_bits(Y[i * OUT + j]),
+                              nn_f32_bits(nn_act_forward(NN_ACT_SIGMOID, Z[i * OUT + j] + b[j])));
         }
     /* dW^T = X^T dZ: the dW product is the forward of (dZ^T, X^T) */
     float dW[OUT * IN], W2[OUT * IN], G[OUT * IN] = {0};
@@ -255,10 +244,10 @@ START_TEST(test_bf16_ref_epilogues_match_fp32_rules)
     nn_kernels_bf16_ref.dense_backward_weights(dW, dZ, X, B, IN, OUT);
     nn_kernels_bf16_ref.dense_sgd_weights(W2, dZ, X, B, IN, OUT, 0.1f, 0.01f);
     for (int k = 0; k < OUT * IN; k++) {
-        ck_assert_uint_eq(bits(dW[k]), bits(0.25f + G[k]));
+        ck_assert_uint_eq(nn_f32_bits(dW[k]), nn_f32_bits(0.25f + G[k]));
         float w = W[k];
         w -= 0.1f * (G[k] + 0.01f * w);
-        ck_assert_uint_eq(bits(W2[k]), bits(w));
+        ck_assert_uint_eq(nn_f32_bits(W2[k]), nn_f32_bits(w));
     }
 }
 END_TEST
@@ -306,7 +295,7 @@ static void fill_hard(float *p, size_t n, nn_rng *r)
         double v = 2.0 * nn_rng_double(r) - 1.0, s = nn_rng_double(r);
         float x = (float)v;
         if (s < 0.05)
-            x = from_bits((bits(rnd_bf16(x)) & 0xffff0000u) | 0x8000u); /* a tie */
+            x = nn_f32_from_bits((nn_f32_bits(rnd_bf16(x)) & 0xffff0000u) | 0x8000u); /* a tie */
         else if (s < 0.07)
             x = (float)(v * 1e-39); /* denormal */
         else if (s < 0.10)
@@ -386,10 +375,10 @@ static void same_bits(const float *got, const float *want, size_t n, const char 
                       const char *what, int B, int in, int out)
 {
     for (size_t i = 0; i < n; i++)
-        if (bits(got[i]) != bits(want[i]))
+        if (nn_f32_bits(got[i]) != nn_f32_bits(want[i]))
             ck_abort_msg("%s %s (B=%d in=%d out=%d) [%zu]: %a (%08x), reference %a (%08x)", name,
-                         what, B, in, out, i, (double)got[i], bits(got[i]), (double)want[i],
-                         bits(want[i]));
+                         what, B, in, out, i, (double)got[i], nn_f32_bits(got[i]),
+                         (double)want[i], nn_f32_bits(want[i]));
 }
 
 /* The vector activations may differ from the scalar ones by a few ulps. */
@@ -459,8 +448,8 @@ static void check_bounded(const nn_kernels *kt, int B, int in, int out, int skew
      * lane, the same bits), W - lr (sum + wd W) from a dW into zeros */
     for (size_t i = 0; i < (size_t)B * out; i++) {
         float z = Y0[i] + o.b.p[i % (size_t)out];
-        ck_assert_uint_eq(bits(got.Y[i]), bits(z));
-        ck_assert_uint_eq(bits(got.Yt[i]), bits(nn_act_forward(NN_ACT_TANH, z)));
+        ck_assert_uint_eq(nn_f32_bits(got.Y[i]), nn_f32_bits(z));
+        ck_assert_uint_eq(nn_f32_bits(got.Yt[i]), nn_f32_bits(nn_act_forward(NN_ACT_TANH, z)));
     }
     float *G = calloc((size_t)out * in, sizeof(float));
     ck_assert_ptr_nonnull(G);
@@ -468,7 +457,7 @@ static void check_bounded(const nn_kernels *kt, int B, int in, int out, int skew
     for (size_t i = 0; i < (size_t)out * in; i++) {
         float w = o.W0.p[i];
         w -= 0.05f * (G[i] + 0.001f * w);
-        ck_assert_uint_eq(bits(got.Wn[i]), bits(w));
+        ck_assert_uint_eq(nn_f32_bits(got.Wn[i]), nn_f32_bits(w));
     }
     free(G), free(zb), free(Y0);
     results_free(&got, skew);

@@ -16,23 +16,10 @@
 #include <zlib.h>
 
 #include "checkpoint/checkpoint.h"
+#include "util/bits.h"
 #include "util/crc32.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static float f32_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static double f64_bits(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
 
 static void *xmalloc(size_t n)
 {
@@ -83,7 +70,7 @@ static void make_ckpt(nn_ckpt *c)
         c->shift[i] = 0.25f * (float)i - 1.0f;
         c->mult[i] = 1.0f / (float)(i + 3);
     }
-    c->shift[1] = f32_bits(0x80000000u);
+    c->shift[1] = nn_f32_from_bits(0x80000000u);
     c->epoch = 5;
     c->step = 12345678901LL;
     c->rng[0] = 0x0123456789abcdefULL;
@@ -91,14 +78,14 @@ static void make_ckpt(nn_ckpt *c)
     c->rng[2] = 0x8000000000000001ULL;
     c->rng[3] = 0xffffffffffffffffULL;
     c->seed = 42;
-    c->train_loss = f64_bits(0x7ff8000000000abcULL); /* NaN with payload */
+    c->train_loss = nn_f64_from_bits(0x7ff8000000000abcULL); /* NaN with payload */
     c->train_accuracy = 0.75;
-    c->val_loss = f64_bits(0x8000000000000000ULL);    /* -0.0 */
-    c->val_accuracy = f64_bits(0x0000000000000001ULL); /* denormal */
+    c->val_loss = nn_f64_from_bits(0x8000000000000000ULL);    /* -0.0 */
+    c->val_accuracy = nn_f64_from_bits(0x0000000000000001ULL); /* denormal */
     c->n_params = 26;
     c->params = xmalloc(26 * sizeof(float));
     for (size_t i = 0; i < 26; i++)
-        c->params[i] = i < sizeof special / sizeof special[0] ? f32_bits(special[i])
+        c->params[i] = i < sizeof special / sizeof special[0] ? nn_f32_from_bits(special[i])
                                                                : 0.1f * (float)i - 1.3f;
     c->n_opt_state = 26;
     c->opt_state = xmalloc(26 * sizeof(float));
@@ -1044,7 +1031,7 @@ START_TEST(test_checkpoint_history_round_trips)
     size_t n;
     make_ckpt(&a); /* 5 epochs done */
     make_history(&a.hist, 1, 5);
-    a.hist.values[1] = f64_bits(0x8000000000000000ULL); /* -0.0 */
+    a.hist.values[1] = nn_f64_from_bits(0x8000000000000000ULL); /* -0.0 */
     ck_assert_int_eq(nn_ckpt_encode(&a, &buf, &n, "x", &err), 0);
     ck_assert_msg(nn_ckpt_decode(buf, n, "x", &b, &err) == 0, "%s", err.msg);
     assert_ckpt_equal(&a, &b);

@@ -61,25 +61,24 @@ START_TEST(test_select_scalar_of_each_precision)
 }
 END_TEST
 
+/* select fails for the two families with "NNTRAIN_ISA=FAMILY: why" */
+static void select_fails_both(nn_precision p, const char *const families[2], const char *why)
+{
+    for (int i = 0; i < 2; i++)
+        select_fails(p, families[i], nn_test_fmt("NNTRAIN_ISA=%s: %s", families[i], why));
+}
+
 /* A family of the other precision, or an unknown one, is an error that
  * names it and lists the precision's families. */
 START_TEST(test_select_refuses_the_other_precisions_families)
 {
     select_ok(NN_PREC_FP32, "scalar");
     static const char *const bf16_only[] = {"avx512bf16", "amx"};
-    for (int i = 0; i < 2; i++) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=%s: not an fp32 kernel family (fp32 runs use "
-                                  "scalar, avx2 or avx512)", bf16_only[i]);
-        select_fails(NN_PREC_FP32, bf16_only[i], msg);
-    }
+    select_fails_both(NN_PREC_FP32, bf16_only,
+                      "not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)");
     static const char *const fp32_only[] = {"avx2", "avx512"};
-    for (int i = 0; i < 2; i++) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=%s: not a bf16 kernel family (bf16 runs use "
-                                  "scalar, avx512bf16 or amx)", fp32_only[i]);
-        select_fails(NN_PREC_BF16, fp32_only[i], msg);
-    }
+    select_fails_both(NN_PREC_BF16, fp32_only,
+                      "not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)");
     select_fails(NN_PREC_FP32, "sse9", "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use "
                                        "scalar, avx2 or avx512; bf16 runs scalar, avx512bf16 or "
                                        "amx)");
@@ -97,6 +96,13 @@ START_TEST(test_select_refuses_the_other_precisions_families)
 }
 END_TEST
 
+/* The error for a bf16 family this processor lacks; here: what it runs. */
+static const char *cannot_run(const char *family, const char *here)
+{
+    return nn_test_fmt("NNTRAIN_ISA=%s: this processor cannot run the %s kernels (bf16 runs "
+                       "here: %s)", family, family, here);
+}
+
 /* avx512bf16 is selectable exactly when the processor has it, amx exactly
  * when it has AMX (and then Linux grants it, or the note says it did not);
  * otherwise the error names the family and what this processor runs.  The
@@ -108,31 +114,20 @@ START_TEST(test_select_bf16_follows_the_processor)
     char here[80];
     snprintf(here, sizeof here, "scalar%s%s", has512 ? ", avx512bf16" : "",
              hasamx ? ", amx" : "");
-    nn_error e = {0};
-    int rc = nn_kernels_select(NN_PREC_BF16, "avx512bf16", &e);
     if (has512) {
-        ck_assert_int_eq(rc, 0);
+        select_ok(NN_PREC_BF16, "avx512bf16");
         ck_assert_ptr_eq(nn_kernels_get(), &nn_kernels_avx512bf16);
         ck_assert_int_eq(nn_kernels_isa(), NN_ISA_AVX512);
         ck_assert_int_eq(nn_kernels_precision(), NN_PREC_BF16);
     } else {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=avx512bf16: this processor cannot run the "
-                                  "avx512bf16 kernels (bf16 runs here: %s)", here);
-        ck_assert_int_eq(rc, -1);
-        ck_assert_str_eq(e.msg, msg);
+        select_fails(NN_PREC_BF16, "avx512bf16", cannot_run("avx512bf16", here));
     }
-    rc = nn_kernels_select(NN_PREC_BF16, "amx", &e);
     if (hasamx) {
-        ck_assert_int_eq(rc, 0);
+        select_ok(NN_PREC_BF16, "amx");
         const char *name = nn_kernels_get()->name;
         ck_assert_msg(strcmp(name, "amx") == 0 || nn_kernels_note() != NULL, "%s", name);
     } else {
-        char msg[200];
-        snprintf(msg, sizeof msg, "NNTRAIN_ISA=amx: this processor cannot run the amx kernels "
-                                  "(bf16 runs here: %s)", here);
-        ck_assert_int_eq(rc, -1);
-        ck_assert_str_eq(e.msg, msg);
+        select_fails(NN_PREC_BF16, "amx", cannot_run("amx", here));
     }
     select_ok(NN_PREC_BF16, NULL);
     if (!hasamx) {

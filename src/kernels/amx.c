@@ -71,25 +71,6 @@ typedef struct {
     long a_units, b_units, pack_chunks;
 } job;
 
-typedef struct {
-    void *p;
-    size_t cap;
-} buffer;
-
-static void *buffer_get(buffer *b, size_t n)
-{
-    if (b->cap >= n)
-        return b->p;
-    n = (n + 4095) / 4096 * 4096;
-    void *p = aligned_alloc(64, n);
-    if (!p)
-        return NULL;
-    free(b->p);
-    b->p = p;
-    b->cap = n;
-    return p;
-}
-
 static _Thread_local buffer a_buffer, b_buffer; /* the calling thread's packed operands */
 
 /* ---- packing (16 rows, pairs or columns a unit) ----------------------------------- */
@@ -106,11 +87,8 @@ static void pack_a(const job *j, int r0)
             const float *s = r < j->rows ? S + (size_t)r * j->K : NULL;
             for (int p = 0; p < j->kpad; p += 16) {
                 __m512i v = _mm512_setzero_si512();
-                if (s) {
-                    int left = j->K - 2 * p;
-                    v = bf16_in_order(load_n(s, (size_t)(2 * p), left),
-                                      load_n(s, (size_t)(2 * p + 16), left - 16));
-                }
+                if (s)
+                    v = bf16_row_pairs(s, j->K, p);
                 _mm512_store_si512(d + p, v);
             }
         }
@@ -123,10 +101,9 @@ static void pack_a(const job *j, int r0)
             t[q] = _mm512_setzero_si512();
             if (k < j->K) {
                 const float *m0 = S + (size_t)k * j->rows;
-                __m512 lo = load_n(m0, (size_t)r0, j->rows - r0);
-                __m512 hi = k + 1 < j->K ? load_n(m0 + j->rows, (size_t)r0, j->rows - r0)
-                                         : _mm512_setzero_ps();
-                t[q] = bf16_interleaved(lo, hi); /* lane i: (r0 + i, p0 + q) */
+                const float *m1 = k + 1 < j->K ? m0 + j->rows : NULL;
+                /* lane i: (r0 + i, p0 + q) */
+                t[q] = bf16_row_pair(m0, m1, (size_t)r0, j->rows - r0);
             }
         }
         transpose16(t); /* t[i] lane q: (r0 + i, p0 + q) */
@@ -145,16 +122,8 @@ static void pack_b(const job *j, int u)
         int c0 = 16 * u;
         for (int p0 = 0; p0 < j->kpad; p0 += 16) {
             __m512i t[16];
-            int left = j->K - 2 * p0;
-            for (int i = 0; i < 16; i++) {
-                t[i] = _mm512_setzero_si512();
-                if (c0 + i < j->cols) {
-                    const float *w = M + (size_t)(c0 + i) * j->K;
-                    t[i] = bf16_in_order(load_n(w, (size_t)(2 * p0), left),
-                                         load_n(w, (size_t)(2 * p0 + 16), left - 16));
-                }
-            }
-            transpose16(t); /* t[q] lane i: (p0 + q, c0 + i) */
+            /* t[q] lane i: (p0 + q, c0 + i) */
+            bf16_pairs_transposed(t, M, (size_t)j->K, c0, j->cols, j->K, p0);
             for (int q = 0; q < 16; q++)
                 _mm512_store_si512(j->Bp + (size_t)(p0 + q) * j->cpad + c0, t[q]);
         }
@@ -167,10 +136,8 @@ static void pack_b(const job *j, int u)
             __m512i v = _mm512_setzero_si512();
             if (k < j->K) {
                 const float *m0 = M + (size_t)k * j->cols;
-                __m512 lo = load_n(m0, (size_t)c, j->cols - c);
-                __m512 hi = k + 1 < j->K ? load_n(m0 + j->cols, (size_t)c, j->cols - c)
-                                         : _mm512_setzero_ps();
-                v = bf16_interleaved(lo, hi);
+                const float *m1 = k + 1 < j->K ? m0 + j->cols : NULL;
+                v = bf16_row_pair(m0, m1, (size_t)c, j->cols - c);
             }
             _mm512_store_si512(d + c, v);
         }

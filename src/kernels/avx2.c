@@ -54,30 +54,18 @@ static inline __m256i lane_mask(int n)
 
 /* ---- activations ---------------------------------------------------------- */
 
-/* Identity, sigmoid and relu have vector forms (the ones nn/model.c lets the
- * kernels fuse); any other activation falls back to the scalar one per lane. */
-
-/* e^x, as in avx512.c, with 2^n built in the exponent field instead of by
- * vscalefps: x is clamped to [-104, 89] and 2^n applied in two halves
- * (n = n1 + n2, each within the normal exponents), so the result still
- * overflows to infinity and fades through the denormals to zero where e^x
- * does.  The sigmoid built on it measures the same maximum relative error
- * as avx512.c's, 1.46e-7 (tests/test_kernels.c checks 2^-22). */
-static inline __m256 exp_ps(__m256 x)
+/* simd_act.h's forms for 8 floats a vector.  exp_ps as in avx512.c, with
+ * 2^n built in the exponent field instead of by vscalefps: x is clamped to
+ * [-104, 89] and 2^n applied in two halves (n = n1 + n2, each within the
+ * normal exponents), so the result still overflows to infinity and fades
+ * through the denormals to zero where e^x does. */
+static inline __m256 round_nearest_ps(__m256 x)
 {
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+static inline __m256 scale_pow2_ps(__m256 p, __m256 n)
+{
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
     __m256i bias = _mm256_set1_epi32(127);
@@ -86,51 +74,17 @@ static inline __m256 exp_ps(__m256 x)
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
-static inline __m256 sigmoid_ps(__m256 z)
+static inline __m256 keep_where_positive_ps(__m256 c, __m256 x)
 {
-    __m256 one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+    return _mm256_and_ps(x, _mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 
-static inline __m256 act_forward_ps(__m256 z, nn_act act)
-{
-    switch (act) {
-    case NN_ACT_IDENTITY:
-        return z;
-    case NN_ACT_SIGMOID:
-        return sigmoid_ps(z);
-    case NN_ACT_RELU: /* z > 0 ? z : +0, as nn_act_apply (NaN gives 0) */
-        return _mm256_and_ps(z, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
-    default: { /* an activation without a vector form: the generic one per lane */
-        float t[8];
-        _mm256_storeu_ps(t, z);
-        for (int i = 0; i < 8; i++)
-            t[i] = nn_act_forward(act, t[i]);
-        return _mm256_loadu_ps(t);
-    }
-    }
-}
-
-/* act'(a) with the operations of nn_act_derivative: bit-identical to ref.c. */
-static inline __m256 act_derivative_ps(__m256 a, nn_act act)
-{
-    switch (act) {
-    case NN_ACT_IDENTITY:
-        return _mm256_set1_ps(1.0f);
-    case NN_ACT_SIGMOID:
-        return _mm256_mul_ps(a, _mm256_sub_ps(_mm256_set1_ps(1.0f), a));
-    case NN_ACT_RELU: /* a > 0 ? 1 : 0 */
-        return _mm256_and_ps(_mm256_set1_ps(1.0f),
-                             _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_GT_OQ));
-    default: {
-        float t[8];
-        _mm256_storeu_ps(t, a);
-        for (int i = 0; i < 8; i++)
-            t[i] = nn_act_derivative(act, t[i]);
-        return _mm256_loadu_ps(t);
-    }
-    }
-}
+#define SIMD_V __m256
+#define SIMD_VL 8
+#define SIMD_OP(op) _mm256_##op
+#define SIMD_EXP_LO -104.0f
+#define SIMD_EXP_HI 89.0f
+#include "kernels/simd_act.h"
 
 static void act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
 {

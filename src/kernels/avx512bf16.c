@@ -80,28 +80,7 @@ typedef struct {
     unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
 
-/* ---- buffers ----------------------------------------------------------------- */
-
-typedef struct {
-    void *p;
-    size_t cap;
-} buffer;
-
-/* At least n bytes, 64-byte aligned, kept for the next call; NULL when the
- * memory cannot be had. */
-static void *buffer_get(buffer *b, size_t n)
-{
-    if (b->cap >= n)
-        return b->p;
-    n = (n + 4095) / 4096 * 4096;
-    void *p = aligned_alloc(64, n);
-    if (!p)
-        return NULL;
-    free(b->p);
-    b->p = p;
-    b->cap = n;
-    return p;
-}
+/* ---- buffers (buffer_get: bf16_pack.h) ---------------------------------------- */
 
 static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
 static _Thread_local buffer ready_buffer; /* and its units' states */
@@ -124,11 +103,8 @@ static void pack_pair_rows(uint32_t *dst, size_t ld, const float *M, int ldm, in
         const float *m0 = M + (size_t)(2 * p) * ldm + c0;
         const float *m1 = 2 * p + 1 < K ? m0 + ldm : NULL;
         uint32_t *d = dst + (size_t)p * ld;
-        for (int c = 0; c < width; c += 16) {
-            __m512 r0 = load_n(m0, (size_t)c, nc - c);
-            __m512 r1 = m1 ? load_n(m1, (size_t)c, nc - c) : _mm512_setzero_ps();
-            _mm512_store_si512(d + c, bf16_interleaved(r0, r1));
-        }
+        for (int c = 0; c < width; c += 16)
+            _mm512_store_si512(d + c, bf16_row_pair(m0, m1, (size_t)c, nc - c));
     }
 }
 
@@ -140,17 +116,7 @@ static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0
     for (int v = 0; v < width; v += 16)
         for (int p0 = 0; p0 < KP; p0 += 16) {
             __m512i r[16];
-            int left = K - 2 * p0;
-            for (int t = 0; t < 16; t++) {
-                if (v + t < nc) {
-                    const float *w = W + (size_t)(c0 + v + t) * K;
-                    r[t] = bf16_in_order(load_n(w, (size_t)(2 * p0), left),
-                                         load_n(w, (size_t)(2 * p0 + 16), left - 16));
-                } else {
-                    r[t] = _mm512_setzero_si512();
-                }
-            }
-            transpose16(r);
+            bf16_pairs_transposed(r, W, (size_t)K, c0 + v, c0 + nc, K, p0);
             int np = KP - p0 < 16 ? KP - p0 : 16;
             for (int s = 0; s < np; s++)
                 _mm512_store_si512(dst + (size_t)(p0 + s) * width + v, r[s]);
@@ -172,9 +138,7 @@ static void pack_a_unit(const job *j, int u, uint32_t *dst)
         for (int p = 0; p < KP; p++) {
             const float *m0 = j->As + (size_t)(2 * p) * rows;
             const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
-            __m512 lo = load_n(m0, (size_t)r0, rows - r0);
-            __m512 hi = m1 ? load_n(m1, (size_t)r0, rows - r0) : _mm512_setzero_ps();
-            __m512i v = bf16_interleaved(lo, hi);
+            __m512i v = bf16_row_pair(m0, m1, (size_t)r0, rows - r0);
             _mm256_store_si256((__m256i *)(dst + (size_t)p * MR), _mm512_castsi512_si256(v));
             if (two)
                 _mm256_store_si256((__m256i *)(d1 + (size_t)p * MR),
@@ -184,17 +148,7 @@ static void pack_a_unit(const job *j, int u, uint32_t *dst)
     }
     for (int p0 = 0; p0 < KP; p0 += 16) {
         __m512i r[16];
-        int left = K - 2 * p0;
-        for (int t = 0; t < 16; t++) {
-            if (r0 + t < rows) {
-                const float *x = j->As + (size_t)(r0 + t) * K;
-                r[t] = bf16_in_order(load_n(x, (size_t)(2 * p0), left),
-                                     load_n(x, (size_t)(2 * p0 + 16), left - 16));
-            } else {
-                r[t] = _mm512_setzero_si512();
-            }
-        }
-        transpose16(r);
+        bf16_pairs_transposed(r, j->As, (size_t)K, r0, rows, K, p0);
         int np = KP - p0 < 16 ? KP - p0 : 16;
         for (int q = 0; q < np; q++) {
             _mm256_store_si256((__m256i *)(dst + (size_t)(p0 + q) * MR),

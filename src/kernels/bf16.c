@@ -6,27 +6,13 @@
 
 #include <math.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "math/activation.h"
-
-static uint32_t bits_of(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static float float_of(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
+#include "util/bits.h"
 
 nn_bf16 nn_bf16_from_float(float x)
 {
-    uint32_t u = bits_of(x);
+    uint32_t u = nn_f32_bits(x);
     if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep the top of the payload, quiet */
         return (nn_bf16)(u >> 16 | 0x40u);
     if ((u & 0x7f800000u) == 0) /* zero or denormal: a zero of its sign */
@@ -39,7 +25,7 @@ nn_bf16 nn_bf16_from_float(float x)
 
 float nn_bf16_to_float(nn_bf16 h)
 {
-    return float_of((uint32_t)h << 16);
+    return nn_f32_from_bits((uint32_t)h << 16);
 }
 
 /* x as the bf16 operand the products use, as a float. */
@@ -50,13 +36,13 @@ static float rounded(float x)
 
 static float quiet(float x)
 {
-    return float_of(bits_of(x) | 0x00400000u);
+    return nn_f32_from_bits(nn_f32_bits(x) | 0x00400000u);
 }
 
 float nn_bf16_dot_step(float acc, float a, float b)
 {
-    if ((bits_of(acc) & 0x7f800000u) == 0) /* a denormal accumulator counts as zero */
-        acc = float_of(bits_of(acc) & 0x80000000u);
+    if ((nn_f32_bits(acc) & 0x7f800000u) == 0) /* a denormal accumulator counts as zero */
+        acc = nn_f32_from_bits(nn_f32_bits(acc) & 0x80000000u);
     /* The product of two bf16 values (8-bit significands) is exact in
      * double, and so is, wherever it matters, the sum: see below. */
     double p = (double)a * (double)b;
@@ -68,7 +54,7 @@ float nn_bf16_dot_step(float acc, float a, float b)
             return quiet(b);
         if (isnan(acc))
             return quiet(acc);
-        return float_of(0xffc00000u);
+        return nn_f32_from_bits(0xffc00000u);
     }
     /* s is acc + p rounded to double; rounding it again to float gives the
      * correctly rounded sum: either s is exact, or the exponents of acc and

@@ -1,7 +1,8 @@
 /* bf16_pack.h - AVX-512 (F, BW, BF16) helpers that round fp32 to bf16 and
- * arrange the pairs the bf16 dot-product instructions read; shared by the
- * files built with -mavx512bf16 (avx512bf16.c, amx.c).  Internal to
- * src/kernels; include it only from such a file.
+ * arrange the pairs the bf16 dot-product instructions read, and the buffers
+ * the packed operands go in; shared by the files built with -mavx512bf16
+ * (avx512bf16.c, amx.c).  Internal to src/kernels; include it only from
+ * such a file.
  */
 #ifndef NN_KERNELS_BF16_PACK_H
 #define NN_KERNELS_BF16_PACK_H
@@ -9,6 +10,29 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+/* A buffer kept from one call to the next (a thread's own, _Thread_local). */
+typedef struct {
+    void *p;
+    size_t cap;
+} buffer;
+
+/* At least n bytes, 64-byte aligned, kept for the next call; NULL when the
+ * memory cannot be had. */
+static inline void *buffer_get(buffer *b, size_t n)
+{
+    if (b->cap >= n)
+        return b->p;
+    n = (n + 4095) / 4096 * 4096;
+    void *p = aligned_alloc(64, n);
+    if (!p)
+        return NULL;
+    free(b->p);
+    b->p = p;
+    b->cap = n;
+    return p;
+}
 
 static inline __mmask16 first_n(int n)
 {
@@ -40,6 +64,26 @@ static inline __m512i bf16_interleaved(__m512 r0, __m512 r1)
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
 }
 
+/* The 16 pairs from pair p of a row s of K floats, rounded to bf16 in order
+ * (dword d: elements 2(p + d) and 2(p + d) + 1), zeros past K. */
+static inline __m512i bf16_row_pairs(const float *s, int K, int p)
+{
+    int left = K - 2 * p;
+    return bf16_in_order(load_n(s, (size_t)(2 * p), left),
+                         load_n(s, (size_t)(2 * p + 16), left - 16));
+}
+
+/* Two rows m0 and m1, the n (<= 16, may be <= 0) floats from c, rounded to
+ * bf16 and interleaved: dword i holds (m0[c + i], m1[c + i]), zeros past n
+ * and, where m1 is NULL (an odd row count's last pair), in the high
+ * halves. */
+static inline __m512i bf16_row_pair(const float *m0, const float *m1, size_t c, int n)
+{
+    __m512 lo = load_n(m0, c, n);
+    __m512 hi = m1 ? load_n(m1, c, n) : _mm512_setzero_ps();
+    return bf16_interleaved(lo, hi);
+}
+
 /* Transposes 16 rows of 16 dwords in place: r[i] lane j <- r[j] lane i. */
 static inline void transpose16(__m512i r[16])
 {
@@ -65,6 +109,21 @@ static inline void transpose16(__m512i r[16])
         r[8 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(2, 0, 2, 0));
         r[12 + e] = _mm512_shuffle_i32x4(c1, c3, _MM_SHUFFLE(3, 1, 3, 1));
     }
+}
+
+/* Pairs p..p+15 of rows r0..r0+15 of S (row stride ld, K floats a row; the
+ * rows from `rows` on are zeros), rounded to bf16 and transposed: r[q] lane
+ * i holds row r0 + i's pair p + q (bf16_row_pairs). */
+static inline void bf16_pairs_transposed(__m512i r[16], const float *S, size_t ld, int r0,
+                                         int rows, int K, int p)
+{
+    for (int i = 0; i < 16; i++) {
+        if (r0 + i < rows)
+            r[i] = bf16_row_pairs(S + (size_t)(r0 + i) * ld, K, p);
+        else
+            r[i] = _mm512_setzero_si512();
+    }
+    transpose16(r);
 }
 
 #endif
