@@ -658,7 +658,8 @@ int nn_npy_read_rows(const nn_npy_file *f, uint64_t first, uint64_t end, nn_dtyp
     }
     /* The same type in the host's byte order: straight into out. */
     bool native = h->itemsize == 1 || h->big_endian != host_little();
-    if (native && type == st && nn_dtype_size((int)type) == (size_t)h->itemsize &&
+    if (native && type == st && h->dtype != NN_NPY_I8 &&
+        nn_dtype_size((int)type) == (size_t)h->itemsize &&
         first <= end && end <= h->rows) {
         if (pread_full(f->fd, out, (size_t)((end - first) * h->row_bytes),
                        h->data_offset + first * h->row_bytes, f->name, err) < 0)
