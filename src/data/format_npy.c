@@ -3,6 +3,7 @@
  * read by data/npy.c. */
 #include "data/format.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,12 @@ static int npy_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
     size_t K = s->npy_targets ? (size_t)info[0].y.cols : 0;
     /* each shard's size was checked against its file, so these are bounded
      * by (twice) the bytes on disk */
+    if (rows > SIZE_MAX / cols / esz || (K && rows > SIZE_MAX / K / sizeof(float))) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %llu rows of %zu values are more than this "
+                     "machine can address", nn_source_name(s), (unsigned long long)rows, cols);
+        free(info);
+        return -1;
+    }
     d->type = type;
     d->n = (size_t)rows;
     d->features = cols;
