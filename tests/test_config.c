@@ -861,10 +861,11 @@ START_TEST(test_config_rejects_mixed_or_incomplete_sources)
     EXPECT_USAGE(SRC2("{\"file\": \"x.csv\"}"),
                  "x.json:2:2: unknown key \"file\" in \"data.train\" (valid keys: \"path\", "
                  "\"label\", \"targets\", \"header\", \"delimiter\", \"skip_lines\", \"comment\", "
-                 "\"na_values\", \"missing\", \"classes\", \"images\", \"labels\")");
+                 "\"na_values\", \"missing\", \"classes\", \"images\", \"labels\", \"npy\")");
     EXPECT_USAGE(SRC2("{\"label\": 3}"), "x.json:2:1: missing required key \"data.train.path\"");
-    EXPECT_USAGE(SRC2("{}"), "x.json:2:1: \"data.train\" must have \"path\" (a CSV source) or "
-                             "\"images\" and \"labels\" (an IDX source)");
+    EXPECT_USAGE(SRC2("{}"), "x.json:2:1: \"data.train\" must have \"path\" (a CSV source), "
+                             "\"images\" and \"labels\" (an IDX source) or \"npy\" (an NPY "
+                             "source)");
     EXPECT_USAGE(SRC2("{\"path\": \"\"}"),
                  "x.json:2:10: \"data.train.path\" must be a non-empty string, found \"\"");
     EXPECT_USAGE(SRC2("{\"path\": 3}"),
@@ -1034,7 +1035,7 @@ START_TEST(test_config_regression_test_and_validation_match_train)
     nn_config_free(&cfg);
 
     EXPECT_USAGE(REG_WITH("\"test\": {\"images\": \"a\", \"labels\": \"b\"}"),
-                 "x.json:2:9: \"data.test\" must be a CSV source with targets like "
+                 "x.json:2:9: \"data.test\" must be a CSV or NPY source with targets like "
                  "\"data.train\", found an IDX source");
     EXPECT_USAGE(REG_WITH("\"test\": {\"path\": \"u.csv\", \"label\": 0}"),
                  "x.json:2:27: \"data.test\" must have targets like \"data.train\", "
@@ -1046,7 +1047,7 @@ START_TEST(test_config_regression_test_and_validation_match_train)
                  "x.json:2:44: \"data.validation.targets\" must have 2 columns like "
                  "\"data.train.targets\", found 1");
     EXPECT_USAGE(REG_WITH("\"validation\": {\"images\": \"a\", \"labels\": \"b\"}"),
-                 "x.json:2:15: \"data.validation\" must be a CSV source with targets like "
+                 "x.json:2:15: \"data.validation\" must be a CSV or NPY source with targets like "
                  "\"data.train\", found an IDX source");
     /* and targets need targets in data.train */
     EXPECT_USAGE("{\"data\": {\"train\": {\"path\": \"t.csv\"},\n"

@@ -191,9 +191,9 @@ START_TEST(test_config_key_names_every_documented_kind_of_key)
     free_keys(&keys);
 
     source_keys(&keys);
-    ck_assert_int_eq(keys.n, 12);
-    ck_assert(has_key(&keys, "images") && has_key(&keys, "delimiter"));
-    ck_assert_ptr_null(nn_config_source_key(12, NULL));
+    ck_assert_int_eq(keys.n, 13);
+    ck_assert(has_key(&keys, "images") && has_key(&keys, "delimiter") && has_key(&keys, "npy"));
+    ck_assert_ptr_null(nn_config_source_key(13, NULL));
     free_keys(&keys);
 }
 END_TEST

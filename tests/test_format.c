@@ -114,7 +114,9 @@ START_TEST(test_format_table_has_one_entry_per_kind)
     ck_assert_str_eq(nn_format_get(NN_FORMAT_CSV)->name, "csv");
     ck_assert_int_eq(nn_format_idx.kind, NN_FORMAT_IDX);
     ck_assert_int_eq(nn_format_csv.kind, NN_FORMAT_CSV);
-    ck_assert_ptr_null(nn_format_get((nn_format_kind)2));
+    ck_assert_ptr_eq(nn_format_get(NN_FORMAT_NPY), &nn_format_npy);
+    ck_assert_str_eq(nn_format_get(NN_FORMAT_NPY)->name, "npy");
+    ck_assert_ptr_null(nn_format_get((nn_format_kind)3));
     ck_assert_ptr_null(nn_format_get((nn_format_kind)-1));
 }
 END_TEST

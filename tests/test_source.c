@@ -74,11 +74,11 @@ END_TEST
 START_TEST(test_source_from_spec_rejects_bad_specs_and_missing_files)
 {
     expect_spec_error("a,b,c", NULL, NN_EXIT_USAGE,
-                      "--data a,b,c: expected IMAGES,LABELS (two IDX files) or one CSV or IDX "
-                      "file");
+                      "--data a,b,c: expected IMAGES,LABELS (two IDX files), X.npy,Y.npy (two "
+                      "NPY arrays) or one CSV, IDX or NPY file");
     expect_spec_error(",b", NULL, NN_EXIT_USAGE,
-                      "--data ,b: expected IMAGES,LABELS (two IDX files) or one CSV or IDX "
-                      "file");
+                      "--data ,b: expected IMAGES,LABELS (two IDX files), X.npy,Y.npy (two "
+                      "NPY arrays) or one CSV, IDX or NPY file");
     const char *p = nn_test_path("none.csv");
     expect_spec_error(p, NULL, NN_EXIT_RUNTIME, nn_test_fmt("%s: No such file or directory", p));
 }

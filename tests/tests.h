@@ -12,6 +12,7 @@
     X(config_readme_suite) \
     X(reader_suite)       \
     X(idx_suite)          \
+    X(npy_suite)          \
     X(format_suite)       \
     X(source_suite)       \
     X(checkpoint_suite)   \

@@ -227,7 +227,7 @@ int nn_ckpt_get_data(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err
     nn_data_layout *l = &c->layout;
     uint32_t kind = nn_get_u32(r), nt = nn_get_u32(r);
     int outputs = nn_arch_outputs(&c->arch);
-    if (kind != NN_FORMAT_IDX && kind != NN_FORMAT_CSV)
+    if (kind != NN_FORMAT_IDX && kind != NN_FORMAT_CSV && kind != NN_FORMAT_NPY)
         return nn_ckpt_malformed(err, name, "unknown data kind %lu", (unsigned long)kind);
     if (nt && nt != (uint32_t)outputs)
         return nn_ckpt_malformed(err, name, "%lu regression targets for %d output units",
@@ -396,7 +396,8 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
         return -1;
     }
     const nn_data_layout *l = &c->layout;
-    if ((l->format != NN_FORMAT_IDX && l->format != NN_FORMAT_CSV) || l->n_targets < 0 ||
+    if ((l->format != NN_FORMAT_IDX && l->format != NN_FORMAT_CSV &&
+         l->format != NN_FORMAT_NPY) || l->n_targets < 0 ||
         l->n_targets > NN_MAX_UNITS ||
         (l->format == NN_FORMAT_CSV && l->n_targets && !l->target_cols)) {
         snprintf(what, cap, "inconsistent data layout");

@@ -14,6 +14,7 @@
 #include "cli/train_report.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
+#include "data/convert.h"
 #include "data/source.h"
 #include "eval/plot.h"
 #include "kernels/kernels.h"
@@ -46,6 +47,8 @@ static void print_help(FILE *f, long cores)
             "  nntrain --plot CHECKPOINT > curves.svg        draw its learning curves\n"
             "  nntrain --init DATA [--label COLUMN] [-o FILE]\n"
             "                                                a config for the CSV file DATA\n"
+            "  nntrain --convert SPEC -o PREFIX              write the data SPEC as NumPy arrays\n"
+            "                                                PREFIX-x.npy and PREFIX-y.npy\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -65,7 +68,10 @@ static void print_help(FILE *f, long cores)
             "  --label COLUMN       with --init, the label column: a header name or a 0-based\n"
             "                       index, negative from the end (default: the last column)\n"
             "  -o, --output FILE    with --init, write the config to FILE, which must not\n"
-            "                       exist, paths relative to its folder (default: stdout)\n"
+            "                       exist, paths relative to its folder (default: stdout);\n"
+            "                       with --convert, the PREFIX of the files written\n"
+            "  --convert SPEC       write the data SPEC (as for --data) as PREFIX-x.npy,\n"
+            "                       PREFIX-y.npy and, for string labels, PREFIX-classes.json\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -118,6 +124,7 @@ typedef struct {
     const char *plot; /* --plot: a checkpoint to draw, or with --eval the SVG to write */
     long long seed, epochs, cv;
     const char *init, *label, *output; /* --init DATA, --label COLUMN, -o FILE */
+    const char *convert;               /* --convert SPEC */
     const char *precision;             /* --precision fp32|bf16, as given */
     nn_precision prec;                 /* its value */
     bool has_seed, has_epochs;
@@ -181,7 +188,7 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
                                                  "--seed",       "--threads", "--set",
                                                  "--cv",         "--plot",    "--init",
                                                  "--label",      "-o",        "--output",
-                                                 "--precision"};
+                                                 "--precision",  "--convert"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -230,6 +237,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->init = val;
         else if (!strcmp(name, "--label"))
             o->label = val;
+        else if (!strcmp(name, "--convert"))
+            o->convert = val;
         else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
             o->output = val;
         else if (!strcmp(name, "--precision")) {
@@ -393,8 +402,44 @@ static int use_checkpoint_kernels(const options *o, const char *path, nn_error *
     return -1;
 }
 
+/* --convert SPEC -o PREFIX: the data as NPY arrays, and a note of what was written. */
+static int convert(const options *o, nn_error *err)
+{
+    nn_convert_info info;
+    if (nn_convert(o->convert, o->output, &info, err) < 0)
+        return -1;
+    if (!o->run.quiet) {
+        fprintf(o->run.diag, "nntrain: wrote %s-x.npy (%zu x %zu %s) and %s-y.npy", o->output,
+                info.rows, info.features, info.x_descr, o->output);
+        if (info.n_targets)
+            fprintf(o->run.diag, " (%d targets, <f4)", info.n_targets);
+        else
+            fprintf(o->run.diag, " (labels 0..%d, <i4)", info.n_classes - 1);
+        if (info.classes_file)
+            fprintf(o->run.diag, " and %s-classes.json", o->output);
+        fprintf(o->run.diag, "\n");
+    }
+    return 0;
+}
+
 static int run(options *o, nn_error *err)
 {
+    if (o->convert) {
+        if (!o->output) {
+            nn_error_set(err, NN_EXIT_USAGE, "--convert SPEC needs -o PREFIX");
+            return USAGE_HINT;
+        }
+        if (o->config || o->init || o->label || o->eval || o->predict || o->scores ||
+            o->gradcheck || o->inspect || o->checkpoint || o->data || o->n_sets ||
+            o->run.resume || o->run.json || o->run.profile || o->has_seed || o->has_epochs ||
+            o->cv || o->plot || o->precision) {
+            nn_error_set(err, NN_EXIT_USAGE, "--convert SPEC -o PREFIX takes only --quiet");
+            return USAGE_HINT;
+        }
+        if (nn_source_check_spec(o->convert, err) < 0)
+            return USAGE_HINT;
+        return convert(o, err);
+    }
     if (o->init || o->label || o->output) {
         if (!o->init) {
             nn_error_set(err, NN_EXIT_USAGE, "%s goes with --init DATA",

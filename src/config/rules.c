@@ -66,7 +66,9 @@ int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s)
 int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s)
 {
     const nn_layer_cfg *layer = s->base;
-    if (!s->out_layer || !s->cfg->regression || layer->units == s->cfg->n_targets)
+    /* n_targets 0: an NPY source, whose targets are counted when it is read */
+    if (!s->out_layer || !s->cfg->regression || s->cfg->n_targets == 0 ||
+        layer->units == s->cfg->n_targets)
         return 0;
     const cJSON *v = member(s->obj, "units");
     char buf[CFG_CLIP + 8];

@@ -565,8 +565,11 @@ static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
         return read_subsection(p, s, r);
     case CFG_ARRAY:
         return read_array(p, s, r);
-    case CFG_SOURCE: { /* an object here; read by the data section's check */
-        const cJSON *obj;
+    case CFG_SOURCE: { /* an object (or a list of NPY shards) here; read by the data
+                          section's check */
+        const cJSON *obj, *given = cJSON_GetObjectItemCaseSensitive(s->obj, r->key);
+        if (given && cJSON_IsArray(given))
+            return 0;
         return cfg_get_object(p, s->obj, s->path, r->key, &obj);
     }
     case CFG_CHECK:

@@ -1,5 +1,6 @@
-/* source.c - data sources: an IDX pair {"images", "labels"} or a CSV file
- * {"path", "label" | "targets", "header", "delimiter"}, read from the config,
+/* source.c - data sources: an IDX pair {"images", "labels"}, a CSV file
+ * {"path", "label" | "targets", "header", "delimiter"}, or NPY arrays
+ * {"npy", "labels" | "targets"} (or a list of those: shards), read from the config,
  * checked against data.train, written back out and freed.  The data section
  * of the table (schema.c) checks each source is an object; its last check,
  * cfg_read_sources, reads them. */
@@ -12,24 +13,30 @@
 #define CFG_MAX_COLUMN 1000000 /* |column index| in a CSV source is below this */
 #define CFG_MAX_TARGETS 65536  /* target columns of a CSV source */
 
-/* The keys of a source, in the order "valid keys" lists them. */
+/* The keys of a source, in the order "valid keys" lists them; `formats`
+ * holds a bit (1 << kind) for each format the key belongs to. */
+#define CSV_ (1u << NN_FORMAT_CSV)
+#define IDX_ (1u << NN_FORMAT_IDX)
+#define NPY_ (1u << NN_FORMAT_NPY)
 static const struct {
     const char *key;
-    nn_format_kind format;
+    unsigned formats;
     const char *help;
 } source_keys[] = {
-    {"path", NN_FORMAT_CSV, "a CSV file (\"-\" is stdin)"},
-    {"label", NN_FORMAT_CSV, "the class column: a name, or an index (negative from the end)"},
-    {"targets", NN_FORMAT_CSV, "regression: the target columns (names or indices)"},
-    {"header", NN_FORMAT_CSV, "whether the first line names the columns: true, false or \"auto\""},
-    {"delimiter", NN_FORMAT_CSV, "the field separator: one character, or \"whitespace\""},
-    {"skip_lines", NN_FORMAT_CSV, "leading lines to ignore, before the header"},
-    {"comment", NN_FORMAT_CSV, "a character starting lines to ignore"},
-    {"na_values", NN_FORMAT_CSV, "the fields that mean a missing value"},
-    {"missing", NN_FORMAT_CSV, "what a missing value does: \"error\", \"drop\" or \"mean\""},
-    {"classes", NN_FORMAT_CSV, "the class names in class order"},
-    {"images", NN_FORMAT_IDX, "an IDX images file"},
-    {"labels", NN_FORMAT_IDX, "an IDX labels file"},
+    {"path", CSV_, "a CSV file (\"-\" is stdin)"},
+    {"label", CSV_, "the class column: a name, or an index (negative from the end)"},
+    {"targets", CSV_ | NPY_, "regression: the target columns (names or indices), or an NPY "
+                             "array of targets"},
+    {"header", CSV_, "whether the first line names the columns: true, false or \"auto\""},
+    {"delimiter", CSV_, "the field separator: one character, or \"whitespace\""},
+    {"skip_lines", CSV_, "leading lines to ignore, before the header"},
+    {"comment", CSV_, "a character starting lines to ignore"},
+    {"na_values", CSV_, "the fields that mean a missing value"},
+    {"missing", CSV_, "what a missing value does: \"error\", \"drop\" or \"mean\""},
+    {"classes", CSV_, "the class names in class order"},
+    {"images", IDX_, "an IDX images file"},
+    {"labels", IDX_ | NPY_, "an IDX labels file, or an NPY array of class indices"},
+    {"npy", NPY_, "an NPY array of samples (with \"labels\" or \"targets\")"},
 };
 #define N_SOURCE_KEYS ((int)(sizeof source_keys / sizeof *source_keys))
 #define FIRST_READING_KEY 5 /* skip_lines: the reading options from here on */
@@ -49,7 +56,7 @@ static int keys_of(int kind, const char **keys)
 {
     int n = 0;
     for (int i = 0; i < N_SOURCE_KEYS; i++)
-        if (kind < 0 || (int)source_keys[i].format == kind)
+        if (kind < 0 || (source_keys[i].formats & (1u << kind)))
             keys[n++] = source_keys[i].key;
     return n;
 }
@@ -63,7 +70,7 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
     /* a CSV reading option on an IDX pair: say so, rather than "unknown" */
     for (const cJSON *m = obj->child; m; m = m->next)
         for (int i = 0; i < N_SOURCE_KEYS; i++)
-            if (i >= FIRST_READING_KEY && source_keys[i].format == NN_FORMAT_CSV &&
+            if (i >= FIRST_READING_KEY && source_keys[i].formats == CSV_ &&
                 strcmp(m->string, source_keys[i].key) == 0)
                 return cfg_fail_at(p, cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
                                    "an IDX source", path, m->string, path);
@@ -81,6 +88,100 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
     src->file_path = cfg_resolve(p->dir, images);
     src->labels_path = cfg_resolve(p->dir, labels);
     if (!src->file || !src->labels || !src->file_path || !src->labels_path)
+        return cfg_fail_nomem(p);
+    return 0;
+}
+
+/* One NPY shard {"npy", "labels" | "targets"} at `path` into *part;
+ * *targets says which of the two it has. */
+static int parse_npy_part(const cfg_parser *p, const cJSON *obj, const char *path,
+                          nn_npy_part *part, bool *targets)
+{
+    const char *keys[N_SOURCE_KEYS];
+    int n_keys = keys_of(NN_FORMAT_NPY, keys);
+    const char *x = NULL, *labels = NULL, *tg = NULL;
+    for (const cJSON *m = obj->child; m; m = m->next)
+        for (int i = 0; i < N_SOURCE_KEYS; i++)
+            if (source_keys[i].formats == CSV_ && i != 0 && i != 1 &&
+                strcmp(m->string, source_keys[i].key) == 0)
+                return cfg_fail_at(p, cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
+                                   "an NPY source", path, m->string, path);
+    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        cfg_get_string(p, obj, path, "npy", &x) < 0)
+        return -1;
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "labels");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    if (l && t) {
+        const cJSON *at = cfg_loc_after(cfg_key_loc(p, l), cfg_key_loc(p, t)) ? l : t;
+        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"labels\" (class "
+                           "indices) and \"targets\" (regression values)", path);
+    }
+    if ((l && cfg_get_string(p, obj, path, "labels", &labels) < 0) ||
+        (t && cfg_get_string(p, obj, path, "targets", &tg) < 0))
+        return -1;
+    if (!x)
+        return cfg_fail_missing(p, obj, path, "npy");
+    if (!l && !t)
+        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"labels\" (an NPY "
+                           "array of class indices) or \"targets\" (an NPY array of regression "
+                           "values)", path);
+    const char *y = l ? labels : tg;
+    *targets = t != NULL;
+    part->x = strdup(x);
+    part->y = strdup(y);
+    part->x_path = cfg_resolve(p->dir, x);
+    part->y_path = cfg_resolve(p->dir, y);
+    if (!part->x || !part->y || !part->x_path || !part->y_path)
+        return cfg_fail_nomem(p);
+    return 0;
+}
+
+/* An NPY source: one shard (an object) or a non-empty list of them. */
+static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *path,
+                            nn_source *src)
+{
+    bool list = cJSON_IsArray(v);
+    int n = list ? cJSON_GetArraySize(v) : 1;
+    if (list && n == 0)
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a source object or a "
+                           "non-empty list of NPY shards, found an empty array", path);
+    if (n > 65536)
+        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most 65536 shards, "
+                           "found %d", path, n);
+    src->format = NN_FORMAT_NPY;
+    src->npy_list = list;
+    src->parts = calloc((size_t)n, sizeof *src->parts);
+    if (!src->parts)
+        return cfg_fail_nomem(p);
+    src->n_parts = n;
+    const cJSON *e = list ? v->child : v;
+    for (int i = 0; i < n; i++, e = e->next) {
+        char sub[320];
+        if (list)
+            snprintf(sub, sizeof sub, "%s.%d", path, i);
+        else
+            snprintf(sub, sizeof sub, "%s", path);
+        if (!cJSON_IsObject(e))
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object "
+                               "{\"npy\", \"labels\" or \"targets\"}, found %s", sub,
+                               cfg_type_phrase(e));
+        if (list && !cJSON_GetObjectItemCaseSensitive(e, "npy"))
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an NPY shard with "
+                               "\"npy\" (only NPY sources come as a list)", sub);
+        bool targets = false;
+        if (parse_npy_part(p, e, sub, &src->parts[i], &targets) < 0)
+            return -1;
+        if (i == 0)
+            src->npy_targets = targets;
+        else if (targets != src->npy_targets)
+            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must have \"%s\" like the "
+                               "first shard", sub, src->npy_targets ? "targets" : "labels");
+    }
+    src->file = strdup(src->parts[0].x);
+    src->file_path = strdup(src->parts[0].x_path);
+    src->labels = strdup(src->parts[0].y);
+    src->labels_path = strdup(src->parts[0].y_path);
+    if (!src->file || !src->file_path || !src->labels || !src->labels_path)
         return cfg_fail_nomem(p);
     return 0;
 }
@@ -338,11 +439,16 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
     return label ? parse_column(p, label, sub, &src->csv.label) : 0;
 }
 
-/* An IDX pair or a CSV file, told apart by "images"/"labels" versus "path". */
+/* An IDX pair, a CSV file or NPY arrays, told apart by "images"/"labels"
+ * versus "path" versus "npy" (a list is NPY shards). */
 static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
 {
-    const cJSON *csv_key = NULL, *idx_key = NULL;
+    if (cJSON_IsArray(obj))
+        return parse_npy_source(p, obj, path, src);
+    const cJSON *csv_key = NULL, *idx_key = NULL, *npy_key = NULL;
     for (const cJSON *m = obj->child; m; m = m->next) {
+        if (!npy_key && strcmp(m->string, "npy") == 0)
+            npy_key = m;
         if (!csv_key && strcmp(m->string, "path") == 0)
             csv_key = m;
         if (!idx_key && (strcmp(m->string, "images") == 0 || strcmp(m->string, "labels") == 0))
@@ -358,6 +464,14 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
                            "and \"%s\" (an IDX source)%s", path, idx_key->string,
                            hint ? "; did you mean \"label\"?" : "");
     }
+    if (npy_key && (csv_key || (idx_key && strcmp(idx_key->string, "images") == 0))) {
+        const cJSON *other = csv_key ? csv_key : idx_key;
+        return cfg_fail_at(p, cfg_key_loc(p, other), "\"%s\" cannot have both \"npy\" (an NPY "
+                           "source) and \"%s\" (%s)", path, other->string,
+                           csv_key ? "a CSV source" : "an IDX source");
+    }
+    if (npy_key)
+        return parse_npy_source(p, obj, path, src);
     if (csv_key)
         return parse_csv_source(p, obj, path, src);
     if (idx_key)
@@ -367,8 +481,9 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
         return -1;
     if (obj->child) /* only CSV keys such as "label" */
         return cfg_fail_missing(p, obj, path, "path");
-    return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source) or "
-                       "\"images\" and \"labels\" (an IDX source)", path);
+    return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source), "
+                       "\"images\" and \"labels\" (an IDX source) or \"npy\" (an NPY "
+                       "source)", path);
 }
 
 /* data.test and data.validation must be labelled like data.train: targets
@@ -376,17 +491,21 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
 static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
                             const nn_source *s, const nn_config *cfg)
 {
-    bool targets = s->format == NN_FORMAT_CSV && !s->csv.has_label;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+    bool targets = nn_source_has_targets(s);
+    const cJSON *first = cJSON_IsArray(obj) ? obj->child : obj;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(first, "targets");
     if (cfg->regression && s->format == NN_FORMAT_IDX)
-        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must be a CSV source with targets "
-                           "like \"data.train\", found an IDX source", path);
+        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must be a CSV or NPY source with "
+                           "targets like \"data.train\", found an IDX source", path);
     if (cfg->regression && !targets) {
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "label");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(first, "label");
+        if (!l)
+            l = cJSON_GetObjectItemCaseSensitive(first, "labels");
         return cfg_fail_at(p, l ? cfg_key_loc(p, l) : cfg_value_loc(p, obj), "\"%s\" must have "
                            "targets like \"data.train\", found a label column", path);
     }
-    if (cfg->regression && s->csv.n_targets != cfg->n_targets)
+    if (cfg->regression && s->format == NN_FORMAT_CSV && cfg->train.format == NN_FORMAT_CSV &&
+        s->csv.n_targets != cfg->n_targets)
         return cfg_fail_at(p, cfg_value_loc(p, t), "\"%s.targets\" must have %d columns like "
                            "\"data.train.targets\", found %d", path, cfg->n_targets,
                            s->csv.n_targets);
@@ -405,9 +524,10 @@ int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
     if (parse_source(p, train, "data.train", &cfg->train) < 0)
         return -1;
     cfg->has_train = true;
-    if (cfg->train.format == NN_FORMAT_CSV && !cfg->train.csv.has_label) {
+    if (nn_source_has_targets(&cfg->train)) {
         cfg->regression = true;
-        cfg->n_targets = cfg->train.csv.n_targets;
+        /* an NPY source's target count is known once its array is read */
+        cfg->n_targets = cfg->train.format == NN_FORMAT_CSV ? cfg->train.csv.n_targets : 0;
     }
     if (test) {
         if (parse_source(p, test, "data.test", &cfg->test) < 0 ||
@@ -426,20 +546,7 @@ int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
 
 void cfg_source_free(nn_source *s)
 {
-    free(s->file);
-    free(s->labels);
-    free(s->file_path);
-    free(s->labels_path);
-    free(s->csv.label.name);
-    for (int i = 0; s->csv.targets && i < s->csv.n_targets; i++)
-        free(s->csv.targets[i].name);
-    free(s->csv.targets);
-    for (int i = 0; s->csv.na_values && i < s->csv.n_na; i++)
-        free(s->csv.na_values[i]);
-    free(s->csv.na_values);
-    for (int i = 0; s->csv.class_list && i < s->csv.n_class_list; i++)
-        free(s->csv.class_list[i]);
-    free(s->csv.class_list);
+    nn_source_clear(s);
 }
 
 /* A CSV column as a name (string) or an index (number). */
@@ -450,10 +557,34 @@ static cJSON *column_json(const nn_column *c)
     return c->name ? cJSON_CreateString(c->name) : cJSON_CreateRaw(buf);
 }
 
-/* {"images", "labels"}, or {"path", "header", "delimiter", "label" |
- * "targets"} with every default written out. */
+/* {"images", "labels"}, {"npy", "labels" | "targets"} (or a list), or
+ * {"path", "header", "delimiter", "label" | "targets"} with every default
+ * written out. */
+/* {"npy", "labels" | "targets"}, or a list of them. */
+static bool add_npy_source(cJSON *data, const char *key, const nn_source *s)
+{
+    cJSON *list = s->npy_list ? cJSON_AddArrayToObject(data, key) : NULL;
+    if (s->npy_list && !list)
+        return false;
+    for (int i = 0; i < s->n_parts; i++) {
+        cJSON *o = list ? cJSON_CreateObject() : cJSON_AddObjectToObject(data, key);
+        if (!o || (list && !cJSON_AddItemToArray(list, o))) {
+            cJSON_Delete(list ? o : NULL);
+            return false;
+        }
+        if (!cJSON_AddStringToObject(o, "npy", s->parts[i].x) ||
+            !cJSON_AddStringToObject(o, s->npy_targets ? "targets" : "labels", s->parts[i].y))
+            return false;
+        if (!list)
+            break;
+    }
+    return true;
+}
+
 bool cfg_add_source(cJSON *data, const char *key, const nn_source *s)
 {
+    if (s->format == NN_FORMAT_NPY)
+        return add_npy_source(data, key, s);
     cJSON *o = cJSON_AddObjectToObject(data, key);
     if (!o)
         return false;

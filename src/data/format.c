@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* In the order nn_format_detect asks them: CSV last, it takes any bytes. */
-static const nn_format *const formats[] = {&nn_format_idx, &nn_format_csv};
+static const nn_format *const formats[] = {&nn_format_idx, &nn_format_npy, &nn_format_csv};
 enum { N_FORMATS = sizeof formats / sizeof formats[0] };
 
 const nn_format *nn_format_get(nn_format_kind kind)

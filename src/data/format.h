@@ -1,6 +1,6 @@
 /* format.h - the data formats behind one interface.
  *
- * One table entry per format (IDX, CSV): its name, how its first bytes look,
+ * One table entry per format (IDX, NPY, CSV): its name, how its first bytes look,
  * how to load a whole data set, and how to read it row by row.  Telling the
  * formats apart happens here and nowhere else: nn_format_detect looks at a
  * file's first bytes (after gzip decompression, which the reader does), and
@@ -24,8 +24,9 @@
 #include "util/error.h"
 
 /* Bytes the sniffer looks at: the longest start a format is known by (the
- * IDX magic: two zero bytes, a type byte, a dimension count). */
-#define NN_FORMAT_SNIFF_BYTES 4
+ * NPY magic "\x93NUMPY"; the IDX one is two zero bytes, a type byte, a
+ * dimension count). */
+#define NN_FORMAT_SNIFF_BYTES 6
 
 /* What a row stream says about itself. */
 typedef struct {
@@ -57,7 +58,7 @@ typedef struct {
 
 typedef struct {
     nn_format_kind kind;
-    const char *name; /* "idx", "csv": what --inspect prints */
+    const char *name; /* "idx", "npy", "csv": what --inspect prints */
     /* true when head (n bytes: the first NN_FORMAT_SNIFF_BYTES of a file, or all
      * of a shorter one) starts a file of this format */
     bool (*recognise)(const unsigned char *head, size_t n);
@@ -68,7 +69,7 @@ typedef struct {
     nn_row_ops rows;
 } nn_format;
 
-/* The entries (data/format_idx.c, data/format_csv.c).
+/* The entries (data/format_idx.c, data/format_npy.c, data/format_csv.c).
  *
  * IDX rows are the images file's items, each element as a double; n_features
  * and `trained` are not used, the header gives the width.  Errors: the
@@ -88,8 +89,18 @@ typedef struct {
  * a number: "FILE:LINE: field 2 is not a number: "abc"".  The CSV reader's
  * own errors (csv.h) pass through.  A CSV `trained` whose feature columns
  * (those neither label nor target) are not n_features is refused by open:
- * "FILE: the training rows had 3 feature columns, the model takes 4". */
+ * "FILE: the training rows had 3 feature columns, the model takes 4".
+ *
+ * NPY rows are the samples array's rows (npy.h), each element as a double;
+ * n_features and `trained` are not used.  Errors: the header's (npy.h),
+ * "FILE: data ends in row 3 at byte 140 but the header claims 5 x 2 <f4",
+ * "FILE: row 2 column 1 is NaN", "FILE: trailing bytes after the data at
+ * byte 168".  Loading a source reads every shard's arrays (npy.h's
+ * nn_npy_read_rows) into one data set; the shards must agree on the
+ * features per row (and targets per row), and each labels or targets array
+ * on its samples' row count. */
 extern const nn_format nn_format_idx;
+extern const nn_format nn_format_npy;
 extern const nn_format nn_format_csv;
 
 /* The entry of a kind; NULL for a value that is no nn_format_kind. */
@@ -97,7 +108,7 @@ const nn_format *nn_format_get(nn_format_kind kind);
 
 /* The format whose first bytes are head[0..n): IDX when they are an IDX
  * header (two zero bytes, a known type byte, 1 to NN_IDX_MAX_DIMS
- * dimensions), else CSV, which takes any bytes, also fewer than a header. */
+ * dimensions), NPY when they are the NPY magic, else CSV, which takes any bytes, also fewer than a header. */
 const nn_format *nn_format_detect(const unsigned char *head, size_t n);
 
 /* The format of the stream r, which must not have been read from yet: reads

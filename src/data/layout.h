@@ -5,6 +5,8 @@
  * (nn_csv_read), the checkpoint stores and restores it, and the readers of
  * later files take it as a guide.  An IDX source has no columns: its layout
  * is format NN_FORMAT_IDX, n_targets 0, the CSV fields zero and label_col -1.
+ * An NPY source has none either: format NN_FORMAT_NPY, n_targets the
+ * targets array's columns (0 with labels), the CSV fields zero, label_col -1.
  */
 #ifndef NN_LAYOUT_H
 #define NN_LAYOUT_H
@@ -13,7 +15,7 @@
 #include <stddef.h>
 
 /* The formats of data files.  The values are stored in checkpoints. */
-typedef enum { NN_FORMAT_IDX = 0, NN_FORMAT_CSV = 1 } nn_format_kind;
+typedef enum { NN_FORMAT_IDX = 0, NN_FORMAT_CSV = 1, NN_FORMAT_NPY = 2 } nn_format_kind;
 
 /* Most columns a layout describes (fields in one CSV record). */
 #define NN_LAYOUT_MAX_COLUMNS 1000000

@@ -13,6 +13,12 @@ const char *nn_source_name(const nn_source *s)
     return s->file_path;
 }
 
+bool nn_source_has_targets(const nn_source *s)
+{
+    return s->format == NN_FORMAT_CSV ? !s->csv.has_label
+                                      : s->format == NN_FORMAT_NPY && s->npy_targets;
+}
+
 const char *nn_source_labels_name(const nn_source *s)
 {
     return s->format == NN_FORMAT_CSV ? s->file_path : s->labels_path;
@@ -153,7 +159,8 @@ int nn_source_check_spec(const char *spec, nn_error *err)
     if (comma && access(spec, F_OK) != 0 &&
         (comma == spec || !comma[1] || strchr(comma + 1, ','))) {
         nn_error_set(err, NN_EXIT_USAGE,
-                     "--data %s: expected IMAGES,LABELS (two IDX files) or one CSV or IDX file",
+                     "--data %s: expected IMAGES,LABELS (two IDX files), X.npy,Y.npy (two NPY "
+                     "arrays) or one CSV, IDX or NPY file",
                      spec);
         return -1;
     }
@@ -175,14 +182,35 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_data_layout *tr
         s->file_path = s->file ? dup_or_null(s->file, &oom) : NULL;
         s->labels_path = dup_or_null(comma + 1, &oom);
         oom |= !s->file;
+        /* X.npy,Y.npy: the first file's bytes tell (one that cannot be read
+         * stays an IDX pair, whose loading names the problem) */
+        nn_error ignored = {0};
+        const nn_format *f = s->file ? nn_format_of_file(s->file, &ignored) : NULL;
+        if (f && f->kind == NN_FORMAT_NPY) {
+            s->format = NN_FORMAT_NPY;
+            s->npy_targets = (like && nn_source_has_targets(like)) ||
+                             (trained && trained->n_targets > 0);
+            s->parts = calloc(1, sizeof *s->parts);
+            if (s->parts) {
+                s->n_parts = 1;
+                s->parts[0].x = dup_or_null(s->file, &oom);
+                s->parts[0].x_path = dup_or_null(s->file, &oom);
+                s->parts[0].y = dup_or_null(s->labels, &oom);
+                s->parts[0].y_path = dup_or_null(s->labels, &oom);
+            } else {
+                oom = true;
+            }
+        }
     } else {
         const nn_format *f = nn_format_of_file(spec, err);
         if (!f)
             return -1;
-        bool idx = f->kind == NN_FORMAT_IDX;
+        bool idx = f->kind == NN_FORMAT_IDX || f->kind == NN_FORMAT_NPY;
         if (idx && need_labels) {
-            nn_error_set(err, NN_EXIT_USAGE,
-                         "--data %s: an IDX images file needs its labels: give IMAGES,LABELS",
+            nn_error_set(err, NN_EXIT_USAGE, f->kind == NN_FORMAT_IDX
+                             ? "--data %s: an IDX images file needs its labels: give IMAGES,LABELS"
+                             : "--data %s: an NPY array needs its labels or targets: give "
+                               "X.npy,Y.npy",
                          spec);
             return -1;
         }
@@ -212,6 +240,13 @@ int nn_source_from_spec(nn_source *s, const char *spec, const nn_data_layout *tr
 
 void nn_source_clear(nn_source *s)
 {
+    for (int i = 0; s->parts && i < s->n_parts; i++) {
+        free(s->parts[i].x);
+        free(s->parts[i].x_path);
+        free(s->parts[i].y);
+        free(s->parts[i].y_path);
+    }
+    free(s->parts);
     free(s->file);
     free(s->labels);
     free(s->file_path);

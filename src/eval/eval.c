@@ -56,10 +56,10 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
     }
     int n_targets = c.layout.n_targets;
     bool regression = n_targets > 0;
-    if (regression && src->format != NN_FORMAT_CSV) {
+    if (regression && !nn_source_has_targets(src)) {
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: the checkpoint's model is a regression model; it needs CSV data with "
-                     "its %d target columns",
+                     "%s: the checkpoint's model is a regression model; it needs CSV or NPY "
+                     "data with its %d targets",
                      nn_source_name(src), n_targets);
         goto out;
     }

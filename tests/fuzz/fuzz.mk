@@ -11,7 +11,7 @@
 # build/fuzz/corpus/<harness>/ (check-corpus/, emptied first, for fuzz-check)
 # that starts from the committed seeds in
 # tests/fuzz/corpus/<harness>/ (read, never written).  Memory and time are
-# capped (-rss_limit_mb=512 -malloc_limit_mb=256, 32 for IDX, -timeout=10) so an
+# capped (-rss_limit_mb=512 -malloc_limit_mb=256, 32 for IDX and NPY, -timeout=10) so an
 # allocation sized by what a header claims, or a hang, is a failure.  No
 # network is needed once clang is installed.
 #
@@ -26,7 +26,8 @@ FUZZ_SRC_DIR       := tests/fuzz
 
 # One binary per harness; fuzz_set, fuzz_idx_gz and fuzz_csv_gz are
 # variants of fuzz_config.c, fuzz_idx.c and fuzz_csv.c (see each file).
-FUZZ_HARNESSES := fuzz_config fuzz_set fuzz_idx fuzz_idx_gz fuzz_csv fuzz_csv_gz fuzz_checkpoint
+FUZZ_HARNESSES := fuzz_config fuzz_set fuzz_idx fuzz_idx_gz fuzz_npy fuzz_csv fuzz_csv_gz \
+                  fuzz_checkpoint
 FUZZ_BINS      := $(FUZZ_HARNESSES:%=$(FUZZ_B)/%)
 
 # The library the harnesses link is the program's (everything but src/cli,

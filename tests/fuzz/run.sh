@@ -24,17 +24,18 @@ opts() {
     fuzz_config | fuzz_set) echo "-max_len=4096 -dict=$src/dict/config.dict" ;;
     fuzz_checkpoint) echo "-max_len=4096 -dict=$src/dict/checkpoint.dict" ;;
     fuzz_csv | fuzz_csv_gz) echo "-max_len=4096 -dict=$src/dict/csv.dict" ;;
+    fuzz_npy) echo "-max_len=4096 -dict=$src/dict/npy.dict" ;;
     *) echo "-max_len=4096" ;;
     esac
 }
 
-# Memory and time caps.  The IDX harnesses get a tighter cap on one malloc:
+# Memory and time caps.  The IDX and NPY harnesses get a tighter cap on one malloc:
 # a 4 KiB input holds at most a few MB of real data even through zlib, while
 # a header alone can claim up to 2^24 features x 8 bytes = 128 MiB per row,
 # which the 256 MiB cap would let through.
 limits() {
     case $1 in
-    fuzz_idx | fuzz_idx_gz) echo "-rss_limit_mb=512 -malloc_limit_mb=32 -timeout=10" ;;
+    fuzz_idx | fuzz_idx_gz | fuzz_npy) echo "-rss_limit_mb=512 -malloc_limit_mb=32 -timeout=10" ;;
     *) echo "-rss_limit_mb=512 -malloc_limit_mb=256 -timeout=10" ;;
     esac
 }
