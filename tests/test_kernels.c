@@ -328,6 +328,8 @@ START_TEST(test_kernels_blocked_path_at_every_block_edge)
         {72, 2049, 128},  /* fwd: K = 2049, 5 blocks of 410, exactly 8 panels */
         {64, 143, 1100},  /* dX: K = 1100, 3 blocks, 3 panels - 1; fwd: 23 panels - 4 */
         {1100, 145, 64},  /* dW: K = 1100, 3 blocks of 367, 3 panels + 1 */
+        {64, 128, 1100},  /* dX: K = 1100, 2 panels + 32 (a 2-vector tile) */
+        {1100, 176, 64},  /* dW: K = 1100, 3 panels + 32 */
     };
     for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
