@@ -20,6 +20,8 @@
 
 #include "pool/pool.h"
 
+#include <stdint.h>
+
 /* Each thread's packing buffers: allocated with the thread, sized by
  * constants (nn_panel_fits checks the table against them), 64-byte aligned
  * (the tiles load them with aligned loads). */
@@ -114,9 +116,12 @@ static void prefetch_part(const region *g, int i, int n)
 {
     if (!g->src)
         return;
-    for (int l = (int)((long)g->lines * i / n); l < (int)((long)g->lines * (i + 1) / n); l++)
-        for (int o = 0; o < g->bytes; o += 64)
-            __builtin_prefetch(g->src + (size_t)l * g->stride + o, 0, 2);
+    for (int l = (int)((long)g->lines * i / n); l < (int)((long)g->lines * (i + 1) / n); l++) {
+        /* every cache line the run touches, its last one included */
+        uintptr_t a = (uintptr_t)(g->src + (size_t)l * g->stride), end = a + (uintptr_t)g->bytes;
+        for (a &= ~(uintptr_t)63; a < end; a += 64)
+            __builtin_prefetch((const void *)a, 0, 2);
+    }
 }
 
 static void panel_part(void *ctx, long chunk)
