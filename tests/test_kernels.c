@@ -305,8 +305,9 @@ END_TEST
 /* The blocked path (kernels/panel.c: packed panels 48 wide, tiles 8 rows
  * tall, K blocks of at most 512 split evenly, SGD in one K block of at most
  * 512; taken from 64 rows, 128 columns, K = 128 and 8 MFLOP up, for the
- * forward when out >= 512, in > 1024 or in % 1024 == 0, for dX and dW when
- * K > 1024 or in % 1024 == 0) on shapes that straddle each of those edges
+ * forward always, for dX and dW when K > 1024 or in % 1024 == 0; a last
+ * panel of 16 or 32 columns past a multiple of 48 runs a tile of its own
+ * width) on shapes that straddle each of those edges
  * by one, unaligned, for each product's own M, N, K (forward B x out x in,
  * dX B x in x out, dW out x in x B): against the definition, and the fused
  * SGD bit for bit.  Tables without the path run the same checks on their
@@ -328,6 +329,15 @@ START_TEST(test_kernels_blocked_path_at_every_block_edge)
         {72, 2049, 128},  /* fwd: K = 2049, 5 blocks of 410, exactly 8 panels */
         {64, 143, 1100},  /* dX: K = 1100, 3 blocks, 3 panels - 1; fwd: 23 panels - 4 */
         {1100, 145, 64},  /* dW: K = 1100, 3 blocks of 367, 3 panels + 1 */
+        {64, 128, 1100},  /* dX: K = 1100, 2 panels + 32 (a 2-vector tile) */
+        {1100, 176, 64},  /* dW: K = 1100, 3 panels + 32 */
+        {129, 256, 128},  /* fwd: 16 tiles + 1, 2 panels + 32 (a 2-vector tile), K = 256 */
+        {128, 784, 256},  /* fwd: W2's first layer, 5 panels + 16 (a 1-vector tile) */
+        {64, 490, 160},   /* fwd: 3 panels + 16, K = 490 */
+        {66, 450, 145},   /* fwd: 3 panels + 1, 8 tiles + 2 */
+        {128, 255, 128},  /* fwd: 8.36 MFLOP, blocked; K = 255 (a last odd k) */
+        {128, 244, 128},  /* fwd: 7.99 MFLOP, one under: the plain tiles */
+        {63, 600, 200},   /* fwd: 63 rows, one under: the plain tiles */
     };
     for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];

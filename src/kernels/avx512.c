@@ -515,408 +515,125 @@ static void pack_a_cols(float *Ap, const float *A, size_t lda, int kc, int mr)
     }
 }
 
-#if defined(__x86_64__)
-/* The tile's k loop: the 24 sums s[r][v] (row r, columns 16v..16v+15)
- * start as src[r*ls + 16v..] (ls in floats), take A(r, k) P[k*48 + 16v..]
- * for k = 0..n-1 in order, and end in dst[r*ld + 16v..]: held in
- * zmm0..zmm23 throughout.  Written out in assembly because the compilers'
- * register allocation of the same loop in intrinsics spilled accumulators
- * and copied registers inside it (GCC 12).  Per k: 3 aligned loads of the
- * panel, 8 broadcasts, 24 FMAs; two k a pass.
+/* The tile's k loop: the 8 x nv sums s[r][v] (row r, columns 16v..16v+15;
+ * nv = 1, 2 or 3 vectors) start as src[r*ls + 16v..] (ls in floats), take
+ * A(r, k) P[k*48 + 16v..] for k = 0..n-1 in order, and end in
+ * dst[r*ld + 16v..]: held in zmm(3r + v) throughout.  Written out in
+ * assembly because the compilers' register allocation of the same loop in
+ * intrinsics spilled accumulators and copied registers inside it (GCC 12).
+ * Per k: nv aligned loads of the panel (zmm24..26), 8 broadcasts (zmm27..30
+ * in turn), 8 nv FMAs; two k a pass.  A panel narrower than 48 (the last of
+ * a product whose width is 16 or 32 past a multiple of 48) runs the loop of
+ * its own width instead of multiplying zeros.
  *   panel_loop_cols: A(r, k) = A[k*a_cs + r] (dW's dZ, or a packed tile)
- *   panel_loop_rows: A(r, k) = A[r*a_rs + k] (the forward's X, dX's dZ) */
+ *   panel_loop_rows: A(r, k) = A[r*a_rs + k] (the forward's X, dX's dZ)
+ * The two differ only in the broadcasts' addresses: the instruction text
+ * is built from the macros below, the operands named alike in both. */
 typedef struct {
     const float *src;
     float *dst;
     size_t ls, ld;
 } tile_io;
 
-static void panel_loop_cols(const tile_io *io, const float *A, size_t a_cs, const float *P,
-                            long n)
-{
-    size_t as = a_cs * sizeof(float), ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
-    const float *t;
-    __asm__ volatile(
-        "mov %[src], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm0\n\t"
-        "vmovups 64(%[t]), %%zmm1\n\t"
-        "vmovups 128(%[t]), %%zmm2\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm3\n\t"
-        "vmovups 64(%[t]), %%zmm4\n\t"
-        "vmovups 128(%[t]), %%zmm5\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm6\n\t"
-        "vmovups 64(%[t]), %%zmm7\n\t"
-        "vmovups 128(%[t]), %%zmm8\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm9\n\t"
-        "vmovups 64(%[t]), %%zmm10\n\t"
-        "vmovups 128(%[t]), %%zmm11\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm12\n\t"
-        "vmovups 64(%[t]), %%zmm13\n\t"
-        "vmovups 128(%[t]), %%zmm14\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm15\n\t"
-        "vmovups 64(%[t]), %%zmm16\n\t"
-        "vmovups 128(%[t]), %%zmm17\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm18\n\t"
-        "vmovups 64(%[t]), %%zmm19\n\t"
-        "vmovups 128(%[t]), %%zmm20\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm21\n\t"
-        "vmovups 64(%[t]), %%zmm22\n\t"
-        "vmovups 128(%[t]), %%zmm23\n\t"
-        "cmp $2, %[n]\n\t"
-        "jl 2f\n\t"
-        "1:\n\t"
-        "vmovaps 0(%[p]), %%zmm24\n\t"
-        "vmovaps 64(%[p]), %%zmm25\n\t"
-        "vmovaps 128(%[p]), %%zmm26\n\t"
-        "vbroadcastss 0(%[a]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss 4(%[a]), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss 8(%[a]), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss 12(%[a]), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss 16(%[a]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss 20(%[a]), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss 24(%[a]), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss 28(%[a]), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "vmovaps 192(%[p]), %%zmm24\n\t"
-        "vmovaps 256(%[p]), %%zmm25\n\t"
-        "vmovaps 320(%[p]), %%zmm26\n\t"
-        "vbroadcastss 0(%[a],%[as],1), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss 4(%[a],%[as],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss 8(%[a],%[as],1), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss 12(%[a],%[as],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss 16(%[a],%[as],1), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss 20(%[a],%[as],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss 24(%[a],%[as],1), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss 28(%[a],%[as],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "add $384, %[p]\n\t"
-        "lea (%[a],%[as],2), %[a]\n\t"
-        "sub $2, %[n]\n\t"
-        "cmp $2, %[n]\n\t"
-        "jge 1b\n\t"
-        "2:\n\t"
-        "test %[n], %[n]\n\t"
-        "jz 3f\n\t"
-        "vmovaps 0(%[p]), %%zmm24\n\t"
-        "vmovaps 64(%[p]), %%zmm25\n\t"
-        "vmovaps 128(%[p]), %%zmm26\n\t"
-        "vbroadcastss 0(%[a]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss 4(%[a]), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss 8(%[a]), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss 12(%[a]), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss 16(%[a]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss 20(%[a]), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss 24(%[a]), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss 28(%[a]), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "3:\n\t"
-        "mov %[dst], %[t]\n\t"
-        "vmovups %%zmm0, 0(%[t])\n\t"
-        "vmovups %%zmm1, 64(%[t])\n\t"
-        "vmovups %%zmm2, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm3, 0(%[t])\n\t"
-        "vmovups %%zmm4, 64(%[t])\n\t"
-        "vmovups %%zmm5, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm6, 0(%[t])\n\t"
-        "vmovups %%zmm7, 64(%[t])\n\t"
-        "vmovups %%zmm8, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm9, 0(%[t])\n\t"
-        "vmovups %%zmm10, 64(%[t])\n\t"
-        "vmovups %%zmm11, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm12, 0(%[t])\n\t"
-        "vmovups %%zmm13, 64(%[t])\n\t"
-        "vmovups %%zmm14, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm15, 0(%[t])\n\t"
-        "vmovups %%zmm16, 64(%[t])\n\t"
-        "vmovups %%zmm17, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm18, 0(%[t])\n\t"
-        "vmovups %%zmm19, 64(%[t])\n\t"
-        "vmovups %%zmm20, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm21, 0(%[t])\n\t"
-        "vmovups %%zmm22, 64(%[t])\n\t"
-        "vmovups %%zmm23, 128(%[t])\n\t"
-        : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
-        : [as] "r"(as), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst), [ld] "r"(ld)
-        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
-}
+#if defined(__x86_64__)
+#define PL_S(x) #x
+/* One row's nv vectors: loaded from, stored to, or FMA'd with the panel. */
+#define PL_LOAD_1(a, b, c) "vmovups 0(%[t]), %%zmm" PL_S(a) "\n\t"
+#define PL_LOAD_2(a, b, c) PL_LOAD_1(a, b, c) "vmovups 64(%[t]), %%zmm" PL_S(b) "\n\t"
+#define PL_LOAD_3(a, b, c) PL_LOAD_2(a, b, c) "vmovups 128(%[t]), %%zmm" PL_S(c) "\n\t"
+#define PL_STORE_1(a, b, c) "vmovups %%zmm" PL_S(a) ", 0(%[t])\n\t"
+#define PL_STORE_2(a, b, c) PL_STORE_1(a, b, c) "vmovups %%zmm" PL_S(b) ", 64(%[t])\n\t"
+#define PL_STORE_3(a, b, c) PL_STORE_2(a, b, c) "vmovups %%zmm" PL_S(c) ", 128(%[t])\n\t"
+#define PL_FMA_1(x, a, b, c) "vfmadd231ps %%zmm24, %%zmm" PL_S(x) ", %%zmm" PL_S(a) "\n\t"
+#define PL_FMA_2(x, a, b, c) PL_FMA_1(x, a, b, c) "vfmadd231ps %%zmm25, %%zmm" PL_S(x) ", %%zmm" PL_S(b) "\n\t"
+#define PL_FMA_3(x, a, b, c) PL_FMA_2(x, a, b, c) "vfmadd231ps %%zmm26, %%zmm" PL_S(x) ", %%zmm" PL_S(c) "\n\t"
+#define PL_PANEL_1(o0, o1, o2) "vmovaps " #o0 "(%[p]), %%zmm24\n\t"
+#define PL_PANEL_2(o0, o1, o2) PL_PANEL_1(o0, o1, o2) "vmovaps " #o1 "(%[p]), %%zmm25\n\t"
+#define PL_PANEL_3(o0, o1, o2) PL_PANEL_2(o0, o1, o2) "vmovaps " #o2 "(%[p]), %%zmm26\n\t"
+/* All 8 rows of C, from src (ls bytes apart) or to dst (ld bytes apart). */
+#define PL_ROWS(OP, NV, base, step)                                                            \
+    "mov %[" base "], %[t]\n\t" OP##NV(0, 1, 2) "add %[" step "], %[t]\n\t" OP##NV(3, 4, 5)     \
+    "add %[" step "], %[t]\n\t" OP##NV(6, 7, 8) "add %[" step "], %[t]\n\t" OP##NV(9, 10, 11)   \
+    "add %[" step "], %[t]\n\t" OP##NV(12, 13, 14) "add %[" step "], %[t]\n\t"                 \
+    OP##NV(15, 16, 17) "add %[" step "], %[t]\n\t" OP##NV(18, 19, 20)                          \
+    "add %[" step "], %[t]\n\t" OP##NV(21, 22, 23)
+/* One k: the panel's row at byte offsets o0, o1, o2 of %[p], and A(r, k)
+ * at the addresses a0..a7. */
+#define PL_STEP(NV, o0, o1, o2, a0, a1, a2, a3, a4, a5, a6, a7)                               \
+    PL_PANEL_##NV(o0, o1, o2)                                                                  \
+    "vbroadcastss " a0 ", %%zmm27\n\t" PL_FMA_##NV(27, 0, 1, 2)                               \
+    "vbroadcastss " a1 ", %%zmm28\n\t" PL_FMA_##NV(28, 3, 4, 5)                               \
+    "vbroadcastss " a2 ", %%zmm29\n\t" PL_FMA_##NV(29, 6, 7, 8)                               \
+    "vbroadcastss " a3 ", %%zmm30\n\t" PL_FMA_##NV(30, 9, 10, 11)                             \
+    "vbroadcastss " a4 ", %%zmm27\n\t" PL_FMA_##NV(27, 12, 13, 14)                            \
+    "vbroadcastss " a5 ", %%zmm28\n\t" PL_FMA_##NV(28, 15, 16, 17)                            \
+    "vbroadcastss " a6 ", %%zmm29\n\t" PL_FMA_##NV(29, 18, 19, 20)                            \
+    "vbroadcastss " a7 ", %%zmm30\n\t" PL_FMA_##NV(30, 21, 22, 23)
+/* The whole loop: load, two k a pass (K0, K1: the addresses of the pass's
+ * first and second k; NEXT moves A on by two k), a last odd k, store. */
+#define PL_LOOP(NV, K0, K1, NEXT)                                                              \
+    PL_ROWS(PL_LOAD_, NV, "src", "ls")                                                         \
+    "cmp $2, %[n]\n\t"                                                                         \
+    "jl 2f\n\t"                                                                                \
+    "1:\n\t" PL_STEP(NV, 0, 64, 128, K0) PL_STEP(NV, 192, 256, 320, K1)                        \
+    "add $384, %[p]\n\t" NEXT                                                                  \
+    "sub $2, %[n]\n\t"                                                                         \
+    "cmp $2, %[n]\n\t"                                                                         \
+    "jge 1b\n\t"                                                                               \
+    "2:\n\t"                                                                                   \
+    "test %[n], %[n]\n\t"                                                                      \
+    "jz 3f\n\t" PL_STEP(NV, 0, 64, 128, K0)                                                    \
+    "3:\n\t" PL_ROWS(PL_STORE_, NV, "dst", "ld")
+/* A(r, k) addresses: down a column (cols: A[k*a_cs + r]) or along rows
+ * (rows: A[r*a_rs + k], a4 = row 4, l = a_rs in bytes, l3 = 3 l). */
+#define PL_COLS_K0 "0(%[a])", "4(%[a])", "8(%[a])", "12(%[a])", "16(%[a])", "20(%[a])", \
+                   "24(%[a])", "28(%[a])"
+#define PL_COLS_K1 "0(%[a],%[as],1)", "4(%[a],%[as],1)", "8(%[a],%[as],1)", "12(%[a],%[as],1)", \
+                   "16(%[a],%[as],1)", "20(%[a],%[as],1)", "24(%[a],%[as],1)", "28(%[a],%[as],1)"
+#define PL_COLS_NEXT "lea (%[a],%[as],2), %[a]\n\t"
+#define PL_ROWS_K0 "(%[a])", "(%[a],%[l],1)", "(%[a],%[l],2)", "(%[a],%[l3],1)", "(%[a4])", \
+                   "(%[a4],%[l],1)", "(%[a4],%[l],2)", "(%[a4],%[l3],1)"
+#define PL_ROWS_K1 "4(%[a])", "4(%[a],%[l],1)", "4(%[a],%[l],2)", "4(%[a],%[l3],1)", "4(%[a4])", \
+                   "4(%[a4],%[l],1)", "4(%[a4],%[l],2)", "4(%[a4],%[l3],1)"
+#define PL_ROWS_NEXT "add $8, %[a]\n\t" "add $8, %[a4]\n\t"
+#define PL_EXPAND(...) __VA_ARGS__
+#define PL_CLOBBERS                                                                            \
+    "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",    \
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17",         \
+        "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26",        \
+        "xmm27", "xmm28", "xmm29", "xmm30", "xmm31"
 
-static void panel_loop_rows(const tile_io *io, const float *A, size_t a_rs, const float *P,
-                            long n)
-{
-    size_t l = a_rs * sizeof(float), l3 = 3 * l;
-    size_t ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);
-    const float *a4 = A + 4 * a_rs, *t;
-    __asm__ volatile(
-        "mov %[src], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm0\n\t"
-        "vmovups 64(%[t]), %%zmm1\n\t"
-        "vmovups 128(%[t]), %%zmm2\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm3\n\t"
-        "vmovups 64(%[t]), %%zmm4\n\t"
-        "vmovups 128(%[t]), %%zmm5\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm6\n\t"
-        "vmovups 64(%[t]), %%zmm7\n\t"
-        "vmovups 128(%[t]), %%zmm8\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm9\n\t"
-        "vmovups 64(%[t]), %%zmm10\n\t"
-        "vmovups 128(%[t]), %%zmm11\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm12\n\t"
-        "vmovups 64(%[t]), %%zmm13\n\t"
-        "vmovups 128(%[t]), %%zmm14\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm15\n\t"
-        "vmovups 64(%[t]), %%zmm16\n\t"
-        "vmovups 128(%[t]), %%zmm17\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm18\n\t"
-        "vmovups 64(%[t]), %%zmm19\n\t"
-        "vmovups 128(%[t]), %%zmm20\n\t"
-        "add %[ls], %[t]\n\t"
-        "vmovups 0(%[t]), %%zmm21\n\t"
-        "vmovups 64(%[t]), %%zmm22\n\t"
-        "vmovups 128(%[t]), %%zmm23\n\t"
-        "cmp $2, %[n]\n\t"
-        "jl 2f\n\t"
-        "1:\n\t"
-        "vmovaps 0(%[p]), %%zmm24\n\t"
-        "vmovaps 64(%[p]), %%zmm25\n\t"
-        "vmovaps 128(%[p]), %%zmm26\n\t"
-        "vbroadcastss (%[a0]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss (%[a4]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "vmovaps 192(%[p]), %%zmm24\n\t"
-        "vmovaps 256(%[p]), %%zmm25\n\t"
-        "vmovaps 320(%[p]), %%zmm26\n\t"
-        "vbroadcastss 4(%[a0]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss 4(%[a0],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss 4(%[a0],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss 4(%[a0],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss 4(%[a4]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss 4(%[a4],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss 4(%[a4],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss 4(%[a4],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "add $384, %[p]\n\t"
-        "add $8, %[a0]\n\t"
-        "add $8, %[a4]\n\t"
-        "sub $2, %[n]\n\t"
-        "cmp $2, %[n]\n\t"
-        "jge 1b\n\t"
-        "2:\n\t"
-        "test %[n], %[n]\n\t"
-        "jz 3f\n\t"
-        "vmovaps 0(%[p]), %%zmm24\n\t"
-        "vmovaps 64(%[p]), %%zmm25\n\t"
-        "vmovaps 128(%[p]), %%zmm26\n\t"
-        "vbroadcastss (%[a0]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm0\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm1\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm2\n\t"
-        "vbroadcastss (%[a0],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm3\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm4\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm5\n\t"
-        "vbroadcastss (%[a0],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm6\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm7\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm8\n\t"
-        "vbroadcastss (%[a0],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm9\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm10\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm11\n\t"
-        "vbroadcastss (%[a4]), %%zmm27\n\t"
-        "vfmadd231ps %%zmm24, %%zmm27, %%zmm12\n\t"
-        "vfmadd231ps %%zmm25, %%zmm27, %%zmm13\n\t"
-        "vfmadd231ps %%zmm26, %%zmm27, %%zmm14\n\t"
-        "vbroadcastss (%[a4],%[l],1), %%zmm28\n\t"
-        "vfmadd231ps %%zmm24, %%zmm28, %%zmm15\n\t"
-        "vfmadd231ps %%zmm25, %%zmm28, %%zmm16\n\t"
-        "vfmadd231ps %%zmm26, %%zmm28, %%zmm17\n\t"
-        "vbroadcastss (%[a4],%[l],2), %%zmm29\n\t"
-        "vfmadd231ps %%zmm24, %%zmm29, %%zmm18\n\t"
-        "vfmadd231ps %%zmm25, %%zmm29, %%zmm19\n\t"
-        "vfmadd231ps %%zmm26, %%zmm29, %%zmm20\n\t"
-        "vbroadcastss (%[a4],%[l3],1), %%zmm30\n\t"
-        "vfmadd231ps %%zmm24, %%zmm30, %%zmm21\n\t"
-        "vfmadd231ps %%zmm25, %%zmm30, %%zmm22\n\t"
-        "vfmadd231ps %%zmm26, %%zmm30, %%zmm23\n\t"
-        "3:\n\t"
-        "mov %[dst], %[t]\n\t"
-        "vmovups %%zmm0, 0(%[t])\n\t"
-        "vmovups %%zmm1, 64(%[t])\n\t"
-        "vmovups %%zmm2, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm3, 0(%[t])\n\t"
-        "vmovups %%zmm4, 64(%[t])\n\t"
-        "vmovups %%zmm5, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm6, 0(%[t])\n\t"
-        "vmovups %%zmm7, 64(%[t])\n\t"
-        "vmovups %%zmm8, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm9, 0(%[t])\n\t"
-        "vmovups %%zmm10, 64(%[t])\n\t"
-        "vmovups %%zmm11, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm12, 0(%[t])\n\t"
-        "vmovups %%zmm13, 64(%[t])\n\t"
-        "vmovups %%zmm14, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm15, 0(%[t])\n\t"
-        "vmovups %%zmm16, 64(%[t])\n\t"
-        "vmovups %%zmm17, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm18, 0(%[t])\n\t"
-        "vmovups %%zmm19, 64(%[t])\n\t"
-        "vmovups %%zmm20, 128(%[t])\n\t"
-        "add %[ld], %[t]\n\t"
-        "vmovups %%zmm21, 0(%[t])\n\t"
-        "vmovups %%zmm22, 64(%[t])\n\t"
-        "vmovups %%zmm23, 128(%[t])\n\t"
-        : [a0] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)
-        : [l] "r"(l), [l3] "r"(l3), [src] "r"(io->src), [ls] "r"(ls), [dst] "r"(io->dst),
-          [ld] "r"(ld)
-        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
-}
+#define PL_DEFINE_COLS(NAME, NV)                                                               \
+    static void NAME(const tile_io *io, const float *A, size_t a_cs, const float *P, long n)  \
+    {                                                                                          \
+        size_t as = a_cs * sizeof(float), ls = io->ls * sizeof(float);                        \
+        size_t ld = io->ld * sizeof(float);                                                    \
+        const float *t;                                                                        \
+        __asm__ volatile(PL_EXPAND(PL_LOOP(NV, PL_COLS_K0, PL_COLS_K1, PL_COLS_NEXT))         \
+                         : [a] "+r"(A), [p] "+r"(P), [n] "+r"(n), [t] "=&r"(t)                 \
+                         : [as] "r"(as), [src] "r"(io->src), [ls] "r"(ls),                     \
+                           [dst] "r"(io->dst), [ld] "r"(ld)                                    \
+                         : PL_CLOBBERS);                                                       \
+    }
+#define PL_DEFINE_ROWS(NAME, NV)                                                               \
+    static void NAME(const tile_io *io, const float *A, size_t a_rs, const float *P, long n)  \
+    {                                                                                          \
+        size_t l = a_rs * sizeof(float), l3 = 3 * l;                                          \
+        size_t ls = io->ls * sizeof(float), ld = io->ld * sizeof(float);                      \
+        const float *a4 = A + 4 * a_rs, *t;                                                    \
+        __asm__ volatile(PL_EXPAND(PL_LOOP(NV, PL_ROWS_K0, PL_ROWS_K1, PL_ROWS_NEXT))         \
+                         : [a] "+r"(A), [a4] "+r"(a4), [p] "+r"(P), [n] "+r"(n),               \
+                           [t] "=&r"(t)                                                        \
+                         : [l] "r"(l), [l3] "r"(l3), [src] "r"(io->src), [ls] "r"(ls),         \
+                           [dst] "r"(io->dst), [ld] "r"(ld)                                    \
+                         : PL_CLOBBERS);                                                       \
+    }
+PL_DEFINE_COLS(panel_loop_cols_3, 3)
+PL_DEFINE_COLS(panel_loop_cols_2, 2)
+PL_DEFINE_COLS(panel_loop_cols_1, 1)
+PL_DEFINE_ROWS(panel_loop_rows_3, 3)
+PL_DEFINE_ROWS(panel_loop_rows_2, 2)
+PL_DEFINE_ROWS(panel_loop_rows_1, 1)
 #endif
 
 
@@ -941,7 +658,8 @@ panel_tile_k(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const 
     _Alignas(64) float acc[AR][AV][16];
     int nv = (nc + 15) / 16;
     __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - nc));
-    int full = mr == AR && nc == 16 * AV;
+    /* full: whole vectors (the loop of nv vectors reads and writes C) */
+    int full = mr == AR && nc == 16 * nv;
     tile_io io = {.src = &zeros[0][0][0], .dst = &acc[0][0][0], .ls = 16 * AV, .ld = 16 * AV};
     if (full && load_c) {
         io.src = C;
@@ -962,24 +680,35 @@ panel_tile_k(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const 
         io.ld = (size_t)ldc;
     }
 #if defined(__x86_64__)
-    if (a_rs == 1)
-        panel_loop_cols(&io, A, a_cs, P, kc);
-    else
-        panel_loop_rows(&io, A, a_rs, P, kc);
+    if (a_rs == 1) {
+        if (nv == 3)
+            panel_loop_cols_3(&io, A, a_cs, P, kc);
+        else if (nv == 2)
+            panel_loop_cols_2(&io, A, a_cs, P, kc);
+        else
+            panel_loop_cols_1(&io, A, a_cs, P, kc);
+    } else {
+        if (nv == 3)
+            panel_loop_rows_3(&io, A, a_rs, P, kc);
+        else if (nv == 2)
+            panel_loop_rows_2(&io, A, a_rs, P, kc);
+        else
+            panel_loop_rows_1(&io, A, a_rs, P, kc);
+    }
 #else
     __m512 s[AR][AV];
     for (int r = 0; r < AR; r++)
-        for (int v = 0; v < AV; v++)
+        for (int v = 0; v < nv; v++)
             s[r][v] = _mm512_loadu_ps(io.src + r * io.ls + 16 * v);
     for (int k = 0; k < kc; k++) {
         const float *pk = P + (size_t)k * 16 * AV;
         for (int r = 0; r < AR; r++)
-            for (int v = 0; v < AV; v++)
+            for (int v = 0; v < nv; v++)
                 s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * a_rs + k * a_cs]),
                                           _mm512_load_ps(pk + 16 * v), s[r][v]);
     }
     for (int r = 0; r < AR; r++)
-        for (int v = 0; v < AV; v++)
+        for (int v = 0; v < nv; v++)
             _mm512_storeu_ps(io.dst + r * io.ld + 16 * v, s[r][v]);
 #endif
     if (full && epi == NN_PANEL_NONE)

@@ -20,6 +20,8 @@
 
 #include "pool/pool.h"
 
+#include <stdint.h>
+
 /* Each thread's packing buffers: allocated with the thread, sized by
  * constants (nn_panel_fits checks the table against them), 64-byte aligned
  * (the tiles load them with aligned loads). */
@@ -62,9 +64,13 @@ typedef struct {
  *                the slice's cache lines fall in 3 of L1's 64 sets and
  *                evict each other; 67-73% of peak on W3's 1024 x 1024 layer
  *                in the plain tiles, 86% blocked);
- *   forward      out >= 512, or in > 1024, or in % 1024 == 0 (the
- *                lane-split dot products: 75-80% on W3's layers, 37% on
- *                512 x 4096 x 4096; blocked 82-84% and 80%). */
+ *   forward      always (the lane-split dot products pay a reduction per
+ *                output that short K does not cover: 66-73% of the FMA
+ *                peak on W2's 128 x 128 x 256 and 73-85% on 128 x 256 x 784
+ *                against 83% and 82% blocked, where the panels of 16 or 32
+ *                columns past a multiple of 48 run a tile of their own
+ *                width; 75-80% on W3's layers, 37% on 512 x 4096 x 4096,
+ *                against 82-84% and 80%). */
 int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
 {
     if (!t->panel_tile || t->panel_k <= 0 || t->panel_k > NN_PANEL_KMAX ||
@@ -72,8 +78,7 @@ int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
         return 0;
     if (epi == NN_PANEL_SGD && K > NN_PANEL_KMAX) /* the SGD rule needs all of K at once */
         return 0;
-    if (epi == NN_PANEL_BIAS_ACT ? !(cols >= 512 || K > 1024 || K % 1024 == 0)
-                                 : !(K > 1024 || cols % 1024 == 0))
+    if (epi != NN_PANEL_BIAS_ACT && !(K > 1024 || cols % 1024 == 0))
         return 0;
     return rows >= PANEL_MIN_ROWS && cols >= PANEL_MIN_COLS && K >= PANEL_MIN_K &&
            2.0 * rows * cols * K >= PANEL_MIN_FLOPS;
@@ -111,9 +116,12 @@ static void prefetch_part(const region *g, int i, int n)
 {
     if (!g->src)
         return;
-    for (int l = (int)((long)g->lines * i / n); l < (int)((long)g->lines * (i + 1) / n); l++)
-        for (int o = 0; o < g->bytes; o += 64)
-            __builtin_prefetch(g->src + (size_t)l * g->stride + o, 0, 2);
+    for (int l = (int)((long)g->lines * i / n); l < (int)((long)g->lines * (i + 1) / n); l++) {
+        /* every cache line the run touches, its last one included */
+        uintptr_t a = (uintptr_t)(g->src + (size_t)l * g->stride), end = a + (uintptr_t)g->bytes;
+        for (a &= ~(uintptr_t)63; a < end; a += 64)
+            __builtin_prefetch((const void *)a, 0, 2);
+    }
 }
 
 static void panel_part(void *ctx, long chunk)

@@ -55,8 +55,8 @@ static void forward_part(void *ctx, long chunk)
 void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *W,
                       const float *b, int B, int in, int out, nn_act act)
 {
-    /* Large shapes: the blocked path, with broadcast tiles over packed
-     * panels of W^T.  Its sums run k in order, one chain per output, where
+    /* From 64 x 128 x 128 and 8 MFLOP up (nn_panel_fits): the blocked
+     * path, with broadcast tiles over packed panels of W^T.  Its sums run k in order, one chain per output, where
      * forward_tile splits each dot product over vector lanes and reduces
      * them by a tree: a different rounding, chosen by the shape alone (so
      * still the same bits for any thread count). */
