@@ -669,7 +669,8 @@ START_TEST(test_config_to_json_writes_every_key_in_canonical_order)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
-                     "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\"},"
+                     "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\","
+                     "\"stream\":\"auto\",\"max_memory_mb\":4096,\"shuffle_buffer\":0},"
                      "\"model\":{\"layers\":[{\"units\":10,\"activation\":\"softmax\","
                      "\"init\":\"auto\"}]},"
                      "\"loss\":\"cross_entropy\","
@@ -1373,6 +1374,7 @@ START_TEST(test_config_to_json_writes_csv_sources)
                      "\"skip_lines\":0,\"na_values\":[\"\",\"NA\",\"NaN\",\"?\",\"null\"],\"missing\":\"error\","
                      "\"targets\":[0,\"z\"]},"
                      "\"validation_fraction\":0,\"test_fraction\":0,\"scale\":\"auto\","
+                     "\"stream\":\"auto\",\"max_memory_mb\":4096,\"shuffle_buffer\":0,"
                      "\"scale_targets\":true},"
                      "\"model\":{\"layers\":[{\"units\":2,\"activation\":\"identity\","
                      "\"init\":\"auto\"}]},"
@@ -2096,7 +2098,8 @@ START_TEST(test_config_to_json_writes_the_new_keys_that_apply)
     ck_assert_str_eq(json,
                      "{\"seed\":1,"
                      "\"data\":{\"train\":{\"images\":\"a\",\"labels\":\"b\"},"
-                     "\"validation_fraction\":0.1,\"test_fraction\":0,\"scale\":\"auto\"},"
+                     "\"validation_fraction\":0.1,\"test_fraction\":0,\"scale\":\"auto\","
+                     "\"stream\":\"auto\",\"max_memory_mb\":4096,\"shuffle_buffer\":0},"
                      "\"model\":{\"layers\":["
                      "{\"units\":16,\"activation\":\"leaky_relu\",\"alpha\":0.01,\"init\":\"he\","
                      "\"dropout\":0.25,\"batch_norm\":false},"

@@ -156,6 +156,11 @@ typedef struct {
      * the section is absent: format 3, fp32 runs and files written before it
      * existed); --eval and --predict use it unless told otherwise */
     nn_precision precision;
+
+    /* streamed training data (STRM; absent when the data was in memory): the
+     * plan's block and window rows (data/stream.h), which --resume keeps so
+     * the orders are redrawn the same; 0 and 0 in memory */
+    uint64_t stream_block, stream_window;
 } nn_ckpt;
 
 /* Writes c to path atomically.  On failure (including a full disk) returns

@@ -403,6 +403,30 @@ static int get_prec(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return 0;
 }
 
+/* ---- STRM ------------------------------------------------------------------------------ */
+
+static bool has_strm(const nn_ckpt *c) { return c->stream_window != 0; }
+
+static void put_strm(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_u64(w, c->stream_block);
+    nn_put_u64(w, c->stream_window);
+}
+
+static int get_strm(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    uint64_t b = nn_get_u64(r), w = nn_get_u64(r);
+    if (r->bad || r->pos != r->n)
+        return nn_ckpt_malformed(err, name, "section \"STRM\" is %zu bytes, not 16", r->n);
+    if (b == 0 || w == 0 || w % b != 0 || w > UINT32_MAX)
+        return nn_ckpt_malformed(err, name,
+                                 "section \"STRM\": a window of %llu rows in blocks of %llu",
+                                 (unsigned long long)w, (unsigned long long)b);
+    c->stream_block = b;
+    c->stream_window = w;
+    return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -426,6 +450,7 @@ static const section_def sections[] = {
     {"HIST", false, put_hist, get_hist, NULL},
     {"MISS", true, put_miss, get_miss, has_miss},
     {"PREC", false, put_prec, get_prec, has_prec},
+    {"STRM", false, put_strm, get_strm, has_strm},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

@@ -51,6 +51,9 @@
 /* "optimizer.schedule": the learning rate of each epoch from the base rate
  * "optimizer.learning_rate" (lr).  A key that does not apply to `name` is an
  * error; such a field keeps the value nn_config_defaults gives it. */
+/* data.stream */
+enum { NN_STREAM_AUTO = 0, NN_STREAM_ON = 1, NN_STREAM_OFF = 2 };
+
 typedef struct {
     nn_sched_name name; /* "name": "constant" (default), "step", "exponential", "cosine" */
     double gamma;       /* "gamma", step and exponential only: number in (0, 1]; default
@@ -84,6 +87,13 @@ typedef struct {
                                     validation_fraction below 1 together: the first
                                     round(test_fraction n) rows of the split's shuffle are
                                     held out for --eval (nn_split3, data/batch.h) */
+    int stream;                  /* "data.stream": NN_STREAM_AUTO (default), NN_STREAM_ON,
+                                    NN_STREAM_OFF (data/stream.h's plan; train/data.c) */
+    double max_memory_mb;        /* "data.max_memory_mb", default 4096: "auto" streams a
+                                    source larger than this in memory; a stream's windows
+                                    stay within it */
+    int shuffle_buffer;          /* "data.shuffle_buffer", rows of a streaming window; 0
+                                    (default): as many as fit in max_memory_mb */
     nn_scale scale;              /* "data.scale", default "auto": unit for integer data,
                                     standard for float data */
     bool scale_targets;          /* "data.scale_targets", regression only (an error when

@@ -80,8 +80,12 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
     }
     case CFG_BOOL:
         return cJSON_AddBoolToObject(obj, r->key, *(const bool *)f) != NULL;
-    case CFG_ENUM:
-        return cJSON_AddStringToObject(obj, r->key, r->names->name((int)cfg_row_int(r, base)));
+    case CFG_ENUM: {
+        const char *name = r->names->name((int)cfg_row_int(r, base));
+        if (r->names->bools && (!strcmp(name, "true") || !strcmp(name, "false")))
+            return cJSON_AddBoolToObject(obj, r->key, name[0] == 't') != NULL;
+        return cJSON_AddStringToObject(obj, r->key, name);
+    }
     case CFG_PATH: {
         const char *path = *(char *const *)f;
         return !path || cJSON_AddStringToObject(obj, r->key, path);

@@ -151,6 +151,8 @@ typedef struct {
 typedef struct {
     const char *(*name)(int v); /* "?" past the last */
     int (*from_name)(const char *s);
+    bool bools; /* JSON true and false also stand for the names "true" and "false"
+                   (data.stream: "auto", true or false) */
 } cfg_enum;
 
 /* The exact integer value of a number node, from its token as written

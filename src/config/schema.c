@@ -58,13 +58,23 @@ static const char *init_name(int v) { return nn_init_name((nn_init)v); }
 static const char *sched_name(int v) { return nn_sched_name_name((nn_sched_name)v); }
 static const char *precision_name(int v) { return nn_precision_name((nn_precision)v); }
 
-static const cfg_enum enum_act = {act_name, nn_act_from_name};
-static const cfg_enum enum_loss = {loss_name, nn_loss_from_name};
-static const cfg_enum enum_opt = {opt_name, nn_opt_from_name};
-static const cfg_enum enum_scale = {scale_name, nn_scale_from_name};
-static const cfg_enum enum_init = {init_name, nn_init_from_name};
-static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name};
-static const cfg_enum enum_precision = {precision_name, nn_precision_from_name};
+static const cfg_enum enum_act = {act_name, nn_act_from_name, false};
+static const cfg_enum enum_loss = {loss_name, nn_loss_from_name, false};
+static const cfg_enum enum_opt = {opt_name, nn_opt_from_name, false};
+static const cfg_enum enum_scale = {scale_name, nn_scale_from_name, false};
+static const cfg_enum enum_init = {init_name, nn_init_from_name, false};
+static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name, false};
+static const cfg_enum enum_precision = {precision_name, nn_precision_from_name, false};
+static const char *stream_name(int v)
+{
+    return v == NN_STREAM_AUTO ? "auto" : v == NN_STREAM_ON ? "true" : v == NN_STREAM_OFF ? "false" : "?";
+}
+static int stream_from_name(const char *s)
+{
+    return !strcmp(s, "auto") ? NN_STREAM_AUTO : !strcmp(s, "true") ? NN_STREAM_ON
+                                             : !strcmp(s, "false") ? NN_STREAM_OFF : -1;
+}
+static const cfg_enum enum_stream = {stream_name, stream_from_name, .bools = true};
 
 /* Enums are stored through an int. */
 _Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &&
@@ -183,6 +193,13 @@ static const cfg_row data_rows[] = {
      .help = "share of the training data held out for testing (--eval)"},
     {"scale", CFG_ENUM, AT(nn_config, scale), .names = &enum_scale, .def = NN_SCALE_AUTO,
      .help = "input scaling"},
+    {"stream", CFG_ENUM, AT(nn_config, stream), .names = &enum_stream, .def = NN_STREAM_AUTO,
+     .help = "read the training data from disk window by window; auto: when it is larger "
+             "than max_memory_mb"},
+    {"max_memory_mb", CFG_NUM, AT(nn_config, max_memory_mb), .range = &positive, .def = 4096,
+     .help = "MiB the training data may take in memory (streaming beyond)"},
+    {"shuffle_buffer", CFG_INT, AT(nn_config, shuffle_buffer), .min = 0, .max = INT32_MAX,
+     .def = 0, .help = "rows shuffled together when streaming; 0: as many as fit"},
     CHECK(cfg_check_validation_fraction),
     CHECK(cfg_check_test_fraction),
     CHECK(cfg_read_sources),

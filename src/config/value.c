@@ -165,6 +165,8 @@ int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, cons
     if (!v)
         return 0;
     int x = cJSON_IsString(v) ? e->from_name(v->valuestring) : -1;
+    if (e->bools && cJSON_IsBool(v))
+        x = e->from_name(cJSON_IsTrue(v) ? "true" : "false");
     if (x >= 0) {
         *out = x;
         return 0;
@@ -173,7 +175,11 @@ int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, cons
     cfg_join(path, sizeof path, parent, key);
     size_t o = 0;
     for (int k = 0; k < 32 && o < sizeof names && strcmp(e->name(k), "?") != 0; k++)
-        o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", k ? ", " : "", e->name(k));
+        o += (size_t)snprintf(names + o, sizeof names - o,
+                              e->bools && (!strcmp(e->name(k), "true") || !strcmp(e->name(k), "false"))
+                                  ? "%s%s"
+                                  : "%s\"%s\"",
+                              k ? ", " : "", e->name(k));
     return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be one of %s, found %s", path, names,
                        cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
 }

@@ -107,23 +107,85 @@ int nn_cv_fold(size_t n, int K, int f, uint64_t seed, uint32_t **train, size_t *
     return 0;
 }
 
+/* One pass of shifted sums: each value x adds x - k and (x - k)^2, where k
+ * is the first row's value; then mean = k + s1 / n and the population
+ * variance is (s2 - s1^2 / n) / n.  Shifting by a value of the data keeps
+ * the sums small, so the difference does not cancel, and a single pass in
+ * row order gives the same bits in memory and when streaming. */
+static inline void moments_add(double *k, double *s1, double *s2, bool first, double x)
+{
+    if (first)
+        *k = x;
+    double e = x - *k;
+    *s1 += e;
+    *s2 += e * e;
+}
+
+static inline void moments_result(double k, double s1, double s2, uint64_t n, double *mean,
+                                  double *sd)
+{
+    if (n == 0) {
+        *mean = 0.0;
+        *sd = 0.0;
+        return;
+    }
+    double dn = (double)n, var = (s2 - s1 * s1 / dn) / dn;
+    *mean = k + s1 / dn;
+    *sd = var > 0 ? sqrt(var) : 0.0;
+}
+
+int nn_target_acc_init(nn_target_acc *a, int K, nn_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->K = K;
+    a->m = calloc(3 * (size_t)(K > 0 ? K : 1), sizeof(double));
+    if (!a->m) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the target scaling");
+        return -1;
+    }
+    return 0;
+}
+
+void nn_target_acc_add(nn_target_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n)
+{
+    size_t K = (size_t)a->K;
+    for (size_t i = 0; i < n; i++, a->n++) {
+        const float *t = d->targets + (size_t)(idx ? idx[i] : i) * K;
+        for (size_t k = 0; k < K; k++)
+            moments_add(&a->m[k], &a->m[K + k], &a->m[2 * K + k], a->n == 0, t[k]);
+    }
+}
+
+void nn_target_acc_result(const nn_target_acc *a, double *mean, double *std)
+{
+    size_t K = (size_t)a->K;
+    for (size_t k = 0; k < K; k++) {
+        double sd;
+        moments_result(a->m[k], a->m[K + k], a->m[2 * K + k], a->n, &mean[k], &sd);
+        std[k] = sd > 0 && isfinite(sd) ? sd : 1.0;
+    }
+}
+
+void nn_target_acc_free(nn_target_acc *a)
+{
+    free(a->m);
+    memset(a, 0, sizeof *a);
+}
+
 void nn_target_scaler_fit(double *mean, double *std, const nn_dataset *d, const uint32_t *idx,
                           size_t n)
 {
-    int K = d->n_targets;
-    for (int k = 0; k < K; k++) {
-        double s = 0, ss = 0;
-        for (size_t i = 0; i < n; i++)
-            s += d->targets[(size_t)idx[i] * (size_t)K + (size_t)k];
-        double m = n ? s / (double)n : 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double e = d->targets[(size_t)idx[i] * (size_t)K + (size_t)k] - m;
-            ss += e * e;
+    nn_target_acc a;
+    if (nn_target_acc_init(&a, d->n_targets, &(nn_error){0}) < 0) {
+        for (int k = 0; k < d->n_targets; k++) {
+            mean[k] = 0.0;
+            std[k] = 1.0;
         }
-        double sd = n ? sqrt(ss / (double)n) : 0.0;
-        mean[k] = m;
-        std[k] = sd > 0 && isfinite(sd) ? sd : 1.0;
+        return;
     }
+    nn_target_acc_add(&a, d, idx, n);
+    nn_target_acc_result(&a, mean, std);
+    nn_target_acc_free(&a);
 }
 
 void nn_targets_scale(nn_dataset *d, const double *mean, const double *std, bool forward)
@@ -152,82 +214,105 @@ nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t)
     return nn_dtype_max(t) > 0 ? NN_SCALE_UNIT : NN_SCALE_STANDARD;
 }
 
-int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
-                  const uint32_t *idx, size_t n, const char *name, nn_error *err)
+int nn_scaler_acc_init(nn_scaler_acc *a, nn_scale kind, nn_dtype type, size_t F,
+                       const char *name, nn_error *err)
 {
-    size_t F = d->features;
+    memset(a, 0, sizeof *a);
+    a->kind = nn_scale_resolve(kind, type);
+    a->type = type;
+    a->F = F;
+    if (a->kind == NN_SCALE_UNIT && nn_dtype_max(type) <= 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: data.scale \"unit\" needs integer data, the file holds %s values "
+                     "(use \"none\", \"minmax\" or \"standard\")",
+                     name, nn_dtype_name(type));
+        return -1;
+    }
+    if (a->kind != NN_SCALE_MINMAX && a->kind != NN_SCALE_STANDARD)
+        return 0;
+    a->m = malloc(3 * sizeof(double) * (F ? F : 1));
+    if (!a->m) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for scaling %zu features", F);
+        return -1;
+    }
+    for (size_t f = 0; f < F; f++) {
+        a->m[f] = a->kind == NN_SCALE_MINMAX ? INFINITY : 0.0;
+        a->m[F + f] = a->kind == NN_SCALE_MINMAX ? -INFINITY : 0.0;
+        a->m[2 * F + f] = 0.0;
+    }
+    return 0;
+}
+
+void nn_scaler_acc_add(nn_scaler_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n)
+{
+    size_t F = a->F;
+    double *m = a->m;
+    if (!m)
+        return;
+    /* row by row, so the data is read in memory order */
+    for (size_t i = 0; i < n; i++, a->n++) {
+        size_t r = idx ? idx[i] : i;
+        if (a->kind == NN_SCALE_MINMAX) {
+            for (size_t f = 0; f < F; f++) {
+                double x = nn_dataset_get(d, r, f);
+                if (x < m[f])
+                    m[f] = x;
+                if (x > m[F + f])
+                    m[F + f] = x;
+            }
+        } else {
+            for (size_t f = 0; f < F; f++)
+                moments_add(&m[f], &m[F + f], &m[2 * F + f], a->n == 0, nn_dataset_get(d, r, f));
+        }
+    }
+}
+
+void nn_scaler_acc_result(const nn_scaler_acc *a, float *shift, float *mult)
+{
+    size_t F = a->F;
+    const double *m = a->m;
     for (size_t f = 0; f < F; f++) {
         shift[f] = 0.0f;
         mult[f] = 1.0f;
     }
-    kind = nn_scale_resolve(kind, d->type);
-    switch (kind) {
-    case NN_SCALE_NONE:
-    case NN_SCALE_AUTO:
-        return 0;
-    case NN_SCALE_UNIT: {
-        double max = nn_dtype_max(d->type);
-        if (max <= 0) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: data.scale \"unit\" needs integer data, the file holds %s values "
-                         "(use \"none\", \"minmax\" or \"standard\")",
-                         name, nn_dtype_name(d->type));
-            return -1;
-        }
+    if (a->kind == NN_SCALE_UNIT)
         for (size_t f = 0; f < F; f++)
-            mult[f] = (float)(1.0 / max);
-        return 0;
-    }
-    case NN_SCALE_MINMAX:
-    case NN_SCALE_STANDARD:
-        break;
-    }
-    /* Two accumulators per feature, in double, row by row so the data is
-     * read in memory order. */
-    double *a = calloc(F, sizeof(double)), *b = calloc(F, sizeof(double));
-    if (!a || !b) {
-        free(a);
-        free(b);
-        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for scaling %zu features", F);
-        return -1;
-    }
-    if (kind == NN_SCALE_MINMAX) {
-        for (size_t f = 0; f < F; f++) {
-            a[f] = INFINITY;
-            b[f] = -INFINITY;
-        }
-        for (size_t i = 0; i < n; i++)
-            for (size_t f = 0; f < F; f++) {
-                double x = nn_dataset_get(d, idx[i], f);
-                if (x < a[f])
-                    a[f] = x;
-                if (x > b[f])
-                    b[f] = x;
-            }
-        for (size_t f = 0; f < F && n > 0; f++) {
-            shift[f] = (float)a[f];
-            double range = b[f] - a[f];
+            mult[f] = (float)(1.0 / nn_dtype_max(a->type));
+    if (!m || a->n == 0)
+        return;
+    for (size_t f = 0; f < F; f++) {
+        if (a->kind == NN_SCALE_MINMAX) {
+            shift[f] = (float)m[f];
+            double range = m[F + f] - m[f];
             mult[f] = range > 0 ? (float)(1.0 / range) : 1.0f;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            for (size_t f = 0; f < F; f++)
-                a[f] += nn_dataset_get(d, idx[i], f);
-        for (size_t f = 0; f < F && n > 0; f++)
-            a[f] /= (double)n;
-        for (size_t i = 0; i < n; i++)
-            for (size_t f = 0; f < F; f++) {
-                double dx = nn_dataset_get(d, idx[i], f) - a[f];
-                b[f] += dx * dx;
-            }
-        for (size_t f = 0; f < F && n > 0; f++) {
-            double sd = sqrt(b[f] / (double)n);
-            shift[f] = (float)a[f];
+        } else {
+            double mean, sd;
+            moments_result(m[f], m[F + f], m[2 * F + f], a->n, &mean, &sd);
+            shift[f] = (float)mean;
             mult[f] = sd > 0 ? (float)(1.0 / sd) : 1.0f;
         }
     }
-    free(a);
-    free(b);
+}
+
+void nn_scaler_acc_free(nn_scaler_acc *a)
+{
+    free(a->m);
+    memset(a, 0, sizeof *a);
+}
+
+int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
+                  const uint32_t *idx, size_t n, const char *name, nn_error *err)
+{
+    nn_scaler_acc a;
+    for (size_t f = 0; f < d->features; f++) {
+        shift[f] = 0.0f;
+        mult[f] = 1.0f;
+    }
+    if (nn_scaler_acc_init(&a, kind, d->type, d->features, name, err) < 0)
+        return -1;
+    nn_scaler_acc_add(&a, d, idx, n);
+    nn_scaler_acc_result(&a, shift, mult);
+    nn_scaler_acc_free(&a);
     return 0;
 }
 

@@ -45,9 +45,21 @@ int nn_cv_fold(size_t n, int K, int f, uint64_t seed, uint32_t **train, size_t *
 
 /* Regression target scaling (data.scale_targets): the mean and population
  * standard deviation of each target over the rows idx[0..n-1] of d
- * (mean[n_targets], std[n_targets]; a constant target gets std 1). */
+ * (mean[n_targets], std[n_targets]; a constant target gets std 1), in one
+ * pass of sums shifted by the first row (mean = k + s1/n, variance =
+ * (s2 - s1^2/n)/n with k the first row's value).  The accumulator gives the
+ * same result over rows added in parts (a streamed source), in row order. */
 void nn_target_scaler_fit(double *mean, double *std, const nn_dataset *d, const uint32_t *idx,
                           size_t n);
+typedef struct {
+    int K;
+    uint64_t n;
+    double *m; /* (3, K): shift k, s1, s2 */
+} nn_target_acc;
+int nn_target_acc_init(nn_target_acc *a, int K, nn_error *err);
+void nn_target_acc_add(nn_target_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n);
+void nn_target_acc_result(const nn_target_acc *a, double *mean, double *std);
+void nn_target_acc_free(nn_target_acc *a);
 /* Every target of d becomes (t - mean) / std (forward), or t std + mean
  * (!forward); the same map for model outputs y[B, K] is nn_targets_unscale. */
 void nn_targets_scale(nn_dataset *d, const double *mean, const double *std, bool forward);
@@ -72,6 +84,24 @@ nn_scale nn_scale_resolve(nn_scale kind, nn_dtype t);
  * shift and mult are (d->features,), allocated by the caller. */
 int nn_scaler_fit(float *shift, float *mult, nn_scale kind, const nn_dataset *d,
                   const uint32_t *idx, size_t n, const char *name, nn_error *err);
+
+/* The same fit over rows added in parts, in row order (a streamed source):
+ * init with the kind (resolved here for `type`; the "unit" error as above),
+ * add the rows of each part, then the result.  Standard scaling uses one
+ * pass of sums shifted by the first row (see nn_target_scaler_fit), so the
+ * parts give the bits one call over all the rows gives. */
+typedef struct {
+    nn_scale kind;
+    nn_dtype type;
+    size_t F;
+    uint64_t n;
+    double *m; /* (3, F): minmax: min, max; standard: shift k, s1, s2; NULL otherwise */
+} nn_scaler_acc;
+int nn_scaler_acc_init(nn_scaler_acc *a, nn_scale kind, nn_dtype type, size_t F,
+                       const char *name, nn_error *err);
+void nn_scaler_acc_add(nn_scaler_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n);
+void nn_scaler_acc_result(const nn_scaler_acc *a, float *shift, float *mult);
+void nn_scaler_acc_free(nn_scaler_acc *a);
 
 /* X (B, features) = the rows idx[0..B-1] of d as floats, scaled.  Large
  * batches are shared among the pool's worker threads (nn_pool_set_threads),

@@ -9,6 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "data/batch.h"
+#include "data/stream.h"
 #include "eval/measure.h"
 
 /* The held-out shares in the checkpoint's config: data.test_fraction and
@@ -97,9 +98,19 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
                                err) < 0) {
         goto out;
     }
-    /* the held-out rows: the training split redrawn with the checkpoint's seed */
-    if (holdout && nn_split3(NULL, d.n, val_fraction, test_fraction, c.seed, &train, &n_train,
-                             &val, &n_val, &test, &n_test, err) < 0)
+    /* the held-out rows: the training split redrawn with the checkpoint's
+     * seed (a streamed training: its rule on row numbers, data/stream.h) */
+    if (holdout && c.stream_window) {
+        test = malloc(sizeof(uint32_t) * (d.n ? d.n : 1));
+        if (!test) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+            goto out;
+        }
+        for (size_t r = 0; r < d.n; r++)
+            if (nn_holdout_kind(c.seed, val_fraction, test_fraction, r) == NN_ROW_TEST)
+                test[n_test++] = (uint32_t)r;
+    } else if (holdout && nn_split3(NULL, d.n, val_fraction, test_fraction, c.seed, &train,
+                                    &n_train, &val, &n_val, &test, &n_test, err) < 0)
         goto out;
     if (holdout && n_test == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu rows leave no test rows for data.test_fraction",

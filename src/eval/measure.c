@@ -32,31 +32,22 @@ int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err)
     return 0;
 }
 
-int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
-               const float *shift, const float *mult, const nn_loss_spec *loss,
-               bool regression, bool want_confusion, nn_result *out, nn_acc *acc_out,
-               nn_error *err)
+int nn_measure_add(nn_model *m, nn_acc *acc, const nn_dataset *d, const uint32_t *idx,
+                   size_t n, const float *shift, const float *mult, const nn_loss_spec *loss,
+                   bool regression, nn_error *err)
 {
     int K = nn_model_outputs(m);
     int bmax = m->max_batch < NN_MEASURE_BATCH ? m->max_batch : NN_MEASURE_BATCH;
-    nn_acc acc;
-    if (nn_acc_init(&acc, K, regression, want_confusion, err) < 0)
-        return -1;
-    acc.target_std = loss->target_std;
     float *X = malloc(sizeof(float) * (size_t)bmax * d->features);
     float *T = malloc(sizeof(float) * (size_t)bmax * (size_t)K);
     int32_t *y = malloc(sizeof(int32_t) * (size_t)bmax);
     uint32_t *rows = malloc(sizeof(uint32_t) * (size_t)bmax);
+    int rc = 0;
     if (!X || !T || !y || !rows) {
-        free(X);
-        free(T);
-        free(y);
-        free(rows);
-        nn_acc_free(&acc);
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory measuring %zu samples", n);
-        return -1;
+        rc = -1;
     }
-    for (size_t off = 0; off < n; off += (size_t)bmax) {
+    for (size_t off = 0; rc == 0 && off < n; off += (size_t)bmax) {
         int B = n - off < (size_t)bmax ? (int)(n - off) : bmax;
         for (int i = 0; i < B; i++)
             rows[i] = idx ? idx[off + (size_t)i] : (uint32_t)(off + (size_t)i);
@@ -67,17 +58,32 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
         const float *yhat = nn_model_forward(m, X, B);
         double cost = nn_loss_forward(loss->loss, nn_arch_output_act(&m->arch), yhat, m->logits,
                                       T, B, K, loss->huber_delta);
-        nn_acc_add(&acc, yhat, T, y, B, cost);
+        nn_acc_add(acc, yhat, T, y, B, cost);
+    }
+    free(X);
+    free(T);
+    free(y);
+    free(rows);
+    return rc;
+}
+
+int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
+               const float *shift, const float *mult, const nn_loss_spec *loss,
+               bool regression, bool want_confusion, nn_result *out, nn_acc *acc_out,
+               nn_error *err)
+{
+    nn_acc acc;
+    if (nn_acc_init(&acc, nn_model_outputs(m), regression, want_confusion, err) < 0)
+        return -1;
+    acc.target_std = loss->target_std;
+    if (nn_measure_add(m, &acc, d, idx, n, shift, mult, loss, regression, err) < 0) {
+        nn_acc_free(&acc);
+        return -1;
     }
     *out = nn_acc_result(&acc);
     if (acc_out)
         *acc_out = acc;
     else
         nn_acc_free(&acc);
-    free(X);
-    free(T);
-    free(y);
-    free(rows);
     return 0;
 }
-

@@ -35,6 +35,13 @@ int nn_measure(nn_model *m, const nn_dataset *d, const uint32_t *idx, size_t n,
                bool regression, bool want_confusion, nn_result *out, nn_acc *acc,
                nn_error *err);
 
+/* The same rows added to an accumulator made by the caller (nn_acc_init,
+ * with target_std set), for data measured in parts (a streamed source).
+ * 0, or -1 with *err. */
+int nn_measure_add(nn_model *m, nn_acc *acc, const nn_dataset *d, const uint32_t *idx,
+                   size_t n, const float *shift, const float *mult, const nn_loss_spec *loss,
+                   bool regression, nn_error *err);
+
 /* Checks that every label of d fits a model with K outputs (K > 1: label <
  * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */
 int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err);

@@ -44,8 +44,8 @@ static void data_notes(const trainer *t, const nn_source *src, const nn_csv_info
 }
 
 /* A separate validation set: read like the training data (its class names,
- * its features), every row of each set in file order. */
-static int load_validation(trainer *t, int K, nn_error *err)
+ * its features), every row in file order. */
+static int load_validation_set(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *vs = &cfg->validation;
@@ -62,10 +62,6 @@ static int load_validation(trainer *t, int K, nn_error *err)
     }
     if (check_fit(&t->val, vs, K, t->regression, err) < 0)
         return -1;
-    if (!t->cv_folds && nn_split3(NULL, t->train.n, 0.0, cfg->test_fraction, cfg->seed,
-                                  &t->train_idx, &t->n_train, &t->val_idx, &t->n_val,
-                                  &t->test_idx, &t->n_test, err) < 0)
-        return -1;
     free(t->val_idx);
     t->val_idx = NULL;
     uint32_t *unused = NULL;
@@ -73,6 +69,44 @@ static int load_validation(trainer *t, int K, nn_error *err)
     if (nn_split(t->val.n, 0.0, cfg->seed, &t->val_idx, &t->n_val, &unused, &n_unused, err) < 0)
         return -1;
     t->val_set = &t->val;
+    return 0;
+}
+
+/* The same with the training rows of an in-memory set: all of them but the
+ * test share. */
+static int load_validation(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    if (!t->cv_folds && nn_split3(NULL, t->train.n, 0.0, cfg->test_fraction, cfg->seed,
+                                  &t->train_idx, &t->n_train, &t->val_idx, &t->n_val,
+                                  &t->test_idx, &t->n_test, err) < 0)
+        return -1;
+    return load_validation_set(t, K, err);
+}
+
+/* A streamed training source: its rows stay on disk; held-out rows follow
+ * the rule of data/stream.h. */
+static int load_streamed(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_source *src = &cfg->train;
+    if (nn_trainer_stream_open(t, K, err) < 0)
+        return -1;
+    t->val_set = NULL;
+    if (cfg->has_validation && load_validation_set(t, K, err) < 0)
+        return -1;
+    if (t->n_train == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: no training samples left after taking %zu for validation and %zu "
+                     "for testing",
+                     nn_source_name(src), t->n_val, t->n_test);
+        return -1;
+    }
+    if (t->train.features > NN_MAX_FEATURES) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
+                     nn_source_name(src), t->train.features, NN_MAX_FEATURES);
+        return -1;
+    }
     return 0;
 }
 
@@ -104,7 +138,8 @@ int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, 
     }
     memmove(t->target_mean, mean, sizeof(double) * K);
     memmove(t->target_std, std, sizeof(double) * K);
-    nn_targets_scale(&t->train, t->target_mean, t->target_std, true);
+    if (t->train.targets) /* a streamed set's are scaled batch by batch */
+        nn_targets_scale(&t->train, t->target_mean, t->target_std, true);
     if (t->val.targets)
         nn_targets_scale(&t->val, t->target_mean, t->target_std, true);
     return 0;
@@ -139,6 +174,10 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *src = &cfg->train;
+    if (nn_trainer_stream_mode(t, err) < 0)
+        return -1;
+    if (t->streaming)
+        return load_streamed(t, K, err);
     nn_csv_info info;
     nn_csv_opts o = {NULL, 0, t->regression ? 0 : K, false, &info};
     if (nn_source_load_opts(&t->train, &t->layout, src, &o, err) < 0)

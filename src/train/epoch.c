@@ -111,8 +111,11 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
     bool has_val = t->n_val > 0;
     if (has_val) {
         nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta, t->target_std};
-        if (nn_measure(t->model, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, &ls,
-                       t->regression, false, &t->val_m, NULL, err) < 0)
+        if (!t->val_set) { /* the held-out rows of a streamed source */
+            if (nn_trainer_stream_measure(t, NN_ROW_VAL, &t->val_m, err) < 0)
+                return -1;
+        } else if (nn_measure(t->model, t->val_set, t->val_idx, t->n_val, t->shift, t->mult,
+                              &ls, t->regression, false, &t->val_m, NULL, err) < 0)
             return -1;
         *improved = follow_validation(t, e);
     }

@@ -50,6 +50,10 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
         c.target_mean = t->target_mean;
         c.target_std = t->target_std;
     }
+    if (t->streaming) {
+        c.stream_block = t->plan.block_rows;
+        c.stream_window = t->plan.window_rows;
+    }
     c.epoch = t->epoch;
     c.step = t->step;
     memcpy(c.rng, t->rng.s, sizeof c.rng);

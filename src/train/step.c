@@ -18,17 +18,27 @@ static bool fused_sgd(const nn_optim_cfg *c)
 }
 
 /* Rows [off, off + B) of the epoch's order into X, T and y; the next
- * batch's rows start loading while this one trains. */
-static void load_batch(trainer *t, size_t off, int B, size_t next)
+ * batch's rows start loading while this one trains.  Streaming: the pass's
+ * next B rows, staged as stored, then converted the same way. */
+static int load_batch(trainer *t, size_t off, int B, size_t next, nn_error *err)
 {
+    const nn_dataset *d = &t->train;
     const uint32_t *rows = t->order + off;
+    if (t->streaming) {
+        if (nn_trainer_stream_batch(t, B, err) < 0)
+            return -1;
+        d = &t->stage;
+        rows = t->order;
+        next = 0;
+    }
     int K = nn_model_outputs(t->model);
-    nn_batch_gather(t->X, &t->train, rows, (size_t)B, t->shift, t->mult);
-    nn_batch_targets(t->T, &t->train, rows, (size_t)B, K);
+    nn_batch_gather(t->X, d, rows, (size_t)B, t->shift, t->mult);
+    nn_batch_targets(t->T, d, rows, (size_t)B, K);
     if (!t->regression)
-        nn_batch_labels(t->y, &t->train, rows, (size_t)B);
+        nn_batch_labels(t->y, d, rows, (size_t)B);
     if (next > 0)
-        nn_batch_prefetch(&t->train, rows + B, next);
+        nn_batch_prefetch(d, rows + B, next);
+    return 0;
 }
 
 /* The update of one batch: backward and the optimizer's step at the
@@ -68,7 +78,8 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batch
     int K = nn_model_outputs(m);
     size_t bs = (size_t)cfg->batch_size, left = t->n_train - off - (size_t)B;
     double t0 = nn_prof_begin();
-    load_batch(t, off, B, b + 1 < batches ? (left < bs ? left : bs) : 0);
+    if (load_batch(t, off, B, b + 1 < batches ? (left < bs ? left : bs) : 0, err) < 0)
+        return -1;
     nn_prof_end(NN_PROF_DATA, t0);
 
     t0 = nn_prof_begin();
@@ -101,8 +112,9 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batch
 }
 
 /* The start of an epoch: its generator and running metrics (restored from
- * the checkpoint when resuming inside it), and its order of the rows. */
-static int begin(trainer *t, nn_error *err)
+ * the checkpoint when resuming inside it), and its order of the rows (a
+ * streamed source: the epoch's pass, from the batch it resumes at). */
+static int begin(trainer *t, int64_t e, nn_error *err)
 {
     if (t->batch == 0) {
         t->epoch_rng = t->rng;
@@ -112,9 +124,25 @@ static int begin(trainer *t, nn_error *err)
     } else {
         t->rng = t->epoch_rng;
     }
+    if (t->streaming)
+        return nn_trainer_stream_begin(t, e, err);
     memcpy(t->order, t->train_idx, sizeof(uint32_t) * t->n_train);
     if (t->cfg->shuffle)
         nn_rng_shuffle(&t->rng, t->order, t->n_train);
+    return 0;
+}
+
+/* Streaming: a long epoch is not lost, so checkpoint.every_seconds also
+ * applies between its batches (the checkpoint says where in the epoch). */
+static int mid_epoch_save(trainer *t, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    if (!cfg->checkpoint_path || !(cfg->checkpoint_every_seconds > 0) ||
+        nn_now() - t->last_save < cfg->checkpoint_every_seconds)
+        return 0;
+    if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
+        return -1;
+    t->last_save = nn_now();
     return 0;
 }
 
@@ -124,13 +152,16 @@ int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err)
     size_t bs = (size_t)t->cfg->batch_size, batches = (t->n_train + bs - 1) / bs;
     nn_prof_enabled = o->profile;
     nn_prof_reset();
-    if (begin(t, err) < 0)
+    if (begin(t, e, err) < 0)
         return -1;
-    for (size_t b = (size_t)t->batch; b < batches; b++) {
+    int rc = 0;
+    for (size_t b = (size_t)t->batch; b < batches && rc == 0; b++) {
         size_t off = b * bs;
         int B = (int)(t->n_train - off < bs ? t->n_train - off : bs);
-        if (step(t, e, b, off, B, batches, err) < 0)
-            return -1;
+        if (step(t, e, b, off, B, batches, err) < 0) {
+            rc = -1;
+            break;
+        }
         t->batch = (int64_t)b + 1;
         t->samples_run += B;
         if (o->on_batch) {
@@ -139,7 +170,10 @@ int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err)
             o->on_batch(o->ctx, &r);
         }
         if (o->stop && *o->stop && b + 1 < batches)
-            return 1;
+            rc = 1;
+        else if (rc == 0 && t->streaming && b + 1 < batches && mid_epoch_save(t, err) < 0)
+            rc = -1;
     }
-    return 0;
+    nn_trainer_stream_end(t);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "data/batch.h"
 #include "data/source.h"
@@ -27,6 +28,7 @@ void nn_trainer_note(const trainer *t, const char *fmt, ...)
 
 static void trainer_free(trainer *t)
 {
+    nn_trainer_stream_free(t);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_data_layout_free(&t->layout);
@@ -106,11 +108,15 @@ static int setup(trainer *t, nn_error *err)
     t->dOut = malloc(sizeof(float) * (size_t)K * bs);
     t->T = malloc(sizeof(float) * (size_t)K * bs);
     t->y = malloc(sizeof(int32_t) * bs);
-    t->order = malloc(sizeof(uint32_t) * t->n_train);
+    /* the epoch's order of the rows; streaming: the rows of the staged batch */
+    t->order = malloc(sizeof(uint32_t) * (t->streaming ? bs : t->n_train));
     if (!t->shift || !t->mult || !t->X || !t->dOut || !t->T || !t->y || !t->order) {
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for training buffers");
         return -1;
     }
+    if (t->streaming)
+        for (size_t i = 0; i < bs; i++)
+            t->order[i] = (uint32_t)i;
     t->train_m = t->val_m = nn_acc_result(&(nn_acc){0});
     t->best_val_loss = NAN;
     return setup_optimizer(t, err);
@@ -121,10 +127,16 @@ static int setup(trainer *t, nn_error *err)
 static int start(trainer *t, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
-    if (nn_scaler_fit(t->shift, t->mult, t->scale, &t->train, t->train_idx, t->n_train,
-                      nn_source_name(&cfg->train), err) < 0)
+    if (t->streaming) { /* fitted by the opening pass */
+        memcpy(t->shift, t->stream_shift, sizeof(float) * t->train.features);
+        memcpy(t->mult, t->stream_mult, sizeof(float) * t->train.features);
+        if (t->stream_tmean &&
+            nn_trainer_scale_targets(t, t->stream_tmean, t->stream_tstd, err) < 0)
+            return -1;
+    } else if (nn_scaler_fit(t->shift, t->mult, t->scale, &t->train, t->train_idx, t->n_train,
+                             nn_source_name(&cfg->train), err) < 0)
         return -1;
-    if (t->regression && cfg->scale_targets) {
+    if (!t->streaming && t->regression && cfg->scale_targets) {
         size_t K = (size_t)t->train.n_targets;
         double *mean = malloc(sizeof(double) * K), *sd = malloc(sizeof(double) * K);
         int rc = -1;
@@ -322,7 +334,17 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     trainer t = {0};
     t.cfg = cfg;
     t.o = o;
-    int rc = setup(&t, err);
+    int rc = 0;
+    if (o->resume) { /* the data is read as the checkpoint's was: streamed or in memory */
+        nn_ckpt c = {0};
+        rc = nn_ckpt_load(cfg->checkpoint_path, &c, err);
+        t.resume_known = rc == 0;
+        t.resume_block = c.stream_block;
+        t.resume_window = c.stream_window;
+        nn_ckpt_free(&c);
+    }
+    if (rc == 0)
+        rc = setup(&t, err);
     if (rc == 0 && o->resume) {
         rc = nn_trainer_restore(&t, err);
         if (rc == 0 && finished(&t)) {

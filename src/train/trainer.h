@@ -19,6 +19,8 @@
 
 #include "checkpoint/checkpoint.h"
 #include "data/dataset.h"
+#include "data/rowsrc.h"
+#include "data/stream.h"
 #include "eval/metrics.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -43,6 +45,18 @@ typedef struct {
     bool regression;
     nn_scale scale;              /* cfg->scale with "auto" resolved for the data */
     float *shift, *mult;         /* (features,) input scaling */
+
+    /* a streamed training source (stream.c): train holds its description
+     * only (x, labels and targets NULL), the rows come from `pass` */
+    bool streaming;
+    nn_rowsrc rows;
+    nn_stream_plan plan;
+    nn_stream *pass;             /* the running epoch's, or NULL */
+    nn_dataset stage;            /* one batch of rows as stored */
+    float *stream_shift, *stream_mult;     /* the scaling fitted by the opening pass */
+    double *stream_tmean, *stream_tstd;    /* the target scaling fitted by it (or NULL) */
+    uint64_t resume_block, resume_window;  /* --resume: the checkpoint's plan (0: in memory) */
+    bool resume_known;           /* --resume: the checkpoint was read for them */
 
     /* the model and its optimizer */
     nn_model *model;
@@ -90,6 +104,25 @@ int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, 
 /* data.c: batch normalisation needs every mini-batch to hold two rows or
  * more; the error says what to change. */
 int nn_trainer_check_batches(const trainer *t, const nn_arch *a, nn_error *err);
+
+/* stream.c: whether the training source is streamed (data.stream, and for
+ * "auto" its size against data.max_memory_mb; --resume: the checkpoint's
+ * mode).  -1 with *err when streaming is asked for a source that cannot be
+ * read in place. */
+int nn_trainer_stream_mode(trainer *t, nn_error *err);
+/* stream.c: opens the streamed training source, plans it, and makes the
+ * opening pass: the labels checked against K outputs, the class count, the
+ * input and target scaling of the training rows. */
+int nn_trainer_stream_open(trainer *t, int K, nn_error *err);
+/* stream.c: the epoch's pass from batch t->batch on; its next B rows into
+ * t->stage (targets scaled); stopping it. */
+int nn_trainer_stream_begin(trainer *t, int64_t e, nn_error *err);
+int nn_trainer_stream_batch(trainer *t, int B, nn_error *err);
+void nn_trainer_stream_end(trainer *t);
+/* stream.c: the model measured on the held-out rows of one kind
+ * (NN_ROW_VAL or NN_ROW_TEST), in file order. */
+int nn_trainer_stream_measure(trainer *t, int kind, nn_result *out, nn_error *err);
+void nn_trainer_stream_free(trainer *t);
 
 /* step.c: trains the batches of epoch e from t->batch on.  Returns 0 at the
  * end of the epoch, 1 when a stop was asked for between two batches (t->batch
