@@ -47,23 +47,29 @@ int nn_trainer_stream_mode(trainer *t, nn_error *err)
     return 0;
 }
 
-/* The labels of rows a chunk holds must fit K outputs (as nn_check_labels). */
+/* The labels of rows a chunk holds must fit K outputs (as nn_check_labels);
+ * a message names the shard's labels file and the row in it. */
 static int check_chunk_labels(const nn_dataset *d, const uint64_t *rows, int K,
-                              const char *name, int32_t *top, nn_error *err)
+                              const nn_rowsrc *src, int32_t *top, nn_error *err)
 {
     for (size_t i = 0; i < d->n; i++) {
+        int p = 0;
+        while (p + 1 < src->n_parts && src->first[p + 1] <= rows[i])
+            p++;
+        const char *name = src->y[p].name;
+        unsigned long long item = (unsigned long long)(rows[i] - src->first[p]);
         int32_t y = d->labels[i];
         if (K == 1 && y > 1) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "%s: label %d at item %llu does not fit the model's single output "
                          "unit (a one-unit model is a binary classifier: labels 0 and 1)",
-                         name, (int)y, (unsigned long long)rows[i]);
+                         name, (int)y, item);
             return -1;
         }
         if (K > 1 && y >= K) {
             nn_error_set(err, NN_EXIT_RUNTIME,
                          "%s: label %d at item %llu is beyond the model's %d output units", name,
-                         (int)y, (unsigned long long)rows[i], K);
+                         (int)y, item, K);
             return -1;
         }
         if (y > *top)
@@ -113,7 +119,7 @@ static int opening_pass(trainer *t, int K, nn_error *err)
             goto out;
         if (n == 0)
             break;
-        if (!t->regression && check_chunk_labels(&chunk, rows, K, name, &top, err) < 0)
+        if (!t->regression && check_chunk_labels(&chunk, rows, K, &t->rows, &top, err) < 0)
             goto out;
         size_t m = 0;
         for (long i = 0; i < n; i++)
