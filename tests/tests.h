@@ -13,6 +13,7 @@
     X(reader_suite)       \
     X(idx_suite)          \
     X(npy_suite)          \
+    X(stream_suite)       \
     X(format_suite)       \
     X(source_suite)       \
     X(checkpoint_suite)   \
