@@ -56,7 +56,7 @@ $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx5
 $(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
-.PHONY: all run check unit install uninstall clean deps data bench bench-deps
+.PHONY: all run check unit install uninstall clean deps data bench bench-deps bench-data
 all: nntrain
 
 # --- system packages ------------------------------------------------------
@@ -190,6 +190,19 @@ bench-deps:
 	  { $$SUDO apt-get update && $$SUDO apt-get install -y $$missing; } || \
 	    echo "bench: could not install$$missing; its columns will be skipped"; \
 	fi
+
+# training on data larger than memory (bench/data.py; not part of check):
+# about 13 GB of files under build/, removed afterwards
+bench-data: nntrain $(B)/gendata
+	@$(BENCH_PY) -c 'import pandas' >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y python3-pandas || \
+	    echo "bench-data: could not install python3-pandas; its column will be skipped"; }
+	$(BENCH_PY) bench/data.py --nntrain ./nntrain --gendata $(B)/gendata --out bench/results-data.md
+
+$(B)/gendata: bench/gendata.c
+	@mkdir -p $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lm
 
 $(B)/bench_kernels: bench/bench_kernels.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)

@@ -36,10 +36,20 @@ uint64_t nn_stream_epoch_seed(uint64_t seed, int64_t e)
     return mix64(seed ^ ((uint64_t)e * 0xD6E8FEB86659FD93u));
 }
 
+static void free_buffers(nn_dataset *d, uint32_t **idx)
+{
+    for (int i = 0; i < 2; i++) {
+        nn_dataset_free(&d[i]);
+        free(idx[i]);
+        idx[i] = NULL;
+    }
+}
+
 void nn_stream_plan_free(nn_stream_plan *p)
 {
     if (!p)
         return;
+    free_buffers(p->spare, p->spare_idx);
     free(p->count);
     memset(p, 0, sizeof *p);
 }
@@ -170,7 +180,7 @@ typedef struct {
 } slot;
 
 struct nn_stream {
-    const nn_stream_plan *p;
+    nn_stream_plan *p;
     int kind;
     bool shuffle;
     uint64_t seed;
@@ -273,15 +283,25 @@ void nn_stream_stop(nn_stream *s)
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
     }
-    for (int i = 0; i < 2; i++) {
-        nn_dataset_free(&s->s[i].d);
-        free(s->s[i].idx);
+    /* the windows' buffers go back to the plan for its next pass (their
+     * pages already mapped), unless it keeps some already */
+    nn_stream_plan *p = s->p;
+    if (!p->spare_idx[0] && s->s[0].idx && s->s[1].idx) {
+        for (int i = 0; i < 2; i++) {
+            p->spare[i] = s->s[i].d;
+            p->spare_idx[i] = s->s[i].idx;
+        }
+    } else {
+        for (int i = 0; i < 2; i++) {
+            nn_dataset_free(&s->s[i].d);
+            free(s->s[i].idx);
+        }
     }
     free(s->order);
     free(s);
 }
 
-nn_stream *nn_stream_start(const nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
+nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
                            uint64_t skip, nn_error *err)
 {
     nn_stream *s = calloc(1, sizeof *s);
@@ -293,7 +313,16 @@ nn_stream *nn_stream_start(const nn_stream_plan *p, int kind, bool shuffle, uint
     s->kind = kind;
     s->shuffle = shuffle;
     s->seed = order_seed;
+    bool spare = p->spare_idx[0] && p->spare_idx[1];
+    for (int i = 0; i < 2 && spare; i++) { /* the previous pass's buffers */
+        s->s[i].d = p->spare[i];
+        s->s[i].idx = p->spare_idx[i];
+        memset(&p->spare[i], 0, sizeof p->spare[i]);
+        p->spare_idx[i] = NULL;
+    }
     for (int i = 0; i < 2; i++) {
+        if (s->s[i].idx)
+            continue;
         if (nn_stream_staging(&s->s[i].d, p->src, (size_t)p->window_rows, err) < 0)
             goto fail;
         s->s[i].idx = malloc(sizeof(uint32_t) * (size_t)p->window_rows);

@@ -51,6 +51,8 @@ typedef struct {
     double val_fraction, test_fraction;
     uint32_t *count;         /* (3, n_blocks): rows of each kind in each block */
     uint64_t total[3];       /* rows of each kind */
+    nn_dataset spare[2];     /* the last pass's window buffers, for the next pass */
+    uint32_t *spare_idx[2];
 } nn_stream_plan;
 
 /* The default bytes of a block's samples: blocks of about this size are
@@ -78,8 +80,10 @@ typedef struct nn_stream nn_stream;
 
 /* Starts a pass: with shuffle, in the order of order_seed (nn_stream_epoch_seed);
  * without, in file order.  The first `skip` rows of the pass are left out
- * (a resumed epoch).  NULL with *err. */
-nn_stream *nn_stream_start(const nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
+ * (a resumed epoch).  One pass of a plan runs at a time: a pass takes the
+ * window buffers the last one gave back (whose pages are mapped already).
+ * NULL with *err. */
+nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
                            uint64_t skip, nn_error *err);
 
 /* The next rows of the pass, at most cap, copied into d (whose x, labels or
