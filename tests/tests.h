@@ -29,6 +29,7 @@
     X(optim_suite)        \
     X(csv_suite)          \
     X(csv_options_suite)  \
+    X(csvcache_suite)     \
     X(sniff_suite)        \
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \

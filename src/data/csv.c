@@ -41,6 +41,7 @@ struct nn_csv {
     unsigned char *buf;           /* (NN_CSV_CHUNK) input; unread bytes are buf[pos..len) */
     size_t pos, len;
     int eof;                      /* the reader returned 0 bytes */
+    int borrowed;                 /* buf is the caller's text (csv_from_memory), r NULL */
     int failed;                   /* an error was returned; no more records */
     char *data;                   /* (dcap) the current record's fields, each NUL-terminated */
     size_t dlen, dcap;
@@ -58,6 +59,40 @@ static int bad_delimiter(int delimiter)
     return delimiter != NN_CSV_WHITESPACE &&
            (delimiter <= 0 || delimiter > 255 || delimiter == '"' || delimiter == '\r' ||
             delimiter == '\n');
+}
+
+/* The byte classes outside quotes for `delimiter`. */
+static void set_classes(nn_csv *c, int delimiter)
+{
+    c->ws = delimiter == NN_CSV_WHITESPACE;
+    c->unq['\n'] = B_NL;
+    c->unq['\0'] = B_NUL;
+    if (c->ws) {
+        c->unq[' '] = c->unq['\t'] = c->unq['\r'] = B_DELIM;
+    } else {
+        c->unq['\r'] = B_CR;
+        c->unq[(unsigned char)delimiter] = B_DELIM;
+    }
+}
+
+/* A reader over text[0..n), which starts at line `line` of the file `name`
+ * (a part cut at a record boundary: no byte-order mark is looked for) and
+ * stays the caller's.  NULL when out of memory. */
+static nn_csv *csv_from_memory(const char *name, int delimiter, const char *text, size_t n,
+                               uint64_t line)
+{
+    nn_csv *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = strdup(name))) {
+        free(c);
+        return NULL;
+    }
+    c->buf = (unsigned char *)text; /* only ever read */
+    c->borrowed = 1;
+    c->len = n;
+    c->eof = 1;
+    set_classes(c, delimiter);
+    c->line = line;
+    return c;
 }
 
 nn_csv *nn_csv_open(const char *path, int delimiter, nn_error *err)
@@ -88,15 +123,7 @@ nn_csv *nn_csv_from_reader(nn_reader *r, int delimiter, nn_error *err)
         return NULL;
     }
     c->r = r;
-    c->ws = delimiter == NN_CSV_WHITESPACE;
-    c->unq['\n'] = B_NL;
-    c->unq['\0'] = B_NUL;
-    if (c->ws) {
-        c->unq[' '] = c->unq['\t'] = c->unq['\r'] = B_DELIM;
-    } else {
-        c->unq['\r'] = B_CR;
-        c->unq[(unsigned char)delimiter] = B_DELIM;
-    }
+    set_classes(c, delimiter);
     c->line = 1;
 
     /* A UTF-8 byte-order mark at the very start is not data.  Only three
@@ -121,7 +148,8 @@ void nn_csv_close(nn_csv *c)
         return;
     nn_reader_close(c->r);
     free(c->name);
-    free(c->buf);
+    if (!c->borrowed)
+        free(c->buf);
     free(c->data);
     free(c->offs);
     free(c);
@@ -149,7 +177,7 @@ const char *nn_csv_name(const nn_csv *c)
 
 size_t nn_csv_pending(const nn_csv *c)
 {
-    return c->len - c->pos + nn_reader_pending(c->r);
+    return c->len - c->pos + (c->r ? nn_reader_pending(c->r) : 0);
 }
 
 /* 1 with more bytes in buf, 0 at the end of the input, -1 on a read error. */
@@ -774,6 +802,8 @@ typedef struct {
     size_t nfeat;
 
     /* rows */
+    size_t records;         /* records read after the head (nn_csv_parts) */
+    int more;               /* the head stopped before the end of the input */
     size_t n, cap;
     float *x;               /* (cap, nfeat) */
     float *t;               /* (cap, nt) */
@@ -1036,6 +1066,9 @@ static void name_list(char *const *names, size_t n, const size_t *ord, char *buf
     }
 }
 
+static int intern_label(loader *L, const char *s, size_t len, uint64_t line, uint32_t *id,
+                        nn_error *err);
+
 /* The row's label -> lab[n]: an interned string id, or (with `classes`)
  * the class index. */
 static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
@@ -1079,6 +1112,19 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
         L->lab[L->n] = v - 1;
         return 0;
     }
+    uint32_t v;
+    if (intern_label(L, s, len, line, &v, err) < 0)
+        return -1;
+    L->lab[L->n] = v - 1;
+    return 0;
+}
+
+/* The id + 1 of the label text s[0..len) in the table of distinct labels,
+ * added (first seen at `line`) when new. */
+static int intern_label(loader *L, const char *s, size_t len, uint64_t line, uint32_t *id,
+                        nn_error *err)
+{
+    size_t slot;
     uint32_t v = hash_find(L, L->strs, s, len, &slot);
     if (v == 0) {
         if (L->nstr == NN_CSV_MAX_CLASSES) {
@@ -1110,7 +1156,7 @@ static int row_label(loader *L, const char *field, uint64_t line, nn_error *err)
         if (2 * L->nstr > L->hcap && hash_rebuild(L, L->strs, L->nstr, 2 * L->hcap) < 0)
             return oom(L, err);
     }
-    L->lab[L->n] = v - 1;
+    *id = v;
     return 0;
 }
 
@@ -1415,7 +1461,7 @@ static int too_many_labels(loader *L, const label_key *keys, const size_t *first
     int units = L->o->units, U = units == 1 ? 2 : units;
     const label_key *bad = &keys[first[U]];
     char list[400], sv[64], unit_text[64];
-    char **names = malloc(D * sizeof *names);
+    char **names = calloc(D, sizeof *names);
     if (!names)
         return oom(L, err);
     for (size_t c = 0; c < D; c++)
@@ -1440,13 +1486,11 @@ static int too_many_labels(loader *L, const label_key *keys, const size_t *first
     return -1;
 }
 
-/* Turns the per-row label ids into d->labels, n_classes, class_names
- * (csv.h, nn_csv_read_opts). */
-static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
+/* The classes of the distinct labels (csv.h, nn_csv_read_opts): d->n_classes
+ * and d->class_names, and, unless the label ids are class indices already
+ * (with `classes`), the class of each label id in cls[0..nstr). */
+static int class_map(loader *L, nn_dataset *d, int32_t *cls, nn_error *err)
 {
-    d->labels = grow(NULL, L->n ? L->n : 1, sizeof *d->labels);
-    if (!d->labels)
-        return oom(L, err);
     int units = L->o->units;
     if (L->classes) {
         if (L->classes_from_spec && units > 0 && L->n_classes > (units == 1 ? 2 : units)) {
@@ -1464,16 +1508,13 @@ static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
         for (int k = 0; k < L->n_classes; k++)
             if (!(d->class_names[k] = strdup(L->classes[k])))
                 return oom(L, err);
-        for (size_t i = 0; i < L->n; i++)
-            d->labels[i] = (int32_t)L->lab[i];
         return 0;
     }
     size_t n = L->nstr;
     label_key *keys = grow(NULL, n ? n : 1, sizeof *keys);
-    int32_t *cls = grow(NULL, n ? n : 1, sizeof *cls);      /* id -> class */
     size_t *first = grow(NULL, n ? n : 1, sizeof *first);   /* class -> key index */
     int rc = -1;
-    if (!keys || !cls || !first) {
+    if (!keys || !first) {
         oom(L, err);
         goto out;
     }
@@ -1485,8 +1526,8 @@ static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
     }
     int32_t maxv;
     if (labels_are_indices(keys, n, units, &maxv)) { /* class k is label k */
-        for (size_t i = 0; i < L->n; i++)
-            d->labels[i] = (int32_t)keys[L->lab[i]].v;
+        for (size_t k = 0; k < n; k++)
+            cls[k] = (int32_t)keys[k].v;
         d->n_classes = n ? maxv + 1 : 0;
         rc = 0;
         goto out;
@@ -1520,13 +1561,28 @@ static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
             goto out;
         }
     d->n_classes = (int32_t)D;
-    for (size_t i = 0; i < L->n; i++)
-        d->labels[i] = cls[L->lab[i]];
     rc = 0;
 out:
     free(keys);
-    free(cls);
     free(first);
+    return rc;
+}
+
+/* Turns the per-row label ids into d->labels, n_classes, class_names
+ * (csv.h, nn_csv_read_opts). */
+static int finish_labels(loader *L, nn_dataset *d, nn_error *err)
+{
+    d->labels = grow(NULL, L->n ? L->n : 1, sizeof *d->labels);
+    int32_t *cls = grow(NULL, L->nstr ? L->nstr : 1, sizeof *cls); /* id -> class */
+    if (!d->labels || !cls) {
+        free(cls);
+        return oom(L, err);
+    }
+    int rc = class_map(L, d, cls, err);
+    if (rc == 0)
+        for (size_t i = 0; i < L->n; i++)
+            d->labels[i] = L->classes ? (int32_t)L->lab[i] : cls[L->lab[i]];
+    free(cls);
     return rc;
 }
 
@@ -1772,7 +1828,10 @@ static int skip_count_line(loader *L, sample_row *s, size_t *ns, nn_error *err)
     return 0;
 }
 
-static int load(loader *L, nn_dataset *d, nn_error *err)
+/* The head of the file: the first record and the rows "auto" looks at,
+ * which settle the header and the layout, added as rows.  L->more tells
+ * whether records may follow. */
+static int load_head(loader *L, nn_error *err)
 {
     nn_csv *c = L->c;
     int k = nn_csv_next(c, err);
@@ -1848,7 +1907,17 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
             return -1;
         }
     free_sample(sample, ns);
-    for (k = k2 ? nn_csv_next(c, err) : 0; k == 1; k = nn_csv_next(c, err)) {
+    L->more = k2;
+    return 0;
+}
+
+/* Every further record of L->c as a row: 0 at the end, -1 with *err. */
+static int load_rows(loader *L, nn_error *err)
+{
+    nn_csv *c = L->c;
+    int k;
+    while ((k = nn_csv_next(c, err)) == 1) {
+        L->records++;
         size_t nf = nn_csv_nfields(c);
         if (nf == L->ncols)
             for (size_t i = 0; i < nf; i++)
@@ -1856,8 +1925,13 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
         if (add_row(L, L->fp, nf, nn_csv_line(c), err) < 0)
             return -1;
     }
-    if (k < 0)
-        return -1;
+    return k;
+}
+
+/* The checks once every row is read (L->n rows kept, L->info.dropped left
+ * out). */
+static int load_end(loader *L, nn_error *err)
+{
     if (L->count_rec && L->count_rows != (uint64_t)L->n + L->info.dropped) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s:1: the first line looks like a count line (%s) but the file has %zu "
@@ -1876,7 +1950,13 @@ static int load(loader *L, nn_dataset *d, nn_error *err)
                      (unsigned long)UINT32_MAX);
         return -1;
     }
+    return 0;
+}
 
+static int load(loader *L, nn_dataset *d, nn_error *err)
+{
+    if (load_head(L, err) < 0 || (L->more && load_rows(L, err) < 0) || load_end(L, err) < 0)
+        return -1;
     d->type = NN_DT_F32;
     d->n = L->n;
     d->features = L->nfeat;
@@ -1921,91 +2001,436 @@ static int copy_na(nn_data_layout *l, char *const *na, int n)
     return 0;
 }
 
-int nn_csv_read_opts(nn_dataset *d, nn_data_layout *layout, const char *path,
-                     const nn_csv_spec *spec, const nn_csv_opts *o, nn_error *err)
+/* Sets up L to read path with spec and o, the reader opened: 0, or -1 with
+ * *err (then loader_free still frees what was made). */
+static int loader_init(loader *L, const char *path, const nn_csv_spec *spec,
+                       const nn_csv_opts *o, nn_error *err)
 {
     char *const *classes = o->classes;
     int n_classes = o->n_classes;
-    memset(d, 0, sizeof *d);
-    if (layout)
-        memset(layout, 0, sizeof *layout);
-    loader L;
-    memset(&L, 0, sizeof L);
-    L.spec = spec;
-    L.label_col = -1;
-    L.o = o;
+    memset(L, 0, sizeof *L);
+    L->spec = spec;
+    L->label_col = -1;
+    L->o = o;
     if (!classes && spec->n_class_list > 0) {
         classes = spec->class_list;
         n_classes = spec->n_class_list;
-        L.classes_from_spec = true;
+        L->classes_from_spec = true;
     }
-    L.classes = classes;
-    L.n_classes = classes ? n_classes : 0;
-    for (int k = 0; k < L.n_classes; k++)
-        L.names_numeric |= is_number(classes[k]);
-    L.name = strcmp(path, "-") == 0 ? "stdin" : path;
-    L.na = spec->has_na ? spec->na_values : (char *const *)nn_csv_default_na;
-    L.n_na = spec->has_na ? spec->n_na : NN_CSV_DEFAULT_NA;
-    for (int i = 0; i < L.n_na; i++)
-        L.na_numeric |= is_number(L.na[i]);
+    L->classes = classes;
+    L->n_classes = classes ? n_classes : 0;
+    for (int k = 0; k < L->n_classes; k++)
+        L->names_numeric |= is_number(classes[k]);
+    L->name = strcmp(path, "-") == 0 ? "stdin" : path;
+    L->na = spec->has_na ? spec->na_values : (char *const *)nn_csv_default_na;
+    L->n_na = spec->has_na ? spec->n_na : NN_CSV_DEFAULT_NA;
+    for (int i = 0; i < L->n_na; i++)
+        L->na_numeric |= is_number(L->na[i]);
     if (spec->n_targets < 0 || (classes && n_classes <= 0)) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV reading options", L.name);
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: invalid CSV reading options", L->name);
         return -1;
     }
-
-    int rc = -1;
     /* The hash table: over `classes` for look-ups, or for interning. */
     size_t hcap = 64;
     while (classes && hcap < 2 * (size_t)n_classes)
         hcap *= 2;
-    if (hash_rebuild(&L, classes, (size_t)L.n_classes, hcap) < 0) {
-        oom(&L, err);
-        goto done;
-    }
+    if (hash_rebuild(L, classes, (size_t)L->n_classes, hcap) < 0)
+        return oom(L, err);
     /* A zero delimiter (an unset spec) means the comma. */
-    L.c = nn_csv_open(path, spec->delimiter ? spec->delimiter : ',', err);
-    if (!L.c)
-        goto done;
-    nn_csv_set_skip(L.c, spec->skip_lines, spec->comment);
-    rc = load(&L, d, err);
-    if (rc == 0 && layout && copy_na(layout, L.na, L.n_na) < 0)
-        rc = oom(&L, err);
+    L->c = nn_csv_open(path, spec->delimiter ? spec->delimiter : ',', err);
+    if (!L->c)
+        return -1;
+    nn_csv_set_skip(L->c, spec->skip_lines, spec->comment);
+    return 0;
+}
 
-done:
-    if (rc == 0 && layout) {
-        layout->format = NN_FORMAT_CSV;
-        layout->header = L.header;
-        layout->delimiter = spec->delimiter ? spec->delimiter : ',';
-        layout->n_columns = L.ncols;
-        if (L.header) {
-            layout->names = L.rec1;
-            L.rec1 = NULL;
-        }
-        layout->label_col = L.label_col;
-        layout->target_cols = L.tcols;
-        L.tcols = NULL;
-        layout->n_targets = L.nt;
-        layout->missing = (int)spec->missing;
-    }
-    if (rc < 0 && layout)
+/* *layout from what L found (the header names move there). */
+static int loader_layout(loader *L, nn_data_layout *layout, nn_error *err)
+{
+    const nn_csv_spec *spec = L->spec;
+    memset(layout, 0, sizeof *layout);
+    if (copy_na(layout, L->na, L->n_na) < 0) {
         nn_data_layout_free(layout);
+        return oom(L, err);
+    }
+    layout->format = NN_FORMAT_CSV;
+    layout->header = L->header;
+    layout->delimiter = spec->delimiter ? spec->delimiter : ',';
+    layout->n_columns = L->ncols;
+    if (L->header) {
+        layout->names = L->rec1;
+        L->rec1 = NULL;
+    }
+    layout->label_col = L->label_col;
+    layout->target_cols = L->tcols;
+    L->tcols = NULL;
+    layout->n_targets = L->nt;
+    layout->missing = (int)spec->missing;
+    return 0;
+}
+
+static void loader_free(loader *L)
+{
+    free_strings(L->rec1, L->nf1);
+    free_strings(L->count_rec, L->count_nf);
+    free(L->tcols);
+    free(L->role);
+    free(L->x);
+    free(L->t);
+    free(L->lab);
+    free((void *)L->fp);
+    free_strings(L->strs, L->nstr);
+    free(L->first_line);
+    free(L->htab);
+    nn_csv_close(L->c);
+    memset(L, 0, sizeof *L);
+}
+
+int nn_csv_read_opts(nn_dataset *d, nn_data_layout *layout, const char *path,
+                     const nn_csv_spec *spec, const nn_csv_opts *o, nn_error *err)
+{
+    memset(d, 0, sizeof *d);
+    if (layout)
+        memset(layout, 0, sizeof *layout);
+    loader L;
+    int rc = loader_init(&L, path, spec, o, err);
+    if (rc == 0)
+        rc = load(&L, d, err);
+    if (rc == 0 && layout)
+        rc = loader_layout(&L, layout, err);
     if (o->info)
         *o->info = L.info;
     if (rc < 0)
         nn_dataset_free(d);
-    free_strings(L.rec1, L.nf1);
-    free_strings(L.count_rec, L.count_nf);
-    free(L.tcols);
-    free(L.role);
-    free(L.x);
-    free(L.t);
-    free(L.lab);
-    free((void *)L.fp);
-    free_strings(L.strs, L.nstr);
-    free(L.first_line);
-    free(L.htab);
-    nn_csv_close(L.c);
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    loader_free(&L);
     if (rc < 0 && err && err->code == 0)
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot read", L.name);
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot read", name);
     return rc;
+}
+
+/* --- a file parsed in parts (csv.h) ------------------------------------ */
+
+struct nn_csv_parts {
+    loader L;            /* the head's loader: the layout, the table of labels */
+    nn_csv_opts o;       /* a copy, info pointing nowhere */
+    size_t n, dropped, missing_fields; /* totals over the parts taken */
+    uint64_t blank_line; /* a blank line no record has followed yet; 0 if none */
+};
+
+nn_csv_parts *nn_csv_parts_open(const char *path, const nn_csv_spec *spec,
+                                const nn_csv_opts *o, nn_error *err)
+{
+    nn_csv_parts *P = calloc(1, sizeof *P);
+    if (!P) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", path);
+        return NULL;
+    }
+    P->o = *o;
+    P->o.info = NULL;
+    if (loader_init(&P->L, path, spec, &P->o, err) < 0 || load_head(&P->L, err) < 0) {
+        nn_csv_parts_close(P);
+        return NULL;
+    }
+    P->n = P->L.n;
+    P->dropped = P->L.info.dropped;
+    P->missing_fields = P->L.info.missing_fields;
+    return P;
+}
+
+void nn_csv_parts_close(nn_csv_parts *P)
+{
+    if (!P)
+        return;
+    loader_free(&P->L);
+    free(P);
+}
+
+size_t nn_csv_parts_features(const nn_csv_parts *P)
+{
+    return P->L.nfeat;
+}
+
+int nn_csv_parts_targets(const nn_csv_parts *P)
+{
+    return P->L.nt;
+}
+
+bool nn_csv_parts_has_label(const nn_csv_parts *P)
+{
+    return P->L.label_col >= 0;
+}
+
+const char *nn_csv_parts_name(const nn_csv_parts *P)
+{
+    return P->L.name;
+}
+
+void nn_csv_parts_head(nn_csv_parts *P, nn_csv_part *out)
+{
+    loader *L = &P->L;
+    memset(out, 0, sizeof *out);
+    out->n = L->n;
+    out->x = L->x;
+    out->t = L->t;
+    out->lab = L->lab;
+    out->dropped = L->info.dropped;
+    out->missing_fields = L->info.missing_fields;
+    L->x = L->t = NULL;
+    L->lab = NULL;
+    L->n = L->cap = 0;
+    P->n = P->dropped = P->missing_fields = 0; /* counted when it is taken */
+}
+
+const char *nn_csv_parts_rest(const nn_csv_parts *P, size_t *n, uint64_t *line,
+                              nn_reader **r)
+{
+    const nn_csv *c = P->L.c;
+    *line = c->line;
+    if (!P->L.more || c->failed) {
+        *n = 0;
+        *r = NULL;
+        return "";
+    }
+    *n = c->len - c->pos;
+    *r = c->eof ? NULL : c->r;
+    return (const char *)c->buf + c->pos;
+}
+
+/* Bytes that separate fields outside quotes. */
+static int is_delim(int ws, unsigned char dl, unsigned char ch)
+{
+    return ws ? ch == ' ' || ch == '\t' || ch == '\r' : ch == dl;
+}
+
+size_t nn_csv_parts_split(const nn_csv_parts *P, const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t last = 0;
+    if (!memchr(p, '"', n)) {
+        /* No quote: every LF ends a record (or a comment line). */
+        for (size_t i = n; i > 0; i--)
+            if (p[i - 1] == '\n')
+                return i;
+        return 0;
+    }
+    /* read_record's states, without the copying: where a quote opens a
+     * field, and comment lines, decide which LF ends a record. */
+    const nn_csv_spec *sp = P->L.spec;
+    int ws = sp->delimiter == NN_CSV_WHITESPACE;
+    unsigned char dl = (unsigned char)(sp->delimiter ? sp->delimiter : ',');
+    int comment = P->L.c->comment;
+    int st = S_START, line_start = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = p[i];
+        if (line_start) {
+            line_start = 0;
+            if (comment && ch == comment) {
+                const unsigned char *nl = memchr(p + i, '\n', n - i);
+                if (!nl)
+                    return last;
+                i = (size_t)(nl - p);
+                last = i + 1;
+                line_start = 1;
+                continue;
+            }
+        }
+        switch (st) {
+        case S_START:
+            if (ws && is_delim(ws, dl, ch))
+                continue;
+            if (ch == '"') {
+                st = S_QUOTED;
+                continue;
+            }
+            st = S_UNQ; /* the byte is the field's first */
+            /* fall through */
+        case S_UNQ:
+            if (ch == '\n')
+                break;
+            if (is_delim(ws, dl, ch))
+                st = S_START;
+            else if (ch == '\r')
+                st = S_CR;
+            continue;
+        case S_QUOTED: {
+            const unsigned char *q = memchr(p + i, '"', n - i);
+            if (!q)
+                return last;
+            i = (size_t)(q - p);
+            st = S_QEND;
+            continue;
+        }
+        case S_QEND:
+            if (ch == '"')
+                st = S_QUOTED;
+            else if (ch == '\n')
+                break;
+            else if (is_delim(ws, dl, ch))
+                st = S_START;
+            else
+                st = ch == '\r' ? S_CR : S_UNQ; /* else an error the parser reports */
+            continue;
+        default: /* S_CR */
+            if (ch == '\n')
+                break;
+            st = S_UNQ; /* a lone CR is data: the byte is looked at again */
+            i--;
+            continue;
+        }
+        /* an LF that ends a record */
+        st = S_START;
+        last = i + 1;
+        line_start = 1;
+    }
+    return last;
+}
+
+int nn_csv_parts_parse(const nn_csv_parts *P, const char *text, size_t n, uint64_t line,
+                       bool whole, nn_csv_part *out)
+{
+    memset(out, 0, sizeof *out);
+    loader C = P->L; /* shares the layout, read only */
+    nn_error *err = &out->err;
+    C.c = NULL;
+    C.n = C.cap = C.records = 0;
+    C.x = C.t = NULL;
+    C.lab = NULL;
+    C.fp = NULL;
+    C.info.dropped = C.info.missing_fields = 0;
+    C.strs = NULL;
+    C.first_line = NULL;
+    C.nstr = C.strcap = 0;
+    if (!C.classes) { /* a table of its own; with classes the head's is only read */
+        C.htab = NULL;
+        C.hcap = 0;
+    }
+    int rc = -1;
+    if ((!C.classes && hash_rebuild(&C, NULL, 0, 64) < 0) ||
+        !(C.fp = grow(NULL, C.ncols, sizeof *C.fp))) {
+        oom(&C, err);
+        goto out;
+    }
+    const nn_csv_spec *sp = C.spec;
+    C.c = csv_from_memory(C.name, sp->delimiter ? sp->delimiter : ',', text, n, line);
+    if (!C.c) {
+        oom(&C, err);
+        goto out;
+    }
+    nn_csv_set_skip(C.c, 0, sp->comment);
+    rc = load_rows(&C, err);
+    if (rc == 0 && !whole) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: cannot find where this record ends",
+                     C.name, (unsigned long long)C.c->line);
+        rc = -1;
+    }
+    out->blank_line = C.c->blank_line;
+out:
+    out->rc = rc;
+    out->n = C.n;
+    out->x = C.x;
+    out->t = C.t;
+    out->lab = C.lab;
+    out->dropped = C.info.dropped;
+    out->missing_fields = C.info.missing_fields;
+    out->records = C.records;
+    out->strs = C.strs;
+    out->first_line = C.first_line;
+    out->nstr = C.nstr;
+    if (!C.classes)
+        free(C.htab);
+    free((void *)C.fp);
+    nn_csv_close(C.c);
+    return rc;
+}
+
+void nn_csv_part_free(nn_csv_part *part)
+{
+    if (!part)
+        return;
+    free(part->x);
+    free(part->t);
+    free(part->lab);
+    free_strings(part->strs, part->nstr);
+    free(part->first_line);
+    memset(part, 0, sizeof *part);
+}
+
+int nn_csv_parts_take(nn_csv_parts *P, nn_csv_part *part, nn_error *err)
+{
+    loader *L = &P->L;
+    if (P->blank_line && part->records > 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s:%llu: blank line inside the data", L->name,
+                     (unsigned long long)P->blank_line);
+        return -1;
+    }
+    /* the part's label ids -> the head's, first appearances in file order */
+    if (!L->classes && part->nstr > 0) {
+        uint32_t *map = grow(NULL, part->nstr, sizeof *map);
+        if (!map)
+            return oom(L, err);
+        for (size_t k = 0; k < part->nstr; k++)
+            if (intern_label(L, part->strs[k], strlen(part->strs[k]), part->first_line[k],
+                             &map[k], err) < 0) {
+                free(map);
+                return -1;
+            }
+        for (size_t i = 0; i < part->n; i++)
+            part->lab[i] = map[part->lab[i]] - 1;
+        free(map);
+    }
+    if (part->rc < 0) {
+        if (err)
+            *err = part->err;
+        return -1;
+    }
+    if (part->records > 0 || !P->blank_line)
+        P->blank_line = part->blank_line;
+    P->n += part->n;
+    P->dropped += part->dropped;
+    P->missing_fields += part->missing_fields;
+    return 0;
+}
+
+int nn_csv_parts_finish(nn_csv_parts *P, int32_t **map, size_t *n_map, int32_t *n_classes,
+                        char ***class_names, nn_data_layout *layout, nn_csv_info *info,
+                        nn_error *err)
+{
+    loader *L = &P->L;
+    *map = NULL;
+    *n_map = 0;
+    *n_classes = 0;
+    *class_names = NULL;
+    memset(layout, 0, sizeof *layout);
+    L->n = P->n;
+    L->info.dropped = P->dropped;
+    L->info.missing_fields = P->missing_fields;
+    if (info)
+        *info = L->info;
+    if (load_end(L, err) < 0)
+        return -1;
+    nn_dataset d;
+    memset(&d, 0, sizeof d);
+    if (L->label_col >= 0) {
+        int32_t *cls = NULL;
+        if (!L->classes && !(cls = grow(NULL, L->nstr ? L->nstr : 1, sizeof *cls)))
+            return oom(L, err);
+        if (class_map(L, &d, cls, err) < 0) {
+            free(cls);
+            nn_dataset_free(&d);
+            return -1;
+        }
+        *map = cls;
+        *n_map = cls ? L->nstr : 0;
+    }
+    if (loader_layout(L, layout, err) < 0) {
+        free(*map);
+        *map = NULL;
+        *n_map = 0;
+        nn_dataset_free(&d);
+        return -1;
+    }
+    *n_classes = d.n_classes;
+    *class_names = d.class_names;
+    return 0;
 }

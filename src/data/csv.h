@@ -187,4 +187,87 @@ bool nn_csv_is_na(const char *s, char *const *values, int n);
 /* Skips leading lines and comment lines (see nn_csv_spec) from here on. */
 void nn_csv_set_skip(nn_csv *c, long skip_lines, int comment);
 
+/* --- a file parsed in parts (data/csvcache.c) -----------------------------
+ *
+ * The loader above, cut so that several threads can parse the body of a
+ * file and give the same rows, classes and errors as nn_csv_read_opts:
+ *  - nn_csv_parts_open reads the head as the loader does (skipped lines, a
+ *    count line, the header and the rows "auto" looks at) and stops at a
+ *    record boundary; nn_csv_parts_head hands over the head's rows;
+ *  - the caller reads the rest (nn_csv_parts_rest: bytes already read, and
+ *    the stream to read on from), cuts it at record ends
+ *    (nn_csv_parts_split) and counts its lines (each part's first line);
+ *  - nn_csv_parts_parse parses one part, on any thread (it only reads P);
+ *  - nn_csv_parts_take takes the parts in file order: their label ids
+ *    become the head's, and errors come out in the order one reader would
+ *    find them (a part's own error, or a blank line an earlier part ended
+ *    with);
+ *  - nn_csv_parts_finish makes the end checks and decides the classes.
+ */
+typedef struct nn_csv_parts nn_csv_parts;
+
+/* The rows of one part. */
+typedef struct {
+    size_t n;              /* rows kept */
+    float *x;              /* (n, features) */
+    float *t;              /* (n, targets); NULL without targets */
+    uint32_t *lab;         /* (n,) label ids (the part's own until taken); NULL without */
+    size_t dropped;        /* rows left out for a missing value */
+    size_t missing_fields; /* features stored as NaN */
+    /* for nn_csv_parts_take */
+    int rc;                /* 0, or -1 with err: the part's first error */
+    nn_error err;
+    size_t records;        /* records read */
+    uint64_t blank_line;   /* a blank line at the part's end, 0 if none */
+    char **strs;           /* (nstr) the part's distinct labels, id order */
+    uint64_t *first_line;  /* (nstr) where each is first seen */
+    size_t nstr;
+} nn_csv_part;
+
+/* Opens path (plain or gzip; not "-") and reads its head.  NULL with *err. */
+nn_csv_parts *nn_csv_parts_open(const char *path, const nn_csv_spec *spec,
+                                const nn_csv_opts *o, nn_error *err);
+void nn_csv_parts_close(nn_csv_parts *P);
+
+size_t nn_csv_parts_features(const nn_csv_parts *P);
+int nn_csv_parts_targets(const nn_csv_parts *P);
+bool nn_csv_parts_has_label(const nn_csv_parts *P);
+const char *nn_csv_parts_name(const nn_csv_parts *P);
+
+/* The head's rows (label ids already final), moved into *out: the first
+ * part, to be taken like the others. */
+void nn_csv_parts_head(nn_csv_parts *P, nn_csv_part *out);
+
+/* The input after the head: returns the bytes already read (*n of them,
+ * starting at a record, on line *line), and in *r the stream the rest comes
+ * from (NULL when the input has ended). */
+const char *nn_csv_parts_rest(const nn_csv_parts *P, size_t *n, uint64_t *line,
+                              nn_reader **r);
+
+/* text[0..n) starting at a record: the length of its longest prefix that
+ * ends with a record's line end (quotes and comment lines as the reader
+ * sees them), 0 when there is none. */
+size_t nn_csv_parts_split(const nn_csv_parts *P, const char *text, size_t n);
+
+/* Parses text[0..n), records starting on line `line`, into *out (free with
+ * nn_csv_part_free, also on failure).  `whole`: the text ends with a record
+ * (a cut by nn_csv_parts_split, or the end of the input); when not, a part
+ * parsed to its end is an error.  Returns out->rc. */
+int nn_csv_parts_parse(const nn_csv_parts *P, const char *text, size_t n, uint64_t line,
+                       bool whole, nn_csv_part *out);
+void nn_csv_part_free(nn_csv_part *part);
+
+/* Takes the next part in file order: part->lab becomes final label ids.
+ * 0, or -1 with *err (the part's error, or one found by taking it). */
+int nn_csv_parts_take(nn_csv_parts *P, nn_csv_part *part, nn_error *err);
+
+/* After the last part: the end checks (a count line's rows, rows left),
+ * the classes (*n_classes, *class_names as a nn_dataset holds them) and,
+ * unless the label ids are class indices already, *map (n_map entries,
+ * malloc'd): the class of each label id.  *layout and *info (if not NULL)
+ * as nn_csv_read_opts gives them.  0, or -1 with *err. */
+int nn_csv_parts_finish(nn_csv_parts *P, int32_t **map, size_t *n_map, int32_t *n_classes,
+                        char ***class_names, nn_data_layout *layout, nn_csv_info *info,
+                        nn_error *err);
+
 #endif

@@ -23,7 +23,7 @@ opts() {
     case $1 in
     fuzz_config | fuzz_set) echo "-max_len=4096 -dict=$src/dict/config.dict" ;;
     fuzz_checkpoint) echo "-max_len=4096 -dict=$src/dict/checkpoint.dict" ;;
-    fuzz_csv | fuzz_csv_gz) echo "-max_len=4096 -dict=$src/dict/csv.dict" ;;
+    fuzz_csv | fuzz_csv_gz | fuzz_csvcache) echo "-max_len=4096 -dict=$src/dict/csv.dict" ;;
     fuzz_npy) echo "-max_len=4096 -dict=$src/dict/npy.dict" ;;
     *) echo "-max_len=4096" ;;
     esac
