@@ -92,6 +92,9 @@ typedef struct {
     double max_memory_mb;        /* "data.max_memory_mb", default 4096: "auto" streams a
                                     source larger than this in memory; a stream's windows
                                     stay within it */
+    char *cache_dir;             /* "data.cache_dir" as written; NULL: the checkpoint's
+                                    folder (else the config's) holds a streamed CSV's cache */
+    char *cache_dir_path;        /* resolved */
     int shuffle_buffer;          /* "data.shuffle_buffer", rows of a streaming window; 0
                                     (default): as many as fit in max_memory_mb */
     nn_scale scale;              /* "data.scale", default "auto": unit for integer data,

@@ -159,6 +159,8 @@ void nn_config_free(nn_config *cfg)
     cfg_source_free(&cfg->validation);
     free(cfg->checkpoint);
     free(cfg->checkpoint_path);
+    free(cfg->cache_dir);
+    free(cfg->cache_dir_path);
     free(cfg->config_dir);
     nn_config_defaults(cfg);
 }

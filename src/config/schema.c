@@ -200,6 +200,8 @@ static const cfg_row data_rows[] = {
      .help = "MiB the training data may take in memory (streaming beyond)"},
     {"shuffle_buffer", CFG_INT, AT(nn_config, shuffle_buffer), .min = 0, .max = INT32_MAX,
      .def = 0, .help = "rows shuffled together when streaming; 0: as many as fit"},
+    {"cache_dir", CFG_PATH, AT(nn_config, cache_dir), .resolved = FIELD(nn_config, cache_dir_path),
+     .help = "where a streamed CSV's binary cache is kept"},
     CHECK(cfg_check_validation_fraction),
     CHECK(cfg_check_test_fraction),
     CHECK(cfg_read_sources),

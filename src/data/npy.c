@@ -633,7 +633,7 @@ static int rows_chunk(void *vctx, const unsigned char *p, size_t count, uint64_t
         double v = nn_npy_element(h, p, &inexact);
         uint64_t k = k0 + i;
         if (check) {
-            const char *why = isnan(v) ? "NaN" : isinf(v) ? "infinite"
+            const char *why = isnan(v) ? (c->f->nan_ok ? NULL : "NaN") : isinf(v) ? "infinite"
                               : inexact ? "an integer beyond 2^53, which a double cannot hold "
                                           "exactly" : NULL;
             if (why)
@@ -678,7 +678,7 @@ int nn_npy_read_rows(const nn_npy_file *f, uint64_t first, uint64_t end, nn_dtyp
         }
         for (uint64_t k = 0; k < total; k++) {
             double v = type == NN_DT_F32 ? ((const float *)out)[k] : ((const double *)out)[k];
-            if (!isfinite(v))
+            if (!isfinite(v) && !(isnan(v) && f->nan_ok))
                 return bad_value(f, first + k / h->cols, k % h->cols,
                                  isnan(v) ? "NaN" : "infinite", v, err);
         }

@@ -84,6 +84,8 @@ typedef struct {
     int fd;
     char *name;        /* for messages */
     nn_npy_header h;
+    bool nan_ok;       /* NaN values are missing values, read as they are (a CSV cache
+                          of a source with "missing": "mean"); false after nn_npy_open */
 } nn_npy_file;
 
 /* Opens path, reads and parses its header, and checks the file holds

@@ -26,7 +26,7 @@ static int check_fit(const nn_dataset *d, const nn_source *src, int K, bool regr
 }
 
 /* What reading a CSV file decided, as notes: the header guess, rows left out. */
-static void data_notes(const trainer *t, const nn_source *src, const nn_csv_info *info)
+void nn_trainer_data_notes(const trainer *t, const nn_source *src, const nn_csv_info *info)
 {
     if (src->format != NN_FORMAT_CSV)
         return;
@@ -54,7 +54,7 @@ static int load_validation_set(trainer *t, int K, nn_error *err)
                      !t->train.class_names && !t->regression, &info};
     if (nn_source_load_opts(&t->val, NULL, vs, &o, err) < 0)
         return -1;
-    data_notes(t, vs, &info);
+    nn_trainer_data_notes(t, vs, &info);
     if (t->val.features != t->train.features) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: samples have %zu features, the training data %zu",
                      nn_source_name(vs), t->val.features, t->train.features);
@@ -182,7 +182,7 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
     nn_csv_opts o = {NULL, 0, t->regression ? 0 : K, false, &info};
     if (nn_source_load_opts(&t->train, &t->layout, src, &o, err) < 0)
         return -1;
-    data_notes(t, src, &info);
+    nn_trainer_data_notes(t, src, &info);
     if (check_fit(&t->train, src, K, t->regression, err) < 0)
         return -1;
     if (t->train.n > UINT32_MAX) {

@@ -1,26 +1,44 @@
 /* stream.c - training on a streamed source (trainer.h, data/stream.h): the
  * mode, the opening pass, an epoch's batches and the held-out rows. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data/batch.h"
+#include "data/csvcache.h"
 #include "data/source.h"
 #include "eval/measure.h"
+#include "pool/pool.h"
 #include "train/trainer.h"
+#include "util/clock.h"
 
 /* Rows the opening pass reads at a time. */
 #define OPEN_CHUNK 4096
+
+/* A CSV file (not stdin), which is streamed through its binary cache. */
+static bool csv_file(const nn_source *src)
+{
+    return src->format == NN_FORMAT_CSV && strcmp(src->file_path, "-") != 0;
+}
 
 int nn_trainer_stream_mode(trainer *t, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *src = &cfg->train;
     bool want;
+    struct stat st;
     if (t->resume_known)
         want = t->resume_window != 0;
     else if (cfg->stream == NN_STREAM_ON)
         want = true;
-    else if (cfg->stream == NN_STREAM_OFF || !nn_rowsrc_supported(src) || t->cv_folds)
+    else if (cfg->stream == NN_STREAM_OFF || t->cv_folds)
+        want = false;
+    else if (csv_file(src)) /* auto: the file's size stands for its rows' */
+        want = stat(src->file_path, &st) == 0 &&
+               (double)st.st_size > cfg->max_memory_mb * 1048576.0;
+    else if (!nn_rowsrc_supported(src))
         want = false;
     else {
         /* auto: the size the source would take in memory */
@@ -31,11 +49,13 @@ int nn_trainer_stream_mode(trainer *t, nn_error *err)
         if (!want)
             nn_rowsrc_close(&t->rows);
     }
-    if (want && !nn_rowsrc_supported(src)) {
+    if (want && !nn_rowsrc_supported(src) && !csv_file(src)) {
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: only NPY arrays can be streamed (data.stream); write the data as NPY "
-                     "with: nntrain --convert %s -o PREFIX",
-                     nn_source_name(src), nn_source_name(src));
+                     "%s: only NPY arrays and CSV files can be streamed (data.stream); write the "
+                     "data as NPY with: nntrain --convert %s%s%s -o PREFIX",
+                     nn_source_name(src), nn_source_name(src),
+                     src->format == NN_FORMAT_IDX && src->labels ? "," : "",
+                     src->format == NN_FORMAT_IDX && src->labels ? src->labels : "");
         return -1;
     }
     if (want && t->cv_folds) {
@@ -76,6 +96,67 @@ static int check_chunk_labels(const nn_dataset *d, const uint64_t *rows, int K,
             *top = y;
     }
     return 0;
+}
+
+/* "missing": "mean" (a CSV cache keeps missing features as NaN): each
+ * feature's mean over the training rows, NaN left out, summed in row order
+ * (as nn_dataset_column_means does in memory), into the layout. */
+static int means_pass(trainer *t, nn_error *err)
+{
+    size_t F = t->rows.features;
+    double *sum = calloc(F ? F : 1, sizeof(double));
+    uint64_t *cnt = calloc(F ? F : 1, sizeof(uint64_t));
+    float *means = malloc(sizeof(float) * (F ? F : 1));
+    uint64_t *rows = malloc(sizeof(uint64_t) * OPEN_CHUNK);
+    nn_dataset chunk = {0};
+    nn_stream *pass = NULL;
+    int rc = -1;
+    if (!sum || !cnt || !means || !rows) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        goto out;
+    }
+    if (nn_stream_staging(&chunk, &t->rows, OPEN_CHUNK, err) < 0 ||
+        !(pass = nn_stream_start(&t->plan, NN_ROW_TRAIN, false, 0, 0, err)))
+        goto out;
+    long n;
+    while ((n = nn_stream_next(pass, &chunk, OPEN_CHUNK, rows, err)) > 0) {
+        const float *x = chunk.x;
+        for (long i = 0; i < n; i++)
+            for (size_t j = 0; j < F; j++) {
+                float v = x[(size_t)i * F + j];
+                if (!isnan(v)) {
+                    sum[j] += v;
+                    cnt[j]++;
+                }
+            }
+    }
+    if (n < 0)
+        goto out;
+    for (size_t j = 0; j < F; j++)
+        means[j] = cnt[j] ? (float)(sum[j] / (double)cnt[j]) : 0.0f;
+    free(t->layout.means);
+    t->layout.means = means;
+    t->layout.n_means = F;
+    means = NULL;
+    rc = 0;
+out:
+    nn_stream_stop(pass);
+    nn_dataset_free(&chunk);
+    free(sum);
+    free(cnt);
+    free(means);
+    free(rows);
+    return rc;
+}
+
+/* Rows just read: missing features filled with the training means,
+ * regression targets scaled, as an in-memory set has them. */
+static void prepare_rows(trainer *t, nn_dataset *d)
+{
+    if (t->layout.means && t->layout.n_means == d->features)
+        nn_dataset_fill_missing(d, t->layout.means);
+    if (t->target_mean)
+        nn_targets_scale(d, t->target_mean, t->target_std, true);
 }
 
 /* The opening pass: every row in file order; the labels checked and
@@ -121,6 +202,8 @@ static int opening_pass(trainer *t, int K, nn_error *err)
             break;
         if (!t->regression && check_chunk_labels(&chunk, rows, K, &t->rows, &top, err) < 0)
             goto out;
+        if (t->layout.means)
+            nn_dataset_fill_missing(&chunk, t->layout.means);
         size_t m = 0;
         for (long i = 0; i < n; i++)
             if (nn_holdout_kind(t->plan.seed, t->plan.val_fraction, t->plan.test_fraction,
@@ -133,7 +216,7 @@ static int opening_pass(trainer *t, int K, nn_error *err)
     nn_scaler_acc_result(&sa, t->stream_shift, t->stream_mult);
     if (targets)
         nn_target_acc_result(&ta, t->stream_tmean, t->stream_tstd);
-    if (!t->regression)
+    if (!t->regression && top + 1 > t->train.n_classes)
         t->train.n_classes = top + 1;
     rc = 0;
 out:
@@ -147,10 +230,78 @@ out:
     return rc;
 }
 
+/* The folder of a path ("." for a bare name), malloc'd. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* A streamed CSV: parsed into its binary cache (data.cache_dir, else the
+ * checkpoint's folder, else the config's) when the cache is missing or
+ * stale, then read from the cache, whose class names and layout become the
+ * run's. */
+static int open_csv_cache(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_source *src = &cfg->train;
+    char *dir = cfg->cache_dir_path      ? strdup(cfg->cache_dir_path)
+                : cfg->checkpoint_path ? folder_of(cfg->checkpoint_path)
+                                       : strdup(cfg->config_dir ? cfg->config_dir : ".");
+    if (!dir) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    nn_csv_info info;
+    nn_csv_opts o = {NULL, 0, t->regression ? 0 : K, false, &info};
+    int threads = nn_pool_threads_for(1e30);
+    nn_csv_cache_opts co = {threads, t->o->on_batch ? stderr : NULL, 0};
+    nn_csv_cache c;
+    double t0 = nn_now();
+    int rc = nn_csv_cache_get(src, &o, dir, &co, &c, err);
+    free(dir);
+    if (rc < 0)
+        return -1;
+    double secs = nn_now() - t0;
+    struct stat st;
+    double mb = stat(src->file_path, &st) == 0 ? (double)st.st_size / 1e6 : 0;
+    if (c.built)
+        nn_trainer_note(t, "note: %s: parsed into the cache %s (%zu rows, %.1f MB) in %.1f s, "
+                           "%.0f MB/s with %d thread%s",
+                        nn_source_name(src), c.x_path, c.rows, mb, secs,
+                        secs > 0 ? mb / secs : 0.0, threads, threads == 1 ? "" : "s");
+    else
+        nn_trainer_note(t, "note: %s: read from its cache %s", nn_source_name(src), c.x_path);
+    nn_trainer_data_notes(t, src, &c.info);
+    rc = nn_csv_cache_source(&c, &t->cache_src, err);
+    if (rc == 0)
+        rc = nn_rowsrc_open(&t->rows, &t->cache_src, err);
+    if (rc == 0) {
+        nn_data_layout_free(&t->layout);
+        t->layout = c.layout;
+        memset(&c.layout, 0, sizeof c.layout);
+        if (t->layout.missing == NN_MISSING_MEAN)
+            for (int i = 0; i < t->rows.n_parts; i++)
+                t->rows.x[i].nan_ok = true;
+        t->cache_classes = c.class_names;
+        t->cache_n_classes = c.class_names ? c.n_classes : 0;
+        c.class_names = NULL;
+    }
+    nn_csv_cache_free(&c);
+    return rc;
+}
+
 int nn_trainer_stream_open(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *src = &cfg->train;
+    bool csv = csv_file(src);
+    if (csv && open_csv_cache(t, K, err) < 0)
+        return -1;
     if (!t->rows.x && nn_rowsrc_open(&t->rows, src, err) < 0)
         return -1;
     const nn_rowsrc *r = &t->rows;
@@ -162,10 +313,16 @@ int nn_trainer_stream_open(trainer *t, int K, nn_error *err)
     d->ndim = r->ndim;
     memcpy(d->dims, r->dims, sizeof d->dims);
     d->n_targets = r->has_targets ? r->n_targets : 0;
-    memset(&t->layout, 0, sizeof t->layout);
-    t->layout.format = src->format;
-    t->layout.label_col = -1;
-    t->layout.n_targets = d->n_targets;
+    if (!csv) {
+        nn_data_layout_free(&t->layout);
+        memset(&t->layout, 0, sizeof t->layout);
+        t->layout.format = src->format;
+        t->layout.label_col = -1;
+        t->layout.n_targets = d->n_targets;
+    }
+    d->class_names = t->cache_classes; /* the CSV's string labels: the set owns them now */
+    t->cache_classes = NULL;
+    d->n_classes = t->cache_n_classes;
     if (t->regression ? d->n_targets != K : r->has_targets) {
         if (t->regression)
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: %d target columns for %d output units",
@@ -185,6 +342,8 @@ int nn_trainer_stream_open(trainer *t, int K, nn_error *err)
     t->n_test = (size_t)t->plan.total[NN_ROW_TEST];
     t->scale = nn_scale_resolve(cfg->scale, r->type);
     if (nn_stream_staging(&t->stage, r, (size_t)cfg->batch_size, err) < 0)
+        return -1;
+    if (t->layout.missing == NN_MISSING_MEAN && means_pass(t, err) < 0)
         return -1;
     return opening_pass(t, K, err);
 }
@@ -209,8 +368,7 @@ int nn_trainer_stream_batch(trainer *t, int B, nn_error *err)
                      nn_source_name(&t->cfg->train), n, B);
         return -1;
     }
-    if (t->target_mean)
-        nn_targets_scale(&t->stage, t->target_mean, t->target_std, true);
+    prepare_rows(t, &t->stage);
     return 0;
 }
 
@@ -236,8 +394,7 @@ int nn_trainer_stream_measure(trainer *t, int kind, nn_result *out, nn_error *er
             rc = (int)n;
             break;
         }
-        if (t->target_mean)
-            nn_targets_scale(&t->stage, t->target_mean, t->target_std, true);
+        prepare_rows(t, &t->stage);
         rc = nn_measure_add(t->model, &acc, &t->stage, NULL, (size_t)n, t->shift, t->mult, &ls,
                             t->regression, err);
     }
@@ -253,6 +410,11 @@ void nn_trainer_stream_free(trainer *t)
     nn_trainer_stream_end(t);
     nn_stream_plan_free(&t->plan);
     nn_rowsrc_close(&t->rows);
+    nn_source_clear(&t->cache_src);
+    for (int32_t i = 0; t->cache_classes && i < t->cache_n_classes; i++)
+        free(t->cache_classes[i]);
+    free(t->cache_classes);
+    t->cache_classes = NULL;
     nn_dataset_free(&t->stage);
     free(t->stream_shift);
     free(t->stream_mult);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "checkpoint/checkpoint.h"
+#include "data/csv.h"
 #include "data/dataset.h"
 #include "data/rowsrc.h"
 #include "data/stream.h"
@@ -49,6 +50,9 @@ typedef struct {
     /* a streamed training source (stream.c): train holds its description
      * only (x, labels and targets NULL), the rows come from `pass` */
     bool streaming;
+    nn_source cache_src;         /* a streamed CSV: its binary cache, as an NPY source */
+    char **cache_classes;        /* its class names until the set takes them */
+    int32_t cache_n_classes;
     nn_rowsrc rows;
     nn_stream_plan plan;
     nn_stream *pass;             /* the running epoch's, or NULL */
@@ -98,6 +102,9 @@ typedef struct {
 /* data.c: loads the training data (and the validation set or split) for a
  * model with K outputs into t. */
 int nn_trainer_load_data(trainer *t, int K, nn_error *err);
+/* data.c: what reading a CSV file decided, as notes (the header guess,
+ * rows left out). */
+void nn_trainer_data_notes(const trainer *t, const nn_source *src, const nn_csv_info *info);
 /* data.c: regression targets standardised by mean[K] and std[K] (copied
  * into t), in the training set and in a separate validation set. */
 int nn_trainer_scale_targets(trainer *t, const double *mean, const double *std, nn_error *err);

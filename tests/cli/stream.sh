@@ -94,6 +94,32 @@ a=$("$NN" --predict --checkpoint rm.ckpt --data d-x.npy | md5sum)
 b=$("$NN" --predict --checkpoint rs.ckpt --data d-x.npy | md5sum)
 [ "$a" = "$b" ] && ok || bad "streamed regression (scaled targets) differs from in memory"
 
+# --- CSV: parsed once into a binary cache, then read from it ---------------------------
+# string labels, missing values filled with the training means
+awk 'BEGIN { srand(5); split("ant bee cat", nm, " "); print "a,b,c,kind";
+    for (i = 0; i < 3000; i++) { k = int(rand() * 3); a = k + rand() * 2; if (i % 97 == 5) a = "NA";
+        printf "%s,%.3f,%.3f,%s\n", a, -k + rand() * 3, rand(), nm[k + 1] } }' >s.csv
+mkdir -p cache
+cfg cm.json false 4096 false '' '' '{"path": "s.csv", "missing": "mean"}'
+cfg cs.json true 0.01 false ', "cache_dir": "cache"' '' '{"path": "s.csv", "missing": "mean"}'
+run "CSV in memory" 0 "$NN" --quiet cm.json && ok
+run "CSV streamed, first run" 0 "$NN" cs.json && err_has "CSV cache built" "note: s.csv: parsed into the cache cache/s.csv-"
+"$NN" --predict --checkpoint cm.ckpt --data s.csv >cm.txt
+"$NN" --predict --checkpoint cs.ckpt --data s.csv >cs.txt
+if [ -s cm.txt ] && cmp -s cm.txt cs.txt && grep -q '^bee$' cs.txt; then ok
+else bad "a CSV streamed through its cache differs from in memory (or lost its class names)"; fi
+run "CSV streamed, second run" 0 "$NN" cs.json && err_has "CSV cache reused" "note: s.csv: read from its cache cache/s.csv-"
+"$NN" --predict --checkpoint cs.ckpt --data s.csv | cmp -s - cm.txt && ok || bad "the reused cache gives another model"
+# the same size, another content: rebuilt
+sed 's/^1\./2./' s.csv >s2.csv && mv s2.csv s.csv
+run "CSV changed" 0 "$NN" cs.json && err_has "CSV changed: cache rebuilt" "note: s.csv: parsed into the cache"
+# another parse option: another cache
+cfg cd.json true 0.01 false ', "cache_dir": "cache"' '' '{"path": "s.csv", "missing": "drop"}'
+run "CSV other option" 0 "$NN" cd.json && err_has "other option: its own cache" "note: s.csv: parsed into the cache"
+[ "$(ls cache/*.key | wc -l)" -eq 2 ] && ok || bad "expected two caches: $(ls cache)"
+cfg cu.json true 0.01 false ', "cache_dir": "/proc/nntrain-no"' '' '{"path": "s.csv"}'
+run "unwritable cache dir" 1 "$NN" --quiet cu.json && err_has "unwritable cache dir" "nntrain: /proc/nntrain-no"
+
 # --- an epoch resumed in its middle ---------------------------------------------------
 # a longer run: 30000 rows
 awk 'BEGIN { srand(3); print "a,b,c,d,label";
@@ -142,9 +168,12 @@ done
 [ "$mid" -ge 1 ] && ok || bad "no trial stopped inside an epoch (of 5)"
 
 # --- errors ------------------------------------------------------------------------------
-cfg e1.json true 4096 true '' '' '{"path": "d.csv"}'
-run "stream a CSV" 1 "$NN" --quiet e1.json &&
-    err_is "stream a CSV" "nntrain: d.csv: only NPY arrays can be streamed (data.stream); write the data as NPY with: nntrain --convert d.csv -o PREFIX"
+# a tiny IDX pair: 4 images of 2 bytes, 4 labels
+printf '\000\000\010\002\000\000\000\004\000\000\000\002\001\002\003\004\005\006\007\010' >i.idx
+printf '\000\000\010\001\000\000\000\004\000\001\002\000' >l.idx
+cfg e1.json true 4096 true '' '' '{"images": "i.idx", "labels": "l.idx"}'
+run "stream IDX" 1 "$NN" --quiet e1.json &&
+    err_is "stream IDX" "nntrain: i.idx: only NPY arrays and CSV files can be streamed (data.stream); write the data as NPY with: nntrain --convert i.idx,l.idx -o PREFIX"
 cfg e2.json true 0.01 true ', "shuffle_buffer": 100000'
 run "shuffle buffer too big" 1 "$NN" --quiet e2.json &&
     err_is "shuffle buffer too big" "nntrain: d-x.npy: data.shuffle_buffer of 100000 rows of 24 bytes does not fit twice (the window in use and the next) in data.max_memory_mb (0.01 MB)"
