@@ -33,7 +33,8 @@ static const struct {
     {"comment", CSV_, "a character starting lines to ignore"},
     {"na_values", CSV_, "the fields that mean a missing value"},
     {"missing", CSV_, "what a missing value does: \"error\", \"drop\" or \"mean\""},
-    {"classes", CSV_, "the class names in class order"},
+    {"classes", CSV_ | NPY_, "the class names in class order (NPY: of the labels 0, 1, ...; "
+                             "in the first shard)"},
     {"images", IDX_, "an IDX images file"},
     {"labels", IDX_ | NPY_, "an IDX labels file, or an NPY array of class indices"},
     {"npy", NPY_, "an NPY array of samples (with \"labels\" or \"targets\")"},
@@ -91,6 +92,9 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
         return cfg_fail_nomem(p);
     return 0;
 }
+
+static int parse_strings(const cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
+                         bool distinct, int max, char ***out, int *n);
 
 /* One NPY shard {"npy", "labels" | "targets"} at `path` into *part;
  * *targets says which of the two it has. */
@@ -171,6 +175,21 @@ static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *pat
         bool targets = false;
         if (parse_npy_part(p, e, sub, &src->parts[i], &targets) < 0)
             return -1;
+        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(e, "classes");
+        if (cl) { /* the names of labels 0, 1, ... (what --convert writes to
+                     PREFIX-classes.json), given once, in the first shard */
+            char csub[340];
+            snprintf(csub, sizeof csub, "%s.classes", sub);
+            if (i > 0)
+                return cfg_fail_at(p, cfg_key_loc(p, cl), "\"%s\": the class names go in the "
+                                   "first shard only", csub);
+            if (targets)
+                return cfg_fail_at(p, cfg_key_loc(p, cl), "\"%s\" is for labels, not "
+                                   "regression targets", csub);
+            if (parse_strings(p, cl, csub, true, true, 65536, &src->csv.class_list,
+                              &src->csv.n_class_list) < 0)
+                return -1;
+        }
         if (i == 0)
             src->npy_targets = targets;
         else if (targets != src->npy_targets)
@@ -575,6 +594,14 @@ static bool add_npy_source(cJSON *data, const char *key, const nn_source *s)
         if (!cJSON_AddStringToObject(o, "npy", s->parts[i].x) ||
             !cJSON_AddStringToObject(o, s->npy_targets ? "targets" : "labels", s->parts[i].y))
             return false;
+        if (i == 0 && s->csv.n_class_list > 0) {
+            cJSON *cl = cJSON_AddArrayToObject(o, "classes");
+            for (int k = 0; cl && k < s->csv.n_class_list; k++)
+                if (!cJSON_AddItemToArray(cl, cJSON_CreateString(s->csv.class_list[k])))
+                    return false;
+            if (!cl)
+                return false;
+        }
         if (!list)
             break;
     }

@@ -99,6 +99,12 @@ typedef struct {
  * nn_npy_read_rows) into one data set; the shards must agree on the
  * features per row (and targets per row), and each labels or targets array
  * on its samples' row count. */
+/* An NPY source's "classes" (s->csv.class_list) as d's class names and
+ * count, when it has them: the largest label `top` must have a name
+ * ("y.npy: label 3 has no name: "classes" names 3 classes (labels 0 to 2)").
+ * 0, or -1 with *err. */
+int nn_npy_class_names(nn_dataset *d, const nn_source *s, int32_t top, nn_error *err);
+
 extern const nn_format nn_format_idx;
 extern const nn_format nn_format_npy;
 extern const nn_format nn_format_csv;

@@ -16,6 +16,31 @@ static bool npy_recognise(const unsigned char *h, size_t n)
     return n >= NN_NPY_MAGIC_LEN && memcmp(h, NN_NPY_MAGIC, NN_NPY_MAGIC_LEN) == 0;
 }
 
+int nn_npy_class_names(nn_dataset *d, const nn_source *s, int32_t top, nn_error *err)
+{
+    int n = s->csv.n_class_list;
+    if (n == 0)
+        return 0;
+    if (top >= n) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: label %d has no name: \"classes\" names %d class%s (labels 0 to %d)",
+                     nn_source_labels_name(s), (int)top, n, n == 1 ? "" : "es", n - 1);
+        return -1;
+    }
+    d->class_names = calloc((size_t)n, sizeof *d->class_names);
+    if (!d->class_names) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    d->n_classes = n;
+    for (int i = 0; i < n; i++)
+        if (!(d->class_names[i] = strdup(s->csv.class_list[i]))) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
 /* The whole source, read through the in-place reader (rowsrc.h) that a
  * streamed training uses too: the samples become the shards' common storage
  * type, or double when they differ. */
@@ -74,6 +99,8 @@ static int npy_load(nn_dataset *d, nn_data_layout *layout, const nn_source *s,
             if (d->labels[i] > top)
                 top = d->labels[i];
         d->n_classes = top + 1;
+        if (nn_npy_class_names(d, s, top, err) < 0)
+            goto fail;
     }
     nn_rowsrc_close(&r);
     return 0;

@@ -8,6 +8,7 @@
 
 #include "data/batch.h"
 #include "data/csvcache.h"
+#include "data/format.h"
 #include "data/source.h"
 #include "eval/measure.h"
 #include "pool/pool.h"
@@ -218,6 +219,9 @@ static int opening_pass(trainer *t, int K, nn_error *err)
         nn_target_acc_result(&ta, t->stream_tmean, t->stream_tstd);
     if (!t->regression && top + 1 > t->train.n_classes)
         t->train.n_classes = top + 1;
+    if (!t->regression && !t->train.class_names &&
+        nn_npy_class_names(&t->train, &t->cfg->train, top, err) < 0)
+        goto out;
     rc = 0;
 out:
     nn_stream_stop(pass);

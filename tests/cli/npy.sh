@@ -212,5 +212,21 @@ run convert-bad-data 1 "$NN" --convert "$T/nan.npy,$T/n-y.npy" -o "$T/z" &&
 run predict-needs-pair 2 "$NN" --eval --checkpoint "$T/npy.ckpt" --data "$T/n-x.npy" &&
     err_has predict-needs-pair "an NPY array needs its labels or targets: give X.npy,Y.npy"
 
+# class names: "classes" beside the labels, as --convert's PREFIX-classes.json lists them
+"$NN" --convert "$T/d.csv" -o "$T/cn" 2>/dev/null || bad "convert for classes"
+cat >"$T/cn.json" <<EOF
+{"seed": 3, "data": {"train": {"npy": "cn-x.npy", "labels": "cn-y.npy", "classes": $(cat "$T/cn-classes.json")}},
+ "model": {"layers": [{"units": 8, "activation": "tanh"}, {"units": 3}]},
+ "training": {"epochs": 3, "batch_size": 7}, "checkpoint": {"path": "cn.ckpt"}}
+EOF
+run npy-classes 0 "$NN" --quiet "$T/cn.json" && ok
+run npy-classes-predict 0 "$NN" --predict --checkpoint "$T/cn.ckpt" --data "$T/cn-x.npy" &&
+    out_has npy-classes-predict "bee"
+sed 's/"classes": \[\([^]]*\),"cat"\]/"classes": [\1]/' "$T/cn.json" >"$T/cn2.json"
+run npy-classes-short 1 "$NN" --quiet "$T/cn2.json" &&
+    err_has npy-classes-short "cn-y.npy: label 2 has no name: \"classes\" names 2 classes (labels 0 to 1)"
+sed 's/"labels": "cn-y.npy"/"targets": "cn-y.npy"/' "$T/cn.json" >"$T/cn3.json"
+run npy-classes-targets 2 "$NN" --quiet "$T/cn3.json" && err_has npy-classes-targets '"data.train.classes" is for labels, not regression targets'
+
 echo "npy: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
