@@ -7,28 +7,33 @@
 #include "data/batch.h"
 #include "nn/loss.h"
 
+int nn_check_label(int32_t y, int K, const char *name, unsigned long long item, nn_error *err)
+{
+    if (K == 1 && y > 1) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: label %d at item %llu does not fit the model's single output "
+                     "unit (a one-unit model is a binary classifier: labels 0 and 1)",
+                     name, (int)y, item);
+        return -1;
+    }
+    if (K > 1 && y >= K) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: label %d at item %llu is beyond the model's %d output units", name,
+                     (int)y, item, K);
+        return -1;
+    }
+    return 0;
+}
+
 int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err)
 {
     if (!d->labels) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: the data has no labels", name);
         return -1;
     }
-    for (size_t i = 0; i < d->n; i++) {
-        int32_t y = d->labels[i];
-        if (K == 1 && y > 1) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: label %d at item %zu does not fit the model's single output "
-                         "unit (a one-unit model is a binary classifier: labels 0 and 1)",
-                         name, (int)y, i);
+    for (size_t i = 0; i < d->n; i++)
+        if (nn_check_label(d->labels[i], K, name, (unsigned long long)i, err) < 0)
             return -1;
-        }
-        if (K > 1 && y >= K) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: label %d at item %zu is beyond the model's %d output units", name,
-                         (int)y, i, K);
-            return -1;
-        }
-    }
     return 0;
 }
 

@@ -45,5 +45,7 @@ int nn_measure_add(nn_model *m, nn_acc *acc, const nn_dataset *d, const uint32_t
 /* Checks that every label of d fits a model with K outputs (K > 1: label <
  * K; K == 1: label 0 or 1).  `name` is the labels file, for the message. */
 int nn_check_labels(const nn_dataset *d, int K, const char *name, nn_error *err);
+/* The same for one label y, at row `item` of the file `name`. */
+int nn_check_label(int32_t y, int K, const char *name, unsigned long long item, nn_error *err);
 
 #endif

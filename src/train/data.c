@@ -84,17 +84,9 @@ static int load_validation(trainer *t, int K, nn_error *err)
     return load_validation_set(t, K, err);
 }
 
-/* A streamed training source: its rows stay on disk; held-out rows follow
- * the rule of data/stream.h. */
-static int load_streamed(trainer *t, int K, nn_error *err)
+/* Training rows left after the held-out ones, and a width the model takes. */
+static int check_rows(const trainer *t, const nn_source *src, nn_error *err)
 {
-    const nn_config *cfg = t->cfg;
-    const nn_source *src = &cfg->train;
-    if (nn_trainer_stream_open(t, K, err) < 0)
-        return -1;
-    t->val_set = NULL;
-    if (cfg->has_validation && load_validation_set(t, K, err) < 0)
-        return -1;
     if (t->n_train == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME,
                      "%s: no training samples left after taking %zu for validation and %zu "
@@ -108,6 +100,20 @@ static int load_streamed(trainer *t, int K, nn_error *err)
         return -1;
     }
     return 0;
+}
+
+/* A streamed training source: its rows stay on disk; held-out rows follow
+ * the rule of data/stream.h. */
+static int load_streamed(trainer *t, int K, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_source *src = &cfg->train;
+    if (nn_trainer_stream_open(t, K, err) < 0)
+        return -1;
+    t->val_set = NULL;
+    if (cfg->has_validation && load_validation_set(t, K, err) < 0)
+        return -1;
+    return check_rows(t, src, err);
 }
 
 /* --cv: the fold's rows are the test rows, the others the pool that the
@@ -216,21 +222,11 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
             return -1;
         t->val_set = &t->train;
     }
-    if (t->n_train == 0) {
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: no training samples left after taking %zu for validation and %zu "
-                     "for testing",
-                     nn_source_name(src), t->n_val, t->n_test);
+    if (check_rows(t, src, err) < 0)
         return -1;
-    }
     if (src->format == NN_FORMAT_CSV && src->csv.missing == NN_MISSING_MEAN &&
         impute(t, &info, err) < 0)
         return -1;
-    if (t->train.features > NN_MAX_FEATURES) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: %zu features, at most %d are supported",
-                     nn_source_name(src), t->train.features, NN_MAX_FEATURES);
-        return -1;
-    }
     return 0;
 }
 

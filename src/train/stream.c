@@ -80,19 +80,8 @@ static int check_chunk_labels(const nn_dataset *d, const uint64_t *rows, int K,
         const char *name = src->y[p].name;
         unsigned long long item = (unsigned long long)(rows[i] - src->first[p]);
         int32_t y = d->labels[i];
-        if (K == 1 && y > 1) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: label %d at item %llu does not fit the model's single output "
-                         "unit (a one-unit model is a binary classifier: labels 0 and 1)",
-                         name, (int)y, item);
+        if (nn_check_label(y, K, name, item, err) < 0)
             return -1;
-        }
-        if (K > 1 && y >= K) {
-            nn_error_set(err, NN_EXIT_RUNTIME,
-                         "%s: label %d at item %llu is beyond the model's %d output units", name,
-                         (int)y, item, K);
-            return -1;
-        }
         if (y > *top)
             *top = y;
     }
