@@ -179,6 +179,7 @@ void nn_train_report_init(nn_train_report *r, nn_train_opts *o, bool json, bool 
     o->on_start = on_start;
     o->on_epoch = on_epoch;
     o->on_batch = progress ? on_batch : NULL;
+    o->progress = progress ? diag : NULL;
     o->on_profile = on_profile;
     o->on_note = on_note;
     o->on_end = on_end;

@@ -252,7 +252,7 @@ static int open_csv_cache(trainer *t, int K, nn_error *err)
     nn_csv_info info;
     nn_csv_opts o = {NULL, 0, t->regression ? 0 : K, false, &info};
     int threads = nn_pool_threads_for(1e30);
-    nn_csv_cache_opts co = {threads, t->o->on_batch ? stderr : NULL, 0};
+    nn_csv_cache_opts co = {threads, t->o->progress, 0};
     nn_csv_cache c;
     double t0 = nn_now();
     int rc = nn_csv_cache_get(src, &o, dir, &co, &c, err);

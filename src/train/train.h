@@ -114,6 +114,9 @@ typedef struct {
     void (*on_start)(void *ctx);
     void (*on_epoch)(void *ctx, const nn_epoch_report *r);
     void (*on_batch)(void *ctx, const nn_batch_report *r);
+    /* a terminal (a FILE *) where parsing a streamed CSV into its cache draws
+     * a progress line; NULL: none */
+    void *progress;
     void (*on_profile)(void *ctx, const nn_profile_report *r);
     /* a note for the user, one line without "nntrain: " ("no checkpoint.path
      * in the config, ...", "early stopping after epoch 7: ...") */
