@@ -517,6 +517,69 @@ START_TEST(test_csvcache_gzip_and_source)
 }
 END_TEST
 
+START_TEST(test_csvcache_decimals_as_the_number_parser_reads_them)
+{
+    /* the loader's inline path for plain decimals and integers gives what
+     * nn_csv_parse_number (the general path) gives, rounded to float */
+    static const char *const fields[] = {
+        "0", "-0", "7", "-7", "123456789", "1234567890", "9007199254740992",
+        "9007199254740993", "1234567890123456789", "12345678901234567890", "0.1", "-0.1",
+        ".5", "-.5", "5.", "-5.", "0.000001", "-0.123456", "3.4028234", "1.00000005960464477",
+        "16777217", "0.30000000000000004", "123.456e1", "+1.5", " 2.5", "1e-45",
+        "0.00000000000000000001", "99999999999999999.5", "0.1234567890123456789"};
+    size_t n = sizeof fields / sizeof fields[0];
+    char text[2048];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "\"%s\",%zu\n", fields[i], i);
+    const char *p = nn_test_put("dec.csv", text);
+    nn_csv_spec s = spec_label_last();
+    s.header = NN_HEADER_NO;
+    nn_dataset d;
+    nn_error err = {0};
+    ck_assert_msg(nn_csv_read(&d, NULL, p, &s, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d.n, n);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        ck_assert_int_eq(nn_csv_parse_number(fields[i], &v), 0);
+        float want = (float)v, got = ((float *)d.x)[i];
+        ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s: %a, want %a", fields[i],
+                      (double)got, (double)want);
+    }
+    nn_dataset_free(&d);
+    /* and random ones of every length */
+    uint64_t r = 42;
+    k = 0;
+    char *big = malloc(200 * 40);
+    double vals[200];
+    for (int i = 0; i < 200; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int digits = 1 + (int)(r >> 60) % 19, frac = (int)(r >> 50) % (digits + 1);
+        char num[40];
+        size_t m = 0;
+        if (r & 1)
+            num[m++] = '-';
+        for (int j = 0; j < digits; j++) {
+            if (j == digits - frac)
+                num[m++] = '.';
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            num[m++] = (char)('0' + (r >> 59) % 10);
+        }
+        num[m] = '\0';
+        ck_assert_int_eq(nn_csv_parse_number(num, &vals[i]), 0);
+        k += (size_t)sprintf(big + k, "%s,0\n", num);
+    }
+    p = nn_test_put("dec2.csv", big);
+    free(big);
+    ck_assert_msg(nn_csv_read(&d, NULL, p, &s, NULL, 0, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < 200; i++) {
+        float want = (float)vals[i], got = ((float *)d.x)[i];
+        ck_assert(memcmp(&want, &got, sizeof want) == 0);
+    }
+    nn_dataset_free(&d);
+}
+END_TEST
+
 Suite *csvcache_suite(void)
 {
     Suite *s = suite_create("csvcache");
@@ -533,6 +596,7 @@ Suite *csvcache_suite(void)
     tcase_add_test(t, test_csvcache_key_round_trip_and_strict);
     tcase_add_test(t, test_csvcache_split_respects_quotes);
     tcase_add_test(t, test_csvcache_gzip_and_source);
+    tcase_add_test(t, test_csvcache_decimals_as_the_number_parser_reads_them);
     suite_add_tcase(s, t);
     return s;
 }

@@ -950,7 +950,7 @@ static int run_parts(builder *b, int threads, nn_error *err)
         if (written < b->filled && w->state == SLOT_DONE) {
             pthread_mutex_unlock(&b->mu);
             int k = write_part(b, &w->part, err);
-            nn_csv_part_free(&w->part);
+            nn_csv_part_reset(&w->part); /* its arrays serve the slot's next part */
             pthread_mutex_lock(&b->mu);
             if (k < 0)
                 break;
