@@ -547,14 +547,17 @@ START_TEST(test_csvcache_decimals_as_the_number_parser_reads_them)
                       (double)got, (double)want);
     }
     nn_dataset_free(&d);
-    /* and random ones of every length */
+    /* and random ones of every length, most of them short (the float
+     * division path: below 2^24 with up to 10 decimals) */
+    enum { N = 20000 };
     uint64_t r = 42;
     k = 0;
-    char *big = malloc(200 * 40);
-    double vals[200];
-    for (int i = 0; i < 200; i++) {
+    char *big = malloc((size_t)N * 32);
+    double *vals = malloc(N * sizeof *vals);
+    for (int i = 0; i < N; i++) {
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        int digits = 1 + (int)(r >> 60) % 19, frac = (int)(r >> 50) % (digits + 1);
+        int digits = i % 4 ? 1 + (int)(r >> 60) % 8 : 1 + (int)(r >> 59) % 19;
+        int frac = (int)(r >> 50) % (digits + 1);
         char num[40];
         size_t m = 0;
         if (r & 1)
@@ -572,10 +575,13 @@ START_TEST(test_csvcache_decimals_as_the_number_parser_reads_them)
     p = nn_test_put("dec2.csv", big);
     free(big);
     ck_assert_msg(nn_csv_read(&d, NULL, p, &s, NULL, 0, &err) == 0, "%s", err.msg);
-    for (int i = 0; i < 200; i++) {
+    ck_assert_uint_eq(d.n, N);
+    for (int i = 0; i < N; i++) {
         float want = (float)vals[i], got = ((float *)d.x)[i];
-        ck_assert(memcmp(&want, &got, sizeof want) == 0);
+        ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "row %d: %a, want %a", i,
+                      (double)got, (double)want);
     }
+    free(vals);
     nn_dataset_free(&d);
 }
 END_TEST

@@ -688,6 +688,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+static const float pow10f_exact[11] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+                                        1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+
 static int is_digit(unsigned char ch)
 {
     return ch >= '0' && ch <= '9';
@@ -1042,9 +1045,21 @@ static inline int field_float(loader *L, const char *s, size_t i, uint64_t line,
         if (*p == '.')
             for (p++; is_digit(*p); p++, nd++, nfrac++)
                 d = d * 10 + (uint64_t)(*p - '0');
+        if (*p == '\0' && nd > 0 && d < ((uint64_t)1 << 24) && nfrac <= 10) {
+            /* d and 10^nfrac are exact floats, and rounding their quotient
+             * to double first (53 >= 2 * 24 + 2 bits) then to float gives
+             * the float division's result (Figueroa, "When is double
+             * rounding innocuous?", 1995): the same value, faster */
+            float f = (float)d / pow10f_exact[nfrac];
+            uint32_t bits; /* -f when neg, without a branch on a coin toss */
+            memcpy(&bits, &f, sizeof bits);
+            bits ^= (uint32_t)neg << 31;
+            memcpy(out, &bits, sizeof bits);
+            return 0;
+        }
         if (*p == '\0' && nd > 0 && nd <= 19 && d <= ((uint64_t)1 << 53)) {
             double v = nfrac ? (double)d / pow10_exact[nfrac] : (double)d; /* nfrac <= 19 */
-            uint64_t bits; /* -v when neg, without a branch on a coin toss */
+            uint64_t bits; /* -v when neg */
             memcpy(&bits, &v, sizeof bits);
             bits ^= (uint64_t)neg << 63;
             memcpy(&v, &bits, sizeof v);
