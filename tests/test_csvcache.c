@@ -8,7 +8,9 @@
 #define _GNU_SOURCE /* utimensat, in <sys/stat.h> */
 #include "tests.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +113,7 @@ static void check_same(const char *text, const nn_csv_spec *sp, int units)
         for (size_t c = 0; c < N_CHUNKS; c++) {
             char dir[4200];
             snprintf(dir, sizeof dir, "%s", nn_test_tmpdir());
-            nn_csv_cache_opts co = {threads, NULL, chunks[c]};
+            nn_csv_cache_opts co = {.threads = threads, .chunk_bytes = chunks[c]};
             nn_csv_cache cache;
             ck_assert_msg(nn_csv_cache_get(&src, &o, dir, &co, &cache, &err) == 0,
                           "threads %d chunk %zu: %s", threads, chunks[c], err.msg);
@@ -158,7 +160,7 @@ static void check_same_error(const char *text, const nn_csv_spec *sp, int units,
         ck_assert_str_eq(want.msg, nn_test_fmt("%s%s", p, tail));
     for (int threads = 1; threads <= 3; threads++)
         for (size_t c = 0; c < N_CHUNKS; c++) {
-            nn_csv_cache_opts co = {threads, NULL, chunks[c]};
+            nn_csv_cache_opts co = {.threads = threads, .chunk_bytes = chunks[c]};
             nn_csv_cache cache;
             nn_error err = {0};
             ck_assert_int_eq(nn_csv_cache_get(&src, &o, nn_test_tmpdir(), &co, &cache, &err), -1);
@@ -276,7 +278,7 @@ START_TEST(test_csvcache_reused_and_invalidated)
     nn_csv_spec s = spec_label_last();
     nn_source src = csv_source(path, &s);
     nn_csv_opts o = {NULL, 0, 0, false, NULL};
-    nn_csv_cache_opts co = {2, NULL, 4};
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 4};
     nn_csv_cache c;
     nn_error err = {0};
     ck_assert_msg(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0, "%s", err.msg);
@@ -495,7 +497,7 @@ START_TEST(test_csvcache_gzip_and_source)
     nn_error err = {0};
     ck_assert(nn_source_load_opts(&want, NULL, &src, &o, &err) == 0);
     nn_csv_cache c;
-    nn_csv_cache_opts co = {2, NULL, 3};
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 3};
     ck_assert_msg(nn_csv_cache_get(&src, &o, nn_test_path("c"), &co, &c, &err) == 0, "%s",
                   err.msg);
     ck_assert(nn_csv_cache_load(&c, &got, &err) == 0);
@@ -586,6 +588,58 @@ START_TEST(test_csvcache_decimals_as_the_number_parser_reads_them)
 }
 END_TEST
 
+/* Files in dir whose name holds ".tmp." */
+static int temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_csvcache_stop_and_stale_temps)
+{
+    const char *p0 = nn_test_put("st.csv", "a,b\n1,x\n2,y\n3,x\n4,y\n");
+    char path[4200], dir[4200];
+    snprintf(path, sizeof path, "%s", p0);
+    snprintf(dir, sizeof dir, "%s", nn_test_path("cache"));
+    nn_csv_spec s = spec_label_last();
+    nn_source src = csv_source(path, &s);
+    nn_csv_opts o = {NULL, 0, 0, false, NULL};
+    volatile sig_atomic_t stop = SIGINT;
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 4, .stop = &stop};
+    nn_csv_cache c;
+    nn_error err = {0};
+    /* a signal while parsing: exit code 130, nothing left behind */
+    ck_assert_int_eq(nn_csv_cache_get(&src, &o, dir, &co, &c, &err), -1);
+    ck_assert_int_eq(err.code, 130);
+    ck_assert_str_eq(err.msg,
+                     nn_test_fmt("%s: stopped by SIGINT while it was parsed for the cache", path));
+    ck_assert_int_eq(temp_files(dir), 0);
+    stop = 0;
+    ck_assert(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0);
+    ck_assert(c.built);
+    /* a killed build's temporary file (a process that is gone) is removed by
+     * the next build; one of a live process is not */
+    char stale[4300], live[4300];
+    snprintf(stale, sizeof stale, "%s.tmp.%d.0", c.x_path, 999999999);
+    snprintf(live, sizeof live, "%s.tmp.%d.0", c.y_path, 1);
+    nn_test_write_file(stale, "x", 1);
+    nn_test_write_file(live, "x", 1);
+    nn_csv_cache_free(&c);
+    nn_test_write_file(path, "a,b\n1,x\n2,y\n3,x\n5,y\n", 20);
+    ck_assert(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0);
+    ck_assert(c.built);
+    ck_assert_int_eq(access(stale, F_OK), -1);
+    ck_assert_int_eq(access(live, F_OK), 0);
+    nn_csv_cache_free(&c);
+}
+END_TEST
+
 Suite *csvcache_suite(void)
 {
     Suite *s = suite_create("csvcache");
@@ -602,6 +656,7 @@ Suite *csvcache_suite(void)
     tcase_add_test(t, test_csvcache_key_round_trip_and_strict);
     tcase_add_test(t, test_csvcache_split_respects_quotes);
     tcase_add_test(t, test_csvcache_gzip_and_source);
+    tcase_add_test(t, test_csvcache_stop_and_stale_temps);
     tcase_add_test(t, test_csvcache_decimals_as_the_number_parser_reads_them);
     suite_add_tcase(s, t);
     return s;
