@@ -23,7 +23,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h> /* kill */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -735,8 +735,6 @@ typedef struct {
     size_t chunk;
     bool at_end;         /* every byte is in a part */
 
-    const volatile sig_atomic_t *stop_signal;
-
     /* progress */
     FILE *progress;
     long long total;     /* the file's size; -1 for gzip */
@@ -950,13 +948,6 @@ static int run_parts(builder *b, int threads, nn_error *err)
             pthread_cond_broadcast(&b->work);
             continue;
         }
-        if (b->stop_signal && *b->stop_signal) {
-            int sig = *b->stop_signal;
-            nn_error_set(err, sig == SIGTERM ? NN_EXIT_SIGTERM : NN_EXIT_SIGINT,
-                         "%s: stopped by %s while it was parsed for the cache", b->csv_name,
-                         sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            break;
-        }
         slot *w = &b->slots[written % b->nslots];
         if (written < b->filled && w->state == SLOT_DONE) {
             pthread_mutex_unlock(&b->mu);
@@ -1104,7 +1095,6 @@ static int build(const nn_source *s, const nn_csv_opts *o, const char *dir,
     int threads = co && co->threads > 1 ? co->threads : 1;
     if (threads > 64)
         threads = 64;
-    b.stop_signal = co ? co->stop : NULL;
     int rc = -1;
     int32_t *map = NULL;
     size_t n_map = 0;

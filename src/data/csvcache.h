@@ -17,8 +17,9 @@
  * whose key differs in anything is stale and is built again in place.  Every
  * file is written to a temporary name and renamed, the old key removed first
  * and the new one renamed last, so a crash never leaves a cache that looks
- * valid; temporary files a killed process left behind are removed by the
- * next build of the same cache.  The key file is untrusted input: it is parsed strictly, and one
+ * valid; the temporary files of a process killed while it built (Ctrl-C
+ * while loading ends the process) are removed by the next build of the same
+ * cache.  The key file is untrusted input: it is parsed strictly, and one
  * that does not parse, or arrays that do not match it, make the cache stale.
  *
  * The rows are the same, bit for bit, as nn_source_load_opts gives for the
@@ -31,7 +32,6 @@
 #ifndef NN_CSVCACHE_H
 #define NN_CSVCACHE_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,10 +52,6 @@ typedef struct {
     FILE *progress;     /* a progress line is drawn here while parsing when it is a
                            terminal (isatty); NULL: none */
     size_t chunk_bytes; /* bytes per part; 0: NN_CSV_CACHE_CHUNK (tests use tiny ones) */
-    /* when not NULL and set (to SIGINT or SIGTERM, by a signal handler)
-     * while parsing: stop, remove the temporary files, fail with exit code
-     * 130 or 143 */
-    const volatile sig_atomic_t *stop;
 } nn_csv_cache_opts;
 
 /* A cache ready to read. */
