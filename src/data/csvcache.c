@@ -906,7 +906,7 @@ static int write_part(builder *b, nn_csv_part *part, nn_error *err)
  * parsers (on the calling thread alone when 1). */
 static int run_parts(builder *b, int threads, nn_error *err)
 {
-    b->nslots = threads + 2;
+    b->nslots = 2 * threads + 2;
     b->slots = calloc((size_t)b->nslots, sizeof *b->slots);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     int started = 0, rc = -1;
