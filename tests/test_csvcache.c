@@ -8,6 +8,7 @@
 #define _GNU_SOURCE /* utimensat, in <sys/stat.h> */
 #include "tests.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -111,7 +112,7 @@ static void check_same(const char *text, const nn_csv_spec *sp, int units)
         for (size_t c = 0; c < N_CHUNKS; c++) {
             char dir[4200];
             snprintf(dir, sizeof dir, "%s", nn_test_tmpdir());
-            nn_csv_cache_opts co = {threads, NULL, chunks[c]};
+            nn_csv_cache_opts co = {.threads = threads, .chunk_bytes = chunks[c]};
             nn_csv_cache cache;
             ck_assert_msg(nn_csv_cache_get(&src, &o, dir, &co, &cache, &err) == 0,
                           "threads %d chunk %zu: %s", threads, chunks[c], err.msg);
@@ -158,7 +159,7 @@ static void check_same_error(const char *text, const nn_csv_spec *sp, int units,
         ck_assert_str_eq(want.msg, nn_test_fmt("%s%s", p, tail));
     for (int threads = 1; threads <= 3; threads++)
         for (size_t c = 0; c < N_CHUNKS; c++) {
-            nn_csv_cache_opts co = {threads, NULL, chunks[c]};
+            nn_csv_cache_opts co = {.threads = threads, .chunk_bytes = chunks[c]};
             nn_csv_cache cache;
             nn_error err = {0};
             ck_assert_int_eq(nn_csv_cache_get(&src, &o, nn_test_tmpdir(), &co, &cache, &err), -1);
@@ -276,7 +277,7 @@ START_TEST(test_csvcache_reused_and_invalidated)
     nn_csv_spec s = spec_label_last();
     nn_source src = csv_source(path, &s);
     nn_csv_opts o = {NULL, 0, 0, false, NULL};
-    nn_csv_cache_opts co = {2, NULL, 4};
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 4};
     nn_csv_cache c;
     nn_error err = {0};
     ck_assert_msg(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0, "%s", err.msg);
@@ -495,7 +496,7 @@ START_TEST(test_csvcache_gzip_and_source)
     nn_error err = {0};
     ck_assert(nn_source_load_opts(&want, NULL, &src, &o, &err) == 0);
     nn_csv_cache c;
-    nn_csv_cache_opts co = {2, NULL, 3};
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 3};
     ck_assert_msg(nn_csv_cache_get(&src, &o, nn_test_path("c"), &co, &c, &err) == 0, "%s",
                   err.msg);
     ck_assert(nn_csv_cache_load(&c, &got, &err) == 0);
@@ -517,6 +518,120 @@ START_TEST(test_csvcache_gzip_and_source)
 }
 END_TEST
 
+START_TEST(test_csvcache_decimals_as_the_number_parser_reads_them)
+{
+    /* the loader's inline path for plain decimals and integers gives what
+     * nn_csv_parse_number (the general path) gives, rounded to float */
+    static const char *const fields[] = {
+        "0", "-0", "7", "-7", "123456789", "1234567890", "9007199254740992",
+        "9007199254740993", "1234567890123456789", "12345678901234567890", "0.1", "-0.1",
+        ".5", "-.5", "5.", "-5.", "0.000001", "-0.123456", "3.4028234", "1.00000005960464477",
+        "16777217", "0.30000000000000004", "123.456e1", "+1.5", " 2.5", "1e-45",
+        "0.00000000000000000001", "99999999999999999.5", "0.1234567890123456789"};
+    size_t n = sizeof fields / sizeof fields[0];
+    char text[2048];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "\"%s\",%zu\n", fields[i], i);
+    const char *p = nn_test_put("dec.csv", text);
+    nn_csv_spec s = spec_label_last();
+    s.header = NN_HEADER_NO;
+    nn_dataset d;
+    nn_error err = {0};
+    ck_assert_msg(nn_csv_read(&d, NULL, p, &s, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d.n, n);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        ck_assert_int_eq(nn_csv_parse_number(fields[i], &v), 0);
+        float want = (float)v, got = ((float *)d.x)[i];
+        ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "%s: %a, want %a", fields[i],
+                      (double)got, (double)want);
+    }
+    nn_dataset_free(&d);
+    /* and random ones of every length, most of them short (the float
+     * division path: below 2^24 with up to 10 decimals) */
+    enum { N = 20000 };
+    uint64_t r = 42;
+    k = 0;
+    char *big = malloc((size_t)N * 32);
+    double *vals = malloc(N * sizeof *vals);
+    for (int i = 0; i < N; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int digits = i % 4 ? 1 + (int)(r >> 60) % 8 : 1 + (int)(r >> 59) % 19;
+        int frac = (int)(r >> 50) % (digits + 1);
+        char num[40];
+        size_t m = 0;
+        if (r & 1)
+            num[m++] = '-';
+        for (int j = 0; j < digits; j++) {
+            if (j == digits - frac)
+                num[m++] = '.';
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            num[m++] = (char)('0' + (r >> 59) % 10);
+        }
+        num[m] = '\0';
+        ck_assert_int_eq(nn_csv_parse_number(num, &vals[i]), 0);
+        k += (size_t)sprintf(big + k, "%s,0\n", num);
+    }
+    p = nn_test_put("dec2.csv", big);
+    free(big);
+    ck_assert_msg(nn_csv_read(&d, NULL, p, &s, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d.n, N);
+    for (int i = 0; i < N; i++) {
+        float want = (float)vals[i], got = ((float *)d.x)[i];
+        ck_assert_msg(memcmp(&want, &got, sizeof want) == 0, "row %d: %a, want %a", i,
+                      (double)got, (double)want);
+    }
+    free(vals);
+    nn_dataset_free(&d);
+}
+END_TEST
+
+/* Files in dir whose name holds ".tmp." */
+static int temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_csvcache_stale_temps_removed)
+{
+    const char *p0 = nn_test_put("st.csv", "a,b\n1,x\n2,y\n3,x\n4,y\n");
+    char path[4200], dir[4200];
+    snprintf(path, sizeof path, "%s", p0);
+    snprintf(dir, sizeof dir, "%s", nn_test_path("cache"));
+    nn_csv_spec s = spec_label_last();
+    nn_source src = csv_source(path, &s);
+    nn_csv_opts o = {NULL, 0, 0, false, NULL};
+    nn_csv_cache_opts co = {.threads = 2, .chunk_bytes = 4};
+    nn_csv_cache c;
+    nn_error err = {0};
+    ck_assert(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0);
+    ck_assert(c.built);
+    ck_assert_int_eq(temp_files(dir), 0);
+    /* a killed build's temporary file (a process that is gone) is removed by
+     * the next build; one of a live process is not */
+    char stale[4300], live[4300];
+    snprintf(stale, sizeof stale, "%s.tmp.%d.0", c.x_path, 999999999);
+    snprintf(live, sizeof live, "%s.tmp.%d.0", c.y_path, 1);
+    nn_test_write_file(stale, "x", 1);
+    nn_test_write_file(live, "x", 1);
+    nn_csv_cache_free(&c);
+    nn_test_write_file(path, "a,b\n1,x\n2,y\n3,x\n5,y\n", 20);
+    ck_assert(nn_csv_cache_get(&src, &o, dir, &co, &c, &err) == 0);
+    ck_assert(c.built);
+    ck_assert_int_eq(access(stale, F_OK), -1);
+    ck_assert_int_eq(access(live, F_OK), 0);
+    nn_csv_cache_free(&c);
+}
+END_TEST
+
 Suite *csvcache_suite(void)
 {
     Suite *s = suite_create("csvcache");
@@ -533,6 +648,8 @@ Suite *csvcache_suite(void)
     tcase_add_test(t, test_csvcache_key_round_trip_and_strict);
     tcase_add_test(t, test_csvcache_split_respects_quotes);
     tcase_add_test(t, test_csvcache_gzip_and_source);
+    tcase_add_test(t, test_csvcache_stale_temps_removed);
+    tcase_add_test(t, test_csvcache_decimals_as_the_number_parser_reads_them);
     suite_add_tcase(s, t);
     return s;
 }

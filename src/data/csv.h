@@ -212,6 +212,7 @@ typedef struct {
     float *x;              /* (n, features) */
     float *t;              /* (n, targets); NULL without targets */
     uint32_t *lab;         /* (n,) label ids (the part's own until taken); NULL without */
+    size_t cap;            /* rows x, t and lab have room for */
     size_t dropped;        /* rows left out for a missing value */
     size_t missing_fields; /* features stored as NaN */
     /* for nn_csv_parts_take */
@@ -250,12 +251,15 @@ const char *nn_csv_parts_rest(const nn_csv_parts *P, size_t *n, uint64_t *line,
 size_t nn_csv_parts_split(const nn_csv_parts *P, const char *text, size_t n);
 
 /* Parses text[0..n), records starting on line `line`, into *out (free with
- * nn_csv_part_free, also on failure).  `whole`: the text ends with a record
+ * nn_csv_part_free, also on failure; a zeroed part, or one parsed before,
+ * whose row arrays are used again).  `whole`: the text ends with a record
  * (a cut by nn_csv_parts_split, or the end of the input); when not, a part
  * parsed to its end is an error.  Returns out->rc. */
 int nn_csv_parts_parse(const nn_csv_parts *P, const char *text, size_t n, uint64_t line,
                        bool whole, nn_csv_part *out);
 void nn_csv_part_free(nn_csv_part *part);
+/* Empties a part but keeps its row arrays for the next parse. */
+void nn_csv_part_reset(nn_csv_part *part);
 
 /* Takes the next part in file order: part->lab becomes final label ids.
  * 0, or -1 with *err (the part's error, or one found by taking it). */

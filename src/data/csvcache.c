@@ -17,11 +17,13 @@
 #include "data/csvcache.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h> /* kill */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -904,7 +906,7 @@ static int write_part(builder *b, nn_csv_part *part, nn_error *err)
  * parsers (on the calling thread alone when 1). */
 static int run_parts(builder *b, int threads, nn_error *err)
 {
-    b->nslots = threads + 2;
+    b->nslots = 2 * threads + 2;
     b->slots = calloc((size_t)b->nslots, sizeof *b->slots);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     int started = 0, rc = -1;
@@ -950,7 +952,7 @@ static int run_parts(builder *b, int threads, nn_error *err)
         if (written < b->filled && w->state == SLOT_DONE) {
             pthread_mutex_unlock(&b->mu);
             int k = write_part(b, &w->part, err);
-            nn_csv_part_free(&w->part);
+            nn_csv_part_reset(&w->part); /* its arrays serve the slot's next part */
             pthread_mutex_lock(&b->mu);
             if (k < 0)
                 break;
@@ -1025,6 +1027,36 @@ static int write_text(cache_files *f, int i, const char *text, nn_error *err)
     return 0;
 }
 
+/* Removes the temporary files of this cache that a process no longer
+ * running left behind ("NAME.tmp.PID.K" beside each file NAME). */
+static void remove_stale_temps(const cache_files *f, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        for (int i = 0; i < N_FILES; i++) {
+            const char *base = strrchr(f->path[i], '/') + 1; /* path_join put one there */
+            size_t n = strlen(base);
+            if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0)
+                continue;
+            char *end;
+            long pid = strtol(e->d_name + n + 5, &end, 10);
+            if (pid <= 0 || *end != '.' || pid == (long)getpid() ||
+                kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                continue;
+            size_t len = strlen(dir) + strlen(e->d_name) + 2;
+            char *p = malloc(len);
+            if (p) {
+                snprintf(p, len, "%s/%s", dir, e->d_name);
+                unlink(p);
+                free(p);
+            }
+        }
+    closedir(d);
+}
+
 static int make_dir(const char *dir, nn_error *err)
 {
     struct stat sb;
@@ -1048,6 +1080,7 @@ static int build(const nn_source *s, const nn_csv_opts *o, const char *dir,
     const char *path = s->file_path;
     if (make_dir(dir, err) < 0)
         return -1;
+    remove_stale_temps(f, dir);
     for (int i = F_X; i <= F_Y; i++)
         if (open_temp(f, i, dir, err) < 0)
             return -1;
@@ -1060,6 +1093,8 @@ static int build(const nn_source *s, const nn_csv_opts *o, const char *dir,
     b.last_shown = now_seconds();
     b.off_x = b.off_y = NPY_HEADER_BYTES;
     int threads = co && co->threads > 1 ? co->threads : 1;
+    if (threads > 64)
+        threads = 64;
     int rc = -1;
     int32_t *map = NULL;
     size_t n_map = 0;

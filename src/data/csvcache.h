@@ -17,7 +17,9 @@
  * whose key differs in anything is stale and is built again in place.  Every
  * file is written to a temporary name and renamed, the old key removed first
  * and the new one renamed last, so a crash never leaves a cache that looks
- * valid.  The key file is untrusted input: it is parsed strictly, and one
+ * valid; the temporary files of a process killed while it built (Ctrl-C
+ * while loading ends the process) are removed by the next build of the same
+ * cache.  The key file is untrusted input: it is parsed strictly, and one
  * that does not parse, or arrays that do not match it, make the cache stale.
  *
  * The rows are the same, bit for bit, as nn_source_load_opts gives for the
@@ -25,7 +27,7 @@
  * class names sorted the same way), and the same errors with FILE:LINE, for
  * any thread count: the file is cut at record ends (quotes respected) into
  * parts of about chunk_bytes, parsed in parallel, and written in file order.
- * Memory: about (threads + 2) parts and their rows.
+ * Memory: about 2 * threads + 2 parts and their rows.
  */
 #ifndef NN_CSVCACHE_H
 #define NN_CSVCACHE_H
@@ -42,11 +44,12 @@
 #include "util/error.h"
 
 #define NN_CSV_CACHE_VERSION 1
-#define NN_CSV_CACHE_CHUNK ((size_t)8 << 20) /* bytes of CSV per part */
+#define NN_CSV_CACHE_CHUNK ((size_t)512 << 10) /* bytes of CSV per part: small parts stay in
+                                                 the caches and fault in few pages */
 #define NN_CSV_CACHE_EDGE ((size_t)64 << 10) /* bytes hashed at each end of the file */
 
 typedef struct {
-    int threads;        /* parsing threads, >= 1 (0 is taken as 1) */
+    int threads;        /* parsing threads, 1..64 (0 is taken as 1, more as 64) */
     FILE *progress;     /* a progress line is drawn here while parsing when it is a
                            terminal (isatty); NULL: none */
     size_t chunk_bytes; /* bytes per part; 0: NN_CSV_CACHE_CHUNK (tests use tiny ones) */

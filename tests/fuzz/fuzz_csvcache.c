@@ -95,7 +95,7 @@ static void differential(const nn_csv_spec *sp, int threads, size_t chunk)
     nn_dataset want, got;
     nn_error e1 = {0}, e2 = {0};
     int r1 = nn_source_load_opts(&want, NULL, &src, &o, &e1);
-    nn_csv_cache_opts co = {threads, NULL, chunk};
+    nn_csv_cache_opts co = {.threads = threads, .chunk_bytes = chunk};
     nn_csv_cache c;
     o.info = NULL;
     int r2 = nn_csv_cache_get(&src, &o, g_dir, &co, &c, &e2);
@@ -146,7 +146,7 @@ static void fuzz_key(const uint8_t *data, size_t size)
     nn_source src = {.format = NN_FORMAT_CSV, .file = g_file.path, .file_path = g_file.path,
                      .csv = sp};
     nn_csv_opts o = {NULL, 0, 0, false, NULL};
-    nn_csv_cache_opts co = {1, NULL, 0};
+    nn_csv_cache_opts co = {.threads = 1};
     if (nn_csv_cache_get(&src, &o, g_dir, &co, &c, &err) < 0)
         return;
     FILE *f = fopen(c.key_path, "wb");
