@@ -27,8 +27,7 @@
  *      KC_MAX pairs, 48 KB, but for dW: all of the batch), read
  *      sequentially by the micro-kernel (the forward transposes W in
  *      16 x 16 dword blocks; the backward interleaves two rows with one
- *      vpermw); while a panel's tiles run, the source lines of the next
- *      panel are prefetched, so its packing does not wait on memory.
+ *      vpermw).
  * The forward and dX block k (the batch is one group up to MC_MAX rows):
  * a later K block starts its sums from the ones the earlier left in C,
  * stored and reloaded as fp32, which changes no bit (each output is still
@@ -72,11 +71,13 @@ enum { MR = 8, NR = 48 };
 /* The blocks (plan()): a step of a product is a group of at most MC_MAX
  * rows of C by a block of at most KC_MAX pairs of k; its packed A (the
  * group's rows by the block's pairs) holds at most A_WORDS dwords, 128 KB,
- * and a panel (the block's pairs by 48 columns) 48 KB.  Measured on W3's
- * layers (Zen 4, one thread): K blocks of 128 pairs with the next panel's
- * source prefetched as fast as the whole K unblocked, where 64 pairs lost
- * 10-25% (each step's tiles start from C and end in it, and the short rows
- * of each block's packing wait on memory). */
+ * and a panel (the block's pairs by 48 columns) 48 KB.  The blocks cost
+ * time (Zen 4, one thread, against A and the panels whole): W3's forward
+ * 11% with 4 K blocks of 128 pairs, its dX 3-10%, dW 2% with 4 groups of
+ * rows; 64 pairs lost 15-25%: each step's tiles start from C and end in
+ * it, and each block's short rows of packing wait on memory.  Prefetching
+ * the next panel's source lines during a panel's tiles (as panel.c does)
+ * lost more than it gained here. */
 enum { A_WORDS = 32768, KC_MAX = 256, MC_MAX = 512 };
 
 /* K_FWDT: the forward's packing with plain stores (the transposed forward
@@ -378,35 +379,6 @@ static long chunks_of(long n)
     return n < NN_POOL_MAX_CHUNKS ? n : NN_POOL_MAX_CHUNKS;
 }
 
-/* Asks for part i of n of the source lines of the step's panel cbi (the
- * floats pack_panel reads) to be brought into L2: a part before each tile
- * of the panel before it, so the next panel's packing finds them there
- * rather than in memory (a K block's piece of a row is too short a run for
- * the hardware's prefetcher; fp32's panel.c does the same). */
-static void prefetch_panel_part(const job *j, int cbi, int i, int n)
-{
-    int c0, nc;
-    panel_of(j->cols, cbi, &c0, &nc);
-    int k0 = 2 * j->p0, k1 = 2 * (j->p0 + j->np) < j->K ? 2 * (j->p0 + j->np) : j->K;
-    const char *src;
-    int lines, bytes;
-    if (j->kind == K_FWD || j->kind == K_FWDT) { /* nc rows of Bs, k0..k1-1 of each */
-        src = (const char *)(j->Bs + (size_t)c0 * j->ldb + k0);
-        lines = nc;
-        bytes = (k1 - k0) * (int)sizeof(float);
-    } else { /* rows k0..k1-1 of Bs, nc floats from c0 */
-        src = (const char *)(j->Bs + (size_t)k0 * j->ldb + c0);
-        lines = k1 - k0;
-        bytes = nc * (int)sizeof(float);
-    }
-    size_t stride = (size_t)j->ldb * sizeof(float);
-    for (int l = (int)((long)lines * i / n); l < (int)((long)lines * (i + 1) / n); l++) {
-        uintptr_t a = (uintptr_t)(src + (size_t)l * stride), end = a + (uintptr_t)bytes;
-        for (a &= ~(uintptr_t)63; a < end; a += 64)
-            _mm_prefetch((const char *)a, _MM_HINT_T1);
-    }
-}
-
 static void compute_part(void *ctx, long chunk)
 {
     job *j = ctx;
@@ -444,8 +416,6 @@ static void compute_part(void *ctx, long chunk)
                     _mm_prefetch((const char *)(j->C + (size_t)(r0 + MR + r) * j->cols + c0 + c),
                                  _MM_HINT_T0);
         }
-        if (cbi + 1 < j->cb)
-            prefetch_panel_part(j, cbi + 1, rbi, j->rb);
         const uint32_t *A = panel ? a_unit(j, rbi / 2) : NULL;
         if (A)
             A += (size_t)(rbi % 2) * j->np * MR;
