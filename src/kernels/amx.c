@@ -238,12 +238,14 @@ static void block(const job *j, const uint32_t *Bp, int rb, int cb)
         _tile_zero(3);
     } else { /* a later K block: from the sums so far, left in C */
         for (int r = 0; r < BLOCK; r++)
-            for (int v = 0; v < 2; v++)
+            for (int v = 0; v < 2; v++) {
+                int n = r < nr ? j->cols - c0 - 16 * v : 0; /* the columns inside C */
                 _mm512_store_ps(out + r * BLOCK + 16 * v,
-                                r < nr ? _mm512_maskz_loadu_ps(
-                                             first_n(j->cols - c0 - 16 * v),
-                                             j->C + (size_t)(r0 + r) * j->cols + c0 + 16 * v)
-                                       : _mm512_setzero_ps());
+                                n > 0 ? _mm512_maskz_loadu_ps(
+                                            first_n(n),
+                                            j->C + (size_t)(r0 + r) * j->cols + c0 + 16 * v)
+                                      : _mm512_setzero_ps());
+            }
         _tile_loadd(0, out, BLOCK * 4);
         _tile_loadd(1, out + TILE, BLOCK * 4);
         _tile_loadd(2, out + TILE * BLOCK, BLOCK * 4);
