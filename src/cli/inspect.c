@@ -46,8 +46,6 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
             nn_precision_name(c->precision), c->layout.n_targets,
             nn_format_get(c->layout.format)->name, c->n_classes, nn_scale_name(c->scale),
             (long long)c->epoch, (long long)c->step, (unsigned long long)c->seed);
-    if (c->batch > 0) /* stopped inside epoch epoch+1 */
-        fprintf(f, ",\"batch\":%lld", (long long)c->batch);
     if (c->stream_window)
         fprintf(f, ",\"stream\":{\"window_rows\":%llu,\"block_rows\":%llu}",
                 (unsigned long long)c->stream_window, (unsigned long long)c->stream_block);
@@ -110,9 +108,6 @@ static void inspect_text(FILE *f, const char *path, const nn_ckpt *c)
                 (unsigned long long)c->stream_window, (unsigned long long)c->stream_block);
     fprintf(f, "epoch        %lld\nstep         %lld\nseed         %llu\n", (long long)c->epoch,
             (long long)c->step, (unsigned long long)c->seed);
-    if (c->batch > 0)
-        fprintf(f, "position     %lld batches into epoch %lld\n", (long long)c->batch,
-                (long long)c->epoch + 1);
     for (int i = 0; i < 4; i++)
         if (isfinite(metrics[i]))
             fprintf(f, "%-12s %.6f\n", metric_names[i], metrics[i]);
