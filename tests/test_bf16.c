@@ -517,33 +517,6 @@ START_TEST(test_bf16_vector_every_block_boundary)
 }
 END_TEST
 
-START_TEST(test_bf16_vector_step_boundaries)
-{
-    /* The steps of a product (avx512bf16.c's plan(): groups of rows by K
-     * blocks): the forward's and dX's K cut into blocks of up to 128 pairs
-     * (256 rows of C) or 256 pairs (128 rows), even, odd and one past;
-     * more rows than a group holds (512); dW's and SGD's rows in groups
-     * when the batch is long (A_WORDS / pairs of the batch); and the same
-     * shapes on three threads. */
-    const nn_kernels *kt = vec_table(_i);
-    if (!kt)
-        return;
-    static const int shapes[][3] = {
-        {256, 255, 40}, {256, 256, 40}, {256, 257, 40}, {256, 513, 17}, /* forward K blocks */
-        {256, 40, 257}, {255, 33, 512},                                 /* dX K blocks */
-        {128, 1025, 9}, {3, 5000, 20},                                  /* longer blocks, many */
-        {520, 7, 33},                                                   /* two groups of rows */
-        {1100, 9, 100}, {2049, 5, 40},                                  /* dW groups */
-    };
-    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
-        check_table(kt, _i == 0, shapes[s][0], shapes[s][1], shapes[s][2], s % 16, s & 1);
-    nn_pool_set_threads(3);
-    check_table(kt, _i == 0, 256, 257, 40, 1, 1);
-    check_table(kt, _i == 0, 1100, 9, 100, 2, 1);
-    nn_pool_set_threads(1);
-}
-END_TEST
-
 START_TEST(test_bf16_vector_bit_identical_for_any_thread_count)
 {
     const nn_kernels *kt = vec_table(_i);
@@ -616,7 +589,6 @@ Suite *bf16_suite(void)
     tcase_set_timeout(vec, 240);
     tcase_add_loop_test(vec, test_bf16_vector_odd_sizes, 0, NVEC);
     tcase_add_loop_test(vec, test_bf16_vector_every_block_boundary, 0, NVEC);
-    tcase_add_loop_test(vec, test_bf16_vector_step_boundaries, 0, NVEC);
     tcase_add_loop_test(vec, test_bf16_vector_bit_identical_for_any_thread_count, 0, NVEC);
     suite_add_tcase(s, vec);
     return s;

@@ -12,43 +12,30 @@
  *   SGD      as dW, C = W <- W - lr (sum + wd W)
  * Both operands are rounded to bf16 by vcvtne2ps2bf16 and packed with the
  * two k of a pair side by side in one dword (the even k in the low half),
- * the layout vdpbf16ps multiplies.  A product runs in steps (plan()), each
- * a group of rows of C by a block of pairs of k, so that the packed
- * operands are bounded by the blocks, not by the operands:
- *   A  the step's rows by its pairs (at most A_WORDS dwords, 128 KB),
- *      packed into a buffer of the calling thread shared by the threads,
- *      in blocks of 8 rows: [row block][pair][8 rows] dwords, so a tile
- *      reads its A as one sequential stream (rows of X or dZ are
- *      transposed in 16 x 16 dword blocks; dW's A = dZ^T takes two rows of
- *      dZ a pair), two row blocks at a time by the first tile that needs
- *      them (a_unit), in the step's run of the pool;
+ * the layout vdpbf16ps multiplies:
+ *   A  packed once per call into a buffer shared by the threads, in
+ *      blocks of 8 rows: [row block][pair][8 rows] dwords, so a tile reads
+ *      its A as one sequential stream (rows of X or dZ are transposed in
+ *      16 x 16 dword blocks; dW's A = dZ^T takes two rows of dZ a pair),
+ *      two row blocks at a time by the first tile that needs them (a_unit),
+ *      in the same run of the pool as the products;
  *   B  packed a panel of 48 columns at a time by the thread that needs it,
- *      into that thread's own buffer: [pair][48 columns] dwords (at most
- *      KC_MAX pairs, 48 KB, but for dW: all of the batch), read
- *      sequentially by the micro-kernel (the forward transposes W in
- *      16 x 16 dword blocks; the backward interleaves two rows with one
- *      vpermw).
- * The forward and dX block k (the batch is one group up to MC_MAX rows):
- * a later K block starts its sums from the ones the earlier left in C,
- * stored and reloaded as fp32, which changes no bit (each output is still
- * one accumulator chain over the pairs in order).  dW and SGD must start
- * from +0 and meet C only at the end, so their K (the batch) is one block
- * and their rows (the layer's outputs) go in groups.
+ *      into that thread's own buffer: [pair][48 columns] dwords, read
+ *      sequentially by the micro-kernel (the forward transposes W in 16 x 16
+ *      dword blocks; the backward interleaves two rows with one vpermw).
  * Micro-kernel: 8 rows x 48 columns, 24 zmm accumulators; per pair, 3
  * vector loads of the panel and 8 broadcasts of A dwords feed 24
  * vdpbf16ps (in L1, a loop of it alone runs at 92% of the vdpbf16ps peak
  * on Zen 4; the products reach 70-80% with their packing).  Narrower
  * panels use 1 or 2 vectors; a narrow forward (out <= 16) is computed
- * transposed (forward_narrow).  The epilogues (bias + activation, dW +=,
- * the SGD rule: bf16_epilogue, bf16_pack.h) run on whole vectors with
- * masked stores at the right edge.
- * Within a step, tiles are numbered panel first (tile = panel * row_blocks
- * + row block) and shared among the pool's threads in runs of consecutive
- * tiles, so a thread packs a panel once and keeps it in cache while the
- * row blocks pass; each output is computed by one thread a step, in the
- * same order whatever the thread count: results do not depend on it.  If
- * a buffer cannot be allocated, the product falls back to the same sums
- * computed one by one (bf16.c), with the same bits.
+ * transposed (forward_narrow).  The epilogues (bias + activation, dW +=, the SGD rule) run on
+ * whole vectors (avx512_act.h) with masked stores at the right edge.
+ * Tiles are numbered panel first (tile = panel * row_blocks + row block)
+ * and shared among the pool's threads in runs of consecutive tiles, so a
+ * thread packs a panel once and keeps it in L2 while the row blocks pass;
+ * each output is computed whole by one thread: results do not depend on the
+ * thread count.  If a buffer cannot be allocated, the product falls back to
+ * the same sums computed one by one (bf16.c), with the same bits.
  */
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -68,18 +55,6 @@ extern const nn_kernels nn_kernels_avx512;
 
 enum { MR = 8, NR = 48 };
 
-/* The blocks (plan()): a step of a product is a group of at most MC_MAX
- * rows of C by a block of at most KC_MAX pairs of k; its packed A (the
- * group's rows by the block's pairs) holds at most A_WORDS dwords, 128 KB,
- * and a panel (the block's pairs by 48 columns) 48 KB.  The blocks cost
- * time (Zen 4, one thread, against A and the panels whole): W3's forward
- * 11% with 4 K blocks of 128 pairs, its dX 3-10%, dW 2% with 4 groups of
- * rows; 64 pairs lost 15-25%: each step's tiles start from C and end in
- * it, and each block's short rows of packing wait on memory.  Prefetching
- * the next panel's source lines during a panel's tiles (as panel.c does)
- * lost more than it gained here. */
-enum { A_WORDS = 32768, KC_MAX = 256, MC_MAX = 512 };
-
 /* K_FWDT: the forward's packing with plain stores (the transposed forward
  * of a narrow layer, below) */
 typedef enum { K_FWD, K_FWDT, K_DX, K_DW, K_SGD } kind;
@@ -93,115 +68,105 @@ typedef struct {
     const float *As, *Bs;
     size_t asr, ask;
     int ldb;
+    /* packed A: A(r, p) pair at Ap[((r / MR) KP + p) MR + r % MR] */
+    uint32_t *Ap;
     const float *bias;
     nn_act act;
     float lr, wd;
-    int cb;     /* column panels (panel_of) */
-    int mc, kc; /* rows of a group (a multiple of 16), pairs of a K block */
-    /* the step being run: rows g0..g0+gn-1, pairs p0..p0+np-1 (np may be
-     * 0: K = 0), rb row blocks of MR; first: it starts the sums (else they
-     * go on from C); epi: what its sums become (BF16_STORE before the last
-     * K block) */
-    int g0, gn, p0, np, rb, first;
-    bf16_epi epi;
+    int rb, cb; /* row blocks of MR, column panels (panel_of) */
     long tile_chunks;
-    /* the step's packed A: pair p0 + p of row g0 + r at
-     * Ap[((r / MR) np + p) MR + r % MR] */
-    uint32_t *Ap;
-    /* its units (two row blocks each): 0 not packed, 1 being packed, 2 in Ap */
-    atomic_uchar ready[MC_MAX / 16];
-    unsigned long id; /* the step's number: a thread's packed panel is reused within it */
+    /* A's units (two row blocks each): 0 not packed, 1 being packed, 2 in Ap */
+    atomic_uchar *ready;
+    unsigned long id; /* this call's number: a thread's packed panel is reused within it */
 } job;
 
 /* ---- buffers (buffer_get: bf16_pack.h) ---------------------------------------- */
 
-static _Thread_local buffer a_buffer;     /* the calling thread's packed A of a step */
+static _Thread_local buffer a_buffer;     /* the calling thread's packed A */
+static _Thread_local buffer ready_buffer; /* and its units' states */
 static _Thread_local buffer a_private;    /* a thread's own copy of a unit of A */
 static _Thread_local buffer panel_buffer; /* each thread's packed B panel */
-/* which panel panel_buffer holds: of the step numbered panel_id, panel_cb */
+/* which panel panel_buffer holds: of the call numbered panel_id, panel_cb */
 static _Thread_local unsigned long panel_id;
 static _Thread_local int panel_cb;
 static atomic_ulong calls;
 
 /* ---- conversion and packing ------------------------------------------------- */
 
-/* Pairs of rows: dst[(p - p0)*ld + c] = (M[2p, c0 + c], M[2p + 1, c0 + c])
- * for pairs p0..p1-1, c < width (a multiple of 16; zeros past nc columns
- * and past row K - 1).  M has row stride ldm. */
+/* Pairs of rows: dst[p*ld + c] = (M[2p, c0 + c], M[2p + 1, c0 + c]) for
+ * pairs p0..p1-1, c < width (a multiple of 16; zeros past nc columns and
+ * past row K - 1).  M has row stride ldm. */
 static void pack_pair_rows(uint32_t *dst, size_t ld, const float *M, int ldm, int K, int c0,
                            int nc, int width, int p0, int p1)
 {
     for (int p = p0; p < p1; p++) {
         const float *m0 = M + (size_t)(2 * p) * ldm + c0;
         const float *m1 = 2 * p + 1 < K ? m0 + ldm : NULL;
-        uint32_t *d = dst + (size_t)(p - p0) * ld;
+        uint32_t *d = dst + (size_t)p * ld;
         for (int c = 0; c < width; c += 16)
             _mm512_store_si512(d + c, bf16_row_pair(m0, m1, (size_t)c, nc - c));
     }
 }
 
-/* The forward's panel: dst[(p - p0)*width + c] = (W[c0 + c, 2p],
- * W[c0 + c, 2p + 1]) for pairs p0..p1-1, c < width (zeros past nc and past
- * K); W has row stride K. */
-static void pack_transposed(uint32_t *dst, const float *W, int K, int p0, int p1, int c0,
-                            int nc, int width)
+/* The forward's panel: dst[p*width + c] = (W[c0 + c, 2p], W[c0 + c, 2p + 1])
+ * for p < KP, c < width (zeros past nc and past K); W has row stride K. */
+static void pack_transposed(uint32_t *dst, const float *W, int K, int KP, int c0, int nc,
+                            int width)
 {
     for (int v = 0; v < width; v += 16)
-        for (int p = p0; p < p1; p += 16) {
+        for (int p0 = 0; p0 < KP; p0 += 16) {
             __m512i r[16];
-            bf16_pairs_transposed(r, W, (size_t)K, c0 + v, c0 + nc, K, p);
-            int np = p1 - p < 16 ? p1 - p : 16;
+            bf16_pairs_transposed(r, W, (size_t)K, c0 + v, c0 + nc, K, p0);
+            int np = KP - p0 < 16 ? KP - p0 : 16;
             for (int s = 0; s < np; s++)
-                _mm512_store_si512(dst + (size_t)(p - p0 + s) * width + v, r[s]);
+                _mm512_store_si512(dst + (size_t)(p0 + s) * width + v, r[s]);
         }
 }
 
-/* The step's unit u of A, its row blocks 2u and 2u + 1 (if < rb), into dst
- * ([block][pair][8 rows], the unit's part of the step's layout).  Forward
- * and dX: A(r, p) = (S[r, 2p], S[r, 2p + 1]), S with `rows` rows of K, 16
- * rows transposed at a time; dW: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ
- * with K rows of `rows`, two rows of dZ interleaved.  Rows past the end
- * are zeros. */
+/* A's unit u, row blocks 2u and 2u + 1 (if < nrb), into dst ([block][pair]
+ * [8 rows], the unit's part of the shared layout).  Forward and dX:
+ * A(r, p) = (S[r, 2p], S[r, 2p + 1]), S with `rows` rows of K, 16 rows
+ * transposed at a time; dW: A(r, p) = (dZ[2p, r], dZ[2p + 1, r]), dZ with
+ * K rows of `rows`, two rows of dZ interleaved.  Rows past the end are
+ * zeros. */
 static void pack_a_unit(const job *j, int u, uint32_t *dst)
 {
-    const int K = j->K, rows = j->rows, r0 = j->g0 + 16 * u, p0 = j->p0, p1 = j->p0 + j->np;
+    const int KP = j->KP, K = j->K, rows = j->rows, r0 = 16 * u;
     const int two = 2 * u + 1 < j->rb; /* the unit has its second block */
-    uint32_t *d1 = dst + (size_t)j->np * MR;
+    uint32_t *d1 = dst + (size_t)KP * MR;
     if (j->kind == K_DW || j->kind == K_SGD) {
-        for (int p = p0; p < p1; p++) {
+        for (int p = 0; p < KP; p++) {
             const float *m0 = j->As + (size_t)(2 * p) * rows;
             const float *m1 = 2 * p + 1 < K ? m0 + rows : NULL;
             __m512i v = bf16_row_pair(m0, m1, (size_t)r0, rows - r0);
-            _mm256_store_si256((__m256i *)(dst + (size_t)(p - p0) * MR),
-                               _mm512_castsi512_si256(v));
+            _mm256_store_si256((__m256i *)(dst + (size_t)p * MR), _mm512_castsi512_si256(v));
             if (two)
-                _mm256_store_si256((__m256i *)(d1 + (size_t)(p - p0) * MR),
+                _mm256_store_si256((__m256i *)(d1 + (size_t)p * MR),
                                    _mm512_extracti64x4_epi64(v, 1));
         }
         return;
     }
-    for (int p = p0; p < p1; p += 16) {
+    for (int p0 = 0; p0 < KP; p0 += 16) {
         __m512i r[16];
-        bf16_pairs_transposed(r, j->As, (size_t)K, r0, rows, K, p);
-        int np = p1 - p < 16 ? p1 - p : 16;
+        bf16_pairs_transposed(r, j->As, (size_t)K, r0, rows, K, p0);
+        int np = KP - p0 < 16 ? KP - p0 : 16;
         for (int q = 0; q < np; q++) {
-            _mm256_store_si256((__m256i *)(dst + (size_t)(p - p0 + q) * MR),
+            _mm256_store_si256((__m256i *)(dst + (size_t)(p0 + q) * MR),
                                _mm512_castsi512_si256(r[q]));
             if (two)
-                _mm256_store_si256((__m256i *)(d1 + (size_t)(p - p0 + q) * MR),
+                _mm256_store_si256((__m256i *)(d1 + (size_t)(p0 + q) * MR),
                                    _mm512_extracti64x4_epi64(r[q], 1));
         }
     }
 }
 
-/* Unit u of the step's A, packed: the shared copy, packed now by this
- * thread if no other has begun it; if another is packing it, this thread
- * packs a copy of its own rather than wait (a thread the system has
- * descheduled must hold nobody up).  The bits are the same either way.
- * NULL: no memory. */
-static const uint32_t *a_unit(job *j, int u)
+/* Unit u of A, packed: the shared copy, packed now by this thread if no
+ * other has begun it; if another is packing it, this thread packs a copy of
+ * its own rather than wait (a thread the system has descheduled must hold
+ * nobody up).  The bits are the same either way.  NULL: no memory. */
+static const uint32_t *a_unit(const job *j, int u)
 {
-    uint32_t *shared = j->Ap + (size_t)u * 2 * j->np * MR;
+    uint32_t *shared = j->Ap + (size_t)u * 2 * j->KP * MR;
     unsigned char st = atomic_load_explicit(&j->ready[u], memory_order_acquire);
     if (st == 2)
         return shared;
@@ -215,7 +180,7 @@ static const uint32_t *a_unit(job *j, int u)
     }
     if (expect == 2)
         return shared;
-    uint32_t *mine = buffer_get(&a_private, (size_t)2 * j->np * MR * sizeof(uint32_t) + 64);
+    uint32_t *mine = buffer_get(&a_private, (size_t)2 * j->KP * MR * sizeof(uint32_t) + 64);
     if (mine)
         pack_a_unit(j, u, mine);
     return mine;
@@ -224,46 +189,33 @@ static const uint32_t *a_unit(job *j, int u)
 static void pack_panel(const job *j, uint32_t *dst, int c0, int nc, int width)
 {
     if (j->kind == K_FWD || j->kind == K_FWDT)
-        pack_transposed(dst, j->Bs, j->K, j->p0, j->p0 + j->np, c0, nc, width);
+        pack_transposed(dst, j->Bs, j->K, j->KP, c0, nc, width);
     else
-        pack_pair_rows(dst, (size_t)width, j->Bs, j->ldb, j->K, c0, nc, width, j->p0,
-                       j->p0 + j->np);
+        pack_pair_rows(dst, (size_t)width, j->Bs, j->ldb, j->K, c0, nc, width, 0, j->KP);
 }
 
 /* ---- the micro-kernel ------------------------------------------------------------ */
 
 /* Rows r0..r0+mr-1 (mr <= MR), columns c0..c0+nc-1 (nc <= 16 NV) of C from
- * the step's packed A and the panel Bp ([pair][16 NV]).  Inlined with
- * constant NV so the 8 x NV accumulators live in registers; rows past mr
- * are A's zero padding (computed, not stored). */
+ * the packed A and the panel Bp ([pair][16 NV]).  Inlined with constant
+ * NV so the 8 x NV accumulators live in registers; rows past mr are A's
+ * zero padding (computed, not stored). */
 static inline __attribute__((always_inline)) void
 tile(const job *j, const uint32_t *Ablk, const uint32_t *Bp, int r0, int mr, int c0, int nc,
      const int NV)
 {
-    const bf16_epi e = j->epi;
     __m512 acc[MR][3];
-    __mmask16 m[3];
-    for (int v = 0; v < NV; v++)
-        m[v] = first_n(nc - 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
             acc[r][v] = _mm512_setzero_ps();
-    if (!j->first) /* a later K block: from the sums so far, left in C */
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++)
-            if (r < mr)
-#pragma GCC unroll 3
-                for (int v = 0; v < NV; v++)
-                    acc[r][v] = _mm512_maskz_loadu_ps(
-                        m[v], j->C + (size_t)(r0 + r) * j->cols + c0 + 16 * v);
     const uint32_t *a = Ablk;
     const __m512i *b = (const __m512i *)Bp;
     /* dW and SGD read the tile's rows of C in the epilogue: fetched while the
      * sums run (4-13% on W2's and W3's dW; no gain for the stores of the
      * forward and dX) */
-    if (e.kind == BF16_ADD || e.kind == BF16_SGD)
+    if (j->kind == K_DW || j->kind == K_SGD)
         for (int r = 0; r < mr; r++)
             for (int v = 0; v < NV; v++)
                 _mm_prefetch((const char *)(j->C + (size_t)(r0 + r) * j->cols + c0 + 16 * v),
@@ -281,19 +233,43 @@ tile(const job *j, const uint32_t *Ablk, const uint32_t *Bp, int r0, int mr, int
         }                                                                           \
     } while (0)
     int p = 0;
-    for (; p + 2 <= j->np; p += 2, a += 2 * MR, b += 2 * NV) {
+    for (; p + 2 <= j->KP; p += 2, a += 2 * MR, b += 2 * NV) {
         PAIR_STEP(0);
         PAIR_STEP(1);
     }
-    if (p < j->np)
+    if (p < j->KP)
         PAIR_STEP(0);
 #undef PAIR_STEP
 
+    __mmask16 m[3];
+    for (int v = 0; v < NV; v++)
+        m[v] = first_n(nc - 16 * v);
     for (int r = 0; r < mr; r++) {
         float *c = j->C + (size_t)(r0 + r) * j->cols + c0;
 #pragma GCC unroll 3
-        for (int v = 0; v < NV; v++)
-            bf16_epilogue(&e, c + 16 * v, (size_t)(c0 + 16 * v), m[v], acc[r][v]);
+        for (int v = 0; v < NV; v++) {
+            __m512 z = acc[r][v];
+            float *cv = c + 16 * v;
+            switch (j->kind) {
+            case K_FWD:
+                z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m[v], j->bias + c0 + 16 * v));
+                z = act_forward_ps(z, j->act);
+                break;
+            case K_FWDT:
+            case K_DX:
+                break;
+            case K_DW:
+                z = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], cv), z);
+                break;
+            case K_SGD: {
+                __m512 w = _mm512_maskz_loadu_ps(m[v], cv);
+                __m512 g = _mm512_add_ps(z, _mm512_mul_ps(_mm512_set1_ps(j->wd), w));
+                z = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(j->lr), g));
+                break;
+            }
+            }
+            _mm512_mask_storeu_ps(cv, m[v], z);
+        }
     }
 }
 
@@ -315,30 +291,29 @@ static void tile_3(const job *j, const uint32_t *A, const uint32_t *Bp, int r0, 
     tile(j, A, Bp, r0, mr, c0, nc, 3);
 }
 
-/* The same tile one output at a time by the reference's sums over the
- * step's pairs (when no panel or A buffer could be had). */
+/* The same tile one output at a time by the reference's sums (when no
+ * panel buffer could be had). */
 static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
 {
-    const int k0 = 2 * j->p0, k1 = 2 * (j->p0 + j->np);
     for (int r = r0; r < r0 + mr; r++)
         for (int c = c0; c < c0 + nc; c++) {
             const float *a = j->As + (size_t)r * j->asr;
+            float s = j->kind == K_FWD || j->kind == K_FWDT
+                          ? nn_bf16_dot(a, j->ask, j->Bs + (size_t)c * j->ldb, 1, j->K)
+                          : nn_bf16_dot(a, j->ask, j->Bs + c, (size_t)j->ldb, j->K);
             float *o = j->C + (size_t)r * j->cols + c;
-            float s = j->first ? 0.0f : *o;
-            s = j->kind == K_FWD || j->kind == K_FWDT
-                    ? nn_bf16_dot_part(s, a, j->ask, j->Bs + (size_t)c * j->ldb, 1, k0, k1, j->K)
-                    : nn_bf16_dot_part(s, a, j->ask, j->Bs + c, (size_t)j->ldb, k0, k1, j->K);
-            switch (j->epi.kind) {
-            case BF16_BIAS_ACT:
+            switch (j->kind) {
+            case K_FWD:
                 *o = nn_act_forward(j->act, s + j->bias[c]);
                 break;
-            case BF16_STORE:
+            case K_FWDT:
+            case K_DX:
                 *o = s;
                 break;
-            case BF16_ADD:
+            case K_DW:
                 *o += s;
                 break;
-            case BF16_SGD:
+            case K_SGD:
                 *o -= j->lr * (s + j->wd * *o);
                 break;
             }
@@ -381,44 +356,30 @@ static long chunks_of(long n)
 
 static void compute_part(void *ctx, long chunk)
 {
-    job *j = ctx;
+    const job *j = ctx;
     long lo, hi;
     nn_pool_chunk(tiles_of(j), j->tile_chunks, chunk, &lo, &hi);
-    /* the panel this thread packed last, if of this step: a thread's chunks
+    /* the panel this thread packed last, if of this call: a thread's chunks
      * are mostly consecutive, so each panel is packed about once a thread */
     uint32_t *panel = panel_id == j->id ? panel_buffer.p : NULL;
     int have = panel_id == j->id ? panel_cb : -1;
-    /* tile n: panel cbi = n / rb, row block rbi = n % rb */
-    int cbi = (int)(lo / j->rb), rbi = (int)(lo % j->rb), c0 = 0, nc = 0, nv = 0;
-    const int end = j->g0 + j->gn;
     for (long n = lo; n < hi; n++) {
-        if (n == lo || rbi == 0) {
-            panel_of(j->cols, cbi, &c0, &nc);
-            nv = (nc + 15) / 16;
-        }
-        int r0 = j->g0 + rbi * MR, mr = end - r0 < MR ? end - r0 : MR;
+        int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
+        int c0, nc;
+        panel_of(j->cols, cbi, &c0, &nc);
+        int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
+        int nv = (nc + 15) / 16;
         if (cbi != have) {
-            size_t words = (size_t)j->np * 16 * nv;
-            panel = buffer_get(&panel_buffer,
-                               (words > KC_MAX * NR ? words : KC_MAX * NR) * sizeof(uint32_t) + 64);
+            panel = buffer_get(&panel_buffer, (size_t)j->KP * 16 * nv * sizeof(uint32_t) + 64);
             if (panel)
                 pack_panel(j, panel, c0, nc, 16 * nv);
             have = cbi;
             panel_id = panel ? j->id : 0;
             panel_cb = cbi;
         }
-        if (!j->first && rbi + 1 < j->rb && n + 1 < hi) {
-            /* a later K block starts from the sums in C: the next tile's
-             * (the panel's next row block), fetched while this one runs */
-            int nr = end - r0 - MR < MR ? end - r0 - MR : MR;
-            for (int r = 0; r < nr; r++)
-                for (int c = 0; c < nc; c += 16)
-                    _mm_prefetch((const char *)(j->C + (size_t)(r0 + MR + r) * j->cols + c0 + c),
-                                 _MM_HINT_T0);
-        }
         const uint32_t *A = panel ? a_unit(j, rbi / 2) : NULL;
         if (A)
-            A += (size_t)(rbi % 2) * j->np * MR;
+            A += (size_t)(rbi % 2) * j->KP * MR;
         if (!panel || !A)
             tile_scalar(j, r0, mr, c0, nc);
         else if (nv == 3)
@@ -427,95 +388,37 @@ static void compute_part(void *ctx, long chunk)
             tile_2(j, A, panel, r0, mr, c0, nc);
         else
             tile_1(j, A, panel, r0, mr, c0, nc);
-        if (++rbi == j->rb) {
-            rbi = 0;
-            cbi++;
-        }
     }
 }
 
-/* n cut into parts of at most most, as even as they go: the part size. */
-static int even_part(int n, int most)
-{
-    int parts = (n + most - 1) / most;
-    return parts > 0 ? (n + parts - 1) / parts : 0;
-}
-
-/* The blocks of a product.  dW and SGD: the sums must start from +0 and
- * meet C only at the end (C += sum; the SGD rule), so K (the batch) is one
- * block and the rows go in groups of A_WORDS / KP (from 16 to MC_MAX).
- * Forward and dX: groups of up to MC_MAX rows (the batch: the forward's
- * panels, transposed as they are packed, cost the most to pack and are
- * packed once per group) and K blocks of up to A_WORDS / group rows and
- * KC_MAX pairs, the sums going through C from one K block to the next
- * (stored and reloaded as fp32: each output is still one accumulator
- * chain, pairs in order).  Groups and blocks as even as they go; groups a
- * multiple of 16 rows (A's units). */
-static void plan(job *j)
-{
-    int most = MC_MAX;
-    if (j->kind == K_DW || j->kind == K_SGD) {
-        int fit = j->KP > 0 ? A_WORDS / j->KP / 16 * 16 : MC_MAX;
-        most = fit < 16 ? 16 : fit < MC_MAX ? fit : MC_MAX;
-    }
-    j->mc = (even_part(j->rows, most) + 15) / 16 * 16;
-    if (j->kind == K_DW || j->kind == K_SGD) {
-        j->kc = j->KP;
-    } else {
-        int kmax = (A_WORDS / j->mc < KC_MAX ? A_WORDS / j->mc : KC_MAX) / 16 * 16;
-        j->kc = (even_part(j->KP, kmax) + 15) / 16 * 16;
-    }
-}
-
-/* Runs the product, step by step (plan: a group of rows by a K block, one
- * pool run each); returns -1 (nothing written) when A's buffer cannot be
+/* Runs the product; returns -1 (nothing written) when A's buffer cannot be
  * had. */
 static int run(job *j)
 {
     if (j->rows <= 0 || j->cols <= 0)
         return 0;
-    bf16_epi epi = {.kind = BF16_STORE, .bias = j->bias, .act = j->act, .lr = j->lr,
-                    .wd = j->wd};
-    if (j->kind == K_FWD)
-        epi.kind = BF16_BIAS_ACT;
-    else if (j->kind == K_DW)
-        epi.kind = BF16_ADD;
-    else if (j->kind == K_SGD)
-        epi.kind = BF16_SGD;
+    j->id = atomic_fetch_add(&calls, 1) + 1;
     j->KP = (j->K + 1) / 2;
+    j->rb = (j->rows + MR - 1) / MR;
     j->cb = panels(j->cols);
-    plan(j);
-    /* at least the bound, so the buffer is allocated once whatever the
-     * shapes (a growing buffer leaves its smaller predecessors as holes in
-     * the heap) */
-    size_t most = (size_t)j->mc * (size_t)j->kc;
-    j->Ap = buffer_get(&a_buffer, (most > A_WORDS ? most : A_WORDS) * sizeof(uint32_t) + 64);
-    if (!j->Ap)
+    /* A is packed by the tiles that need it, a unit of two row blocks at a
+     * time (a_unit), all in one run of the pool: a separate packing run
+     * cost a second round trip through the pool, as much as the product
+     * itself on W2's second layer at 2 threads */
+    int units = (j->rb + 1) / 2;
+    size_t words = (size_t)units * 2 * j->KP * MR;
+    j->Ap = buffer_get(&a_buffer, words * sizeof(uint32_t) + 64);
+    j->ready = buffer_get(&ready_buffer, (size_t)units + 64);
+    if (!j->Ap || !j->ready)
         return -1;
-    int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
-    for (j->g0 = 0; j->g0 < j->rows; j->g0 += j->mc) {
-        j->gn = j->rows - j->g0 < j->mc ? j->rows - j->g0 : j->mc;
-        j->rb = (j->gn + MR - 1) / MR;
-        /* A is packed by the tiles that need it, a unit of two row blocks at
-         * a time (a_unit), in the step's one run of the pool: a separate
-         * packing run cost a second round trip through the pool, as much as
-         * the product itself on W2's second layer at 2 threads */
-        j->p0 = 0;
-        do {
-            j->np = j->KP - j->p0 < j->kc ? j->KP - j->p0 : j->kc;
-            j->first = j->p0 == 0;
-            j->epi = j->p0 + j->np >= j->KP ? epi : (bf16_epi){.kind = BF16_STORE};
-            for (int u = 0; u < (j->rb + 1) / 2; u++)
-                atomic_store_explicit(&j->ready[u], 0, memory_order_relaxed);
-            j->id = atomic_fetch_add(&calls, 1) + 1;
-            /* runs of at least 4 tiles: a chunk costs a trip through the
-             * pool's shared counter */
-            long t = tiles_of(j) / 4;
-            j->tile_chunks = chunks_of(t < 1 ? 1 : t);
-            nn_pool_run(compute_part, j, j->tile_chunks, threads);
-            j->p0 += j->np;
-        } while (j->p0 < j->KP);
-    }
+    for (int u = 0; u < units; u++)
+        atomic_init(&j->ready[u], 0);
+    /* runs of at least 4 tiles: a chunk costs a trip through the pool's
+     * shared counter */
+    long t = tiles_of(j) / 4;
+    j->tile_chunks = chunks_of(t < 1 ? 1 : t);
+    double flops = 2.0 * j->rows * j->cols * j->K;
+    nn_pool_run(compute_part, j, j->tile_chunks, nn_pool_threads_for(flops));
     return 0;
 }
 

@@ -71,13 +71,12 @@ float nn_bf16_dot_step(float acc, float a, float b)
     return (float)s;
 }
 
-/* acc continued over the pairs from k0 (even) up to k1 of a sum of K
- * terms a[k sa] b[k sb], operands rounded to bf16, summed as bf16.h
- * describes. */
-float nn_bf16_dot_part(float acc, const float *a, size_t sa, const float *b, size_t sb, int k0,
-                       int k1, int K)
+/* sum over k < K of a[k sa] b[k sb], operands rounded to bf16, summed as
+ * bf16.h describes. */
+float nn_bf16_dot(const float *a, size_t sa, const float *b, size_t sb, int K)
 {
-    for (int k = k0; k < k1 && k < K; k += 2) {
+    float acc = 0.0f;
+    for (int k = 0; k < K; k += 2) {
         float a1 = 0.0f, b1 = 0.0f; /* an odd K's zero partner */
         if (k + 1 < K) {
             a1 = rounded(a[(size_t)(k + 1) * sa]);
@@ -87,11 +86,6 @@ float nn_bf16_dot_part(float acc, const float *a, size_t sa, const float *b, siz
         acc = nn_bf16_dot_step(acc, rounded(a[(size_t)k * sa]), rounded(b[(size_t)k * sb]));
     }
     return acc;
-}
-
-float nn_bf16_dot(const float *a, size_t sa, const float *b, size_t sb, int K)
-{
-    return nn_bf16_dot_part(0.0f, a, sa, b, sb, 0, K, K);
 }
 
 static void bf16_ref_forward(float *Y, const float *X, const float *W, const float *b, int B,

@@ -74,10 +74,4 @@ float nn_bf16_dot_step(float acc, float a, float b);
  * tests). */
 float nn_bf16_dot(const float *a, size_t sa, const float *b, size_t sb, int K);
 
-/* The same sum continued from acc over the terms k0 <= k < min(k1, K), k0
- * even (a K-blocked product's block: nn_bf16_dot is this from +0 over all
- * of K). */
-float nn_bf16_dot_part(float acc, const float *a, size_t sa, const float *b, size_t sb, int k0,
-                       int k1, int K);
-
 #endif

@@ -1,8 +1,8 @@
 /* bf16_pack.h - AVX-512 (F, BW, BF16) helpers that round fp32 to bf16 and
- * arrange the pairs the bf16 dot-product instructions read, the buffers
- * the packed operands go in, and the products' epilogues; shared by the
- * files built with -mavx512bf16 (avx512bf16.c, amx.c).  Internal to
- * src/kernels; include it only from such a file.
+ * arrange the pairs the bf16 dot-product instructions read, and the buffers
+ * the packed operands go in; shared by the files built with -mavx512bf16
+ * (avx512bf16.c, amx.c).  Internal to src/kernels; include it only from
+ * such a file.
  */
 #ifndef NN_KERNELS_BF16_PACK_H
 #define NN_KERNELS_BF16_PACK_H
@@ -11,9 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-#include "kernels/avx512_act.h"
-#include "math/activation.h"
 
 /* A buffer kept from one call to the next (a thread's own, _Thread_local). */
 typedef struct {
@@ -127,49 +124,6 @@ static inline void bf16_pairs_transposed(__m512i r[16], const float *S, size_t l
             r[i] = _mm512_setzero_si512();
     }
     transpose16(r);
-}
-
-/* ---- epilogues -------------------------------------------------------------------- */
-
-/* What a product does with its sums s of the outputs C[c]:
- *   BF16_STORE     C = s (dX, the transposed forward, a sum left for the
- *                  next K block)
- *   BF16_BIAS_ACT  C = act(s + b[c]) (the forward)
- *   BF16_ADD       C = C + s (dW)
- *   BF16_SGD       C = C - lr (s + wd C) (the fused SGD step; C is W)
- * in the fp32 operations and order of the fp32 tables and bf16.c. */
-typedef enum { BF16_STORE, BF16_BIAS_ACT, BF16_ADD, BF16_SGD } bf16_epi_kind;
-
-typedef struct {
-    bf16_epi_kind kind;
-    const float *bias; /* BF16_BIAS_ACT: b, indexed by C's column */
-    nn_act act;
-    float lr, wd; /* BF16_SGD */
-} bf16_epi;
-
-/* The epilogue on the 16 sums s of the outputs at cv, columns col..col+15
- * (bias[col..]); m: the lanes inside C (the others are neither read nor
- * written). */
-static inline void bf16_epilogue(const bf16_epi *e, float *cv, size_t col, __mmask16 m, __m512 s)
-{
-    switch (e->kind) {
-    case BF16_STORE:
-        break;
-    case BF16_BIAS_ACT:
-        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, e->bias + col));
-        s = act_forward_ps(s, e->act);
-        break;
-    case BF16_ADD:
-        s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cv), s);
-        break;
-    case BF16_SGD: {
-        __m512 w = _mm512_maskz_loadu_ps(m, cv);
-        __m512 g = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(e->wd), w));
-        s = _mm512_sub_ps(w, _mm512_mul_ps(_mm512_set1_ps(e->lr), g));
-        break;
-    }
-    }
-    _mm512_mask_storeu_ps(cv, m, s);
 }
 
 #endif
