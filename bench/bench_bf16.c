@@ -1,8 +1,9 @@
 /* bench_bf16.c - GFLOP/s of the bf16 dense products (avx512bf16 and, where
  * the processor has it, amx) beside nntrain's fp32 AVX-512 kernels on the
  * layer shapes of W2 (784-256-128-10, batch 128) and W3 (784-1024-1024-10,
- * batch 256), with a share of the bf16 peak (a vdpbf16ps loop of
- * independent accumulators).
+ * batch 256), with a share of the bf16 peak of each instruction set: a
+ * vdpbf16ps loop of independent accumulators, and on AMX a tdpbf16ps loop
+ * on four accumulator tiles (no loads).
  *
  *   bench_bf16 [THREADS [ROUNDS]]     defaults 1 and 7
  *
@@ -14,6 +15,7 @@
  * vdpbf16ps counts 64 (32 multiply-adds), an fp32 FMA on a zmm 32.
  * Run it under `flock /tmp/nntrain-bench.lock` on a shared machine.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,35 +37,98 @@ ZMM_PEAK_LOOP(bf16_peak_loop, "avx512f,avx512bf16", __m512bh,
               _mm512_dpbf16_ps)
 #endif
 
+#if defined(BENCH_X86) && defined(__x86_64__) && defined(__linux__) /* as amx.c */
+#define BENCH_AMX
+/* The AMX bf16 peak: tdpbf16ps on four 16 x 16 fp32 accumulators (tmm0-3)
+ * fed by two A tiles and two B tiles (tmm4-7) loaded once, the blocking
+ * amx.c uses, without its loads; 4 x 16 x 16 x 32 x 2 FLOPs an iteration.
+ * The caller must hold the tile permission. */
+__attribute__((target("amx-tile,amx-bf16"))) static float amx_peak_loop(long iters)
+{
+    struct {
+        uint8_t palette, start_row, reserved[14];
+        uint16_t colsb[16];
+        uint8_t rows[16];
+    } __attribute__((aligned(64))) cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++)
+        cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    static uint16_t ops[16 * 32] __attribute__((aligned(64)));
+    for (int i = 0; i < 16 * 32; i++)
+        ops[i] = 0x3a83; /* about 1e-3 in bf16: the sums stay finite and normal */
+    float out[16 * 16] __attribute__((aligned(64)));
+    _tile_loadconfig(&cfg);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, ops, 64);
+    _tile_loadd(5, ops, 64);
+    _tile_loadd(6, ops, 64);
+    _tile_loadd(7, ops, 64);
+    for (long i = 0; i < iters; i++) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
+#endif
+
 static volatile float sink;
 
-/* GFLOP/s of one run of the peak loop of ~20 ms (bf16: vdpbf16ps, else
- * FMA); iters calibrated on the first call. */
-static double peak_once(int bf16)
+/* The peak loops: 0 fp32 FMA, 1 vdpbf16ps, 2 AMX tdpbf16ps. */
+enum { PEAK_FMA, PEAK_DPBF16, PEAK_AMX, NPEAK };
+static const char *const peak_names[NPEAK] = {"fp32 FMA", "bf16 vdpbf16ps",
+                                              "bf16 AMX tdpbf16ps"};
+
+static float peak_run(int kind, long n)
 {
 #ifdef BENCH_X86
-    static long iters[2];
-    if (!iters[bf16]) {
-        long n = 100000;
+    switch (kind) {
+    case PEAK_FMA:
+        return fma_loop_zmm(n);
+    case PEAK_DPBF16:
+        return bf16_peak_loop(n);
+#ifdef BENCH_AMX
+    default:
+        return amx_peak_loop(n);
+#endif
+    }
+#endif
+    (void)kind, (void)n;
+    return 0;
+}
+
+/* FLOPs an iteration of each loop. */
+static const double peak_flops[NPEAK] = {16 * 32.0, 16 * 64.0, 4 * 16 * 16 * 32 * 2.0};
+
+/* GFLOP/s of one run of the peak loop `kind` of ~20 ms; iters calibrated
+ * on the first call. */
+static double peak_once(int kind)
+{
+    static long iters[NPEAK];
+    if (!iters[kind]) {
+        long n = 1000;
         for (;;) {
             double t0 = now();
-            sink = bf16 ? bf16_peak_loop(n) : fma_loop_zmm(n);
+            sink = peak_run(kind, n);
             double dt = now() - t0;
             if (dt > 0.005) {
-                iters[bf16] = (long)(n * 0.02 / dt) + 1;
+                iters[kind] = (long)(n * 0.02 / dt) + 1;
                 break;
             }
             n *= 4;
         }
     }
     double t0 = now();
-    sink = bf16 ? bf16_peak_loop(iters[bf16]) : fma_loop_zmm(iters[bf16]);
+    sink = peak_run(kind, iters[kind]);
     double dt = now() - t0;
-    return (double)iters[bf16] * 16 * (bf16 ? 64.0 : 32.0) / dt * 1e-9;
-#else
-    (void)bf16;
-    return 0;
-#endif
+    return (double)iters[kind] * peak_flops[kind] / dt * 1e-9;
 }
 
 typedef struct {
@@ -170,12 +235,13 @@ int main(int argc, char **argv)
     printf("bf16 products beside fp32, %d thread%s, %d rounds (best GFLOP/s; ratios: median "
            "of per-round ratios)\n\n",
            threads, threads == 1 ? "" : "s", rounds);
-    printf("| net | B x in -> out | product | fp32 avx512 | bf16 avx512bf16 | bf16 / fp32 |%s%s\n",
-           with_peak ? " bf16 % of bf16 peak | fp32 % of FMA peak |" : "",
-           ntabs > 2 ? " amx | amx / fp32 |" : "");
-    printf("|---|---|---|---|---|---|%s%s\n", with_peak ? "---|---|" : "",
-           ntabs > 2 ? "---|---|" : "");
-    double peak_best[2] = {0, 0};
+    printf("| net | B x in -> out | product | fp32 avx512 | bf16 avx512bf16 | bf16 / fp32 |%s%s%s\n",
+           with_peak ? " bf16 % of vdpbf16ps peak | fp32 % of FMA peak |" : "",
+           ntabs > 2 ? " amx | amx / fp32 |" : "",
+           ntabs > 2 && with_peak ? " amx % of AMX peak |" : "");
+    printf("|---|---|---|---|---|---|%s%s%s\n", with_peak ? "---|---|" : "",
+           ntabs > 2 ? "---|---|" : "", ntabs > 2 && with_peak ? "---|" : "");
+    double peak_best[NPEAK] = {0, 0, 0};
     for (int l = 0; l < NLAYERS; l++) {
         unsigned seed = 12345u + (unsigned)l;
         bufs m = {.B = layers[l].B, .in = layers[l].in, .out = layers[l].out};
@@ -188,6 +254,7 @@ int main(int argc, char **argv)
             for (int t = 0; t < ntabs; t++)
                 reps[t] = calibrate(tabs[t], p, &m);
             double best[3] = {0, 0, 0}, ratio[99], ratio_amx[99], share[99], share32[99];
+            double share_amx[99];
             for (int r = 0; r < rounds; r++) {
                 double g[3];
                 for (int t = 0; t < ntabs; t++) {
@@ -198,13 +265,15 @@ int main(int argc, char **argv)
                 ratio[r] = g[1] / g[0];
                 ratio_amx[r] = ntabs > 2 ? g[2] / g[0] : 0;
                 if (with_peak) {
-                    double pk16 = peak_once(1), pk32 = peak_once(0);
-                    share[r] = g[1] / pk16;
-                    share32[r] = g[0] / pk32;
-                    if (pk16 > peak_best[1])
-                        peak_best[1] = pk16;
-                    if (pk32 > peak_best[0])
-                        peak_best[0] = pk32;
+                    double pk[NPEAK] = {0, 0, 0};
+                    for (int q = 0; q < (ntabs > 2 ? NPEAK : PEAK_AMX); q++) {
+                        pk[q] = peak_once(q);
+                        if (pk[q] > peak_best[q])
+                            peak_best[q] = pk[q];
+                    }
+                    share[r] = g[1] / pk[PEAK_DPBF16];
+                    share32[r] = g[0] / pk[PEAK_FMA];
+                    share_amx[r] = ntabs > 2 ? g[2] / pk[PEAK_AMX] : 0;
                 }
             }
             printf("| %s | %d x %d -> %d | %s | %.1f | %.1f | %.2fx |", layers[l].net, m.B, m.in,
@@ -214,14 +283,19 @@ int main(int argc, char **argv)
                        100 * median(share32, rounds));
             if (ntabs > 2)
                 printf(" %.1f | %.2fx |", best[2], median(ratio_amx, rounds));
+            if (ntabs > 2 && with_peak)
+                printf(" %.0f%% |", 100 * median(share_amx, rounds));
             printf("\n");
             fflush(stdout);
         }
         free(m.X), free(m.W), free(m.b), free(m.Y), free(m.dZ), free(m.dX), free(m.dW);
     }
-    if (with_peak)
-        printf("\npeak loops (best round): fp32 FMA %.1f GFLOP/s, bf16 vdpbf16ps %.1f GFLOP/s\n",
-               peak_best[0], peak_best[1]);
+    if (with_peak) {
+        printf("\npeak loops (best round):");
+        for (int q = 0; q < (ntabs > 2 ? NPEAK : PEAK_AMX); q++)
+            printf("%s %s %.1f GFLOP/s", q ? "," : "", peak_names[q], peak_best[q]);
+        printf("\n");
+    }
     return 0;
 #endif
 }

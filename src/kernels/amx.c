@@ -5,13 +5,11 @@
  * and falls back to the avx512bf16 kernels if it is refused rather than
  * fault.
  *
- * Not run on the machine it was written on (an AMD Zen 4: no AMX); written
- * from Intel's description of LDTILECFG and TDPBF16PS.  Its packing, tile
- * addressing, configuration and epilogues were checked there only through
- * a throwaway C emulation of the six tile intrinsics (asserting a valid
- * palette-1 configuration and matching tile shapes) under tests/test_bf16.c:
- * within the accumulation bound on every shape.  The instructions
- * themselves never ran.
+ * Written on an AMD Zen 4 (no AMX) from Intel's description of LDTILECFG
+ * and TDPBF16PS, and checked there through a C emulation of the tile
+ * intrinsics; since run on an Intel Xeon with AMX, where tests/test_bf16.c
+ * holds it to the reference's accumulation bound on odd sizes, unaligned
+ * operands and block edges and to identical bits across thread counts.
  *
  * Each product C (rows x cols) = sum over K of A(r, k) B(k, c) (the roles
  * as in avx512bf16.c) is cut into blocks of 32 x 32 outputs, each four
