@@ -522,9 +522,12 @@ START_TEST(test_bf16_vector_bit_identical_for_any_thread_count)
     const nn_kernels *kt = vec_table(_i);
     if (!kt)
         return;
-    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {128, 784, 256}};
+    /* the last is large enough for amx to split it among threads */
+    static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {128, 784, 256},
+                                    {257, 785, 255}};
     static const int threads[] = {1, 2, 3, 5};
-    for (int s = 0; s < 3; s++) {
+    ck_assert(2.0 * 257 * 785 * 255 >= NN_AMX_MIN_FLOPS);
+    for (int s = 0; s < 4; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
         operands o = operands_new(B, in, out, s, (uint64_t)s, 1);

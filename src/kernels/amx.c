@@ -287,7 +287,8 @@ static int run(job *j)
     j->Bp = buffer_get(&b_buffer, (nb > 0 ? nb : 16) * sizeof(uint32_t));
     if (!j->Ap || !j->Bp)
         return -1;
-    int threads = nn_pool_threads_for(2.0 * j->rows * j->cols * j->K);
+    double flops = 2.0 * j->rows * j->cols * j->K;
+    int threads = flops < NN_AMX_MIN_FLOPS ? 1 : nn_pool_threads_for(flops);
     j->a_units = j->rpad / TILE;
     j->b_units = j->kind == K_FWD ? j->cpad / TILE : j->kpad / 16;
     j->pack_chunks = chunks_of(j->a_units + j->b_units);
