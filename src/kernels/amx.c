@@ -18,9 +18,9 @@
  * a dword holds the pair (k even in the low half, k odd) of one column).
  * Both operands are rounded by vcvtne2ps2bf16 and packed once per call,
  * zero-padded to whole tiles, into buffers shared by the pool's threads:
- *   A  rows of pairs, [row][pair] (dW's A = dZ^T transposed in 16 x 16
- *      dword blocks)
- *   B  pairs of rows, [pair][column] (the forward's B = W^T transposed)
+ *   A  rows of pairs (dW's A = dZ^T transposed in 16 x 16 dword blocks)
+ *   B  pairs of rows (the forward's B = W^T transposed)
+ * each stored tile by tile (a_at, b_at below).
  * All eight tiles are configured 16 rows x 64 bytes.  After the k loop the
  * four C tiles go to a 32 x 32 scratch and the epilogue (bias +
  * activation, dW +=, the SGD rule) runs on it with AVX-512 (avx512_act.h).
@@ -60,8 +60,8 @@ typedef struct {
     int KP;              /* pairs, (K + 1) / 2 */
     int kpad, rpad, cpad; /* KP, rows and cols rounded up to 16, 32 and 32 */
     const float *As, *Bs; /* fp32 sources (see pack_a / pack_b) */
-    uint32_t *Ap;        /* A(r, p) at Ap[r * kpad + p] */
-    uint32_t *Bp;        /* B(p, c) at Bp[p * cpad + c] */
+    uint32_t *Ap;        /* A(r, p) in tiles, at Ap[a_at(j, r, p)] */
+    uint32_t *Bp;        /* B(p, c) in tiles, at Bp[b_at(j, p, c)] */
     const float *bias;
     nn_act act;
     float lr, wd;
@@ -70,6 +70,24 @@ typedef struct {
 } job;
 
 static _Thread_local buffer a_buffer, b_buffer; /* the calling thread's packed operands */
+
+/* The packed operands are stored tile by tile, each tile's 16 rows of 64
+ * bytes contiguous, so a tile load reads 1 KB in a row.  (Rows of a whole
+ * packed matrix apart, the 4 KB stride of a 1024-wide B put a tile's 16
+ * rows in one L1 set: W3's products spent most of their time waiting for
+ * tile loads.)  A: the tiles of rows 16 rb.. follow each other along the
+ * pairs; B: the tiles of columns 16 cb.. follow each other along the
+ * pairs. */
+static size_t a_at(const job *j, int r, int p)
+{
+    return (size_t)(r & ~15) * j->kpad + (size_t)(p & ~15) * 16 + (size_t)(r & 15) * 16 +
+           (size_t)(p & 15);
+}
+
+static size_t b_at(const job *j, int p, int c)
+{
+    return (size_t)(c & ~15) * j->kpad + (size_t)p * 16 + (size_t)(c & 15);
+}
 
 /* ---- packing (16 rows, pairs or columns a unit) ----------------------------------- */
 
@@ -81,13 +99,12 @@ static void pack_a(const job *j, int r0)
     const float *S = j->As;
     if (j->kind == K_FWD || j->kind == K_DX) {
         for (int r = r0; r < r0 + TILE; r++) {
-            uint32_t *d = j->Ap + (size_t)r * j->kpad;
             const float *s = r < j->rows ? S + (size_t)r * j->K : NULL;
             for (int p = 0; p < j->kpad; p += 16) {
                 __m512i v = _mm512_setzero_si512();
                 if (s)
                     v = bf16_row_pairs(s, j->K, p);
-                _mm512_store_si512(d + p, v);
+                _mm512_store_si512(j->Ap + a_at(j, r, p), v);
             }
         }
         return;
@@ -106,7 +123,7 @@ static void pack_a(const job *j, int r0)
         }
         transpose16(t); /* t[i] lane q: (r0 + i, p0 + q) */
         for (int i = 0; i < 16; i++)
-            _mm512_store_si512(j->Ap + (size_t)(r0 + i) * j->kpad + p0, t[i]);
+            _mm512_store_si512(j->Ap + a_at(j, r0 + i, p0), t[i]);
     }
 }
 
@@ -123,13 +140,12 @@ static void pack_b(const job *j, int u)
             /* t[q] lane i: (p0 + q, c0 + i) */
             bf16_pairs_transposed(t, M, (size_t)j->K, c0, j->cols, j->K, p0);
             for (int q = 0; q < 16; q++)
-                _mm512_store_si512(j->Bp + (size_t)(p0 + q) * j->cpad + c0, t[q]);
+                _mm512_store_si512(j->Bp + b_at(j, p0 + q, c0), t[q]);
         }
         return;
     }
     for (int p = 16 * u; p < 16 * u + 16; p++) {
         int k = 2 * p;
-        uint32_t *d = j->Bp + (size_t)p * j->cpad;
         for (int c = 0; c < j->cpad; c += 16) {
             __m512i v = _mm512_setzero_si512();
             if (k < j->K) {
@@ -137,7 +153,7 @@ static void pack_b(const job *j, int u)
                 const float *m1 = k + 1 < j->K ? m0 + j->cols : NULL;
                 v = bf16_row_pair(m0, m1, (size_t)c, j->cols - c);
             }
-            _mm512_store_si512(d + c, v);
+            _mm512_store_si512(j->Bp + b_at(j, p, c), v);
         }
     }
 }
@@ -180,18 +196,17 @@ static void load_tile_config(void)
 static void block(const job *j, int rb, int cb)
 {
     int r0 = rb * BLOCK, c0 = cb * BLOCK;
-    const long sa = (long)j->kpad * 4, sb = (long)j->cpad * 4;
-    const uint32_t *a0 = j->Ap + (size_t)r0 * j->kpad, *a1 = a0 + (size_t)TILE * j->kpad;
-    const uint32_t *b = j->Bp + c0;
+    const uint32_t *a0 = j->Ap + a_at(j, r0, 0), *a1 = j->Ap + a_at(j, r0 + TILE, 0);
+    const uint32_t *b0 = j->Bp + b_at(j, 0, c0), *b1 = j->Bp + b_at(j, 0, c0 + TILE);
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
     for (int p0 = 0; p0 < j->kpad; p0 += 16) {
-        _tile_loadd(4, a0 + p0, sa);
-        _tile_loadd(5, a1 + p0, sa);
-        _tile_loadd(6, b + (size_t)p0 * j->cpad, sb);
-        _tile_loadd(7, b + (size_t)p0 * j->cpad + TILE, sb);
+        _tile_loadd(4, a0 + (size_t)p0 * 16, 64);
+        _tile_loadd(5, a1 + (size_t)p0 * 16, 64);
+        _tile_loadd(6, b0 + (size_t)p0 * 16, 64);
+        _tile_loadd(7, b1 + (size_t)p0 * 16, 64);
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
