@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/batch.h"
 #include "util/rng.h"
 
 /* generator streams of the streamed orders (batch.h has 1 to 4) */
@@ -397,6 +398,8 @@ long nn_stream_next(nn_stream *s, nn_dataset *d, size_t cap, uint64_t *rows, nn_
         }
         for (; got < cap && s->pos < sl->n_idx; got++, s->pos++) {
             size_t r = sl->idx[s->pos];
+            if (s->pos + 16 < sl->n_idx) /* a row 16 ahead, scattered over the window */
+                nn_batch_prefetch(&sl->d, sl->idx + s->pos + 16, 1);
             memcpy((unsigned char *)d->x + got * F * esz,
                    (const unsigned char *)sl->d.x + r * F * esz, F * esz);
             if (d->labels)
