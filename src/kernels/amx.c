@@ -16,11 +16,13 @@
  * 16 x 16 fp32 tiles (tmm0-3) fed by two A tiles (tmm4-5: 16 rows x 16
  * pairs) and two B tiles (tmm6-7: 16 pairs x 16 columns, the "VNNI" layout:
  * a dword holds the pair (k even in the low half, k odd) of one column).
- * Both operands are rounded by vcvtne2ps2bf16 and packed once per call,
- * zero-padded to whole tiles, into buffers shared by the pool's threads:
- *   A  rows of pairs (dW's A = dZ^T transposed in 16 x 16 dword blocks)
- *   B  pairs of rows (the forward's B = W^T transposed)
- * each stored tile by tile (a_at, b_at below).
+ * Both operands are rounded by vcvtne2ps2bf16 and packed, zero-padded to
+ * whole tiles:
+ *   A  rows of pairs (dW's A = dZ^T transposed in 16 x 16 dword blocks),
+ *      once per call, into a buffer the pool's threads share
+ *   B  pairs of rows (the forward's B = W^T transposed), a block column at
+ *      a time into the panel of the thread that computes it
+ * each stored tile by tile (see a_at below).
  * All eight tiles are configured 16 rows x 64 bytes.  After the k loop the
  * four C tiles go to a 32 x 32 scratch and the epilogue (bias +
  * activation, dW +=, the SGD rule) runs on it with AVX-512 (avx512_act.h).
@@ -61,32 +63,34 @@ typedef struct {
     int kpad, rpad, cpad; /* KP, rows and cols rounded up to 16, 32 and 32 */
     const float *As, *Bs; /* fp32 sources (see pack_a / pack_b) */
     uint32_t *Ap;        /* A(r, p) in tiles, at Ap[a_at(j, r, p)] */
-    uint32_t *Bp;        /* B(p, c) in tiles, at Bp[b_at(j, p, c)] */
+    uint32_t *panels;    /* B's panel slots, one per thread, each panel_u32 */
+    size_t panel_u32;    /* 2 kpad 16: the two tile columns of a block column */
+    atomic_int *busy;    /* which slots a thread holds */
+    int slots;
     const float *bias;
     nn_act act;
     float lr, wd;
     int nrb, ncb;        /* blocks of 32 rows, of 32 columns */
-    long a_units, b_units, pack_chunks;
+    long a_units, pack_chunks;
 } job;
 
-static _Thread_local buffer a_buffer, b_buffer; /* the calling thread's packed operands */
+/* The calling thread's packed A, B's panel slots and the slots' flags. */
+static _Thread_local buffer a_buffer, b_buffer, busy_buffer;
 
 /* The packed operands are stored tile by tile, each tile's 16 rows of 64
  * bytes contiguous, so a tile load reads 1 KB in a row.  (Rows of a whole
  * packed matrix apart, the 4 KB stride of a 1024-wide B put a tile's 16
  * rows in one L1 set: W3's products spent most of their time waiting for
- * tile loads.)  A: the tiles of rows 16 rb.. follow each other along the
- * pairs; B: the tiles of columns 16 cb.. follow each other along the
- * pairs. */
+ * tile loads.)  A is packed whole, before the tiles run: the tiles of rows
+ * 16 rb.. follow each other along the pairs.  B is packed one block column
+ * (32 columns) at a time, by the thread about to use it, into a panel of
+ * two tile columns, each its tiles along the pairs: 2 x 16 x kpad dwords
+ * (64 KB for K = 1024) per thread rather than the whole of B (2 MB for
+ * W3's 1024 x 1024). */
 static size_t a_at(const job *j, int r, int p)
 {
     return (size_t)(r & ~15) * j->kpad + (size_t)(p & ~15) * 16 + (size_t)(r & 15) * 16 +
            (size_t)(p & 15);
-}
-
-static size_t b_at(const job *j, int p, int c)
-{
-    return (size_t)(c & ~15) * j->kpad + (size_t)p * 16 + (size_t)(c & 15);
 }
 
 /* ---- packing (16 rows, pairs or columns a unit) ----------------------------------- */
@@ -127,34 +131,40 @@ static void pack_a(const job *j, int r0)
     }
 }
 
-/* B, unit u.  Forward: columns 16u..16u+15 of B(p, c) = (W[c, 2p],
- * W[c, 2p + 1]), W (cols x K), transposed.  dX and dW: pairs 16u..16u+15
- * of B(p, c) = (M[2p, c], M[2p + 1, c]), M = W or X (K x cols). */
-static void pack_b(const job *j, int u)
+/* B's block column cb into `panel`: B(p, 32 cb + 16 t + i) at
+ * panel[t * 16 kpad + 16 p + i].  Forward: B(p, c) = (W[c, 2p], W[c, 2p + 1]),
+ * W (cols x K), transposed 16 x 16 pairs at a time.  dX and dW: B(p, c) =
+ * (M[2p, c], M[2p + 1, c]), M = W or X (K x cols). */
+static void pack_panel(const job *j, int cb, uint32_t *panel)
 {
     const float *M = j->Bs;
+    uint32_t *d1 = panel + (size_t)16 * j->kpad; /* the second tile column */
+    int c0 = BLOCK * cb;
     if (j->kind == K_FWD) {
-        int c0 = 16 * u;
-        for (int p0 = 0; p0 < j->kpad; p0 += 16) {
-            __m512i t[16];
-            /* t[q] lane i: (p0 + q, c0 + i) */
-            bf16_pairs_transposed(t, M, (size_t)j->K, c0, j->cols, j->K, p0);
-            for (int q = 0; q < 16; q++)
-                _mm512_store_si512(j->Bp + b_at(j, p0 + q, c0), t[q]);
-        }
+        for (int t = 0; t < 2; t++)
+            for (int p0 = 0; p0 < j->kpad; p0 += 16) {
+                __m512i v[16];
+                /* v[q] lane i: (p0 + q, c0 + 16 t + i) */
+                bf16_pairs_transposed(v, M, (size_t)j->K, c0 + TILE * t, j->cols, j->K, p0);
+                for (int q = 0; q < 16; q++)
+                    _mm512_store_si512((t ? d1 : panel) + (size_t)(p0 + q) * 16, v[q]);
+            }
         return;
     }
-    for (int p = 16 * u; p < 16 * u + 16; p++) {
+    /* a pair of M's rows at a time, both tile columns: the 128 bytes of
+     * each row are used together (rows 4 KB apart, as in a 1024-wide M,
+     * share L1 sets and do not stay there for a second pass) */
+    for (int p = 0; p < j->kpad; p++) {
         int k = 2 * p;
-        for (int c = 0; c < j->cpad; c += 16) {
-            __m512i v = _mm512_setzero_si512();
-            if (k < j->K) {
-                const float *m0 = M + (size_t)k * j->cols;
-                const float *m1 = k + 1 < j->K ? m0 + j->cols : NULL;
-                v = bf16_row_pair(m0, m1, (size_t)c, j->cols - c);
-            }
-            _mm512_store_si512(j->Bp + b_at(j, p, c), v);
+        __m512i v0 = _mm512_setzero_si512(), v1 = v0;
+        if (k < j->K) {
+            const float *m0 = M + (size_t)k * j->cols;
+            const float *m1 = k + 1 < j->K ? m0 + j->cols : NULL;
+            v0 = bf16_row_pair(m0, m1, (size_t)c0, j->cols - c0);
+            v1 = bf16_row_pair(m0, m1, (size_t)c0 + TILE, j->cols - c0 - TILE);
         }
+        _mm512_store_si512(panel + (size_t)p * 16, v0);
+        _mm512_store_si512(d1 + (size_t)p * 16, v1);
     }
 }
 
@@ -162,13 +172,9 @@ static void pack_part(void *ctx, long chunk)
 {
     const job *j = ctx;
     long lo, hi;
-    nn_pool_chunk(j->a_units + j->b_units, j->pack_chunks, chunk, &lo, &hi);
-    for (long u = lo; u < hi; u++) {
-        if (u < j->a_units)
-            pack_a(j, (int)u * TILE);
-        else
-            pack_b(j, (int)(u - j->a_units));
-    }
+    nn_pool_chunk(j->a_units, j->pack_chunks, chunk, &lo, &hi);
+    for (long u = lo; u < hi; u++)
+        pack_a(j, (int)u * TILE);
 }
 
 /* ---- the tiles ---------------------------------------------------------------------- */
@@ -192,12 +198,13 @@ static void load_tile_config(void)
     _tile_loadconfig(&cfg);
 }
 
-/* Block (rb, cb): rows 32 rb.., columns 32 cb.. */
-static void block(const job *j, int rb, int cb)
+/* Block (rb, cb): rows 32 rb.., columns 32 cb.., B's block column packed
+ * in `panel`. */
+static void block(const job *j, int rb, int cb, const uint32_t *panel)
 {
     int r0 = rb * BLOCK, c0 = cb * BLOCK;
     const uint32_t *a0 = j->Ap + a_at(j, r0, 0), *a1 = j->Ap + a_at(j, r0 + TILE, 0);
-    const uint32_t *b0 = j->Bp + b_at(j, 0, c0), *b1 = j->Bp + b_at(j, 0, c0 + TILE);
+    const uint32_t *b0 = panel, *b1 = panel + (size_t)16 * j->kpad;
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
@@ -250,25 +257,34 @@ static void block(const job *j, int rb, int cb)
     }
 }
 
-static long blocks_of(const job *j)
-{
-    return (long)j->nrb * j->ncb;
-}
-
 static long chunks_of(long n)
 {
     return n < NN_POOL_MAX_CHUNKS ? n : NN_POOL_MAX_CHUNKS;
 }
 
+/* A chunk is a run of block columns: for each, the panel, then its blocks
+ * top to bottom.  At most `slots` chunks run at once (one per thread), so
+ * a free slot is always there to take. */
 static void compute_part(void *ctx, long chunk)
 {
     const job *j = ctx;
     long lo, hi;
-    nn_pool_chunk(blocks_of(j), chunks_of(blocks_of(j)), chunk, &lo, &hi);
+    nn_pool_chunk(j->ncb, chunks_of(j->ncb), chunk, &lo, &hi);
+    int s = 0;
+    for (;; s = (s + 1) % j->slots) {
+        int idle = 0;
+        if (atomic_compare_exchange_strong(&j->busy[s], &idle, 1))
+            break;
+    }
+    uint32_t *panel = j->panels + (size_t)s * j->panel_u32;
     load_tile_config(); /* per thread; released when the chunk is done */
-    for (long n = lo; n < hi; n++)
-        block(j, (int)(n % j->nrb), (int)(n / j->nrb));
+    for (long cb = lo; cb < hi; cb++) {
+        pack_panel(j, (int)cb, panel);
+        for (int rb = 0; rb < j->nrb; rb++)
+            block(j, rb, (int)cb, panel);
+    }
     _tile_release();
+    atomic_store(&j->busy[s], 0);
 }
 
 /* 1 when the tile state is granted, -1 when refused; asked once. */
@@ -297,18 +313,22 @@ static int run(job *j)
     j->cpad = (j->cols + BLOCK - 1) / BLOCK * BLOCK;
     j->nrb = j->rpad / BLOCK;
     j->ncb = j->cpad / BLOCK;
-    size_t na = (size_t)j->rpad * j->kpad, nb = (size_t)j->kpad * j->cpad;
-    j->Ap = buffer_get(&a_buffer, (na > 0 ? na : 16) * sizeof(uint32_t));
-    j->Bp = buffer_get(&b_buffer, (nb > 0 ? nb : 16) * sizeof(uint32_t));
-    if (!j->Ap || !j->Bp)
-        return -1;
     double flops = 2.0 * j->rows * j->cols * j->K;
     int threads = flops < NN_AMX_MIN_FLOPS ? 1 : nn_pool_threads_for(flops);
+    j->slots = threads;
+    j->panel_u32 = (size_t)2 * 16 * (j->kpad > 0 ? j->kpad : 16);
+    size_t na = (size_t)j->rpad * j->kpad;
+    j->Ap = buffer_get(&a_buffer, (na > 0 ? na : 16) * sizeof(uint32_t));
+    j->panels = buffer_get(&b_buffer, (size_t)threads * j->panel_u32 * sizeof(uint32_t));
+    j->busy = buffer_get(&busy_buffer, (size_t)threads * sizeof(atomic_int));
+    if (!j->Ap || !j->panels || !j->busy)
+        return -1;
+    for (int s = 0; s < threads; s++)
+        atomic_init(&j->busy[s], 0);
     j->a_units = j->rpad / TILE;
-    j->b_units = j->kind == K_FWD ? j->cpad / TILE : j->kpad / 16;
-    j->pack_chunks = chunks_of(j->a_units + j->b_units);
+    j->pack_chunks = chunks_of(j->a_units);
     nn_pool_run(pack_part, j, j->pack_chunks, threads);
-    nn_pool_run(compute_part, j, chunks_of(blocks_of(j)), threads);
+    nn_pool_run(compute_part, j, chunks_of(j->ncb), threads);
     return 0;
 }
 
