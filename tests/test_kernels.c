@@ -396,11 +396,13 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    /* B, in, out; the last two take the blocked path (kernels/panel.c) */
+    /* B, in, out; the last three take the blocked path (kernels/panel.c),
+     * the last with one group of 3 panels, which is cut into bands of rows
+     * when there are several threads */
     static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {130, 1024, 136},
-                                    {129, 300, 520}};
+                                    {129, 300, 520}, {129, 260, 130}};
     static const int threads[] = {1, 2, 3, 5};
-    for (int s = 0; s < 4; s++) {
+    for (int s = 0; s < 5; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         ck_assert(2.0 * B * in * out >= NN_POOL_MIN_FLOPS);
         nn_rng r;

@@ -39,6 +39,12 @@ static _Thread_local _Alignas(64) float a_buf[NN_PANEL_ROWS * NN_PANEL_KMAX];
  * each chunk packs its A blocks once for all its panels. */
 #define PANELS_PER_CHUNK 3
 
+/* A product of fewer panel groups than threads (W2's 256 -> 128 forward
+ * has one) is also cut into bands of row tiles, each band packing the
+ * panels for itself, so every thread has a chunk.  A band is whole row
+ * tiles, so every tile is computed as before: the same bits whatever the
+ * cut, and so for any thread count. */
+
 typedef struct {
     const nn_tiles *t;
     float *C;
@@ -50,7 +56,7 @@ typedef struct {
     int accumulate, epi;
     nn_act act;
     float lr, wd;
-    long panels, chunks;
+    long panels, groups, bands, chunks; /* chunk = group * bands + band */
 } panel_job;
 
 /* Above the minimum, the blocked path is taken where the plain tiles fall
@@ -128,11 +134,15 @@ static void panel_part(void *ctx, long chunk)
 {
     const panel_job *j = ctx;
     const nn_tiles *t = j->t;
-    int w = t->acc_cols, h = t->acc_rows, tiles = (j->rows + h - 1) / h;
+    int w = t->acc_cols, h = t->acc_rows, all_tiles = (j->rows + h - 1) / h;
     /* A(r, k) = A[r*a_rs + k*a_cs] */
     size_t a_rs = j->a_trans ? 1 : j->lda, a_cs = j->a_trans ? j->lda : 1;
     long lo, hi;
-    nn_pool_chunk(j->panels, j->chunks, chunk, &lo, &hi);
+    long band_lo, band_hi;
+    nn_pool_chunk(j->panels, j->groups, chunk / j->bands, &lo, &hi);
+    nn_pool_chunk(all_tiles, j->bands, chunk % j->bands, &band_lo, &band_hi);
+    int row_lo = (int)band_lo * h, row_hi = (int)band_hi * h < j->rows ? (int)band_hi * h : j->rows;
+    int tiles = (int)(band_hi - band_lo);
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kb = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         int load_c = k0 > 0 || j->accumulate;
@@ -152,13 +162,13 @@ static void panel_part(void *ctx, long chunk)
                 int k1 = k0 + kb, kb1 = j->K - k1 < j->kc ? j->K - k1 : j->kc;
                 next = slice_of(j, k1, kb1, lo);
             }
-            for (int r0 = 0; r0 < j->rows; r0 += h) {
+            for (int r0 = row_lo; r0 < row_hi; r0 += h) {
                 int mr = j->rows - r0 < h ? j->rows - r0 : h;
                 const float *A = j->A + r0 * a_rs + k0 * a_cs;
                 float *C = j->C + (size_t)r0 * j->cols + c0;
                 const float *bias = j->b ? j->b + c0 : NULL;
-                prefetch_part(&next, r0 / h, tiles);
-                if (r0 + h < j->rows && (load_c || epi == NN_PANEL_SGD)) {
+                prefetch_part(&next, (r0 - row_lo) / h, tiles);
+                if (r0 + h < row_hi && (load_c || epi == NN_PANEL_SGD)) {
                     /* the next tile's C, read first thing (dW's, a later K
                      * block's) or by the SGD rule: from L3 or memory it
                      * would stall the tile's start */
@@ -196,6 +206,12 @@ void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, i
                    .act = act, .lr = lr, .wd = wd,
                    .panels = (cols + t->acc_cols - 1) / t->acc_cols};
     long most = (j.panels + PANELS_PER_CHUNK - 1) / PANELS_PER_CHUNK;
-    j.chunks = most < NN_POOL_MAX_CHUNKS ? most : NN_POOL_MAX_CHUNKS;
-    nn_pool_run(panel_part, &j, j.chunks, nn_pool_threads_for(2.0 * rows * cols * K));
+    long tiles = (rows + t->acc_rows - 1) / t->acc_rows;
+    j.groups = most < NN_POOL_MAX_CHUNKS ? most : NN_POOL_MAX_CHUNKS;
+    int threads = nn_pool_threads_for(2.0 * rows * cols * K);
+    j.bands = j.groups >= threads ? 1 : (threads + j.groups - 1) / j.groups;
+    if (j.bands > tiles)
+        j.bands = tiles;
+    j.chunks = j.groups * j.bands;
+    nn_pool_run(panel_part, &j, j.chunks, threads);
 }
