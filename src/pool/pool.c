@@ -17,10 +17,14 @@
  * such trips per job while keeping single chunks for the last pieces,
  * where the threads balance their load.
  *
- * Workers waiting for a job spin for a short while (a training step calls
- * the kernels every few tens of microseconds, and waking a sleeping thread
+ * Workers waiting for a job spin for a while (a training step calls the
+ * kernels every few tens of microseconds, and waking a sleeping thread
  * costs about as much as a small product) and then sleep on a condition
- * variable.  The spin is a plain loop of loads: PAUSE, the usual spin hint,
+ * variable.  The spin lasts half a millisecond, longer than a whole step
+ * of a small net: in W2's bf16 training the amx kernels keep its products
+ * on one thread, the pool's only job is the batch gather once a step
+ * (~330 us apart), and with a 50 us spin each gather woke a sleeping
+ * worker: 2 threads ran at 0.9x of one thread, with 500 us 1.05-1.1x.  The spin is a plain loop of loads: PAUSE, the usual spin hint,
  * makes a hypervisor deschedule a virtual processor that executes many of
  * them (pause-loop exiting), and on a 2-processor KVM guest it delayed the
  * worker's start by microseconds and made it miss several percent of jobs.
@@ -47,7 +51,7 @@
 
 #define MAX_THREADS 1024
 #define SEQ_SHIFT 12                /* job word: seq << 12 | n << 1 | open */
-#define SPIN_NS 50000L              /* spin up to 50 us before sleeping */
+#define SPIN_NS 500000L             /* spin up to 500 us before sleeping */
 
 static struct {
     pthread_mutex_t mu;
