@@ -61,7 +61,7 @@ typedef struct {
     int rows, cols, K;   /* C is rows x cols (row stride cols), K terms a sum */
     int KP;              /* pairs, (K + 1) / 2 */
     int kpad, rpad, cpad; /* KP, rows and cols rounded up to 16, 32 and 32 */
-    const float *As, *Bs; /* fp32 sources (see pack_a / pack_b) */
+    const float *As, *Bs; /* fp32 sources (see pack_a / pack_panel) */
     uint32_t *Ap;        /* A(r, p) in tiles, at Ap[a_at(j, r, p)] */
     uint32_t *panels;    /* B's panel slots, one per thread, each panel_u32 */
     size_t panel_u32;    /* 2 kpad 16: the two tile columns of a block column */

@@ -39,12 +39,6 @@ static _Thread_local _Alignas(64) float a_buf[NN_PANEL_ROWS * NN_PANEL_KMAX];
  * each chunk packs its A blocks once for all its panels. */
 #define PANELS_PER_CHUNK 3
 
-/* A product of fewer panel groups than threads (W2's 256 -> 128 forward
- * has one) is also cut into bands of row tiles, each band packing the
- * panels for itself, so every thread has a chunk.  A band is whole row
- * tiles, so every tile is computed as before: the same bits whatever the
- * cut, and so for any thread count. */
-
 typedef struct {
     const nn_tiles *t;
     float *C;
@@ -209,6 +203,11 @@ void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, i
     long tiles = (rows + t->acc_rows - 1) / t->acc_rows;
     j.groups = most < NN_POOL_MAX_CHUNKS ? most : NN_POOL_MAX_CHUNKS;
     int threads = nn_pool_threads_for(2.0 * rows * cols * K);
+    /* Fewer panel groups than threads (W2's 256 -> 128 forward has one):
+     * the rows are also cut into bands of whole row tiles, each band
+     * packing its panels for itself, so every thread has a chunk.  Every
+     * tile is computed as before: the same bits for any cut, and so for
+     * any thread count. */
     j.bands = j.groups >= threads ? 1 : (threads + j.groups - 1) / j.groups;
     if (j.bands > tiles)
         j.bands = tiles;
