@@ -325,6 +325,7 @@ START_TEST(test_kernels_blocked_path_at_every_block_edge)
         {64, 1024, 1025}, /* dX: K = 1025, 3 blocks of 342; fwd: 21 panels + 17 */
         {513, 1024, 64},  /* dW: K = 513, 2 blocks of 257; SGD: the plain tiles */
         {512, 1024, 65},  /* dW: K = 512, one block; SGD: one block of 512 */
+        {129, 1024, 300}, /* dW, SGD: A packed in 2 row blocks (256 + 44), a last tile of 4 */
         {64, 1023, 130},  /* one under the thresholds: the plain tiles */
         {72, 2049, 128},  /* fwd: K = 2049, 5 blocks of 410, exactly 8 panels */
         {64, 143, 1100},  /* dX: K = 1100, 3 blocks, 3 panels - 1; fwd: 23 panels - 4 */
@@ -396,11 +397,13 @@ START_TEST(test_kernels_bit_identical_for_any_thread_count)
     const nn_kernels *kt = table(_i);
     if (!kt)
         return;
-    /* B, in, out; the last three take the blocked path (kernels/panel.c),
-     * the last with one group of 3 panels, which is cut into bands of rows
-     * when there are several threads */
+    /* B, in, out; the last four take the blocked path (kernels/panel.c):
+     * {129, 260, 130} with one group of 3 panels, which is cut into bands
+     * of rows when there are several threads; the last with dW's A packed
+     * in two row blocks */
     static const int shapes[][3] = {{37, 259, 131}, {130, 100, 45}, {130, 1024, 136},
-                                    {129, 300, 520}, {129, 260, 130}};
+                                    {129, 300, 520}, {129, 260, 130},
+                                    {129, 1024, 300}};
     static const int threads[] = {1, 2, 3, 5};
     for (int s = 0; s < 5; s++) {
         int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];

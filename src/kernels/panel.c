@@ -4,13 +4,19 @@
  *
  * Loop order, per chunk of consecutive column panels (the pool's unit):
  *   for each K block kb (<= panel_k)         A's rows x kb block: in L2
- *     for each panel p of the chunk
- *       pack B(kb, p) into b_buf              kb x 48, aligned, contiguous
- *       for each row tile r (8 rows)          A read in place (8 rows x kb)
- *         C(r, p) (+)= A(r, kb) B(kb, p)      epilogue on the last K block
- * A is read where it lies: a tile's 8 rows (forward, dX) or 8 columns (dW)
- * of it are 8 short streams the tile's loop walks along k; only a partial
- * last row tile is packed (its missing rows as zeros).  While a panel's
+ *     for each block of rows                 the band; dW: 256 rows, packed
+ *       for each panel p of the chunk
+ *         pack B(kb, p) into b_buf            kb x 48, aligned, contiguous
+ *         for each row tile r (8 rows)
+ *           C(r, p) (+)= A(r, kb) B(kb, p)    epilogue on the last K block
+ * The forward's and dX's A is read where it lies: a tile's 8 rows of it are
+ * 8 short streams the tile's loop walks along k; only a partial last row
+ * tile is packed (its missing rows as zeros).  dW's A is dZ read down 8
+ * columns, one 32-byte piece a k, `out` floats apart: for a 1024-wide layer
+ * every k of a tile falls in one L1 set, so a block of 256 rows is packed
+ * tile by tile (8 floats a k, contiguous) before its tiles run: 512 x 4096
+ * x 4096's dW from 79-103 to 110-121 GFLOP/s on one core (Intel Xeon with
+ * AVX-512, bench_kernels; W3's dW unchanged, 130-145).  While a panel's
  * tiles run, the slice of B packed next and the next tile's C are
  * prefetched, so the packing and the tile's first loads do not stall.
  * Which thread runs a chunk changes nothing: every element of C is summed
@@ -27,6 +33,7 @@
  * (the tiles load them with aligned loads). */
 static _Thread_local _Alignas(64) float b_buf[NN_PANEL_FLOATS];
 static _Thread_local _Alignas(64) float a_buf[NN_PANEL_ROWS * NN_PANEL_KMAX];
+static _Thread_local _Alignas(64) float a_blk[NN_PANEL_AROWS * NN_PANEL_KMAX];
 
 /* The smallest product the blocked path takes: below it packing costs
  * more than it saves. */
@@ -136,51 +143,63 @@ static void panel_part(void *ctx, long chunk)
     nn_pool_chunk(j->panels, j->groups, chunk / j->bands, &lo, &hi);
     nn_pool_chunk(all_tiles, j->bands, chunk % j->bands, &band_lo, &band_hi);
     int row_lo = (int)band_lo * h, row_hi = (int)band_hi * h < j->rows ? (int)band_hi * h : j->rows;
-    int tiles = (int)(band_hi - band_lo);
+    /* dW's A (dZ read down its columns, `lda` floats apart: 4 KB for a
+     * 1024-wide layer, every k in one L1 set) is packed a block of rows
+     * at a time and the block's tiles read it contiguously; the forward's
+     * and dX's A (rows read along k) is read in place, the band at once. */
+    int block = j->a_trans ? NN_PANEL_AROWS : row_hi - row_lo;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kb = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         int load_c = k0 > 0 || j->accumulate;
         int epi = k0 + kb == j->K ? j->epi : NN_PANEL_NONE;
-        for (long p = lo; p < hi; p++) {
-            int c0 = (int)p * w, nc = j->cols - c0 < w ? j->cols - c0 : w;
-            if (j->trans_b)
-                t->pack_cols(b_buf, j->Bm + (size_t)c0 * j->ldb + k0, j->ldb, kb, nc);
-            else
-                t->pack_rows(b_buf, j->Bm + (size_t)k0 * j->ldb + c0, j->ldb, kb, nc);
-            /* the slice packed next: this K block's next panel, or the next
-             * K block's first */
-            region next = {0};
-            if (p + 1 < hi) {
-                next = slice_of(j, k0, kb, p + 1);
-            } else if (k0 + kb < j->K) {
-                int k1 = k0 + kb, kb1 = j->K - k1 < j->kc ? j->K - k1 : j->kc;
-                next = slice_of(j, k1, kb1, lo);
-            }
-            for (int r0 = row_lo; r0 < row_hi; r0 += h) {
-                int mr = j->rows - r0 < h ? j->rows - r0 : h;
-                const float *A = j->A + r0 * a_rs + k0 * a_cs;
-                float *C = j->C + (size_t)r0 * j->cols + c0;
-                const float *bias = j->b ? j->b + c0 : NULL;
-                prefetch_part(&next, (r0 - row_lo) / h, tiles);
-                if (r0 + h < row_hi && (load_c || epi == NN_PANEL_SGD)) {
-                    /* the next tile's C, read first thing (dW's, a later K
-                     * block's) or by the SGD rule: from L3 or memory it
-                     * would stall the tile's start */
-                    int nr = j->rows - r0 - h < h ? j->rows - r0 - h : h;
-                    for (int r = 0; r < nr; r++)
-                        for (int c = 0; c < nc; c += 16)
-                            __builtin_prefetch(C + (size_t)(h + r) * j->cols + c, 1, 3);
+        for (int b0 = row_lo; b0 < row_hi; b0 += block) {
+            int b1 = row_hi - b0 < block ? row_hi : b0 + block;
+            int tiles = (b1 - b0 + h - 1) / h;
+            if (j->a_trans)
+                t->pack_a_cols(a_blk, j->A + b0 + (size_t)k0 * j->lda, j->lda, kb, b1 - b0);
+            for (long p = lo; p < hi; p++) {
+                int c0 = (int)p * w, nc = j->cols - c0 < w ? j->cols - c0 : w;
+                if (j->trans_b)
+                    t->pack_cols(b_buf, j->Bm + (size_t)c0 * j->ldb + k0, j->ldb, kb, nc);
+                else
+                    t->pack_rows(b_buf, j->Bm + (size_t)k0 * j->ldb + c0, j->ldb, kb, nc);
+                /* the slice packed next: this block's next panel, the next
+                 * block's first, or the next K block's first */
+                region next = {0};
+                if (p + 1 < hi) {
+                    next = slice_of(j, k0, kb, p + 1);
+                } else if (b1 < row_hi) {
+                    next = slice_of(j, k0, kb, lo);
+                } else if (k0 + kb < j->K) {
+                    int k1 = k0 + kb, kb1 = j->K - k1 < j->kc ? j->K - k1 : j->kc;
+                    next = slice_of(j, k1, kb1, lo);
                 }
-                if (mr == h) {
-                    t->panel_tile(C, j->cols, A, a_rs, a_cs, b_buf, kb, mr, nc, load_c, epi,
-                                  bias, j->act, j->lr, j->wd);
-                } else { /* the last, partial row tile: its rows packed, zeros after */
-                    if (j->a_trans)
-                        t->pack_a_cols(a_buf, A, j->lda, kb, mr);
-                    else
-                        t->pack_a_rows(a_buf, A, j->lda, kb, mr);
-                    t->panel_tile(C, j->cols, a_buf, 1, (size_t)h, b_buf, kb, mr, nc, load_c,
-                                  epi, bias, j->act, j->lr, j->wd);
+                for (int r0 = b0; r0 < b1; r0 += h) {
+                    int mr = j->rows - r0 < h ? j->rows - r0 : h;
+                    float *C = j->C + (size_t)r0 * j->cols + c0;
+                    const float *bias = j->b ? j->b + c0 : NULL;
+                    prefetch_part(&next, (r0 - b0) / h, tiles);
+                    if (r0 + h < b1 && (load_c || epi == NN_PANEL_SGD)) {
+                        /* the next tile's C, read first thing (dW's, a later K
+                         * block's) or by the SGD rule: from L3 or memory it
+                         * would stall the tile's start */
+                        int nr = j->rows - r0 - h < h ? j->rows - r0 - h : h;
+                        for (int r = 0; r < nr; r++)
+                            for (int c = 0; c < nc; c += 16)
+                                __builtin_prefetch(C + (size_t)(h + r) * j->cols + c, 1, 3);
+                    }
+                    if (j->a_trans) { /* packed above, zeros past the last row */
+                        t->panel_tile(C, j->cols, a_blk + (size_t)(r0 - b0) * kb, 1, (size_t)h,
+                                      b_buf, kb, mr, nc, load_c, epi, bias, j->act, j->lr, j->wd);
+                    } else if (mr == h) {
+                        const float *A = j->A + r0 * a_rs + k0 * a_cs;
+                        t->panel_tile(C, j->cols, A, a_rs, a_cs, b_buf, kb, mr, nc, load_c, epi,
+                                      bias, j->act, j->lr, j->wd);
+                    } else { /* the last, partial row tile: its rows packed, zeros after */
+                        t->pack_a_rows(a_buf, j->A + r0 * a_rs + k0 * a_cs, j->lda, kb, mr);
+                        t->panel_tile(C, j->cols, a_buf, 1, (size_t)h, b_buf, kb, mr, nc, load_c,
+                                      epi, bias, j->act, j->lr, j->wd);
+                    }
                 }
             }
         }

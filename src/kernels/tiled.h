@@ -44,6 +44,7 @@ enum { NN_PANEL_NONE, NN_PANEL_BIAS_ACT, NN_PANEL_SGD };
 #define NN_PANEL_K 512     /* rows of k per K block */
 #define NN_PANEL_KMAX 512  /* the most: a fused SGD product runs in one block */
 #define NN_PANEL_FLOATS (NN_PANEL_KMAX * 48)
+#define NN_PANEL_AROWS 256 /* rows of dW's A packed at a time */
 #define NN_PANEL_ROWS 8    /* the most rows of a tile (a partial one is packed) */
 
 typedef struct {
