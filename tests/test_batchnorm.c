@@ -65,7 +65,7 @@ START_TEST(test_batch_norm_forward_and_backward_by_hand)
     ck_assert_uint_eq(ops->n_state(&y), 4);
     float params[4], grads[4] = {0}, state[4];
     float *scratch = malloc(sizeof(float) * ops->n_scratch(&y, 4));
-    nn_layer_bufs b = {params, grads, state, scratch};
+    nn_layer_bufs b = {params, grads, state, scratch, NULL};
     ops->init(&y, params, state, NULL);
     ck_assert_float_eq(params[0], 1.0f); /* gamma 1, beta 0, rmean 0, rvar 1 */
     ck_assert_float_eq(params[2], 0.0f);

@@ -20,6 +20,7 @@
     X(batch_suite)        \
     X(pool_suite)         \
     X(kernels_suite)      \
+    X(slices_suite)       \
     X(bf16_suite)         \
     X(select_suite)       \
     X(model_suite)        \

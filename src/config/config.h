@@ -158,6 +158,12 @@ typedef struct {
                                     and accumulate in fp32; everything else stays fp32.
                                     Written out (nn_config_to_json) only when "bf16", so an
                                     fp32 run's canonical config is as before the key */
+    int slices;                  /* "training.slices", a power of two 1..64, default 1: each
+                                    batch's sums over its rows (gradients, batch statistics,
+                                    the loss) are taken slice by slice and added in a fixed
+                                    tree (nn/slices.h), so MPI ranks that each hold a share of
+                                    the slices get the one-process bits.  Written out only
+                                    when not 1 */
 
     char *checkpoint;            /* "checkpoint.path" as written; NULL if absent */
     char *checkpoint_path;       /* resolved; NULL if absent */

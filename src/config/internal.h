@@ -284,6 +284,7 @@ int cfg_check_nesterov(const cfg_parser *p, const cfg_sec *s);           /* opti
 int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s);             /* its schedule */
 int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s);   /* training */
 int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s);     /* early_stopping */
+int cfg_check_slices(const cfg_parser *p, const cfg_sec *s);             /* slices */
 int cfg_check_keep_best(const cfg_parser *p, const cfg_sec *s);          /* checkpoint */
 
 /* ---- source.c: data sources ---------------------------------------------------- */

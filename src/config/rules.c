@@ -184,6 +184,18 @@ int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s)
                        "statistics", i);
 }
 
+/* training.slices: the tree of the slices' sums is a balanced binary one. */
+int cfg_check_slices(const cfg_parser *p, const cfg_sec *s)
+{
+    int n = s->cfg->slices;
+    if ((n & (n - 1)) == 0)
+        return 0;
+    char buf[CFG_CLIP + 8];
+    const cJSON *v = member(s->obj, "slices");
+    return cfg_fail_at(p, cfg_value_loc(p, v), "\"training.slices\" must be a power of two (1, 2, "
+                       "4, ..., 64), found %s", cfg_found(p, v, true, buf, sizeof buf));
+}
+
 /* training.early_stopping watches the validation loss. */
 int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s)
 {

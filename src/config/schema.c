@@ -285,6 +285,11 @@ static const cfg_row training_rows[] = {
     {"precision", CFG_ENUM, AT(nn_config, precision), .names = &enum_precision,
      .def = NN_PREC_FP32, .quiet_default = true,
      .help = "the dense products' precision: fp32, or bf16 operands with fp32 sums"},
+    {"slices", CFG_INT, AT(nn_config, slices), .min = 1, .max = 64, .def = 1,
+     .quiet_default = true,
+     .help = "slices each batch's sums are cut into and added in a fixed tree (a power of two; "
+             "MPI ranks must divide it)"},
+    CHECK(cfg_check_slices),
 };
 
 static const cfg_row checkpoint_rows[] = {

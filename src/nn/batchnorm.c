@@ -231,6 +231,122 @@ static backward_fn pick_backward(void)
 #endif
 }
 
+/* ---- the batch in slices (nn/slices.h) ------------------------------------
+ * The same sums, each slice's alone (rows in order, from zero) and added in
+ * the slices' tree, then across the processes that share the batch (the
+ * slicing's reduce, when it has one); B is then the whole batch's rows.
+ * Compiled once: the loops' sums are not reordered whatever the width. */
+
+typedef struct {
+    const bn_pass *q;
+    const double *mu;
+} leaf_ctx;
+
+static void leaf_sum(void *ctx, int lo, int hi, double *buf)
+{
+    const bn_pass *q = ((const leaf_ctx *)ctx)->q;
+    int n = q->n;
+    for (int j = 0; j < n; j++)
+        buf[j] = 0.0;
+    for (int i = lo; i < hi; i++) {
+        const float *x = q->X + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            buf[j] += x[j];
+    }
+}
+
+static void leaf_squares(void *ctx, int lo, int hi, double *buf)
+{
+    const leaf_ctx *c = ctx;
+    int n = c->q->n;
+    for (int j = 0; j < n; j++)
+        buf[j] = 0.0;
+    for (int i = lo; i < hi; i++) {
+        const float *x = c->q->X + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            double d = x[j] - c->mu[j];
+            buf[j] += d * d;
+        }
+    }
+}
+
+static void leaf_grads(void *ctx, int lo, int hi, double *buf)
+{
+    const bn_pass *q = ((const leaf_ctx *)ctx)->q;
+    int n = q->n;
+    double *dbeta = buf, *dgamma = buf + n;
+    for (int j = 0; j < n; j++)
+        dbeta[j] = dgamma[j] = 0.0;
+    for (int i = lo; i < hi; i++) {
+        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            dbeta[j] += g[j];
+            dgamma[j] += (double)g[j] * xh[j];
+        }
+    }
+}
+
+/* out (n) = the sliced sum of `leaf` over the process's rows, then over
+ * every process's. */
+static void sliced_sum(const nn_slicing *sl, const bn_pass *q, nn_slice_leaf leaf,
+                       const leaf_ctx *c, size_t n, double *out)
+{
+    nn_slices_column_sums(sl, q->B, n, leaf, (void *)c, sl->dstack, out);
+    if (sl->reduce)
+        sl->reduce(out, n, sl->reduce_ctx);
+}
+
+static void forward_sliced(const nn_slicing *sl, const bn_pass *q, int rows, double eps)
+{
+    int B = q->B, n = q->n;
+    double *mu = q->acc0, *m2 = q->acc1;
+    leaf_ctx c = {q, mu};
+    sliced_sum(sl, q, leaf_sum, &c, (size_t)n, mu);
+    for (int j = 0; j < n; j++)
+        mu[j] /= rows;
+    sliced_sum(sl, q, leaf_squares, &c, (size_t)n, m2);
+    for (int j = 0; j < n; j++)
+        q->s[j] = (float)(1.0 / sqrt(m2[j] / rows + eps));
+    for (int i = 0; i < B; i++) {
+        const float *x = q->X + (size_t)i * n;
+        float *xh = q->xh + (size_t)i * n, *z = q->Z + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            xh[j] = (float)((x[j] - mu[j]) * q->s[j]);
+            z[j] = q->gamma[j] * xh[j] + q->beta[j];
+        }
+    }
+}
+
+/* dbeta = acc0, dgamma = acc1 (contiguous), then dX as backward_body. */
+static void backward_sliced(const nn_slicing *sl, const bn_pass *q, int rows)
+{
+    int B = q->B, n = q->n;
+    double *dbeta = q->acc0, *dgamma = q->acc1, *k = q->acc2;
+    leaf_ctx c = {q, NULL};
+    sliced_sum(sl, q, leaf_grads, &c, 2 * (size_t)n, dbeta);
+    if (!q->dX)
+        return;
+    for (int j = 0; j < n; j++)
+        k[j] = (double)q->gamma[j] * q->s[j] / rows;
+    for (int i = 0; i < B; i++) {
+        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
+        float *dx = q->dX + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            dx[j] = (float)(k[j] * ((double)rows * g[j] - dbeta[j] - xh[j] * dgamma[j]));
+    }
+}
+
+/* The rows of the whole batch: B, or more when other processes share it. */
+static int batch_rows(const nn_layer_bufs *b, int B)
+{
+    return b->slicing && b->slicing->rows > 0 ? b->slicing->rows : B;
+}
+
 /* The batch's statistics, then the running ones. */
 static void forward_train(const nn_layer *y, const nn_layer_bufs *b, const float *X, float *Z,
                           int B)
@@ -238,9 +354,13 @@ static void forward_train(const nn_layer *y, const nn_layer_bufs *b, const float
     bn_pass q = pass_of(y, b, B);
     q.X = X;
     q.Z = Z;
-    pick_forward()(&q, y->eps);
+    if (b->slicing)
+        forward_sliced(b->slicing, &q, batch_rows(b, B), y->eps);
+    else
+        pick_forward()(&q, y->eps);
     int n = y->out;
     float *rmean = b->state, *rvar = b->state + n;
+    B = batch_rows(b, B);
     double m = y->momentum, unbiased = B > 1 ? (double)B / (B - 1) : 1.0;
     for (int j = 0; j < n; j++) {
         rmean[j] = (float)((1.0 - m) * rmean[j] + m * q.acc0[j]);
@@ -289,7 +409,10 @@ static void bn_backward(const nn_layer *y, const nn_layer_bufs *b, const float *
     bn_pass q = pass_of(y, b, B);
     q.dY = dY;
     q.dX = dX;
-    pick_backward()(&q);
+    if (b->slicing)
+        backward_sliced(b->slicing, &q, batch_rows(b, B));
+    else
+        pick_backward()(&q);
     int n = y->out;
     float *ggamma = b->grads, *gbeta = b->grads + n;
     for (int j = 0; j < n; j++) {

@@ -113,12 +113,34 @@ static void dense_forward(const nn_layer *y, const nn_layer_bufs *b, const float
     nn_prof_end(NN_PROF_KERNELS, t0);
 }
 
+/* The batch in slices (nn/slices.h): dY becomes dZ (its bias sum, taken
+ * in one piece, goes to the sink), dX = dZ W with W as it is, then dW and
+ * db as the slices' tree, or their SGD step (sgd). */
+static void sliced_backward(const nn_layer *y, const nn_layer_bufs *b, const float *X,
+                            const float *Y, float *dY, float *dX, int B, nn_act act, int sgd,
+                            float lr, float wd)
+{
+    const nn_kernels *k = nn_kernels_get();
+    float *to = sgd ? b->params : b->grads;
+    memset(b->slicing->sink, 0, sizeof(float) * (size_t)y->out);
+    k->act_backward(dY, b->slicing->sink, Y, B, y->out, act);
+    if (dX)
+        k->dense_backward_input(dX, dY, b->params, B, y->in, y->out);
+    nn_slices_dense(b->slicing, k, to, y->bias ? to + weights(y) : NULL, dY, X, B, y->in,
+                    y->out, sgd, lr, wd);
+}
+
 static void dense_backward(const nn_layer *y, const nn_layer_bufs *b, const float *X,
                            const float *Y, float *dY, float *dX, int B, nn_act act)
 {
     const nn_kernels *k = nn_kernels_get();
-    float *db = bias_grad_of(y, b);
     double t0 = nn_prof_begin();
+    if (b->slicing) {
+        sliced_backward(y, b, X, Y, dY, dX, B, act, 0, 0.0f, 0.0f);
+        nn_prof_end(NN_PROF_KERNELS, t0);
+        return;
+    }
+    float *db = bias_grad_of(y, b);
     k->act_backward(dY, db, Y, B, y->out, act);                  /* dY becomes dZ; db += 1^T dZ */
     k->dense_backward_weights(b->grads, dY, X, B, y->in, y->out); /* dW += dZ^T X */
     if (dX)
@@ -131,8 +153,14 @@ static void dense_backward_sgd(const nn_layer *y, const nn_layer_bufs *b, const 
                                float lr, float wd)
 {
     const nn_kernels *k = nn_kernels_get();
-    float *W = b->params, *db = bias_grad_of(y, b);
+    float *W = b->params;
     double t0 = nn_prof_begin();
+    if (b->slicing) {
+        sliced_backward(y, b, X, Y, dY, dX, B, act, 1, lr, wd);
+        nn_prof_end(NN_PROF_KERNELS, t0);
+        return;
+    }
+    float *db = bias_grad_of(y, b);
     k->act_backward(dY, db, Y, B, y->out, act);                   /* dY becomes dZ; db += 1^T dZ */
     if (dX)
         k->dense_backward_input(dX, dY, W, B, y->in, y->out);     /* dX = dZ W, W before the step */

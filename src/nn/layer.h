@@ -39,6 +39,7 @@
 #include <stddef.h>
 
 #include "nn/arch.h"
+#include "nn/slices.h"
 #include "util/bytes.h"
 #include "util/rng.h"
 
@@ -48,6 +49,7 @@ typedef struct {
     float *grads;   /* (n_params,), accumulated into by backward */
     float *state;   /* (n_state,) */
     float *scratch; /* (n_scratch,): kept from a training forward for the backward */
+    nn_slicing *slicing; /* the batch's sums taken in slices (nn/slices.h); NULL: in one */
 } nn_layer_bufs;
 
 typedef struct {

@@ -87,7 +87,27 @@ oom:
 nn_layer_bufs nn_model_bufs(const nn_model *m, int l)
 {
     return (nn_layer_bufs){m->params + m->param_off[l], m->grads + m->param_off[l],
-                           m->state + m->state_off[l], m->scratch[l]};
+                           m->state + m->state_off[l], m->scratch[l],
+                           m->slicing.S > 1 ? (nn_slicing *)&m->slicing : NULL};
+}
+
+int nn_model_set_slices(nn_model *m, int S, int lo, int hi, int threads, nn_error *err)
+{
+    nn_slicing_free(&m->slicing);
+    m->slicing = (nn_slicing){.S = 1, .lo = 0, .hi = 1};
+    if (S <= 1)
+        return 0;
+    int widest = m->arch.n_inputs, max_in = 1;
+    for (int l = 0; l < m->arch.n_layers; l++) {
+        const nn_layer *y = &m->arch.layers[l];
+        widest = y->out > widest ? y->out : widest;
+        max_in = y->in > max_in ? y->in : max_in;
+    }
+    if (nn_slicing_init(&m->slicing, S, lo, hi, widest, max_in, m->max_batch, threads) < 0) {
+        m->slicing = (nn_slicing){.S = 1, .lo = 0, .hi = 1};
+        return nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the batch's slices"), -1;
+    }
+    return 0;
 }
 
 int nn_model_outputs(const nn_model *m)
@@ -328,5 +348,6 @@ void nn_model_free(nn_model *m)
     free(m->logits);
     free(m->delta[0]);
     free(m->delta[1]);
+    nn_slicing_free(&m->slicing);
     free(m);
 }

@@ -52,6 +52,7 @@ typedef struct {
     float *scratch[NN_MAX_ARCH_LAYERS]; /* the kind's n_scratch floats; NULL when none */
     float *logits;              /* (max_batch, outputs): the output layer's Z */
     float *delta[2];            /* two (max_batch, widest layer or input) scratch buffers */
+    nn_slicing slicing;         /* S > 1: every sum over the batch in slices (nn/slices.h) */
 } nn_model;
 
 /* Allocates a model of architecture `a` for batches of up to max_batch
@@ -65,6 +66,13 @@ nn_model *nn_model_create(const nn_arch *a, int max_batch, nn_error *err);
  * from rng (nn/layer.h: dense weights Glorot or He uniform, biases zero;
  * batch-norm scale 1 and shift 0, running mean 0 and variance 1). */
 void nn_model_init(nn_model *m, nn_rng *rng);
+
+/* Every sum over a batch's rows in a training pass (gradients, batch
+ * statistics) taken as S slices added in a fixed tree, of which this
+ * process holds slices [lo, hi) (0 and S alone), on up to `threads`
+ * threads (nn/slices.h); S = 1: in one piece, as without this.  -1 with
+ * *err when out of memory. */
+int nn_model_set_slices(nn_model *m, int S, int lo, int hi, int threads, nn_error *err);
 
 /* Layer l's slices of the model's buffers. */
 nn_layer_bufs nn_model_bufs(const nn_model *m, int l);

@@ -84,9 +84,13 @@ void nn_pool_set_threads(int n)
     pool.spin = cores < 1 || pool.requested <= cores;
 }
 
+/* Set while this thread runs a chunk: a job started from inside a chunk
+ * (a kernel called by a chunk of a wider job) runs on this thread alone. */
+static _Thread_local int in_chunk;
+
 int nn_pool_threads_for(double flops)
 {
-    return flops < NN_POOL_MIN_FLOPS ? 1 : pool.requested;
+    return flops < NN_POOL_MIN_FLOPS || in_chunk ? 1 : pool.requested;
 }
 
 static long now_ns(void)
@@ -180,9 +184,11 @@ static int take_run(int from_back, int n, long *lo, long *hi)
 static void take_chunks(int from_back, int n)
 {
     long lo, hi;
+    in_chunk = 1;
     while (take_run(from_back, n, &lo, &hi))
         for (long c = lo; c < hi; c++)
             pool.fn(pool.ctx, c);
+    in_chunk = 0;
 }
 
 static void *worker(void *arg)
@@ -254,6 +260,8 @@ void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
 {
     if (n > chunks)
         n = (int)chunks;
+    if (in_chunk)
+        n = 1;
     if (n > 1)
         n = start_workers(n);
     if (n <= 1) {

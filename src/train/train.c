@@ -11,6 +11,7 @@
 #include "data/batch.h"
 #include "data/source.h"
 #include "eval/measure.h"
+#include "pool/pool.h"
 #include "train/trainer.h"
 #include "util/clock.h"
 
@@ -98,7 +99,9 @@ static int setup(trainer *t, nn_error *err)
         nn_trainer_check_batches(t, &arch, err) < 0)
         return -1;
     t->model = nn_model_create(&arch, cfg->batch_size, err);
-    if (!t->model)
+    if (!t->model ||
+        nn_model_set_slices(t->model, cfg->slices, 0, cfg->slices,
+                            nn_pool_threads_for(NN_POOL_MIN_FLOPS), err) < 0)
         return -1;
     t->shift = malloc(sizeof(float) * F);
     t->mult = malloc(sizeof(float) * F);
