@@ -51,13 +51,17 @@ ISA_avx512 := -mavx512f -mavx2 -mfma
 ISA_avx512bf16 := -mavx512f -mavx512bf16 -mavx2 -mfma
 ISA_amx    := -mamx-tile -mamx-bf16 -mavx512f -mavx512bf16
 endif
-$(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
-$(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
-$(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
-$(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
+$(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o $(B)/mpi/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
+$(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o $(B)/mpi/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
+$(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o $(B)/mpi/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
+$(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o $(B)/mpi/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
 .PHONY: all run check unit install uninstall clean deps data bench bench-deps bench-data
 all: nntrain
+# `make MPI=1` builds the MPI binary too (see "MPI build" below).
+ifeq ($(MPI),1)
+all: nntrain-mpi
+endif
 
 # --- system packages ------------------------------------------------------
 deps: $(DEPS_STAMP)
@@ -160,6 +164,8 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	  sh tests/cli/signals.sh $(B)/san/nntrain 10
 	@echo "== valgrind memcheck =="
 	sh tests/cli/valgrind.sh ./nntrain
+	@echo "== MPI communication layer =="
+	$(MAKE) --no-print-directory check-mpi
 	@echo "== fuzzing (about 20 s a harness) =="
 	$(MAKE) --no-print-directory fuzz-check
 
@@ -167,6 +173,75 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 # (`make unit`); `make check` runs everything.
 unit: $(B)/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
 	$(TEST_ENV) $(B)/test_nntrain
+
+# --- MPI build -----------------------------------------------------------------
+# nntrain-mpi: the same program built with -DNN_MPI against Open MPI, for
+# data-parallel training (src/dist); run alone it behaves like nntrain,
+# under `mpirun -np N` its N processes train together.  Its objects live in
+# build/mpi/ beside the plain ones, built with the same flags plus MPI's.
+# Open MPI (libopenmpi-dev openmpi-bin) is installed only when an MPI target
+# is built, so the plain build never needs it.
+MPI_APT_PKGS := libopenmpi-dev openmpi-bin
+MPI_DEPS_STAMP := $(B)/.deps-mpi-ok
+MPI_B := $(B)/mpi
+MPI_LIB_OBJ  := $(LIB_SRC:%.c=$(MPI_B)/%.o)
+MPI_MAIN_OBJ := $(MAIN_SRC:%.c=$(MPI_B)/%.o)
+# MPI's include folders as system headers: warnings in them are not ours,
+# and -MMD leaves them out of the dependency files.
+MPI_CFLAGS = -DNN_MPI $(patsubst -I%,-isystem %,$(shell pkg-config --cflags ompi-c))
+MPI_LIBS   = $(shell pkg-config --libs ompi-c)
+
+.PHONY: nntrain-mpi-deps check-mpi
+nntrain-mpi-deps: $(MPI_DEPS_STAMP)
+$(MPI_DEPS_STAMP): | $(DEPS_STAMP)
+	@if ! pkg-config --exists ompi-c 2>/dev/null || ! command -v mpirun >/dev/null 2>&1; then \
+	  echo "installing missing packages: $(MPI_APT_PKGS)"; \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $(MPI_APT_PKGS) || exit 1; \
+	fi
+	@touch $@
+
+$(MPI_B)/%.o: %.c Makefile | $(DEPS_STAMP) $(MPI_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_CFLAGS) $(MPI_CFLAGS) -c $< -o $@
+
+$(MPI_B)/libnntrain.a: $(MPI_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+nntrain-mpi: $(MPI_MAIN_OBJ) $(MPI_B)/libnntrain.a
+	$(CC) $(CFLAGS) -o $@ $^ $(MPI_LIBS) $(LDLIBS_ALL)
+
+# tests/mpi: test_dist.c built three ways - against the plain dist.o,
+# against the MPI one, and against an MPI one cut into tiny rounds
+# (dist-pieces.o) - and run alone and under mpirun by tests/mpi/run.sh.
+MPI_TEST_BINS := $(B)/tests/mpi/test_dist $(MPI_B)/tests/mpi/test_dist \
+                 $(MPI_B)/tests/mpi/test_dist_pieces
+
+$(B)/tests/mpi/test_dist: tests/mpi/test_dist.c $(B)/src/dist/dist.o $(B)/src/util/error.o \
+                          Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/src/dist/dist.o $(B)/src/util/error.o -lm
+
+$(MPI_B)/tests/mpi/test_dist: tests/mpi/test_dist.c $(MPI_B)/src/dist/dist.o \
+                              $(MPI_B)/src/util/error.o Makefile | $(MPI_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_B)/src/dist/dist.o \
+	  $(MPI_B)/src/util/error.o $(MPI_LIBS) -lm
+
+$(MPI_B)/tests/mpi/dist-pieces.o: src/dist/dist.c Makefile | $(DEPS_STAMP) $(MPI_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -DNN_DIST_PIECE=4099 -DNN_DIST_BYTES_PIECE=1000 -c $< -o $@
+
+$(MPI_B)/tests/mpi/test_dist_pieces: tests/mpi/test_dist.c $(MPI_B)/tests/mpi/dist-pieces.o \
+                                     $(MPI_B)/src/util/error.o Makefile | $(MPI_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_B)/tests/mpi/dist-pieces.o \
+	  $(MPI_B)/src/util/error.o $(MPI_LIBS) -lm
+
+# Under a minute; `make check` runs it too.
+check-mpi: nntrain-mpi $(MPI_TEST_BINS)
+	sh tests/mpi/run.sh $(MPI_TEST_BINS) ./nntrain-mpi
 
 # --- benchmark ------------------------------------------------------------------
 # `make bench`: FMA peak, the dense products beside OpenBLAS, the bf16
@@ -222,7 +297,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nntrain $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1
 
 clean:
-	rm -rf $(B) nntrain
+	rm -rf $(B) nntrain nntrain-mpi
 
 include tests/fuzz/fuzz.mk
 

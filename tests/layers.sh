@@ -7,7 +7,7 @@
 # and of lower ranks, never of a higher rank nor of another folder of the
 # same rank (config/ and checkpoint/ know nothing of each other, nor do
 # train/ and gradcheck/):
-#   0 util  1 math  2 pool  3 kernels  4 data  5 nn  6 config checkpoint
+#   0 util  1 math  2 pool dist  3 kernels  4 data  5 nn  6 config checkpoint
 #   7 eval  8 train gradcheck  9 cli
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -17,7 +17,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 rank() {
     case $1 in
-    util) echo 0 ;; math) echo 1 ;; pool) echo 2 ;; kernels) echo 3 ;; data) echo 4 ;;
+    util) echo 0 ;; math) echo 1 ;; pool | dist) echo 2 ;; kernels) echo 3 ;; data) echo 4 ;;
     nn) echo 5 ;; config | checkpoint) echo 6 ;; eval) echo 7 ;; train | gradcheck) echo 8 ;;
     cli) echo 9 ;; *) echo "" ;;
     esac
