@@ -240,8 +240,9 @@ $(MPI_B)/tests/mpi/test_dist_pieces: tests/mpi/test_dist.c $(MPI_B)/tests/mpi/di
 	  $(MPI_B)/src/util/error.o $(MPI_LIBS) -lm
 
 # Under a minute; `make check` runs it too.
-check-mpi: nntrain-mpi $(MPI_TEST_BINS)
+check-mpi: nntrain nntrain-mpi $(MPI_TEST_BINS)
 	sh tests/mpi/run.sh $(MPI_TEST_BINS) ./nntrain-mpi
+	sh tests/mpi/train.sh ./nntrain ./nntrain-mpi
 
 # --- benchmark ------------------------------------------------------------------
 # `make bench`: FMA peak, the dense products beside OpenBLAS, the bf16

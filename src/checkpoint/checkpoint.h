@@ -174,6 +174,9 @@ int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err);
  * "XXXX" of checkpoint format 5 is required but unknown to this nntrain (written
  * by a newer one?)",
  * "FILE: malformed checkpoint: ...". */
+/* The bytes of the file at path, as nn_ckpt_load reads them (*out
+ * malloc'd), for a process that sends them on; 0, or -1 with *err. */
+int nn_ckpt_read_bytes(const char *path, unsigned char **out, uint64_t *n, nn_error *err);
 int nn_ckpt_load(const char *path, nn_ckpt *c, nn_error *err);
 
 /* Frees everything c owns and zeroes it; safe on a zeroed struct. */

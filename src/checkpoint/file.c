@@ -143,6 +143,14 @@ static int read_whole(const char *path, unsigned char **out, size_t *n, nn_error
     return 0;
 }
 
+int nn_ckpt_read_bytes(const char *path, unsigned char **out, uint64_t *n, nn_error *err)
+{
+    size_t got;
+    int rc = read_whole(path, out, &got, err);
+    *n = got;
+    return rc;
+}
+
 int nn_ckpt_load(const char *path, nn_ckpt *c, nn_error *err)
 {
     memset(c, 0, sizeof *c);

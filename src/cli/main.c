@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "data/convert.h"
 #include "data/source.h"
+#include "dist/dist.h"
 #include "eval/plot.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
@@ -422,6 +423,18 @@ static int convert(const options *o, nn_error *err)
     return 0;
 }
 
+/* This process's rank in a distributed run (0 alone), kept past
+ * nn_dist_finalize for the final message. */
+static int nn_dist_rank_at_start;
+
+/* A failure that ends every process of a distributed run: said by the one
+ * that met it, on the real stderr. */
+static void on_fatal(void *ctx, const nn_error *e)
+{
+    (void)ctx;
+    fprintf(stderr, "nntrain: rank %d: %s\n", nn_dist_rank_at_start, e->msg);
+}
+
 static int run(options *o, nn_error *err)
 {
     if (o->convert) {
@@ -614,7 +627,8 @@ static int run(options *o, nn_error *err)
         rc = nn_cli_cv(&cfg, (int)o->cv, &o->run, err);
         goto out;
     }
-    nn_train_opts to = {.resume = o->run.resume, .profile = o->run.profile};
+    nn_train_opts to = {.resume = o->run.resume, .profile = o->run.profile,
+                        .on_fatal = on_fatal};
     nn_train_report report;
     nn_train_report_init(&report, &to, o->run.json, o->run.quiet, o->run.progress, o->run.out,
                          o->run.diag);
@@ -624,6 +638,7 @@ out:
     nn_config_free(&cfg);
     return rc;
 }
+
 
 int main(int argc, char **argv)
 {
@@ -642,9 +657,20 @@ int main(int argc, char **argv)
     /* A reader that goes away (`nntrain ... | head`) must not kill a run:
      * its writes fail with EPIPE instead, and the output stops (cli/out.h). */
     signal(SIGPIPE, SIG_IGN);
+    /* Under mpirun, one of the processes of a distributed run (nntrain-mpi):
+     * only rank 0 reports; the others write nothing but their own errors. */
+    if (nn_dist_init(&argc, &argv, &err) < 0) {
+        fprintf(stderr, "nntrain: %s\n", err.msg);
+        return err.code ? err.code : NN_EXIT_RUNTIME;
+    }
+    FILE *devnull = NULL;
+    nn_dist_rank_at_start = nn_dist_rank();
+    if (nn_dist_rank() != 0 && (devnull = fopen("/dev/null", "w")) != NULL)
+        o.run.out = o.run.diag = devnull;
     o.sets = calloc((size_t)argc, sizeof *o.sets);
     if (!o.sets) {
         fprintf(stderr, "nntrain: out of memory\n");
+        nn_dist_finalize();
         return NN_EXIT_RUNTIME;
     }
     int rc = parse_args(argc, argv, &o, &err) < 0 ? USAGE_HINT : 0;
@@ -659,6 +685,8 @@ int main(int argc, char **argv)
     }
     free(o.sets);
     nn_out_flush(stdout);
+    if (devnull)
+        fclose(devnull);
     int out_err = nn_out_error();
     if (rc == 0 && out_err > 0) {
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output: %s",
@@ -668,10 +696,24 @@ int main(int argc, char **argv)
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output");
         rc = -1;
     }
+    if (rc != 0 && !(nn_dist_rank_at_start != 0 && err.shared)) {
+        /* an error every process has is rank 0's to report */
+        if (nn_dist_rank_at_start != 0)
+            fprintf(stderr, "nntrain: rank %d: %s\n", nn_dist_rank_at_start, err.msg);
+        else
+            fprintf(stderr, "nntrain: %s\n", err.msg);
+        if (rc == USAGE_HINT)
+            fprintf(stderr, "%s\n", usage_line);
+        fflush(stderr);
+    }
+    if (rc != 0 && err.shared && nn_dist_size() > 1) {
+        /* the others wait until rank 0 has said it: mpirun ends the job at
+         * the first process that exits non-zero */
+        nn_error e = {0};
+        nn_dist_any(0, &e);
+    }
+    nn_dist_finalize();
     if (rc == 0)
         return NN_EXIT_OK;
-    fprintf(stderr, "nntrain: %s\n", err.msg);
-    if (rc == USAGE_HINT)
-        fprintf(stderr, "%s\n", usage_line);
     return err.code ? err.code : NN_EXIT_RUNTIME;
 }

@@ -506,6 +506,7 @@ const nn_layer_ops nn_layer_batch_norm = {
     .check = bn_check,
     .init = bn_init,
     .fuses = bn_fuses,
+    .sums_across = true,
     .forward = bn_forward,
     .backward = bn_backward,
     .backward_sgd = NULL,

@@ -77,6 +77,11 @@ typedef struct {
     /* Whether the kind applies activation `act` within its own pass. */
     bool (*fuses)(nn_act act);
 
+    /* The kind's backward already sums its parameter gradients over every
+     * process that shares the batch (the slicing's reduce): batch
+     * normalisation, whose input gradient needs those sums. */
+    bool sums_across;
+
     /* Z (B, out) from X, then act(Z) when act (which it fuses) is not the
      * identity; writes Y.  A training pass (train) may use batch
      * statistics and keep what the backward needs in the scratch. */

@@ -45,6 +45,15 @@ double nn_mse_forward(const float *yhat, const float *T, int B, int K)
     return sum / (2.0 * B);
 }
 
+/* (yhat - T) / N for the B rows given, N the whole batch's rows */
+static void mse_backward_n(float *dyhat, const float *yhat, const float *T, int B, int N, int K)
+{
+    float inv_b = 1.0f / (float)N;
+    size_t n = (size_t)B * (size_t)K;
+    for (size_t p = 0; p < n; p++)
+        dyhat[p] = (yhat[p] - T[p]) * inv_b;
+}
+
 void nn_mse_backward(float *dyhat, const float *yhat, const float *T, int B, int K)
 {
     float inv_b = 1.0f / (float)B;
@@ -158,11 +167,23 @@ static double lse_d(const double *z, int K)
 double nn_loss_forward(nn_loss loss, nn_act out_act, const float *Y, const float *Z,
                        const float *T, int B, int K, double huber_delta)
 {
+    if (loss == NN_LOSS_MSE)
+        return nn_mse_forward(Y, T, B, K);
+    return nn_loss_total(loss, out_act, Y, Z, T, B, K, huber_delta) / B;
+}
+
+double nn_loss_total(nn_loss loss, nn_act out_act, const float *Y, const float *Z,
+                     const float *T, int B, int K, double huber_delta)
+{
     size_t n = (size_t)B * (size_t)K;
     double sum = 0.0;
     switch (loss) {
     case NN_LOSS_MSE:
-        return nn_mse_forward(Y, T, B, K);
+        for (size_t p = 0; p < n; p++) {
+            double d = (double)Y[p] - (double)T[p];
+            sum += d * d;
+        }
+        return sum / 2.0;
     case NN_LOSS_MAE:
         for (size_t p = 0; p < n; p++)
             sum += fabs((double)Y[p] - (double)T[p]);
@@ -197,7 +218,7 @@ double nn_loss_forward(nn_loss loss, nn_act out_act, const float *Y, const float
     default:
         return NAN;
     }
-    return sum / B;
+    return sum;
 }
 
 double nn_loss_forward_d(nn_loss loss, nn_act out_act, const double *Y, const double *Z,
@@ -254,11 +275,18 @@ double nn_loss_forward_d(nn_loss loss, nn_act out_act, const double *Y, const do
 void nn_loss_backward(nn_loss loss, nn_act out_act, float *G, const float *Y, const float *Z,
                       const float *T, int B, int K, double huber_delta)
 {
+    nn_loss_backward_rows(loss, out_act, G, Y, Z, T, B, B, K, huber_delta);
+}
+
+void nn_loss_backward_rows(nn_loss loss, nn_act out_act, float *G, const float *Y,
+                           const float *Z, const float *T, int B, int N, int K,
+                           double huber_delta)
+{
     (void)Z; /* the gradients are written in Y; see loss.h */
     size_t n = (size_t)B * (size_t)K;
-    float inv_b = 1.0f / (float)B;
+    float inv_b = 1.0f / (float)N;
     if (loss == NN_LOSS_MSE || nn_loss_fused(loss, out_act)) {
-        nn_mse_backward(G, Y, T, B, K); /* (Y - T) / B */
+        mse_backward_n(G, Y, T, B, N, K); /* (Y - T) / N */
         return;
     }
     float delta = (float)huber_delta;

@@ -80,12 +80,24 @@ bool nn_loss_pairing_ok(nn_loss loss, nn_act out_act, int K, const char **why);
 double nn_loss_forward(nn_loss loss, nn_act out_act, const float *Y, const float *Z,
                        const float *T, int B, int K, double huber_delta);
 
+/* B times the cost: the sum over the rows (summed in order, from zero),
+ * for a batch whose cost is added up in pieces (nn/slices.h); the cost of
+ * a batch of N rows is the pieces' total / N. */
+double nn_loss_total(nn_loss loss, nn_act out_act, const float *Y, const float *Z,
+                     const float *T, int B, int K, double huber_delta);
+
 /* Writes G (B, K): dC/dZ = (Y - T)/B for a fused pairing, dC/dY otherwise
  * (formulas above).  Element-wise, so G may be the same buffer as Y.  Z is
  * not read (it is in the signature so that the forward and backward calls
  * look alike). */
 void nn_loss_backward(nn_loss loss, nn_act out_act, float *G, const float *Y, const float *Z,
                       const float *T, int B, int K, double huber_delta);
+
+/* The same for B rows of a batch of N rows (the others elsewhere): its
+ * gradient, divided by N. */
+void nn_loss_backward_rows(nn_loss loss, nn_act out_act, float *G, const float *Y,
+                           const float *Z, const float *T, int B, int N, int K,
+                           double huber_delta);
 
 /* Double twins with the same formulas, for the gradient check
  * (src/gradcheck.c) and the tests. */

@@ -183,8 +183,22 @@ static void dropout_forward(nn_model *m, int l, int B, nn_rng *rng)
      * conversion.  Then a loop that vectorises. */
     uint64_t below = (uint64_t)ceil(p * 0x1p53);
     float *mask = m->mask[l], *a = m->acts[l], *kept = m->kept[l];
-    for (size_t i = 0; i < n; i++)
-        mask[i] = (nn_rng_next(rng) >> 11) < below ? 0.0f : scale;
+    if (m->slicing.S > 1) {
+        /* a row's mask a function of its place in the whole batch, not of
+         * which process holds it: its own stream of a seed drawn here */
+        size_t out = (size_t)m->arch.layers[l].out;
+        uint64_t seed = nn_rng_next(rng);
+        int first = nn_slicing_first_row(&m->slicing, B);
+        for (int i = 0; i < B; i++) {
+            nn_rng r;
+            nn_rng_seed(&r, seed, (uint64_t)(first + i));
+            for (size_t j = 0; j < out; j++)
+                mask[(size_t)i * out + j] = (nn_rng_next(&r) >> 11) < below ? 0.0f : scale;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            mask[i] = (nn_rng_next(rng) >> 11) < below ? 0.0f : scale;
+    }
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         kept[i] = a[i];
@@ -298,6 +312,8 @@ static void backward(nn_model *m, const float *X, float *dOut, int B, float *dX,
             ops->backward(y, &b, x, out, g, below, B, kact);
             if (sgd)
                 sgd_layer(m, l, sgd);
+            else if (m->slicing.on_grads && !ops->sums_across)
+                m->slicing.on_grads(m->slicing.on_grads_ctx, b.grads, ops->n_params(y));
         }
         g = below;
     }

@@ -24,6 +24,13 @@
  * floats, stay in L2 (512 KB for in = 1024 and S = 8). */
 #define BLOCK_ROWS 32
 
+int nn_slicing_first_row(const nn_slicing *sl, int B)
+{
+    int first, unused;
+    nn_slice_rows(sl->rows > 0 ? sl->rows : B, sl->S, sl->lo, &first, &unused);
+    return first;
+}
+
 int nn_slices_levels(const nn_slicing *sl)
 {
     int n = sl ? sl->hi - sl->lo : 1, l = 1;

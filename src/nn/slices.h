@@ -41,6 +41,12 @@ typedef struct {
      * part, in the tree) over all of them, in the tree; NULL alone. */
     int (*reduce)(double *buf, size_t n, void *ctx);
     void *reduce_ctx;
+    /* With other processes: called by the backward pass (not fused with a
+     * step) with each layer's gradients once they are complete, the
+     * process's part, for the sum over the processes (a layer kind that
+     * sums across processes itself, batch normalisation, is left out). */
+    void (*on_grads)(void *ctx, float *grads, size_t n);
+    void *on_grads_ctx;
 } nn_slicing;
 
 /* S slices, the process holding [lo, hi), for layers up to `widest` units
@@ -60,6 +66,9 @@ void nn_slicing_free(nn_slicing *sl);
  * layer's units, the blocks shared among the pool's threads. */
 void nn_slices_dense(nn_slicing *sl, const nn_kernels *k, float *dW, float *db, const float *dZ,
                      const float *X, int B, int in, int out, int sgd, float lr, float wd);
+
+/* The whole batch's index of the first of the process's B rows. */
+int nn_slicing_first_row(const nn_slicing *sl, int B);
 
 /* Levels of the stack a tree over the process's slices needs. */
 int nn_slices_levels(const nn_slicing *sl);

@@ -44,8 +44,10 @@ int nn_trainer_save_after_epoch(trainer *t, int64_t e, bool improved, nn_error *
         if (nn_trainer_save(t, best, err) < 0)
             return -1;
     }
-    if (!nn_train_save_due(e, cfg->epochs, cfg->checkpoint_every,
-                           cfg->checkpoint_every_seconds, nn_now() - t->last_save, t->stopped))
+    /* the clock is rank 0's: every process must take the same decision */
+    if (!nn_trainer_ranks_decide(t, nn_train_save_due(e, cfg->epochs, cfg->checkpoint_every,
+                                                      cfg->checkpoint_every_seconds,
+                                                      nn_now() - t->last_save, t->stopped)))
         return 0;
     if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
         return -1;
@@ -63,6 +65,7 @@ int nn_trainer_interrupted(trainer *t, nn_error *err)
         nn_error_set(err, code, "interrupted by %s at epoch %lld, batch %lld; no checkpoint.path, "
                                 "nothing saved",
                      name, (long long)t->epoch + 1, (long long)t->batch);
+        err->shared = true;
         return -1;
     }
     if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
@@ -77,5 +80,6 @@ int nn_trainer_interrupted(trainer *t, nn_error *err)
                      "interrupted by %s after epoch %lld; checkpoint written to %s (continue "
                      "with --resume)",
                      name, (long long)t->epoch, cfg->checkpoint_path);
+    err->shared = true; /* every process stops here; rank 0 says so */
     return -1;
 }

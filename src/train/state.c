@@ -24,7 +24,25 @@ static double *pack_running(const nn_acc *a, nn_error *err)
     return v;
 }
 
+static int save_here(trainer *t, const char *path, nn_error *err);
+
+/* Rank 0 writes; the others learn whether it could. */
 int nn_trainer_save(trainer *t, const char *path, nn_error *err)
+{
+    int rc = t->rank == 0 ? save_here(t, path, err) : 0;
+    if (t->ranks <= 1)
+        return rc;
+    if (nn_trainer_ranks_any(t, rc < 0)) {
+        if (rc == 0)
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: rank 0 could not write the checkpoint",
+                         path);
+        err->shared = t->rank != 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int save_here(trainer *t, const char *path, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     nn_model *m = t->model;
@@ -189,7 +207,8 @@ int nn_trainer_restore(trainer *t, nn_error *err)
     nn_ckpt c = {0};
     int rc = -1;
     size_t F = t->train.features;
-    if (nn_ckpt_load(t->cfg->checkpoint_path, &c, err) < 0 || check_resumable(t, &c, err) < 0)
+    if (nn_trainer_load_ckpt(t, t->cfg->checkpoint_path, &c, err) < 0 ||
+        check_resumable(t, &c, err) < 0)
         goto out;
     memcpy(t->model->params, c.params, sizeof(float) * t->model->n_params);
     if (t->model->n_state)

@@ -12,9 +12,11 @@
  * the weight gradients are consumed as the kernels compute them instead of
  * being stored and read again by the optimizer (nn_model_backward_sgd; the
  * same bits as the separate step). */
-static bool fused_sgd(const nn_optim_cfg *c)
+static bool fused_sgd(const trainer *t)
 {
-    return c->kind == NN_OPTIM_SGD && c->momentum == 0 && c->clip_norm == 0;
+    const nn_optim_cfg *c = &t->optim;
+    /* several processes: the step needs the gradients summed over them first */
+    return c->kind == NN_OPTIM_SGD && c->momentum == 0 && c->clip_norm == 0 && t->ranks <= 1;
 }
 
 /* Rows [off, off + B) of the epoch's order into X, T and y; the next
@@ -49,7 +51,7 @@ static void update(trainer *t, int B, bool is_dz, size_t batches)
     const nn_config *cfg = t->cfg;
     double lr = nn_schedule_lr(&t->sched, cfg->learning_rate, t->step, (int64_t)batches);
     double t0 = nn_prof_begin();
-    if (fused_sgd(&t->optim)) {
+    if (fused_sgd(t)) {
         /* the update happens inside the backward pass; timed there */
         nn_model_backward_sgd(m, t->X, t->dOut, B, is_dz, (float)lr,
                               (float)t->optim.weight_decay);
@@ -57,6 +59,8 @@ static void update(trainer *t, int B, bool is_dz, size_t batches)
         t0 = nn_prof_begin();
     } else {
         nn_model_backward(m, t->X, t->dOut, B, NULL, is_dz);
+        if (t->ranks > 1)
+            nn_trainer_ranks_wait(t); /* the sums over the processes, started per layer */
         nn_prof_end(NN_PROF_BACKWARD, t0);
         t0 = nn_prof_begin();
         if (t->optim.clip_norm > 0)
@@ -67,18 +71,22 @@ static void update(trainer *t, int B, bool is_dz, size_t batches)
     nn_prof_end(NN_PROF_OPTIM, t0);
 }
 
-/* One training step on rows [off, off + B) of the order: forward with this
- * step's dropout masks, the loss, and the update.  -1 with *err when the
- * loss is not finite. */
-static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batches,
+/* One training step on rows [off, off + Bg) of the order (this process's
+ * share of them when several share the batch): forward with this step's
+ * dropout masks, the loss, and the update.  -1 with *err when the loss is
+ * not finite. */
+static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batches,
                 nn_error *err)
 {
     nn_model *m = t->model;
     const nn_config *cfg = t->cfg;
-    int K = nn_model_outputs(m);
-    size_t bs = (size_t)cfg->batch_size, left = t->n_train - off - (size_t)B;
+    int K = nn_model_outputs(m), first, B;
+    nn_trainer_ranks_share(t, Bg, &first, &B);
+    m->slicing.rows = Bg;
+    size_t bs = (size_t)cfg->batch_size, left = t->n_train - off - (size_t)Bg;
     double t0 = nn_prof_begin();
-    if (load_batch(t, off, B, b + 1 < batches ? (left < bs ? left : bs) : 0, err) < 0)
+    if (load_batch(t, off + (size_t)first, B, b + 1 < batches ? (left < bs ? left : bs) : 0,
+                   err) < 0)
         return -1;
     nn_prof_end(NN_PROF_DATA, t0);
 
@@ -90,9 +98,8 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batch
 
     t0 = nn_prof_begin();
     nn_act out_act = nn_arch_output_act(&m->arch);
-    double loss = nn_loss_forward(cfg->loss, out_act, yhat, m->logits, t->T, B, K,
-                                  cfg->huber_delta);
-    if (!isfinite(loss)) {
+    double loss = nn_trainer_batch_loss(t, yhat, m->logits, t->T, B, Bg);
+    if (!isfinite(loss)) { /* the same loss on every process: all stop here */
         char where[96];
         nn_trainer_where_not_finite(m, B, where, sizeof where);
         nn_error_set(err, NN_EXIT_RUNTIME,
@@ -100,10 +107,12 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int B, size_t batch
                      "optimizer.learning_rate); %s",
                      isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1, where,
                      nn_trainer_kept(t));
+        err->shared = true;
         return -1;
     }
-    nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
-    nn_loss_backward(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, K, cfg->huber_delta);
+    nn_trainer_ranks_metrics(t, yhat, B, loss);
+    nn_loss_backward_rows(cfg->loss, out_act, t->dOut, yhat, m->logits, t->T, B, Bg, K,
+                          cfg->huber_delta);
     nn_prof_end(NN_PROF_LOSS, t0);
 
     update(t, B, nn_loss_fused(cfg->loss, out_act), batches);
@@ -169,7 +178,8 @@ int nn_trainer_run_epoch(trainer *t, int64_t e, double started, nn_error *err)
                                  (double)(off + (size_t)B)};
             o->on_batch(o->ctx, &r);
         }
-        if (o->stop && *o->stop && b + 1 < batches)
+        /* a stop on any process stops them all, at the same batch */
+        if (nn_trainer_ranks_any(t, o->stop && *o->stop) && b + 1 < batches)
             rc = 1;
         else if (rc == 0 && t->streaming && b + 1 < batches && mid_epoch_save(t, err) < 0)
             rc = -1;

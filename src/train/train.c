@@ -11,6 +11,7 @@
 #include "data/batch.h"
 #include "data/source.h"
 #include "eval/measure.h"
+#include "dist/dist.h"
 #include "pool/pool.h"
 #include "train/trainer.h"
 #include "util/clock.h"
@@ -40,6 +41,7 @@ static void trainer_free(trainer *t)
     free(t->target_std);
     free(t->shift);
     free(t->mult);
+    nn_trainer_ranks_free(t);
     nn_model_free(t->model);
     free(t->X);
     free(t->dOut);
@@ -120,6 +122,8 @@ static int setup(trainer *t, nn_error *err)
     if (t->streaming)
         for (size_t i = 0; i < bs; i++)
             t->order[i] = (uint32_t)i;
+    if (nn_trainer_ranks_setup(t, err) < 0)
+        return -1;
     t->train_m = t->val_m = nn_acc_result(&(nn_acc){0});
     t->best_val_loss = NAN;
     return setup_optimizer(t, err);
@@ -182,9 +186,10 @@ static bool finished(const trainer *t)
     return false;
 }
 
+/* A stop asked for on any process (the same answer on all). */
 static bool stop_asked(const trainer *t)
 {
-    return t->o->stop && *t->o->stop;
+    return nn_trainer_ranks_any(t, t->o->stop && *t->o->stop);
 }
 
 /* Epoch after epoch: the batches, the end of the epoch, its checkpoints. */
@@ -245,6 +250,11 @@ int nn_cross_validate(const nn_config *cfg, int folds, const nn_train_opts *o, n
 {
     if (folds < 2) {
         nn_error_set(err, NN_EXIT_USAGE, "--cv: expected at least 2 folds, found %d", folds);
+        return -1;
+    }
+    if (nn_dist_size() > 1) {
+        nn_error_set(err, NN_EXIT_USAGE, "--cv runs in one process: start it without mpirun");
+        err->shared = true;
         return -1;
     }
     /* no checkpoints: a copy of the config without a path or a best one */
@@ -321,6 +331,28 @@ static void summarize(const trainer *t, bool stopped_by_signal)
     t->o->on_end(t->o->ctx, &s);
 }
 
+/* Several processes: one that failed to set up (its own message) stops
+ * the others too, before anything waits for it. */
+static int agree(int rc, nn_error *err)
+{
+    if (nn_dist_size() <= 1)
+        return rc;
+    nn_error e = {0};
+    int any = nn_dist_any(rc < 0, &e);
+    if (any < 0) {
+        *err = e;
+        return -1;
+    }
+    if (any && rc == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "another process could not start the run");
+        err->shared = true;
+        return -1;
+    }
+    if (rc < 0 && err->code != 0 && nn_dist_rank() != 0 && strstr(err->msg, "rank 0 could"))
+        err->shared = true;
+    return rc;
+}
+
 int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
 {
     if (o->resume && !cfg->checkpoint_path) {
@@ -340,7 +372,7 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     int rc = 0;
     if (o->resume) { /* the data is read as the checkpoint's was: streamed or in memory */
         nn_ckpt c = {0};
-        rc = nn_ckpt_load(cfg->checkpoint_path, &c, err);
+        rc = nn_trainer_load_ckpt(&t, cfg->checkpoint_path, &c, err);
         t.resume_known = rc == 0;
         t.resume_block = c.stream_block;
         t.resume_window = c.stream_window;
@@ -348,6 +380,7 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     }
     if (rc == 0)
         rc = setup(&t, err);
+    rc = agree(rc, err);
     if (rc == 0 && o->resume) {
         rc = nn_trainer_restore(&t, err);
         if (rc == 0 && finished(&t)) {
@@ -357,6 +390,9 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
     } else if (rc == 0) {
         rc = start(&t, err);
     }
+    rc = agree(rc, err);
+    if (rc == 0)
+        rc = nn_trainer_ranks_check(&t, err);
     if (rc == 0) {
         if (o->on_start)
             o->on_start(o->ctx);

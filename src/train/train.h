@@ -121,6 +121,11 @@ typedef struct {
     /* a note for the user, one line without "nntrain: " ("no checkpoint.path
      * in the config, ...", "early stopping after epoch 7: ...") */
     void (*on_note)(void *ctx, const char *note);
+    /* several processes: a failure inside a sum over them, after which they
+     * cannot go on together; the job is ended (nn_dist_abort) right after.
+     * Called with fatal_ctx, not ctx: rank 0's reporting is not the others'. */
+    void (*on_fatal)(void *fatal_ctx, const nn_error *e);
+    void *fatal_ctx;
     /* --cv: after each fold */
     void (*on_fold)(void *ctx, const nn_fold_report *r);
     /* once, when the run ends (nn_train_summary says when) */

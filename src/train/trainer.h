@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "data/rowsrc.h"
 #include "data/stream.h"
+#include "dist/dist.h"
 #include "eval/metrics.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -97,6 +98,14 @@ typedef struct {
                                     this run (best_val_known) */
     bool best_val_known;
     nn_history hist;             /* the metrics of every epoch (nn_trainer_history_names) */
+
+    /* the processes sharing the run (ranks.c); ranks 1: this one alone */
+    int rank, ranks;
+    nn_dist_req *reqs[NN_MAX_ARCH_LAYERS]; /* the layers' gradient sums in flight */
+    int n_reqs;
+    size_t gather_bytes;         /* a rank's part of a batch's gathered outputs */
+    unsigned char *gather_mine, *gather_all; /* (gather_bytes), (ranks x it) at rank 0 */
+    void *gather_rows;           /* rank 0: the batch's outputs, targets, labels */
 } trainer;
 
 /* data.c: loads the training data (and the validation set or split) for a
@@ -168,6 +177,29 @@ int nn_trainer_restore(trainer *t, nn_error *err);
 void nn_trainer_where_not_finite(const nn_model *m, int B, char *out, size_t cap);
 /* diverge.c: the index of the first non-finite value of p[n], if any. */
 bool nn_first_nonfinite(const float *p, size_t n, size_t *at);
+
+/* ranks.c: several processes share the run (nn_dist_size() > 1): this
+ * rank's slices of every batch, the sums over ranks, the buffers. */
+int nn_trainer_ranks_setup(trainer *t, nn_error *err);
+/* ranks.c: every rank has the same config, data and kernels. */
+int nn_trainer_ranks_check(trainer *t, nn_error *err);
+/* ranks.c: the layers' gradient sums complete. */
+void nn_trainer_ranks_wait(trainer *t);
+/* ranks.c: true on every rank when flag is on any (alone: flag). */
+bool nn_trainer_ranks_any(const trainer *t, bool flag);
+/* ranks.c: rank 0's flag on every rank (alone: flag). */
+bool nn_trainer_ranks_decide(const trainer *t, bool flag);
+/* ranks.c: this rank's rows [first, first + B) of a batch of Bg rows. */
+void nn_trainer_ranks_share(const trainer *t, int Bg, int *first, int *B);
+/* ranks.c: the cost of a batch of Bg rows from this rank's B of them: the
+ * slices' tree, then the ranks'. */
+double nn_trainer_batch_loss(const trainer *t, const float *yhat, const float *logits,
+                             const float *T, int B, int Bg);
+/* ranks.c: the batch's outputs into the epoch's metrics (at rank 0). */
+void nn_trainer_ranks_metrics(trainer *t, const float *yhat, int B, double loss);
+void nn_trainer_ranks_free(trainer *t);
+/* ranks.c: the checkpoint at path, read by rank 0 and sent to the others. */
+int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_error *err);
 
 /* a note through the caller's callback */
 void nn_trainer_note(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -8,6 +8,8 @@
 #ifndef NN_ERROR_H
 #define NN_ERROR_H
 
+#include <stdbool.h>
+
 enum {
     NN_EXIT_OK = 0,
     NN_EXIT_RUNTIME = 1, /* found while running: files, data, I/O, divergence */
@@ -19,6 +21,8 @@ enum {
 typedef struct {
     int code;       /* exit code, one of NN_EXIT_* (0 when no error is set) */
     char msg[1024]; /* one line, no trailing newline */
+    bool shared;    /* every process of a distributed run has this error (only rank 0
+                       reports it) */
 } nn_error;
 
 /* Sets code and a printf-style message.  Newlines in the result are replaced

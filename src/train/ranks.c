@@ -1,0 +1,302 @@
+/* ranks.c - training shared by the processes (MPI ranks) of one run
+ * (trainer.h; the sums across them are src/dist's).
+ *
+ * Every rank holds the whole model and the same data, draws the same
+ * shuffles, and takes its share of each batch: with S = training.slices
+ * and N ranks, rank r holds slices [S r/N, S (r+1)/N) (nn/slices.h), so
+ * its rows are one run of the batch.  Each sum over the batch is taken in
+ * the slices' tree on the rank's slices, then over the ranks in the same
+ * tree (nn_dist_tree_sum): the weight gradients layer by layer as the
+ * backward pass completes them, batch normalisation's statistics as it
+ * needs them, the loss once a batch.  Every rank then takes the same
+ * optimizer step and stays identical to the others, bit for bit, and to a
+ * single process with the same slices.  Rank 0 keeps the metrics (the
+ * batch's outputs are gathered to it, in order) and writes the
+ * checkpoints; decisions that could differ between ranks (a signal, the
+ * checkpoint throttle, an I/O error) are agreed before they act.
+ *
+ * A failure inside a sum leaves the ranks unable to agree on anything
+ * else; the rank says so through on_fatal and ends the job (nn_dist_abort).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "dist/dist.h"
+#include "kernels/kernels.h"
+#include "nn/loss.h"
+#include "pool/pool.h"
+#include "train/trainer.h"
+#include "util/crc32.h"
+
+_Noreturn static void die(const trainer *t, const nn_error *e)
+{
+    if (t->o->on_fatal)
+        t->o->on_fatal(t->o->fatal_ctx, e);
+    nn_dist_abort(e->code ? e->code : NN_EXIT_RUNTIME);
+}
+
+static int reduce_d(double *buf, size_t n, void *ctx)
+{
+    nn_error e = {0};
+    if (nn_dist_tree_sum_d(buf, n, &e) < 0)
+        die(ctx, &e);
+    return 0;
+}
+
+/* A layer's gradients are complete: their sum over the ranks starts. */
+static void on_grads(void *ctx, float *grads, size_t n)
+{
+    trainer *t = ctx;
+    nn_error e = {0};
+    if (t->n_reqs >= (int)(sizeof t->reqs / sizeof t->reqs[0])) {
+        nn_error_set(&e, NN_EXIT_RUNTIME, "more layers than gradient sums in flight");
+        die(t, &e);
+    }
+    if (nn_dist_tree_sum_start(grads, n, &t->reqs[t->n_reqs], &e) < 0)
+        die(t, &e);
+    t->n_reqs++;
+}
+
+int nn_trainer_ranks_setup(trainer *t, nn_error *err)
+{
+    const nn_config *cfg = t->cfg;
+    t->rank = nn_dist_rank();
+    t->ranks = nn_dist_size();
+    if (t->ranks <= 1)
+        return 0;
+    int N = t->ranks, S = cfg->slices;
+    if (S % N != 0) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "%d processes share each batch, but training.slices is %d: set it to a "
+                     "multiple of %d (a power of two, at most 64), e.g. --set "
+                     "training.slices=%d; the result is the same for every process count that "
+                     "divides it",
+                     N, S, N, N > 8 ? N : 8);
+        err->shared = true; /* the config's and the count's: every rank has it */
+        return -1;
+    }
+    if (t->streaming) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "%s: streamed training data (data.stream) is not supported with several "
+                     "processes yet: load it into memory (data.stream \"off\") or convert it "
+                     "to NPY with --convert",
+                     nn_source_name(&cfg->train));
+        err->shared = true;
+        return -1;
+    }
+    nn_model *m = t->model;
+    if (nn_model_set_slices(m, S, t->rank * S / N, (t->rank + 1) * S / N,
+                            nn_pool_threads_for(NN_POOL_MIN_FLOPS), err) < 0)
+        return -1;
+    m->slicing.reduce = reduce_d;
+    m->slicing.reduce_ctx = t;
+    m->slicing.on_grads = on_grads;
+    m->slicing.on_grads_ctx = t;
+    /* the gathered outputs of a batch: per rank its row count, then its
+     * outputs, targets and labels, room for a whole batch each */
+    size_t K = (size_t)nn_model_outputs(m), bs = (size_t)cfg->batch_size;
+    t->gather_bytes = sizeof(int32_t) + bs * (2 * K * sizeof(float) + sizeof(int32_t));
+    t->gather_mine = malloc(t->gather_bytes);
+    t->gather_all = t->rank == 0 ? malloc(t->gather_bytes * (size_t)N) : NULL;
+    t->gather_rows = t->rank == 0 ? malloc(bs * (2 * K * sizeof(float) + sizeof(int32_t))) : NULL;
+    if (!t->gather_mine || (t->rank == 0 && (!t->gather_all || !t->gather_rows))) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the ranks' buffers");
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether every rank read the same config and data and runs the same
+ * kernels: a checksum of the canonical config, the data's description and
+ * its fitted input scaling, and the kernel family. */
+int nn_trainer_ranks_check(trainer *t, nn_error *err)
+{
+    if (t->ranks <= 1)
+        return 0;
+    char *json = nn_config_to_json(t->cfg);
+    if (!json) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
+        return -1;
+    }
+    uint32_t c = nn_crc32(0, json, strlen(json));
+    free(json);
+    uint64_t dims[5] = {t->n_train, t->n_val, t->train.features,
+                        (uint64_t)(t->regression ? 0 : t->train.n_classes), t->n_test};
+    c = nn_crc32(c, dims, sizeof dims);
+    c = nn_crc32(c, t->shift, sizeof(float) * t->train.features);
+    c = nn_crc32(c, t->mult, sizeof(float) * t->train.features);
+    const char *isa = nn_kernels_get()->name;
+    uint32_t k = nn_crc32(0, isa, strlen(isa));
+    int same_data = 0, same_isa = 0;
+    if (nn_dist_same_u64(c, &same_data, err) < 0 || nn_dist_same_u64(k, &same_isa, err) < 0)
+        return -1;
+    if (!same_data) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "the processes read different configs or data (their checksums of the "
+                     "canonical config, the data's size and its scaling differ): every rank "
+                     "needs the same config and the same data files");
+        return -1;
+    }
+    if (!same_isa) {
+        nn_error_set(err, NN_EXIT_USAGE,
+                     "the processes would run different kernels (this one: %s): set the same "
+                     "NNTRAIN_ISA on every rank",
+                     isa);
+        return -1;
+    }
+    return 0;
+}
+
+void nn_trainer_ranks_wait(trainer *t)
+{
+    for (int i = 0; i < t->n_reqs; i++) {
+        nn_error e = {0};
+        if (nn_dist_wait(t->reqs[i], &e) < 0)
+            die(t, &e);
+        t->reqs[i] = NULL;
+    }
+    t->n_reqs = 0;
+}
+
+bool nn_trainer_ranks_any(const trainer *t, bool flag)
+{
+    if (t->ranks <= 1)
+        return flag;
+    nn_error e = {0};
+    int any = nn_dist_any(flag, &e);
+    if (any < 0)
+        die(t, &e);
+    return any == 1;
+}
+
+bool nn_trainer_ranks_decide(const trainer *t, bool flag)
+{
+    if (t->ranks <= 1)
+        return flag;
+    nn_error e = {0};
+    int32_t v = flag;
+    if (nn_dist_bcast(&v, sizeof v, 0, &e) < 0)
+        die(t, &e);
+    return v != 0;
+}
+
+void nn_trainer_ranks_share(const trainer *t, int Bg, int *first, int *B)
+{
+    const nn_slicing *sl = &t->model->slicing;
+    if (sl->S <= 1) {
+        *first = 0;
+        *B = Bg;
+        return;
+    }
+    int lo, hi, unused;
+    nn_slice_rows(Bg, sl->S, sl->lo, &lo, &unused);
+    nn_slice_rows(Bg, sl->S, sl->hi - 1, &unused, &hi);
+    *first = lo;
+    *B = hi - lo;
+}
+
+typedef struct {
+    const trainer *t;
+    const float *yhat, *logits, *T;
+} loss_ctx;
+
+static void loss_leaf(void *ctx, int lo, int hi, double *buf)
+{
+    const loss_ctx *c = ctx;
+    const nn_config *cfg = c->t->cfg;
+    size_t K = (size_t)nn_model_outputs(c->t->model), at = (size_t)lo * K;
+    *buf = nn_loss_total(cfg->loss, nn_arch_output_act(&c->t->model->arch), c->yhat + at,
+                         c->logits + at, c->T + at, hi - lo, (int)K, cfg->huber_delta);
+}
+
+double nn_trainer_batch_loss(const trainer *t, const float *yhat, const float *logits,
+                             const float *T, int B, int Bg)
+{
+    const nn_config *cfg = t->cfg;
+    const nn_slicing *sl = &t->model->slicing;
+    if (sl->S <= 1)
+        return nn_loss_forward(cfg->loss, nn_arch_output_act(&t->model->arch), yhat, logits, T,
+                               B, nn_model_outputs(t->model), cfg->huber_delta);
+    loss_ctx c = {t, yhat, logits, T};
+    double total, stack[8];
+    nn_slices_column_sums(sl, B, 1, loss_leaf, &c, stack, &total);
+    if (t->ranks > 1)
+        reduce_d(&total, 1, (void *)t);
+    return total / Bg;
+}
+
+void nn_trainer_ranks_metrics(trainer *t, const float *yhat, int B, double loss)
+{
+    if (t->ranks <= 1) {
+        nn_acc_add(&t->acc, yhat, t->T, t->y, B, loss);
+        return;
+    }
+    size_t K = (size_t)nn_model_outputs(t->model), bs = (size_t)t->cfg->batch_size;
+    unsigned char *p = t->gather_mine;
+    int32_t rows = B;
+    memcpy(p, &rows, sizeof rows);
+    memcpy(p + sizeof rows, yhat, sizeof(float) * K * (size_t)B);
+    memcpy(p + sizeof rows + sizeof(float) * K * bs, t->T, sizeof(float) * K * (size_t)B);
+    memcpy(p + sizeof rows + 2 * sizeof(float) * K * bs, t->y, sizeof(int32_t) * (size_t)B);
+    nn_error e = {0};
+    if (nn_dist_gather_bytes(t->gather_mine, t->gather_bytes, t->gather_all, 0, &e) < 0)
+        die(t, &e);
+    if (t->rank != 0)
+        return;
+    /* the ranks' rows one after the other: the batch in order */
+    float *Y = t->gather_rows, *T = Y + K * bs;
+    int32_t *y = (int32_t *)(void *)(T + K * bs);
+    size_t at = 0;
+    for (int r = 0; r < t->ranks; r++) {
+        const unsigned char *q = t->gather_all + (size_t)r * t->gather_bytes;
+        memcpy(&rows, q, sizeof rows);
+        memcpy(Y + at * K, q + sizeof rows, sizeof(float) * K * (size_t)rows);
+        memcpy(T + at * K, q + sizeof rows + sizeof(float) * K * bs, sizeof(float) * K * rows);
+        memcpy(y + at, q + sizeof rows + 2 * sizeof(float) * K * bs, sizeof(int32_t) * rows);
+        at += (size_t)rows;
+    }
+    nn_acc_add(&t->acc, Y, T, y, (int)at, loss);
+}
+
+void nn_trainer_ranks_free(trainer *t)
+{
+    free(t->gather_mine);
+    free(t->gather_all);
+    free(t->gather_rows);
+}
+
+/* A checkpoint read by rank 0 and sent to the others, who need not share
+ * its file system. */
+int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_error *err)
+{
+    if (nn_dist_size() <= 1)
+        return nn_ckpt_load(path, c, err);
+    memset(c, 0, sizeof *c);
+    unsigned char *buf = NULL;
+    uint64_t n = 0;
+    int ok = 1;
+    if (nn_dist_rank() == 0) {
+        ok = nn_ckpt_read_bytes(path, &buf, &n, err) == 0;
+        if (!ok)
+            n = UINT64_MAX;
+    }
+    nn_error e = {0};
+    if (nn_dist_bcast(&n, sizeof n, 0, &e) < 0)
+        die(t, &e);
+    if (n == UINT64_MAX) {
+        if (nn_dist_rank() != 0)
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: rank 0 could not read the checkpoint",
+                         path);
+        return -1;
+    }
+    if (nn_dist_rank() != 0 && !(buf = malloc(n ? n : 1))) {
+        nn_error_set(&e, NN_EXIT_RUNTIME, "out of memory for the checkpoint");
+        die(t, &e);
+    }
+    if (nn_dist_bcast(buf, n, 0, &e) < 0)
+        die(t, &e);
+    int rc = nn_ckpt_decode(buf, n, path, c, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,150 @@
+#!/bin/sh
+# Data-parallel training under mpirun (nntrain-mpi, src/train/ranks.c):
+# the checkpoint bit-identical for 1, 2 and 4 processes and the plain
+# build, --resume across process counts, a stop by SIGTERM through mpirun,
+# a rank killed, mismatched configs, a slice count the processes do not
+# divide, divergence agreed, only rank 0 reporting.
+# Usage: sh tests/mpi/train.sh NNTRAIN NNTRAIN_MPI
+AREA=mpi-train
+. "$(dirname "$0")/../cli/lib.sh"
+NNP=$NN
+NNM=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPIRUN="mpirun --oversubscribe"
+TIMEOUT=
+command -v timeout >/dev/null 2>&1 && TIMEOUT="timeout 120"
+DATA=$(cd "$(dirname "$0")/../../data" && pwd)/fruit.csv
+
+# A config in folder $1 (made fresh) training $2 epochs (4 when empty).
+config() {
+    rm -rf "$1" && mkdir -p "$1"
+    cat >"$1/c.json" <<EOF
+{"seed": 3, "data": {"train": {"path": "$DATA", "label": "fruit"}, "validation_fraction": 0.2,
+                     "scale": "standard"},
+ "model": {"layers": [{"units": 16, "activation": "relu", "dropout": 0.1},
+                      {"units": 8, "activation": "tanh", "batch_norm": true},
+                      {"units": 3, "activation": "softmax"}]},
+ "loss": "cross_entropy", "optimizer": {"name": "adam", "learning_rate": 0.01},
+ "training": {"epochs": ${2:-4}, "batch_size": 16, "slices": 4},
+ "checkpoint": {"path": "run.ckpt", "every_seconds": 1}}
+EOF
+}
+
+# same NAME SETS...: the plain build and 1, 2, 4 processes give the same
+# checkpoint bytes (each trained in a folder of its own, the same path)
+same() {
+    name=$1
+    shift
+    for d in p 1 2 4; do config "$T/$d" ""; done
+    (cd "$T/p" && run "$name: plain" 0 "$NNP" -q --threads 2 "$@" c.json) || return
+    for n in 1 2 4; do
+        (cd "$T/$n" && run "$name: -np $n" 0 $TIMEOUT $MPIRUN -np $n "$NNM" -q --threads 1 "$@" \
+            c.json) || return
+    done
+    for n in 1 2 4; do
+        if cmp -s "$T/p/run.ckpt" "$T/$n/run.ckpt"; then ok; else
+            bad "$name: the checkpoint of -np $n differs from the plain build's"; fi
+    done
+}
+same "adam, dropout, batch norm"
+same "sgd (fused alone)" --set optimizer.name=sgd --set optimizer.learning_rate=0.5
+same "sgd, momentum, decay, clipping" --set optimizer.name=sgd --set optimizer.momentum=0.9 \
+    --set optimizer.weight_decay=0.01 --set optimizer.clip_norm=1
+same "bf16" --set training.precision=bf16
+same "8 slices, batches of 13" --set training.slices=8 --set training.batch_size=13
+
+# Without mpirun the MPI build is the plain one.
+config "$T/a" ""
+config "$T/b" ""
+(cd "$T/a" && run "alone: plain" 0 "$NNP" -q --set training.slices=1 c.json)
+(cd "$T/b" && run "alone: nntrain-mpi" 0 "$NNM" -q --set training.slices=1 c.json)
+if cmp -s "$T/a/run.ckpt" "$T/b/run.ckpt"; then ok; else bad "alone: the checkpoints differ"; fi
+
+# --resume with another process count: 2 epochs on 2 processes, then to 4
+# on 4, equals 4 epochs on one.
+config "$T/r" ""
+config "$T/s" ""
+(cd "$T/r" && run "resume: first part, -np 2" 0 $TIMEOUT $MPIRUN -np 2 "$NNM" -q --threads 1 \
+    --set training.epochs=2 c.json)
+(cd "$T/r" && run "resume: the rest, -np 4" 0 $TIMEOUT $MPIRUN -np 4 "$NNM" -q --threads 1 \
+    --resume c.json)
+(cd "$T/s" && run "resume: straight" 0 "$NNP" -q c.json)
+if cmp -s "$T/r/run.ckpt" "$T/s/run.ckpt"; then ok; else
+    bad "resume across process counts: the checkpoint differs from a straight run"; fi
+
+# A slice count the processes do not divide: a one-line error, exit 2, from
+# rank 0 alone.
+config "$T/d" ""
+(cd "$T/d" && run "slices 1 on 2 processes" 2 $TIMEOUT $MPIRUN -np 2 "$NNM" -q \
+    --set training.slices=1 c.json)
+err_has "slices 1 on 2 processes" "nntrain: 2 processes share each batch, but training.slices is 1: set it to a multiple of 2"
+if [ "$(grep -c 'processes share each batch' "$T/err")" -eq 1 ]; then ok; else
+    bad "slices: the error should come from rank 0 alone: $(cat "$T/err")"; fi
+
+# Different configs on the ranks (mpirun's colon form): refused at start.
+config "$T/m" ""
+sed 's/"seed": 3/"seed": 4/' "$T/m/c.json" >"$T/m/other.json"
+(cd "$T/m" && run "mismatched configs" 2 $TIMEOUT $MPIRUN -np 1 "$NNM" -q c.json : -np 1 "$NNM" \
+    -q other.json)
+err_has "mismatched configs" "the processes read different configs or data"
+if [ ! -e "$T/m/run.ckpt" ]; then ok; else bad "mismatched configs: a checkpoint was written"; fi
+
+# Divergence: every process sees the same non-finite loss; one message.
+config "$T/n" ""
+(cd "$T/n" && run "divergence" 1 $TIMEOUT $MPIRUN -np 2 "$NNM" -q --threads 1 \
+    --set optimizer.name=sgd --set optimizer.learning_rate=1e30 c.json)
+err_has "divergence" "training diverged"
+if [ "$(grep -c 'training diverged' "$T/err")" -eq 1 ]; then ok; else
+    bad "divergence: one message expected: $(cat "$T/err")"; fi
+
+# Only rank 0 reports: one line per epoch on stdout with 4 processes.
+config "$T/o" ""
+(cd "$T/o" && run "rank 0 reports" 0 $TIMEOUT $MPIRUN -np 4 "$NNM" --threads 1 c.json)
+if [ "$(grep -c '^epoch [0-9]*/4 ' "$T/out")" -eq 4 ]; then ok; else
+    bad "rank 0 reports: expected 4 epoch lines: $(cat "$T/out")"; fi
+
+# SIGTERM to mpirun: Open MPI 4 waits odls_base_sigkill_timeout seconds (1
+# by default), sends the ranks SIGTERM, waits as long again and sends
+# SIGKILL; 5 s leaves time for the checkpoint.  Every rank saves at the
+# same batch (rank 0 writes) and exits 143; mpirun, signalled, exits 1.
+config "$T/t" 100000
+(cd "$T/t" && OMPI_MCA_odls_base_sigkill_timeout=5 exec $MPIRUN -np 2 "$NNM" -q --threads 1 \
+    c.json >"$T/out" 2>"$T/err") &
+pid=$!
+i=0
+while [ ! -e "$T/t/run.ckpt" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+kill -TERM $pid
+wait $pid
+code=$?
+if [ $code -ne 0 ]; then ok; else bad "SIGTERM: exit 0"; fi
+err_has "SIGTERM" "checkpoint written to run.ckpt (continue with --resume)"
+if [ "$(grep -c 'interrupted by SIGTERM at epoch' "$T/err")" -eq 1 ]; then ok; else
+    bad "SIGTERM: one message expected: $(cat "$T/err")"; fi
+# the checkpoint is at the batch the message names, and resumes
+at=$(sed -n 's/.*interrupted by SIGTERM at epoch \([0-9]*\), batch \([0-9]*\);.*/\1 \2/p' "$T/err")
+run "SIGTERM: inspect" 0 "$NNP" --inspect --json "$T/t/run.ckpt"
+e=${at% *}
+if [ -n "$at" ] && grep -q "\"epoch\": *$((e - 1))[,}]" "$T/out"; then ok; else
+    bad "SIGTERM: the checkpoint is not at epoch $((e - 1)) + batch: $at"; fi
+
+# A rank killed outright: the job ends non-zero within 30 s (the default
+# timeout) and the last checkpoint stays readable.
+config "$T/k" 100000
+(cd "$T/k" && exec $MPIRUN -np 2 "$NNM" -q --threads 1 c.json >"$T/out" 2>"$T/err") &
+pid=$!
+i=0
+while [ ! -e "$T/k/run.ckpt" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+victim=$(pgrep -f "$NNM" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = nntrain-mpi ] && echo "$p"; done | tail -1)
+started=$(date +%s)
+[ -n "$victim" ] && kill -KILL "$victim"
+wait $pid
+code=$?
+took=$(($(date +%s) - started))
+if [ -n "$victim" ] && [ $code -ne 0 ] && [ $took -le 30 ]; then ok; else
+    bad "SIGKILL of a rank: exit $code after $took s (victim '$victim')"; fi
+if "$NNP" --inspect "$T/k/run.ckpt" >/dev/null 2>&1; then ok; else bad "SIGKILL: checkpoint unreadable"; fi
+
+echo "mpi-train: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
