@@ -79,10 +79,13 @@ static void on_profile(void *ctx, const nn_profile_report *p)
                 outside, outside / total);
     } else {
         fprintf(f, "profile epoch %lld: %.3f s", (long long)p->epoch, seconds);
-        for (int i = 0; i < NN_PROF_PHASES; i++)
+        for (int i = 0; i <= NN_PROF_KERNELS; i++)
             fprintf(f, "%s %s %.3f s (%.1f%%)", i == 0 || i == NN_PROF_KERNELS ? ";" : ",",
                     nn_prof_phase_name((nn_prof_phase)i), p->phases[i],
                     100.0 * p->phases[i] / total);
+        if (p->phases[NN_PROF_COMM] > 0) /* only with several processes */
+            fprintf(f, "; communication %.3f s (%.1f%%)", p->phases[NN_PROF_COMM],
+                    100.0 * p->phases[NN_PROF_COMM] / total);
         fprintf(f, "; outside the kernels %.3f s (%.1f%%)\n", outside, 100.0 * outside / total);
     }
     fflush(f);

@@ -28,6 +28,7 @@
 #include "pool/pool.h"
 #include "train/trainer.h"
 #include "util/crc32.h"
+#include "util/profile.h"
 
 _Noreturn static void die(const trainer *t, const nn_error *e)
 {
@@ -39,8 +40,10 @@ _Noreturn static void die(const trainer *t, const nn_error *e)
 static int reduce_d(double *buf, size_t n, void *ctx)
 {
     nn_error e = {0};
+    double t0 = nn_prof_begin();
     if (nn_dist_tree_sum_d(buf, n, &e) < 0)
         die(ctx, &e);
+    nn_prof_end(NN_PROF_COMM, t0);
     return 0;
 }
 
@@ -150,6 +153,7 @@ int nn_trainer_ranks_check(trainer *t, nn_error *err)
 
 void nn_trainer_ranks_wait(trainer *t)
 {
+    double t0 = nn_prof_begin();
     for (int i = 0; i < t->n_reqs; i++) {
         nn_error e = {0};
         if (nn_dist_wait(t->reqs[i], &e) < 0)
@@ -157,6 +161,7 @@ void nn_trainer_ranks_wait(trainer *t)
         t->reqs[i] = NULL;
     }
     t->n_reqs = 0;
+    nn_prof_end(NN_PROF_COMM, t0);
 }
 
 bool nn_trainer_ranks_any(const trainer *t, bool flag)
@@ -240,8 +245,10 @@ void nn_trainer_ranks_metrics(trainer *t, const float *yhat, int B, double loss)
     memcpy(p + sizeof rows + sizeof(float) * K * bs, t->T, sizeof(float) * K * (size_t)B);
     memcpy(p + sizeof rows + 2 * sizeof(float) * K * bs, t->y, sizeof(int32_t) * (size_t)B);
     nn_error e = {0};
+    double t0 = nn_prof_begin();
     if (nn_dist_gather_bytes(t->gather_mine, t->gather_bytes, t->gather_all, 0, &e) < 0)
         die(t, &e);
+    nn_prof_end(NN_PROF_COMM, t0);
     if (t->rank != 0)
         return;
     /* the ranks' rows one after the other: the batch in order */

@@ -6,7 +6,7 @@ bool nn_prof_enabled;
 double nn_prof_seconds[NN_PROF_PHASES];
 
 static const char *const names[NN_PROF_PHASES] = {"data", "forward", "loss", "backward",
-                                                  "optimizer", "kernels"};
+                                                  "optimizer", "kernels", "communication"};
 
 double nn_prof_begin(void)
 {

@@ -21,6 +21,8 @@ typedef enum {
     NN_PROF_BACKWARD, /* the backward pass */
     NN_PROF_OPTIM,    /* clipping and the optimizer's update */
     NN_PROF_KERNELS,  /* the dense kernels alone (inside forward and backward) */
+    NN_PROF_COMM,     /* several processes: waiting for the sums across them (inside the
+                         others) */
     NN_PROF_PHASES
 } nn_prof_phase;
 
@@ -35,7 +37,8 @@ void nn_prof_end(nn_prof_phase phase, double started);
 
 void nn_prof_reset(void);
 
-/* "data", "forward", "loss", "backward", "optimizer", "kernels". */
+/* "data", "forward", "loss", "backward", "optimizer", "kernels",
+ * "communication". */
 const char *nn_prof_phase_name(nn_prof_phase phase);
 
 #endif
