@@ -125,6 +125,38 @@ static bn_pass pass_of(const nn_layer *y, const nn_layer_bufs *b, int B)
  * no sum is reordered and nothing is contracted, so every width gives the
  * same bits. */
 
+/* xh = (x - mu) s and Z = gamma xh + beta, row by row. */
+static inline __attribute__((always_inline)) void normalize(const bn_pass *q, const double *mu)
+{
+    int B = q->B, n = q->n;
+    for (int i = 0; i < B; i++) {
+        const float *x = q->X + (size_t)i * n;
+        float *xh = q->xh + (size_t)i * n, *z = q->Z + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            xh[j] = (float)((x[j] - mu[j]) * q->s[j]);
+            z[j] = q->gamma[j] * xh[j] + q->beta[j];
+        }
+    }
+}
+
+/* dX from the sums dbeta = acc0 and dgamma = acc1 of a batch of `rows`
+ * rows (k = gamma s / rows in acc2), for the q->B rows given. */
+static inline __attribute__((always_inline)) void input_grad(const bn_pass *q, int rows)
+{
+    int B = q->B, n = q->n;
+    double *dbeta = q->acc0, *dgamma = q->acc1, *k = q->acc2;
+    for (int j = 0; j < n; j++)
+        k[j] = (double)q->gamma[j] * q->s[j] / rows;
+    for (int i = 0; i < B; i++) {
+        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
+        float *dx = q->dX + (size_t)i * n;
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            dx[j] = (float)(k[j] * ((double)rows * g[j] - dbeta[j] - xh[j] * dgamma[j]));
+    }
+}
+
 /* mu = acc0, m2 = acc1, s and xh, then Z = gamma xh + beta. */
 static inline __attribute__((always_inline)) void forward_body(const bn_pass *q, double eps)
 {
@@ -150,22 +182,14 @@ static inline __attribute__((always_inline)) void forward_body(const bn_pass *q,
     }
     for (int j = 0; j < n; j++)
         q->s[j] = (float)(1.0 / sqrt(m2[j] / B + eps));
-    for (int i = 0; i < B; i++) {
-        const float *x = q->X + (size_t)i * n;
-        float *xh = q->xh + (size_t)i * n, *z = q->Z + (size_t)i * n;
-#pragma omp simd
-        for (int j = 0; j < n; j++) {
-            xh[j] = (float)((x[j] - mu[j]) * q->s[j]);
-            z[j] = q->gamma[j] * xh[j] + q->beta[j];
-        }
-    }
+    normalize(q, mu);
 }
 
 /* dbeta = acc0, dgamma = acc1, then dX with k = gamma s / B in acc2. */
 static inline __attribute__((always_inline)) void backward_body(const bn_pass *q)
 {
     int B = q->B, n = q->n;
-    double *dbeta = q->acc0, *dgamma = q->acc1, *k = q->acc2;
+    double *dbeta = q->acc0, *dgamma = q->acc1;
     for (int j = 0; j < n; j++)
         dbeta[j] = dgamma[j] = 0.0;
     for (int i = 0; i < B; i++) {
@@ -176,17 +200,8 @@ static inline __attribute__((always_inline)) void backward_body(const bn_pass *q
             dgamma[j] += (double)g[j] * xh[j];
         }
     }
-    if (!q->dX)
-        return;
-    for (int j = 0; j < n; j++)
-        k[j] = (double)q->gamma[j] * q->s[j] / B;
-    for (int i = 0; i < B; i++) {
-        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
-        float *dx = q->dX + (size_t)i * n;
-#pragma omp simd
-        for (int j = 0; j < n; j++)
-            dx[j] = (float)(k[j] * ((double)B * g[j] - dbeta[j] - xh[j] * dgamma[j]));
-    }
+    if (q->dX)
+        input_grad(q, B);
 }
 
 typedef void (*forward_fn)(const bn_pass *q, double eps);
@@ -301,7 +316,7 @@ static void sliced_sum(const nn_slicing *sl, const bn_pass *q, nn_slice_leaf lea
 
 static void forward_sliced(const nn_slicing *sl, const bn_pass *q, int rows, double eps)
 {
-    int B = q->B, n = q->n;
+    int n = q->n;
     double *mu = q->acc0, *m2 = q->acc1;
     leaf_ctx c = {q, mu};
     sliced_sum(sl, q, leaf_sum, &c, (size_t)n, mu);
@@ -310,35 +325,16 @@ static void forward_sliced(const nn_slicing *sl, const bn_pass *q, int rows, dou
     sliced_sum(sl, q, leaf_squares, &c, (size_t)n, m2);
     for (int j = 0; j < n; j++)
         q->s[j] = (float)(1.0 / sqrt(m2[j] / rows + eps));
-    for (int i = 0; i < B; i++) {
-        const float *x = q->X + (size_t)i * n;
-        float *xh = q->xh + (size_t)i * n, *z = q->Z + (size_t)i * n;
-#pragma omp simd
-        for (int j = 0; j < n; j++) {
-            xh[j] = (float)((x[j] - mu[j]) * q->s[j]);
-            z[j] = q->gamma[j] * xh[j] + q->beta[j];
-        }
-    }
+    normalize(q, mu);
 }
 
 /* dbeta = acc0, dgamma = acc1 (contiguous), then dX as backward_body. */
 static void backward_sliced(const nn_slicing *sl, const bn_pass *q, int rows)
 {
-    int B = q->B, n = q->n;
-    double *dbeta = q->acc0, *dgamma = q->acc1, *k = q->acc2;
     leaf_ctx c = {q, NULL};
-    sliced_sum(sl, q, leaf_grads, &c, 2 * (size_t)n, dbeta);
-    if (!q->dX)
-        return;
-    for (int j = 0; j < n; j++)
-        k[j] = (double)q->gamma[j] * q->s[j] / rows;
-    for (int i = 0; i < B; i++) {
-        const float *g = q->dY + (size_t)i * n, *xh = q->xh + (size_t)i * n;
-        float *dx = q->dX + (size_t)i * n;
-#pragma omp simd
-        for (int j = 0; j < n; j++)
-            dx[j] = (float)(k[j] * ((double)rows * g[j] - dbeta[j] - xh[j] * dgamma[j]));
-    }
+    sliced_sum(sl, q, leaf_grads, &c, 2 * (size_t)q->n, q->acc0);
+    if (q->dX)
+        input_grad(q, rows);
 }
 
 /* The rows of the whole batch: B, or more when other processes share it. */
