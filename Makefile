@@ -239,6 +239,20 @@ $(MPI_B)/tests/mpi/test_dist_pieces: tests/mpi/test_dist.c $(MPI_B)/tests/mpi/di
 	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_B)/tests/mpi/dist-pieces.o \
 	  $(MPI_B)/src/util/error.o $(MPI_LIBS) -lm
 
+# `make bench-mpi`: data-parallel training on this machine beside one process,
+# the sums' time, and the scaling model of docs/scaling.md (bench/mpi.py;
+# not part of check): writes bench/results-mpi.md.
+$(MPI_B)/bench_dist: bench/bench_dist.c $(MPI_B)/src/dist/dist.o $(MPI_B)/src/util/error.o \
+                     Makefile | $(MPI_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -o $@ $< $(MPI_B)/src/dist/dist.o \
+	  $(MPI_B)/src/util/error.o $(MPI_LIBS) -lm
+
+.PHONY: bench-mpi
+bench-mpi: nntrain nntrain-mpi data $(MPI_B)/bench_dist
+	$(BENCH_PY) bench/mpi.py --nntrain ./nntrain --nntrain-mpi ./nntrain-mpi \
+	  --bench-dist $(MPI_B)/bench_dist --out bench/results-mpi.md
+
 # Under a minute; `make check` runs it too.
 check-mpi: nntrain nntrain-mpi $(MPI_TEST_BINS)
 	sh tests/mpi/run.sh $(MPI_TEST_BINS) ./nntrain-mpi
