@@ -251,6 +251,33 @@ START_TEST(test_slices_column_sums_any_process_count)
 }
 END_TEST
 
+/* With nn_kernels_rows_free, a row's forward output is the same bits
+ * whether the product has that row alone, 32 rows or 128 (wide enough for
+ * the blocked path at 128 rows and not at 32). */
+START_TEST(test_slices_forward_rows_free)
+{
+    const nn_kernels *k = table(_i);
+    if (!k)
+        return;
+    enum { B = 128, IN = 256, OUT = 130 };
+    nn_rng r;
+    nn_rng_seed(&r, 3, 0);
+    float *X = rnd((size_t)B * IN, &r), *W = rnd((size_t)OUT * IN, &r), *b = rnd(OUT, &r);
+    float *Y = malloc(sizeof(float) * B * OUT), *Y32 = malloc(sizeof(float) * 32 * OUT);
+    float *Y1 = malloc(sizeof(float) * OUT);
+    nn_kernels_rows_free(true);
+    k->dense_forward(Y, X, W, b, B, IN, OUT, NN_ACT_SIGMOID);
+    k->dense_forward(Y32, X + (size_t)64 * IN, W, b, 32, IN, OUT, NN_ACT_SIGMOID);
+    k->dense_forward(Y1, X + (size_t)100 * IN, W, b, 1, IN, OUT, NN_ACT_SIGMOID);
+    nn_kernels_rows_free(false);
+    ck_assert_msg(memcmp(Y + (size_t)64 * OUT, Y32, sizeof(float) * 32 * OUT) == 0,
+                  "%s: 32 rows differ from the same rows of 128", k->name);
+    ck_assert_msg(memcmp(Y + (size_t)100 * OUT, Y1, sizeof(float) * OUT) == 0,
+                  "%s: one row differs from the same row of 128", k->name);
+    free(X), free(W), free(b), free(Y), free(Y32), free(Y1);
+}
+END_TEST
+
 Suite *slices_suite(void)
 {
     Suite *s = suite_create("slices");
@@ -260,6 +287,7 @@ Suite *slices_suite(void)
     tcase_add_test(tc, test_slices_tree_shape);
     tcase_add_loop_test(tc, test_slices_sgd_is_gradient_then_step, 0, NTABLES);
     tcase_add_test(tc, test_slices_column_sums_any_process_count);
+    tcase_add_loop_test(tc, test_slices_forward_rows_free, 0, NTABLES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,6 +26,7 @@
 #ifndef NN_KERNELS_H
 #define NN_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "math/activation.h"
@@ -107,6 +108,13 @@ nn_precision nn_kernels_precision(void);
  * for avx512bf16 and amx). */
 typedef enum { NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
 nn_isa nn_kernels_isa(void);
+
+/* With `on`, every product's way of summing depends on its columns and K
+ * alone, never on its rows: a batch's rows then get the same bits however
+ * the batch is cut among processes (nn/slices.h).  Off (the default), the
+ * forward product of few rows takes the tiles that suit few rows, whose
+ * dot products round differently from the blocked path's (kernels/panel.c). */
+void nn_kernels_rows_free(bool on);
 
 
 #endif

@@ -78,6 +78,13 @@ typedef struct {
  *                columns past a multiple of 48 run a tile of their own
  *                width; 75-80% on W3's layers, 37% on 512 x 4096 x 4096,
  *                against 82-84% and 80%). */
+static bool rows_free; /* nn_kernels_rows_free */
+
+void nn_kernels_rows_free(bool on)
+{
+    rows_free = on;
+}
+
 int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
 {
     if (!t->panel_tile || t->panel_k <= 0 || t->panel_k > NN_PANEL_KMAX ||
@@ -87,6 +94,10 @@ int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
         return 0;
     if (epi != NN_PANEL_BIAS_ACT && !(K > 1024 || cols % 1024 == 0))
         return 0;
+    /* the forward's choice by columns and K alone: as for PANEL_MIN_ROWS
+     * rows (the backward products sum alike on either path) */
+    if (rows_free && epi == NN_PANEL_BIAS_ACT)
+        rows = PANEL_MIN_ROWS;
     return rows >= PANEL_MIN_ROWS && cols >= PANEL_MIN_COLS && K >= PANEL_MIN_K &&
            2.0 * rows * cols * K >= PANEL_MIN_FLOPS;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "math/activation.h"
 
 /* n floats on a 64-byte boundary (a cache line, an AVX-512 vector), zeroed
@@ -95,6 +96,8 @@ int nn_model_set_slices(nn_model *m, int S, int lo, int hi, int threads, nn_erro
 {
     nn_slicing_free(&m->slicing);
     m->slicing = (nn_slicing){.S = 1, .lo = 0, .hi = 1};
+    /* the bits of a row must not depend on how many rows a process holds */
+    nn_kernels_rows_free(S > 1);
     if (S <= 1)
         return 0;
     int widest = m->arch.n_inputs, max_in = 1;

@@ -53,6 +53,25 @@ same "sgd, momentum, decay, clipping" --set optimizer.name=sgd --set optimizer.m
 same "bf16" --set training.precision=bf16
 same "8 slices, batches of 13" --set training.slices=8 --set training.batch_size=13
 
+# Wide layers: at the whole batch (128 rows) the first product takes the
+# blocked path, at a rank's 32 rows the tiles would (kernels/panel.c); the
+# slices make the choice by columns and K alone, so the bits still agree.
+awk 'BEGIN { srand(7); for (i = 0; i < 512; i++) { l = ""; for (j = 0; j < 256; j++)
+    l = l sprintf("%.4f,", rand() * 2 - 1); print l int(rand() * 3) } }' >"$T/wide.csv"
+for d in wp w4; do
+    rm -rf "$T/$d" && mkdir -p "$T/$d"
+    cat >"$T/$d/c.json" <<EOF
+{"seed": 5, "data": {"train": {"path": "$T/wide.csv", "header": false, "label": 256}},
+ "model": {"layers": [{"units": 128, "activation": "relu"}, {"units": 3, "activation": "softmax"}]},
+ "loss": "cross_entropy", "optimizer": {"name": "sgd", "learning_rate": 0.05},
+ "training": {"epochs": 2, "batch_size": 128, "slices": 4}, "checkpoint": {"path": "run.ckpt"}}
+EOF
+done
+(cd "$T/wp" && run "wide: plain" 0 "$NNP" -q --threads 2 c.json)
+(cd "$T/w4" && run "wide: -np 4" 0 $TIMEOUT $MPIRUN -np 4 "$NNM" -q --threads 1 c.json)
+if cmp -s "$T/wp/run.ckpt" "$T/w4/run.ckpt"; then ok; else
+    bad "wide layers: the checkpoint of -np 4 differs from the plain build's"; fi
+
 # Without mpirun the MPI build is the plain one.
 config "$T/a" ""
 config "$T/b" ""
