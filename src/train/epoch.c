@@ -115,9 +115,9 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
         if (!t->val_set) { /* the held-out rows of a streamed source */
             if (nn_trainer_stream_measure(t, NN_ROW_VAL, &t->val_m, err) < 0)
                 return -1;
-        } else if (nn_measure(t->model, t->val_set, t->val_idx, t->n_val, t->shift, t->mult,
-                              &ls, t->regression, false, &t->val_m, NULL, err) < 0)
+        } else if (nn_trainer_ranks_measure(t, &ls, &t->val_m, err) < 0) {
             return -1;
+        }
         *improved = follow_validation(t, e);
     }
     nn_epoch_report r = {e, t->cfg->epochs, t->regression, t->train_m, has_val, t->val_m,

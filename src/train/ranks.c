@@ -22,7 +22,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "data/batch.h"
 #include "dist/dist.h"
+#include "eval/measure.h"
 #include "kernels/kernels.h"
 #include "nn/loss.h"
 #include "pool/pool.h"
@@ -306,4 +308,92 @@ int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_erro
     int rc = nn_ckpt_decode(buf, n, path, c, err);
     free(buf);
     return rc;
+}
+
+/* The validation rows measured by all the ranks together: each batch of
+ * nn_measure's (the same boundaries) is cut among the ranks, each computes
+ * the outputs of its rows, and rank 0 gathers them in order and takes the
+ * loss and the metrics exactly as nn_measure does in one process (a row's
+ * outputs do not depend on the rows beside it: nn_kernels_rows_free); the
+ * result is then sent to every rank. */
+int nn_trainer_ranks_measure(trainer *t, const nn_loss_spec *ls, nn_result *out, nn_error *err)
+{
+    nn_model *m = t->model;
+    if (t->ranks <= 1)
+        return nn_measure(m, t->val_set, t->val_idx, t->n_val, t->shift, t->mult, ls,
+                          t->regression, false, out, NULL, err);
+    const nn_dataset *d = t->val_set;
+    int K = nn_model_outputs(m), N = t->ranks;
+    int bmax = m->max_batch < NN_MEASURE_BATCH ? m->max_batch : NN_MEASURE_BATCH;
+    int mine_max = (bmax + N - 1) / N;
+    size_t part = sizeof(int32_t) + 2 * sizeof(float) * (size_t)K * (size_t)mine_max;
+    float *X = malloc(sizeof(float) * (size_t)mine_max * d->features);
+    uint32_t *rows = malloc(sizeof(uint32_t) * (size_t)bmax);
+    unsigned char *mine = malloc(part), *all = t->rank == 0 ? malloc(part * (size_t)N) : NULL;
+    float *Y = t->rank == 0 ? malloc(sizeof(float) * 3 * (size_t)bmax * (size_t)K) : NULL;
+    int32_t *y = t->rank == 0 ? malloc(sizeof(int32_t) * (size_t)bmax) : NULL;
+    nn_acc acc = {0};
+    int failed = !X || !rows || !mine || (t->rank == 0 && (!all || !Y || !y));
+    if (!failed && t->rank == 0) {
+        failed = nn_acc_init(&acc, K, t->regression, false, err) < 0;
+        acc.target_std = ls->target_std;
+    }
+    if (nn_trainer_ranks_any(t, failed)) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory measuring the validation rows");
+        err->shared = t->rank != 0;
+        goto out;
+    }
+    for (size_t off = 0; off < t->n_val; off += (size_t)bmax) {
+        int B = t->n_val - off < (size_t)bmax ? (int)(t->n_val - off) : bmax;
+        int lo = (int)((long long)B * t->rank / N), hi = (int)((long long)B * (t->rank + 1) / N);
+        int32_t n = hi - lo;
+        for (int i = 0; i < B; i++)
+            rows[i] = t->val_idx ? t->val_idx[off + (size_t)i] : (uint32_t)(off + (size_t)i);
+        nn_batch_gather(X, d, rows + lo, (size_t)n, t->shift, t->mult);
+        const float *yhat = nn_model_forward(m, X, n);
+        memcpy(mine, &n, sizeof n);
+        memcpy(mine + sizeof n, yhat, sizeof(float) * (size_t)K * (size_t)n);
+        memcpy(mine + sizeof n + sizeof(float) * (size_t)K * (size_t)mine_max, m->logits,
+               sizeof(float) * (size_t)K * (size_t)n);
+        nn_error e = {0};
+        double t0 = nn_prof_begin();
+        if (nn_dist_gather_bytes(mine, part, all, 0, &e) < 0)
+            die(t, &e);
+        nn_prof_end(NN_PROF_COMM, t0);
+        if (t->rank != 0)
+            continue;
+        float *Z = Y + (size_t)bmax * K, *T = Z + (size_t)bmax * K;
+        size_t at = 0;
+        for (int r = 0; r < N; r++) {
+            const unsigned char *q = all + (size_t)r * part;
+            int32_t rn;
+            memcpy(&rn, q, sizeof rn);
+            memcpy(Y + at * K, q + sizeof rn, sizeof(float) * (size_t)K * (size_t)rn);
+            memcpy(Z + at * K, q + sizeof rn + sizeof(float) * (size_t)K * (size_t)mine_max,
+                   sizeof(float) * (size_t)K * (size_t)rn);
+            at += (size_t)rn;
+        }
+        nn_batch_targets(T, d, rows, (size_t)B, K);
+        if (!t->regression)
+            nn_batch_labels(y, d, rows, (size_t)B);
+        double cost = nn_loss_forward(ls->loss, nn_arch_output_act(&m->arch), Y, Z, T, B, K,
+                                      ls->huber_delta);
+        nn_acc_add(&acc, Y, T, y, B, cost);
+    }
+    if (t->rank == 0)
+        *out = nn_acc_result(&acc);
+    nn_error e = {0};
+    if (nn_dist_bcast(out, sizeof *out, 0, &e) < 0)
+        die(t, &e);
+    failed = 0;
+out:
+    if (t->rank == 0)
+        nn_acc_free(&acc);
+    free(X);
+    free(rows);
+    free(mine);
+    free(all);
+    free(Y);
+    free(y);
+    return failed ? -1 : 0;
 }

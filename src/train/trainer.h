@@ -23,6 +23,7 @@
 #include "data/rowsrc.h"
 #include "data/stream.h"
 #include "dist/dist.h"
+#include "eval/measure.h"
 #include "eval/metrics.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -198,6 +199,9 @@ double nn_trainer_batch_loss(const trainer *t, const float *yhat, const float *l
 /* ranks.c: the batch's outputs into the epoch's metrics (at rank 0). */
 void nn_trainer_ranks_metrics(trainer *t, const float *yhat, int B, double loss);
 void nn_trainer_ranks_free(trainer *t);
+/* ranks.c: the validation rows measured (alone: nn_measure; several ranks:
+ * shared out, the metrics taken by rank 0 and sent to all). */
+int nn_trainer_ranks_measure(trainer *t, const nn_loss_spec *ls, nn_result *out, nn_error *err);
 /* ranks.c: the checkpoint at path, read by rank 0 and sent to the others. */
 int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_error *err);
 
