@@ -117,7 +117,9 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     nn = os.path.abspath(a.nntrain)
     nnm = os.path.abspath(a.nntrain_mpi)
-    mpirun = ["mpirun", "--oversubscribe"]
+    # --bind-to none: Open MPI binds each rank to one core by default (with 2
+    # ranks or fewer), which would put a rank's threads on one core
+    mpirun = ["mpirun", "--oversubscribe", "--bind-to", "none"]
     out = []
     out.append("# make bench-mpi\n")
     out.append("Machine: %s, %d logical CPUs (/proc/cpuinfo); Open MPI over shared memory "
