@@ -696,7 +696,7 @@ int main(int argc, char **argv)
         nn_error_set(&err, NN_EXIT_RUNTIME, "error writing to standard output");
         rc = -1;
     }
-    if (rc != 0 && !(nn_dist_rank_at_start != 0 && err.shared)) {
+    if (rc != 0 && !(nn_dist_rank_at_start != 0 && err.scope == NN_ERR_SAME)) {
         /* an error every process has is rank 0's to report */
         if (nn_dist_rank_at_start != 0)
             fprintf(stderr, "nntrain: rank %d: %s\n", nn_dist_rank_at_start, err.msg);
@@ -706,9 +706,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", usage_line);
         fflush(stderr);
     }
-    if (rc != 0 && err.shared && nn_dist_size() > 1) {
-        /* the others wait until rank 0 has said it: mpirun ends the job at
-         * the first process that exits non-zero */
+    if (rc != 0 && err.scope != NN_ERR_HERE && nn_dist_size() > 1) {
+        /* every process stops here: they wait until all have said what they
+         * must (mpirun ends the job at the first that exits non-zero) */
         nn_error e = {0};
         nn_dist_any(0, &e);
     }

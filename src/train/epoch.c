@@ -22,7 +22,7 @@ static int close_training(trainer *t, int64_t e, nn_error *err)
                      "training diverged: parameter %zu is not finite after epoch %lld, batch %zu "
                      "(%s; lower optimizer.learning_rate); %s",
                      at, (long long)e, batches, where, nn_trainer_kept(t));
-        err->shared = true; /* the same parameters on every process */
+        err->scope = NN_ERR_SAME; /* the same parameters on every process */
         return -1;
     }
     return 0;

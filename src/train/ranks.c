@@ -78,7 +78,7 @@ int nn_trainer_ranks_setup(trainer *t, nn_error *err)
                      "training.slices=%d; the result is the same for every process count that "
                      "divides it",
                      N, S, N, N > 8 ? N : 8);
-        err->shared = true; /* the config's and the count's: every rank has it */
+        err->scope = NN_ERR_SAME; /* the config's and the count's: every rank has it */
         return -1;
     }
     if (t->streaming) {
@@ -87,7 +87,7 @@ int nn_trainer_ranks_setup(trainer *t, nn_error *err)
                      "processes yet: load it into memory (data.stream \"off\") or convert it "
                      "to NPY with --convert",
                      nn_source_name(&cfg->train));
-        err->shared = true;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     nn_model *m = t->model;
@@ -141,6 +141,7 @@ int nn_trainer_ranks_check(trainer *t, nn_error *err)
                      "the processes read different configs or data (their checksums of the "
                      "canonical config, the data's size and its scaling differ): every rank "
                      "needs the same config and the same data files");
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     if (!same_isa) {
@@ -148,6 +149,7 @@ int nn_trainer_ranks_check(trainer *t, nn_error *err)
                      "the processes would run different kernels (this one: %s): set the same "
                      "NNTRAIN_ISA on every rank",
                      isa);
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     return 0;
@@ -293,10 +295,11 @@ int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_erro
     nn_error e = {0};
     if (nn_dist_bcast(&n, sizeof n, 0, &e) < 0)
         die(t, &e);
-    if (n == UINT64_MAX) {
+    if (n == UINT64_MAX) { /* every rank stops; rank 0 says why */
         if (nn_dist_rank() != 0)
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: rank 0 could not read the checkpoint",
                          path);
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     if (nn_dist_rank() != 0 && !(buf = malloc(n ? n : 1))) {
@@ -340,7 +343,7 @@ int nn_trainer_ranks_measure(trainer *t, const nn_loss_spec *ls, nn_result *out,
     }
     if (nn_trainer_ranks_any(t, failed)) {
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory measuring the validation rows");
-        err->shared = t->rank != 0;
+        err->scope = NN_ERR_SAME;
         goto out;
     }
     for (size_t off = 0; off < t->n_val; off += (size_t)bmax) {

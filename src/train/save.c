@@ -65,7 +65,7 @@ int nn_trainer_interrupted(trainer *t, nn_error *err)
         nn_error_set(err, code, "interrupted by %s at epoch %lld, batch %lld; no checkpoint.path, "
                                 "nothing saved",
                      name, (long long)t->epoch + 1, (long long)t->batch);
-        err->shared = true;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
@@ -80,6 +80,6 @@ int nn_trainer_interrupted(trainer *t, nn_error *err)
                      "interrupted by %s after epoch %lld; checkpoint written to %s (continue "
                      "with --resume)",
                      name, (long long)t->epoch, cfg->checkpoint_path);
-    err->shared = true; /* every process stops here; rank 0 says so */
+    err->scope = NN_ERR_SAME; /* every process stops here; rank 0 says so */
     return -1;
 }

@@ -36,7 +36,7 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err)
         if (rc == 0)
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: rank 0 could not write the checkpoint",
                          path);
-        err->shared = t->rank != 0;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     return 0;

@@ -107,7 +107,7 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
                      "optimizer.learning_rate); %s",
                      isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1, where,
                      nn_trainer_kept(t));
-        err->shared = true;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     nn_trainer_ranks_metrics(t, yhat, B, loss);

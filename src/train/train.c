@@ -254,7 +254,7 @@ int nn_cross_validate(const nn_config *cfg, int folds, const nn_train_opts *o, n
     }
     if (nn_dist_size() > 1) {
         nn_error_set(err, NN_EXIT_USAGE, "--cv runs in one process: start it without mpirun");
-        err->shared = true;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
     /* no checkpoints: a copy of the config without a path or a best one */
@@ -345,11 +345,11 @@ static int agree(int rc, nn_error *err)
     }
     if (any && rc == 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "another process could not start the run");
-        err->shared = true;
+        err->scope = NN_ERR_SAME;
         return -1;
     }
-    if (rc < 0 && err->code != 0 && nn_dist_rank() != 0 && strstr(err->msg, "rank 0 could"))
-        err->shared = true;
+    if (rc < 0 && err->scope == NN_ERR_HERE)
+        err->scope = NN_ERR_OWN; /* all stop here; each says why */
     return rc;
 }
 

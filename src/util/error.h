@@ -21,9 +21,14 @@ enum {
 typedef struct {
     int code;       /* exit code, one of NN_EXIT_* (0 when no error is set) */
     char msg[1024]; /* one line, no trailing newline */
-    bool shared;    /* every process of a distributed run has this error (only rank 0
-                       reports it) */
+    int scope;      /* in a run of several processes (MPI ranks), nn_error_scope */
 } nn_error;
+
+/* Who has an error in a run of several processes: this one alone (the
+ * others may be anywhere); every one, stopping at this point, with this
+ * error, which rank 0 reports; or every one, stopping here, each with its
+ * own, which each reports. */
+enum nn_error_scope { NN_ERR_HERE = 0, NN_ERR_SAME, NN_ERR_OWN };
 
 /* Sets code and a printf-style message.  Newlines in the result are replaced
  * by spaces so the message stays one line.  Safe with err == NULL. */

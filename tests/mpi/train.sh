@@ -91,6 +91,13 @@ config "$T/s" ""
 if cmp -s "$T/r/run.ckpt" "$T/s/run.ckpt"; then ok; else
     bad "resume across process counts: the checkpoint differs from a straight run"; fi
 
+# --resume without a checkpoint: rank 0 cannot read it and says so, once.
+config "$T/nr" ""
+(cd "$T/nr" && run "resume, no checkpoint" 1 $TIMEOUT $MPIRUN -np 2 "$NNM" -q --resume c.json)
+err_has "resume, no checkpoint" "run.ckpt"
+if [ "$(grep -c '^nntrain' "$T/err")" -eq 1 ]; then ok; else
+    bad "resume, no checkpoint: one message expected: $(cat "$T/err")"; fi
+
 # A slice count the processes do not divide: a one-line error, exit 2, from
 # rank 0 alone.
 config "$T/d" ""
@@ -106,6 +113,8 @@ sed 's/"seed": 3/"seed": 4/' "$T/m/c.json" >"$T/m/other.json"
 (cd "$T/m" && run "mismatched configs" 2 $TIMEOUT $MPIRUN -np 1 "$NNM" -q c.json : -np 1 "$NNM" \
     -q other.json)
 err_has "mismatched configs" "the processes read different configs or data"
+if [ "$(grep -c 'the processes read different' "$T/err")" -eq 1 ]; then ok; else
+    bad "mismatched configs: rank 0 alone should say it: $(cat "$T/err")"; fi
 if [ ! -e "$T/m/run.ckpt" ]; then ok; else bad "mismatched configs: a checkpoint was written"; fi
 
 # Divergence: every process sees the same non-finite loss; one message.
