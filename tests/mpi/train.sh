@@ -1,7 +1,8 @@
 #!/bin/sh
 # Data-parallel training under mpirun (nntrain-mpi, src/train/ranks.c):
 # the checkpoint bit-identical for 1, 2 and 4 processes and the plain
-# build, --resume across process counts, a stop by SIGTERM through mpirun,
+# build (classification and regression, early stopping and the best
+# checkpoint), --resume across process counts, a stop by SIGTERM through mpirun,
 # a rank killed, mismatched configs, a slice count the processes do not
 # divide, divergence agreed, only rank 0 reporting.
 # Usage: sh tests/mpi/train.sh NNTRAIN NNTRAIN_MPI
@@ -71,6 +72,28 @@ done
 (cd "$T/w4" && run "wide: -np 4" 0 $TIMEOUT $MPIRUN -np 4 "$NNM" -q --threads 1 c.json)
 if cmp -s "$T/wp/run.ckpt" "$T/w4/run.ckpt"; then ok; else
     bad "wide layers: the checkpoint of -np 4 differs from the plain build's"; fi
+
+# Regression with scaled targets, early stopping and the best checkpoint:
+# the same bytes (both files) for the plain build and 1, 2, 4 processes.
+WAVE=$(cd "$(dirname "$0")/../../data" && pwd)/wave.csv
+for d in gp g1 g2 g4; do
+    rm -rf "$T/$d" && mkdir -p "$T/$d"
+    cat >"$T/$d/c.json" <<EOF
+{"seed": 1, "data": {"train": {"path": "$WAVE", "targets": ["y"]}, "validation_fraction": 0.25,
+                     "scale": "standard", "scale_targets": true},
+ "model": {"layers": [{"units": 32, "activation": "sigmoid"}, {"units": 1, "activation": "identity"}]},
+ "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 0.1},
+ "training": {"epochs": 60, "batch_size": 16, "slices": 4,
+              "early_stopping": {"patience": 3, "min_delta": 0.01}},
+ "checkpoint": {"path": "run.ckpt", "every_epochs": 10, "keep_best": true}}
+EOF
+done
+(cd "$T/gp" && run "regression: plain" 0 "$NNP" -q c.json)
+for n in 1 2 4; do
+    (cd "$T/g$n" && run "regression: -np $n" 0 $TIMEOUT $MPIRUN -np $n "$NNM" -q --threads 1 c.json)
+    if cmp -s "$T/gp/run.ckpt" "$T/g$n/run.ckpt" && cmp -s "$T/gp/run.ckpt.best" "$T/g$n/run.ckpt.best"
+    then ok; else bad "regression: the checkpoints of -np $n differ from the plain build's"; fi
+done
 
 # Without mpirun the MPI build is the plain one.
 config "$T/a" ""
