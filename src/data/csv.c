@@ -1485,6 +1485,25 @@ typedef struct {
     double v;
 } label_key;
 
+static int cmp_name_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nn_csv_names_distinct(char *const *names, size_t n)
+{
+    char **v = grow(NULL, n ? n : 1, sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, names, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_name_ptr);
+    int ok = 1;
+    for (size_t i = 1; i < n && ok; i++)
+        ok = strcmp(v[i - 1], v[i]) != 0;
+    free(v);
+    return ok;
+}
+
 static int cmp_label_text(const void *a, const void *b)
 {
     return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
@@ -1895,6 +1914,15 @@ static int skip_count_line(loader *L, sample_row *s, size_t *ns, nn_error *err)
         return 0;
     if (nn > NN_CSV_MAX_CLASSES)
         return 0;
+    /* Names that repeat do not name classes (two classes "a" could not be
+     * told apart): the labels' own classes are used, as without names. */
+    int distinct = nn_csv_names_distinct(L->count_rec + 2, nn);
+    if (distinct < 0)
+        return oom(L, err);
+    if (!distinct) {
+        snprintf(why + k, wn - (size_t)k, "; its names repeat, so they name no classes");
+        return 0;
+    }
     L->classes = L->count_rec + 2;
     L->n_classes = (int)nn;
     L->classes_from_spec = L->classes_from_count = true;

@@ -70,6 +70,11 @@ void nn_csv_close(nn_csv *c);
  * out of double range). */
 int nn_csv_parse_number(const char *s, double *out);
 
+/* 1 when the n strings are pairwise different, 0 when one repeats, -1 when
+ * out of memory.  A count line's class names must be distinct to name
+ * classes (two classes "a" could not be told apart). */
+int nn_csv_names_distinct(char *const *names, size_t n);
+
 /* --- the data-set loader ---------------------------------------------- */
 
 typedef enum { NN_HEADER_AUTO = 0, NN_HEADER_YES = 1, NN_HEADER_NO = 2 } nn_header_mode;

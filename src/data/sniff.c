@@ -373,6 +373,17 @@ static int count_line(sniffer *S, char ***names, size_t *n_names, nn_error *err)
                 return oom(err);
             (*n_names)++;
         }
+        int distinct = nn_csv_names_distinct(*names, n);
+        if (distinct < 0)
+            return oom(err);
+        if (!distinct) { /* names that repeat name no classes (as in csv.c) */
+            for (size_t i = 0; i < n; i++)
+                free((*names)[i]);
+            free(*names);
+            *names = NULL;
+            *n_names = 0;
+            n = 0;
+        }
     }
     return note(S->s, err,
                 "%s: line %llu is a count line (%llu rows, %llu features%s), skipped "

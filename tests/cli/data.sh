@@ -77,6 +77,14 @@ fi
 soft "$T/c.json" "{\"path\": \"$T/count61.csv\"}" 3
 run count-line-wrong 1 "$NN" -q "$T/c.json" &&
     err_is count-line-wrong "nntrain: $T/count61.csv:1: the first line looks like a count line (61) but the file has 60 rows; set \"skip_lines\": 1 to skip it, or \"header\""
+# names that repeat name no classes: the labels' own are used, and the note says why
+{ echo "60,2,red,red,blue"; cat "$T/l012.csv"; } >"$T/countdup.csv"
+soft "$T/c.json" "{\"path\": \"$T/countdup.csv\"}" 3
+if run count-line-repeat 0 "$NN" "$T/c.json"; then
+    err_has count-line-repeat "nntrain: note: $T/countdup.csv: first line taken as a count line (60 rows, 2 features; its names repeat, so they name no classes) and skipped"
+    run count-line-repeat-predict 0 "$NN" --predict --checkpoint "$T/m.ckpt" --data "$T/p.csv" &&
+        out_is count-line-repeat-predict "$(printf '0\n1\n2')"
+fi
 # numeric order: 2, 10, 33 are classes 0, 1, 2 (not "10" < "2" < "33")
 mk "$T/l10.csv" 2 10 33
 soft "$T/c.json" "{\"path\": \"$T/l10.csv\"}" 3

@@ -109,14 +109,20 @@ static void fuzz_loader(const char *path, const nn_csv_spec *sp, int with_classe
             FUZZ_CHECK(d.n_classes == nc && d.class_names != NULL);
         if (units > 0 && !with_classes)
             FUZZ_CHECK(d.n_classes <= (units == 1 ? 2 : units));
-        /* sorted: by value when every name is a number, else by bytes */
+        /* sorted: by value when every name is a number, else by bytes
+         * (unless a count line names them) */
         int all_num = 1;
         for (int k = 0; d.class_names && k < d.n_classes; k++) {
             double v;
             FUZZ_CHECK(d.class_names[k] != NULL);
             all_num &= nn_csv_parse_number(d.class_names[k], &v) == 0;
         }
-        for (int k = 1; d.class_names && !with_classes && k < d.n_classes; k++) {
+        /* A count line's names are the classes in its order: distinct. */
+        for (int k = 1; d.class_names && info.count_line && k < d.n_classes; k++)
+            for (int j = 0; j < k; j++)
+                FUZZ_CHECK(strcmp(d.class_names[j], d.class_names[k]) != 0);
+        for (int k = 1; d.class_names && !with_classes && !info.count_line && k < d.n_classes;
+             k++) {
             double a, b;
             if (all_num && nn_csv_parse_number(d.class_names[k - 1], &a) == 0 &&
                 nn_csv_parse_number(d.class_names[k], &b) == 0)
