@@ -111,7 +111,7 @@ START_TEST(test_stream_plan_stays_within_the_memory)
     nn_stream_plan p;
     nn_error err = {0};
     for (double mb = 0.0001; mb < 0.1; mb *= 1.7) {
-        ck_assert_msg(nn_stream_plan_init(&p, &r, mb, 0, 0, 0, 1, 0, 0, &err) == 0, "%s",
+        ck_assert_msg(nn_stream_plan_init(&p, &r, mb, 0, 0, 0, 1, 0, 0, 1, &err) == 0, "%s",
                       err.msg);
         ck_assert_uint_ge(p.window_rows, 1);
         ck_assert(2.0 * (double)p.window_rows * (double)R <= mb * 1048576.0);
@@ -123,24 +123,24 @@ START_TEST(test_stream_plan_stays_within_the_memory)
         nn_stream_plan_free(&p);
     }
     /* a given buffer, and a checkpoint's plan */
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 100, 0, 0, 1, 0, 0, &err), 0);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 100, 0, 0, 1, 0, 0, 1, &err), 0);
     ck_assert_uint_le(p.window_rows, 100);
     ck_assert_uint_ge(p.window_rows, 96);
     nn_stream_plan_free(&p);
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 0, 7, 21, 1, 0, 0, &err), 0);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 0, 7, 21, 1, 0, 0, 1, &err), 0);
     ck_assert_uint_eq(p.block_rows, 7);
     ck_assert_uint_eq(p.window_rows, 21);
     nn_stream_plan_free(&p);
     /* too little memory */
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 0.01, 1000, 0, 0, 1, 0, 0, &err), -1);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 0.01, 1000, 0, 0, 1, 0, 0, 1, &err), -1);
     ck_assert_int_eq(err.code, NN_EXIT_RUNTIME);
     ck_assert_str_eq(err.msg, nn_test_fmt("%s: data.shuffle_buffer of 1000 rows of 28 bytes does "
                                           "not fit twice (the window in use and the next) in "
                                           "data.max_memory_mb (0.01 MB)", r.name));
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1e-6, 0, 0, 0, 1, 0, 0, &err), -1);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1e-6, 0, 0, 0, 1, 0, 0, 1, &err), -1);
     ck_assert_str_eq(err.msg, nn_test_fmt("%s: data.max_memory_mb (1e-06 MB) does not hold two "
                                           "rows of 28 bytes", r.name));
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 0, 7, 20, 1, 0, 0, &err), -1);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 0, 7, 20, 1, 0, 0, 1, &err), -1);
     nn_rowsrc_close(&r);
     nn_source_clear(&s);
 }
@@ -155,7 +155,7 @@ START_TEST(test_stream_pass_gives_each_row_of_its_kind_once)
     nn_stream_plan p;
     nn_error err = {0};
     /* windows of 96 rows in blocks of 12 */
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 100, 0, 0, 4, 0.2, 0.1, &err), 0);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 100, 0, 0, 4, 0.2, 0.1, 1, &err), 0);
     ck_assert_uint_eq(p.block_rows, 12);
     ck_assert_uint_eq(p.window_rows, 96);
     static const size_t caps[] = {1, 7, 32, 200};
@@ -205,7 +205,7 @@ START_TEST(test_stream_order_is_a_function_of_the_seed_and_resumes_exactly)
     open_src(&s, &r);
     nn_stream_plan p;
     nn_error err = {0};
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 64, 0, 0, 4, 0.1, 0, &err), 0);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 64, 0, 0, 4, 0.1, 0, 1, &err), 0);
     size_t n1, n2, n3;
     nn_stream *a = nn_stream_start(&p, NN_ROW_TRAIN, true, nn_stream_epoch_seed(4, 1), 0, &err);
     uint64_t *r1 = drain(a, &r, 16, &n1);
@@ -244,6 +244,114 @@ START_TEST(test_stream_order_is_a_function_of_the_seed_and_resumes_exactly)
 }
 END_TEST
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Parts of a pass (nn_stream_start_range): in file order their rows one
+ * after the other are the whole pass's; shuffled, each part holds exactly
+ * the rows of its range of the unshuffled sequence; a part resumed at k is
+ * its tail; and the parts together read no more rows than the whole. */
+START_TEST(test_stream_parts_split_a_pass)
+{
+    put_data(900, 3);
+    nn_source s;
+    nn_rowsrc r;
+    open_src(&s, &r);
+    nn_stream_plan p;
+    nn_error err = {0};
+    /* 4 slices: blocks of at most 96 / 8 / 4 = 3 rows */
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 96, 0, 0, 4, 0.2, 0.1, 4, &err), 0);
+    ck_assert_uint_eq(p.block_rows, 3);
+    static const int kinds[] = {NN_ROW_TRAIN, NN_ROW_VAL, NN_ROW_ANY};
+    for (int ki = 0; ki < 3; ki++) {
+        int kind = kinds[ki];
+        uint64_t total = nn_stream_kind_rows(&p, kind);
+        for (int shuffle = 0; shuffle < 2; shuffle++) {
+            uint64_t seed = nn_stream_epoch_seed(4, 3);
+            /* the sequence: the whole pass a block a window, each block's
+             * rows put back in file order */
+            nn_stream_range whole = {kind, shuffle, seed, 0, UINT64_MAX, 0, 0, 1};
+            p.rows_read = 0;
+            nn_stream *a = nn_stream_start_range(&p, &whole, &err);
+            ck_assert_msg(a != NULL, "%s", err.msg);
+            size_t n;
+            uint64_t *seq = drain(a, &r, 7, &n);
+            nn_stream_stop(a);
+            for (size_t i = 0, j; i < n; i = j) {
+                for (j = i; j < n && seq[j] / p.block_rows == seq[i] / p.block_rows; j++)
+                    ;
+                qsort(seq + i, j - i, sizeof *seq, cmp_u64);
+            }
+            uint64_t read_whole = p.rows_read;
+            ck_assert_uint_eq(n, total);
+            /* 5 parts, some starting and ending inside blocks */
+            static const uint64_t cut[] = {0, 1, 100, 101, 377, UINT64_MAX};
+            uint64_t read_parts = 0;
+            for (int q = 0; q < 5; q++) {
+                uint64_t from = cut[q] < total ? cut[q] : total;
+                uint64_t to = cut[q + 1] < total ? cut[q + 1] : total;
+                nn_stream_range part = {kind, shuffle, seed, from, cut[q + 1], 0, q + 1, 2};
+                p.rows_read = 0;
+                a = nn_stream_start_range(&p, &part, &err);
+                ck_assert_msg(a != NULL, "%s", err.msg);
+                size_t m;
+                uint64_t *got = drain(a, &r, 5, &m);
+                nn_stream_stop(a);
+                read_parts += p.rows_read;
+                ck_assert_uint_eq(m, to - from);
+                if (!shuffle) {
+                    ck_assert_mem_eq(got, seq + from, m * sizeof(uint64_t));
+                } else { /* the same rows, in another order */
+                    uint64_t *want = malloc(sizeof(uint64_t) * (m ? m : 1));
+                    memcpy(want, seq + from, m * sizeof(uint64_t));
+                    for (size_t i = 0; i < m; i++) {
+                        size_t j = 0;
+                        while (j < m && want[j] != got[i])
+                            j++;
+                        ck_assert_msg(j < m, "part %d: row %llu is not in its range", q,
+                                      (unsigned long long)got[i]);
+                        want[j] = UINT64_MAX;
+                    }
+                    free(want);
+                    /* resumed at 3: the tail */
+                    if (m <= 3) {
+                        free(got);
+                        continue;
+                    }
+                    part.skip = 3;
+                    a = nn_stream_start_range(&p, &part, &err);
+                    ck_assert_msg(a != NULL, "%s", err.msg);
+                    size_t m3;
+                    uint64_t *tail = drain(a, &r, 4, &m3);
+                    nn_stream_stop(a);
+                    ck_assert_uint_eq(m3, m - 3);
+                    ck_assert_mem_eq(tail, got + 3, m3 * sizeof(uint64_t));
+                    free(tail);
+                }
+                free(got);
+            }
+            ck_assert_uint_le(read_parts, read_whole);
+            ck_assert_uint_ge(read_parts, total);
+            free(seq);
+        }
+    }
+    /* an empty part */
+    nn_stream_range none = {NN_ROW_TRAIN, true, 1, 50, 50, 0, 1, 2};
+    nn_stream *a = nn_stream_start_range(&p, &none, &err);
+    ck_assert_msg(a != NULL, "%s", err.msg);
+    size_t m;
+    free(drain(a, &r, 5, &m));
+    nn_stream_stop(a);
+    ck_assert_uint_eq(m, 0);
+    nn_stream_plan_free(&p);
+    nn_rowsrc_close(&r);
+    nn_source_clear(&s);
+}
+END_TEST
+
 START_TEST(test_stream_reports_a_file_that_shrank)
 {
     put_data(2000, 4);
@@ -252,7 +360,7 @@ START_TEST(test_stream_reports_a_file_that_shrank)
     open_src(&s, &r);
     nn_stream_plan p;
     nn_error err = {0};
-    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 200, 0, 0, 4, 0, 0, &err), 0);
+    ck_assert_int_eq(nn_stream_plan_init(&p, &r, 1, 200, 0, 0, 4, 0, 0, 1, &err), 0);
     ck_assert_int_eq(truncate(nn_test_path("x.npy"), 128 + 16 * 1000), 0);
     nn_stream *a = nn_stream_start(&p, NN_ROW_ANY, false, 0, 0, &err);
     nn_dataset d;
@@ -329,6 +437,7 @@ Suite *stream_suite(void)
     tcase_add_test(t, test_stream_plan_stays_within_the_memory);
     tcase_add_test(t, test_stream_pass_gives_each_row_of_its_kind_once);
     tcase_add_test(t, test_stream_order_is_a_function_of_the_seed_and_resumes_exactly);
+    tcase_add_test(t, test_stream_parts_split_a_pass);
     tcase_add_test(t, test_stream_reports_a_file_that_shrank);
     tcase_add_test(t, test_stream_scalers_in_parts_give_the_same_bits);
     suite_add_tcase(s, t);

@@ -152,7 +152,8 @@ void nn_target_acc_add(nn_target_acc *a, const nn_dataset *d, const uint32_t *id
     for (size_t i = 0; i < n; i++, a->n++) {
         const float *t = d->targets + (size_t)(idx ? idx[i] : i) * K;
         for (size_t k = 0; k < K; k++)
-            moments_add(&a->m[k], &a->m[K + k], &a->m[2 * K + k], a->n == 0, t[k]);
+            moments_add(&a->m[k], &a->m[K + k], &a->m[2 * K + k], a->n == 0 && !a->shifted,
+                        t[k]);
     }
 }
 
@@ -164,6 +165,12 @@ void nn_target_acc_result(const nn_target_acc *a, double *mean, double *std)
         moments_result(a->m[k], a->m[K + k], a->m[2 * K + k], a->n, &mean[k], &sd);
         std[k] = sd > 0 && isfinite(sd) ? sd : 1.0;
     }
+}
+
+void nn_target_acc_shift(nn_target_acc *a, const double *k)
+{
+    memcpy(a->m, k, sizeof(double) * (size_t)a->K);
+    a->shifted = true;
 }
 
 void nn_target_acc_free(nn_target_acc *a)
@@ -262,9 +269,18 @@ void nn_scaler_acc_add(nn_scaler_acc *a, const nn_dataset *d, const uint32_t *id
             }
         } else {
             for (size_t f = 0; f < F; f++)
-                moments_add(&m[f], &m[F + f], &m[2 * F + f], a->n == 0, nn_dataset_get(d, r, f));
+                moments_add(&m[f], &m[F + f], &m[2 * F + f], a->n == 0 && !a->shifted,
+                            nn_dataset_get(d, r, f));
         }
     }
+}
+
+void nn_scaler_acc_shift(nn_scaler_acc *a, const double *k)
+{
+    if (a->kind != NN_SCALE_STANDARD)
+        return;
+    memcpy(a->m, k, sizeof(double) * a->F);
+    a->shifted = true;
 }
 
 void nn_scaler_acc_result(const nn_scaler_acc *a, float *shift, float *mult)

@@ -55,10 +55,15 @@ typedef struct {
     int K;
     uint64_t n;
     double *m; /* (3, K): shift k, s1, s2 */
+    bool shifted; /* k given (nn_target_acc_shift), not the first row's */
 } nn_target_acc;
 int nn_target_acc_init(nn_target_acc *a, int K, nn_error *err);
 void nn_target_acc_add(nn_target_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n);
 void nn_target_acc_result(const nn_target_acc *a, double *mean, double *std);
+/* Parts of the rows added apart and combined (a streamed source read in
+ * slices): each part's accumulator takes the same shift k (K values), so
+ * that their sums add. */
+void nn_target_acc_shift(nn_target_acc *a, const double *k);
 void nn_target_acc_free(nn_target_acc *a);
 /* Every target of d becomes (t - mean) / std (forward), or t std + mean
  * (!forward); the same map for model outputs y[B, K] is nn_targets_unscale. */
@@ -96,11 +101,14 @@ typedef struct {
     size_t F;
     uint64_t n;
     double *m; /* (3, F): minmax: min, max; standard: shift k, s1, s2; NULL otherwise */
+    bool shifted; /* standard: k given (nn_scaler_acc_shift), not the first row's */
 } nn_scaler_acc;
 int nn_scaler_acc_init(nn_scaler_acc *a, nn_scale kind, nn_dtype type, size_t F,
                        const char *name, nn_error *err);
 void nn_scaler_acc_add(nn_scaler_acc *a, const nn_dataset *d, const uint32_t *idx, size_t n);
 void nn_scaler_acc_result(const nn_scaler_acc *a, float *shift, float *mult);
+/* As nn_target_acc_shift: standard scaling's shift k (F values) given. */
+void nn_scaler_acc_shift(nn_scaler_acc *a, const double *k);
 void nn_scaler_acc_free(nn_scaler_acc *a);
 
 /* X (B, features) = the rows idx[0..B-1] of d as floats, scaled.  Large

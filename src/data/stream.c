@@ -37,20 +37,20 @@ uint64_t nn_stream_epoch_seed(uint64_t seed, int64_t e)
     return mix64(seed ^ ((uint64_t)e * 0xD6E8FEB86659FD93u));
 }
 
-static void free_buffers(nn_dataset *d, uint32_t **idx)
+static void free_spares(nn_stream_plan *p)
 {
-    for (int i = 0; i < 2; i++) {
-        nn_dataset_free(&d[i]);
-        free(idx[i]);
-        idx[i] = NULL;
+    for (size_t i = 0; i < p->n_spare; i++) {
+        nn_dataset_free(&p->spare[i]);
+        free(p->spare_idx[i]);
     }
+    p->n_spare = 0;
 }
 
 void nn_stream_plan_free(nn_stream_plan *p)
 {
     if (!p)
         return;
-    free_buffers(p->spare, p->spare_idx);
+    free_spares(p);
     free(p->count);
     memset(p, 0, sizeof *p);
 }
@@ -63,7 +63,8 @@ static size_t window_row_bytes(const nn_rowsrc *src)
 
 int nn_stream_plan_init(nn_stream_plan *p, const nn_rowsrc *src, double max_memory_mb,
                         uint64_t shuffle_buffer, uint64_t fixed_block, uint64_t fixed_window,
-                        uint64_t seed, double val_fraction, double test_fraction, nn_error *err)
+                        uint64_t seed, double val_fraction, double test_fraction, int slices,
+                        nn_error *err)
 {
     memset(p, 0, sizeof *p);
     p->src = src;
@@ -116,9 +117,10 @@ int nn_stream_plan_init(nn_stream_plan *p, const nn_rowsrc *src, double max_memo
             W = p->n;
         /* at most NN_STREAM_BLOCK_BYTES, and 8 blocks or more in a window,
          * so the windows' contents change from epoch to epoch */
+        uint64_t S = slices > 1 ? (uint64_t)slices : 1;
         B = xbytes ? NN_STREAM_BLOCK_BYTES / xbytes : 1;
-        if (B > W / 8)
-            B = W / 8;
+        if (B > W / 8 / S)
+            B = W / 8 / S;
         if (B < 1)
             B = 1;
         W = W / B * B;
@@ -172,7 +174,7 @@ int nn_stream_staging(nn_dataset *d, const nn_rowsrc *src, size_t cap, nn_error 
 enum { SLOT_FREE, SLOT_READY, SLOT_FAILED };
 
 typedef struct {
-    nn_dataset d;       /* window_rows rows; block j of the window at row j * block_rows */
+    nn_dataset d;       /* cap rows; block j of the window at row j * block_rows */
     uint32_t *idx;      /* the rows of the pass's kind, in the pass's order */
     size_t n_idx;
     uint64_t w;         /* the window it holds */
@@ -185,7 +187,13 @@ struct nn_stream {
     int kind;
     bool shuffle;
     uint64_t seed;
-    uint32_t *order;    /* (n_blocks,) the blocks in the pass's order */
+    uint64_t salt;      /* the part's, in the window shuffles' seeds (0: a whole pass) */
+    uint32_t *order;    /* (n_blocks,) the blocks in the pass's order; NULL: file order */
+    uint64_t g0, g1;    /* the pass's blocks: positions [g0, g1) of the order */
+    uint64_t head;      /* rows of the kind of block g0 before the range */
+    uint64_t tail;      /* rows of the kind of block g1 - 1 up to the range's end */
+    uint64_t bpw, n_windows;
+    size_t cap;         /* rows of a window's buffer */
     slot s[2];
     uint64_t w0, skip0; /* the first window, and the rows of it to skip */
     pthread_t th;
@@ -197,10 +205,14 @@ struct nn_stream {
     size_t pos;         /* in its idx */
 };
 
+static uint64_t block_at(const nn_stream *s, uint64_t g)
+{
+    return s->order ? s->order[g] : g;
+}
+
 static uint64_t block_of(const nn_stream *s, uint64_t w, uint64_t j)
 {
-    uint64_t g = w * s->p->blocks_per_window + j;
-    return s->order ? s->order[g] : g;
+    return block_at(s, s->g0 + w * s->bpw + j);
 }
 
 /* Rows of the pass's kind in block b. */
@@ -213,36 +225,57 @@ static uint64_t block_count(const nn_stream_plan *p, int kind, uint64_t b)
     return p->count[(size_t)kind * p->n_blocks + b];
 }
 
-/* Reads window w into sl: its blocks, the rows of the kind, their order. */
+/* The rows of the kind of the block at position g of the order that are in
+ * the pass's range: [*klo, *khi), counted from the block's first. */
+static void block_span(const nn_stream *s, uint64_t g, uint64_t *klo, uint64_t *khi)
+{
+    *klo = g == s->g0 ? s->head : 0;
+    *khi = g + 1 == s->g1 ? s->tail : block_count(s->p, s->kind, block_at(s, g));
+}
+
+/* Reads window w into sl: of each block, the file rows from the first to
+ * the last of the range's rows of the kind, and their order. */
 static int load_window(nn_stream *s, slot *sl, uint64_t w)
 {
-    const nn_stream_plan *p = s->p;
+    nn_stream_plan *p = s->p;
     const nn_rowsrc *src = p->src;
     size_t esz = nn_dtype_size((int)src->type), F = src->features, K = (size_t)src->n_targets;
     sl->n_idx = 0;
     sl->w = w;
-    for (uint64_t j = 0; j < p->blocks_per_window; j++) {
-        if (w * p->blocks_per_window + j >= p->n_blocks)
+    for (uint64_t j = 0; j < s->bpw; j++) {
+        uint64_t g = s->g0 + w * s->bpw + j;
+        if (g >= s->g1)
             break;
-        uint64_t b = block_of(s, w, j);
-        if (block_count(p, s->kind, b) == 0)
+        uint64_t klo, khi;
+        block_span(s, g, &klo, &khi);
+        if (khi <= klo)
             continue;
-        uint64_t a = b * p->block_rows, e = a + p->block_rows;
+        uint64_t b = block_at(s, g), a = b * p->block_rows, e = a + p->block_rows;
         if (e > p->n)
             e = p->n;
         size_t at = (size_t)(j * p->block_rows);
-        if (nn_rowsrc_read(src, a, e, (unsigned char *)sl->d.x + at * F * esz,
-                           sl->d.labels ? sl->d.labels + at : NULL,
-                           sl->d.targets ? sl->d.targets + at * K : NULL, &sl->err) < 0)
+        uint64_t ra = e, re = a, k = 0;
+        for (uint64_t r = a; r < e && k < khi; r++) {
+            if (s->kind != NN_ROW_ANY &&
+                nn_holdout_kind(p->seed, p->val_fraction, p->test_fraction, r) != s->kind)
+                continue;
+            if (k++ < klo)
+                continue;
+            if (r < ra)
+                ra = r;
+            re = r + 1;
+            sl->idx[sl->n_idx++] = (uint32_t)(at + (r - a));
+        }
+        size_t o = at + (size_t)(ra - a);
+        if (nn_rowsrc_read(src, ra, re, (unsigned char *)sl->d.x + o * F * esz,
+                           sl->d.labels ? sl->d.labels + o : NULL,
+                           sl->d.targets ? sl->d.targets + o * K : NULL, &sl->err) < 0)
             return -1;
-        for (uint64_t r = a; r < e; r++)
-            if (s->kind == NN_ROW_ANY ||
-                nn_holdout_kind(p->seed, p->val_fraction, p->test_fraction, r) == s->kind)
-                sl->idx[sl->n_idx++] = (uint32_t)(at + (r - a));
+        __atomic_fetch_add(&p->rows_read, re - ra, __ATOMIC_RELAXED);
     }
     if (s->shuffle && sl->n_idx > 1) {
         nn_rng g;
-        nn_rng_seed(&g, s->seed ^ mix64(w + 1), STREAM_ROWS);
+        nn_rng_seed(&g, s->seed ^ mix64(w + 1 + s->salt), STREAM_ROWS);
         nn_rng_shuffle(&g, sl->idx, sl->n_idx);
     }
     return 0;
@@ -251,7 +284,7 @@ static int load_window(nn_stream *s, slot *sl, uint64_t w)
 static void *loader(void *arg)
 {
     nn_stream *s = arg;
-    for (uint64_t w = s->w0; w < s->p->n_windows; w++) {
+    for (uint64_t w = s->w0; w < s->n_windows; w++) {
         slot *sl = &s->s[w & 1];
         pthread_mutex_lock(&s->mu);
         while (sl->state != SLOT_FREE && !s->stop)
@@ -284,16 +317,14 @@ void nn_stream_stop(nn_stream *s)
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
     }
-    /* the windows' buffers go back to the plan for its next pass (their
-     * pages already mapped), unless it keeps some already */
+    /* the windows' buffers go back to the plan for its next passes (their
+     * pages already mapped), while it has room for them */
     nn_stream_plan *p = s->p;
-    if (!p->spare_idx[0] && s->s[0].idx && s->s[1].idx) {
-        for (int i = 0; i < 2; i++) {
-            p->spare[i] = s->s[i].d;
-            p->spare_idx[i] = s->s[i].idx;
-        }
-    } else {
-        for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++) {
+        if (s->s[i].idx && s->cap == p->spare_cap && p->n_spare < NN_STREAM_SPARES) {
+            p->spare[p->n_spare] = s->s[i].d;
+            p->spare_idx[p->n_spare++] = s->s[i].idx;
+        } else {
             nn_dataset_free(&s->s[i].d);
             free(s->s[i].idx);
         }
@@ -302,38 +333,50 @@ void nn_stream_stop(nn_stream *s)
     free(s);
 }
 
-nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
-                           uint64_t skip, nn_error *err)
+uint64_t nn_stream_kind_rows(const nn_stream_plan *p, int kind)
+{
+    return kind == NN_ROW_ANY ? p->n : p->total[kind];
+}
+
+nn_stream *nn_stream_start_range(nn_stream_plan *p, const nn_stream_range *r, nn_error *err)
 {
     nn_stream *s = calloc(1, sizeof *s);
     if (!s) {
         nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
         return NULL;
     }
+    uint64_t total = nn_stream_kind_rows(p, r->kind);
+    uint64_t from = r->from, to = r->to < total ? r->to : total;
     s->p = p;
-    s->kind = kind;
-    s->shuffle = shuffle;
-    s->seed = order_seed;
-    bool spare = p->spare_idx[0] && p->spare_idx[1];
-    for (int i = 0; i < 2 && spare; i++) { /* the previous pass's buffers */
-        s->s[i].d = p->spare[i];
-        s->s[i].idx = p->spare_idx[i];
-        memset(&p->spare[i], 0, sizeof p->spare[i]);
-        p->spare_idx[i] = NULL;
+    s->kind = r->kind;
+    s->shuffle = r->shuffle;
+    s->seed = r->order_seed;
+    s->salt = (uint64_t)r->part << 40;
+    s->bpw = r->window_blocks ? r->window_blocks : p->blocks_per_window;
+    if (s->bpw > p->blocks_per_window)
+        s->bpw = p->blocks_per_window;
+    s->cap = (size_t)(s->bpw * p->block_rows);
+    if (p->spare_cap != s->cap) { /* other buffers than this pass's: not of use */
+        free_spares(p);
+        p->spare_cap = s->cap;
     }
     for (int i = 0; i < 2; i++) {
-        if (s->s[i].idx)
+        if (p->n_spare > 0) { /* an earlier pass's buffers */
+            p->n_spare--;
+            s->s[i].d = p->spare[p->n_spare];
+            s->s[i].idx = p->spare_idx[p->n_spare];
             continue;
-        if (nn_stream_staging(&s->s[i].d, p->src, (size_t)p->window_rows, err) < 0)
+        }
+        if (nn_stream_staging(&s->s[i].d, p->src, s->cap, err) < 0)
             goto fail;
-        s->s[i].idx = malloc(sizeof(uint32_t) * (size_t)p->window_rows);
+        s->s[i].idx = malloc(sizeof(uint32_t) * s->cap);
         if (!s->s[i].idx) {
-            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory for a window of %llu rows",
-                         p->src->name, (unsigned long long)p->window_rows);
+            nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory for a window of %zu rows",
+                         p->src->name, s->cap);
             goto fail;
         }
     }
-    if (shuffle) {
+    if (r->shuffle) {
         if (p->n_blocks > UINT32_MAX ||
             !(s->order = malloc(sizeof(uint32_t) * (size_t)p->n_blocks))) {
             nn_error_set(err, NN_EXIT_RUNTIME, "out of memory");
@@ -342,23 +385,52 @@ nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t o
         for (uint64_t b = 0; b < p->n_blocks; b++)
             s->order[b] = (uint32_t)b;
         nn_rng g;
-        nn_rng_seed(&g, order_seed, STREAM_BLOCKS);
+        nn_rng_seed(&g, r->order_seed, STREAM_BLOCKS);
         nn_rng_shuffle(&g, s->order, (size_t)p->n_blocks);
     }
+    /* the blocks of the range: from the one holding row `from` (the first
+     * block when from is 0) to the one holding row to - 1 (the last when
+     * the range ends with the pass) */
+    if (from < to) {
+        uint64_t before = 0, g = 0;
+        for (;; g++) {
+            uint64_t c = block_count(p, r->kind, block_at(s, g));
+            if (from == 0 || before + c > from)
+                break;
+            before += c;
+        }
+        s->g0 = g;
+        s->head = from - before;
+        for (;; g++) {
+            uint64_t c = block_count(p, r->kind, block_at(s, g));
+            if (to < total && before + c >= to)
+                break;
+            if (to == total && g + 1 == p->n_blocks)
+                break;
+            before += c;
+        }
+        s->g1 = g + 1;
+        s->tail = to - before;
+    }
+    s->n_windows = (s->g1 - s->g0 + s->bpw - 1) / s->bpw;
     /* the window the first row after `skip` is in */
-    uint64_t left = skip;
-    for (s->w0 = 0; s->w0 < p->n_windows; s->w0++) {
+    uint64_t left = r->skip;
+    for (s->w0 = 0; s->w0 < s->n_windows; s->w0++) {
         uint64_t in = 0;
-        for (uint64_t j = 0; j < p->blocks_per_window; j++)
-            if (s->w0 * p->blocks_per_window + j < p->n_blocks)
-                in += block_count(p, kind, block_of(s, s->w0, j));
+        for (uint64_t j = 0; j < s->bpw; j++) {
+            uint64_t g = s->g0 + s->w0 * s->bpw + j, klo, khi;
+            if (g >= s->g1)
+                break;
+            block_span(s, g, &klo, &khi);
+            in += khi > klo ? khi - klo : 0;
+        }
         if (left < in)
             break;
         left -= in;
     }
-    if (s->w0 == p->n_windows && left > 0) {
+    if (s->w0 == s->n_windows && left > 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot skip %llu rows of a pass with fewer",
-                     p->src->name, (unsigned long long)skip);
+                     p->src->name, (unsigned long long)r->skip);
         goto fail;
     }
     s->skip0 = left;
@@ -379,13 +451,20 @@ fail:
     return NULL;
 }
 
+nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
+                           uint64_t skip, nn_error *err)
+{
+    nn_stream_range r = {kind, shuffle, order_seed, 0, UINT64_MAX, skip, 0, 0};
+    return nn_stream_start_range(p, &r, err);
+}
+
 long nn_stream_next(nn_stream *s, nn_dataset *d, size_t cap, uint64_t *rows, nn_error *err)
 {
     const nn_stream_plan *p = s->p;
     const nn_rowsrc *src = p->src;
     size_t F = src->features, esz = nn_dtype_size((int)src->type), K = (size_t)src->n_targets;
     size_t got = 0;
-    while (got < cap && s->w < p->n_windows) {
+    while (got < cap && s->w < s->n_windows) {
         slot *sl = &s->s[s->w & 1];
         pthread_mutex_lock(&s->mu);
         while (sl->state == SLOT_FREE)

@@ -41,6 +41,10 @@ enum { NN_ROW_TRAIN = 0, NN_ROW_VAL = 1, NN_ROW_TEST = 2, NN_ROW_ANY = 3 };
 /* The holdout rule: what row r of a streamed source is (NN_ROW_*). */
 int nn_holdout_kind(uint64_t seed, double val_fraction, double test_fraction, uint64_t row);
 
+/* Window buffers a plan keeps for its next passes: two for each of the
+ * most passes that run at once (one per slice, nn/slices.h). */
+#define NN_STREAM_SPARES 130
+
 typedef struct {
     const nn_rowsrc *src;
     uint64_t n;              /* rows of the source */
@@ -51,8 +55,11 @@ typedef struct {
     double val_fraction, test_fraction;
     uint32_t *count;         /* (3, n_blocks): rows of each kind in each block */
     uint64_t total[3];       /* rows of each kind */
-    nn_dataset spare[2];     /* the last pass's window buffers, for the next pass */
-    uint32_t *spare_idx[2];
+    /* ended passes' window buffers (of spare_cap rows), for the next ones */
+    nn_dataset spare[NN_STREAM_SPARES];
+    uint32_t *spare_idx[NN_STREAM_SPARES];
+    size_t n_spare, spare_cap;
+    uint64_t rows_read;      /* rows read from the files by the passes so far */
 } nn_stream_plan;
 
 /* The default bytes of a block's samples: blocks of about this size are
@@ -62,13 +69,15 @@ typedef struct {
 /* Plans the streaming of src within max_memory_mb MiB: window_rows is
  * shuffle_buffer when it is not 0 (an error when two windows of it do not
  * fit), else the most rows that fit, at most n; block_rows is the rows of
- * NN_STREAM_BLOCK_BYTES of samples, at most an eighth of window_rows (at
- * least 1), and window_rows is then cut to a multiple of it.  block_rows and window_rows given (not 0) in
+ * NN_STREAM_BLOCK_BYTES of samples, at most an eighth of window_rows over
+ * `slices` (at least 1; slices > 1 run that many passes at once, each with
+ * an S-th of the window), and window_rows is then cut to a multiple of it.  block_rows and window_rows given (not 0) in
  * `fixed_block` and `fixed_window` (from a checkpoint) are used as they are.
  * 0, or -1 with *err (code 1). */
 int nn_stream_plan_init(nn_stream_plan *p, const nn_rowsrc *src, double max_memory_mb,
                         uint64_t shuffle_buffer, uint64_t fixed_block, uint64_t fixed_window,
-                        uint64_t seed, double val_fraction, double test_fraction, nn_error *err);
+                        uint64_t seed, double val_fraction, double test_fraction, int slices,
+                        nn_error *err);
 void nn_stream_plan_free(nn_stream_plan *p);
 
 /* The generator seed of epoch e's order (blocks and rows), from the seed. */
@@ -80,11 +89,34 @@ typedef struct nn_stream nn_stream;
 
 /* Starts a pass: with shuffle, in the order of order_seed (nn_stream_epoch_seed);
  * without, in file order.  The first `skip` rows of the pass are left out
- * (a resumed epoch).  One pass of a plan runs at a time: a pass takes the
- * window buffers the last one gave back (whose pages are mapped already).
- * NULL with *err. */
+ * (a resumed epoch).  Passes of a plan may run at once (each with its
+ * reading thread); a pass takes window buffers ended ones gave back (whose
+ * pages are mapped already).  NULL with *err. */
 nn_stream *nn_stream_start(nn_stream_plan *p, int kind, bool shuffle, uint64_t order_seed,
                            uint64_t skip, nn_error *err);
+
+/* Rows of a kind in the source (NN_ROW_ANY: all). */
+uint64_t nn_stream_kind_rows(const nn_stream_plan *p, int kind);
+
+/* A part of a pass: the rows [from, to) of the pass's sequence of rows of
+ * the kind (before the windows' shuffles: the blocks in the pass's order,
+ * each block's rows in file order), read window_blocks blocks at a time
+ * (0: the plan's blocks_per_window) from the block holding row `from`, and
+ * shuffled within each window with a generator of order_seed, the part and
+ * the window.  A part reads from its blocks only the rows from its first
+ * to its last (file rows of other kinds between them too), so parts that
+ * split a pass read each row once between them.  The whole pass is
+ * {kind, shuffle, seed, 0, UINT64_MAX, skip, 0, 0}. */
+typedef struct {
+    int kind;
+    bool shuffle;
+    uint64_t order_seed;
+    uint64_t from, to; /* to beyond the kind's rows: to the end */
+    uint64_t skip;     /* the first rows of the part left out (a resumed epoch) */
+    int part;          /* salts the window shuffles; 0 for a whole pass */
+    uint64_t window_blocks;
+} nn_stream_range;
+nn_stream *nn_stream_start_range(nn_stream_plan *p, const nn_stream_range *r, nn_error *err);
 
 /* The next rows of the pass, at most cap, copied into d (whose x, labels or
  * targets hold cap rows; d->type and d->features as the source's): sets

@@ -180,7 +180,10 @@ int nn_trainer_load_data(trainer *t, int K, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
     const nn_source *src = &cfg->train;
-    if (nn_trainer_stream_mode(t, err) < 0)
+    /* several processes: all stream or none (a process that could not
+     * open the data stops the others before the streamed passes' sums) */
+    if (nn_trainer_agree(nn_trainer_stream_mode(t, err),
+                         "another process could not open the training data", err) < 0)
         return -1;
     if (t->streaming)
         return load_streamed(t, K, err);

@@ -1,8 +1,9 @@
 /* ranks.c - training shared by the processes (MPI ranks) of one run
  * (trainer.h; the sums across them are src/dist's).
  *
- * Every rank holds the whole model and the same data, draws the same
- * shuffles, and takes its share of each batch: with S = training.slices
+ * Every rank holds the whole model and the same data (a streamed source:
+ * only the runs of its slices, train/stream.c), draws the same shuffles,
+ * and takes its share of each batch: with S = training.slices
  * and N ranks, rank r holds slices [S r/N, S (r+1)/N) (nn/slices.h), so
  * its rows are one run of the batch.  Each sum over the batch is taken in
  * the slices' tree on the rank's slices, then over the ranks in the same
@@ -79,15 +80,6 @@ int nn_trainer_ranks_setup(trainer *t, nn_error *err)
                      "divides it",
                      N, S, N, N > 8 ? N : 8);
         err->scope = NN_ERR_SAME; /* the config's and the count's: every rank has it */
-        return -1;
-    }
-    if (t->streaming) {
-        nn_error_set(err, NN_EXIT_USAGE,
-                     "%s: streamed training data (data.stream) is not supported with several "
-                     "processes yet: load it into memory (data.stream \"off\") or convert it "
-                     "to NPY with --convert",
-                     nn_source_name(&cfg->train));
-        err->scope = NN_ERR_SAME;
         return -1;
     }
     nn_model *m = t->model;
@@ -275,6 +267,79 @@ void nn_trainer_ranks_free(trainer *t)
     free(t->gather_mine);
     free(t->gather_all);
     free(t->gather_rows);
+}
+
+int nn_trainer_agree(int rc, const char *others, nn_error *err)
+{
+    if (nn_dist_size() <= 1)
+        return rc;
+    nn_error e = {0};
+    int any = nn_dist_any(rc < 0, &e);
+    if (any < 0) {
+        *err = e;
+        return -1;
+    }
+    if (any && rc == 0) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s", others);
+        err->scope = NN_ERR_SAME;
+        return -1;
+    }
+    return rc;
+}
+
+void nn_trainer_held_parts(const nn_config *cfg, int *lo, int *hi)
+{
+    int S = cfg->slices > 1 ? cfg->slices : 1, N = nn_dist_size(), r = nn_dist_rank();
+    *lo = (int)((long long)S * r / N);
+    *hi = (int)((long long)S * (r + 1) / N);
+}
+
+/* leaf[0..n) combined in a balanced tree, the result in leaf[0]. */
+static void combine_tree(double *const *leaf, int n, size_t L, nn_parts_merge merge, void *ctx)
+{
+    if (n <= 1)
+        return;
+    combine_tree(leaf, n / 2, L, merge, ctx);
+    combine_tree(leaf + n / 2, n - n / 2, L, merge, ctx);
+    merge(leaf[0], leaf[n / 2], L, ctx);
+}
+
+int nn_trainer_parts_combine(const trainer *t, double *const *leaf, int n, size_t L,
+                             nn_parts_merge merge, void *ctx, nn_error *err)
+{
+    combine_tree(leaf, n, L, merge, ctx);
+    int N = nn_dist_size();
+    if (N <= 1)
+        return 0;
+    /* the processes' subtrees are the top of the same tree: rank 0 adds
+     * them in it and sends the whole to every one */
+    int root = nn_dist_rank() == 0;
+    double *all = root ? malloc(sizeof(double) * L * (size_t)N) : NULL;
+    double **at = root ? malloc(sizeof(double *) * (size_t)N) : NULL;
+    nn_error e = {0};
+    int any = nn_dist_any(root && (!all || !at), &e);
+    if (any < 0)
+        die(t, &e);
+    if (any) {
+        free(all);
+        free(at);
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory combining the processes' sums");
+        err->scope = NN_ERR_SAME;
+        return -1;
+    }
+    if (nn_dist_gather_bytes(leaf[0], sizeof(double) * L, all, 0, &e) < 0)
+        die(t, &e);
+    if (root) {
+        for (int r = 0; r < N; r++)
+            at[r] = all + (size_t)r * L;
+        combine_tree(at, N, L, merge, ctx);
+        memcpy(leaf[0], all, sizeof(double) * L);
+    }
+    if (nn_dist_bcast(leaf[0], sizeof(double) * L, 0, &e) < 0)
+        die(t, &e);
+    free(all);
+    free(at);
+    return 0;
 }
 
 /* A checkpoint read by rank 0 and sent to the others, who need not share

@@ -146,8 +146,10 @@ static int begin(trainer *t, int64_t e, nn_error *err)
 static int mid_epoch_save(trainer *t, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
-    if (!cfg->checkpoint_path || !(cfg->checkpoint_every_seconds > 0) ||
-        nn_now() - t->last_save < cfg->checkpoint_every_seconds)
+    if (!cfg->checkpoint_path || !(cfg->checkpoint_every_seconds > 0))
+        return 0;
+    /* several processes: rank 0's clock decides, for all of them */
+    if (!nn_trainer_ranks_decide(t, nn_now() - t->last_save >= cfg->checkpoint_every_seconds))
         return 0;
     if (nn_trainer_save(t, cfg->checkpoint_path, err) < 0)
         return -1;

@@ -335,20 +335,9 @@ static void summarize(const trainer *t, bool stopped_by_signal)
  * the others too, before anything waits for it. */
 static int agree(int rc, nn_error *err)
 {
-    if (nn_dist_size() <= 1)
-        return rc;
-    nn_error e = {0};
-    int any = nn_dist_any(rc < 0, &e);
-    if (any < 0) {
-        *err = e;
-        return -1;
-    }
-    if (any && rc == 0) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "another process could not start the run");
-        err->scope = NN_ERR_SAME;
-        return -1;
-    }
-    if (rc < 0 && err->scope == NN_ERR_HERE)
+    bool mine = rc < 0;
+    rc = nn_trainer_agree(rc, "another process could not start the run", err);
+    if (mine && err->scope == NN_ERR_HERE)
         err->scope = NN_ERR_OWN; /* all stop here; each says why */
     return rc;
 }
@@ -399,6 +388,8 @@ int nn_train(const nn_config *cfg, const nn_train_opts *o, nn_error *err)
         t.started = t.last_save = nn_now();
         t.first_epoch = t.epoch + 1;
         rc = run(&t, err);
+        if (rc == 0)
+            nn_trainer_stream_report(&t);
         bool stopped_by_signal = rc < 0 && (err->code == NN_EXIT_SIGINT ||
                                             err->code == NN_EXIT_SIGTERM);
         if ((rc == 0 || stopped_by_signal) && o->on_end)

@@ -58,6 +58,10 @@ typedef struct {
     nn_rowsrc rows;
     nn_stream_plan plan;
     nn_stream *pass;             /* the running epoch's, or NULL */
+    /* training.slices > 1: the running epoch's passes, one per held slice
+     * (stream.c), parts[i] feeding slice part_lo + i of every batch */
+    nn_stream *parts[NN_SLICES_MAX];
+    int part_lo, n_parts;
     nn_dataset stage;            /* one batch of rows as stored */
     float *stream_shift, *stream_mult;     /* the scaling fitted by the opening pass */
     double *stream_tmean, *stream_tstd;    /* the target scaling fitted by it (or NULL) */
@@ -139,6 +143,9 @@ void nn_trainer_stream_end(trainer *t);
 /* stream.c: the model measured on the held-out rows of one kind
  * (NN_ROW_VAL or NN_ROW_TEST), in file order. */
 int nn_trainer_stream_measure(trainer *t, int kind, nn_result *out, nn_error *err);
+/* stream.c: a streamed run's note of the rows read from disk (several
+ * processes: each one's, said by rank 0; every process calls it). */
+void nn_trainer_stream_report(trainer *t);
 void nn_trainer_stream_free(trainer *t);
 
 /* step.c: trains the batches of epoch e from t->batch on.  Returns 0 at the
@@ -204,6 +211,23 @@ void nn_trainer_ranks_free(trainer *t);
 int nn_trainer_ranks_measure(trainer *t, const nn_loss_spec *ls, nn_result *out, nn_error *err);
 /* ranks.c: the checkpoint at path, read by rank 0 and sent to the others. */
 int nn_trainer_load_ckpt(const trainer *t, const char *path, nn_ckpt *c, nn_error *err);
+
+/* ranks.c: several processes: rc (0 or -1 with *err) agreed by all of
+ * them, so that one that failed stops the others before they wait for it;
+ * a process that did not fail gets the error `others` (said once, by rank
+ * 0).  Alone: rc.  Every process must call it at the same point. */
+int nn_trainer_agree(int rc, const char *others, nn_error *err);
+/* ranks.c: the slices [lo, hi) of training.slices whose rows this
+ * process reads and trains on (all of them alone). */
+void nn_trainer_held_parts(const nn_config *cfg, int *lo, int *hi);
+/* ranks.c: values of parts of the data (L doubles each: sums, counts,
+ * extremes) combined as the slices' sums are: leaf[0..n) are this
+ * process's parts, combined in the slices' tree by merge (a <- a (+) b),
+ * then over the processes in the same tree; the whole is left in leaf[0]
+ * on every process.  -1 with *err when out of memory (every process). */
+typedef void (*nn_parts_merge)(double *a, const double *b, size_t L, void *ctx);
+int nn_trainer_parts_combine(const trainer *t, double *const *leaf, int n, size_t L,
+                             nn_parts_merge merge, void *ctx, nn_error *err);
 
 /* a note through the caller's callback */
 void nn_trainer_note(const trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -170,6 +170,31 @@ for f in 0.3 0.6; do
     then ok; else bad "SIGKILL at $f: the resumed streamed run differs from the whole one: $(cat err)"; fi
 done
 [ "$mid" -ge 1 ] && ok || bad "no trial stopped inside an epoch (of 5)"
+# with 4 slices (a run of the epoch's rows per slice, each resumed at its
+# own row): killed inside an epoch, resumed, the uninterrupted model
+sed 's/"batch_size": 8/"batch_size": 8, "slices": 4/' long.json >long4.json
+sed -i 's/long.ckpt/long4.ckpt/' long4.json
+run "4 slices reference" 0 "$NN" --quiet long4.json && mv long4.ckpt whole4.ckpt
+"$NN" --predict --scores --checkpoint whole4.ckpt --data big-x.npy >whole4.txt
+sed 's/"every_seconds": 0/"every_seconds": 0.000001/; s/long4.ckpt/kill4.ckpt/' long4.json >kill4.json
+mid4=0
+for f in 0.35 0.65; do
+    rm -f kill4.ckpt
+    "$NN" --quiet kill4.json 2>/dev/null &
+    pid=$!
+    sleep "$(at $f)"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ -e kill4.ckpt ] || { ok; continue; }
+    st=$("$NN" --inspect --json kill4.ckpt | sed -n 's/.*"epoch":\([0-9]*\),"step":\([0-9]*\).*/\1 \2/p')
+    set -- $st
+    [ "$#" -eq 2 ] && [ "$2" -ne $(($1 * per_epoch)) ] && mid4=$((mid4 + 1))
+    if "$NN" --quiet --resume kill4.json 2>err &&
+        "$NN" --predict --scores --checkpoint kill4.ckpt --data big-x.npy | cmp -s - whole4.txt
+    then ok; else bad "4 slices, SIGKILL at $f: the resumed run differs from the whole one: $(cat err)"; fi
+done
+[ "$mid4" -ge 1 ] && ok || bad "4 slices: no trial stopped inside an epoch (of 2)"
+if cmp -s whole.txt whole4.txt; then bad "4 slices: the same model as 1 slice (the runs not used?)"; else ok; fi
 
 # --- errors ------------------------------------------------------------------------------
 # a tiny IDX pair: 4 images of 2 bytes, 4 labels

@@ -2,7 +2,8 @@
 # Data-parallel training under mpirun (nntrain-mpi, src/train/ranks.c):
 # the checkpoint bit-identical for 1, 2 and 4 processes and the plain
 # build (classification and regression, early stopping and the best
-# checkpoint), --resume across process counts, a stop by SIGTERM through mpirun,
+# checkpoint; data in memory and streamed, each process reading its part),
+# --resume across process counts, a stop by SIGTERM through mpirun,
 # a rank killed, mismatched configs, a slice count the processes do not
 # divide, divergence agreed, only rank 0 reporting.
 # Usage: sh tests/mpi/train.sh NNTRAIN NNTRAIN_MPI
@@ -53,6 +54,62 @@ same "sgd, momentum, decay, clipping" --set optimizer.name=sgd --set optimizer.m
     --set optimizer.weight_decay=0.01 --set optimizer.clip_norm=1
 same "bf16" --set training.precision=bf16
 same "8 slices, batches of 13" --set training.slices=8 --set training.batch_size=13
+
+# Streamed data: each process reads the runs of its slices only (the CSV
+# through its cache, which rank 0 parses first).
+same "streamed CSV" --set data.stream=true
+same "streamed, windows of 64 rows, file order" --set data.stream=true \
+    --set data.shuffle_buffer=64 --set training.shuffle=false
+same "streamed, 8 slices, batches of 13" --set data.stream=true --set training.slices=8 \
+    --set training.batch_size=13
+
+# Streamed NPY: the same checkpoint, and the rows each process read from
+# disk (the note at the end) add up to the rows one process reads, each
+# process reading about its share of them.
+"$NNP" --convert "$DATA" -o "$T/fruit" 2>/dev/null || bad "convert $DATA"
+rows_read() {
+    sed -n -e 's/.*by each process: \([0-9, ]*[0-9]\) (.*/\1/p' \
+        -e 's/.* \([0-9][0-9]*\) rows read from disk (.*/\1/p' "$T/err" | tr -d ' '
+}
+for d in np n1 n2 n4; do
+    config "$T/$d" ""
+    sed -i "s|{\"path\": \"$DATA\", \"label\": \"fruit\"}|{\"npy\": \"$T/fruit-x.npy\", \"labels\": \"$T/fruit-y.npy\"}|; s|\"scale\": \"standard\"|\"scale\": \"standard\", \"stream\": true, \"shuffle_buffer\": 96|" "$T/$d/c.json"
+done
+(cd "$T/np" && run "streamed NPY: plain" 0 "$NNP" --threads 2 c.json)
+total=$(rows_read)
+for n in 1 2 4; do
+    (cd "$T/n$n" && run "streamed NPY: -np $n" 0 $TIMEOUT $MPIRUN -np $n "$NNM" --threads 1 c.json)
+    if cmp -s "$T/np/run.ckpt" "$T/n$n/run.ckpt"; then ok; else
+        bad "streamed NPY: the checkpoint of -np $n differs from the plain build's"; fi
+    each=$(rows_read)
+    if echo "$total $n $each" | awk '{ n = split($3, r, ","); s = 0; m = 0
+            for (i = 1; i <= n; i++) { s += r[i]; if (r[i] > m) m = r[i] }
+            exit !($1 > 0 && n == $2 && s == $1 && m * $2 <= 1.2 * $1) }'
+    then ok; else bad "streamed NPY -np $n: rows read '$each' against '$total' by one process"; fi
+done
+
+# Streamed regression with scaled targets (the scalings' sums taken by
+# slices and combined), early stopping and the best checkpoint.
+WAVE=$(cd "$(dirname "$0")/../../data" && pwd)/wave.csv
+for d in vp v2 v4; do
+    rm -rf "$T/$d" && mkdir -p "$T/$d"
+    cat >"$T/$d/c.json" <<EOF
+{"seed": 1, "data": {"train": {"path": "$WAVE", "targets": ["y"]}, "validation_fraction": 0.25,
+                     "scale": "standard", "scale_targets": true, "stream": true},
+ "model": {"layers": [{"units": 32, "activation": "sigmoid"}, {"units": 1, "activation": "identity"}]},
+ "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 0.1},
+ "training": {"epochs": 30, "batch_size": 16, "slices": 4,
+              "early_stopping": {"patience": 3, "min_delta": 0.01}},
+ "checkpoint": {"path": "run.ckpt", "every_epochs": 10, "keep_best": true}}
+EOF
+done
+(cd "$T/vp" && run "streamed regression: plain" 0 "$NNP" -q c.json)
+for n in 2 4; do
+    (cd "$T/v$n" && run "streamed regression: -np $n" 0 $TIMEOUT $MPIRUN -np $n "$NNM" -q \
+        --threads 1 c.json)
+    if cmp -s "$T/vp/run.ckpt" "$T/v$n/run.ckpt" && cmp -s "$T/vp/run.ckpt.best" "$T/v$n/run.ckpt.best"
+    then ok; else bad "streamed regression: the checkpoints of -np $n differ from the plain build's"; fi
+done
 
 # Wide layers: at the whole batch (128 rows) the first product takes the
 # blocked path, at a rank's 32 rows the tiles would (kernels/panel.c); the
@@ -113,6 +170,16 @@ config "$T/s" ""
 (cd "$T/s" && run "resume: straight" 0 "$NNP" -q c.json)
 if cmp -s "$T/r/run.ckpt" "$T/s/run.ckpt"; then ok; else
     bad "resume across process counts: the checkpoint differs from a straight run"; fi
+# the same, streamed
+config "$T/rs" ""
+config "$T/ss" ""
+(cd "$T/rs" && run "streamed resume: first part, -np 4" 0 $TIMEOUT $MPIRUN -np 4 "$NNM" -q \
+    --threads 1 --set data.stream=true --set training.epochs=2 c.json)
+(cd "$T/rs" && run "streamed resume: the rest, -np 2" 0 $TIMEOUT $MPIRUN -np 2 "$NNM" -q \
+    --threads 1 --set data.stream=true --resume c.json)
+(cd "$T/ss" && run "streamed resume: straight" 0 "$NNP" -q --set data.stream=true c.json)
+if cmp -s "$T/rs/run.ckpt" "$T/ss/run.ckpt"; then ok; else
+    bad "streamed resume across process counts: the checkpoint differs from a straight run"; fi
 
 # --resume without a checkpoint: rank 0 cannot read it and says so, once.
 config "$T/nr" ""
