@@ -24,6 +24,11 @@
  * u < test_fraction + validation_fraction, else a training row, u being a
  * hash of the seed and r mapped to [0, 1).  The shares are then close to
  * the fractions, not exact.
+ *
+ * A pass can be read in parts (nn_stream_start_range): ranges of its
+ * sequence of rows, each with its own windows and reading thread, that
+ * read each row once between them (the runs of training.slices,
+ * train/stream.c).
  */
 #ifndef NN_STREAM_H
 #define NN_STREAM_H
