@@ -159,12 +159,9 @@ static int check_chunk_labels(const nn_dataset *d, const uint64_t *rows, int K,
     return 0;
 }
 
-/* The rows of one run of a pass into chunk, OPEN_CHUNK at a time: each
- * chunk to fn.  0, or -1 with *err. */
-typedef int (*chunk_fn)(trainer *t, nn_dataset *chunk, const uint64_t *rows, long n, void *ctx,
-                        nn_error *err);
-static int read_run(trainer *t, int kind, int S, int s, nn_dataset *chunk, uint64_t *rows,
-                    chunk_fn fn, void *ctx, nn_error *err)
+/* A pass over run s of S of the rows of a kind in file order (S 1: the
+ * whole pass). */
+static nn_stream *start_run(trainer *t, int kind, int S, int s, nn_error *err)
 {
     nn_stream_range r = {kind, false, 0, 0, UINT64_MAX, 0, 0, 0};
     if (S > 1) {
@@ -172,7 +169,17 @@ static int read_run(trainer *t, int kind, int S, int s, nn_dataset *chunk, uint6
         r.part = s + 1;
         r.window_blocks = part_window(t);
     }
-    nn_stream *pass = nn_stream_start_range(&t->plan, &r, err);
+    return nn_stream_start_range(&t->plan, &r, err);
+}
+
+/* The rows of one run of a pass into chunk, OPEN_CHUNK at a time: each
+ * chunk to fn.  0, or -1 with *err. */
+typedef int (*chunk_fn)(trainer *t, nn_dataset *chunk, const uint64_t *rows, long n, void *ctx,
+                        nn_error *err);
+static int read_run(trainer *t, int kind, int S, int s, nn_dataset *chunk, uint64_t *rows,
+                    chunk_fn fn, void *ctx, nn_error *err)
+{
+    nn_stream *pass = start_run(t, kind, S, s, err);
     if (!pass)
         return -1;
     long n;
@@ -739,13 +746,7 @@ static int measure_run(trainer *t, int kind, int S, int s, nn_acc *acc, nn_error
 {
     const nn_config *cfg = t->cfg;
     nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t->target_std};
-    nn_stream_range r = {kind, false, 0, 0, UINT64_MAX, 0, 0, 0};
-    if (S > 1) {
-        run_rows(nn_stream_kind_rows(&t->plan, kind), S, s, &r.from, &r.to);
-        r.part = s + 1;
-        r.window_blocks = part_window(t);
-    }
-    nn_stream *pass = nn_stream_start_range(&t->plan, &r, err);
+    nn_stream *pass = start_run(t, kind, S, s, err);
     int rc = pass ? 0 : -1;
     while (rc == 0) {
         long n = nn_stream_next(pass, &t->stage, (size_t)cfg->batch_size, NULL, err);
