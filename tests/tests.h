@@ -18,6 +18,7 @@
     X(source_suite)       \
     X(checkpoint_suite)   \
     X(batch_suite)        \
+    X(augment_suite)      \
     X(pool_suite)         \
     X(kernels_suite)      \
     X(slices_suite)       \

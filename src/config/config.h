@@ -73,6 +73,17 @@ typedef struct {
     double min_delta; /* "min_delta": number >= 0, default 0 */
 } nn_early_stopping_cfg;
 
+/* "data.augment": {"shift", "flip"}, for images (samples of 2 dimensions,
+ * IDX or NPY): each training row, each epoch, is moved by a random whole
+ * number of pixels in [-shift, shift] down and across and, with flip, mirrored
+ * left to right with chance 1/2, drawn from the seed, the epoch and the row
+ * (data/augment.h).  Never for validation, evaluation or prediction. */
+typedef struct {
+    bool enabled; /* the object is given (default: absent, no augmentation) */
+    int shift;    /* "shift": integer 0..64, default 0 */
+    bool flip;    /* "flip": default false */
+} nn_augment_cfg;
+
 typedef struct {
     uint64_t seed;               /* "seed", default 1; 0..2^53 */
 
@@ -99,6 +110,7 @@ typedef struct {
                                     (default): as many as fit in max_memory_mb */
     nn_scale scale;              /* "data.scale", default "auto": unit for integer data,
                                     standard for float data */
+    nn_augment_cfg augment;      /* "data.augment", default absent */
     bool scale_targets;          /* "data.scale_targets", regression only (an error when
                                     given otherwise; false then), default true: targets
                                     standardised for training by the training rows' mean

@@ -180,6 +180,13 @@ static const cfg_row layer_rows[] = {
      .def = 1e-5, ONLY("batch_norm", BIT(true)), .help = "added to the batch variance"},
 };
 
+static const cfg_row augment_rows[] = {
+    {"shift", CFG_INT, AT(nn_config, augment.shift), .min = 0, .max = 64, .def = 0,
+     .help = "pixels an image may move each way, down and across"},
+    {"flip", CFG_BOOL, AT(nn_config, augment.flip), .def = false,
+     .help = "mirror an image left to right with chance 1/2"},
+};
+
 static const cfg_row data_rows[] = {
     {"train", CFG_SOURCE, AT(nn_config, train), .required = true,
      .given = FIELD(nn_config, has_train), .help = "the data to train on"},
@@ -202,6 +209,8 @@ static const cfg_row data_rows[] = {
      .def = 0, .help = "rows shuffled together when streaming; 0: as many as fit"},
     {"cache_dir", CFG_PATH, AT(nn_config, cache_dir), .resolved = FIELD(nn_config, cache_dir_path),
      .help = "where a streamed CSV's binary cache is kept"},
+    {"augment", CFG_SECTION, SECTION(augment_rows), .given = FIELD(nn_config, augment.enabled),
+     .help = "random shifts and flips of training images, per row and epoch"},
     CHECK(cfg_check_validation_fraction),
     CHECK(cfg_check_test_fraction),
     CHECK(cfg_read_sources),

@@ -71,7 +71,8 @@ void nn_targets_scale(nn_dataset *d, const double *mean, const double *std, bool
 void nn_targets_unscale(float *y, size_t B, int K, const double *mean, const double *std);
 
 /* Generator streams derived from the config's seed. */
-enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_DROPOUT = 4 };
+enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_DROPOUT = 4,
+       NN_STREAM_AUGMENT = 8 /* data/stream.c has 5 to 7 */ };
 
 /* `kind` with "auto" resolved for data of type t: unit for integer data
  * (bytes, IDX images), standard for float data (CSV), whose columns come in

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "data/augment.h"
 #include "data/batch.h"
 #include "nn/loss.h"
 #include "train/trainer.h"
@@ -22,12 +23,12 @@ static bool fused_sgd(const trainer *t)
 /* Rows [off, off + B) of the epoch's order into X, T and y; the next
  * batch's rows start loading while this one trains.  Streaming: the pass's
  * next B rows, staged as stored, then converted the same way. */
-static int load_batch(trainer *t, size_t off, int B, size_t next, nn_error *err)
+static int load_batch(trainer *t, int64_t e, size_t off, int B, size_t next, nn_error *err)
 {
     const nn_dataset *d = &t->train;
     const uint32_t *rows = t->order + off;
     if (t->streaming) {
-        if (nn_trainer_stream_batch(t, B, err) < 0)
+        if (nn_trainer_stream_batch(t, B, err) < 0) /* the rows' numbers into aug_rows */
             return -1;
         d = &t->stage;
         rows = t->order;
@@ -35,6 +36,13 @@ static int load_batch(trainer *t, size_t off, int B, size_t next, nn_error *err)
     }
     int K = nn_model_outputs(t->model);
     nn_batch_gather(t->X, d, rows, (size_t)B, t->shift, t->mult);
+    if (t->aug_h) {
+        const nn_augment_cfg *a = &t->cfg->augment;
+        for (int i = 0; i < B && !t->streaming; i++)
+            t->aug_rows[i] = rows[i];
+        nn_augment_rows(t->X, (size_t)B, t->aug_h, t->aug_w, t->aug_rows, t->cfg->seed, e,
+                        a->shift, a->flip, t->shift, t->mult, t->aug_tmp);
+    }
     nn_batch_targets(t->T, d, rows, (size_t)B, K);
     if (!t->regression)
         nn_batch_labels(t->y, d, rows, (size_t)B);
@@ -85,7 +93,7 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
     m->slicing.rows = Bg;
     size_t bs = (size_t)cfg->batch_size, left = t->n_train - off - (size_t)Bg;
     double t0 = nn_prof_begin();
-    if (load_batch(t, off + (size_t)first, B, b + 1 < batches ? (left < bs ? left : bs) : 0,
+    if (load_batch(t, e, off + (size_t)first, B, b + 1 < batches ? (left < bs ? left : bs) : 0,
                    err) < 0)
         return -1;
     nn_prof_end(NN_PROF_DATA, t0);

@@ -693,7 +693,8 @@ static int sliced_batch(trainer *t, int B, nn_error *err)
             view.labels += at;
         if (view.targets)
             view.targets += (size_t)at * K;
-        long n = nn_stream_next(t->parts[i], &view, (size_t)(b - a), NULL, err);
+        long n = nn_stream_next(t->parts[i], &view, (size_t)(b - a),
+                                t->aug_rows ? t->aug_rows + at : NULL, err);
         if (n < 0)
             return -1;
         if (n != b - a) {
@@ -719,7 +720,7 @@ int nn_trainer_stream_batch(trainer *t, int B, nn_error *err)
         prepare_rows(t, &t->stage);
         return 0;
     }
-    long n = nn_stream_next(t->pass, &t->stage, (size_t)B, NULL, err);
+    long n = nn_stream_next(t->pass, &t->stage, (size_t)B, t->aug_rows, err);
     if (n < 0)
         return -1;
     if (n != B) {

@@ -30,6 +30,8 @@ void nn_trainer_note(const trainer *t, const char *fmt, ...)
 
 static void trainer_free(trainer *t)
 {
+    free(t->aug_rows);
+    free(t->aug_tmp);
     nn_trainer_stream_free(t);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
@@ -78,6 +80,41 @@ static int setup_optimizer(trainer *t, nn_error *err)
     return 0;
 }
 
+/* data.augment: the training images' size, and the buffers. */
+static int setup_augment(trainer *t, nn_error *err)
+{
+    const nn_augment_cfg *a = &t->cfg->augment;
+    if (!a->enabled || (a->shift == 0 && !a->flip))
+        return 0;
+    const nn_dataset *d = &t->train;
+    const char *name = nn_source_name(&t->cfg->train);
+    if (d->ndim != 3) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: data.augment needs images (samples of 2 dimensions, as IDX images or "
+                     "an NPY array of shape (n, height, width)); its samples have %d",
+                     name, d->ndim > 0 ? d->ndim - 1 : 1);
+        return -1;
+    }
+    int H = (int)d->dims[1], W = (int)d->dims[2];
+    if (a->shift >= H || a->shift >= W) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: data.augment.shift (%d) must be below the images' height and width "
+                     "(%d x %d)",
+                     name, a->shift, H, W);
+        return -1;
+    }
+    size_t bs = (size_t)t->cfg->batch_size;
+    t->aug_rows = malloc(sizeof(uint64_t) * bs);
+    t->aug_tmp = malloc(sizeof(float) * (size_t)H * (size_t)W);
+    if (!t->aug_rows || !t->aug_tmp) {
+        nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for augmentation");
+        return -1;
+    }
+    t->aug_h = H;
+    t->aug_w = W;
+    return 0;
+}
+
 /* The data, the model of the config's architecture over the data's
  * features, the optimizer and the batch buffers. */
 static int setup(trainer *t, nn_error *err)
@@ -122,6 +159,8 @@ static int setup(trainer *t, nn_error *err)
     if (t->streaming)
         for (size_t i = 0; i < bs; i++)
             t->order[i] = (uint32_t)i;
+    if (setup_augment(t, err) < 0)
+        return -1;
     if (nn_trainer_ranks_setup(t, err) < 0)
         return -1;
     t->train_m = t->val_m = nn_acc_result(&(nn_acc){0});

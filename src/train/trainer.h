@@ -62,6 +62,11 @@ typedef struct {
      * (stream.c), parts[i] feeding slice part_lo + i of every batch */
     nn_stream *parts[NN_SLICES_MAX];
     int part_lo, n_parts;
+    /* data.augment: the images' height and width (0: no augmentation), the
+     * source row of each of the batch's rows, an image's room */
+    int aug_h, aug_w;
+    uint64_t *aug_rows;
+    float *aug_tmp;
     nn_dataset stage;            /* one batch of rows as stored */
     float *stream_shift, *stream_mult;     /* the scaling fitted by the opening pass */
     double *stream_tmean, *stream_tstd;    /* the target scaling fitted by it (or NULL) */

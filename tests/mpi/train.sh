@@ -88,6 +88,26 @@ for n in 1 2 4; do
     then ok; else bad "streamed NPY -np $n: rows read '$each' against '$total' by one process"; fi
 done
 
+# Augmented images (data.augment): each row's shift and flip come from the
+# seed, the epoch and the row, whichever process trains it.
+sh "$(dirname "$0")/../cli/images.sh" 240 "$T/im"
+for d in ap a2 a4; do
+    rm -rf "$T/$d" && mkdir -p "$T/$d"
+    cat >"$T/$d/c.json" <<EOF
+{"seed": 2, "data": {"train": {"images": "$T/im-images.idx", "labels": "$T/im-labels.idx"},
+                     "validation_fraction": 0.2, "augment": {"shift": 2, "flip": true}},
+ "model": {"layers": [{"units": 16, "activation": "relu"}, {"units": 3, "activation": "softmax"}]},
+ "optimizer": {"name": "adam", "learning_rate": 0.01},
+ "training": {"epochs": 3, "batch_size": 16, "slices": 4}, "checkpoint": {"path": "run.ckpt"}}
+EOF
+done
+(cd "$T/ap" && run "augmented: plain" 0 "$NNP" -q c.json)
+for n in 2 4; do
+    (cd "$T/a$n" && run "augmented: -np $n" 0 $TIMEOUT $MPIRUN -np $n "$NNM" -q --threads 1 c.json)
+    if cmp -s "$T/ap/run.ckpt" "$T/a$n/run.ckpt"; then ok; else
+        bad "augmented: the checkpoint of -np $n differs from the plain build's"; fi
+done
+
 # Streamed regression with scaled targets (the scalings' sums taken by
 # slices and combined), early stopping and the best checkpoint.
 WAVE=$(cd "$(dirname "$0")/../../data" && pwd)/wave.csv
