@@ -375,10 +375,49 @@ START_TEST(test_target_scaling_round_trip)
 }
 END_TEST
 
+/* Label smoothing: one-hot rows of K classes become (1 - e) t + e / K, a
+ * single sigmoid unit's 0/1 targets e / 2 and 1 - e / 2, and e = 0 leaves
+ * them as they are. */
+START_TEST(test_targets_smooth)
+{
+    int32_t labels[3] = {2, 0, 1};
+    nn_dataset d = {0};
+    d.n = 3;
+    d.features = 1;
+    d.type = NN_DT_F32;
+    d.labels = labels;
+    float T[9], want[9];
+    uint32_t idx[3] = {0, 1, 2};
+    nn_batch_targets(T, &d, idx, 3, 3);
+    nn_targets_smooth(T, 3, 3, 0.3);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++)
+            want[i * 3 + k] = (float)((k == labels[i] ? 0.7 : 0.0) + 0.3 / 3.0);
+    for (int p = 0; p < 9; p++)
+        ck_assert_float_eq(T[p], want[p]);
+    /* each row still sums to 1 */
+    for (int i = 0; i < 3; i++)
+        ck_assert_float_eq_tol(T[i * 3] + T[i * 3 + 1] + T[i * 3 + 2], 1.0f, 1e-6f);
+    int32_t bin[2] = {1, 0};
+    d.n = 2;
+    d.labels = bin;
+    float t1[2];
+    nn_batch_targets(t1, &d, idx, 2, 1);
+    nn_targets_smooth(t1, 2, 1, 0.2);
+    ck_assert_float_eq(t1[0], 0.9f);
+    ck_assert_float_eq(t1[1], 0.1f);
+    nn_batch_targets(t1, &d, idx, 2, 1);
+    nn_targets_smooth(t1, 2, 1, 0.0);
+    ck_assert_float_eq(t1[0], 1.0f);
+    ck_assert_float_eq(t1[1], 0.0f);
+}
+END_TEST
+
 Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
     TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_targets_smooth);
     tcase_add_test(tc, test_split_is_deterministic_and_disjoint);
     tcase_add_test(tc, test_split_without_validation_keeps_file_order);
     tcase_add_test(tc, test_epoch_shuffles_differ_but_repeat_for_a_seed);

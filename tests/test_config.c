@@ -264,7 +264,8 @@ START_TEST(test_config_lists_valid_keys_when_no_key_is_close)
 {
     EXPECT_USAGE(CFG3("\"lr\": 0.1"),
                  "x.json:3:1: unknown key \"lr\" (valid keys: \"seed\", \"data\", \"model\", "
-                 "\"loss\", \"huber_delta\", \"optimizer\", \"training\", \"checkpoint\")");
+                 "\"loss\", \"label_smoothing\", \"huber_delta\", \"optimizer\", \"training\", "
+                 "\"checkpoint\")");
     EXPECT_USAGE(CFG3("\"optimizer\": {\"velocity\": 0.9}"),
                  "x.json:3:15: unknown key \"velocity\" in \"optimizer\" "
                  "(valid keys: \"name\", \"learning_rate\", \"momentum\", \"nesterov\", "

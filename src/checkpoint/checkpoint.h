@@ -157,6 +157,10 @@ typedef struct {
      * existed); --eval and --predict use it unless told otherwise */
     nn_precision precision;
 
+    /* the loss's label smoothing (SMTH; 0 when absent), for the loss --eval
+     * reports */
+    double label_smoothing;
+
     /* streamed training data (STRM; absent when the data was in memory): the
      * plan's block and window rows (data/stream.h), which --resume keeps so
      * the orders are redrawn the same; 0 and 0 in memory */

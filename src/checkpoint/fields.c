@@ -343,6 +343,10 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
         snprintf(what, cap, "huber delta %g", c->huber_delta);
         return -1;
     }
+    if (!(c->label_smoothing >= 0 && c->label_smoothing < 1)) {
+        snprintf(what, cap, "label smoothing %g", c->label_smoothing);
+        return -1;
+    }
     if (!named(nn_precision_name(c->precision))) {
         snprintf(what, cap, "unknown precision %d", (int)c->precision);
         return -1;

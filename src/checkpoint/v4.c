@@ -34,13 +34,18 @@
  *              (0 or n_inputs) and n f32: the means that fill a missing
  *              feature.  Required, since a reader that skipped it would take
  *              a missing-value string such as "-999" for a number.
+ *   SMTH       only when the loss smooths the class targets (label_smoothing):
+ *              f64 in (0, 1).  Optional: a reader that skips it predicts the
+ *              same, reporting the loss against unsmoothed targets.
+ *   STRM       only when the training data was streamed: u64 block rows, u64
+ *              window rows (data/stream.h's plan, kept for --resume)
  *   PREC       only when the run trained in another precision than fp32
  *              (training.precision): u32 precision (kernels.h: 1 bf16).
  *              Optional: a reader that skips it runs the model in fp32,
  *              which --precision fp32 does on purpose; fp32 checkpoints
  *              keep the bytes they had before the section existed.
  * Every known section must appear once, except those written only when
- * present (TSCL, MISS, PREC), which appear at most once.  An unknown tag is skipped when
+ * present (TSCL, MISS, PREC, STRM, SMTH), which appear at most once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
 #include <stdio.h>
@@ -403,6 +408,24 @@ static int get_prec(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return 0;
 }
 
+/* ---- SMTH ------------------------------------------------------------------------------ */
+
+static bool has_smth(const nn_ckpt *c) { return c->label_smoothing != 0; }
+
+static void put_smth(const nn_ckpt *c, nn_bytes *w) { nn_put_f64(w, c->label_smoothing); }
+
+static int get_smth(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    double e = nn_get_f64(r);
+    if (r->bad || r->pos != r->n)
+        return nn_ckpt_malformed(err, name, "section \"SMTH\" is %zu bytes, not 8", r->n);
+    if (!(e >= 0 && e < 1))
+        return nn_ckpt_malformed(err, name, "section \"SMTH\": label smoothing %g, not in [0, 1)",
+                                 e);
+    c->label_smoothing = e;
+    return 0;
+}
+
 /* ---- STRM ------------------------------------------------------------------------------ */
 
 static bool has_strm(const nn_ckpt *c) { return c->stream_window != 0; }
@@ -451,6 +474,7 @@ static const section_def sections[] = {
     {"MISS", true, put_miss, get_miss, has_miss},
     {"PREC", false, put_prec, get_prec, has_prec},
     {"STRM", false, put_strm, get_strm, has_strm},
+    {"SMTH", false, put_smth, get_smth, has_smth},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

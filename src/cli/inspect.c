@@ -5,6 +5,7 @@
  * one JSON object (cli.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "checkpoint/checkpoint.h"
 #include "cli/cli.h"
@@ -46,6 +47,13 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
             nn_precision_name(c->precision), c->layout.n_targets,
             nn_format_get(c->layout.format)->name, c->n_classes, nn_scale_name(c->scale),
             (long long)c->epoch, (long long)c->step, (unsigned long long)c->seed);
+    if (c->label_smoothing > 0) { /* the shortest text that reads back the same */
+        char num[32];
+        snprintf(num, sizeof num, "%.15g", c->label_smoothing);
+        if (strtod(num, NULL) != c->label_smoothing)
+            snprintf(num, sizeof num, "%.17g", c->label_smoothing);
+        fprintf(f, ",\"label_smoothing\":%s", num);
+    }
     if (c->stream_window)
         fprintf(f, ",\"stream\":{\"window_rows\":%llu,\"block_rows\":%llu}",
                 (unsigned long long)c->stream_window, (unsigned long long)c->stream_block);
@@ -88,8 +96,11 @@ static void inspect_text(FILE *f, const char *path, const nn_ckpt *c)
                 nn_arch_batch_norm_of(&c->arch, d) ? " (batch norm)" : "");
     }
     fprintf(f, "\nparameters   %zu\n", c->n_params);
-    fprintf(f, "loss         %s\noptimizer    %s\nprecision    %s\n", nn_loss_name(c->loss),
-            nn_opt_name(c->optimizer), nn_precision_name(c->precision));
+    fprintf(f, "loss         %s", nn_loss_name(c->loss));
+    if (c->label_smoothing > 0)
+        fprintf(f, " (label smoothing %g)", c->label_smoothing);
+    fprintf(f, "\noptimizer    %s\nprecision    %s\n", nn_opt_name(c->optimizer),
+            nn_precision_name(c->precision));
     if (n_targets)
         fprintf(f, "targets      %d (regression)\n", n_targets);
     else

@@ -137,6 +137,10 @@ typedef struct {
      * cross_entropy and binary_cross_entropy are classification losses: an error
      * when data.train has targets (regression). */
     nn_loss loss;
+    double label_smoothing;      /* "label_smoothing", in [0, 1), default 0, cross_entropy and
+                                    binary_cross_entropy only: the targets of K classes become
+                                    (1 - e) one_hot + e / K (one sigmoid unit: K = 2), in
+                                    training, validation and --eval alike */
     double huber_delta;          /* "huber_delta", number > 0, default 1: where the huber loss
                                     turns from quadratic to linear; the key is an error
                                     unless loss is "huber" */

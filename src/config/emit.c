@@ -104,11 +104,19 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
     return true;
 }
 
-/* A quiet_default row holding its default is left out (only enum rows
- * without a computed default are quiet_default). */
+/* A quiet_default row holding its default is left out (rows without a
+ * computed default), so a config without the key keeps the bytes it had
+ * before the key existed. */
 static bool left_out(const cfg_row *r, const void *base)
 {
-    return r->quiet_default && (double)cfg_row_int(r, base) == r->def;
+    if (!r->quiet_default)
+        return false;
+    if (r->kind == CFG_NUM) {
+        double v;
+        memcpy(&v, (const char *)base + r->off, sizeof v);
+        return v == r->def;
+    }
+    return (double)cfg_row_int(r, base) == r->def;
 }
 
 static bool add_rows(cJSON *obj, const cfg_row *rows, int n, const void *base, bool out_layer)

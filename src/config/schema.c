@@ -320,6 +320,11 @@ static const cfg_row root_rows[] = {
     {"model", CFG_SECTION, SECTION(model_rows), .required = true, .help = "the network"},
     {"loss", CFG_ENUM, AT(nn_config, loss), .names = &enum_loss, .def_fn = default_loss,
      .phrase = "loss ", .quote = true, .help = "the cost"},
+    {"label_smoothing", CFG_NUM, AT(nn_config, label_smoothing), .range = &unit, .def = 0,
+     .quiet_default = true,
+     ONLY("loss", BIT(NN_LOSS_CROSS_ENTROPY) | BIT(NN_LOSS_BINARY_CROSS_ENTROPY)),
+     .help = "the share e of the target spread evenly over the K classes: (1 - e) one_hot + "
+             "e / K"},
     {"huber_delta", CFG_NUM, AT(nn_config, huber_delta), .range = &positive, .def = 1,
      ONLY("loss", BIT(NN_LOSS_HUBER)),
      .help = "where the huber loss turns from quadratic to linear"},

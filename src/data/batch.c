@@ -457,3 +457,12 @@ void nn_batch_targets(float *T, const nn_dataset *d, const uint32_t *idx, size_t
         t[y] = 1.0f;
     }
 }
+
+void nn_targets_smooth(float *T, size_t B, int K, double e)
+{
+    if (!(e > 0))
+        return;
+    double keep = 1.0 - e, share = e / (K == 1 ? 2.0 : (double)K);
+    for (size_t p = 0; p < B * (size_t)K; p++)
+        T[p] = (float)(keep * (double)T[p] + share);
+}

@@ -132,4 +132,9 @@ void nn_batch_labels(int32_t *labels, const nn_dataset *d, const uint32_t *idx, 
  * labels: one-hot rows (K > 1) or the label itself (K == 1, binary). */
 void nn_batch_targets(float *T, const nn_dataset *d, const uint32_t *idx, size_t B, int K);
 
+/* Label smoothing e (0 < e < 1) of the class targets T (B, K) built from
+ * labels: each becomes (1 - e) t + e / C with C = K classes, or C = 2 for one
+ * sigmoid unit (label 0 or 1); e = 0 leaves them as they are. */
+void nn_targets_smooth(float *T, size_t B, int K, double e);
+
 #endif

@@ -122,7 +122,8 @@ static int evaluate(const char *ckpt_path, const nn_source *src, const char *spe
         goto out;
     if (c.n_target_scale) /* the model was trained on standardised targets */
         nn_targets_scale(&d, c.target_mean, c.target_std, true);
-    nn_loss_spec ls = {c.loss, c.huber_delta, c.n_target_scale ? c.target_std : NULL};
+    nn_loss_spec ls = {c.loss, c.huber_delta, c.n_target_scale ? c.target_std : NULL,
+                       c.label_smoothing};
     if (nn_measure(m, &d, holdout ? test : NULL, holdout ? n_test : d.n, c.shift, c.mult, &ls,
                    regression, true, &out->r, &out->acc, err) < 0)
         goto out;

@@ -58,8 +58,10 @@ int nn_measure_add(nn_model *m, nn_acc *acc, const nn_dataset *d, const uint32_t
             rows[i] = idx ? idx[off + (size_t)i] : (uint32_t)(off + (size_t)i);
         nn_batch_gather(X, d, rows, (size_t)B, shift, mult);
         nn_batch_targets(T, d, rows, (size_t)B, K);
-        if (!regression)
+        if (!regression) {
             nn_batch_labels(y, d, rows, (size_t)B);
+            nn_targets_smooth(T, (size_t)B, K, loss->label_smoothing);
+        }
         const float *yhat = nn_model_forward(m, X, B);
         double cost = nn_loss_forward(loss->loss, nn_arch_output_act(&m->arch), yhat, m->logits,
                                       T, B, K, loss->huber_delta);

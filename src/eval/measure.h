@@ -22,6 +22,7 @@ typedef struct {
     nn_loss loss;
     double huber_delta;
     const double *target_std; /* scaled regression targets: nn_acc.target_std */
+    double label_smoothing;   /* of class targets (nn_targets_smooth); 0: none */
 } nn_loss_spec;
 
 /* Loss and accuracy (classification) or regression errors of a model, in

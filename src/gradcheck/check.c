@@ -78,6 +78,8 @@ static int load_batch(const nn_config *cfg, batch *b, nn_error *err)
         goto out;
     nn_batch_gather(b->X, &d, all, (size_t)b->B, shift, mult);
     nn_batch_targets(b->T, &d, all, (size_t)b->B, b->K);
+    if (!cfg->regression) /* the loss's targets, as training takes them */
+        nn_targets_smooth(b->T, (size_t)b->B, b->K, cfg->label_smoothing);
     rc = 0;
 out:
     free(shift);

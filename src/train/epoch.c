@@ -111,7 +111,8 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
     t->val_m = nn_acc_result(&(nn_acc){0});
     bool has_val = t->n_val > 0;
     if (has_val) {
-        nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta, t->target_std};
+        nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta, t->target_std,
+                           t->cfg->label_smoothing};
         if (!t->val_set) { /* the held-out rows of a streamed source */
             if (nn_trainer_stream_measure(t, NN_ROW_VAL, &t->val_m, err) < 0)
                 return -1;

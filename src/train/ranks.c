@@ -442,8 +442,10 @@ int nn_trainer_ranks_measure(trainer *t, const nn_loss_spec *ls, nn_result *out,
             at += (size_t)rn;
         }
         nn_batch_targets(T, d, rows, (size_t)B, K);
-        if (!t->regression)
+        if (!t->regression) {
             nn_batch_labels(y, d, rows, (size_t)B);
+            nn_targets_smooth(T, (size_t)B, K, ls->label_smoothing);
+        }
         double cost = nn_loss_forward(ls->loss, nn_arch_output_act(&m->arch), Y, Z, T, B, K,
                                       ls->huber_delta);
         nn_acc_add(&acc, Y, T, y, B, cost);

@@ -93,6 +93,7 @@ static int save_here(trainer *t, const char *path, nn_error *err)
     c.stopped = t->stopped;
     c.hist = t->hist; /* borrowed, like the buffers above */
     c.precision = cfg->precision;
+    c.label_smoothing = cfg->label_smoothing;
     double *running = NULL;
     if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
         c.batch = t->batch;

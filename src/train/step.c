@@ -44,8 +44,10 @@ static int load_batch(trainer *t, int64_t e, size_t off, int B, size_t next, nn_
                         a->shift, a->flip, t->shift, t->mult, t->aug_tmp);
     }
     nn_batch_targets(t->T, d, rows, (size_t)B, K);
-    if (!t->regression)
+    if (!t->regression) {
         nn_batch_labels(t->y, d, rows, (size_t)B);
+        nn_targets_smooth(t->T, (size_t)B, K, t->cfg->label_smoothing);
+    }
     if (next > 0)
         nn_batch_prefetch(d, rows + B, next);
     return 0;

@@ -746,7 +746,7 @@ void nn_trainer_stream_end(trainer *t)
 static int measure_run(trainer *t, int kind, int S, int s, nn_acc *acc, nn_error *err)
 {
     const nn_config *cfg = t->cfg;
-    nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t->target_std};
+    nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t->target_std, cfg->label_smoothing};
     nn_stream *pass = start_run(t, kind, S, s, err);
     int rc = pass ? 0 : -1;
     while (rc == 0) {

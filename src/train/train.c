@@ -276,7 +276,7 @@ static int train_fold(const nn_config *cfg, const nn_train_opts *o, int folds, i
     if (rc == 0)
         rc = run(&t, err);
     if (rc == 0) {
-        nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t.target_std};
+        nn_loss_spec ls = {cfg->loss, cfg->huber_delta, t.target_std, cfg->label_smoothing};
         *r = (nn_fold_report){f + 1, folds, t.regression, t.n_train, t.n_val, {0}};
         rc = nn_measure(t.model, &t.train, t.test_idx, t.n_test, t.shift, t.mult, &ls,
                         t.regression, false, &r->r, NULL, err);
