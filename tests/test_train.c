@@ -11,6 +11,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
+#include "data/batch.h"
 #include "data/idx.h"
 #include "nn/model.h"
 #include "eval/eval.h"
@@ -249,6 +250,84 @@ START_TEST(test_resume_n_then_m_equals_n_plus_m)
         free(whole);
         free(resumed);
     }
+}
+END_TEST
+
+/* One step an epoch (a batch larger than the data), with training.ema d. */
+static int train_ema(const char *dir, int epochs, bool resume, double d, nn_error *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    nn_config cfg;
+    ck_assert_int_eq(nn_config_load(&cfg, path, e), 0);
+    cfg.epochs = epochs;
+    cfg.batch_size = 1000;
+    cfg.ema = d;
+    nn_train_opts o = {.resume = resume};
+    int rc = nn_train(&cfg, &o, e);
+    nn_config_free(&cfg);
+    return rc;
+}
+
+/* training.ema: after k updates the average is d e + (1 - d) p, step by
+ * step from the initial weights (worked out here in float from the
+ * checkpoints' weights); the trained weights are those of a run without
+ * it; --eval and --predict take the average; resuming keeps it exact. */
+START_TEST(test_ema_is_the_moving_average_of_the_weights)
+{
+    const double d = 0.75;
+    const float df = 0.75f, rest = 0.25f;
+    const char *dir = setup(2, 0.5, "");
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/model.ckpt", dir);
+    nn_error e = {0};
+    nn_ckpt c0 = {0}, c1 = {0}, c2 = {0}, plain = {0};
+    ck_assert_msg(train_ema(dir, 1, false, d, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(nn_ckpt_load(ck, &c1, &e), 0);
+    ck_assert_msg(train_ema(dir, 2, true, d, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(nn_ckpt_load(ck, &c2, &e), 0);
+    ck_assert_ptr_nonnull(c1.ema);
+    ck_assert(c2.ema_decay == d);
+    size_t n = c1.n_params;
+    /* the initial weights, drawn as training draws them */
+    nn_model *m0 = nn_model_create(&c1.arch, 4, &e);
+    ck_assert_ptr_nonnull(m0);
+    nn_rng init;
+    nn_rng_seed(&init, 3, NN_STREAM_INIT);
+    nn_model_init(m0, &init);
+    size_t moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_float_eq(c1.ema[i], df * m0->params[i] + rest * c1.params[i]);
+        ck_assert_float_eq(c2.ema[i], df * c1.ema[i] + rest * c2.params[i]);
+        moved += c2.ema[i] != c2.params[i];
+    }
+    ck_assert_uint_gt(moved, n / 2);
+    nn_model_free(m0);
+    /* the weights trained are the plain run's */
+    ck_assert_int_eq(train_ema(dir, 2, false, 0, &e), 0);
+    ck_assert_int_eq(nn_ckpt_load(ck, &plain, &e), 0);
+    ck_assert_ptr_null(plain.ema);
+    ck_assert_mem_eq(plain.params, c2.params, n * sizeof(float));
+    /* inference takes the average */
+    nn_model *m = nn_ckpt_model(&c2, 4, &e);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_mem_eq(m->params, c2.ema, n * sizeof(float));
+    nn_model_free(m);
+    /* 3 epochs straight, or 1 then resumed: the same bytes */
+    size_t n1, n2;
+    ck_assert_int_eq(train_ema(dir, 3, false, d, &e), 0);
+    unsigned char *whole = slurp(ck, &n1);
+    ck_assert_int_eq(train_ema(dir, 1, false, d, &e), 0);
+    ck_assert_int_eq(train_ema(dir, 3, true, d, &e), 0);
+    unsigned char *resumed = slurp(ck, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_msg(memcmp(whole, resumed, n1) == 0, "resumed checkpoint differs");
+    free(whole);
+    free(resumed);
+    nn_ckpt_free(&c0);
+    nn_ckpt_free(&c1);
+    nn_ckpt_free(&c2);
+    nn_ckpt_free(&plain);
 }
 END_TEST
 
@@ -780,6 +859,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_batch_norm_checkpoint_is_the_same_for_any_thread_count);
     tcase_add_test(tc, test_batch_norm_refuses_a_batch_of_one_row);
     tcase_add_test(tc, test_dropout_is_seeded_and_off_at_eval);
+    tcase_add_test(tc, test_ema_is_the_moving_average_of_the_weights);
     tcase_add_test(tc, test_early_stopping_stops_at_the_right_epoch);
     tcase_add_test(tc, test_keep_best_writes_the_best_epoch_beside_the_latest);
     suite_add_tcase(s, tc);

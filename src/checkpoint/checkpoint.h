@@ -161,6 +161,12 @@ typedef struct {
      * reports */
     double label_smoothing;
 
+    /* training.ema (EMAP; absent without it): the decay and the moving
+     * average of the parameters (n_params of them), which --eval and
+     * --predict use; params stays the trained ones, for --resume */
+    double ema_decay;
+    float *ema;
+
     /* streamed training data (STRM; absent when the data was in memory): the
      * plan's block and window rows (data/stream.h), which --resume keeps so
      * the orders are redrawn the same; 0 and 0 in memory */

@@ -43,6 +43,7 @@ void nn_ckpt_free(nn_ckpt *c)
     free(c->shift);
     free(c->mult);
     free(c->params);
+    free(c->ema);
     free(c->opt_state);
     if (c->class_names)
         for (int i = 0; i < c->n_classes; i++)

@@ -17,7 +17,8 @@ nn_model *nn_ckpt_model(const nn_ckpt *c, int max_batch, nn_error *err)
         nn_model_free(m);
         return NULL;
     }
-    memcpy(m->params, c->params, sizeof(float) * c->n_params);
+    /* the moving average of the weights when training kept one */
+    memcpy(m->params, c->ema ? c->ema : c->params, sizeof(float) * c->n_params);
     if (c->n_state)
         memcpy(m->state, c->state, sizeof(float) * c->n_state);
     return m;

@@ -34,6 +34,10 @@
  *              (0 or n_inputs) and n f32: the means that fill a missing
  *              feature.  Required, since a reader that skipped it would take
  *              a missing-value string such as "-999" for a number.
+ *   EMAP  req  only with training.ema: f64 decay in (0, 1), then u64 n and n
+ *              f32: the moving average of the parameters (n = PARM's), the
+ *              weights --eval and --predict use.  Required: a reader that
+ *              skipped it would predict with other weights
  *   SMTH       only when the loss smooths the class targets (label_smoothing):
  *              f64 in (0, 1).  Optional: a reader that skips it predicts the
  *              same, reporting the loss against unsmoothed targets.
@@ -45,7 +49,7 @@
  *              which --precision fp32 does on purpose; fp32 checkpoints
  *              keep the bytes they had before the section existed.
  * Every known section must appear once, except those written only when
- * present (TSCL, MISS, PREC, STRM, SMTH), which appear at most once.  An unknown tag is skipped when
+ * present (TSCL, MISS, PREC, STRM, SMTH, EMAP), which appear at most once.  An unknown tag is skipped when
  * the section is optional and refused when it is required. */
 #include <limits.h>
 #include <stdio.h>
@@ -426,6 +430,32 @@ static int get_smth(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
     return 0;
 }
 
+/* ---- EMAP ------------------------------------------------------------------------------ */
+
+static bool has_emap(const nn_ckpt *c) { return c->ema != NULL; }
+
+static void put_emap(const nn_ckpt *c, nn_bytes *w)
+{
+    nn_put_f64(w, c->ema_decay);
+    nn_ckpt_put_floats(w, c->ema, c->n_params);
+}
+
+static int get_emap(nn_bytes_in *r, nn_ckpt *c, const char *name, nn_error *err)
+{
+    double d = nn_get_f64(r);
+    size_t n = 0;
+    if (r->bad || !(d > 0 && d < 1))
+        return nn_ckpt_malformed(err, name, "section \"EMAP\": decay %g, not in (0, 1)", d);
+    if (nn_ckpt_get_floats(r, &c->ema, &n, "EMAP", name, err) != 0)
+        return -1;
+    if (n != c->n_params)
+        return nn_ckpt_malformed(err, name,
+                                 "section \"EMAP\" holds %zu parameters, \"PARM\" %zu", n,
+                                 c->n_params);
+    c->ema_decay = d;
+    return 0;
+}
+
 /* ---- STRM ------------------------------------------------------------------------------ */
 
 static bool has_strm(const nn_ckpt *c) { return c->stream_window != 0; }
@@ -475,6 +505,7 @@ static const section_def sections[] = {
     {"PREC", false, put_prec, get_prec, has_prec},
     {"STRM", false, put_strm, get_strm, has_strm},
     {"SMTH", false, put_smth, get_smth, has_smth},
+    {"EMAP", true, put_emap, get_emap, has_emap},
 };
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 

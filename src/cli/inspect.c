@@ -47,6 +47,8 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
             nn_precision_name(c->precision), c->layout.n_targets,
             nn_format_get(c->layout.format)->name, c->n_classes, nn_scale_name(c->scale),
             (long long)c->epoch, (long long)c->step, (unsigned long long)c->seed);
+    if (c->ema)
+        fprintf(f, ",\"ema\":%.17g", c->ema_decay);
     if (c->label_smoothing > 0) { /* the shortest text that reads back the same */
         char num[32];
         snprintf(num, sizeof num, "%.15g", c->label_smoothing);
@@ -101,6 +103,8 @@ static void inspect_text(FILE *f, const char *path, const nn_ckpt *c)
         fprintf(f, " (label smoothing %g)", c->label_smoothing);
     fprintf(f, "\noptimizer    %s\nprecision    %s\n", nn_opt_name(c->optimizer),
             nn_precision_name(c->precision));
+    if (c->ema)
+        fprintf(f, "weights      moving average, decay %g (training.ema)\n", c->ema_decay);
     if (n_targets)
         fprintf(f, "targets      %d (regression)\n", n_targets);
     else

@@ -168,6 +168,11 @@ typedef struct {
     int batch_size;              /* "training.batch_size", default 32, 1..65536; at least 2
                                     when a layer has batch_norm */
     bool shuffle;                /* "training.shuffle", default true */
+    double ema;                  /* "training.ema", in [0, 1), default 0 = off: the decay d
+                                    of an exponential moving average of the parameters,
+                                    ema = d ema + (1 - d) params after every update, from
+                                    the initial ones; validation, early stopping, --eval,
+                                    --predict and the saved model use it */
     nn_early_stopping_cfg early_stopping; /* "training.early_stopping", default absent */
     nn_precision precision;      /* "training.precision", "fp32" (default) or "bf16": the
                                     three products of every dense layer take bf16 operands

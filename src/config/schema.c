@@ -288,6 +288,9 @@ static const cfg_row training_rows[] = {
     CHECK(cfg_check_batch_norm_batch),
     {"shuffle", CFG_BOOL, AT(nn_config, shuffle), .def = true,
      .help = "a fresh order of the training rows every epoch"},
+    {"ema", CFG_NUM, AT(nn_config, ema), .range = &unit, .def = 0, .quiet_default = true,
+     .help = "decay of a moving average of the weights used for validation and the saved "
+             "model; 0 is off"},
     {"early_stopping", CFG_SECTION, SECTION(early_stopping_rows),
      .given = FIELD(nn_config, early_stopping.enabled),
      .help = "stop when the validation loss no longer improves"},

@@ -340,3 +340,10 @@ double nn_schedule_lr(const nn_schedule *s, double base_lr, int64_t step, int64_
     }
     return lr;
 }
+
+void nn_ema_update(float *ema, const float *p, size_t n, float d)
+{
+    float rest = 1.0f - d;
+    for (size_t i = 0; i < n; i++)
+        ema[i] = d * ema[i] + rest * p[i];
+}

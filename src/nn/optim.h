@@ -130,6 +130,10 @@ typedef struct {
  * NN_EXIT_USAGE) naming the field. */
 int nn_schedule_check(const nn_schedule *s, nn_error *err);
 
+/* training.ema: the exponential moving average of the parameters after an
+ * update, in float: ema[i] = d * ema[i] + (1 - d) * p[i]. */
+void nn_ema_update(float *ema, const float *p, size_t n, float d);
+
 /* The learning rate of update number `step` (0-based: the updates done so
  * far), with spe = steps_per_epoch mini-batches per epoch (< 1 taken as 1;
  * step < 0 taken as 0).  A pure function.  With e = step / spe (integer

@@ -2,6 +2,7 @@
  * the validation, early stopping, the history of metrics and the report
  * (trainer.h). */
 #include <math.h>
+#include <string.h>
 
 #include "eval/measure.h"
 #include "train/trainer.h"
@@ -111,14 +112,21 @@ int nn_trainer_end_epoch(trainer *t, int64_t e, double started, bool *improved,
     t->val_m = nn_acc_result(&(nn_acc){0});
     bool has_val = t->n_val > 0;
     if (has_val) {
+        /* training.ema: the average is what is validated (and saved) */
+        nn_model *m = t->model;
+        if (t->ema) {
+            memcpy(t->ema_hold, m->params, sizeof(float) * m->n_params);
+            memcpy(m->params, t->ema, sizeof(float) * m->n_params);
+        }
         nn_loss_spec ls = {t->cfg->loss, t->cfg->huber_delta, t->target_std,
                            t->cfg->label_smoothing};
-        if (!t->val_set) { /* the held-out rows of a streamed source */
-            if (nn_trainer_stream_measure(t, NN_ROW_VAL, &t->val_m, err) < 0)
-                return -1;
-        } else if (nn_trainer_ranks_measure(t, &ls, &t->val_m, err) < 0) {
+        int rc = !t->val_set /* the held-out rows of a streamed source */
+                     ? nn_trainer_stream_measure(t, NN_ROW_VAL, &t->val_m, err)
+                     : nn_trainer_ranks_measure(t, &ls, &t->val_m, err);
+        if (t->ema)
+            memcpy(m->params, t->ema_hold, sizeof(float) * m->n_params);
+        if (rc < 0)
             return -1;
-        }
         *improved = follow_validation(t, e);
     }
     nn_epoch_report r = {e, t->cfg->epochs, t->regression, t->train_m, has_val, t->val_m,

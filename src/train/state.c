@@ -94,6 +94,8 @@ static int save_here(trainer *t, const char *path, nn_error *err)
     c.hist = t->hist; /* borrowed, like the buffers above */
     c.precision = cfg->precision;
     c.label_smoothing = cfg->label_smoothing;
+    c.ema = t->ema;
+    c.ema_decay = t->ema ? cfg->ema : 0;
     double *running = NULL;
     if (t->batch > 0) { /* inside an epoch: where, and the metrics so far */
         c.batch = t->batch;
@@ -212,6 +214,8 @@ int nn_trainer_restore(trainer *t, nn_error *err)
         check_resumable(t, &c, err) < 0)
         goto out;
     memcpy(t->model->params, c.params, sizeof(float) * t->model->n_params);
+    if (t->ema) /* a checkpoint without the average starts it at its weights */
+        memcpy(t->ema, c.ema ? c.ema : c.params, sizeof(float) * t->model->n_params);
     if (t->model->n_state)
         memcpy(t->model->state, c.state, sizeof(float) * t->model->n_state);
     if (t->n_opt_state)

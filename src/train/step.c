@@ -126,6 +126,8 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
     nn_prof_end(NN_PROF_LOSS, t0);
 
     update(t, B, nn_loss_fused(cfg->loss, out_act), batches);
+    if (t->ema)
+        nn_ema_update(t->ema, m->params, m->n_params, (float)cfg->ema);
     t->step++;
     return 0;
 }

@@ -31,6 +31,8 @@ void nn_trainer_note(const trainer *t, const char *fmt, ...)
 static void trainer_free(trainer *t)
 {
     free(t->aug_rows);
+    free(t->ema);
+    free(t->ema_hold);
     free(t->aug_tmp);
     nn_trainer_stream_free(t);
     nn_dataset_free(&t->train);
@@ -161,6 +163,14 @@ static int setup(trainer *t, nn_error *err)
             t->order[i] = (uint32_t)i;
     if (setup_augment(t, err) < 0)
         return -1;
+    if (cfg->ema > 0) {
+        t->ema = malloc(sizeof(float) * t->model->n_params);
+        t->ema_hold = malloc(sizeof(float) * t->model->n_params);
+        if (!t->ema || !t->ema_hold) {
+            nn_error_set(err, NN_EXIT_RUNTIME, "out of memory for the moving average");
+            return -1;
+        }
+    }
     if (nn_trainer_ranks_setup(t, err) < 0)
         return -1;
     t->train_m = t->val_m = nn_acc_result(&(nn_acc){0});
@@ -200,6 +210,8 @@ static int start(trainer *t, nn_error *err)
     nn_rng init;
     nn_rng_seed(&init, cfg->seed, NN_STREAM_INIT);
     nn_model_init(t->model, &init);
+    if (t->ema) /* the average starts at the initial weights */
+        memcpy(t->ema, t->model->params, sizeof(float) * t->model->n_params);
     nn_rng_seed(&t->rng, cfg->seed, NN_STREAM_SHUFFLE);
     if (!cfg->checkpoint_path && !t->cv_folds)
         nn_trainer_note(t, "note: no checkpoint.path in the config, the trained model will not "

@@ -65,6 +65,9 @@ typedef struct {
     /* data.augment: the images' height and width (0: no augmentation), the
      * source row of each of the batch's rows, an image's room */
     int aug_h, aug_w;
+    /* training.ema: the moving average of the parameters, and room to hold
+     * the trained ones while the average is measured (NULL without) */
+    float *ema, *ema_hold;
     uint64_t *aug_rows;
     float *aug_tmp;
     nn_dataset stage;            /* one batch of rows as stored */

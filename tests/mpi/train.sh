@@ -54,6 +54,8 @@ same "sgd, momentum, decay, clipping" --set optimizer.name=sgd --set optimizer.m
     --set optimizer.weight_decay=0.01 --set optimizer.clip_norm=1
 same "bf16" --set training.precision=bf16
 same "8 slices, batches of 13" --set training.slices=8 --set training.batch_size=13
+same "moving average of the weights, label smoothing" --set training.ema=0.9 \
+    --set label_smoothing=0.1
 
 # Streamed data: each process reads the runs of its slices only (the CSV
 # through its cache, which rank 0 parses first).
