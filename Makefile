@@ -56,7 +56,7 @@ $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o $(B)/mpi/src/kernels/avx
 $(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o $(B)/mpi/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o $(B)/mpi/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
-.PHONY: all run check unit install uninstall clean deps data bench bench-deps bench-data
+.PHONY: all run check unit install uninstall clean deps data bench bench-deps bench-data bench-best
 all: nntrain
 # `make MPI=1` builds the MPI binary too (see "MPI build" below).
 ifeq ($(MPI),1)
@@ -283,6 +283,11 @@ bench-deps:
 
 # training on data larger than memory (bench/data.py; not part of check):
 # about 13 GB of files under build/, removed afterwards
+# configs/fashion-mnist-best.json with every kernel family, and each of its
+# ingredients taken out (about 45 minutes; --quick: the families alone).
+bench-best: nntrain data
+	$(BENCH_PY) bench/best.py --nntrain ./nntrain --out bench/results-best.md
+
 bench-data: nntrain $(B)/gendata
 	@$(BENCH_PY) -c 'import pandas' >/dev/null 2>&1 || { \
 	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""make bench-best: configs/fashion-mnist-best.json on Fashion-MNIST's test
+set, with every kernel family this machine has, and what each of its
+ingredients adds.
+
+Runs, each in a fresh folder, `nntrain --threads 2` on the config (the
+wall time of the whole run, data loading included, against the budget of
+5 minutes on 2 cores), then `nntrain --eval --json` on the trained
+checkpoint (its moving average of the weights, as --predict would use):
+  - with NNTRAIN_ISA=avx512 and avx2 (the fp32 kernel sets), and with
+    training.precision bf16 (avx512bf16 or amx, the best this machine has);
+  - on the best fp32 family, the config with one ingredient taken out:
+    image augmentation, label smoothing, the moving average, batch
+    normalization, then the wide layers (512 and 256 units).
+Writes bench/results-best.md.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import cpu_model  # noqa: E402  (bench/run.py, make bench's script)
+
+BUDGET = 300.0
+
+
+def run_best(nntrain, config, env_isa, sets):
+    """(test accuracy, seconds of training) of one run."""
+    with tempfile.TemporaryDirectory(prefix="nntrain-best-") as d:
+        with open(config) as f:
+            c = json.load(f)
+        base = os.path.dirname(os.path.abspath(config))
+        for part in ("train", "test"):
+            for k in ("images", "labels"):
+                c["data"][part][k] = os.path.normpath(os.path.join(base, c["data"][part][k]))
+        c["checkpoint"]["path"] = "best.ckpt"
+        cfg = os.path.join(d, "c.json")
+        with open(cfg, "w") as f:
+            json.dump(c, f)
+        env = dict(os.environ)
+        if env_isa:
+            env["NNTRAIN_ISA"] = env_isa
+        args = []
+        for s in sets:
+            args += ["--set", s]
+        t0 = time.time()
+        p = subprocess.run([nntrain, "-q", "--threads", "2"] + args + [cfg], cwd=d, env=env,
+                           capture_output=True, text=True)
+        secs = time.time() - t0
+        if p.returncode != 0:
+            sys.exit("bench-best: training failed (%d): %s" % (p.returncode, p.stderr[-600:]))
+        p = subprocess.run([nntrain, "--eval", "--json"] + args + [cfg], cwd=d, env=env,
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit("bench-best: --eval failed (%d): %s" % (p.returncode, p.stderr[-600:]))
+        acc = None
+        for line in p.stdout.splitlines():
+            if line.startswith("{") and '"accuracy"' in line:
+                acc = json.loads(line)["accuracy"]
+        return acc, secs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nntrain", required=True)
+    ap.add_argument("--config", default="configs/fashion-mnist-best.json")
+    ap.add_argument("--out", default="bench/results-best.md")
+    ap.add_argument("--quick", action="store_true", help="the kernel families only")
+    a = ap.parse_args()
+    families = [("fp32, AVX-512", "avx512", []), ("fp32, AVX2", "avx2", []),
+                ("bf16 (best bf16 kernels)", None, ["training.precision=bf16"])]
+    rows = []
+    for name, isa, sets in families:
+        acc, secs = run_best(a.nntrain, a.config, isa, sets)
+        print("%-28s accuracy %.4f  %.0f s" % (name, acc, secs), flush=True)
+        rows.append((name, acc, secs))
+    abl = []
+    if not a.quick:
+        with open(a.config) as f:
+            c = json.load(f)
+        n_hidden = len(c["model"]["layers"]) - 1
+        no_bn = ["model.layers.%d.batch_norm=false" % i for i in range(n_hidden)]
+        narrow = ["model.layers.0.units=512", "model.layers.1.units=256"]
+        steps = [("everything", []),
+                 ("without augmentation", ["data.augment={}"]),
+                 ("without label smoothing", ["label_smoothing=0"]),
+                 ("without the moving average", ["training.ema=0"]),
+                 ("without batch normalization", no_bn),
+                 ("with layers of 512 and 256", narrow)]
+        for name, sets in steps:
+            acc, secs = run_best(a.nntrain, a.config, "avx512", sets)
+            print("%-28s accuracy %.4f  %.0f s" % (name, acc, secs), flush=True)
+            abl.append((name, acc, secs))
+    with open(a.out, "w") as f:
+        f.write("# make bench-best\n\nMachine: %s, 2 threads. `%s`, test accuracy after "
+                "training (--eval of the saved model), and the training's wall time "
+                "(budget %.0f s).\n\n" % (cpu_model(), a.config, BUDGET))
+        f.write("| kernels | test accuracy | seconds |\n|---|---|---|\n")
+        for name, acc, secs in rows:
+            f.write("| %s | %.4f | %.0f%s |\n" % (name, acc, secs, "" if secs <= BUDGET else
+                                                    " (over)"))
+        if abl:
+            f.write("\nEach ingredient taken out (fp32, AVX-512):\n\n"
+                    "| run | test accuracy | against everything | seconds |\n|---|---|---|---|\n")
+            full = abl[0][1]
+            for name, acc, secs in abl:
+                f.write("| %s | %.4f | %+.4f | %.0f |\n" % (name, acc, acc - full, secs))
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()
