@@ -150,8 +150,8 @@ void nn_gradcheck_where_name(const nn_arch *a, const nn_gradcheck_where *w, char
 
 /* ---- the float engine's gradient ---------------------------------------------------- */
 
-/* e = |g - fl(r)| / max(|fl(r)|, 1e-2 M_group, 1e-6 M_all) over n values
- * (check.h); NaN counts as infinite.  Keeps the largest in *worst. */
+/* fp32: e = |g - fl(r)| / max(|fl(r)|, 1e-2 M_group, 1e-6 M_all) per value
+ * (check.h), the largest kept in f->engine_error.  NaN counts as infinite. */
 static void engine_group(const float *g, const double *ref, size_t n, double all_max,
                          nn_gradcheck_where at, nn_gradcheck_family *f)
 {
@@ -174,10 +174,44 @@ static void engine_group(const float *g, const double *ref, size_t n, double all
     }
 }
 
+/* bf16: e = ||g - fl(r)||_2 / ||fl(r)||_2 over one vector (a layer's
+ * parameters, or the inputs), placed at its value of largest |g - fl(r)|
+ * (index q0 + i of `gs`, or an input when gs is NULL). */
+static void engine_vector(const float *g, const double *ref, size_t n, const groups *gs,
+                          size_t q0, nn_gradcheck_family *f)
+{
+    double dd = 0, rr = 0, far = -1;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double r = (float)ref[i], d = fabs((double)g[i] - r);
+        dd += d * d;
+        rr += r * r;
+        if (!(d <= far)) {
+            far = d;
+            at = i;
+        }
+    }
+    double e = dd == 0 ? 0 : sqrt(dd) / sqrt(rr);
+    if (isnan(e))
+        e = INFINITY;
+    if (n && e > f->engine_error) {
+        f->engine_error = e;
+        if (gs) {
+            f->engine_at = where_param(gs, q0 + at, 0);
+        } else {
+            nn_gradcheck_where w = {0, NN_GRADCHECK_INPUT, at, 0};
+            f->engine_at = w;
+        }
+        f->engine_value = g[at];
+        f->engine_ref = (float)ref[at];
+    }
+}
+
 static void engine_gradient(nn_model *m, const nn_config *cfg, const batch *b, const groups *gs,
                             const double *gp, const double *gx, float *G, float *dX,
                             nn_gradcheck_family *f)
 {
+    bool bf16 = cfg->precision == NN_PREC_BF16;
     nn_act out_act = nn_arch_output_act(&m->arch);
     const float *yhat = nn_model_forward_train(m, b->X, b->B, NULL); /* no dropout */
     nn_loss_backward(cfg->loss, out_act, G, yhat, m->logits, b->T, b->B, b->K,
@@ -190,12 +224,19 @@ static void engine_gradient(nn_model *m, const nn_config *cfg, const batch *b, c
         all = fmax(all, fabs((double)(float)gp[q]));
     for (size_t q = 0; q < NX; q++)
         all = fmax(all, fabs((double)(float)gx[q]));
-    for (int k = 0; k < gs->n; k++) {
-        nn_gradcheck_where at = {gs->layer[k], gs->group[k], 0, 0};
-        engine_group(m->grads + gs->off[k], gp + gs->off[k], gs->len[k], all, at, f);
+    if (bf16) {
+        /* every parameter as one vector; not the inputs' gradient: bf16
+         * training never computes it, and its sums over a layer's units
+         * cancel too much for a bound of the operands' rounding to hold */
+        engine_vector(m->grads, gp, m->n_params, gs, 0, f);
+    } else {
+        for (int k = 0; k < gs->n; k++) {
+            nn_gradcheck_where at = {gs->layer[k], gs->group[k], 0, 0};
+            engine_group(m->grads + gs->off[k], gp + gs->off[k], gs->len[k], all, at, f);
+        }
+        nn_gradcheck_where at = {0, NN_GRADCHECK_INPUT, 0, 0};
+        engine_group(dX, gx, NX, all, at, f);
     }
-    nn_gradcheck_where at = {0, NN_GRADCHECK_INPUT, 0, 0};
-    engine_group(dX, gx, NX, all, at, f);
     nn_model_zero_grad(m);
 }
 

@@ -229,9 +229,9 @@ static double central(workspace *ws, double *p, double *x, const double *T, doub
 
 /* The numeric derivative of C in v[q] and its expected error (reference.h,
  * "the step"): at the base step h0 when its round-off is below a quarter of
- * the tolerance, else also at the larger step h1 that brings the round-off
- * there (capped), whose truncation is estimated from the step 2 h1; the one
- * with the smaller expected error is taken. */
+ * the tolerance; else also the extrapolation from the larger steps h1 and
+ * 2 h1, when C is smooth there; the one with the smaller expected error is
+ * taken. */
 static double numeric_of(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
                          double h0, double *noise, double *h_used)
 {
@@ -250,13 +250,20 @@ static double numeric_of(workspace *ws, double *p, double *x, const double *T, d
     double r1, r2;
     double n1 = central(ws, p, x, T, v, q, h1, &r1);
     double n2 = central(ws, p, x, T, v, q, 2 * h1, &r2);
-    /* truncation ~ c h^2: n(2h) - n(h) ~ 3 c h^2, three times n(h)'s */
-    double noise1 = r1 + fabs(n2 - n1) / 3.0;
+    /* smooth within 2 h1: n(h) - n(h0) = c h^2 + O(h^4), so
+     * n(2 h1) - n(h1) = 3 (n(h1) - n(h0)) up to a quarter of itself and the
+     * round-off; a kink (relu at 0, mae at y = t) breaks that */
+    double d21 = n2 - n1, mismatch = fabs(d21 - 3.0 * (n1 - n0));
+    if (!(mismatch <= 0.25 * fabs(d21) + r2 + 4.0 * r1 + 3.0 * r0))
+        return n0;
+    /* Richardson: the extrapolation removes the c h^2 term; its error is
+     * held to its round-off, (4 R(h1) + R(2 h1)) / 3, plus that term */
+    double noise1 = (4.0 * r1 + r2) / 3.0 + fabs(d21) / 3.0;
     if (!(noise1 < r0))
         return n0;
     *noise = noise1;
     *h_used = h1;
-    return n1;
+    return (4.0 * n1 - n2) / 3.0;
 }
 
 /* The numeric value of C's derivative in v[q] (a parameter or an input, v

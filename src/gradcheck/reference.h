@@ -41,13 +41,21 @@
  * and when that is above a quarter of the tolerance, R(h0) > TOL |n(h0)| / 4,
  * it also tries the step that brings the round-off there,
  *     h1 = min(h0 R(h0) / (TOL |n(h0)| / 4),  NN_GRADCHECK_STEP_MAX max(1, |v|))
- * (the cap when n(h0) = 0), with its truncation estimated from twice the
- * step (truncation goes as h^2, so n(2 h1) - n(h1) is three times that of
- * n(h1)):
- *     noise = R(h1) + |n(2 h1) - n(h1)| / 3
- * and keeps whichever of n(h0), n(h1) has the smaller noise.  A kink (relu
- * at z = 0, mae at y = t) inside the larger step shows as a large
- * |n(2 h1) - n(h1)|, so it widens the noise instead of failing the value.
+ * (the cap when n(h0) = 0).  There truncation matters; it goes as
+ * c h^2 + O(h^4), so n(2 h1) - n(h1) = 3 c h1^2 + O(h1^4), and the
+ * extrapolation (Richardson's)
+ *     n = (4 n(h1) - n(2 h1)) / 3
+ * removes the h^2 term.  Its round-off is (4 R(h1) + R(2 h1)) / 3 =
+ * 1.5 R(h1), and its truncation is held to the h^2 term it removed (a
+ * generous bound: what is left is of order h1^4):
+ *     noise = 1.5 R(h1) + |n(2 h1) - n(h1)| / 3
+ * It is used only where C is smooth over [v - 2 h1, v + 2 h1]:
+ *     |n(2 h1) - n(h1) - 3 (n(h1) - n(h0))| <= |n(2 h1) - n(h1)| / 4
+ *                                              + R(2 h1) + 4 R(h1) + 3 R(h0)
+ * (both sides are 3 c h1^2 up to the h^4 terms and the round-off); a kink
+ * (relu at z = 0, mae at y = t) in that range breaks it, and the value keeps
+ * n(h0), as a fixed step would.  Of n(h0) and the extrapolation, the one
+ * with the smaller noise is kept.
  * Cost: 2 forward passes per value, 6 when the larger step is tried.
  *
  * The measure, for an analytic value a and the numeric value n:
