@@ -619,6 +619,7 @@ sh "$(dirname "$0")/plot.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/data.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/init.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/bf16.sh" "$NN" || fail=$((fail + 1))
+sh "$(dirname "$0")/gradcheck.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/npy.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/stream.sh" "$NN" || fail=$((fail + 1))
 
