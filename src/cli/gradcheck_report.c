@@ -127,7 +127,7 @@ void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_re
                "(rate %.6g) and plain sgd tolerance %g; fused sgd must equal separate\n",
             nn_precision_name(g->precision), g->engine_tol, nn_opt_name(cfg->optimizer),
             (long long)g->step + 1, g->lr, NN_GRADCHECK_OPTIM_TOL);
-    fprintf(f, "kernels     gradient   %-9s  sgd        fused sgd\n", nn_opt_name(cfg->optimizer));
+    fprintf(f, "kernels     gradient   %-9s  plain sgd  fused sgd\n", nn_opt_name(cfg->optimizer));
     for (int i = 0; i < g->n_families; i++) {
         const nn_gradcheck_family *k = &g->fam[i];
         fprintf(f, "%-10s  %-9.2e  %-9.2e  %-9.2e  ", k->family, k->engine_error,
