@@ -34,7 +34,7 @@ JSON
 if run big-cost 0 "$NN" --gradcheck "$T/big.json"; then
     out_has big-cost "gradcheck: 4 samples of $T/big.csv, loss mse, step h = 1e-06 (up to 0.001 where the cost's round-off needs it), error |a - n| / max(|a|, |n|, noise / 1e-06)"
     out_has big-cost "float engine (fp32) against double precision: gradient tolerance 0.0002; adam step 4 (rate 0.01) and plain sgd tolerance 1e-05; fused sgd must equal separate"
-    out_has big-cost "kernels     gradient   adam       sgd        fused sgd"
+    out_has big-cost "kernels     gradient   adam       plain sgd  fused sgd"
     out_has big-cost "schedule against its formula: 0.00e+00 (tolerance 1e-12)"
     out_has big-cost "pass (tolerance 1e-06)"
     # the worst value by its place: layer, group, [unit,input] or [sample,feature]
