@@ -13,10 +13,13 @@
  * Then, for each kernel family of the config's precision (every one this
  * processor runs, or the one the caller selected), the float engine:
  *  - its gradient on the same batch against the double reference's, in
- *    fp32 terms:  e = |g - fl(r)| / max(|fl(r)|, 1e-2 M)  per value, fl(r)
- *    the reference rounded to float and M the largest |fl(r)| of the
- *    value's group (a layer's weights, its biases, the inputs), held to
- *    NN_GRADCHECK_ENGINE_TOL (fp32) or NN_GRADCHECK_ENGINE_TOL_BF16;
+ *    fp32 terms:  e = |g - fl(r)| / max(|fl(r)|, 1e-2 M, 1e-6 M_all)  per
+ *    value, fl(r) the reference rounded to float, M the largest |fl(r)| of
+ *    the value's group (a layer's weights, its biases, the inputs) and
+ *    M_all the largest of all, held to NN_GRADCHECK_ENGINE_TOL; bf16:
+ *    ||g - fl(r)||_2 / ||fl(r)||_2 over all the parameters (a product's
+ *    rounding can move a pre-activation across relu's kink and change a
+ *    unit's whole gradient), held to NN_GRADCHECK_ENGINE_TOL_BF16;
  *  - the config's optimizer (weight decay, clipping, momentum or moments,
  *    schedule and warmup): NN_GRADCHECK_OPTIM_STEPS engine steps on the
  *    batch, then one more (update s = NN_GRADCHECK_OPTIM_STEPS, 0-based)
