@@ -56,7 +56,8 @@ $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o $(B)/mpi/src/kernels/avx
 $(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o $(B)/mpi/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o $(B)/mpi/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
-.PHONY: all run check unit install uninstall clean deps data bench bench-deps bench-data bench-best
+.PHONY: all run check unit mutation install uninstall clean deps data bench bench-deps bench-data \
+        bench-best
 all: nntrain
 # `make MPI=1` builds the MPI binary too (see "MPI build" below).
 ifeq ($(MPI),1)
@@ -151,6 +152,8 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	sh tests/cli/run.sh ./nntrain
 	@echo "== format-3 checkpoints written by nntrain 0.1.0 =="
 	sh tests/cli/v3_fixtures.sh ./nntrain
+	@echo "== mutation test: --gradcheck must catch known mistakes =="
+	sh tests/mutation/run.sh .
 	@echo "== unit tests under ASan + UBSan =="
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/san/test_nntrain
@@ -173,6 +176,12 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 # (`make unit`); `make check` runs everything.
 unit: $(B)/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
 	$(TEST_ENV) $(B)/test_nntrain
+
+# Each mutant of tests/mutation/run.sh applied to a scratch copy of the
+# source, rebuilt from this build's objects, and caught by --gradcheck (a
+# few seconds; `make check` runs it too).
+mutation: nntrain
+	sh tests/mutation/run.sh .
 
 # --- MPI build -----------------------------------------------------------------
 # nntrain-mpi: the same program built with -DNN_MPI against Open MPI, for

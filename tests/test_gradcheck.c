@@ -2,14 +2,23 @@
  * finite-difference check (src/gradcheck.c): it passes for every activation
  * and every sound loss pairing on many shapes (layers of 1 unit included),
  * it matches the worked example of docs/backprop.md, and it fails, at the
- * right layer and kind, when the gradient it is given is wrong. */
+ * right layer and kind, when the gradient it is given is wrong - also under
+ * a cost near 1e6.  The reference optimizer step and schedule against hand
+ * computations, and the engine's optimizer (every kernel family's loops)
+ * against the reference. */
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck/check.h"
+#include "gradcheck/optim_ref.h"
 #include "gradcheck/reference.h"
+#include "kernels/kernels.h"
+#include "nn/optim.h"
 #include "tests.h"
 
 /* splitmix64: a fixed, self-contained stream of test numbers. */
@@ -507,6 +516,241 @@ START_TEST(test_gradcheck_step_can_be_chosen)
 }
 END_TEST
 
+/* ---- a large cost cannot hide a wrong gradient ------------------------------------ */
+
+START_TEST(test_compare_catches_a_wrong_gradient_under_a_large_cost)
+{
+    /* 3-5-2, sigmoid then identity, mse, targets near 1e3 (unscaled
+     * regression): the cost is near 1e6, where a fixed step of 1e-6 knows
+     * a difference quotient only to 64 eps C / 2e-6 ~ 7e-3. */
+    const int sizes[3] = {3, 5, 2};
+    tnet t;
+    chain(&t, 2, sizes, NN_ACT_SIGMOID, 0, NN_ACT_IDENTITY, NN_LOSS_MSE, 1.0);
+    fixture f;
+    fixture_make(&f, &t.net, 4, 1515);
+    for (int i = 0; i < 4 * 2; i++)
+        f.T[i] = (i % 2 ? -800.0 : 1000.0) + 30.0 * f.T[i];
+    f.params[15] = 9.5; /* hidden unit 0 near saturation: its gradients are small */
+    double *g = malloc(f.n_params * sizeof(double)), *gx = malloc(f.n_x * sizeof(double));
+    ck_assert(g && gx);
+    nn_error err = {0};
+    double cost;
+    ck_assert_int_eq(nn_gradcheck_forward_backward(&t.net, f.params, f.X, f.T, 4, g, gx, &cost,
+                                                   &err),
+                     0);
+    ck_assert_double_gt(cost, 1e5);
+    nn_gradcheck_result r;
+    ck_assert_int_eq(nn_gradcheck_compare(&t.net, f.params, f.X, f.T, 4, 0.0, g, gx, &r, &err), 0);
+    ck_assert_msg(r.worst <= NN_GRADCHECK_TOL, "the true gradient: %g at layer %d group %d %zu",
+                  r.worst, r.worst_layer, r.worst_group, r.worst_index);
+    ck_assert_double_gt(r.max_step, NN_GRADCHECK_STEP); /* the larger steps were needed */
+
+    /* the gradient nearest 0.06 in size, 0.56% off, as the audit found
+     * (0.059504 against 0.059837) */
+    size_t q = 0;
+    for (size_t k = 1; k < f.n_params; k++)
+        if (fabs(log(fabs(g[k]) / 0.06)) < fabs(log(fabs(g[q]) / 0.06)))
+            q = k;
+    double wrong = g[q] * (1.0 + 0.0056);
+    /* the old fixed step's noise floor would have hidden it */
+    ck_assert_double_gt(NN_GRADCHECK_NOISE_ULPS * DBL_EPSILON * cost / (2 * NN_GRADCHECK_STEP),
+                        fabs(wrong - g[q]));
+    g[q] = wrong;
+    ck_assert_int_eq(nn_gradcheck_compare(&t.net, f.params, f.X, f.T, 4, 0.0, g, gx, &r, &err), 0);
+    ck_assert_double_gt(r.worst, 10 * NN_GRADCHECK_TOL);
+    ck_assert_int_eq(r.worst_layer, 0);
+    ck_assert_int_eq(r.worst_group, 0);
+    ck_assert_uint_eq(r.worst_index, q);
+    ck_assert_uint_eq(r.n_over_tol, 1);
+    ck_assert_double_lt(r.worst_noise, 0.0056 * fabs(wrong) / 10);
+    free(g);
+    free(gx);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_value_names_say_where)
+{
+    const int sizes[3] = {3, 4, 2};
+    tnet t;
+    chain(&t, 2, sizes, NN_ACT_TANH, 0, NN_ACT_IDENTITY, NN_LOSS_MSE, 1.0);
+    char buf[96];
+    nn_gradcheck_where w = {1, 0, 5, 0};
+    nn_gradcheck_where_name(&t.arch, &w, buf, sizeof buf);
+    ck_assert_str_eq(buf, "layer 2 weight [1,1]"); /* W_2 is (2, 4) */
+    w = (nn_gradcheck_where){0, 1, 3, 0};
+    nn_gradcheck_where_name(&t.arch, &w, buf, sizeof buf);
+    ck_assert_str_eq(buf, "layer 1 bias [3]");
+    w = (nn_gradcheck_where){0, NN_GRADCHECK_INPUT, 7, 0};
+    nn_gradcheck_where_name(&t.arch, &w, buf, sizeof buf);
+    ck_assert_str_eq(buf, "input [2,1]"); /* 3 inputs a sample */
+    w = (nn_gradcheck_where){0, 0, 11, 2};
+    nn_gradcheck_where_name(&t.arch, &w, buf, sizeof buf);
+    ck_assert_str_eq(buf, "layer 1 weight v [3,2]");
+}
+END_TEST
+
+/* ---- the reference optimizer, by hand --------------------------------------------- */
+
+START_TEST(test_reference_optimizer_steps_by_hand)
+{
+    const bool both[2] = {true, true}, first[2] = {true, false};
+    /* Adam, the same gradient twice: m_hat = g and v_hat = g^2 each time,
+     * so each step moves lr * g / (|g| + eps), about lr sign(g) */
+    nn_optim_cfg adam = {NN_OPTIM_ADAM, 0.1, 0, false, 0.9, 0.999, 1e-8, 0, 0};
+    double w[2] = {1, 1}, g[2], m[2] = {0, 0}, v[2] = {0, 0};
+    for (int t = 1; t <= 2; t++) {
+        g[0] = 0.5;
+        g[1] = -2;
+        nn_gradcheck_optim_step(&adam, w, g, m, v, both, 2, 0.1, t);
+    }
+    ck_assert_double_eq_tol(w[0], 0.8, 1e-7);
+    ck_assert_double_eq_tol(w[1], 1.2, 1e-7);
+    ck_assert_double_eq_tol(m[0], (1 - 0.81) * 0.5, 1e-15); /* (1 - b1^2) g */
+    ck_assert_double_eq_tol(v[1], (1 - 0.999 * 0.999) * 4, 1e-15);
+    /* momentum 0.9, g = 1 twice: v = 1 then 1.9; Nesterov adds mu v */
+    nn_optim_cfg mom = {NN_OPTIM_SGD, 0.1, 0.9, false, 0, 0, 0, 0, 0};
+    double w1 = 1, vel = 0, one;
+    for (int t = 1; t <= 2; t++) {
+        one = 1;
+        nn_gradcheck_optim_step(&mom, &w1, &one, NULL, &vel, both, 1, 0.1, t);
+    }
+    ck_assert_double_eq_tol(w1, 1 - 0.1 - 0.19, 1e-15);
+    mom.nesterov = true;
+    w1 = 1;
+    vel = 0;
+    for (int t = 1; t <= 2; t++) {
+        one = 1;
+        nn_gradcheck_optim_step(&mom, &w1, &one, NULL, &vel, both, 1, 0.1, t);
+    }
+    ck_assert_double_eq_tol(w1, 1 - 0.1 * 1.9 - 0.1 * 2.71, 1e-15);
+    /* clipping (3, 4) to norm 1, then plain sgd at rate 1 */
+    nn_optim_cfg sgd = {NN_OPTIM_SGD, 1, 0, false, 0, 0, 0, 0, 1};
+    w[0] = w[1] = 1;
+    g[0] = 3;
+    g[1] = 4;
+    nn_gradcheck_optim_step(&sgd, w, g, NULL, NULL, both, 2, 1, 1);
+    ck_assert_double_eq_tol(w[0], 0.4, 1e-15);
+    ck_assert_double_eq_tol(w[1], 0.2, 1e-15);
+    /* weight decay on the first only: sgd adds wd w to g */
+    sgd.clip_norm = 0;
+    sgd.weight_decay = 0.1;
+    w[0] = w[1] = 2;
+    g[0] = g[1] = 0;
+    nn_gradcheck_optim_step(&sgd, w, g, NULL, NULL, first, 2, 1, 1);
+    ck_assert_double_eq_tol(w[0], 1.8, 1e-15);
+    ck_assert_double_eq(w[1], 2);
+    /* adamw: w - lr wd w first, then Adam's step of about lr */
+    nn_optim_cfg adamw = {NN_OPTIM_ADAMW, 0.1, 0, false, 0.9, 0.999, 1e-8, 0.5, 0};
+    w[0] = w[1] = 2;
+    g[0] = g[1] = 1;
+    m[0] = m[1] = v[0] = v[1] = 0;
+    nn_gradcheck_optim_step(&adamw, w, g, m, v, first, 2, 0.1, 1);
+    ck_assert_double_eq_tol(w[0], 1.8, 1e-7);
+    ck_assert_double_eq_tol(w[1], 1.9, 1e-7);
+}
+END_TEST
+
+START_TEST(test_reference_schedules_by_hand)
+{
+    nn_schedule cosine = {NN_SCHED_COSINE, 1, 1, 0.0, 2, 0};
+    ck_assert_double_eq_tol(nn_gradcheck_lr(&cosine, 1, 0, 10), 1, 1e-15);
+    ck_assert_double_eq_tol(nn_gradcheck_lr(&cosine, 1, 10, 10), 0.5, 1e-15);
+    ck_assert_double_eq(nn_gradcheck_lr(&cosine, 1, 20, 10), 0);
+    ck_assert_double_eq(nn_gradcheck_lr(&cosine, 1, 25, 10), 0);
+    cosine.warmup_epochs = 1;
+    ck_assert_double_eq_tol(nn_gradcheck_lr(&cosine, 1, 0, 10), 0.1, 1e-15);
+    ck_assert_double_eq_tol(nn_gradcheck_lr(&cosine, 1, 9, 10),
+                            (1 + cos(3.14159265358979323846 * 9 / 20)) / 2, 1e-15);
+    nn_schedule step = {NN_SCHED_STEP, 0.5, 2, 0, 5, 0};
+    ck_assert_double_eq(nn_gradcheck_lr(&step, 1, 35, 10), 0.5);  /* epoch 3 */
+    ck_assert_double_eq(nn_gradcheck_lr(&step, 1, 40, 10), 0.25); /* epoch 4 */
+    nn_schedule ex = {NN_SCHED_EXPONENTIAL, 0.5, 1, 0, 5, 0};
+    ck_assert_double_eq(nn_gradcheck_lr(&ex, 2, 30, 10), 0.25);
+    nn_schedule con = {NN_SCHED_CONSTANT, 1, 1, 0, 5, 2};
+    ck_assert_double_eq_tol(nn_gradcheck_lr(&con, 3, 4, 5), 3 * 5.0 / 10, 1e-15);
+    ck_assert_double_eq(nn_gradcheck_lr(&con, 3, 10, 5), 3);
+}
+END_TEST
+
+/* ---- the engine's optimizer against the reference, every kernel family ---------- */
+
+/* |f - r| <= max(TOL_OPT |r - b|, 2^-22 (|b| + |r|)) (gradcheck/check.h). */
+static void assert_step_close(double b, double f, double r, const char *what, size_t q)
+{
+    double bound = fmax(NN_GRADCHECK_OPTIM_TOL * fabs(r - b), ldexp(fabs(b) + fabs(r), -22));
+    ck_assert_msg(fabs(f - r) <= bound, "%s [%zu]: engine %.9g, reference %.9g (from %.9g)",
+                  what, q, f, r, b);
+}
+
+START_TEST(test_engine_optimizer_steps_match_the_reference_in_every_family)
+{
+    enum { N = 37 };
+    const nn_optim_cfg cfgs[] = {
+        {NN_OPTIM_SGD, 0.3, 0, false, 0, 0, 0, 0, 0},
+        {NN_OPTIM_SGD, 0.3, 0, false, 0, 0, 0, 0.05, 0.5},
+        {NN_OPTIM_SGD, 0.1, 0.9, false, 0, 0, 0, 0.01, 0},
+        {NN_OPTIM_SGD, 0.1, 0.8, true, 0, 0, 0, 0.02, 1.0},
+        {NN_OPTIM_ADAM, 0.01, 0, false, 0.9, 0.999, 1e-8, 0.01, 0},
+        {NN_OPTIM_ADAM, 0.01, 0, false, 0.8, 0.99, 1e-3, 0, 0.3},
+        {NN_OPTIM_ADAMW, 0.01, 0, false, 0.9, 0.999, 1e-8, 0.1, 2.0},
+    };
+    const char *fams[4];
+    int n_fam = nn_kernels_families(NN_PREC_FP32, fams, 4);
+    ck_assert_int_ge(n_fam, 1);
+    const char *was = nn_kernels_get()->name;
+    nn_optim_range decay = {5, 20}; /* the "weights": [5, 25) */
+    bool decays[N];
+    for (int i = 0; i < N; i++)
+        decays[i] = i >= 5 && i < 25;
+    for (int fi = 0; fi < n_fam; fi++) {
+        nn_error err = {0};
+        ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, fams[fi], &err), 0);
+        for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+            const nn_optim_cfg *c = &cfgs[k];
+            rng_state = 500 + k;
+            float w[N], g[N], st[2 * N] = {0}, w0[N], s0[2 * N];
+            double rw[N], rg[N], rs[2 * N];
+            for (int i = 0; i < N; i++)
+                w[i] = (float)uniform(-1, 1);
+            /* three steps to give the state something, then the one checked */
+            for (int t = 1; t <= 4; t++) {
+                for (int i = 0; i < N; i++)
+                    g[i] = (float)uniform(-0.5, 0.5);
+                memcpy(w0, w, sizeof w);
+                memcpy(s0, st, sizeof st);
+                double lr = c->lr * (1.0 - 0.1 * t);
+                float gc[N];
+                memcpy(gc, g, sizeof g);
+                if (c->clip_norm > 0)
+                    nn_optim_clip(gc, N, c->clip_norm);
+                nn_optim_step(c, w, gc, st, N, &decay, 1, lr, t);
+                if (t < 4)
+                    continue;
+                for (int i = 0; i < N; i++) {
+                    rw[i] = w0[i];
+                    rg[i] = g[i];
+                }
+                for (int i = 0; i < 2 * N; i++)
+                    rs[i] = s0[i];
+                bool sgd = c->kind == NN_OPTIM_SGD;
+                nn_gradcheck_optim_step(c, rw, rg, sgd ? NULL : rs, sgd ? (c->momentum > 0 ? rs : NULL) : rs + N,
+                                        decays, N, lr, t);
+                char what[64];
+                snprintf(what, sizeof what, "%s, optimizer %zu", fams[fi], k);
+                for (int i = 0; i < N; i++)
+                    assert_step_close(w0[i], w[i], rw[i], what, (size_t)i);
+                size_t S = nn_optim_state_size(c, N);
+                for (size_t i = 0; i < S; i++)
+                    assert_step_close(s0[i], st[i], rs[i], what, N + i);
+            }
+        }
+    }
+    nn_error err = {0};
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, was, &err), 0);
+}
+END_TEST
+
 Suite *gradcheck_suite(void)
 {
     Suite *s = suite_create("gradcheck");
@@ -526,6 +770,11 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, test_relative_error_measure);
     tcase_add_test(tc, test_gradcheck_rejects_unsound_networks);
     tcase_add_test(tc, test_gradcheck_step_can_be_chosen);
+    tcase_add_test(tc, test_compare_catches_a_wrong_gradient_under_a_large_cost);
+    tcase_add_test(tc, test_value_names_say_where);
+    tcase_add_test(tc, test_reference_optimizer_steps_by_hand);
+    tcase_add_test(tc, test_reference_schedules_by_hand);
+    tcase_add_test(tc, test_engine_optimizer_steps_match_the_reference_in_every_family);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,32 +53,91 @@ static void print_layer_json(FILE *f, const nn_arch *a, int l, const nn_gradchec
     fprintf(f, ",\"kind\":\"%s\"}\n", ops->name);
 }
 
+/* The largest of the families' errors of one kind. */
+static double max_engine(const nn_gradcheck_report *g)
+{
+    double e = 0;
+    for (int i = 0; i < g->n_families; i++)
+        e = e > g->fam[i].engine_error ? e : g->fam[i].engine_error;
+    return e;
+}
+
+static double max_optim(const nn_gradcheck_report *g)
+{
+    double e = 0;
+    for (int i = 0; i < g->n_families; i++) {
+        e = e > g->fam[i].optim_error ? e : g->fam[i].optim_error;
+        e = e > g->fam[i].sgd_error ? e : g->fam[i].sgd_error;
+    }
+    return e;
+}
+
+static void print_json(FILE *f, const nn_config *cfg, const nn_gradcheck_report *g,
+                       const char *at)
+{
+    const nn_gradcheck_result *r = &g->r;
+    for (int l = 0; l < g->arch.n_layers; l++)
+        print_layer_json(f, &g->arch, l, r);
+    fprintf(f, "{\"samples\":%d,\"step\":%g,\"max_step\":%g,\"tolerance\":%g,\"checked\":%zu,"
+               "\"worst\":%.3g,\"worst_at\":\"%s\",\"analytic\":%.10g,\"numeric\":%.10g,"
+               "\"noise\":%.3g,",
+            g->samples, NN_GRADCHECK_STEP, r->max_step, NN_GRADCHECK_TOL, r->n_checked, r->worst,
+            at, r->worst_analytic, r->worst_numeric, r->worst_noise);
+    fprintf(f, "\"precision\":\"%s\",\"engine_error\":%.3g,\"engine_tolerance\":%g,"
+               "\"optimizer\":\"%s\",\"optimizer_step\":%lld,\"learning_rate\":%.10g,"
+               "\"schedule_error\":%.3g,\"optimizer_error\":%.3g,\"optimizer_tolerance\":%g,"
+               "\"kernels\":[",
+            nn_precision_name(g->precision), max_engine(g), g->engine_tol,
+            nn_opt_name(cfg->optimizer), (long long)g->step + 1, g->lr, g->lr_error,
+            max_optim(g), NN_GRADCHECK_OPTIM_TOL);
+    for (int i = 0; i < g->n_families; i++) {
+        const nn_gradcheck_family *k = &g->fam[i];
+        fprintf(f, "%s{\"kernels\":\"%s\",\"engine_error\":%.3g,\"optimizer_error\":%.3g,"
+                   "\"sgd_error\":%.3g,\"fused_differences\":%zu,\"pass\":%s}",
+                i ? "," : "", k->family, k->engine_error, k->optim_error, k->sgd_error,
+                k->fused_diffs, k->pass ? "true" : "false");
+    }
+    fprintf(f, "],\"pass\":%s}\n", g->pass ? "true" : "false");
+}
+
 void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_report *g,
                             bool json)
 {
     const nn_arch *a = &g->arch;
     const nn_gradcheck_result *r = &g->r;
+    char at[96];
+    nn_gradcheck_where w = {r->worst_layer, r->worst_group, r->worst_index, 0};
+    nn_gradcheck_where_name(a, &w, at, sizeof at);
     if (json) {
-        for (int l = 0; l < a->n_layers; l++)
-            print_layer_json(f, a, l, r);
-        fprintf(f, "{\"samples\":%d,\"step\":%g,\"tolerance\":%g,\"checked\":%zu,\"worst\":%.3g,"
-                   "\"engine_error\":%.3g,\"engine_tolerance\":%g,\"pass\":%s}\n",
-                g->samples, NN_GRADCHECK_STEP, NN_GRADCHECK_TOL, r->n_checked, r->worst,
-                g->engine_error, NN_GRADCHECK_ENGINE_TOL, g->pass ? "true" : "false");
+        print_json(f, cfg, g, at);
         return;
     }
-    fprintf(f, "gradcheck: %d samples of %s, loss %s, step h = %g, error |a - n| / max(|a|, "
-               "|n|, floor)\n",
-            g->samples, nn_source_name(&cfg->train), nn_loss_name(cfg->loss), NN_GRADCHECK_STEP);
+    fprintf(f, "gradcheck: %d samples of %s, loss %s, step h = %g (up to %g where the cost's "
+               "round-off needs it), error |a - n| / max(|a|, |n|, noise / %g)\n",
+            g->samples, nn_source_name(&cfg->train), nn_loss_name(cfg->loss), NN_GRADCHECK_STEP,
+            NN_GRADCHECK_STEP_MAX, NN_GRADCHECK_TOL);
     fprintf(f, "layer  units  activation  weights    biases     inputs\n");
     for (int l = 0; l < a->n_layers; l++)
         print_layer_text(f, a, l, r);
-    fprintf(f, "checked %zu values; worst %.2e (layer %d %s %zu: analytic %.10g, numeric "
-               "%.10g)\n",
-            r->n_checked, r->worst, nn_gradcheck_worst_layer(g) + 1,
-            nn_gradcheck_group_name(a, r->worst_layer, r->worst_group), r->worst_index,
-            r->worst_analytic, r->worst_numeric);
-    fprintf(f, "float engine against the double-precision gradient: %.2e (tolerance %g)\n",
-            g->engine_error, NN_GRADCHECK_ENGINE_TOL);
+    fprintf(f, "checked %zu values; worst %.2e at %s: analytic %.10g, numeric %.10g (noise "
+               "%.2g, step %.2g)\n",
+            r->n_checked, r->worst, at, r->worst_analytic, r->worst_numeric, r->worst_noise,
+            r->worst_step);
+    fprintf(f, "float engine (%s) against double precision: gradient tolerance %g; %s step %lld "
+               "(rate %.6g) and plain sgd tolerance %g; fused sgd must equal separate\n",
+            nn_precision_name(g->precision), g->engine_tol, nn_opt_name(cfg->optimizer),
+            (long long)g->step + 1, g->lr, NN_GRADCHECK_OPTIM_TOL);
+    fprintf(f, "kernels     gradient   %-9s  plain sgd  fused sgd\n", nn_opt_name(cfg->optimizer));
+    for (int i = 0; i < g->n_families; i++) {
+        const nn_gradcheck_family *k = &g->fam[i];
+        fprintf(f, "%-10s  %-9.2e  %-9.2e  %-9.2e  ", k->family, k->engine_error,
+                k->optim_error, k->sgd_error);
+        if (k->fused_diffs)
+            fprintf(f, "%zu differ\n", k->fused_diffs);
+        else
+            fprintf(f, "same\n");
+    }
+    fprintf(f, "schedule against its formula: %.2e (tolerance %g)\n", g->lr_error,
+            NN_GRADCHECK_LR_TOL);
     fprintf(f, "%s (tolerance %g)\n", g->pass ? "pass" : "FAIL", NN_GRADCHECK_TOL);
 }

@@ -210,11 +210,10 @@ int nn_gradcheck_forward_backward(const nn_gradcheck_net *net, const double *par
 
 /* ---- the check ----------------------------------------------------------------- */
 
-/* Central difference of C in the variable v[q] (a parameter or an input,
- * v being the copy forward() reads), then the measure against `analytic`. */
-static void check_one(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
-                      double h, double analytic, double *max_rel, int layer, int group,
-                      size_t index, nn_gradcheck_result *out)
+/* The central difference of C in v[q] at step h, and the bound of its
+ * round-off, R = NN_GRADCHECK_NOISE_ULPS eps max(|C+|, |C-|, 1) / (v+ - v-). */
+static double central(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
+                      double h, double *roundoff)
 {
     double orig = v[q], vp = orig + h, vm = orig - h;
     v[q] = vp;
@@ -223,17 +222,67 @@ static void check_one(workspace *ws, double *p, double *x, const double *T, doub
     double cm = forward(ws, p, x, T);
     v[q] = orig;
     double step = vp - vm;
-    double numeric = (cp - cm) / step;
-    double noise =
+    *roundoff =
         NN_GRADCHECK_NOISE_ULPS * DBL_EPSILON * fmax(fmax(fabs(cp), fabs(cm)), 1.0) / step;
-    double scale_floor = noise / NN_GRADCHECK_TOL;
-    double rel = nn_gradcheck_rel_error(analytic, numeric, scale_floor);
+    return (cp - cm) / step;
+}
+
+/* The numeric derivative of C in v[q] and its expected error (reference.h,
+ * "the step"): at the base step h0 when its round-off is below a quarter of
+ * the tolerance; else also the extrapolation from the larger steps h1 and
+ * 2 h1, when C is smooth there; the one with the smaller expected error is
+ * taken. */
+static double numeric_of(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
+                         double h0, double *noise, double *h_used)
+{
+    double r0, n0 = central(ws, p, x, T, v, q, h0, &r0);
+    *noise = r0;
+    *h_used = h0;
+    double target = 0.25 * NN_GRADCHECK_TOL * fabs(n0);
+    if (!isfinite(n0) || r0 <= target)
+        return n0;
+    double hmax = NN_GRADCHECK_STEP_MAX * fmax(1.0, fabs(v[q]));
+    double h1 = target > 0 ? h0 * (r0 / target) : hmax;
+    if (!(h1 <= hmax))
+        h1 = hmax;
+    if (h1 < 2 * h0)
+        return n0;
+    double r1, r2;
+    double n1 = central(ws, p, x, T, v, q, h1, &r1);
+    double n2 = central(ws, p, x, T, v, q, 2 * h1, &r2);
+    /* smooth within 2 h1: n(h) - n(h0) = c h^2 + O(h^4), so
+     * n(2 h1) - n(h1) = 3 (n(h1) - n(h0)) up to a quarter of itself and the
+     * round-off; a kink (relu at 0, mae at y = t) breaks that */
+    double d21 = n2 - n1, mismatch = fabs(d21 - 3.0 * (n1 - n0));
+    if (!(mismatch <= 0.25 * fabs(d21) + r2 + 4.0 * r1 + 3.0 * r0))
+        return n0;
+    /* Richardson: the extrapolation removes the c h^2 term; its error is
+     * held to its round-off, (4 R(h1) + R(2 h1)) / 3, plus that term */
+    double noise1 = (4.0 * r1 + r2) / 3.0 + fabs(d21) / 3.0;
+    if (!(noise1 < r0))
+        return n0;
+    *noise = noise1;
+    *h_used = h1;
+    return (4.0 * n1 - n2) / 3.0;
+}
+
+/* The numeric value of C's derivative in v[q] (a parameter or an input, v
+ * being the copy forward() reads), then the measure against `analytic`. */
+static void check_one(workspace *ws, double *p, double *x, const double *T, double *v, size_t q,
+                      double h, double analytic, double *max_rel, int layer, int group,
+                      size_t index, nn_gradcheck_result *out)
+{
+    double noise, h_used;
+    double numeric = numeric_of(ws, p, x, T, v, q, h, &noise, &h_used);
+    double rel = nn_gradcheck_rel_error(analytic, numeric, noise / NN_GRADCHECK_TOL);
 
     out->n_checked++;
     if (rel > NN_GRADCHECK_TOL)
         out->n_over_tol++;
     if (rel > *max_rel)
         *max_rel = rel;
+    if (h_used > out->max_step)
+        out->max_step = h_used;
     if (out->n_checked == 1 || rel > out->worst) {
         out->worst = rel;
         out->worst_layer = layer;
@@ -241,6 +290,8 @@ static void check_one(workspace *ws, double *p, double *x, const double *T, doub
         out->worst_index = index;
         out->worst_analytic = analytic;
         out->worst_numeric = numeric;
+        out->worst_noise = noise;
+        out->worst_step = h_used;
     }
 }
 

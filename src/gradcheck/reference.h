@@ -20,34 +20,54 @@
  * (a dense layer's W (out, in) row-major, then b (out)).
  *
  * The check.  For every parameter p (and every input x when asked), with
- * p+ = p + h and p- = p - h rounded to double:
- *     numeric n = (C(p+) - C(p-)) / (p+ - p-)
- * (the rounded step p+ - p- rather than 2h, so that the representation of
- * the step adds no error).  The error of n has two parts:
+ * v+ = v + h and v- = v - h rounded to double:
+ *     n(h) = (C(v+) - C(v-)) / (v+ - v-)
+ * (the rounded step v+ - v- rather than 2h, so that the representation of
+ * the step adds no error).  The error of n(h) has two parts:
  *   truncation  (h^2 / 6) |C'''|       Taylor: the even terms cancel
- *   round-off   about u eps S / (2h)   C+ and C- each carry a few (u) ulps
- *                                      of S ~ max(|C|, 1)
- * h = 1e-6 (NN_GRADCHECK_STEP) puts truncation near 1e-13 for third
- * derivatives of order 1 and round-off near 1e-10 S: the numeric gradient
- * has about ten correct digits where the cost is of order 1, and h is small
- * enough that a kink (relu at z = 0, mae at y = t) is rarely straddled.
- * (The optimum of truncation + round-off is h ~ eps^(1/3) ~ 6e-6, a few
- * times larger; 1e-6 trades a little round-off for fewer kink crossings.)
+ *   round-off   R(h) = U eps S / (v+ - v-),  S = max(|C+|, |C-|, 1)
+ * with U = NN_GRADCHECK_NOISE_ULPS = 64 ulps (over 2,000 random networks of
+ * every activation and loss the largest seen was 23; the max(.., 1) covers
+ * costs that are small differences of large terms - cross-entropy with
+ * confident logits, mae with large targets - whose round-off follows the
+ * terms, not C).
  *
- * The measure, for an analytic value a and a numeric value n:
- *     rel   = |a - n| / max(|a|, |n|, floor)
- *     noise = NN_GRADCHECK_NOISE_ULPS * DBL_EPSILON * max(|C+|, |C-|, 1) / (p+ - p-)
- *     floor = noise / NN_GRADCHECK_TOL
- * noise bounds the round-off of n (64 ulps: over 2,000 random networks of
- * every activation and loss the largest seen was 23).  A gradient of size
- * >= floor is held to the plain relative error; below it (a gradient that is
- * 0, or too small for a difference quotient to resolve to 1e-6) the test
- * rel <= NN_GRADCHECK_TOL becomes |a - n| <= noise: the analytic value must
- * agree with the numeric one as closely as the numeric one is known.  For a
- * cost of order 1 and h = 1e-6: noise ~ 7e-9, floor ~ 7e-3.  A NaN or
- * infinite a or n gives rel = +inf.  The max(.., 1) covers costs that are
- * small differences of large terms (cross-entropy with confident logits,
- * mae with large targets), whose round-off follows the terms, not C. */
+ * The step, per value.  Round-off grows with the cost S while a gradient
+ * need not, so one fixed step cannot serve a cost near 1 and one near 1e6
+ * (at h = 1e-6 and S = 1e6, R = 7e-3: a gradient of 0.06 would be known to
+ * 12% only).  So each value first takes the base step h0 (NN_GRADCHECK_STEP,
+ * 1e-6, or the caller's), where truncation is negligible (~1e-13 |C'''|):
+ *     noise = R(h0)
+ * and when that is above a quarter of the tolerance, R(h0) > TOL |n(h0)| / 4,
+ * it also tries the step that brings the round-off there,
+ *     h1 = min(h0 R(h0) / (TOL |n(h0)| / 4),  NN_GRADCHECK_STEP_MAX max(1, |v|))
+ * (the cap when n(h0) = 0).  There truncation matters; it goes as
+ * c h^2 + O(h^4), so n(2 h1) - n(h1) = 3 c h1^2 + O(h1^4), and the
+ * extrapolation (Richardson's)
+ *     n = (4 n(h1) - n(2 h1)) / 3
+ * removes the h^2 term.  Its round-off is (4 R(h1) + R(2 h1)) / 3 =
+ * 1.5 R(h1), and its truncation is held to the h^2 term it removed (a
+ * generous bound: what is left is of order h1^4):
+ *     noise = 1.5 R(h1) + |n(2 h1) - n(h1)| / 3
+ * It is used only where C is smooth over [v - 2 h1, v + 2 h1]:
+ *     |n(2 h1) - n(h1) - 3 (n(h1) - n(h0))| <= |n(2 h1) - n(h1)| / 4
+ *                                              + R(2 h1) + 4 R(h1) + 3 R(h0)
+ * (both sides are 3 c h1^2 up to the h^4 terms and the round-off); a kink
+ * (relu at z = 0, mae at y = t) in that range breaks it, and the value keeps
+ * n(h0), as a fixed step would.  Of n(h0) and the extrapolation, the one
+ * with the smaller noise is kept.
+ * Cost: 2 forward passes per value, 6 when the larger step is tried.
+ *
+ * The measure, for an analytic value a and the numeric value n:
+ *     rel   = |a - n| / max(|a|, |n|, noise / NN_GRADCHECK_TOL)
+ * A value whose noise is below TOL |n| is held to the plain relative error;
+ * otherwise rel <= TOL becomes |a - n| <= noise: the error in units of the
+ * numeric value's expected error.  Either way the test is
+ *     |a - n| <= max(TOL max(|a|, |n|), noise)
+ * and the noise follows the value, not the cost: at a cost near 1e6 a
+ * gradient of 0.06 is known to about 1e-4 relative (h1 at the cap 1e-3), so
+ * an error of 0.5% fails by a factor of about fifty.  A NaN or infinite a
+ * or n gives rel = +inf. */
 #ifndef NN_GRADCHECK_H
 #define NN_GRADCHECK_H
 
@@ -60,6 +80,7 @@
 #define NN_GRADCHECK_TOL 1e-6        /* the caller's pass threshold on rel */
 #define NN_GRADCHECK_STEP 1e-6       /* the default step h */
 #define NN_GRADCHECK_NOISE_ULPS 64.0 /* round-off bound of C+ - C-, in ulps */
+#define NN_GRADCHECK_STEP_MAX 1e-3   /* the largest step, relative to max(1, |v|) */
 
 typedef struct {
     const nn_arch *arch;   /* the layers (nn_arch_check holds) */
@@ -81,6 +102,9 @@ typedef struct {
     int worst_group;                        /* 0, 1, or NN_GRADCHECK_INPUT */
     size_t worst_index;                     /* index within the group (or into X) */
     double worst_analytic, worst_numeric;
+    double worst_noise;                     /* the expected error of its numeric value */
+    double worst_step;                      /* and the step that gave it */
+    double max_step;                        /* the largest step taken for any value */
     size_t n_checked;                       /* values compared */
     size_t n_over_tol;                      /* of which rel > NN_GRADCHECK_TOL */
 } nn_gradcheck_result;
@@ -95,7 +119,8 @@ size_t nn_gradcheck_param_count(const nn_gradcheck_net *net);
  * 0, or -1 with *err (code NN_EXIT_USAGE) saying what is wrong. */
 int nn_gradcheck_net_check(const nn_gradcheck_net *net, nn_error *err);
 
-/* The measure above, with scale_floor the `floor` computed for this value. */
+/* The measure above: |a - n| / max(|a|, |n|, scale_floor), scale_floor being
+ * noise / NN_GRADCHECK_TOL for the value. */
 double nn_gradcheck_rel_error(double analytic, double numeric, double scale_floor);
 
 /* The cost C of a batch X (B, n_inputs) with targets T (B, outputs).

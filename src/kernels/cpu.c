@@ -257,6 +257,15 @@ int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err)
     return 0;
 }
 
+int nn_kernels_families(nn_precision p, const char **names, int cap)
+{
+    int k = 0;
+    for (int f = 0; f < N_FAM; f++)
+        if (families[f].prec == p && table_if_usable(f) && k < cap)
+            names[k++] = families[f].name;
+    return k;
+}
+
 const char *nn_kernels_note(void)
 {
     return note[0] ? note : NULL;

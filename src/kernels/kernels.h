@@ -95,6 +95,12 @@ const nn_kernels *nn_kernels_get(void);
  * then unchanged. */
 int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err);
 
+/* The names of the families of precision p this processor can run, worst
+ * to best, into names[cap] (each a name nn_kernels_select takes; amx
+ * listed when the processor has it, before Linux is asked for the tile
+ * state); returns how many there are. */
+int nn_kernels_families(nn_precision p, const char **names, int cap);
+
 /* A note about the last nn_kernels_select (the AMX permission refused and
  * the family taken instead), one line; NULL when there is none. */
 const char *nn_kernels_note(void);

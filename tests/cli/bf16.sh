@@ -117,10 +117,18 @@ done
 if run cv-bf16 0 "$NN" --cv 2 --threads 2 "$T/b.json"; then out_has cv-bf16 "cv 2 folds"; fi
 if run cv-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --cv 2 "$T/b.json"; then
     err_is cv-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
-# --gradcheck always runs fp32: a bf16 config passes, and a bf16 family is refused
-if run gradcheck-bf16 0 "$NN" --gradcheck "$T/b.json"; then out_has gradcheck-bf16 "pass (tolerance"; fi
-if run gradcheck-bf16-isa 2 env NNTRAIN_ISA=avx512bf16 "$NN" --gradcheck "$T/b.json"; then
-    err_is gradcheck-bf16-isa "nntrain: NNTRAIN_ISA=avx512bf16: not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)"; fi
+# --gradcheck runs the config's precision: a bf16 config is checked with every
+# bf16 family here, held to the bf16 bound, and an fp32 family is refused
+if run gradcheck-bf16 0 "$NN" --gradcheck "$T/b.json"; then
+    out_has gradcheck-bf16 "float engine (bf16) against double precision: gradient tolerance 0.0625;"
+    for f in $bf16; do
+        if grep -Eq "^$f +[0-9.e+-]+ +[0-9.e+-]+ +[0-9.e+-]+ +same$" "$T/out"; then ok
+        else bad "gradcheck-bf16: no row for the $f kernels: $(cat "$T/out")"; fi
+    done
+    out_has gradcheck-bf16 "pass (tolerance"
+fi
+if run gradcheck-bf16-isa 2 env NNTRAIN_ISA=avx512 "$NN" --gradcheck "$T/b.json"; then
+    err_is gradcheck-bf16-isa "nntrain: NNTRAIN_ISA=avx512: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
 
 # --- AMX refused by Linux: the next family down, with a one-line note --------------------
 below=scalar
