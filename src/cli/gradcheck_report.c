@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/csvout.h"
 #include "nn/layer.h"
 
 /* "-" for a group the layer does not have (a dense layer without bias). */
@@ -44,12 +45,14 @@ static void print_layer_json(FILE *f, const nn_arch *a, int l, const nn_gradchec
     for (int g = 0; g < 2; g++) {
         fprintf(f, ",\"%s\":", ops->group_plural[g]);
         if (ops->group_size(y, g) > 0)
-            fprintf(f, "%.3g", r->max_rel[l][g]);
+            nn_json_number(f, "%.3g", r->max_rel[l][g]);
         else
             fputs("null", f);
     }
-    if (l == 0)
-        fprintf(f, ",\"inputs\":%.3g", r->max_rel_x);
+    if (l == 0) {
+        fputs(",\"inputs\":", f);
+        nn_json_number(f, "%.3g", r->max_rel_x);
+    }
     fprintf(f, ",\"kind\":\"%s\"}\n", ops->name);
 }
 
@@ -61,10 +64,13 @@ void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_re
     if (json) {
         for (int l = 0; l < a->n_layers; l++)
             print_layer_json(f, a, l, r);
-        fprintf(f, "{\"samples\":%d,\"step\":%g,\"tolerance\":%g,\"checked\":%zu,\"worst\":%.3g,"
-                   "\"engine_error\":%.3g,\"engine_tolerance\":%g,\"pass\":%s}\n",
-                g->samples, NN_GRADCHECK_STEP, NN_GRADCHECK_TOL, r->n_checked, r->worst,
-                g->engine_error, NN_GRADCHECK_ENGINE_TOL, g->pass ? "true" : "false");
+        fprintf(f, "{\"samples\":%d,\"step\":%g,\"tolerance\":%g,\"checked\":%zu,\"worst\":",
+                g->samples, NN_GRADCHECK_STEP, NN_GRADCHECK_TOL, r->n_checked);
+        nn_json_number(f, "%.3g", r->worst); /* a NaN or infinite error: null, a failure */
+        fputs(",\"engine_error\":", f);
+        nn_json_number(f, "%.3g", g->engine_error);
+        fprintf(f, ",\"engine_tolerance\":%g,\"pass\":%s}\n", NN_GRADCHECK_ENGINE_TOL,
+                g->pass ? "true" : "false");
         return;
     }
     fprintf(f, "gradcheck: %d samples of %s, loss %s, step h = %g, error |a - n| / max(|a|, "
