@@ -621,6 +621,7 @@ sh "$(dirname "$0")/init.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/bf16.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/npy.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/stream.sh" "$NN" || fail=$((fail + 1))
+sh "$(dirname "$0")/finite.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
