@@ -132,5 +132,71 @@ if patch_loss r.ckpt rce.ckpt 1 1 && run ckpt-reg-ce 1 "$NN" --eval --checkpoint
     err_is ckpt-reg-ce "nntrain: rce.ckpt: malformed checkpoint: loss \"cross_entropy\" (section LOSS) is a classification loss, but the model has 1 regression targets (section DATA)"
 fi
 
+# --- divergence: what went non-finite first, and the advice ------------------------------
+# diverges NAME CODE-OK ARGS...: training fails with exit 1, one line, and no checkpoint
+diverges() {
+    name=$1; shift
+    rm -f d.ckpt
+    if run "$name" 1 "$NN" --quiet --set checkpoint.path=d.ckpt "$@"; then
+        err_one_line "$name"; err_has "$name" "nntrain: training diverged: "
+        err_has "$name" "; no checkpoint was written"
+        [ ! -e d.ckpt ] && ok || bad "$name: a checkpoint was written"
+        return 0
+    fi
+    return 1
+}
+# the data: minmax scaling of a column from -3e38 to 3e38 divides by a range
+# beyond the float range (x - min overflows): the row is infinite as the
+# network sees it; the sigmoid/MSE net saturates on it, its gradient is NaN,
+# and the loss of the next batch is NaN.  The row is named, and the advice is
+# the data's, not the learning rate's.
+{ head -n 1 c.csv; echo "3e38,0.5,0.5,1"; echo "-3e38,0.5,0.5,0"; tail -n +2 c.csv; } >cmm.csv
+if diverges data --data cmm.csv --set data.scale=minmax c.json; then
+    err_has data "the loss is NaN at epoch 1, batch 2: the data went non-finite first: row 1 of cmm.csv (counting data rows from 1), feature 1, is infinite after data.scale \"minmax\" (check the data and its scaling, data.scale)"
+    err_lacks data "learning_rate"
+fi
+# the forward pass before any update: identity layers on inputs of +-3e38 in
+# every sign pattern overflow at the first batch
+if diverges forward-first --data huge.csv r.json; then
+    err_has forward-first "the loss is NaN at epoch 1, batch 1: the forward pass went non-finite first: the layer 1 outputs, from finite data and parameters before any update (the batch's largest |input| is 3e+38: check the data's scale, data.scale, and the layers' init)"
+    err_lacks forward-first "learning_rate"
+fi
+# the gradients at a tiny rate: inputs near 1e25 give a finite loss (summed
+# in double) and weight gradients beyond the float range; the first update
+# makes the weights infinite whatever the rate
+awk 'BEGIN { srand(5); print "a,b,y"; for (i = 0; i < 64; i++) { a = rand(); b = rand();
+    printf "%.4f,%.4f,%.4f\n", a * 1e25, b * 1e25, a - 2 * b } }' >g.csv
+for opt in sgd adam; do
+    if diverges "gradient-$opt" --data g.csv --set 'data.train.targets=["y"]' \
+            --set optimizer.name=$opt --set optimizer.learning_rate=1e-9 r.json; then
+        err_has "gradient-$opt" "the loss is NaN at epoch 1, batch 2: the gradients went non-finite first: an update with non-finite gradients made the layer 1 weights non-finite"
+        err_has "gradient-$opt" "; bound them with optimizer.clip_norm, or check the scale of the data and the targets;"
+        err_lacks "gradient-$opt" "learning_rate"
+    fi
+done
+err_has gradient-adam "(the optimizer's moments are not finite)"
+if diverges gradient-clipped --data g.csv --set 'data.train.targets=["y"]' --set optimizer.clip_norm=1 \
+        --set optimizer.learning_rate=1e-9 r.json; then
+    err_has gradient-clipped "the gradients went non-finite first: "
+    err_has gradient-clipped "clipping cannot bound a non-finite gradient: check the scale of the data and the targets"
+fi
+# the learning rate: a step of 1e36 from finite gradients overflows the weights
+awk 'BEGIN { srand(5); print "a,b,y"; for (i = 0; i < 64; i++) { a = rand(); b = rand();
+    printf "%.4f,%.4f,%.4f\n", a * 10, b * 10, 1000 * (a - 2 * b) } }' >u.csv
+if diverges update --data u.csv --set 'data.train.targets=["y"]' --set optimizer.learning_rate=1e36 r.json; then
+    err_has update "the loss is NaN at epoch 1, batch 2: the update went non-finite first: a step at learning rate 1e+36 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
+fi
+# ... and one of 1e30 leaves them finite but so large that the next batch's
+# outputs overflow
+if diverges forward-later --set optimizer.learning_rate=1e30 r.json; then
+    err_has forward-later "the loss is NaN at epoch 1, batch 2: the forward pass went non-finite first: the layer 2 outputs, from finite data and parameters after 1 updates (the weights grew too large: lower optimizer.learning_rate, or bound the steps with optimizer.clip_norm;"
+fi
+# one batch an epoch: the update of the last batch is caught by the
+# parameters' check after the epoch
+if diverges epoch-end --data u.csv --set 'data.train.targets=["y"]' --set training.batch_size=64 \
+        --set optimizer.learning_rate=1e36 r.json; then
+    err_has epoch-end "is not finite after epoch 1, batch 1: the update went non-finite first: a step at learning rate 1e+36 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
+fi
+
 echo "finite: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
