@@ -180,11 +180,11 @@ if diverges gradient-clipped --data g.csv --set 'data.train.targets=["y"]' --set
     err_has gradient-clipped "the gradients went non-finite first: "
     err_has gradient-clipped "clipping cannot bound a non-finite gradient: check the scale of the data and the targets"
 fi
-# the learning rate: a step of 1e36 from finite gradients overflows the weights
+# the learning rate: a step of 1e38 from finite gradients overflows the weights
 awk 'BEGIN { srand(5); print "a,b,y"; for (i = 0; i < 64; i++) { a = rand(); b = rand();
     printf "%.4f,%.4f,%.4f\n", a * 10, b * 10, 1000 * (a - 2 * b) } }' >u.csv
-if diverges update --data u.csv --set 'data.train.targets=["y"]' --set optimizer.learning_rate=1e36 r.json; then
-    err_has update "the loss is NaN at epoch 1, batch 2: the update went non-finite first: a step at learning rate 1e+36 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
+if diverges update --data u.csv --set 'data.train.targets=["y"]' --set optimizer.learning_rate=1e38 r.json; then
+    err_has update "the loss is NaN at epoch 1, batch 2: the update went non-finite first: a step at learning rate 1e+38 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
 fi
 # ... and one of 1e30 leaves them finite but so large that the next batch's
 # outputs overflow
@@ -194,8 +194,8 @@ fi
 # one batch an epoch: the update of the last batch is caught by the
 # parameters' check after the epoch
 if diverges epoch-end --data u.csv --set 'data.train.targets=["y"]' --set training.batch_size=64 \
-        --set optimizer.learning_rate=1e36 r.json; then
-    err_has epoch-end "is not finite after epoch 1, batch 1: the update went non-finite first: a step at learning rate 1e+36 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
+        --set optimizer.learning_rate=1e38 r.json; then
+    err_has epoch-end "is not finite after epoch 1, batch 1: the update went non-finite first: a step at learning rate 1e+38 made the layer 1 weights non-finite from finite gradients (lower optimizer.learning_rate)"
 fi
 
 echo "finite: $pass passed, $fail failed"

@@ -193,7 +193,7 @@ if run eval-features 1 "$NN" --eval --checkpoint "$CK" --data "$T/test-labels.id
 sed 's/"learning_rate": 2.0/"learning_rate": 1e30/; s/"units": 2, "activation": "sigmoid"/"units": 2, "activation": "identity"/' "$C" >"$T/diverge.json"
 if run diverge 1 "$NN" --checkpoint "$T/d.ckpt" "$T/diverge.json"; then
     err_one_line diverge; err_has diverge "training diverged: the loss is"; err_has diverge "at epoch 1, batch"
-    err_has diverge ": the forward pass went non-finite first: the layer 2 outputs, from finite data and parameters after "
+    err_has diverge " went non-finite first: "; err_has diverge "lower optimizer.learning_rate"
     [ ! -e "$T/d.ckpt" ] && ok || bad "diverge: a checkpoint was written"
 fi
 
