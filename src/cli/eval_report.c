@@ -39,7 +39,7 @@ static void print_regression(FILE *f, const nn_result *r, bool json)
         return;
     }
     fprintf(f, "samples   %zu\nloss      %.6f\nmse       %.6f\nmae       %.6f\nr2        ",
-            r->samples, r->loss, r->mse, r->mae); /* printf's inf and nan: the text's own */
+            r->samples, r->loss, r->mse, r->mae); /* not finite: printf's inf or nan */
     print_number_or_null(f, r->r2, false);
     fputc('\n', f);
 }
