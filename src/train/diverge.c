@@ -76,7 +76,8 @@ static const char *kind_of(float v)
 }
 
 /* The first value of the training data, as the network sees it, that is
- * not finite: "row 7 of x.csv, feature 2 is infinite ...".  In memory
+ * not finite: "row 7 of x.csv (counting data rows from 1), feature 2, is
+ * infinite after data.scale ...".  In memory
  * every training row is looked at (B rows at a time through X and T, which
  * the failed step no longer needs); streamed, the batch in X and T. */
 static bool bad_data(trainer *t, int B, char *out, size_t cap)
@@ -104,21 +105,21 @@ static bool bad_data(trainer *t, int B, char *out, size_t cap)
         nn_batch_gather(t->X, &t->train, rows, n, t->shift, t->mult);
         if (t->regression)
             nn_batch_targets(t->T, &t->train, rows, n, K);
-        bool in = nn_first_nonfinite(t->X, n * (size_t)F, &at);
-        size_t f = in ? at : 0;
-        if (!in && !(t->regression && nn_first_nonfinite(t->T, n * (size_t)K, &at)))
+        size_t ax, ay;
+        bool in = nn_first_nonfinite(t->X, n * (size_t)F, &ax);
+        bool target = !in && t->regression && nn_first_nonfinite(t->T, n * (size_t)K, &ay);
+        if (!in && !target)
             continue;
-        size_t width = in ? (size_t)F : (size_t)K;
+        size_t row = in ? ax / (size_t)F : ay / (size_t)K;
         int len = snprintf(out, cap, "row %lu of %s (counting data rows from 1), ",
-                           (unsigned long)rows[(in ? f : at) / width] + 1,
-                           nn_source_name(&t->cfg->train));
+                           (unsigned long)rows[row] + 1, nn_source_name(&t->cfg->train));
         size_t used = len > 0 && (size_t)len < cap ? (size_t)len : 0;
         if (in)
             snprintf(out + used, cap - used, "feature %zu, is %s after data.scale \"%s\"",
-                     f % width + 1, kind_of(t->X[f]), scale);
+                     ax % (size_t)F + 1, kind_of(t->X[ax]), scale);
         else
-            snprintf(out + used, cap - used, "target %zu, is %s", at % width + 1,
-                     kind_of(t->T[at]));
+            snprintf(out + used, cap - used, "target %zu, is %s", ay % (size_t)K + 1,
+                     kind_of(t->T[ay]));
         return true;
     }
     return false;
