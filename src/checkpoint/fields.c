@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "checkpoint/internal.h"
+#include "nn/loss.h"
 
 int nn_ckpt_expect_end(const nn_bytes_in *r, const char *tag, const char *name, nn_error *err)
 {
@@ -331,6 +332,43 @@ static bool named(const char *name)
     return strcmp(name, "?") != 0;
 }
 
+/* The rules a config's model obeys (config/rules.c: the loss against the
+ * output layer and the kind of problem, a positive huber delta), applied to
+ * the model the file describes: a checkpoint is validated like a config, so
+ * no crafted or damaged file gives a loss of another problem's or an
+ * infinite one.  (The parameters' bits are kept as they are, non-finite
+ * ones too: a model file stores, it does not judge them.)  Needs a checked
+ * architecture. */
+static int check_model(const nn_ckpt *c, char *what, size_t cap)
+{
+    const char *ln = nn_loss_name(c->loss), *why = NULL;
+    nn_act out = nn_arch_output_act(&c->arch);
+    int K = nn_arch_outputs(&c->arch), targets = c->layout.n_targets;
+    bool classes_loss = c->loss == NN_LOSS_CROSS_ENTROPY ||
+                        c->loss == NN_LOSS_BINARY_CROSS_ENTROPY;
+    if (targets > 0 && classes_loss) {
+        snprintf(what, cap, "loss \"%s\" (section LOSS) is a classification loss, but the model "
+                 "has %d regression targets (section DATA)", ln, targets);
+        return -1;
+    }
+    if (targets > 0 && K != targets) {
+        snprintf(what, cap, "the output layer (section ARCH) has %d units for %d regression "
+                 "targets (section DATA)", K, targets);
+        return -1;
+    }
+    if (!nn_loss_pairing_ok(c->loss, out, K, &why)) {
+        snprintf(what, cap, "loss \"%s\" (section LOSS) does not fit the output layer of %d %s "
+                 "units (section ARCH): %s", ln, K, nn_act_name(out), why);
+        return -1;
+    }
+    if (c->loss == NN_LOSS_HUBER && !(c->huber_delta > 0)) {
+        snprintf(what, cap, "loss \"huber\" with delta %g (section LOSS): it must be positive",
+                 c->huber_delta);
+        return -1;
+    }
+    return 0;
+}
+
 int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
 {
     if (nn_arch_check(&c->arch, what, cap) != 0)
@@ -395,6 +433,8 @@ int nn_ckpt_check(const nn_ckpt *c, char *what, size_t cap)
         snprintf(what, cap, "no optimizer state buffer for %zu values", c->n_opt_state);
         return -1;
     }
+    if (check_model(c, what, cap) != 0)
+        return -1;
     if (c->acc_k < 0 || c->acc_k > nn_arch_outputs(&c->arch) || (c->acc_k && !c->acc_reg)) {
         snprintf(what, cap, "inconsistent epoch state");
         return -1;

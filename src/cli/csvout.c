@@ -1,5 +1,6 @@
 #include "cli/csvout.h"
 
+#include <math.h>
 #include <string.h>
 
 void nn_json_string(FILE *f, const char *s)
@@ -15,6 +16,14 @@ void nn_json_string(FILE *f, const char *s)
             fputc(ch, f);
     }
     fputc('"', f);
+}
+
+void nn_json_number(FILE *f, const char *fmt, double v)
+{
+    if (isfinite(v))
+        fprintf(f, fmt, v);
+    else
+        fputs("null", f);
 }
 
 void nn_csv_string(FILE *f, const char *s)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/csvout.h"
 #include "train/train.h"
 
 #define CV_METRICS 4 /* loss, then accuracy or mse, mae, r2 */
@@ -28,10 +29,12 @@ static const char *metric_name(bool regression, int i)
 /* A number for JSON (null when undefined) or text ("-"). */
 static void put_num(FILE *f, bool json, double v)
 {
-    if (!isfinite(v))
-        fputs(json ? "null" : "-", f);
+    if (json)
+        nn_json_number(f, "%.9g", v);
+    else if (!isfinite(v))
+        fputs("-", f);
     else
-        fprintf(f, json ? "%.9g" : "%.6f", v);
+        fprintf(f, "%.6f", v);
 }
 
 static void on_fold(void *ctx, const nn_fold_report *r)

@@ -1,6 +1,7 @@
 /* eval_report.c - what --eval shows: the sample count, the loss, the
  * accuracy and macro-averaged F1, per-class precision, recall, support and
- * F1, and the confusion matrix (or the regression errors), as text or one JSON object. */
+ * F1, and the confusion matrix (or the regression errors), as text or one JSON object
+ * (a figure that is not a finite number: "-" in text, null in JSON). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,23 +11,35 @@
 
 static void print_number_or_null(FILE *f, double v, bool json)
 {
-    if (isfinite(v))
-        fprintf(f, json ? "%.6g" : "%.4f", v);
+    if (json)
+        nn_json_number(f, "%.6g", v);
+    else if (isfinite(v))
+        fprintf(f, "%.4f", v);
     else
-        fputs(json ? "null" : "-", f);
+        fputs("-", f);
+}
+
+/* "name":v, JSON's full precision */
+static void json_field(FILE *f, const char *name, double v)
+{
+    fprintf(f, ",\"%s\":", name);
+    nn_json_number(f, "%.9g", v);
 }
 
 static void print_regression(FILE *f, const nn_result *r, bool json)
 {
     if (json) {
-        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"mse\":%.9g,\"mae\":%.9g,\"r2\":", r->samples,
-                r->loss, r->mse, r->mae);
+        fprintf(f, "{\"samples\":%zu", r->samples);
+        json_field(f, "loss", r->loss);
+        json_field(f, "mse", r->mse);
+        json_field(f, "mae", r->mae);
+        fputs(",\"r2\":", f);
         print_number_or_null(f, r->r2, true);
         fputs("}\n", f);
         return;
     }
     fprintf(f, "samples   %zu\nloss      %.6f\nmse       %.6f\nmae       %.6f\nr2        ",
-            r->samples, r->loss, r->mse, r->mae);
+            r->samples, r->loss, r->mse, r->mae); /* not finite: printf's inf or nan */
     print_number_or_null(f, r->r2, false);
     fputc('\n', f);
 }
@@ -53,8 +66,11 @@ static void print_classification(FILE *f, const nn_result *r, const nn_acc *a,
     }
     double macro_f1 = nn_acc_macro_f1(a);
     if (json) {
-        fprintf(f, "{\"samples\":%zu,\"loss\":%.9g,\"accuracy\":%.6g,\"macro_f1\":", r->samples,
-                r->loss, r->accuracy);
+        fprintf(f, "{\"samples\":%zu", r->samples);
+        json_field(f, "loss", r->loss);
+        fputs(",\"accuracy\":", f);
+        print_number_or_null(f, r->accuracy, true);
+        fputs(",\"macro_f1\":", f);
         print_number_or_null(f, macro_f1, true);
         fputs(",\"classes\":[", f);
     } else {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/csvout.h"
 #include "nn/layer.h"
 
 /* "-" for a group the layer does not have (a dense layer without bias). */
@@ -44,12 +45,14 @@ static void print_layer_json(FILE *f, const nn_arch *a, int l, const nn_gradchec
     for (int g = 0; g < 2; g++) {
         fprintf(f, ",\"%s\":", ops->group_plural[g]);
         if (ops->group_size(y, g) > 0)
-            fprintf(f, "%.3g", r->max_rel[l][g]);
+            nn_json_number(f, "%.3g", r->max_rel[l][g]);
         else
             fputs("null", f);
     }
-    if (l == 0)
-        fprintf(f, ",\"inputs\":%.3g", r->max_rel_x);
+    if (l == 0) {
+        fputs(",\"inputs\":", f);
+        nn_json_number(f, "%.3g", r->max_rel_x);
+    }
     fprintf(f, ",\"kind\":\"%s\"}\n", ops->name);
 }
 
@@ -78,24 +81,39 @@ static void print_json(FILE *f, const nn_config *cfg, const nn_gradcheck_report 
     const nn_gradcheck_result *r = &g->r;
     for (int l = 0; l < g->arch.n_layers; l++)
         print_layer_json(f, &g->arch, l, r);
-    fprintf(f, "{\"samples\":%d,\"step\":%g,\"max_step\":%g,\"tolerance\":%g,\"checked\":%zu,"
-               "\"worst\":%.3g,\"worst_at\":\"%s\",\"analytic\":%.10g,\"numeric\":%.10g,"
-               "\"noise\":%.3g,",
-            g->samples, NN_GRADCHECK_STEP, r->max_step, NN_GRADCHECK_TOL, r->n_checked, r->worst,
-            at, r->worst_analytic, r->worst_numeric, r->worst_noise);
-    fprintf(f, "\"precision\":\"%s\",\"engine_error\":%.3g,\"engine_tolerance\":%g,"
-               "\"optimizer\":\"%s\",\"optimizer_step\":%lld,\"learning_rate\":%.10g,"
-               "\"schedule_error\":%.3g,\"optimizer_error\":%.3g,\"optimizer_tolerance\":%g,"
-               "\"kernels\":[",
-            nn_precision_name(g->precision), max_engine(g), g->engine_tol,
-            nn_opt_name(cfg->optimizer), (long long)g->step + 1, g->lr, g->lr_error,
-            max_optim(g), NN_GRADCHECK_OPTIM_TOL);
+    /* every measured number through nn_json_number: a NaN or infinite
+     * error is null (and a failure) */
+    fprintf(f, "{\"samples\":%d,\"step\":%g,\"max_step\":", g->samples, NN_GRADCHECK_STEP);
+    nn_json_number(f, "%g", r->max_step);
+    fprintf(f, ",\"tolerance\":%g,\"checked\":%zu,\"worst\":", NN_GRADCHECK_TOL, r->n_checked);
+    nn_json_number(f, "%.3g", r->worst);
+    fprintf(f, ",\"worst_at\":\"%s\",\"analytic\":", at);
+    nn_json_number(f, "%.10g", r->worst_analytic);
+    fputs(",\"numeric\":", f);
+    nn_json_number(f, "%.10g", r->worst_numeric);
+    fputs(",\"noise\":", f);
+    nn_json_number(f, "%.3g", r->worst_noise);
+    fprintf(f, ",\"precision\":\"%s\",\"engine_error\":", nn_precision_name(g->precision));
+    nn_json_number(f, "%.3g", max_engine(g));
+    fprintf(f, ",\"engine_tolerance\":%g,\"optimizer\":\"%s\",\"optimizer_step\":%lld,"
+               "\"learning_rate\":",
+            g->engine_tol, nn_opt_name(cfg->optimizer), (long long)g->step + 1);
+    nn_json_number(f, "%.10g", g->lr);
+    fputs(",\"schedule_error\":", f);
+    nn_json_number(f, "%.3g", g->lr_error);
+    fputs(",\"optimizer_error\":", f);
+    nn_json_number(f, "%.3g", max_optim(g));
+    fprintf(f, ",\"optimizer_tolerance\":%g,\"kernels\":[", NN_GRADCHECK_OPTIM_TOL);
     for (int i = 0; i < g->n_families; i++) {
         const nn_gradcheck_family *k = &g->fam[i];
-        fprintf(f, "%s{\"kernels\":\"%s\",\"engine_error\":%.3g,\"optimizer_error\":%.3g,"
-                   "\"sgd_error\":%.3g,\"fused_differences\":%zu,\"pass\":%s}",
-                i ? "," : "", k->family, k->engine_error, k->optim_error, k->sgd_error,
-                k->fused_diffs, k->pass ? "true" : "false");
+        fprintf(f, "%s{\"kernels\":\"%s\",\"engine_error\":", i ? "," : "", k->family);
+        nn_json_number(f, "%.3g", k->engine_error);
+        fputs(",\"optimizer_error\":", f);
+        nn_json_number(f, "%.3g", k->optim_error);
+        fputs(",\"sgd_error\":", f);
+        nn_json_number(f, "%.3g", k->sgd_error);
+        fprintf(f, ",\"fused_differences\":%zu,\"pass\":%s}", k->fused_diffs,
+                k->pass ? "true" : "false");
     }
     fprintf(f, "],\"pass\":%s}\n", g->pass ? "true" : "false");
 }

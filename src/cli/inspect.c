@@ -24,10 +24,12 @@ static void layers_json(FILE *f, const nn_arch *a)
         const nn_layer *y = nn_arch_declared_last(a, d), *bn = nn_arch_batch_norm_of(a, d);
         fprintf(f, "%s{\"units\":%d,\"activation\":\"%s\"", d ? "," : "", y->out,
                 nn_act_name(y->act));
-        if (bn)
-            fprintf(f, ",\"batch_norm\":true,\"batch_norm_momentum\":%.9g,"
-                       "\"batch_norm_eps\":%.9g",
-                    bn->momentum, bn->eps);
+        if (bn) {
+            fputs(",\"batch_norm\":true,\"batch_norm_momentum\":", f);
+            nn_json_number(f, "%.9g", bn->momentum);
+            fputs(",\"batch_norm_eps\":", f);
+            nn_json_number(f, "%.9g", bn->eps);
+        }
         fputc('}', f);
     }
     fputc(']', f);
@@ -70,16 +72,22 @@ static void inspect_json(FILE *f, const nn_ckpt *c)
     }
     if (c->n_target_scale) { /* the targets' mean and std, in their units */
         fputs(",\"target_scale\":{\"mean\":[", f);
-        for (int k = 0; k < c->n_target_scale; k++)
-            fprintf(f, "%s%.17g", k ? "," : "", c->target_mean[k]);
+        for (int k = 0; k < c->n_target_scale; k++) {
+            fputs(k ? "," : "", f);
+            nn_json_number(f, "%.17g", c->target_mean[k]);
+        }
         fputs("],\"std\":[", f);
-        for (int k = 0; k < c->n_target_scale; k++)
-            fprintf(f, "%s%.17g", k ? "," : "", c->target_std[k]);
+        for (int k = 0; k < c->n_target_scale; k++) {
+            fputs(k ? "," : "", f);
+            nn_json_number(f, "%.17g", c->target_std[k]);
+        }
         fputs("]}", f);
     }
-    for (int i = 0; i < 4; i++)
-        if (isfinite(metrics[i]))
-            fprintf(f, ",\"%s\":%.9g", metric_names[i], metrics[i]);
+    for (int i = 0; i < 4; i++) /* NaN: not measured (no validation data), left out */
+        if (!isnan(metrics[i])) {
+            fprintf(f, ",\"%s\":", metric_names[i]);
+            nn_json_number(f, "%.9g", metrics[i]);
+        }
     fputs(",\"config\":", f);
     fputs(c->config_json && *c->config_json ? c->config_json : "null", f);
     fputs("}\n", f);

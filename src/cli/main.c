@@ -2,6 +2,7 @@
  * error printing and exit codes.  The only file that prints errors or exits. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -93,7 +94,8 @@ static void print_help(FILE *f, long cores)
             "  --precision P        with --eval or --predict, run the model's products in\n"
             "                       fp32 or bf16 (default: the precision it was trained in;\n"
             "                       training takes training.precision from the config)\n"
-            "  --json               machine-readable output: JSON lines (default: text)\n"
+            "  --json               machine-readable output: JSON lines, null for a number\n"
+            "                       that is not finite (default: text)\n"
             "  --profile            training: after each epoch, where its time went (data,\n"
             "                       forward, loss, backward, optimizer, dense kernels) on\n"
             "                       stderr (default: off)\n"
@@ -109,9 +111,9 @@ static void print_help(FILE *f, long cores)
             "                       every family of the config's precision unless this\n"
             "                       names one)\n"
             "\n"
-            "exit status: 0 success, 1 error while running (files, data, I/O, divergence),\n"
-            "2 invalid command line or config, 130/143 interrupted.  A closed stdout (| head)\n"
-            "is not an error: its output stops, training goes on.\n",
+            "exit status: 0 success, 1 error while running (files, data, I/O, divergence, a\n"
+            "non-finite --eval loss), 2 invalid command line or config, 130/143 interrupted.\n"
+            "A closed stdout (| head) is not an error: its output stops, training goes on.\n",
             NN_VERSION, cores);
 }
 
@@ -288,11 +290,15 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
 }
 
 /* --eval's report of r (taken and freed), after the --plot picture of it
- * when asked for; `data` names the data in the picture. */
-static int eval_report(nn_eval_report *rep, const char *data, const char *plot,
-                       const nn_run_opts *o, nn_error *err)
+ * when asked for; `data` names the data in the picture.  A loss that is not
+ * finite is still reported (null in JSON), then is an error (exit 1), as
+ * divergence is in training: ckpt names the model. */
+static int eval_report(nn_eval_report *rep, const char *ckpt, const char *data,
+                       const char *plot, const nn_run_opts *o, nn_error *err)
 {
     nn_eval_report r = *rep;
+    double loss = r.r.loss;
+    bool measured = r.r.samples > 0; /* no rows: the figures are undefined, not an error */
     if (plot) { /* the picture first: a failure leaves no report half done */
         char *svg = NULL;
         size_t n;
@@ -308,6 +314,13 @@ static int eval_report(nn_eval_report *rep, const char *data, const char *plot,
     }
     nn_cli_print_eval(o->out, &r, o->json);
     nn_eval_report_free(&r);
+    if (!isfinite(loss) && measured) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: the loss on %s is %s: the model's outputs are not finite numbers on "
+                     "these data (are they on the scale of the training data?)",
+                     ckpt, data, isnan(loss) ? "NaN" : "infinite");
+        return -1;
+    }
     return 0;
 }
 
@@ -318,7 +331,7 @@ static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
     nn_eval_report r;
     if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
         return -1;
-    return eval_report(&r, src ? nn_source_name(src) : spec, plot, o, err);
+    return eval_report(&r, ckpt, src ? nn_source_name(src) : spec, plot, o, err);
 }
 
 /* --gradcheck: the report, then exit 1 when the check failed. */
@@ -607,7 +620,7 @@ static int run(options *o, nn_error *err)
             if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
                 goto out;
             if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0)
-                rc = eval_report(&r, what, o->plot, &o->run, err);
+                rc = eval_report(&r, cfg.checkpoint_path, what, o->plot, &o->run, err);
             goto out;
         }
         if (!cfg.has_test) {

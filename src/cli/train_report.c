@@ -4,19 +4,28 @@
 #include <math.h>
 #include <signal.h>
 
+#include "cli/csvout.h"
 #include "cli/out.h"
 #include "cli/signals.h"
 
-/* One metric as " name value" (text) or ,"name":value (JSON); NaN omitted. */
+/* ,"name":v in JSON, v in the printf format fmt (null when not finite) */
+static void json_field(FILE *f, const char *name, const char *fmt, double v)
+{
+    fprintf(f, ",\"%s\":", name);
+    nn_json_number(f, fmt, v);
+}
+
+/* One metric as " name value" (text; left out when not a finite number) or
+ * ,"name":value (JSON; null when not a finite number). */
 static void put_metric(FILE *f, bool json, const char *prefix, const char *name, double v,
                        int digits)
 {
-    if (!isfinite(v))
-        return;
+    char key[64];
+    snprintf(key, sizeof key, "%s_%s", prefix, name);
     if (json)
-        fprintf(f, ",\"%s_%s\":%.9g", prefix, name, v);
-    else
-        fprintf(f, "  %s_%s %.*f", prefix, name, digits, v);
+        json_field(f, key, "%.9g", v);
+    else if (isfinite(v))
+        fprintf(f, "  %s %.*f", key, digits, v);
 }
 
 static void put_metrics(FILE *f, bool json, const char *prefix, const nn_result *r,
@@ -46,10 +55,11 @@ static void on_epoch(void *ctx, const nn_epoch_report *e)
     put_metrics(f, r->json, "train", &e->train, e->regression);
     if (e->has_val)
         put_metrics(f, r->json, "val", &e->val, e->regression);
-    if (r->json)
-        fprintf(f, ",\"seconds\":%.3f,\"samples_per_second\":%.0f}\n", e->seconds,
-                e->samples_per_second);
-    else
+    if (r->json) {
+        json_field(f, "seconds", "%.3f", e->seconds);
+        json_field(f, "samples_per_second", "%.0f", e->samples_per_second);
+        fputs("}\n", f);
+    } else
         fprintf(f, "  seconds %.2f  samples_per_second %.0f\n", e->seconds,
                 e->samples_per_second);
     nn_out_flush(f);
@@ -71,12 +81,15 @@ static void on_profile(void *ctx, const nn_profile_report *p)
     double seconds = p->seconds, total = seconds > 0 ? seconds : 1e-300;
     double outside = seconds - p->phases[NN_PROF_KERNELS];
     if (r->json) {
-        fprintf(f, "{\"profile_epoch\":%lld,\"seconds\":%.6f", (long long)p->epoch, seconds);
-        for (int i = 0; i < NN_PROF_PHASES; i++)
-            fprintf(f, ",\"%s_seconds\":%.6f", nn_prof_phase_name((nn_prof_phase)i),
-                    p->phases[i]);
-        fprintf(f, ",\"outside_kernels_seconds\":%.6f,\"outside_kernels_share\":%.4f}\n",
-                outside, outside / total);
+        fprintf(f, "{\"profile_epoch\":%lld", (long long)p->epoch);
+        json_field(f, "seconds", "%.6f", seconds);
+        for (int i = 0; i < NN_PROF_PHASES; i++) {
+            fprintf(f, ",\"%s_seconds\":", nn_prof_phase_name((nn_prof_phase)i));
+            nn_json_number(f, "%.6f", p->phases[i]);
+        }
+        json_field(f, "outside_kernels_seconds", "%.6f", outside);
+        json_field(f, "outside_kernels_share", "%.4f", outside / total);
+        fputs("}\n", f);
     } else {
         fprintf(f, "profile epoch %lld: %.3f s", (long long)p->epoch, seconds);
         for (int i = 0; i <= NN_PROF_KERNELS; i++)
@@ -137,8 +150,10 @@ static void on_end(void *ctx, const nn_train_summary *s)
             fprintf(f, ",\"best_epoch\":%lld", (long long)s->best_epoch);
             put_metrics(f, true, "best_val", &s->best_val, s->regression);
         }
-        fprintf(f, ",\"seconds\":%.6f,\"samples\":%.0f,\"samples_per_second\":%.0f}}\n",
-                s->seconds, s->samples, rate);
+        json_field(f, "seconds", "%.6f", s->seconds);
+        json_field(f, "samples", "%.0f", s->samples);
+        json_field(f, "samples_per_second", "%.0f", rate);
+        fputs("}}\n", f);
         nn_out_flush(f);
         return;
     }

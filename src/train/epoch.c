@@ -17,12 +17,11 @@ static int close_training(trainer *t, int64_t e, nn_error *err)
     nn_acc_free(&t->acc);
     t->batch = 0;
     if (nn_first_nonfinite(m->params, m->n_params, &at)) {
-        char where[96];
-        nn_trainer_where_not_finite(m, 0, where, sizeof where);
+        char why[640];
+        nn_trainer_diagnose(t, 0, batches, why, sizeof why);
         nn_error_set(err, NN_EXIT_RUNTIME,
-                     "training diverged: parameter %zu is not finite after epoch %lld, batch %zu "
-                     "(%s; lower optimizer.learning_rate); %s",
-                     at, (long long)e, batches, where, nn_trainer_kept(t));
+                     "training diverged: parameter %zu is not finite after epoch %lld, batch %zu: "
+                     "%s; %s", at, (long long)e, batches, why, nn_trainer_kept(t));
         err->scope = NN_ERR_SAME; /* the same parameters on every process */
         return -1;
     }

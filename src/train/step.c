@@ -110,13 +110,11 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
     nn_act out_act = nn_arch_output_act(&m->arch);
     double loss = nn_trainer_batch_loss(t, yhat, m->logits, t->T, B, Bg);
     if (!isfinite(loss)) { /* the same loss on every process: all stop here */
-        char where[96];
-        nn_trainer_where_not_finite(m, B, where, sizeof where);
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "training diverged: the loss is %s at epoch %lld, batch %zu (%s; lower "
-                     "optimizer.learning_rate); %s",
-                     isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1, where,
-                     nn_trainer_kept(t));
+        char why[640];
+        nn_trainer_diagnose(t, B, batches, why, sizeof why);
+        nn_error_set(err, NN_EXIT_RUNTIME, "training diverged: the loss is %s at epoch %lld, "
+                     "batch %zu: %s; %s", isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1,
+                     why, nn_trainer_kept(t));
         err->scope = NN_ERR_SAME;
         return -1;
     }

@@ -188,9 +188,21 @@ int nn_trainer_save(trainer *t, const char *path, nn_error *err);
  * after checking that it describes the same network, data and settings. */
 int nn_trainer_restore(trainer *t, nn_error *err);
 
-/* diverge.c: "first non-finite values in layer 2 weights" etc. for a model
- * after a batch of B rows (B 0: the parameters only). */
-void nn_trainer_where_not_finite(const nn_model *m, int B, char *out, size_t cap);
+/* diverge.c: "layer 2 weights" etc., the first place, input side first,
+ * with values that are not finite in a model after a batch of B rows (B 0:
+ * the parameters only); false ("no layer") when there is none. */
+bool nn_trainer_where_not_finite(const nn_model *m, int B, char *out, size_t cap);
+/* diverge.c: what went non-finite first after the loss of a batch of B rows
+ * (this process's share, in t->X, t->T and the model's outputs) was not
+ * finite, or (B 0) the parameters after an epoch of `batches` batches were
+ * not: the data, the forward pass, the loss, the gradients or the update,
+ * with what to do, as one clause ("the data went non-finite first: ...")
+ * into out.  Only after a failure: it may look at every training row, and
+ * it overwrites t->X and t->T.  Every process calls it at the same point.
+ * Returns which (NN_DIVERGED_*). */
+enum { NN_DIVERGED_DATA, NN_DIVERGED_FORWARD, NN_DIVERGED_LOSS, NN_DIVERGED_GRADIENT,
+       NN_DIVERGED_UPDATE };
+int nn_trainer_diagnose(trainer *t, int B, size_t batches, char *out, size_t cap);
 /* diverge.c: the index of the first non-finite value of p[n], if any. */
 bool nn_first_nonfinite(const float *p, size_t n, size_t *at);
 

@@ -193,7 +193,7 @@ if run eval-features 1 "$NN" --eval --checkpoint "$CK" --data "$T/test-labels.id
 sed 's/"learning_rate": 2.0/"learning_rate": 1e30/; s/"units": 2, "activation": "sigmoid"/"units": 2, "activation": "identity"/' "$C" >"$T/diverge.json"
 if run diverge 1 "$NN" --checkpoint "$T/d.ckpt" "$T/diverge.json"; then
     err_one_line diverge; err_has diverge "training diverged: the loss is"; err_has diverge "at epoch 1, batch"
-    err_has diverge "(first non-finite values in layer "
+    err_has diverge " went non-finite first: "; err_has diverge "lower optimizer.learning_rate"
     [ ! -e "$T/d.ckpt" ] && ok || bad "diverge: a checkpoint was written"
 fi
 
@@ -624,6 +624,7 @@ sh "$(dirname "$0")/npy.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/stream.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/augment.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/smooth.sh" "$NN" || fail=$((fail + 1))
+sh "$(dirname "$0")/finite.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -234,8 +234,23 @@ config "$T/n" ""
 (cd "$T/n" && run "divergence" 1 $TIMEOUT $MPIRUN -np 2 "$NNM" -q --threads 1 \
     --set optimizer.name=sgd --set optimizer.learning_rate=1e30 c.json)
 err_has "divergence" "training diverged"
+err_has "divergence" " went non-finite first: "
 if [ "$(grep -c 'training diverged' "$T/err")" -eq 1 ]; then ok; else
     bad "divergence: one message expected: $(cat "$T/err")"; fi
+# ... and says what went non-finite first as one process would: a row whose
+# minmax scaling overflows (every row a training row), the same line from the plain
+# build and 2 ranks
+config "$T/nd" ""
+{ head -n 2 "$DATA"; head -n 2 "$DATA" | tail -n 1 | sed 's/^[^,]*,/3e38,/';
+  head -n 2 "$DATA" | tail -n 1 | sed 's/^[^,]*,/-3e38,/'; tail -n +3 "$DATA"; } >"$T/nd/bad.csv"
+(cd "$T/nd" && run "data divergence: plain" 1 "$NNP" -q --threads 2 --set data.train.path=bad.csv \
+    --set data.scale=minmax --set data.validation_fraction=0 c.json) && cp "$T/err" "$T/nd/plain.err"
+(cd "$T/nd" && run "data divergence: -np 2" 1 $TIMEOUT $MPIRUN -np 2 "$NNM" -q --threads 1 \
+    --set data.train.path=bad.csv --set data.scale=minmax --set data.validation_fraction=0 c.json)
+err_has "data divergence" "the data went non-finite first: row 2 of bad.csv (counting data rows from 1), feature 1, is infinite after data.scale \"minmax\""
+# (mpirun adds its own lines about the failed processes)
+if [ "$(grep '^nntrain: ' "$T/err")" = "$(cat "$T/nd/plain.err")" ]; then ok; else
+    bad "data divergence: 2 ranks said $(cat "$T/err"), the plain build $(cat "$T/nd/plain.err")"; fi
 
 # Only rank 0 reports: one line per epoch on stdout with 4 processes.
 config "$T/o" ""
