@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--out", default="bench/results-best.md")
     ap.add_argument("--quick", action="store_true", help="the kernel families only")
     a = ap.parse_args()
+    a.nntrain = os.path.abspath(a.nntrain)
     families = [("fp32, AVX-512", "avx512", []), ("fp32, AVX2", "avx2", []),
                 ("bf16 (best bf16 kernels)", None, ["training.precision=bf16"])]
     rows = []
