@@ -9,35 +9,35 @@
 
 /* ---- where ----------------------------------------------------------------- */
 
-cfg_loc cfg_value_loc(const cfg_parser *p, const cJSON *node)
+nn_cfg_loc nn_cfg_value_loc(const nn_cfg_parser *p, const cJSON *node)
 {
-    const cfg_pos *q = cfg_pos_of(p, node);
-    return q ? (cfg_loc){q->set, q->start} : cfg_file_loc(p->body);
+    const nn_cfg_pos *q = nn_cfg_pos_of(p, node);
+    return q ? (nn_cfg_loc){q->set, q->start} : nn_cfg_file_loc(p->body);
 }
 
-cfg_loc cfg_key_loc(const cfg_parser *p, const cJSON *node)
+nn_cfg_loc nn_cfg_key_loc(const nn_cfg_parser *p, const cJSON *node)
 {
-    const cfg_pos *q = cfg_pos_of(p, node);
-    return q && q->key != CFG_NO_KEY ? (cfg_loc){q->set, q->key} : cfg_value_loc(p, node);
+    const nn_cfg_pos *q = nn_cfg_pos_of(p, node);
+    return q && q->key != CFG_NO_KEY ? (nn_cfg_loc){q->set, q->key} : nn_cfg_value_loc(p, node);
 }
 
 /* a comes after b in the order the user wrote them: the config text, then
  * each --set in turn. */
-bool cfg_loc_after(cfg_loc a, cfg_loc b)
+bool nn_cfg_loc_after(nn_cfg_loc a, nn_cfg_loc b)
 {
     return a.set != b.set ? a.set > b.set : a.off > b.off;
 }
 
-cfg_loc cfg_later_loc(const cfg_parser *p, cfg_loc a, const cJSON *b)
+nn_cfg_loc nn_cfg_later_loc(const nn_cfg_parser *p, nn_cfg_loc a, const cJSON *b)
 {
     if (!b)
         return a;
-    cfg_loc lb = cfg_value_loc(p, b);
-    return cfg_loc_after(lb, a) ? lb : a;
+    nn_cfg_loc lb = nn_cfg_value_loc(p, b);
+    return nn_cfg_loc_after(lb, a) ? lb : a;
 }
 
 /* 1-based line and column (in UTF-8 characters) of a byte offset. */
-static void line_col(const cfg_parser *p, size_t off, long *line, long *col)
+static void line_col(const nn_cfg_parser *p, size_t off, long *line, long *col)
 {
     *line = 1;
     *col = 1;
@@ -56,7 +56,7 @@ static void line_col(const cfg_parser *p, size_t off, long *line, long *col)
 
 /* ---- what ------------------------------------------------------------------ */
 
-int cfg_fail_at(const cfg_parser *p, cfg_loc at, const char *fmt, ...)
+int nn_cfg_fail_at(const nn_cfg_parser *p, nn_cfg_loc at, const char *fmt, ...)
 {
     char msg[sizeof p->err->msg];
     va_list ap;
@@ -66,7 +66,7 @@ int cfg_fail_at(const cfg_parser *p, cfg_loc at, const char *fmt, ...)
     if (at.set >= 0) {
         char arg[CFG_SET_CLIP + 8];
         const char *s = p->sets[at.set];
-        cfg_clip(arg, sizeof arg, s, strlen(s), CFG_SET_CLIP);
+        nn_cfg_clip(arg, sizeof arg, s, strlen(s), CFG_SET_CLIP);
         nn_error_set(p->err, NN_EXIT_USAGE, "--set %s: %s", arg, msg);
         return -1;
     }
@@ -76,7 +76,7 @@ int cfg_fail_at(const cfg_parser *p, cfg_loc at, const char *fmt, ...)
     return -1;
 }
 
-int cfg_fail_nomem(const cfg_parser *p)
+int nn_cfg_fail_nomem(const nn_cfg_parser *p)
 {
     nn_error_set(p->err, NN_EXIT_RUNTIME, "%s: out of memory", p->name);
     return -1;
@@ -95,7 +95,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void cfg_clip(char *out, size_t outsz, const char *s, size_t len, size_t max)
+void nn_cfg_clip(char *out, size_t outsz, const char *s, size_t len, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;
     if (outsz < 5)
@@ -118,7 +118,7 @@ void cfg_clip(char *out, size_t outsz, const char *s, size_t len, size_t max)
     strcpy(out + o, i < len ? "..." : "");
 }
 
-const char *cfg_type_phrase(const cJSON *v)
+const char *nn_cfg_type_phrase(const cJSON *v)
 {
     if (cJSON_IsString(v)) return "a string";
     if (cJSON_IsNumber(v)) return "a number";
@@ -131,23 +131,23 @@ const char *cfg_type_phrase(const cJSON *v)
 
 /* "found a string" when a number was wanted reads better than the string
  * itself, hence `literal`. */
-const char *cfg_found(const cfg_parser *p, const cJSON *v, bool literal, char *buf, size_t n)
+const char *nn_cfg_found(const nn_cfg_parser *p, const cJSON *v, bool literal, char *buf, size_t n)
 {
-    const cfg_pos *q = cfg_pos_of(p, v);
+    const nn_cfg_pos *q = nn_cfg_pos_of(p, v);
     if (literal && cJSON_IsNumber(v) && q) {
-        cfg_clip(buf, n, cfg_pos_text(p, q) + q->start, q->end - q->start, CFG_CLIP);
+        nn_cfg_clip(buf, n, nn_cfg_pos_text(p, q) + q->start, q->end - q->start, CFG_CLIP);
         return buf;
     }
     if (literal && cJSON_IsString(v) && n > 2) {
         buf[0] = '"';
-        cfg_clip(buf + 1, n - 2, v->valuestring, strlen(v->valuestring), CFG_CLIP);
+        nn_cfg_clip(buf + 1, n - 2, v->valuestring, strlen(v->valuestring), CFG_CLIP);
         strcat(buf, "\"");
         return buf;
     }
-    return cfg_type_phrase(v);
+    return nn_cfg_type_phrase(v);
 }
 
-void cfg_join(char *out, size_t n, const char *parent, const char *key)
+void nn_cfg_join(char *out, size_t n, const char *parent, const char *key)
 {
     if (*parent)
         snprintf(out, n, "%s.%s", parent, key);
@@ -182,11 +182,11 @@ static int edit_distance(const char *a, const char *b)
     return d[la][lb];
 }
 
-static int fail_unknown_key(const cfg_parser *p, const cJSON *m, const char *path,
+static int fail_unknown_key(const nn_cfg_parser *p, const cJSON *m, const char *path,
                             const char *const *keys, int nkeys)
 {
     char name[CFG_CLIP + 8], where[300] = "", hint[400];
-    cfg_clip(name, sizeof name, m->string, strlen(m->string), CFG_CLIP);
+    nn_cfg_clip(name, sizeof name, m->string, strlen(m->string), CFG_CLIP);
     if (*path)
         snprintf(where, sizeof where, " in \"%s\"", path);
     int best = -1, best_d = 0;
@@ -206,10 +206,10 @@ static int fail_unknown_key(const cfg_parser *p, const cJSON *m, const char *pat
         for (int k = 0; k < nkeys && o < sizeof hint; k++)
             o += (size_t)snprintf(hint + o, sizeof hint - o, "%s \"%s\"", k ? "," : "", keys[k]);
     }
-    return cfg_fail_at(p, cfg_key_loc(p, m), "unknown key \"%s\"%s (%s)", name, where, hint);
+    return nn_cfg_fail_at(p, nn_cfg_key_loc(p, m), "unknown key \"%s\"%s (%s)", name, where, hint);
 }
 
-int cfg_check_members(const cfg_parser *p, const cJSON *obj, const char *path,
+int nn_cfg_check_members(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                       const char *const *keys, int nkeys)
 {
     for (const cJSON *m = obj->child; m; m = m->next) {
@@ -224,24 +224,24 @@ int cfg_check_members(const cfg_parser *p, const cJSON *obj, const char *path,
                 char where[300] = "";
                 if (*path)
                     snprintf(where, sizeof where, " in \"%s\"", path);
-                return cfg_fail_at(p, cfg_key_loc(p, m), "duplicate key \"%s\"%s", m->string,
+                return nn_cfg_fail_at(p, nn_cfg_key_loc(p, m), "duplicate key \"%s\"%s", m->string,
                                    where);
             }
     }
     return 0;
 }
 
-int cfg_fail_missing(const cfg_parser *p, const cJSON *obj, const char *parent,
+int nn_cfg_fail_missing(const nn_cfg_parser *p, const cJSON *obj, const char *parent,
                      const char *key)
 {
     char path[300];
-    cfg_join(path, sizeof path, parent, key);
-    return cfg_fail_at(p, cfg_value_loc(p, obj), "missing required key \"%s\"", path);
+    nn_cfg_join(path, sizeof path, parent, key);
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, obj), "missing required key \"%s\"", path);
 }
 
-int cfg_fail_applies(const cfg_parser *p, const cJSON *m, const char *path, const cJSON *chooser,
+int nn_cfg_fail_applies(const nn_cfg_parser *p, const cJSON *m, const char *path, const cJSON *chooser,
                      const char *what)
 {
-    return cfg_fail_at(p, cfg_later_loc(p, cfg_key_loc(p, m), chooser),
+    return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_key_loc(p, m), chooser),
                        "\"%s\" applies only to %s", path, what);
 }

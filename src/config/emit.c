@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cfg_fmt_double(char *buf, size_t n, double v)
+void nn_cfg_fmt_double(char *buf, size_t n, double v)
 {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
@@ -23,7 +23,7 @@ void cfg_fmt_double(char *buf, size_t n, double v)
     }
 }
 
-static bool add_raw_int(cJSON *obj, const char *key, const cfg_row *r, const void *base)
+static bool add_raw_int(cJSON *obj, const char *key, const nn_cfg_row *r, const void *base)
 {
     char buf[32];
     if (r->size == sizeof(uint64_t)) {
@@ -31,24 +31,24 @@ static bool add_raw_int(cJSON *obj, const char *key, const cfg_row *r, const voi
         memcpy(&u, (const char *)base + r->off, sizeof u);
         snprintf(buf, sizeof buf, "%" PRIu64, u);
     } else {
-        snprintf(buf, sizeof buf, "%" PRId64, cfg_row_int(r, base));
+        snprintf(buf, sizeof buf, "%" PRId64, nn_cfg_row_int(r, base));
     }
     return cJSON_AddRawToObject(obj, key, buf) != NULL;
 }
 
-/* The shortest form that reads back as the same double (cfg_fmt_double). */
+/* The shortest form that reads back as the same double (nn_cfg_fmt_double). */
 static bool add_raw_double(cJSON *obj, const char *key, double v)
 {
     char buf[40] = "null";
     if (isfinite(v))
-        cfg_fmt_double(buf, sizeof buf, v);
+        nn_cfg_fmt_double(buf, sizeof buf, v);
     return cJSON_AddRawToObject(obj, key, buf) != NULL;
 }
 
-static bool add_rows(cJSON *obj, const cfg_row *rows, int n, const void *base, bool out_layer);
+static bool add_rows(cJSON *obj, const nn_cfg_row *rows, int n, const void *base, bool out_layer);
 
 /* The layers, each an object; the last is the output layer. */
-static bool add_array(cJSON *obj, const cfg_row *r, const void *base)
+static bool add_array(cJSON *obj, const nn_cfg_row *r, const void *base)
 {
     cJSON *a = cJSON_AddArrayToObject(obj, r->key);
     int n = *(const int *)((const char *)base + r->count);
@@ -66,7 +66,7 @@ static bool add_array(cJSON *obj, const cfg_row *r, const void *base)
     return ok;
 }
 
-static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_layer)
+static bool add_row(cJSON *obj, const nn_cfg_row *r, const void *base, bool out_layer)
 {
     const char *f = (const char *)base + r->off;
     bool given = !r->given || *(const bool *)((const char *)base + r->given - 1);
@@ -81,7 +81,7 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
     case CFG_BOOL:
         return cJSON_AddBoolToObject(obj, r->key, *(const bool *)f) != NULL;
     case CFG_ENUM: {
-        const char *name = r->names->name((int)cfg_row_int(r, base));
+        const char *name = r->names->name((int)nn_cfg_row_int(r, base));
         if (r->names->bools && (!strcmp(name, "true") || !strcmp(name, "false")))
             return cJSON_AddBoolToObject(obj, r->key, name[0] == 't') != NULL;
         return cJSON_AddStringToObject(obj, r->key, name);
@@ -97,7 +97,7 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
     case CFG_ARRAY:
         return add_array(obj, r, base);
     case CFG_SOURCE:
-        return !given || cfg_add_source(obj, r->key, (const nn_source *)f);
+        return !given || nn_cfg_add_source(obj, r->key, (const nn_source *)f);
     case CFG_CHECK:
         break;
     }
@@ -107,7 +107,7 @@ static bool add_row(cJSON *obj, const cfg_row *r, const void *base, bool out_lay
 /* A quiet_default row holding its default is left out (rows without a
  * computed default), so a config without the key keeps the bytes it had
  * before the key existed. */
-static bool left_out(const cfg_row *r, const void *base)
+static bool left_out(const nn_cfg_row *r, const void *base)
 {
     if (!r->quiet_default)
         return false;
@@ -116,14 +116,14 @@ static bool left_out(const cfg_row *r, const void *base)
         memcpy(&v, (const char *)base + r->off, sizeof v);
         return v == r->def;
     }
-    return (double)cfg_row_int(r, base) == r->def;
+    return (double)nn_cfg_row_int(r, base) == r->def;
 }
 
-static bool add_rows(cJSON *obj, const cfg_row *rows, int n, const void *base, bool out_layer)
+static bool add_rows(cJSON *obj, const nn_cfg_row *rows, int n, const void *base, bool out_layer)
 {
     bool ok = true;
     for (int i = 0; ok && i < n; i++)
-        if (rows[i].kind != CFG_CHECK && cfg_row_applies(rows, n, &rows[i], base, out_layer) &&
+        if (rows[i].kind != CFG_CHECK && nn_cfg_row_applies(rows, n, &rows[i], base, out_layer) &&
             !left_out(&rows[i], base))
             ok = add_row(obj, &rows[i], base, out_layer);
     return ok;
@@ -132,7 +132,7 @@ static bool add_rows(cJSON *obj, const cfg_row *rows, int n, const void *base, b
 char *nn_config_to_json(const nn_config *cfg)
 {
     int n;
-    const cfg_row *rows = cfg_root_rows(&n);
+    const nn_cfg_row *rows = nn_cfg_root_rows(&n);
     cJSON *root = cJSON_CreateObject();
     bool ok = root && add_rows(root, rows, n, cfg, false);
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;

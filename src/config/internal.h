@@ -35,7 +35,7 @@ typedef struct {
     size_t end;   /* one past the value's last byte */
     int set;      /* -1: offsets are in the config text; else they are in
                      the --set argument sets[set] (a node it created) */
-} cfg_pos;
+} nn_cfg_pos;
 
 enum { CFG_SCAN_OK = 0, CFG_SCAN_SYNTAX, CFG_SCAN_NUL_ESCAPE, CFG_SCAN_TOO_DEEP, CFG_SCAN_NOMEM };
 
@@ -46,10 +46,10 @@ typedef struct {
     int status;     /* CFG_SCAN_* */
     size_t bad;     /* offset of the error when status != CFG_SCAN_OK */
     bool record;    /* false: only check the syntax (no tree) */
-    int set;        /* cfg_pos.set of the records: -1 for the config text */
-    cfg_pos *pos;   /* [npos], in document order until sorted */
+    int set;        /* nn_cfg_pos.set of the records: -1 for the config text */
+    nn_cfg_pos *pos;   /* [npos], in document order until sorted */
     size_t npos, cap;
-} cfg_scanner;
+} nn_cfg_scanner;
 
 /* The state of one parse. */
 typedef struct {
@@ -57,29 +57,29 @@ typedef struct {
     const char *text;   /* [len], NUL-terminated */
     size_t len;
     size_t body;        /* offset after a UTF-8 byte-order mark */
-    cfg_pos *pos;       /* [npos], sorted by node */
+    nn_cfg_pos *pos;       /* [npos], sorted by node */
     size_t npos;
     const cJSON *root;  /* the tree, once parsed and overridden */
     const char *dir;    /* folder for relative paths */
     char *const *sets;  /* [n_sets] --set arguments, "KEY=VALUE" */
     int n_sets;
     nn_error *err;
-} cfg_parser;
+} nn_cfg_parser;
 
 /* The whole document sc->s[sc->n] from offset `body`: checks the syntax and,
  * in record mode, walks the tree `root` parsed from the same text in step,
  * appending a record per node.  -1 with sc->status and sc->bad on error. */
-int cfg_scan_document(cfg_scanner *sc, const cJSON *root, size_t body);
+int nn_cfg_scan_document(nn_cfg_scanner *sc, const cJSON *root, size_t body);
 /* Appends a record for `node` at sc->i; its index, or -1 (out of memory). */
-long cfg_scan_record(cfg_scanner *sc, const cJSON *node, size_t key);
+long nn_cfg_scan_record(nn_cfg_scanner *sc, const cJSON *node, size_t key);
 /* Orders records by node (for bsearch). */
-int cfg_pos_cmp(const void *a, const void *b);
+int nn_cfg_pos_cmp(const void *a, const void *b);
 /* Parses p->text into *root and builds p->pos; syntax errors name the first
  * offending byte.  *root is the caller's to delete, also on error. */
-int cfg_parse_syntax(cfg_parser *p, cJSON **root);
+int nn_cfg_parse_syntax(nn_cfg_parser *p, cJSON **root);
 /* The record of a node, or NULL; the text its offsets refer to. */
-const cfg_pos *cfg_pos_of(const cfg_parser *p, const cJSON *node);
-const char *cfg_pos_text(const cfg_parser *p, const cfg_pos *q);
+const nn_cfg_pos *nn_cfg_pos_of(const nn_cfg_parser *p, const cJSON *node);
+const char *nn_cfg_pos_text(const nn_cfg_parser *p, const nn_cfg_pos *q);
 
 /* ---- diag.c: messages ------------------------------------------------------ */
 
@@ -88,51 +88,51 @@ const char *cfg_pos_text(const cfg_parser *p, const cfg_pos *q);
 typedef struct {
     int set;
     size_t off;
-} cfg_loc;
+} nn_cfg_loc;
 
-static inline cfg_loc cfg_file_loc(size_t off)
+static inline nn_cfg_loc nn_cfg_file_loc(size_t off)
 {
-    return (cfg_loc){-1, off};
+    return (nn_cfg_loc){-1, off};
 }
 
 /* A node's value, or its key (the value for an array element). */
-cfg_loc cfg_value_loc(const cfg_parser *p, const cJSON *node);
-cfg_loc cfg_key_loc(const cfg_parser *p, const cJSON *node);
+nn_cfg_loc nn_cfg_value_loc(const nn_cfg_parser *p, const cJSON *node);
+nn_cfg_loc nn_cfg_key_loc(const nn_cfg_parser *p, const cJSON *node);
 /* a comes after b in the order the user wrote them: the config text, then
  * each --set in turn. */
-bool cfg_loc_after(cfg_loc a, cfg_loc b);
+bool nn_cfg_loc_after(nn_cfg_loc a, nn_cfg_loc b);
 /* The place of a conflict between the setting at `a` and the value `b`
  * (NULL when b is a default): whichever of the two the user wrote later. */
-cfg_loc cfg_later_loc(const cfg_parser *p, cfg_loc a, const cJSON *b);
+nn_cfg_loc nn_cfg_later_loc(const nn_cfg_parser *p, nn_cfg_loc a, const cJSON *b);
 
 /* "FILE:LINE:COL: message", or "--set ARG: message"; exit code 2.  -1. */
 __attribute__((format(printf, 3, 4)))
-int cfg_fail_at(const cfg_parser *p, cfg_loc at, const char *fmt, ...);
+int nn_cfg_fail_at(const nn_cfg_parser *p, nn_cfg_loc at, const char *fmt, ...);
 /* "NAME: out of memory", exit code 1.  -1. */
-int cfg_fail_nomem(const cfg_parser *p);
+int nn_cfg_fail_nomem(const nn_cfg_parser *p);
 
 /* Copies at most `max` bytes of s[len] into out[outsz] for a message:
  * control characters and invalid UTF-8 become '?', a multi-byte character
  * is never cut, and "..." marks a shortened text. */
-void cfg_clip(char *out, size_t outsz, const char *s, size_t len, size_t max);
+void nn_cfg_clip(char *out, size_t outsz, const char *s, size_t len, size_t max);
 /* "a string", "a number", "null", ... */
-const char *cfg_type_phrase(const cJSON *v);
+const char *nn_cfg_type_phrase(const cJSON *v);
 /* What was found: a number as written, a string quoted, anything else by
  * its type (callers pass `literal` only for values of the right type). */
-const char *cfg_found(const cfg_parser *p, const cJSON *v, bool literal, char *buf, size_t n);
+const char *nn_cfg_found(const nn_cfg_parser *p, const cJSON *v, bool literal, char *buf, size_t n);
 /* "parent.key", or "key" at the top level. */
-void cfg_join(char *out, size_t n, const char *parent, const char *key);
+void nn_cfg_join(char *out, size_t n, const char *parent, const char *key);
 
 /* Every member of `obj` must be one of keys[nkeys] and appear once; an
  * unknown key is reported with the nearest valid one or the list. */
-int cfg_check_members(const cfg_parser *p, const cJSON *obj, const char *path,
+int nn_cfg_check_members(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                       const char *const *keys, int nkeys);
 /* "missing required key PARENT.KEY", at the object `obj`. */
-int cfg_fail_missing(const cfg_parser *p, const cJSON *obj, const char *parent,
+int nn_cfg_fail_missing(const nn_cfg_parser *p, const cJSON *obj, const char *parent,
                      const char *key);
 /* "\"PATH\" applies only to WHAT", at the later of the member `m` and the
  * value that chose (`chooser`, NULL for a default). */
-int cfg_fail_applies(const cfg_parser *p, const cJSON *m, const char *path, const cJSON *chooser,
+int nn_cfg_fail_applies(const nn_cfg_parser *p, const cJSON *m, const char *path, const cJSON *chooser,
                      const char *what);
 
 /* ---- value.c: typed values --------------------------------------------------
@@ -144,7 +144,7 @@ typedef struct {
     double lo, hi;
     bool lo_open, hi_open;
     const char *text; /* "from 0 up to but not including 1" */
-} cfg_range;
+} nn_cfg_range;
 
 /* Enum names come from the nn_*_name functions, so they stay in step with
  * nn/types.c and math/activation.c. */
@@ -153,29 +153,29 @@ typedef struct {
     int (*from_name)(const char *s);
     bool bools; /* JSON true and false also stand for the names "true" and "false"
                    (data.stream: "auto", true or false) */
-} cfg_enum;
+} nn_cfg_enum;
 
 /* The exact integer value of a number node, from its token as written
  * ("1e3" and "10.0" are integers, "1.5" is not); false otherwise. */
-bool cfg_node_int64(const cfg_parser *p, const cJSON *v, int64_t *out);
-int cfg_get_int64(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+bool nn_cfg_node_int64(const nn_cfg_parser *p, const cJSON *v, int64_t *out);
+int nn_cfg_get_int64(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                   int64_t lo, int64_t hi, int64_t *out);
 /* A finite number in `range`; `suffix` is appended to its wording. */
-int cfg_get_double(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                   const cfg_range *range, const char *suffix, double *out);
-int cfg_get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_double(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                   const nn_cfg_range *range, const char *suffix, double *out);
+int nn_cfg_get_bool(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                  bool *out);
 /* A non-empty string; *out points into the cJSON tree. */
-int cfg_get_string(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_string(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                    const char **out);
 /* An object member; *out NULL when absent. */
-int cfg_get_object(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_object(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                    const cJSON **out);
-int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                 const cfg_enum *e, int *out);
+int nn_cfg_get_enum(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                 const nn_cfg_enum *e, int *out);
 
 /* ---- schema.c: the table of keys ------------------------------------------------
- * Each key of the config is one cfg_row: its name, type, range, default, when
+ * Each key of the config is one nn_cfg_row: its name, type, range, default, when
  * it applies and where it lands in nn_config (or in a layer's nn_layer_cfg).
  * Reading, nn_config_defaults, the canonical output and the documented key
  * list all walk the same rows (schema.c has the order of a walk). */
@@ -191,44 +191,44 @@ typedef enum {
     CFG_ARRAY,   /* the layers: an array of objects whose members are the rows `rows` */
     CFG_SOURCE,  /* a data source (an nn_source), read by the data section's check */
     CFG_CHECK    /* no key: the rule `check`, called at this point of the walk */
-} cfg_kind;
+} nn_cfg_kind;
 
-typedef struct cfg_row cfg_row;
-typedef struct cfg_sec cfg_sec;
+typedef struct nn_cfg_row nn_cfg_row;
+typedef struct nn_cfg_sec nn_cfg_sec;
 
 /* A default or a range that holds for some values of the row's chooser. */
 typedef struct {
     uint64_t when;          /* the chooser's values: bit v for value v */
     bool has_def;
     double def;             /* the default for those values */
-    const cfg_range *range; /* the range for those values (NULL: the row's) */
-} cfg_variant;
+    const nn_cfg_range *range; /* the range for those values (NULL: the row's) */
+} nn_cfg_variant;
 
 #define CFG_MAX_VARIANTS 2
 
-struct cfg_row {
+struct nn_cfg_row {
     const char *key;        /* the member's name; NULL for a check */
-    cfg_kind kind;
+    nn_cfg_kind kind;
     size_t off, size;       /* offsetof and sizeof the field in the section's struct */
     bool required;          /* a key: must be given.  A section: read even when absent, which
                                reports its required key missing */
     int64_t min, max;       /* CFG_INT: the range; CFG_ARRAY: the number of elements */
-    const cfg_range *range; /* CFG_NUM */
-    const cfg_enum *names;  /* CFG_ENUM */
+    const nn_cfg_range *range; /* CFG_NUM */
+    const nn_cfg_enum *names;  /* CFG_ENUM */
     double def;             /* the default of a CFG_INT, CFG_NUM, CFG_BOOL or CFG_ENUM */
-    double (*def_fn)(const cfg_sec *s); /* a default computed from the section instead */
+    double (*def_fn)(const nn_cfg_sec *s); /* a default computed from the section instead */
     /* When it applies: only while the key `chooser` of the same section has one of the
      * values `applies` (0: always).  The chooser also picks among the variants. */
     const char *chooser;
     uint64_t applies;
-    cfg_variant variants[CFG_MAX_VARIANTS];
+    nn_cfg_variant variants[CFG_MAX_VARIANTS];
     const char *hidden_only; /* not on the output layer, because of this; a boolean key only
                                 refuses true there */
     /* A chooser: how "applies only to" names its values (`phrase` before them,
      * each quoted when `quote`): "loss \"huber\"", "adam and adamw" */
     const char *phrase;
     bool quote;
-    const cfg_row *rows;    /* CFG_SECTION, CFG_ARRAY: the members [n_rows] */
+    const nn_cfg_row *rows;    /* CFG_SECTION, CFG_ARRAY: the members [n_rows] */
     int n_rows;
     const char *items;      /* CFG_ARRAY: what its elements are called in messages */
     size_t count;           /* CFG_ARRAY: offsetof the int that receives the length */
@@ -236,7 +236,7 @@ struct cfg_row {
     size_t given;           /* CFG_SECTION, CFG_SOURCE: 1 + offsetof a bool that is true when
                                the key is given (0: none, always written out) */
     size_t resolved;        /* CFG_PATH: 1 + offsetof the resolved char * */
-    int (*check)(const cfg_parser *p, const cfg_sec *s); /* CFG_CHECK */
+    int (*check)(const nn_cfg_parser *p, const nn_cfg_sec *s); /* CFG_CHECK */
     bool regression_only;   /* a key of the data section that applies only when data.train
                                has targets (regression): not written out otherwise */
     bool quiet_default;     /* written out only when its value is not the default (a key
@@ -246,8 +246,8 @@ struct cfg_row {
 };
 
 /* A section being read: its rows, its object and the struct the rows land in. */
-struct cfg_sec {
-    const cfg_row *rows;  /* [n_rows] */
+struct nn_cfg_sec {
+    const nn_cfg_row *rows;  /* [n_rows] */
     int n_rows;
     const cJSON *obj;     /* NULL when absent */
     const cJSON *at;      /* where a missing key is reported: obj, or the nearest given
@@ -261,57 +261,57 @@ struct cfg_sec {
 };
 
 /* The root section's rows [*n]. */
-const cfg_row *cfg_root_rows(int *n);
+const nn_cfg_row *nn_cfg_root_rows(int *n);
 /* Whether row r of rows[n] applies given the values in `base`: its chooser's
  * value is one it applies to, and it is not a hidden-layer key on the output
  * layer. */
-bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
+bool nn_cfg_row_applies(const nn_cfg_row *rows, int n, const nn_cfg_row *r, const void *base,
                      bool out_layer);
 /* The value of an integer, enum or boolean row in base. */
-int64_t cfg_row_int(const cfg_row *r, const void *base);
+int64_t nn_cfg_row_int(const nn_cfg_row *r, const void *base);
 /* Reads the tree p->root into cfg (filled with defaults before). */
-int cfg_read(const cfg_parser *p, nn_config *cfg);
+int nn_cfg_read(const nn_cfg_parser *p, nn_config *cfg);
 
 /* ---- rules.c: settings that must fit together (the CFG_CHECK rows) --------------- */
 
-int cfg_check_validation_fraction(const cfg_parser *p, const cfg_sec *s); /* data */
-int cfg_check_test_fraction(const cfg_parser *p, const cfg_sec *s);       /* data */
-int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s);       /* data */
-int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s);   /* a layer */
-int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s);            /* a layer */
-int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s);       /* the root */
-int cfg_check_nesterov(const cfg_parser *p, const cfg_sec *s);           /* optimizer */
-int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s);             /* its schedule */
-int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s);   /* training */
-int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s);     /* early_stopping */
-int cfg_check_slices(const cfg_parser *p, const cfg_sec *s);             /* slices */
-int cfg_check_keep_best(const cfg_parser *p, const cfg_sec *s);          /* checkpoint */
+int nn_cfg_check_validation_fraction(const nn_cfg_parser *p, const nn_cfg_sec *s); /* data */
+int nn_cfg_check_test_fraction(const nn_cfg_parser *p, const nn_cfg_sec *s);       /* data */
+int nn_cfg_check_scale_targets(const nn_cfg_parser *p, const nn_cfg_sec *s);       /* data */
+int nn_cfg_check_regression_units(const nn_cfg_parser *p, const nn_cfg_sec *s);   /* a layer */
+int nn_cfg_check_softmax(const nn_cfg_parser *p, const nn_cfg_sec *s);            /* a layer */
+int nn_cfg_check_loss_pairing(const nn_cfg_parser *p, const nn_cfg_sec *s);       /* the root */
+int nn_cfg_check_nesterov(const nn_cfg_parser *p, const nn_cfg_sec *s);           /* optimizer */
+int nn_cfg_check_min_lr(const nn_cfg_parser *p, const nn_cfg_sec *s);             /* its schedule */
+int nn_cfg_check_batch_norm_batch(const nn_cfg_parser *p, const nn_cfg_sec *s);   /* training */
+int nn_cfg_check_early_stopping(const nn_cfg_parser *p, const nn_cfg_sec *s);     /* early_stopping */
+int nn_cfg_check_slices(const nn_cfg_parser *p, const nn_cfg_sec *s);             /* slices */
+int nn_cfg_check_keep_best(const nn_cfg_parser *p, const nn_cfg_sec *s);          /* checkpoint */
 
 /* ---- source.c: data sources ---------------------------------------------------- */
 
 /* The data section's check: its sources (data.train, data.test,
  * data.validation) each read, data.train deciding regression, the others
  * checked against it. */
-int cfg_read_sources(const cfg_parser *p, const cfg_sec *s);
+int nn_cfg_read_sources(const nn_cfg_parser *p, const nn_cfg_sec *s);
 /* s as the object `key` of `data` (every default written out). */
-bool cfg_add_source(cJSON *data, const char *key, const nn_source *s);
-void cfg_source_free(nn_source *s);
+bool nn_cfg_add_source(cJSON *data, const char *key, const nn_source *s);
+void nn_cfg_source_free(nn_source *s);
 
 /* ---- emit.c: canonical output ---------------------------------------------------- */
 
 /* The shortest of %.15g..%.17g that reads back as the same double. */
-void cfg_fmt_double(char *buf, size_t n, double v);
+void nn_cfg_fmt_double(char *buf, size_t n, double v);
 
 /* ---- set.c: --set KEY=VALUE -------------------------------------------------------- */
 
 /* Applies every --set to the tree in order and adds the records of the nodes
  * they created to p->pos; the nodes they replace go to `grave`, so that no
  * address the index holds is reused. */
-int cfg_apply_sets(cfg_parser *p, cJSON *root, cJSON *grave);
+int nn_cfg_apply_sets(nn_cfg_parser *p, cJSON *root, cJSON *grave);
 
 /* ---- load.c ---------------------------------------------------------------------- */
 
 /* `path` resolved against `dir` (absolute paths and "-" unchanged); malloc'd. */
-char *cfg_resolve(const char *dir, const char *path);
+char *nn_cfg_resolve(const char *dir, const char *path);
 
 #endif

@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int scan_fail(cfg_scanner *sc, int status, size_t at)
+static int scan_fail(nn_cfg_scanner *sc, int status, size_t at)
 {
     sc->status = status;
     sc->bad = at;
     return -1;
 }
 
-static void scan_ws(cfg_scanner *sc)
+static void scan_ws(nn_cfg_scanner *sc)
 {
     while (sc->i < sc->n) {
         char c = sc->s[sc->i];
@@ -33,7 +33,7 @@ static void scan_ws(cfg_scanner *sc)
     }
 }
 
-static bool scan_is_digit(cfg_scanner *sc)
+static bool scan_is_digit(nn_cfg_scanner *sc)
 {
     return sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9';
 }
@@ -44,7 +44,7 @@ static bool is_hex(char c)
 }
 
 /* A string starting at the opening quote. */
-static int scan_string(cfg_scanner *sc)
+static int scan_string(nn_cfg_scanner *sc)
 {
     sc->i++;
     while (sc->i < sc->n) {
@@ -77,7 +77,7 @@ static int scan_string(cfg_scanner *sc)
 }
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int scan_number(cfg_scanner *sc)
+static int scan_number(nn_cfg_scanner *sc)
 {
     size_t start = sc->i;
     if (sc->s[sc->i] == '-')
@@ -112,7 +112,7 @@ static int scan_number(cfg_scanner *sc)
     return 0;
 }
 
-static int scan_literal(cfg_scanner *sc, const char *word)
+static int scan_literal(nn_cfg_scanner *sc, const char *word)
 {
     size_t len = strlen(word);
     if (sc->n - sc->i < len || memcmp(sc->s + sc->i, word, len) != 0)
@@ -121,36 +121,36 @@ static int scan_literal(cfg_scanner *sc, const char *word)
     return 0;
 }
 
-long cfg_scan_record(cfg_scanner *sc, const cJSON *node, size_t key)
+long nn_cfg_scan_record(nn_cfg_scanner *sc, const cJSON *node, size_t key)
 {
     if (sc->npos == sc->cap) {
         size_t cap = sc->cap ? 2 * sc->cap : 64;
-        cfg_pos *p = realloc(sc->pos, cap * sizeof *p);
+        nn_cfg_pos *p = realloc(sc->pos, cap * sizeof *p);
         if (!p)
             return scan_fail(sc, CFG_SCAN_NOMEM, sc->i);
         sc->pos = p;
         sc->cap = cap;
     }
-    sc->pos[sc->npos] = (cfg_pos){node, key, sc->i, sc->i, sc->set};
+    sc->pos[sc->npos] = (nn_cfg_pos){node, key, sc->i, sc->i, sc->set};
     return (long)sc->npos++;
 }
 
 /* The tree and the text disagree: cannot happen when both parsers agree on
  * the syntax; reported as a syntax error at the scanner's position. */
-static bool scan_mismatch(const cfg_scanner *sc, const cJSON *node, int type)
+static bool scan_mismatch(const nn_cfg_scanner *sc, const cJSON *node, int type)
 {
     return sc->record && (!node || (node->type & 0xFF) != type);
 }
 
 /* One value (with its key offset when it is an object member).  In record
  * mode `node` is the cJSON node parsed from the same text. */
-static int scan_value(cfg_scanner *sc, const cJSON *node, size_t key, int depth)
+static int scan_value(nn_cfg_scanner *sc, const cJSON *node, size_t key, int depth)
 {
     scan_ws(sc);
     if (sc->i >= sc->n)
         return scan_fail(sc, CFG_SCAN_SYNTAX, sc->n);
     long idx = -1;
-    if (sc->record && (idx = cfg_scan_record(sc, node, key)) < 0)
+    if (sc->record && (idx = nn_cfg_scan_record(sc, node, key)) < 0)
         return -1;
     char c = sc->s[sc->i];
     int rc = 0;
@@ -225,7 +225,7 @@ static int scan_value(cfg_scanner *sc, const cJSON *node, size_t key, int depth)
     return rc;
 }
 
-int cfg_scan_document(cfg_scanner *sc, const cJSON *root, size_t body)
+int nn_cfg_scan_document(nn_cfg_scanner *sc, const cJSON *root, size_t body)
 {
     sc->i = body;
     if (scan_value(sc, root, CFG_NO_KEY, 0) < 0)
@@ -236,54 +236,54 @@ int cfg_scan_document(cfg_scanner *sc, const cJSON *root, size_t body)
     return 0;
 }
 
-int cfg_pos_cmp(const void *a, const void *b)
+int nn_cfg_pos_cmp(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)((const cfg_pos *)a)->node;
-    uintptr_t y = (uintptr_t)((const cfg_pos *)b)->node;
+    uintptr_t x = (uintptr_t)((const nn_cfg_pos *)a)->node;
+    uintptr_t y = (uintptr_t)((const nn_cfg_pos *)b)->node;
     return x < y ? -1 : x > y;
 }
 
-const cfg_pos *cfg_pos_of(const cfg_parser *p, const cJSON *node)
+const nn_cfg_pos *nn_cfg_pos_of(const nn_cfg_parser *p, const cJSON *node)
 {
-    cfg_pos key = {node, 0, 0, 0, -1};
+    nn_cfg_pos key = {node, 0, 0, 0, -1};
     if (!p->pos)
         return NULL;
-    return bsearch(&key, p->pos, p->npos, sizeof key, cfg_pos_cmp);
+    return bsearch(&key, p->pos, p->npos, sizeof key, nn_cfg_pos_cmp);
 }
 
-const char *cfg_pos_text(const cfg_parser *p, const cfg_pos *q)
+const char *nn_cfg_pos_text(const nn_cfg_parser *p, const nn_cfg_pos *q)
 {
     return q->set < 0 ? p->text : p->sets[q->set];
 }
 
 /* ---- syntax ---------------------------------------------------------------- */
 
-static int fail_syntax(const cfg_parser *p, int status, size_t at)
+static int fail_syntax(const nn_cfg_parser *p, int status, size_t at)
 {
     if (status == CFG_SCAN_NOMEM)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     if (status == CFG_SCAN_NUL_ESCAPE)
-        return cfg_fail_at(p, cfg_file_loc(at), "\"\\u0000\" is not allowed in strings");
+        return nn_cfg_fail_at(p, nn_cfg_file_loc(at), "\"\\u0000\" is not allowed in strings");
     if (status == CFG_SCAN_TOO_DEEP)
-        return cfg_fail_at(p, cfg_file_loc(at), "invalid JSON: nested deeper than %d levels",
+        return nn_cfg_fail_at(p, nn_cfg_file_loc(at), "invalid JSON: nested deeper than %d levels",
                            CFG_MAX_DEPTH);
     if (at >= p->len)
-        return cfg_fail_at(p, cfg_file_loc(at), "invalid JSON near end of file");
+        return nn_cfg_fail_at(p, nn_cfg_file_loc(at), "invalid JSON near end of file");
     size_t n = 0; /* the excerpt: the rest of the line, at most 16 bytes */
     while (at + n < p->len && n < 16 && p->text[at + n] != '\n' && p->text[at + n] != '\r')
         n++;
     while (n > 0 && (p->text[at + n - 1] == ' ' || p->text[at + n - 1] == '\t'))
         n--;
     if (n == 0)
-        return cfg_fail_at(p, cfg_file_loc(at), "invalid JSON near end of line");
+        return nn_cfg_fail_at(p, nn_cfg_file_loc(at), "invalid JSON near end of line");
     char ex[32];
-    cfg_clip(ex, sizeof ex, p->text + at, n, n);
-    return cfg_fail_at(p, cfg_file_loc(at), "invalid JSON near '%s'", ex);
+    nn_cfg_clip(ex, sizeof ex, p->text + at, n, n);
+    return nn_cfg_fail_at(p, nn_cfg_file_loc(at), "invalid JSON near '%s'", ex);
 }
 
-int cfg_parse_syntax(cfg_parser *p, cJSON **root)
+int nn_cfg_parse_syntax(nn_cfg_parser *p, cJSON **root)
 {
-    cfg_scanner sc = {.s = p->text, .n = p->len, .set = -1};
+    nn_cfg_scanner sc = {.s = p->text, .n = p->len, .set = -1};
     *root = NULL;
     const char *nul = memchr(p->text, '\0', p->len);
     if (nul)
@@ -291,7 +291,7 @@ int cfg_parse_syntax(cfg_parser *p, cJSON **root)
     sc.i = p->body;
     scan_ws(&sc);
     if (sc.i == p->len)
-        return cfg_fail_at(p, cfg_file_loc(p->body), "empty config, expected a JSON object");
+        return nn_cfg_fail_at(p, nn_cfg_file_loc(p->body), "empty config, expected a JSON object");
 
     /* length + 1: cJSON then sees the terminating NUL and reports an error
      * at the end of the text as the offset of that NUL */
@@ -302,22 +302,22 @@ int cfg_parse_syntax(cfg_parser *p, cJSON **root)
          * the first error exactly, and cJSON's pointer is the fallback */
         size_t at = end && end >= p->text ? (size_t)(end - p->text) : p->body;
         int status = CFG_SCAN_SYNTAX;
-        if (cfg_scan_document(&sc, NULL, p->body) < 0) {
+        if (nn_cfg_scan_document(&sc, NULL, p->body) < 0) {
             at = sc.bad;
             status = sc.status;
         }
         return fail_syntax(p, status, at);
     }
     sc.record = true;
-    if (cfg_scan_document(&sc, *root, p->body) < 0) {
+    if (nn_cfg_scan_document(&sc, *root, p->body) < 0) {
         free(sc.pos);
         return fail_syntax(p, sc.status, sc.bad);
     }
-    qsort(sc.pos, sc.npos, sizeof *sc.pos, cfg_pos_cmp);
+    qsort(sc.pos, sc.npos, sizeof *sc.pos, nn_cfg_pos_cmp);
     p->pos = sc.pos;
     p->npos = sc.npos;
     if (!cJSON_IsObject(*root))
-        return cfg_fail_at(p, cfg_value_loc(p, *root), "the config must be a JSON object, found %s",
-                           cfg_type_phrase(*root));
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, *root), "the config must be a JSON object, found %s",
+                           nn_cfg_type_phrase(*root));
     return 0;
 }

@@ -16,7 +16,7 @@ int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, cons
                               const char *dir, char *const *sets, int n_sets, nn_error *err)
 {
     nn_config_defaults(cfg);
-    cfg_parser p = {
+    nn_cfg_parser p = {
         .name = name ? name : "<config>",
         .len = len,
         .dir = dir && *dir ? dir : ".",
@@ -29,7 +29,7 @@ int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, cons
     if (!buf || !cfg->config_dir) {
         free(buf);
         nn_config_free(cfg);
-        return cfg_fail_nomem(&p);
+        return nn_cfg_fail_nomem(&p);
     }
     if (len)
         memcpy(buf, text, len);
@@ -39,14 +39,14 @@ int nn_config_parse_with_sets(nn_config *cfg, const char *text, size_t len, cons
         p.body = 3;
 
     cJSON *root = NULL, *grave = NULL;
-    int rc = cfg_parse_syntax(&p, &root);
+    int rc = nn_cfg_parse_syntax(&p, &root);
     if (rc == 0 && p.n_sets > 0) {
         grave = cJSON_CreateArray();
-        rc = grave ? cfg_apply_sets(&p, root, grave) : cfg_fail_nomem(&p);
+        rc = grave ? nn_cfg_apply_sets(&p, root, grave) : nn_cfg_fail_nomem(&p);
     }
     p.root = root;
     if (rc == 0)
-        rc = cfg_read(&p, cfg);
+        rc = nn_cfg_read(&p, cfg);
     cJSON_Delete(root);
     cJSON_Delete(grave);
     free(p.pos);
@@ -154,9 +154,9 @@ void nn_config_free(nn_config *cfg)
 {
     if (!cfg)
         return;
-    cfg_source_free(&cfg->train);
-    cfg_source_free(&cfg->test);
-    cfg_source_free(&cfg->validation);
+    nn_cfg_source_free(&cfg->train);
+    nn_cfg_source_free(&cfg->test);
+    nn_cfg_source_free(&cfg->validation);
     free(cfg->checkpoint);
     free(cfg->checkpoint_path);
     free(cfg->cache_dir);
@@ -167,7 +167,7 @@ void nn_config_free(nn_config *cfg)
 
 /* ---- paths ------------------------------------------------------------------- */
 
-char *cfg_resolve(const char *dir, const char *path)
+char *nn_cfg_resolve(const char *dir, const char *path)
 {
     if (path[0] == '/' || strcmp(dir, ".") == 0 || strcmp(path, "-") == 0)
         return strdup(path);

@@ -17,40 +17,40 @@ static bool has_validation_data(const nn_config *cfg)
 }
 
 /* data: a validation source replaces the fraction. */
-int cfg_check_validation_fraction(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_validation_fraction(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     if (!member(s->obj, "validation") || s->cfg->validation_fraction <= 0)
         return 0;
     const cJSON *v = member(s->obj, "validation_fraction");
     char buf[CFG_CLIP + 8];
-    return cfg_fail_at(p, cfg_value_loc(p, v), "\"data.validation_fraction\" must be 0 when "
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"data.validation_fraction\" must be 0 when "
                        "\"data.validation\" is given, found %s",
-                       cfg_found(p, v, true, buf, sizeof buf));
+                       nn_cfg_found(p, v, true, buf, sizeof buf));
 }
 
 /* data: the test and validation shares come out of the same file. */
-int cfg_check_test_fraction(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_test_fraction(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const nn_config *cfg = s->cfg;
     const cJSON *t = member(s->obj, "test_fraction");
     char buf[CFG_CLIP + 8];
     if (cfg->test_fraction > 0 && member(s->obj, "test"))
-        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, t), member(s->obj, "test")),
+        return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_value_loc(p, t), member(s->obj, "test")),
                            "\"data.test_fraction\" must be 0 when \"data.test\" is given, found %s",
-                           cfg_found(p, t, true, buf, sizeof buf));
+                           nn_cfg_found(p, t, true, buf, sizeof buf));
     if (cfg->test_fraction + cfg->validation_fraction < 1)
         return 0;
     const cJSON *v = member(s->obj, "validation_fraction");
     char a[40], b[40];
-    cfg_fmt_double(a, sizeof a, cfg->test_fraction);
-    cfg_fmt_double(b, sizeof b, cfg->validation_fraction);
-    return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, t), v),
+    nn_cfg_fmt_double(a, sizeof a, cfg->test_fraction);
+    nn_cfg_fmt_double(b, sizeof b, cfg->validation_fraction);
+    return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_value_loc(p, t), v),
                        "\"data.test_fraction\" (%s) and \"data.validation_fraction\" (%s) must "
                        "add up to less than 1: no training rows would be left", a, b);
 }
 
 /* data: target scaling is for regression; given for classes it is an error. */
-int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_scale_targets(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     if (s->cfg->regression)
         return 0;
@@ -58,12 +58,12 @@ int cfg_check_scale_targets(const cfg_parser *p, const cfg_sec *s)
     const cJSON *v = member(s->obj, "scale_targets");
     if (!v)
         return 0;
-    return cfg_fail_at(p, cfg_key_loc(p, v), "\"data.scale_targets\" applies only to regression "
+    return nn_cfg_fail_at(p, nn_cfg_key_loc(p, v), "\"data.scale_targets\" applies only to regression "
                        "(\"data.train\" with \"targets\"); this config's data has class labels");
 }
 
 /* A layer: a regression output has one unit per target. */
-int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_regression_units(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const nn_layer_cfg *layer = s->base;
     /* n_targets 0: an NPY source, whose targets are counted when it is read */
@@ -72,27 +72,27 @@ int cfg_check_regression_units(const cfg_parser *p, const cfg_sec *s)
         return 0;
     const cJSON *v = member(s->obj, "units");
     char buf[CFG_CLIP + 8];
-    return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.units\" must equal the number of "
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.units\" must equal the number of "
                        "data.train.targets (%d), found %s", s->path, s->cfg->n_targets,
-                       cfg_found(p, v, true, buf, sizeof buf));
+                       nn_cfg_found(p, v, true, buf, sizeof buf));
 }
 
 /* A layer: softmax is row-wise over the output layer's units - only there,
  * over at least two units, and only for classes. */
-int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_softmax(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const nn_layer_cfg *layer = s->base;
     if (layer->act != NN_ACT_SOFTMAX)
         return 0;
     const cJSON *act = member(s->obj, "activation");
     if (!s->out_layer)
-        return cfg_fail_at(p, cfg_value_loc(p, act), "\"%s.activation\": softmax is only allowed "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, act), "\"%s.activation\": softmax is only allowed "
                            "on the output layer", s->path);
     if (s->cfg->regression)
-        return cfg_fail_at(p, cfg_value_loc(p, act), "\"%s.activation\": a softmax output layer "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, act), "\"%s.activation\": a softmax output layer "
                            "is for classes, but \"data.train\" has targets (regression)", s->path);
     if (layer->units < 2)
-        return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, act), member(s->obj, "units")),
+        return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_value_loc(p, act), member(s->obj, "units")),
                            "\"%s.activation\": softmax needs at least 2 units (over one unit it "
                            "is the constant 1), found %d; for a binary classifier with one "
                            "output unit use \"sigmoid\" with loss \"binary_cross_entropy\"",
@@ -103,7 +103,7 @@ int cfg_check_softmax(const cfg_parser *p, const cfg_sec *s)
 /* The root: the loss must suit the output layer and the kind of problem;
  * reported at the later of the "loss" value and the last layer's
  * "activation" value (either may be a default). */
-int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_loss_pairing(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const nn_config *cfg = s->cfg;
     const cJSON *layers = member(member(s->obj, "model"), "layers");
@@ -112,26 +112,26 @@ int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s)
     nn_act out = cfg->layers[cfg->n_layers - 1].act;
     const char *ln = nn_loss_name(cfg->loss), *an = nn_act_name(out);
     bool ce = cfg->loss == NN_LOSS_CROSS_ENTROPY, bce = cfg->loss == NN_LOSS_BINARY_CROSS_ENTROPY;
-    cfg_loc both = loss ? cfg_later_loc(p, cfg_value_loc(p, loss), act) : cfg_value_loc(p, act);
+    nn_cfg_loc both = loss ? nn_cfg_later_loc(p, nn_cfg_value_loc(p, loss), act) : nn_cfg_value_loc(p, act);
     if ((ce || bce) && cfg->regression)
-        return cfg_fail_at(p, cfg_value_loc(p, loss), "loss \"%s\" is a classification loss, but "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, loss), "loss \"%s\" is a classification loss, but "
                            "\"data.train\" has targets (regression): use \"mse\", \"mae\" or "
                            "\"huber\"", ln);
     int K = cfg->layers[cfg->n_layers - 1].units;
     if (ce && K == 1)
-        return cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer of 2 or "
+        return nn_cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer of 2 or "
                            "more units, and the output layer has one unit: for a binary "
                            "classifier with one output unit use loss \"binary_cross_entropy\" "
                            "(with a sigmoid output), or give the output layer 2 units");
     if (ce && out != NN_ACT_SOFTMAX)
-        return cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer (the "
+        return nn_cfg_fail_at(p, both, "loss \"cross_entropy\" needs a softmax output layer (the "
                            "last layer's activation is \"%s\")", an);
     if (bce && out != NN_ACT_SIGMOID)
-        return cfg_fail_at(p, both, "loss \"binary_cross_entropy\" needs a sigmoid output layer, "
+        return nn_cfg_fail_at(p, both, "loss \"binary_cross_entropy\" needs a sigmoid output layer, "
                            "whose outputs lie in (0, 1) (the last layer's activation is \"%s\")",
                            an);
     if (out == NN_ACT_SOFTMAX && !ce)
-        return cfg_fail_at(p, both, "a softmax output layer needs loss \"cross_entropy\": with "
+        return nn_cfg_fail_at(p, both, "a softmax output layer needs loss \"cross_entropy\": with "
                            "\"%s\" the outputs, tied to sum to 1, learn through the softmax "
                            "Jacobian diag(p) - p p^T, which vanishes as they saturate; "
                            "cross-entropy cancels it (gradient p - y) and is the pairing nntrain "
@@ -140,18 +140,18 @@ int cfg_check_loss_pairing(const cfg_parser *p, const cfg_sec *s)
 }
 
 /* optimizer: Nesterov's look-ahead follows the momentum. */
-int cfg_check_nesterov(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_nesterov(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     if (!s->cfg->nesterov || s->cfg->momentum != 0.0)
         return 0;
     const cJSON *nesterov = member(s->obj, "nesterov"), *momentum = member(s->obj, "momentum");
-    return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, nesterov), momentum),
+    return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_value_loc(p, nesterov), momentum),
                        "\"optimizer.nesterov\" needs \"optimizer.momentum\" greater than 0 "
                        "(Nesterov's look-ahead follows the momentum; with 0 there is none)");
 }
 
 /* optimizer.schedule: the cosine ends below the rate it starts from. */
-int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_min_lr(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const cJSON *min_lr = member(s->obj, "min_lr");
     double lr = s->cfg->learning_rate;
@@ -159,16 +159,16 @@ int cfg_check_min_lr(const cfg_parser *p, const cfg_sec *s)
         return 0;
     const cJSON *lr_value = member(member(p->root, "optimizer"), "learning_rate");
     char rate[40], buf[CFG_CLIP + 8];
-    cfg_fmt_double(rate, sizeof rate, lr);
-    return cfg_fail_at(p, cfg_later_loc(p, cfg_value_loc(p, min_lr), lr_value), "\"%s.min_lr\" "
+    nn_cfg_fmt_double(rate, sizeof rate, lr);
+    return nn_cfg_fail_at(p, nn_cfg_later_loc(p, nn_cfg_value_loc(p, min_lr), lr_value), "\"%s.min_lr\" "
                        "must be below \"optimizer.learning_rate\" (%s), found %s", s->path, rate,
-                       cfg_found(p, min_lr, true, buf, sizeof buf));
+                       nn_cfg_found(p, min_lr, true, buf, sizeof buf));
 }
 
 /* training: batch normalization normalises by the statistics of the batch,
  * which one row does not have; reported at the later of the batch size and
  * the first "batch_norm": true. */
-int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_batch_norm_batch(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const nn_config *cfg = s->cfg;
     int i = 0;
@@ -178,39 +178,39 @@ int cfg_check_batch_norm_batch(const cfg_parser *p, const cfg_sec *s)
         return 0;
     const cJSON *layers = member(member(p->root, "model"), "layers");
     const cJSON *bn = member(cJSON_GetArrayItem(layers, i), "batch_norm");
-    cfg_loc at = cfg_later_loc(p, cfg_value_loc(p, member(s->obj, "batch_size")), bn);
-    return cfg_fail_at(p, at, "\"training.batch_size\" must be at least 2 with batch "
+    nn_cfg_loc at = nn_cfg_later_loc(p, nn_cfg_value_loc(p, member(s->obj, "batch_size")), bn);
+    return nn_cfg_fail_at(p, at, "\"training.batch_size\" must be at least 2 with batch "
                        "normalization (in \"model.layers.%d\"): a batch of one row has no batch "
                        "statistics", i);
 }
 
 /* training.slices: the tree of the slices' sums is a balanced binary one. */
-int cfg_check_slices(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_slices(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     int n = s->cfg->slices;
     if ((n & (n - 1)) == 0)
         return 0;
     char buf[CFG_CLIP + 8];
     const cJSON *v = member(s->obj, "slices");
-    return cfg_fail_at(p, cfg_value_loc(p, v), "\"training.slices\" must be a power of two (1, 2, "
-                       "4, ..., 64), found %s", cfg_found(p, v, true, buf, sizeof buf));
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"training.slices\" must be a power of two (1, 2, "
+                       "4, ..., 64), found %s", nn_cfg_found(p, v, true, buf, sizeof buf));
 }
 
 /* training.early_stopping watches the validation loss. */
-int cfg_check_early_stopping(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_early_stopping(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     if (has_validation_data(s->cfg))
         return 0;
-    return cfg_fail_at(p, cfg_key_loc(p, s->obj), "training.early_stopping needs validation data "
+    return nn_cfg_fail_at(p, nn_cfg_key_loc(p, s->obj), "training.early_stopping needs validation data "
                        "(set data.validation_fraction or data.validation)");
 }
 
 /* checkpoint: the best checkpoint is the one of the lowest validation loss.
  * A path may still come from --checkpoint: nn_train checks that. */
-int cfg_check_keep_best(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_check_keep_best(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     if (!s->cfg->keep_best || has_validation_data(s->cfg))
         return 0;
-    return cfg_fail_at(p, cfg_value_loc(p, member(s->obj, "keep_best")), "checkpoint.keep_best "
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, member(s->obj, "keep_best")), "checkpoint.keep_best "
                        "needs validation data (set data.validation_fraction or data.validation)");
 }

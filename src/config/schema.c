@@ -44,11 +44,11 @@
 #define RANGE_WHEN(values, r) {.when = (values), .range = (r)}
 #define CHECK(fn) {.kind = CFG_CHECK, .check = (fn)}
 
-static const cfg_range unit = {0, 1, false, true, "from 0 up to but not including 1"};
-static const cfg_range closed_unit = {0, 1, false, false, "from 0 to 1"};
-static const cfg_range factor = {0, 1, true, false, "greater than 0 and at most 1"};
-static const cfg_range positive = {0, INFINITY, true, false, "greater than 0"};
-static const cfg_range nonnegative = {0, INFINITY, false, false, "0 or greater"};
+static const nn_cfg_range unit = {0, 1, false, true, "from 0 up to but not including 1"};
+static const nn_cfg_range closed_unit = {0, 1, false, false, "from 0 to 1"};
+static const nn_cfg_range factor = {0, 1, true, false, "greater than 0 and at most 1"};
+static const nn_cfg_range positive = {0, INFINITY, true, false, "greater than 0"};
+static const nn_cfg_range nonnegative = {0, INFINITY, false, false, "0 or greater"};
 
 static const char *act_name(int v) { return nn_act_name((nn_act)v); }
 static const char *loss_name(int v) { return nn_loss_name((nn_loss)v); }
@@ -58,13 +58,13 @@ static const char *init_name(int v) { return nn_init_name((nn_init)v); }
 static const char *sched_name(int v) { return nn_sched_name_name((nn_sched_name)v); }
 static const char *precision_name(int v) { return nn_precision_name((nn_precision)v); }
 
-static const cfg_enum enum_act = {act_name, nn_act_from_name, false};
-static const cfg_enum enum_loss = {loss_name, nn_loss_from_name, false};
-static const cfg_enum enum_opt = {opt_name, nn_opt_from_name, false};
-static const cfg_enum enum_scale = {scale_name, nn_scale_from_name, false};
-static const cfg_enum enum_init = {init_name, nn_init_from_name, false};
-static const cfg_enum enum_sched = {sched_name, nn_sched_name_from_name, false};
-static const cfg_enum enum_precision = {precision_name, nn_precision_from_name, false};
+static const nn_cfg_enum enum_act = {act_name, nn_act_from_name, false};
+static const nn_cfg_enum enum_loss = {loss_name, nn_loss_from_name, false};
+static const nn_cfg_enum enum_opt = {opt_name, nn_opt_from_name, false};
+static const nn_cfg_enum enum_scale = {scale_name, nn_scale_from_name, false};
+static const nn_cfg_enum enum_init = {init_name, nn_init_from_name, false};
+static const nn_cfg_enum enum_sched = {sched_name, nn_sched_name_from_name, false};
+static const nn_cfg_enum enum_precision = {precision_name, nn_precision_from_name, false};
 static const char *stream_name(int v)
 {
     return v == NN_STREAM_AUTO ? "auto" : v == NN_STREAM_ON ? "true" : v == NN_STREAM_OFF ? "false" : "?";
@@ -74,7 +74,7 @@ static int stream_from_name(const char *s)
     return !strcmp(s, "auto") ? NN_STREAM_AUTO : !strcmp(s, "true") ? NN_STREAM_ON
                                              : !strcmp(s, "false") ? NN_STREAM_OFF : -1;
 }
-static const cfg_enum enum_stream = {stream_name, stream_from_name, .bools = true};
+static const nn_cfg_enum enum_stream = {stream_name, stream_from_name, .bools = true};
 
 /* Enums are stored through an int. */
 _Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &&
@@ -85,7 +85,7 @@ _Static_assert(sizeof(nn_act) == sizeof(int) && sizeof(nn_loss) == sizeof(int) &
 
 /* The loss named in the tree, or -1 when none (or not a valid name: the
  * loss row reports that). */
-static int given_loss(const cfg_sec *s)
+static int given_loss(const nn_cfg_sec *s)
 {
     const cJSON *v = s->root ? cJSON_GetObjectItemCaseSensitive(s->root, "loss") : NULL;
     return cJSON_IsString(v) ? nn_loss_from_name(v->valuestring) : -1;
@@ -99,7 +99,7 @@ static int given_loss(const cfg_sec *s)
  * (cross_entropy: softmax, or sigmoid over one unit, which the pairing rule
  * then refuses with a hint; binary_cross_entropy: sigmoid; mse, mae, huber:
  * identity).  default_loss is the other half. */
-static double default_activation(const cfg_sec *s)
+static double default_activation(const nn_cfg_sec *s)
 {
     if (!s->out_layer)
         return NN_ACT_RELU;
@@ -123,7 +123,7 @@ static double default_activation(const cfg_sec *s)
 /* The loss when not given: from the output activation when that is given
  * (softmax: cross_entropy; sigmoid over one unit: binary_cross_entropy;
  * anything else: mse), else from the problem (as default_activation). */
-static double default_loss(const cfg_sec *s)
+static double default_loss(const nn_cfg_sec *s)
 {
     const nn_config *cfg = s->cfg;
     if (cfg->n_layers < 1 || cfg->regression)
@@ -142,21 +142,21 @@ static double default_loss(const cfg_sec *s)
     return NN_LOSS_MSE;
 }
 
-static double default_alpha(const cfg_sec *s)
+static double default_alpha(const nn_cfg_sec *s)
 {
     return nn_act_default_alpha(((const nn_layer_cfg *)s->base)->act);
 }
 
 /* ---- the table ----------------------------------------------------------------- */
 
-static const cfg_row layer_rows[] = {
+static const nn_cfg_row layer_rows[] = {
     {"units", CFG_INT, AT(nn_layer_cfg, units), .required = true, .min = 1, .max = NN_MAX_UNITS,
      .help = "units of the layer"},
     {"activation", CFG_ENUM, AT(nn_layer_cfg, act), .names = &enum_act,
      .def_fn = default_activation,
      .help = "activation of the layer (softmax only on the output layer)"},
-    CHECK(cfg_check_regression_units),
-    CHECK(cfg_check_softmax),
+    CHECK(nn_cfg_check_regression_units),
+    CHECK(nn_cfg_check_softmax),
     {"alpha", CFG_NUM, AT(nn_layer_cfg, alpha), .def_fn = default_alpha,
      ONLY("activation", BIT(NN_ACT_LEAKY_RELU) | BIT(NN_ACT_ELU)),
      .variants = {RANGE_WHEN(BIT(NN_ACT_LEAKY_RELU), &unit),
@@ -180,14 +180,14 @@ static const cfg_row layer_rows[] = {
      .def = 1e-5, ONLY("batch_norm", BIT(true)), .help = "added to the batch variance"},
 };
 
-static const cfg_row augment_rows[] = {
+static const nn_cfg_row augment_rows[] = {
     {"shift", CFG_INT, AT(nn_config, augment.shift), .min = 0, .max = 64, .def = 0,
      .help = "pixels an image may move each way, down and across"},
     {"flip", CFG_BOOL, AT(nn_config, augment.flip), .def = false,
      .help = "mirror an image left to right with chance 1/2"},
 };
 
-static const cfg_row data_rows[] = {
+static const nn_cfg_row data_rows[] = {
     {"train", CFG_SOURCE, AT(nn_config, train), .required = true,
      .given = FIELD(nn_config, has_train), .help = "the data to train on"},
     {"test", CFG_SOURCE, AT(nn_config, test), .given = FIELD(nn_config, has_test),
@@ -211,22 +211,22 @@ static const cfg_row data_rows[] = {
      .help = "where a streamed CSV's binary cache is kept"},
     {"augment", CFG_SECTION, SECTION(augment_rows), .given = FIELD(nn_config, augment.enabled),
      .help = "random shifts and flips of training images, per row and epoch"},
-    CHECK(cfg_check_validation_fraction),
-    CHECK(cfg_check_test_fraction),
-    CHECK(cfg_read_sources),
+    CHECK(nn_cfg_check_validation_fraction),
+    CHECK(nn_cfg_check_test_fraction),
+    CHECK(nn_cfg_read_sources),
     {"scale_targets", CFG_BOOL, AT(nn_config, scale_targets), .def = true,
      .regression_only = true, .help = "standardise regression targets for training"},
-    CHECK(cfg_check_scale_targets),
+    CHECK(nn_cfg_check_scale_targets),
 };
 
-static const cfg_row model_rows[] = {
+static const nn_cfg_row model_rows[] = {
     {"layers", CFG_ARRAY, AT(nn_config, layers), .required = true, .min = 1,
      .max = NN_MAX_LAYERS, SECTION(layer_rows), .items = "layers",
      .count = offsetof(nn_config, n_layers), .item_size = sizeof(nn_layer_cfg),
      .help = "the dense layers, input side first; the last is the output layer"},
 };
 
-static const cfg_row schedule_rows[] = {
+static const nn_cfg_row schedule_rows[] = {
     {"name", CFG_ENUM, AT(nn_config, schedule.name), .names = &enum_sched,
      .def = NN_SCHED_NAME_CONSTANT, .help = "the learning-rate schedule"},
     {"gamma", CFG_NUM, AT(nn_config, schedule.gamma), .range = &factor, .def = 0.1,
@@ -241,10 +241,10 @@ static const cfg_row schedule_rows[] = {
      .help = "the rate the cosine ends at, below the learning rate"},
     {"warmup_epochs", CFG_INT, AT(nn_config, schedule.warmup_epochs), .min = 0,
      .max = CFG_MAX_EPOCHS, .def = 0, .help = "epochs of linear warmup, any schedule"},
-    CHECK(cfg_check_min_lr),
+    CHECK(nn_cfg_check_min_lr),
 };
 
-static const cfg_row optimizer_rows[] = {
+static const nn_cfg_row optimizer_rows[] = {
     {"name", CFG_ENUM, AT(nn_config, optimizer), .names = &enum_opt, .def = NN_OPT_ADAM,
      .help = "the optimizer"},
     /* Adam's step is about the rate whatever the gradient's size */
@@ -268,24 +268,24 @@ static const cfg_row optimizer_rows[] = {
      .help = "L2 on the weights (decoupled for adamw)"},
     {"clip_norm", CFG_NUM, AT(nn_config, clip_norm), .range = &nonnegative, .def = 0,
      .help = "the global gradient norm is clipped to this; 0 is off"},
-    CHECK(cfg_check_nesterov),
+    CHECK(nn_cfg_check_nesterov),
     {"schedule", CFG_SECTION, SECTION(schedule_rows), .help = "the learning-rate schedule"},
 };
 
-static const cfg_row early_stopping_rows[] = {
+static const nn_cfg_row early_stopping_rows[] = {
     {"patience", CFG_INT, AT(nn_config, early_stopping.patience), .required = true, .min = 1,
      .max = CFG_MAX_EPOCHS, .help = "epochs without a better validation loss before stopping"},
     {"min_delta", CFG_NUM, AT(nn_config, early_stopping.min_delta), .range = &nonnegative,
      .def = 0, .help = "an improvement must beat the best by more than this"},
-    CHECK(cfg_check_early_stopping),
+    CHECK(nn_cfg_check_early_stopping),
 };
 
-static const cfg_row training_rows[] = {
+static const nn_cfg_row training_rows[] = {
     {"epochs", CFG_INT, AT(nn_config, epochs), .min = 1, .max = CFG_MAX_EPOCHS, .def = 200,
      .help = "total epochs"},
     {"batch_size", CFG_INT, AT(nn_config, batch_size), .min = 1, .max = CFG_MAX_BATCH,
      .def = 32, .help = "samples per mini-batch"},
-    CHECK(cfg_check_batch_norm_batch),
+    CHECK(nn_cfg_check_batch_norm_batch),
     {"shuffle", CFG_BOOL, AT(nn_config, shuffle), .def = true,
      .help = "a fresh order of the training rows every epoch"},
     {"ema", CFG_NUM, AT(nn_config, ema), .range = &unit, .def = 0, .quiet_default = true,
@@ -301,10 +301,10 @@ static const cfg_row training_rows[] = {
      .quiet_default = true,
      .help = "slices each batch's sums are cut into and added in a fixed tree (a power of two; "
              "MPI ranks must divide it)"},
-    CHECK(cfg_check_slices),
+    CHECK(nn_cfg_check_slices),
 };
 
-static const cfg_row checkpoint_rows[] = {
+static const nn_cfg_row checkpoint_rows[] = {
     {"path", CFG_PATH, AT(nn_config, checkpoint), .resolved = FIELD(nn_config, checkpoint_path),
      .help = "where to write the checkpoint"},
     {"every_epochs", CFG_INT, AT(nn_config, checkpoint_every), .min = 0, .max = CFG_MAX_EPOCHS,
@@ -313,10 +313,10 @@ static const cfg_row checkpoint_rows[] = {
      .def = 5, .help = "skip a periodic write within this many seconds of the last; 0 is off"},
     {"keep_best", CFG_BOOL, AT(nn_config, keep_best), .def = false,
      .help = "also keep the checkpoint of the lowest validation loss"},
-    CHECK(cfg_check_keep_best),
+    CHECK(nn_cfg_check_keep_best),
 };
 
-static const cfg_row root_rows[] = {
+static const nn_cfg_row root_rows[] = {
     {"seed", CFG_INT, AT(nn_config, seed), .min = 0, .max = CFG_MAX_SEED, .def = 1,
      .help = "seeds the initial weights, the validation split and the shuffles"},
     {"data", CFG_SECTION, SECTION(data_rows), .required = true, .help = "the data"},
@@ -331,13 +331,13 @@ static const cfg_row root_rows[] = {
     {"huber_delta", CFG_NUM, AT(nn_config, huber_delta), .range = &positive, .def = 1,
      ONLY("loss", BIT(NN_LOSS_HUBER)),
      .help = "where the huber loss turns from quadratic to linear"},
-    CHECK(cfg_check_loss_pairing),
+    CHECK(nn_cfg_check_loss_pairing),
     {"optimizer", CFG_SECTION, SECTION(optimizer_rows), .help = "the optimizer"},
     {"training", CFG_SECTION, SECTION(training_rows), .help = "the training loop"},
     {"checkpoint", CFG_SECTION, SECTION(checkpoint_rows), .help = "saving the model"},
 };
 
-const cfg_row *cfg_root_rows(int *n)
+const nn_cfg_row *nn_cfg_root_rows(int *n)
 {
     *n = COUNT(root_rows);
     return root_rows;
@@ -345,12 +345,12 @@ const cfg_row *cfg_root_rows(int *n)
 
 /* ---- values in the struct ---------------------------------------------------------- */
 
-static void *field(const cfg_row *r, void *base)
+static void *field(const nn_cfg_row *r, void *base)
 {
     return (char *)base + r->off;
 }
 
-int64_t cfg_row_int(const cfg_row *r, const void *base)
+int64_t nn_cfg_row_int(const nn_cfg_row *r, const void *base)
 {
     const char *f = (const char *)base + r->off;
     if (r->kind == CFG_BOOL)
@@ -365,7 +365,7 @@ int64_t cfg_row_int(const cfg_row *r, const void *base)
     return i;
 }
 
-static void put_int(const cfg_row *r, void *base, int64_t v)
+static void put_int(const nn_cfg_row *r, void *base, int64_t v)
 {
     if (r->size == sizeof(uint64_t)) {
         uint64_t u = (uint64_t)v;
@@ -376,14 +376,14 @@ static void put_int(const cfg_row *r, void *base, int64_t v)
     }
 }
 
-static void put_double(const cfg_row *r, void *base, double v)
+static void put_double(const nn_cfg_row *r, void *base, double v)
 {
     memcpy(field(r, base), &v, sizeof v);
 }
 
 /* ---- choosers ------------------------------------------------------------------ */
 
-static const cfg_row *chooser_of(const cfg_row *rows, int n, const cfg_row *r)
+static const nn_cfg_row *chooser_of(const nn_cfg_row *rows, int n, const nn_cfg_row *r)
 {
     for (int i = 0; r->chooser && i < n; i++)
         if (rows[i].key && strcmp(rows[i].key, r->chooser) == 0)
@@ -398,13 +398,13 @@ static bool in_set(uint64_t set, int64_t v)
 }
 
 /* The chooser of r has one of the values r applies to (or r always applies). */
-static bool chosen(const cfg_row *rows, int n, const cfg_row *r, const void *base)
+static bool chosen(const nn_cfg_row *rows, int n, const nn_cfg_row *r, const void *base)
 {
-    const cfg_row *c = chooser_of(rows, n, r);
-    return !c || !r->applies || in_set(r->applies, cfg_row_int(c, base));
+    const nn_cfg_row *c = chooser_of(rows, n, r);
+    return !c || !r->applies || in_set(r->applies, nn_cfg_row_int(c, base));
 }
 
-bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *base,
+bool nn_cfg_row_applies(const nn_cfg_row *rows, int n, const nn_cfg_row *r, const void *base,
                      bool out_layer)
 {
     /* a regression-only key is a key of the data section, whose base is the config */
@@ -414,26 +414,26 @@ bool cfg_row_applies(const cfg_row *rows, int n, const cfg_row *r, const void *b
 }
 
 /* The variant of r for its chooser's value, or NULL. */
-static const cfg_variant *variant_of(const cfg_sec *s, const cfg_row *r)
+static const nn_cfg_variant *variant_of(const nn_cfg_sec *s, const nn_cfg_row *r)
 {
-    const cfg_row *c = chooser_of(s->rows, s->n_rows, r);
+    const nn_cfg_row *c = chooser_of(s->rows, s->n_rows, r);
     for (int i = 0; c && i < CFG_MAX_VARIANTS; i++)
-        if (in_set(r->variants[i].when, cfg_row_int(c, s->base)))
+        if (in_set(r->variants[i].when, nn_cfg_row_int(c, s->base)))
             return &r->variants[i];
     return NULL;
 }
 
-static double row_default(const cfg_sec *s, const cfg_row *r)
+static double row_default(const nn_cfg_sec *s, const nn_cfg_row *r)
 {
     if (r->def_fn)
         return r->def_fn(s);
-    const cfg_variant *v = variant_of(s, r);
+    const nn_cfg_variant *v = variant_of(s, r);
     return v && v->has_def ? v->def : r->def;
 }
 
 /* The chooser c's values in `values` as "applies only to" names them:
  * "sgd", "adam and adamw", "loss \"huber\"". */
-static void name_values(char *out, size_t n, const cfg_row *c, uint64_t values)
+static void name_values(char *out, size_t n, const nn_cfg_row *c, uint64_t values)
 {
     size_t o = (size_t)snprintf(out, n, "%s", c->phrase ? c->phrase : "");
     int left = 0;
@@ -452,7 +452,7 @@ static void name_values(char *out, size_t n, const cfg_row *c, uint64_t values)
 
 /* ---- reading a section ----------------------------------------------------------- */
 
-static int read_section(const cfg_parser *p, cfg_sec *s);
+static int read_section(const nn_cfg_parser *p, nn_cfg_sec *s);
 
 static const cJSON *member(const cJSON *obj, const char *key)
 {
@@ -460,74 +460,74 @@ static const cJSON *member(const cJSON *obj, const char *key)
 }
 
 /* Every key that the chooser c decides and that is given applies to c's value. */
-static int check_chosen(const cfg_parser *p, const cfg_sec *s, const cfg_row *c)
+static int check_chosen(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *c)
 {
     for (int i = 0; i < s->n_rows; i++) {
-        const cfg_row *r = &s->rows[i];
+        const nn_cfg_row *r = &s->rows[i];
         const cJSON *m = r->key ? member(s->obj, r->key) : NULL;
         if (!m || chooser_of(s->rows, s->n_rows, r) != c || chosen(s->rows, s->n_rows, r, s->base))
             continue;
         char path[128], what[256];
-        cfg_join(path, sizeof path, s->path, r->key);
+        nn_cfg_join(path, sizeof path, s->path, r->key);
         name_values(what, sizeof what, c, r->applies);
-        return cfg_fail_applies(p, m, path, member(s->obj, c->key), what);
+        return nn_cfg_fail_applies(p, m, path, member(s->obj, c->key), what);
     }
     return 0;
 }
 
 /* The section's required keys are given (a required section is read instead). */
-static int check_required(const cfg_parser *p, const cfg_sec *s)
+static int check_required(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     for (int i = 0; i < s->n_rows; i++) {
-        const cfg_row *r = &s->rows[i];
+        const nn_cfg_row *r = &s->rows[i];
         if (r->required && r->kind != CFG_SECTION && !member(s->obj, r->key))
-            return cfg_fail_missing(p, s->at, s->path, r->key);
+            return nn_cfg_fail_missing(p, s->at, s->path, r->key);
     }
     return 0;
 }
 
-static int read_number(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+static int read_number(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *r)
 {
-    const cfg_variant *v = variant_of(s, r);
-    const cfg_range *range = v && v->range ? v->range : r->range;
+    const nn_cfg_variant *v = variant_of(s, r);
+    const nn_cfg_range *range = v && v->range ? v->range : r->range;
     char suffix[128] = "";
     if (v && v->range) {
         strcpy(suffix, " for ");
         name_values(suffix + 5, sizeof suffix - 5, chooser_of(s->rows, s->n_rows, r), v->when);
     }
     double x = row_default(s, r);
-    if (cfg_get_double(p, s->obj, s->path, r->key, range, suffix, &x) < 0)
+    if (nn_cfg_get_double(p, s->obj, s->path, r->key, range, suffix, &x) < 0)
         return -1;
     put_double(r, s->base, x);
     return 0;
 }
 
-static int read_path(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+static int read_path(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *r)
 {
     const char *text = NULL;
-    if (cfg_get_string(p, s->obj, s->path, r->key, &text) < 0)
+    if (nn_cfg_get_string(p, s->obj, s->path, r->key, &text) < 0)
         return -1;
     if (!text)
         return 0;
     char **as_written = field(r, s->base);
     char **resolved = (char **)((char *)s->base + r->resolved - 1);
     *as_written = strdup(text);
-    *resolved = cfg_resolve(p->dir, text);
-    return *as_written && *resolved ? 0 : cfg_fail_nomem(p);
+    *resolved = nn_cfg_resolve(p->dir, text);
+    return *as_written && *resolved ? 0 : nn_cfg_fail_nomem(p);
 }
 
 /* A section in place: when given, or when required (to report its keys). */
-static int read_subsection(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+static int read_subsection(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *r)
 {
     const cJSON *obj;
-    if (cfg_get_object(p, s->obj, s->path, r->key, &obj) < 0)
+    if (nn_cfg_get_object(p, s->obj, s->path, r->key, &obj) < 0)
         return -1;
     if (!obj && !r->required)
         return 0;
-    cfg_sec sub = {.rows = r->rows, .n_rows = r->n_rows, .obj = obj, .at = obj ? obj : s->at,
+    nn_cfg_sec sub = {.rows = r->rows, .n_rows = r->n_rows, .obj = obj, .at = obj ? obj : s->at,
                    .base = s->base, .cfg = s->cfg, .out_layer = s->out_layer,
                    .root = s->root};
-    cfg_join(sub.path, sizeof sub.path, s->path, r->key);
+    nn_cfg_join(sub.path, sizeof sub.path, s->path, r->key);
     if (read_section(p, &sub) < 0)
         return -1;
     if (obj && r->given)
@@ -536,29 +536,29 @@ static int read_subsection(const cfg_parser *p, const cfg_sec *s, const cfg_row 
 }
 
 /* The layers: each element a section of its own, the last the output layer. */
-static int read_array(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+static int read_array(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *r)
 {
     const cJSON *a = member(s->obj, r->key);
     char path[64];
-    cfg_join(path, sizeof path, s->path, r->key);
+    nn_cfg_join(path, sizeof path, s->path, r->key);
     if (!a)
         return 0;
     if (!cJSON_IsArray(a))
-        return cfg_fail_at(p, cfg_value_loc(p, a), "\"%s\" must be an array, found %s", path,
-                           cfg_type_phrase(a));
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, a), "\"%s\" must be an array, found %s", path,
+                           nn_cfg_type_phrase(a));
     int n = cJSON_GetArraySize(a);
     if (n < r->min || n > r->max)
-        return cfg_fail_at(p, cfg_value_loc(p, a), "\"%s\" must hold from %d to %d %s, found %d",
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, a), "\"%s\" must hold from %d to %d %s, found %d",
                            path, (int)r->min, (int)r->max, r->items, n);
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
-        cfg_sec item = {.rows = r->rows, .n_rows = r->n_rows, .obj = e, .at = e,
+        nn_cfg_sec item = {.rows = r->rows, .n_rows = r->n_rows, .obj = e, .at = e,
                         .base = (char *)field(r, s->base) + (size_t)i * r->item_size,
                         .cfg = s->cfg, .out_layer = i == n - 1, .root = s->root};
         snprintf(item.path, sizeof item.path, "%s.%d", path, i);
         if (!cJSON_IsObject(e))
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object, found %s",
-                               item.path, cfg_type_phrase(e));
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s\" must be an object, found %s",
+                               item.path, nn_cfg_type_phrase(e));
         if (read_section(p, &item) < 0)
             return -1;
     }
@@ -567,19 +567,19 @@ static int read_array(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
 }
 
 /* One key: its value when given, else its default. */
-static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
+static int read_row(const nn_cfg_parser *p, const nn_cfg_sec *s, const nn_cfg_row *r)
 {
     const cJSON *v = member(s->obj, r->key);
     if (v && r->hidden_only && s->out_layer && (r->kind != CFG_BOOL || cJSON_IsTrue(v))) {
         char path[128];
-        cfg_join(path, sizeof path, s->path, r->key);
-        return cfg_fail_at(p, cfg_key_loc(p, v), "\"%s\" is not allowed on the output layer: %s",
+        nn_cfg_join(path, sizeof path, s->path, r->key);
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, v), "\"%s\" is not allowed on the output layer: %s",
                            path, r->hidden_only);
     }
     switch (r->kind) {
     case CFG_INT: {
         int64_t x = (int64_t)row_default(s, r);
-        if (cfg_get_int64(p, s->obj, s->path, r->key, r->min, r->max, &x) < 0)
+        if (nn_cfg_get_int64(p, s->obj, s->path, r->key, r->min, r->max, &x) < 0)
             return -1;
         put_int(r, s->base, x);
         return 0;
@@ -588,14 +588,14 @@ static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
         return read_number(p, s, r);
     case CFG_BOOL: {
         bool x = row_default(s, r) != 0;
-        if (cfg_get_bool(p, s->obj, s->path, r->key, &x) < 0)
+        if (nn_cfg_get_bool(p, s->obj, s->path, r->key, &x) < 0)
             return -1;
         *(bool *)field(r, s->base) = x;
         return 0;
     }
     case CFG_ENUM: {
         int x = (int)row_default(s, r);
-        if (cfg_get_enum(p, s->obj, s->path, r->key, r->names, &x) < 0)
+        if (nn_cfg_get_enum(p, s->obj, s->path, r->key, r->names, &x) < 0)
             return -1;
         put_int(r, s->base, x);
         return 0;
@@ -611,7 +611,7 @@ static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
         const cJSON *obj, *given = cJSON_GetObjectItemCaseSensitive(s->obj, r->key);
         if (given && cJSON_IsArray(given))
             return 0;
-        return cfg_get_object(p, s->obj, s->path, r->key, &obj);
+        return nn_cfg_get_object(p, s->obj, s->path, r->key, &obj);
     }
     case CFG_CHECK:
         break;
@@ -620,25 +620,25 @@ static int read_row(const cfg_parser *p, const cfg_sec *s, const cfg_row *r)
 }
 
 /* Every member is a key of the section. */
-static int check_keys(const cfg_parser *p, const cfg_sec *s)
+static int check_keys(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     const char *keys[CFG_MAX_ROWS];
     int n = 0;
     for (int i = 0; i < s->n_rows && n < CFG_MAX_ROWS; i++)
         if (s->rows[i].key)
             keys[n++] = s->rows[i].key;
-    return s->obj ? cfg_check_members(p, s->obj, s->path, keys, n) : 0;
+    return s->obj ? nn_cfg_check_members(p, s->obj, s->path, keys, n) : 0;
 }
 
 /* The order is the one at the top of the file. */
-static int read_section(const cfg_parser *p, cfg_sec *s)
+static int read_section(const nn_cfg_parser *p, nn_cfg_sec *s)
 {
     if (check_keys(p, s) < 0)
         return -1;
     bool required_checked = false;
     uint64_t decided = 0; /* the choosers (by row) whose keys were checked to apply */
     for (int i = 0; i < s->n_rows; i++) {
-        const cfg_row *r = &s->rows[i];
+        const nn_cfg_row *r = &s->rows[i];
         if (r->kind == CFG_CHECK) {
             if (!required_checked && check_required(p, s) < 0)
                 return -1;
@@ -647,7 +647,7 @@ static int read_section(const cfg_parser *p, cfg_sec *s)
                 return -1;
             continue;
         }
-        const cfg_row *c = chooser_of(s->rows, s->n_rows, r);
+        const nn_cfg_row *c = chooser_of(s->rows, s->n_rows, r);
         if (c && !(decided & BIT(c - s->rows))) {
             decided |= BIT(c - s->rows);
             if (check_chosen(p, s, c) < 0)
@@ -659,9 +659,9 @@ static int read_section(const cfg_parser *p, cfg_sec *s)
     return required_checked ? 0 : check_required(p, s);
 }
 
-int cfg_read(const cfg_parser *p, nn_config *cfg)
+int nn_cfg_read(const nn_cfg_parser *p, nn_config *cfg)
 {
-    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .obj = p->root,
+    nn_cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .obj = p->root,
                     .at = p->root, .base = cfg, .cfg = cfg, .root = p->root};
     return read_section(p, &root);
 }
@@ -669,11 +669,11 @@ int cfg_read(const cfg_parser *p, nn_config *cfg)
 /* ---- defaults ---------------------------------------------------------------------- */
 
 /* Every default of the section and of its sections (not the layers: there are none). */
-static void put_defaults(const cfg_sec *s)
+static void put_defaults(const nn_cfg_sec *s)
 {
     for (int i = 0; i < s->n_rows; i++) {
-        const cfg_row *r = &s->rows[i];
-        cfg_sec sub = *s;
+        const nn_cfg_row *r = &s->rows[i];
+        nn_cfg_sec sub = *s;
         switch (r->kind) {
         case CFG_INT:
         case CFG_ENUM:
@@ -699,7 +699,7 @@ static void put_defaults(const cfg_sec *s)
 void nn_config_defaults(nn_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .base = cfg, .cfg = cfg};
+    nn_cfg_sec root = {.rows = root_rows, .n_rows = COUNT(root_rows), .base = cfg, .cfg = cfg};
     put_defaults(&root);
 }
 
@@ -707,15 +707,15 @@ void nn_config_defaults(nn_config *cfg)
 
 /* Counts *i down over the keys of rows[n] under `prefix`; 0 with the key's
  * name and help once it reaches it. */
-static int find_key(const cfg_row *rows, int n, const char *prefix, int *i, char *name,
+static int find_key(const nn_cfg_row *rows, int n, const char *prefix, int *i, char *name,
                     size_t size, const char **help)
 {
     for (int k = 0; k < n; k++) {
-        const cfg_row *r = &rows[k];
+        const nn_cfg_row *r = &rows[k];
         char full[128];
         if (r->kind == CFG_CHECK)
             continue;
-        cfg_join(full, sizeof full, prefix, r->key);
+        nn_cfg_join(full, sizeof full, prefix, r->key);
         if (r->kind != CFG_SECTION && (*i)-- == 0) {
             snprintf(name, size, "%s", full);
             if (help)

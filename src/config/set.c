@@ -2,7 +2,7 @@
  * and validation.
  *
  * The nodes they create get position records of their own that name the
- * argument (cfg_pos.set), so validation reports them as "--set ARG: ..."
+ * argument (nn_cfg_pos.set), so validation reports them as "--set ARG: ..."
  * with no other change; the nodes they replace are kept alive until the end
  * (a "graveyard") so that no node address is reused while the position
  * index holds it.
@@ -15,14 +15,14 @@
 #include <string.h>
 
 __attribute__((format(printf, 3, 4)))
-static int fail_set(const cfg_parser *p, int set, const char *fmt, ...)
+static int fail_set(const nn_cfg_parser *p, int set, const char *fmt, ...)
 {
     char msg[sizeof p->err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return cfg_fail_at(p, (cfg_loc){set, 0}, "%s", msg);
+    return nn_cfg_fail_at(p, (nn_cfg_loc){set, 0}, "%s", msg);
 }
 
 static bool is_index(const char *s, size_t n)
@@ -38,25 +38,25 @@ static bool is_index(const char *s, size_t n)
 /* The value of a --set argument from offset voff: a complete JSON value
  * (checked by the strict scanner and parsed by cJSON), else the text as a
  * plain string.  Its nodes get records in rec naming the argument. */
-static int set_value(const cfg_parser *p, cfg_scanner *rec, int set, size_t voff, cJSON **out)
+static int set_value(const nn_cfg_parser *p, nn_cfg_scanner *rec, int set, size_t voff, cJSON **out)
 {
     const char *arg = p->sets[set];
     size_t n = strlen(arg);
-    cfg_scanner chk = {.s = arg, .n = n, .set = set};
+    nn_cfg_scanner chk = {.s = arg, .n = n, .set = set};
     cJSON *v = NULL;
-    if (cfg_scan_document(&chk, NULL, voff) == 0)
+    if (nn_cfg_scan_document(&chk, NULL, voff) == 0)
         v = cJSON_ParseWithOpts(arg + voff, NULL, true);
     if (v) {
         size_t mark = rec->npos;
         rec->s = arg;
         rec->n = n;
         rec->set = set;
-        if (cfg_scan_document(rec, v, voff) < 0) {
+        if (nn_cfg_scan_document(rec, v, voff) < 0) {
             rec->npos = mark; /* no record may outlive its node */
             cJSON_Delete(v);
             v = NULL;
             if (rec->status == CFG_SCAN_NOMEM)
-                return cfg_fail_nomem(p);
+                return nn_cfg_fail_nomem(p);
             rec->status = CFG_SCAN_OK;
         }
     }
@@ -64,9 +64,9 @@ static int set_value(const cfg_parser *p, cfg_scanner *rec, int set, size_t voff
         v = cJSON_CreateString(arg + voff);
         rec->i = voff;
         rec->set = set;
-        if (!v || cfg_scan_record(rec, v, CFG_NO_KEY) < 0) {
+        if (!v || nn_cfg_scan_record(rec, v, CFG_NO_KEY) < 0) {
             cJSON_Delete(v);
-            return cfg_fail_nomem(p);
+            return nn_cfg_fail_nomem(p);
         }
         rec->pos[rec->npos - 1].end = n;
     }
@@ -99,7 +99,7 @@ static void replace_child(cJSON *parent, cJSON *old, cJSON *item)
 /* Applies sets[set] to the tree: walks KEY component by component, creating
  * what is missing, and puts VALUE at the end.  A replaced node goes to
  * `grave` (see above). */
-static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *grave, int set)
+static int apply_set(const nn_cfg_parser *p, cJSON *root, nn_cfg_scanner *rec, cJSON *grave, int set)
 {
     const char *arg = p->sets[set];
     const char *eq = strchr(arg, '=');
@@ -125,7 +125,7 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
         bool last = end == klen, num = is_index(comp, clen);
         char where[CFG_SET_CLIP + 16] = "the config", cut[CFG_SET_CLIP + 8];
         if (at > 0) {
-            cfg_clip(cut, sizeof cut, arg, at - 1, CFG_SET_CLIP);
+            nn_cfg_clip(cut, sizeof cut, arg, at - 1, CFG_SET_CLIP);
             snprintf(where, sizeof where, "\"%s\"", cut);
         }
 
@@ -137,7 +137,7 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
             for (size_t i = 0; i < clen && k <= len; i++)
                 k = k * 10 + (comp[i] - '0');
             if (k > len) {
-                cfg_clip(cut, sizeof cut, comp, clen, CFG_CLIP);
+                nn_cfg_clip(cut, sizeof cut, comp, clen, CFG_CLIP);
                 return fail_set(p, set, "index %s is out of range for %s, which has %d element%s",
                                 cut, where, len, len == 1 ? "" : "s");
             }
@@ -145,10 +145,10 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
         } else if (cJSON_IsObject(cur) && !num) {
             name = strndup(comp, clen);
             if (!name)
-                return cfg_fail_nomem(p);
+                return nn_cfg_fail_nomem(p);
             child = cJSON_GetObjectItemCaseSensitive(cur, name);
         } else {
-            return fail_set(p, set, "%s is %s, not %s", where, cfg_type_phrase(cur),
+            return fail_set(p, set, "%s is %s, not %s", where, nn_cfg_type_phrase(cur),
                             num ? "an array" : "an object");
         }
 
@@ -166,10 +166,10 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
                                                        : cJSON_CreateObject();
             rec->i = 0;
             rec->set = set;
-            if (!next || cfg_scan_record(rec, next, CFG_NO_KEY) < 0) {
+            if (!next || nn_cfg_scan_record(rec, next, CFG_NO_KEY) < 0) {
                 cJSON_Delete(next);
                 free(name);
-                return cfg_fail_nomem(p);
+                return nn_cfg_fail_nomem(p);
             }
         }
         if (next) {
@@ -180,7 +180,7 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
             if (!ok) {
                 cJSON_Delete(next);
                 free(name);
-                return cfg_fail_nomem(p);
+                return nn_cfg_fail_nomem(p);
             }
             if (child) {
                 cJSON_DetachItemViaPointer(cur, next);
@@ -196,21 +196,21 @@ static int apply_set(const cfg_parser *p, cJSON *root, cfg_scanner *rec, cJSON *
     }
 }
 
-int cfg_apply_sets(cfg_parser *p, cJSON *root, cJSON *grave)
+int nn_cfg_apply_sets(nn_cfg_parser *p, cJSON *root, cJSON *grave)
 {
-    cfg_scanner rec = {.record = true, .set = -1};
+    nn_cfg_scanner rec = {.record = true, .set = -1};
     int rc = 0;
     for (int i = 0; rc == 0 && i < p->n_sets; i++)
         rc = apply_set(p, root, &rec, grave, i);
     if (rc == 0 && rec.npos > 0) {
-        cfg_pos *all = realloc(p->pos, (p->npos + rec.npos) * sizeof *all);
+        nn_cfg_pos *all = realloc(p->pos, (p->npos + rec.npos) * sizeof *all);
         if (!all) {
-            rc = cfg_fail_nomem(p);
+            rc = nn_cfg_fail_nomem(p);
         } else {
             memcpy(all + p->npos, rec.pos, rec.npos * sizeof *all);
             p->pos = all;
             p->npos += rec.npos;
-            qsort(p->pos, p->npos, sizeof *p->pos, cfg_pos_cmp);
+            qsort(p->pos, p->npos, sizeof *p->pos, nn_cfg_pos_cmp);
         }
     }
     free(rec.pos);

@@ -3,7 +3,7 @@
  * {"npy", "labels" | "targets"} (or a list of those: shards), read from the config,
  * checked against data.train, written back out and freed.  The data section
  * of the table (schema.c) checks each source is an object; its last check,
- * cfg_read_sources, reads them. */
+ * nn_cfg_read_sources, reads them. */
 #include "config/internal.h"
 
 #include <stdio.h>
@@ -62,7 +62,7 @@ static int keys_of(int kind, const char **keys)
     return n;
 }
 
-static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *path,
+static int parse_idx_source(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                             nn_source *src)
 {
     const char *keys[N_SOURCE_KEYS];
@@ -73,32 +73,32 @@ static int parse_idx_source(const cfg_parser *p, const cJSON *obj, const char *p
         for (int i = 0; i < N_SOURCE_KEYS; i++)
             if (i >= FIRST_READING_KEY && source_keys[i].formats == CSV_ &&
                 strcmp(m->string, source_keys[i].key) == 0)
-                return cfg_fail_at(p, cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
+                return nn_cfg_fail_at(p, nn_cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
                                    "an IDX source", path, m->string, path);
-    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
-        cfg_get_string(p, obj, path, "images", &images) < 0 ||
-        cfg_get_string(p, obj, path, "labels", &labels) < 0)
+    if (nn_cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        nn_cfg_get_string(p, obj, path, "images", &images) < 0 ||
+        nn_cfg_get_string(p, obj, path, "labels", &labels) < 0)
         return -1;
     if (!images)
-        return cfg_fail_missing(p, obj, path, "images");
+        return nn_cfg_fail_missing(p, obj, path, "images");
     if (!labels)
-        return cfg_fail_missing(p, obj, path, "labels");
+        return nn_cfg_fail_missing(p, obj, path, "labels");
     src->format = NN_FORMAT_IDX;
     src->file = strdup(images);
     src->labels = strdup(labels);
-    src->file_path = cfg_resolve(p->dir, images);
-    src->labels_path = cfg_resolve(p->dir, labels);
+    src->file_path = nn_cfg_resolve(p->dir, images);
+    src->labels_path = nn_cfg_resolve(p->dir, labels);
     if (!src->file || !src->labels || !src->file_path || !src->labels_path)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     return 0;
 }
 
-static int parse_strings(const cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
+static int parse_strings(const nn_cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
                          bool distinct, int max, char ***out, int *n);
 
 /* One NPY shard {"npy", "labels" | "targets"} at `path` into *part;
  * *targets says which of the two it has. */
-static int parse_npy_part(const cfg_parser *p, const cJSON *obj, const char *path,
+static int parse_npy_part(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                           nn_npy_part *part, bool *targets)
 {
     const char *keys[N_SOURCE_KEYS];
@@ -108,55 +108,55 @@ static int parse_npy_part(const cfg_parser *p, const cJSON *obj, const char *pat
         for (int i = 0; i < N_SOURCE_KEYS; i++)
             if (source_keys[i].formats == CSV_ && i != 0 && i != 1 &&
                 strcmp(m->string, source_keys[i].key) == 0)
-                return cfg_fail_at(p, cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
+                return nn_cfg_fail_at(p, nn_cfg_key_loc(p, m), "\"%s.%s\" is a CSV option; \"%s\" is "
                                    "an NPY source", path, m->string, path);
-    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
-        cfg_get_string(p, obj, path, "npy", &x) < 0)
+    if (nn_cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        nn_cfg_get_string(p, obj, path, "npy", &x) < 0)
         return -1;
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "labels");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "targets");
     if (l && t) {
-        const cJSON *at = cfg_loc_after(cfg_key_loc(p, l), cfg_key_loc(p, t)) ? l : t;
-        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"labels\" (class "
+        const cJSON *at = nn_cfg_loc_after(nn_cfg_key_loc(p, l), nn_cfg_key_loc(p, t)) ? l : t;
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, at), "\"%s\" cannot have both \"labels\" (class "
                            "indices) and \"targets\" (regression values)", path);
     }
-    if ((l && cfg_get_string(p, obj, path, "labels", &labels) < 0) ||
-        (t && cfg_get_string(p, obj, path, "targets", &tg) < 0))
+    if ((l && nn_cfg_get_string(p, obj, path, "labels", &labels) < 0) ||
+        (t && nn_cfg_get_string(p, obj, path, "targets", &tg) < 0))
         return -1;
     if (!x)
-        return cfg_fail_missing(p, obj, path, "npy");
+        return nn_cfg_fail_missing(p, obj, path, "npy");
     if (!l && !t)
-        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"labels\" (an NPY "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, obj), "\"%s\" must have \"labels\" (an NPY "
                            "array of class indices) or \"targets\" (an NPY array of regression "
                            "values)", path);
     const char *y = l ? labels : tg;
     *targets = t != NULL;
     part->x = strdup(x);
     part->y = strdup(y);
-    part->x_path = cfg_resolve(p->dir, x);
-    part->y_path = cfg_resolve(p->dir, y);
+    part->x_path = nn_cfg_resolve(p->dir, x);
+    part->y_path = nn_cfg_resolve(p->dir, y);
     if (!part->x || !part->y || !part->x_path || !part->y_path)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     return 0;
 }
 
 /* An NPY source: one shard (an object) or a non-empty list of them. */
-static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *path,
+static int parse_npy_source(const nn_cfg_parser *p, const cJSON *v, const char *path,
                             nn_source *src)
 {
     bool list = cJSON_IsArray(v);
     int n = list ? cJSON_GetArraySize(v) : 1;
     if (list && n == 0)
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a source object or a "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be a source object or a "
                            "non-empty list of NPY shards, found an empty array", path);
     if (n > 65536)
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most 65536 shards, "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must hold at most 65536 shards, "
                            "found %d", path, n);
     src->format = NN_FORMAT_NPY;
     src->npy_list = list;
     src->parts = calloc((size_t)n, sizeof *src->parts);
     if (!src->parts)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     src->n_parts = n;
     const cJSON *e = list ? v->child : v;
     for (int i = 0; i < n; i++, e = e->next) {
@@ -166,11 +166,11 @@ static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *pat
         else
             snprintf(sub, sizeof sub, "%s", path);
         if (!cJSON_IsObject(e))
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an object "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s\" must be an object "
                                "{\"npy\", \"labels\" or \"targets\"}, found %s", sub,
-                               cfg_type_phrase(e));
+                               nn_cfg_type_phrase(e));
         if (list && !cJSON_GetObjectItemCaseSensitive(e, "npy"))
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must be an NPY shard with "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s\" must be an NPY shard with "
                                "\"npy\" (only NPY sources come as a list)", sub);
         bool targets = false;
         if (parse_npy_part(p, e, sub, &src->parts[i], &targets) < 0)
@@ -181,10 +181,10 @@ static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *pat
             char csub[340];
             snprintf(csub, sizeof csub, "%s.classes", sub);
             if (i > 0)
-                return cfg_fail_at(p, cfg_key_loc(p, cl), "\"%s\": the class names go in the "
+                return nn_cfg_fail_at(p, nn_cfg_key_loc(p, cl), "\"%s\": the class names go in the "
                                    "first shard only", csub);
             if (targets)
-                return cfg_fail_at(p, cfg_key_loc(p, cl), "\"%s\" is for labels, not "
+                return nn_cfg_fail_at(p, nn_cfg_key_loc(p, cl), "\"%s\" is for labels, not "
                                    "regression targets", csub);
             if (parse_strings(p, cl, csub, true, true, 65536, &src->csv.class_list,
                               &src->csv.n_class_list) < 0)
@@ -193,7 +193,7 @@ static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *pat
         if (i == 0)
             src->npy_targets = targets;
         else if (targets != src->npy_targets)
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s\" must have \"%s\" like the "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s\" must have \"%s\" like the "
                                "first shard", sub, src->npy_targets ? "targets" : "labels");
     }
     src->file = strdup(src->parts[0].x);
@@ -201,30 +201,30 @@ static int parse_npy_source(const cfg_parser *p, const cJSON *v, const char *pat
     src->labels = strdup(src->parts[0].y);
     src->labels_path = strdup(src->parts[0].y_path);
     if (!src->file || !src->file_path || !src->labels || !src->labels_path)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     return 0;
 }
 
 /* A CSV column: a non-empty name, or an integer index with |index| <
  * CFG_MAX_COLUMN (negative counts from the end).  out->name is malloc'd. */
-static int parse_column(const cfg_parser *p, const cJSON *v, const char *path, nn_column *out)
+static int parse_column(const nn_cfg_parser *p, const cJSON *v, const char *path, nn_column *out)
 {
     int64_t x;
     if (cJSON_IsString(v) && *v->valuestring) {
         out->name = strdup(v->valuestring);
         out->index = 0;
-        return out->name ? 0 : cfg_fail_nomem(p);
+        return out->name ? 0 : nn_cfg_fail_nomem(p);
     }
-    if (cfg_node_int64(p, v, &x) && x > -CFG_MAX_COLUMN && x < CFG_MAX_COLUMN) {
+    if (nn_cfg_node_int64(p, v, &x) && x > -CFG_MAX_COLUMN && x < CFG_MAX_COLUMN) {
         out->name = NULL;
         out->index = (long)x;
         return 0;
     }
     char buf[CFG_CLIP + 8];
-    return cfg_fail_at(p, cfg_value_loc(p, v),
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v),
                        "\"%s\" must be a column name or an integer from %d to %d, found %s", path,
                        -(CFG_MAX_COLUMN - 1), CFG_MAX_COLUMN - 1,
-                       cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf, sizeof buf));
+                       nn_cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf, sizeof buf));
 }
 
 typedef struct {
@@ -253,23 +253,23 @@ static int col_ref_cmp(const void *a, const void *b)
 /* "targets": 1..CFG_MAX_TARGETS distinct columns.  A repeated column is
  * reported at its first repetition in document order (found by sorting, so
  * 65536 targets cost n log n, not n^2). */
-static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, nn_csv_spec *csv)
+static int parse_targets(const nn_cfg_parser *p, const cJSON *v, const char *path, nn_csv_spec *csv)
 {
     char tpath[320];
     snprintf(tpath, sizeof tpath, "%s.targets", path);
     if (!cJSON_IsArray(v) || !v->child)
-        return cfg_fail_at(p, cfg_value_loc(p, v),
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v),
                            "\"%s\" must be a non-empty array of column names or indices, found %s",
-                           tpath, cJSON_IsArray(v) ? "an empty array" : cfg_type_phrase(v));
+                           tpath, cJSON_IsArray(v) ? "an empty array" : nn_cfg_type_phrase(v));
     int n = cJSON_GetArraySize(v);
     if (n > CFG_MAX_TARGETS)
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most %d columns, found %d",
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must hold at most %d columns, found %d",
                            tpath, CFG_MAX_TARGETS, n);
     csv->targets = calloc((size_t)n, sizeof *csv->targets);
     col_ref *refs = malloc((size_t)n * sizeof *refs);
     if (!csv->targets || !refs) {
         free(refs);
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     }
     csv->n_targets = n;
     int i = 0;
@@ -290,11 +290,11 @@ static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, 
     int rc = 0;
     if (dup && dup->col->name) {
         char name[CFG_CLIP + 8];
-        cfg_clip(name, sizeof name, dup->col->name, strlen(dup->col->name), CFG_CLIP);
-        rc = cfg_fail_at(p, cfg_value_loc(p, dup->node), "duplicate column \"%s\" in \"%s\"", name,
+        nn_cfg_clip(name, sizeof name, dup->col->name, strlen(dup->col->name), CFG_CLIP);
+        rc = nn_cfg_fail_at(p, nn_cfg_value_loc(p, dup->node), "duplicate column \"%s\" in \"%s\"", name,
                          tpath);
     } else if (dup) {
-        rc = cfg_fail_at(p, cfg_value_loc(p, dup->node), "duplicate column %ld in \"%s\"",
+        rc = nn_cfg_fail_at(p, nn_cfg_value_loc(p, dup->node), "duplicate column %ld in \"%s\"",
                          dup->col->index, tpath);
     }
     free(refs);
@@ -303,52 +303,52 @@ static int parse_targets(const cfg_parser *p, const cJSON *v, const char *path, 
 
 /* An array of strings (trimmed of nothing) into *out, *n: non-empty when
  * `nonempty`, at most `max`, distinct when `distinct`. */
-static int parse_strings(const cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
+static int parse_strings(const nn_cfg_parser *p, const cJSON *v, const char *what, bool nonempty,
                          bool distinct, int max, char ***out, int *n)
 {
     char buf[CFG_CLIP + 8];
     if (!cJSON_IsArray(v) || (nonempty && !v->child))
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a %sarray of strings, found %s",
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be a %sarray of strings, found %s",
                            what, nonempty ? "non-empty " : "",
-                           cJSON_IsArray(v) ? "an empty array" : cfg_type_phrase(v));
+                           cJSON_IsArray(v) ? "an empty array" : nn_cfg_type_phrase(v));
     int cnt = cJSON_GetArraySize(v);
     if (cnt > max)
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must hold at most %d strings, found %d",
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must hold at most %d strings, found %d",
                            what, max, cnt);
     *out = calloc((size_t)cnt + 1, sizeof **out);
     if (!*out)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         if (!cJSON_IsString(e))
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s.%d\" must be a string, found %s",
-                               what, i, cfg_found(p, e, cJSON_IsNumber(e), buf, sizeof buf));
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s.%d\" must be a string, found %s",
+                               what, i, nn_cfg_found(p, e, cJSON_IsNumber(e), buf, sizeof buf));
         if (distinct && !*e->valuestring)
-            return cfg_fail_at(p, cfg_value_loc(p, e), "\"%s.%d\" must not be empty", what, i);
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "\"%s.%d\" must not be empty", what, i);
         for (int k = 0; distinct && k < i; k++)
             if (strcmp((*out)[k], e->valuestring) == 0) {
-                cfg_clip(buf, sizeof buf, e->valuestring, strlen(e->valuestring), CFG_CLIP);
-                return cfg_fail_at(p, cfg_value_loc(p, e), "duplicate \"%s\" in \"%s\"", buf, what);
+                nn_cfg_clip(buf, sizeof buf, e->valuestring, strlen(e->valuestring), CFG_CLIP);
+                return nn_cfg_fail_at(p, nn_cfg_value_loc(p, e), "duplicate \"%s\" in \"%s\"", buf, what);
             }
         if (!((*out)[i] = strdup(e->valuestring)))
-            return cfg_fail_nomem(p);
+            return nn_cfg_fail_nomem(p);
         *n = i + 1;
     }
     return 0;
 }
 
 /* skip_lines, comment, na_values, missing, classes. */
-static int parse_csv_reading(const cfg_parser *p, const cJSON *obj, const char *path,
+static int parse_csv_reading(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                              nn_csv_spec *csv)
 {
     char sub[320], buf[CFG_CLIP + 8];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "skip_lines");
     int64_t x;
     if (v) {
-        if (!cfg_node_int64(p, v, &x) || x < 0 || x > 1000000)
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.skip_lines\" must be an integer from "
+        if (!nn_cfg_node_int64(p, v, &x) || x < 0 || x > 1000000)
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.skip_lines\" must be an integer from "
                                "0 to 1000000, found %s", path,
-                               cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf,
+                               nn_cfg_found(p, v, cJSON_IsNumber(v) || cJSON_IsString(v), buf,
                                          sizeof buf));
         csv->skip_lines = (long)x;
     }
@@ -358,10 +358,10 @@ static int parse_csv_reading(const cfg_parser *p, const cJSON *obj, const char *
         unsigned char c = (unsigned char)d[0];
         if (c == 0 || d[1] != '\0' || c >= 0x80 || c == '"' || c == '\r' || c == '\n' ||
             c == ' ' || c == '\t' || c == (unsigned char)csv->delimiter)
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.comment\" must be one ASCII "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.comment\" must be one ASCII "
                                "character other than a quote, a space, a tab, CR, LF or the "
                                "delimiter, found %s", path,
-                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+                               nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
         csv->comment = c;
     }
     v = cJSON_GetObjectItemCaseSensitive(obj, "na_values");
@@ -381,15 +381,15 @@ static int parse_csv_reading(const cfg_parser *p, const cJSON *obj, const char *
         else if (strcmp(m, "mean") == 0)
             csv->missing = NN_MISSING_MEAN;
         else
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.missing\" must be \"error\", "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.missing\" must be \"error\", "
                                "\"drop\" or \"mean\", found %s", path,
-                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+                               nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
     v = cJSON_GetObjectItemCaseSensitive(obj, "classes");
     if (v) {
         snprintf(sub, sizeof sub, "%s.classes", path);
         if (cJSON_GetObjectItemCaseSensitive(obj, "targets"))
-            return cfg_fail_at(p, cfg_key_loc(p, v), "\"%s\" is for a label column, not "
+            return nn_cfg_fail_at(p, nn_cfg_key_loc(p, v), "\"%s\" is for a label column, not "
                                "regression targets", sub);
         if (parse_strings(p, v, sub, true, true, 65536, &csv->class_list, &csv->n_class_list) < 0)
             return -1;
@@ -397,32 +397,32 @@ static int parse_csv_reading(const cfg_parser *p, const cJSON *obj, const char *
     return 0;
 }
 
-static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *path,
+static int parse_csv_source(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                             nn_source *src)
 {
     const char *keys[N_SOURCE_KEYS];
     int n_keys = keys_of(NN_FORMAT_CSV, keys);
     const char *file = NULL;
     char sub[320], buf[CFG_CLIP + 8];
-    if (cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
-        cfg_get_string(p, obj, path, "path", &file) < 0)
+    if (nn_cfg_check_members(p, obj, path, keys, n_keys) < 0 ||
+        nn_cfg_get_string(p, obj, path, "path", &file) < 0)
         return -1;
     src->format = NN_FORMAT_CSV;
     src->csv.header = NN_HEADER_AUTO;
     src->csv.delimiter = ',';
     src->file = strdup(file);
-    src->file_path = cfg_resolve(p->dir, file);
+    src->file_path = nn_cfg_resolve(p->dir, file);
     if (!src->file || !src->file_path)
-        return cfg_fail_nomem(p);
+        return nn_cfg_fail_nomem(p);
 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "header");
     if (v) {
         if (cJSON_IsBool(v))
             src->csv.header = cJSON_IsTrue(v) ? NN_HEADER_YES : NN_HEADER_NO;
         else if (!cJSON_IsString(v) || strcmp(v->valuestring, "auto") != 0)
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.header\" must be true, false or "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.header\" must be true, false or "
                                "\"auto\", found %s", path,
-                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+                               nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
 
     v = cJSON_GetObjectItemCaseSensitive(obj, "delimiter");
@@ -434,10 +434,10 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
         else if (c != 0 && d[1] == '\0' && c < 0x80 && c != '"' && c != '\r' && c != '\n')
             src->csv.delimiter = c;
         else
-            return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s.delimiter\" must be one ASCII "
+            return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s.delimiter\" must be one ASCII "
                                "character other than a double quote, CR or LF, or \"whitespace\", "
                                "found %s", path,
-                               cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+                               nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
 
     if (parse_csv_reading(p, obj, path, &src->csv) < 0)
@@ -445,9 +445,9 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
     const cJSON *label = cJSON_GetObjectItemCaseSensitive(obj, "label");
     const cJSON *targets = cJSON_GetObjectItemCaseSensitive(obj, "targets");
     if (label && targets) {
-        const cJSON *at = cfg_loc_after(cfg_key_loc(p, label), cfg_key_loc(p, targets)) ? label
+        const cJSON *at = nn_cfg_loc_after(nn_cfg_key_loc(p, label), nn_cfg_key_loc(p, targets)) ? label
                                                                                          : targets;
-        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"label\" (a class "
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, at), "\"%s\" cannot have both \"label\" (a class "
                            "column) and \"targets\" (regression columns)", path);
     }
     if (targets)
@@ -460,7 +460,7 @@ static int parse_csv_source(const cfg_parser *p, const cJSON *obj, const char *p
 
 /* An IDX pair, a CSV file or NPY arrays, told apart by "images"/"labels"
  * versus "path" versus "npy" (a list is NPY shards). */
-static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
+static int parse_source(const nn_cfg_parser *p, const cJSON *obj, const char *path, nn_source *src)
 {
     if (cJSON_IsArray(obj))
         return parse_npy_source(p, obj, path, src);
@@ -477,15 +477,15 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
         /* {"path", "labels"} is most likely a misspelt CSV "label" */
         bool hint = strcmp(idx_key->string, "labels") == 0 &&
                     !cJSON_GetObjectItemCaseSensitive(obj, "label");
-        const cJSON *at = hint || cfg_loc_after(cfg_key_loc(p, idx_key), cfg_key_loc(p, csv_key))
+        const cJSON *at = hint || nn_cfg_loc_after(nn_cfg_key_loc(p, idx_key), nn_cfg_key_loc(p, csv_key))
                               ? idx_key : csv_key;
-        return cfg_fail_at(p, cfg_key_loc(p, at), "\"%s\" cannot have both \"path\" (a CSV source) "
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, at), "\"%s\" cannot have both \"path\" (a CSV source) "
                            "and \"%s\" (an IDX source)%s", path, idx_key->string,
                            hint ? "; did you mean \"label\"?" : "");
     }
     if (npy_key && (csv_key || (idx_key && strcmp(idx_key->string, "images") == 0))) {
         const cJSON *other = csv_key ? csv_key : idx_key;
-        return cfg_fail_at(p, cfg_key_loc(p, other), "\"%s\" cannot have both \"npy\" (an NPY "
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, other), "\"%s\" cannot have both \"npy\" (an NPY "
                            "source) and \"%s\" (%s)", path, other->string,
                            csv_key ? "a CSV source" : "an IDX source");
     }
@@ -496,45 +496,45 @@ static int parse_source(const cfg_parser *p, const cJSON *obj, const char *path,
     if (idx_key)
         return parse_idx_source(p, obj, path, src);
     const char *keys[N_SOURCE_KEYS];
-    if (cfg_check_members(p, obj, path, keys, keys_of(-1, keys)) < 0)
+    if (nn_cfg_check_members(p, obj, path, keys, keys_of(-1, keys)) < 0)
         return -1;
     if (obj->child) /* only CSV keys such as "label" */
-        return cfg_fail_missing(p, obj, path, "path");
-    return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source), "
+        return nn_cfg_fail_missing(p, obj, path, "path");
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, obj), "\"%s\" must have \"path\" (a CSV source), "
                        "\"images\" and \"labels\" (an IDX source) or \"npy\" (an NPY "
                        "source)", path);
 }
 
 /* data.test and data.validation must be labelled like data.train: targets
  * (as many) when data.train has targets, a label column otherwise. */
-static int check_like_train(const cfg_parser *p, const cJSON *obj, const char *path,
+static int check_like_train(const nn_cfg_parser *p, const cJSON *obj, const char *path,
                             const nn_source *s, const nn_config *cfg)
 {
     bool targets = nn_source_has_targets(s);
     const cJSON *first = cJSON_IsArray(obj) ? obj->child : obj;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(first, "targets");
     if (cfg->regression && s->format == NN_FORMAT_IDX)
-        return cfg_fail_at(p, cfg_value_loc(p, obj), "\"%s\" must be a CSV or NPY source with "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, obj), "\"%s\" must be a CSV or NPY source with "
                            "targets like \"data.train\", found an IDX source", path);
     if (cfg->regression && !targets) {
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(first, "label");
         if (!l)
             l = cJSON_GetObjectItemCaseSensitive(first, "labels");
-        return cfg_fail_at(p, l ? cfg_key_loc(p, l) : cfg_value_loc(p, obj), "\"%s\" must have "
+        return nn_cfg_fail_at(p, l ? nn_cfg_key_loc(p, l) : nn_cfg_value_loc(p, obj), "\"%s\" must have "
                            "targets like \"data.train\", found a label column", path);
     }
     if (cfg->regression && s->format == NN_FORMAT_CSV && cfg->train.format == NN_FORMAT_CSV &&
         s->csv.n_targets != cfg->n_targets)
-        return cfg_fail_at(p, cfg_value_loc(p, t), "\"%s.targets\" must have %d columns like "
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, t), "\"%s.targets\" must have %d columns like "
                            "\"data.train.targets\", found %d", path, cfg->n_targets,
                            s->csv.n_targets);
     if (!cfg->regression && targets)
-        return cfg_fail_at(p, cfg_key_loc(p, t), "\"%s\" must have a label column like "
+        return nn_cfg_fail_at(p, nn_cfg_key_loc(p, t), "\"%s\" must have a label column like "
                            "\"data.train\", found targets", path);
     return 0;
 }
 
-int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
+int nn_cfg_read_sources(const nn_cfg_parser *p, const nn_cfg_sec *s)
 {
     nn_config *cfg = s->cfg;
     const cJSON *train = cJSON_GetObjectItemCaseSensitive(s->obj, "train");
@@ -563,7 +563,7 @@ int cfg_read_sources(const cfg_parser *p, const cfg_sec *s)
     return 0;
 }
 
-void cfg_source_free(nn_source *s)
+void nn_cfg_source_free(nn_source *s)
 {
     nn_source_clear(s);
 }
@@ -608,7 +608,7 @@ static bool add_npy_source(cJSON *data, const char *key, const nn_source *s)
     return true;
 }
 
-bool cfg_add_source(cJSON *data, const char *key, const nn_source *s)
+bool nn_cfg_add_source(cJSON *data, const char *key, const nn_source *s)
 {
     if (s->format == NN_FORMAT_NPY)
         return add_npy_source(data, key, s);

@@ -64,52 +64,52 @@ static bool token_to_int64(const char *s, size_t n, int64_t *out)
     return true;
 }
 
-bool cfg_node_int64(const cfg_parser *p, const cJSON *v, int64_t *out)
+bool nn_cfg_node_int64(const nn_cfg_parser *p, const cJSON *v, int64_t *out)
 {
-    const cfg_pos *q = cfg_pos_of(p, v);
+    const nn_cfg_pos *q = nn_cfg_pos_of(p, v);
     return cJSON_IsNumber(v) && q &&
-           token_to_int64(cfg_pos_text(p, q) + q->start, q->end - q->start, out);
+           token_to_int64(nn_cfg_pos_text(p, q) + q->start, q->end - q->start, out);
 }
 
-int cfg_get_int64(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_int64(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                   int64_t lo, int64_t hi, int64_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return 0;
     char path[300], buf[CFG_CLIP + 8];
-    cfg_join(path, sizeof path, parent, key);
+    nn_cfg_join(path, sizeof path, parent, key);
     int64_t x;
-    if (!cfg_node_int64(p, v, &x) || x < lo || x > hi)
-        return cfg_fail_at(p, cfg_value_loc(p, v),
+    if (!nn_cfg_node_int64(p, v, &x) || x < lo || x > hi)
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v),
                            "\"%s\" must be an integer from %" PRId64 " to %" PRId64 ", found %s",
-                           path, lo, hi, cfg_found(p, v, cJSON_IsNumber(v), buf, sizeof buf));
+                           path, lo, hi, nn_cfg_found(p, v, cJSON_IsNumber(v), buf, sizeof buf));
     *out = x;
     return 0;
 }
 
-int cfg_get_double(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                   const cfg_range *range, const char *suffix, double *out)
+int nn_cfg_get_double(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                   const nn_cfg_range *range, const char *suffix, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return 0;
     char path[300], buf[CFG_CLIP + 8];
-    cfg_join(path, sizeof path, parent, key);
+    nn_cfg_join(path, sizeof path, parent, key);
     if (!cJSON_IsNumber(v))
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a number, found %s", path,
-                           cfg_type_phrase(v));
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be a number, found %s", path,
+                           nn_cfg_type_phrase(v));
     double x = v->valuedouble;
-    const cfg_range *r = range;
+    const nn_cfg_range *r = range;
     if (!isfinite(x) || (r->lo_open ? x <= r->lo : x < r->lo) ||
         (r->hi_open ? x >= r->hi : x > r->hi))
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a number %s%s, found %s", path,
-                           r->text, suffix, cfg_found(p, v, true, buf, sizeof buf));
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be a number %s%s, found %s", path,
+                           r->text, suffix, nn_cfg_found(p, v, true, buf, sizeof buf));
     *out = x;
     return 0;
 }
 
-int cfg_get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_bool(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                  bool *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -117,15 +117,15 @@ int cfg_get_bool(const cfg_parser *p, const cJSON *obj, const char *parent, cons
         return 0;
     if (!cJSON_IsBool(v)) {
         char path[300];
-        cfg_join(path, sizeof path, parent, key);
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be true or false, found %s", path,
-                           cfg_type_phrase(v));
+        nn_cfg_join(path, sizeof path, parent, key);
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be true or false, found %s", path,
+                           nn_cfg_type_phrase(v));
     }
     *out = cJSON_IsTrue(v);
     return 0;
 }
 
-int cfg_get_string(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_string(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                    const char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -133,15 +133,15 @@ int cfg_get_string(const cfg_parser *p, const cJSON *obj, const char *parent, co
         return 0;
     if (!cJSON_IsString(v) || !*v->valuestring) {
         char path[300], buf[CFG_CLIP + 8];
-        cfg_join(path, sizeof path, parent, key);
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be a non-empty string, found %s",
-                           path, cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+        nn_cfg_join(path, sizeof path, parent, key);
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be a non-empty string, found %s",
+                           path, nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
     }
     *out = v->valuestring;
     return 0;
 }
 
-int cfg_get_object(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+int nn_cfg_get_object(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
                    const cJSON **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -150,16 +150,16 @@ int cfg_get_object(const cfg_parser *p, const cJSON *obj, const char *parent, co
         return 0;
     if (!cJSON_IsObject(v)) {
         char path[300];
-        cfg_join(path, sizeof path, parent, key);
-        return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be an object, found %s", path,
-                           cfg_type_phrase(v));
+        nn_cfg_join(path, sizeof path, parent, key);
+        return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be an object, found %s", path,
+                           nn_cfg_type_phrase(v));
     }
     *out = v;
     return 0;
 }
 
-int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
-                 const cfg_enum *e, int *out)
+int nn_cfg_get_enum(const nn_cfg_parser *p, const cJSON *obj, const char *parent, const char *key,
+                 const nn_cfg_enum *e, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
@@ -172,7 +172,7 @@ int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, cons
         return 0;
     }
     char path[300], names[300] = "", buf[CFG_CLIP + 8];
-    cfg_join(path, sizeof path, parent, key);
+    nn_cfg_join(path, sizeof path, parent, key);
     size_t o = 0;
     for (int k = 0; k < 32 && o < sizeof names && strcmp(e->name(k), "?") != 0; k++)
         o += (size_t)snprintf(names + o, sizeof names - o,
@@ -180,6 +180,6 @@ int cfg_get_enum(const cfg_parser *p, const cJSON *obj, const char *parent, cons
                                   ? "%s%s"
                                   : "%s\"%s\"",
                               k ? ", " : "", e->name(k));
-    return cfg_fail_at(p, cfg_value_loc(p, v), "\"%s\" must be one of %s, found %s", path, names,
-                       cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
+    return nn_cfg_fail_at(p, nn_cfg_value_loc(p, v), "\"%s\" must be one of %s, found %s", path, names,
+                       nn_cfg_found(p, v, cJSON_IsString(v), buf, sizeof buf));
 }
