@@ -82,6 +82,9 @@ def main():
     ap.add_argument("--config", default="configs/fashion-mnist-best.json")
     ap.add_argument("--out", default="bench/results-best.md")
     ap.add_argument("--quick", action="store_true", help="the kernel families only")
+    ap.add_argument("--ablate-epochs", type=int, default=0,
+                    help="train the ablation runs (the whole config among them) for this many "
+                         "epochs instead of the config's (default: the config's)")
     a = ap.parse_args()
     a.nntrain = os.path.abspath(a.nntrain)
     flags = cpu_flags()
@@ -107,16 +110,20 @@ def main():
         n_hidden = len(c["model"]["layers"]) - 1
         no_bn = ["model.layers.%d.batch_norm=false" % i for i in range(n_hidden)]
         narrow = ["model.layers.0.units=512", "model.layers.1.units=256"]
-        # The whole config on AVX-512 is the first family's run: same seed,
-        # same kernels, the same bits, so it is not trained twice.
-        abl.append(("everything", rows[0][1], rows[0][2]))
+        short = ["training.epochs=%d" % a.ablate_epochs] if a.ablate_epochs else []
         steps = [("without augmentation", ["data.augment={}"]),
                  ("without label smoothing", ["label_smoothing=0"]),
                  ("without the moving average", ["training.ema=0"]),
                  ("without batch normalization", no_bn),
                  ("with layers of 512 and 256", narrow)]
+        if short:
+            steps.insert(0, ("everything", []))
+        else:
+            # The whole config on the best family is the first family's run:
+            # same seed, same kernels, the same bits, so it is not trained twice.
+            abl.append(("everything", rows[0][1], rows[0][2]))
         for name, sets in steps:
-            acc, secs = run_best(a.nntrain, a.config, best_isa, sets)
+            acc, secs = run_best(a.nntrain, a.config, best_isa, sets + short)
             print("%-28s accuracy %.4f  %.0f s" % (name, acc, secs), flush=True)
             abl.append((name, acc, secs))
     with open(a.out, "w") as f:
@@ -133,8 +140,10 @@ def main():
             f.write("| %s | %.4f | %.0f%s |\n" % (name, acc, secs, "" if secs <= BUDGET else
                                                     " (over)"))
         if abl:
-            f.write("\nEach ingredient taken out (fp32, %s):\n\n"
-                    % families[0][0].split(", ")[1])
+            f.write("\nEach ingredient taken out (fp32, %s%s):\n\n"
+                    % (families[0][0].split(", ")[1],
+                       ", every run cut to %d epochs (the cosine schedule with them)"
+                       % a.ablate_epochs if a.ablate_epochs else ""))
             f.write(
                     "| run | test accuracy | against everything | seconds |\n|---|---|---|---|\n")
             full = abl[0][1]
