@@ -8,7 +8,8 @@
 # same rank (config/ and checkpoint/ know nothing of each other, nor do
 # train/ and gradcheck/):
 #   0 util  1 math  2 pool dist  3 kernels  4 data  5 nn  6 config checkpoint
-#   7 eval  8 train gradcheck  9 cli
+#   7 eval export  8 train gradcheck  9 api (the public library, include/nntrain.h)
+#   10 cli
 set -u
 cd "$(dirname "$0")/.." || exit 1
 fail=0
@@ -18,8 +19,8 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 rank() {
     case $1 in
     util) echo 0 ;; math) echo 1 ;; pool | dist) echo 2 ;; kernels) echo 3 ;; data) echo 4 ;;
-    nn) echo 5 ;; config | checkpoint) echo 6 ;; eval) echo 7 ;; train | gradcheck) echo 8 ;;
-    cli) echo 9 ;; *) echo "" ;;
+    nn) echo 5 ;; config | checkpoint) echo 6 ;; eval | export) echo 7 ;;
+    train | gradcheck) echo 8 ;; api) echo 9 ;; cli) echo 10 ;; *) echo "" ;;
     esac
 }
 
