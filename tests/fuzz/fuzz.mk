@@ -39,7 +39,7 @@ FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -std=c17 -fopenmp-simd -Wno-pass-failed -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
-               -D_POSIX_C_SOURCE=200809L -Isrc $(shell pkg-config --cflags libcjson zlib) -MMD -MP
+               -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(shell pkg-config --cflags libcjson zlib) -MMD -MP
 FUZZ_LIBS    = $(shell pkg-config --libs libcjson zlib) -lm -pthread
 
 FUZZ_CLANG_OK := $(FUZZ_B)/.clang-ok

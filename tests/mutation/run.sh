@@ -32,7 +32,7 @@ sigmoid-derivative-plus-3e-4|src/kernels/ref.c|\*g \*= nn_act_derivative(act, Y\
 # A copy of what `make nntrain` needs, modification times kept.
 copy_tree() {
     mkdir -p "$2/tests/fuzz" || return 1
-    cp -pR "$1/src" "$1/Makefile" "$2/" || return 1
+    cp -pR "$1/src" "$1/include" "$1/Makefile" "$2/" || return 1
     cp -p "$1/tests/fuzz/fuzz.mk" "$2/tests/fuzz/" || return 1
     if [ -d "$1/build/src" ]; then
         mkdir -p "$2/build"
