@@ -82,6 +82,8 @@ def main():
     ap.add_argument("--config", default="configs/fashion-mnist-best.json")
     ap.add_argument("--out", default="bench/results-best.md")
     ap.add_argument("--quick", action="store_true", help="the kernel families only")
+    ap.add_argument("--ablation-only", action="store_true",
+                    help="the ablation runs only (with --ablate-epochs, \"everything\" among them)")
     ap.add_argument("--ablate-epochs", type=int, default=0,
                     help="train the ablation runs (the whole config among them) for this many "
                          "epochs instead of the config's (default: the config's)")
@@ -99,7 +101,7 @@ def main():
         sys.exit("bench-best: this machine has neither AVX2 nor AVX-512 kernels")
     # The ablation runs on the best fp32 family this machine has.
     best_isa = families[0][1]
-    for name, isa, sets in families:
+    for name, isa, sets in ([] if a.ablation_only else families):
         acc, secs = run_best(a.nntrain, a.config, isa, sets)
         print("%-28s accuracy %.4f  %.0f s" % (name, acc, secs), flush=True)
         rows.append((name, acc, secs))
@@ -116,7 +118,7 @@ def main():
                  ("without the moving average", ["training.ema=0"]),
                  ("without batch normalization", no_bn),
                  ("with layers of 512 and 256", narrow)]
-        if short:
+        if short or a.ablation_only:
             steps.insert(0, ("everything", []))
         else:
             # The whole config on the best family is the first family's run:
@@ -135,7 +137,8 @@ def main():
                     % ("; ".join(missing), " bf16 would run the scalar reference kernels, "
                        "which are not meant for speed." if any("bf16" in m for m in missing)
                        else ""))
-        f.write("| kernels | test accuracy | seconds |\n|---|---|---|\n")
+        if rows:
+            f.write("| kernels | test accuracy | seconds |\n|---|---|---|\n")
         for name, acc, secs in rows:
             f.write("| %s | %.4f | %.0f%s |\n" % (name, acc, secs, "" if secs <= BUDGET else
                                                     " (over)"))
