@@ -479,8 +479,9 @@ static int run(options *o, nn_error *err)
 {
     if (o->export_ckpt) {
         if (!o->output) {
-            nn_error_set(err, NN_EXIT_USAGE, "--export %s needs -o FILE", o->export_ckpt);
-            return USAGE_HINT;
+            nn_error_set(err, NN_EXIT_USAGE, "--export %s needs -o FILE (the ONNX file to write)",
+                         o->export_ckpt);
+            return -1; /* one line: the command is clear, the file is missing */
         }
         if (o->config || o->convert || o->init || o->label || o->eval || o->predict ||
             o->scores || o->gradcheck || o->inspect || o->checkpoint || o->data || o->n_sets ||
