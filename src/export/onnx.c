@@ -73,11 +73,13 @@ typedef struct {
     init_plan inits[MAX_INITS];
     int n_nodes, n_inits;
     char cur[NAME_MAX_LEN]; /* the tensor the next node reads */
-    float *owned;           /* floats computed here (folded batch norm, target scaling) */
-    size_t n_owned, cap_owned;
+    float *owned;           /* (owned_floats,) computed here: folded batch norm, zero
+                               biases, target scaling */
+    size_t n_owned;
 } plan;
 
-/* n floats of the plan's own buffer (sized before planning). */
+/* n floats of the plan's own buffer, sized by owned_floats before planning
+ * to hold every request. */
 static float *own(plan *p, size_t n)
 {
     float *f = p->owned + p->n_owned;
@@ -95,8 +97,8 @@ static void add_init(plan *p, const char *name, const float *data, int64_t d0, i
     t->n_dims = d1 > 0 ? 2 : 1;
 }
 
-/* A node reading p->cur (and `extra` inputs), writing a new tensor `out`
- * that becomes p->cur. */
+/* A node reading p->cur (then in1 and in2 when not NULL), writing a new
+ * tensor `out` that becomes p->cur. */
 static node_plan *add_node(plan *p, const char *op, const char *out, const char *in1,
                            const char *in2)
 {
@@ -163,13 +165,25 @@ static size_t owned_floats(const nn_ckpt *c)
     return n;
 }
 
+/* Whether the checkpoint scales its inputs at all: "none" keeps shift 0
+ * and mult 1, which need no nodes ((x - 0) * 1 is x exactly). */
+static bool scales_inputs(const nn_ckpt *c)
+{
+    if (!c->shift)
+        return false;
+    for (int i = 0; i < c->arch.n_inputs; i++)
+        if (c->shift[i] != 0.0f || c->mult[i] != 1.0f)
+            return true;
+    return false;
+}
+
 /* The graph of model m (the checkpoint's weights as --predict uses them). */
 static int plan_graph(plan *p, const nn_ckpt *c, const nn_model *m, const char *name,
                       nn_error *err)
 {
     const nn_arch *a = &c->arch;
     snprintf(p->cur, sizeof p->cur, "input");
-    if (c->shift) {
+    if (scales_inputs(c)) {
         add_init(p, "input_shift", c->shift, a->n_inputs, 0);
         add_init(p, "input_mult", c->mult, a->n_inputs, 0);
         add_node(p, "Sub", "input_shifted", "input_shift", NULL);
@@ -312,7 +326,7 @@ static void summary(text *t, const nn_ckpt *c)
     tx_add(t, "nntrain model exported by nntrain %s from a checkpoint written by nntrain %s "
               "(format %d). Network: %d inputs", NN_VERSION, c->version ? c->version : "?",
            c->format, a->n_inputs);
-    if (c->shift)
+    if (scales_inputs(c))
         tx_add(t, ", scaled (x - input_shift) * input_mult");
     for (int l = 0; l < a->n_layers; l++) {
         const nn_layer *y = &a->layers[l];
@@ -465,7 +479,6 @@ int nn_onnx_encode(const nn_ckpt *c, const char *name, unsigned char **out, size
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", name);
         goto out;
     }
-    p->cap_owned = n_owned;
     if (plan_graph(p, c, m, name, err) < 0)
         goto out;
 

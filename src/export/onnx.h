@@ -4,7 +4,8 @@
  * prints as scores, in fp32, from one float tensor "input" (batch, inputs)
  * to one float tensor "output" (batch, outputs):
  *   input scaling      Sub(input, input_shift), Mul(., input_mult), as
- *                      --predict scales a sample (x - shift) * mult;
+ *                      --predict scales a sample (x - shift) * mult (no
+ *                      nodes when every shift is 0 and every mult 1);
  *   each dense layer   Gemm(x, W, b, transB=1), W (out, in) and b (out)
  *                      (zeros under batch normalisation, which has none);
  *   batch norm         Mul(x, scale), Add(., shift) with the running

@@ -80,6 +80,13 @@ prove() {
     fi
 }
 
+# ops_are NAME OPS: the op types of NAME.onnx's nodes, in order, are OPS
+ops_are() {
+    got=$("$PY" -c 'import onnx, sys
+print(" ".join(n.op_type for n in onnx.load(sys.argv[1]).graph.node))' "$1.onnx" 2>&1)
+    if [ "$got" = "$2" ]; then ok; else bad "$1: nodes '$got', expected '$2'"; fi
+}
+
 CLS='"label": "label"'
 RGB='["blue","green","red"]'  # sorted, as training orders string labels
 # sigmoid units with MSE, no input scaling, integer labels (names "0", "1")
@@ -87,6 +94,7 @@ cfg sigmoid_mse bin.csv '"label": "y"' \
     '{"units": 6, "activation": "sigmoid"}, {"units": 2, "activation": "sigmoid"}' mse \
     ', "scale": "none"'
 prove sigmoid_mse bin.csv y classification '["0","1"]'
+ops_are sigmoid_mse "Gemm Sigmoid Gemm Sigmoid"
 # one sigmoid unit, binary cross-entropy, standard scaling
 cfg sigmoid_one bin.csv '"label": "y"' \
     '{"units": 5, "activation": "tanh"}, {"units": 1, "activation": "sigmoid"}' \
@@ -106,6 +114,7 @@ cfg bn_ema cls.csv "$CLS" \
      {"units": 8, "activation": "tanh", "batch_norm": true, "batch_norm_eps": 0.01},
      {"units": 3, "activation": "softmax"}' cross_entropy '' ', "ema": 0.9'
 prove bn_ema cls.csv label classification "$RGB"
+ops_are bn_ema "Sub Mul Gemm Mul Add Relu Gemm Mul Add Tanh Gemm Softmax"
 # every activation, leaky_relu and elu with their alpha
 cfg every_act cls.csv "$CLS" \
     '{"units": 7, "activation": "sigmoid"}, {"units": 7, "activation": "tanh"},
@@ -117,10 +126,12 @@ prove every_act cls.csv label classification "$RGB"
 cfg regression reg.csv '"targets": ["y1", "y2"]' \
     '{"units": 16, "activation": "elu", "alpha": 0.5}, {"units": 2, "activation": "identity"}' mse
 prove regression reg.csv y1,y2 regression
+ops_are regression "Sub Mul Gemm Elu Gemm Mul Add"
 cfg regression_plain reg.csv '"targets": ["y1", "y2"]' \
     '{"units": 16, "activation": "softplus"}, {"units": 2, "activation": "identity"}' mse \
     ', "scale": "none", "scale_targets": false'
 prove regression_plain reg.csv y1,y2 regression
+ops_are regression_plain "Gemm Softplus Gemm"
 cfg regression_bn_ema reg.csv '"targets": ["y1", "y2"]' \
     '{"units": 16, "activation": "leaky_relu", "batch_norm": true}, {"units": 2}' huber \
     '' ', "ema": 0.95'
