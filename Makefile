@@ -88,6 +88,19 @@ $(LOCALE_DIR)/de_DE.UTF-8: | $(DEPS_STAMP)
 	localedef -i de_DE -f UTF-8 $@ || true
 	@test -d $@ || { echo "could not build the de_DE.UTF-8 locale"; exit 1; }
 
+# Debian's python3-onnx and python3-opencv for tests/onnx (onnx's checker and
+# OpenCV's dnn read the files --export writes), installed when missing; they
+# are imported by /usr/bin/python3, not a python3 of PATH.
+ONNX_APT_PKGS := python3-onnx python3-opencv
+ONNX_DEPS_STAMP := $(B)/.deps-onnx-ok
+$(ONNX_DEPS_STAMP): | $(DEPS_STAMP)
+	@if ! /usr/bin/python3 -c 'import onnx, cv2' >/dev/null 2>&1; then \
+	  echo "installing missing packages: $(ONNX_APT_PKGS)"; \
+	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $(ONNX_APT_PKGS) || exit 1; \
+	fi
+	@touch $@
+
 # --- build ------------------------------------------------------------------
 # Objects depend on this file too: a changed flag rebuilds them.
 $(B)/%.o: %.c Makefile | $(DEPS_STAMP)
@@ -143,7 +156,8 @@ run: nntrain data
 # AddressSanitizer + UBSan build.  Any failure fails `make check`.
 TEST_ENV := LOCPATH=$(CURDIR)/$(LOCALE_DIR) NN_TEST_NEED_LOCALE=1
 
-check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8
+check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8 \
+       $(ONNX_DEPS_STAMP)
 	@echo "== includes run downward; nothing below the command line prints =="
 	sh tests/layers.sh
 	@echo "== unit tests =="
@@ -152,6 +166,8 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	sh tests/cli/run.sh ./nntrain
 	@echo "== format-3 checkpoints written by nntrain 0.1.0 =="
 	sh tests/cli/v3_fixtures.sh ./nntrain
+	@echo "== ONNX export checked by onnx and OpenCV =="
+	sh tests/onnx/run.sh ./nntrain
 	@echo "== mutation test: --gradcheck must catch known mistakes =="
 	sh tests/mutation/run.sh .
 	@echo "== unit tests under ASan + UBSan =="

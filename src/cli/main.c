@@ -19,6 +19,7 @@
 #include "data/source.h"
 #include "dist/dist.h"
 #include "eval/plot.h"
+#include "export/onnx.h"
 #include "kernels/kernels.h"
 #include "pool/pool.h"
 #include "util/version.h"
@@ -28,7 +29,8 @@ enum { USAGE_HINT = -2 };
 
 static const char usage_line[] =
     "usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | "
-    "--cv K ... | --inspect FILE | --plot FILE | --init DATA (see nntrain --help)";
+    "--cv K ... | --inspect FILE | --plot FILE | --init DATA | --export CKPT -o FILE "
+    "(see nntrain --help)";
 
 static void print_help(FILE *f, long cores)
 {
@@ -51,6 +53,7 @@ static void print_help(FILE *f, long cores)
             "                                                a config for the CSV file DATA\n"
             "  nntrain --convert SPEC -o PREFIX              write the data SPEC as NumPy arrays\n"
             "                                                PREFIX-x.npy and PREFIX-y.npy\n"
+            "  nntrain --export CHECKPOINT -o FILE           the model as ONNX (opset 13) to FILE\n"
             "  nntrain --help | --version\n"
             "\n"
             "options:\n"
@@ -71,9 +74,13 @@ static void print_help(FILE *f, long cores)
             "                       index, negative from the end (default: the last column)\n"
             "  -o, --output FILE    with --init, write the config to FILE, which must not\n"
             "                       exist, paths relative to its folder (default: stdout);\n"
-            "                       with --convert, the PREFIX of the files written\n"
+            "                       with --convert, the PREFIX of the files written; with\n"
+            "                       --export, the ONNX file to write (replaced whole)\n"
             "  --convert SPEC       write the data SPEC (as for --data) as PREFIX-x.npy,\n"
             "                       PREFIX-y.npy and, for string labels, PREFIX-classes.json\n"
+            "  --export CHECKPOINT  write the checkpoint's model as an ONNX file (-o FILE):\n"
+            "                       input \"input\" (batch, features), output \"output\", the\n"
+            "                       values --predict --scores --precision fp32 prints\n"
             "  --checkpoint FILE    checkpoint to write, resume from, evaluate or predict with\n"
             "                       (default: the config's checkpoint.path)\n"
             "  --data SPEC          data instead of the config's: a CSV file, an IDX images\n"
@@ -129,6 +136,7 @@ typedef struct {
     long long seed, epochs, cv;
     const char *init, *label, *output; /* --init DATA, --label COLUMN, -o FILE */
     const char *convert;               /* --convert SPEC */
+    const char *export_ckpt;           /* --export CHECKPOINT */
     const char *precision;             /* --precision fp32|bf16, as given */
     nn_precision prec;                 /* its value */
     bool has_seed, has_epochs;
@@ -192,7 +200,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
                                                  "--seed",       "--threads", "--set",
                                                  "--cv",         "--plot",    "--init",
                                                  "--label",      "-o",        "--output",
-                                                 "--precision",  "--convert"};
+                                                 "--precision",  "--convert",
+                                                 "--export"};
         bool takes = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             takes |= strcmp(name, with_value[k]) == 0;
@@ -243,6 +252,8 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
             o->label = val;
         else if (!strcmp(name, "--convert"))
             o->convert = val;
+        else if (!strcmp(name, "--export"))
+            o->export_ckpt = val;
         else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
             o->output = val;
         else if (!strcmp(name, "--precision")) {
@@ -451,8 +462,36 @@ static void on_fatal(void *ctx, const nn_error *e)
     fprintf(stderr, "nntrain: rank %d: %s\n", nn_dist_rank_at_start, e->msg);
 }
 
+/* --export CHECKPOINT -o FILE: the ONNX model, and a note of what was written. */
+static int export_onnx(const options *o, nn_error *err)
+{
+    nn_onnx_info info;
+    if (nn_onnx_export(o->export_ckpt, o->output, &info, err) < 0)
+        return -1;
+    if (!o->run.quiet)
+        fprintf(o->run.diag, "nntrain: wrote %s (ONNX opset %d, %d nodes, %d weight tensors, "
+                "%zu bytes)\n", o->output, NN_ONNX_OPSET, info.nodes, info.initializers,
+                info.bytes);
+    return 0;
+}
+
 static int run(options *o, nn_error *err)
 {
+    if (o->export_ckpt) {
+        if (!o->output) {
+            nn_error_set(err, NN_EXIT_USAGE, "--export %s needs -o FILE (the ONNX file to write)",
+                         o->export_ckpt);
+            return -1; /* one line: the command is clear, the file is missing */
+        }
+        if (o->config || o->convert || o->init || o->label || o->eval || o->predict ||
+            o->scores || o->gradcheck || o->inspect || o->checkpoint || o->data || o->n_sets ||
+            o->run.resume || o->run.json || o->run.profile || o->has_seed || o->has_epochs ||
+            o->cv || o->plot || o->precision) {
+            nn_error_set(err, NN_EXIT_USAGE, "--export CHECKPOINT -o FILE takes only --quiet");
+            return USAGE_HINT;
+        }
+        return export_onnx(o, err);
+    }
     if (o->convert) {
         if (!o->output) {
             nn_error_set(err, NN_EXIT_USAGE, "--convert SPEC needs -o PREFIX");

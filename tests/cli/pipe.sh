@@ -139,11 +139,11 @@ if run plus-2 0 "$NN" --json --resume --epochs +2 --checkpoint r.ckpt c.json; th
 fi
 if run plus-no-resume 2 "$NN" --epochs +2 c.json; then
     err_is plus-no-resume "nntrain: --epochs +2 (2 more epochs than the checkpoint's) goes with --resume
-usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | --cv K ... | --inspect FILE | --plot FILE | --init DATA (see nntrain --help)"; fi
+usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | --cv K ... | --inspect FILE | --plot FILE | --init DATA | --export CKPT -o FILE (see nntrain --help)"; fi
 for v in +0 +x ++1 +; do
     if run "plus-bad-$v" 2 "$NN" --resume --epochs "$v" --checkpoint r.ckpt c.json; then
         err_is "plus-bad-$v" "nntrain: --epochs: expected +N with N an integer from 1 to 1000000, found '$v'
-usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | --cv K ... | --inspect FILE | --plot FILE | --init DATA (see nntrain --help)"; fi
+usage: nntrain [OPTIONS] CONFIG.json | --eval ... | --predict ... | --gradcheck ... | --cv K ... | --inspect FILE | --plot FILE | --init DATA | --export CKPT -o FILE (see nntrain --help)"; fi
 done
 if run plus-too-many 2 "$NN" --resume --epochs +999999 --checkpoint r.ckpt c.json; then
     err_is plus-too-many "nntrain: --epochs +999999: r.ckpt already has 5 epochs, and training.epochs is at most 1000000"; fi

@@ -625,6 +625,7 @@ sh "$(dirname "$0")/stream.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/augment.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/smooth.sh" "$NN" || fail=$((fail + 1))
 sh "$(dirname "$0")/finite.sh" "$NN" || fail=$((fail + 1))
+sh "$(dirname "$0")/export.sh" "$NN" || fail=$((fail + 1))
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
