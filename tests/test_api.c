@@ -579,7 +579,7 @@ static void *predict_often(void *arg)
 {
     worker_job *j = arg;
     nntrain_error err;
-    for (int round = 0; round < 8; round++)
+    for (int round = 0; round < 24; round++)
         if (nntrain_predict(j->m, j->x, T_ROWS, (size_t)T_ROWS * T_IN, j->labels, j->y,
                             (size_t)T_ROWS * 10, &err) != NNTRAIN_OK)
             j->failures++;

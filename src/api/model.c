@@ -194,9 +194,12 @@ nntrain_status nntrain_open_memory(const void *data, size_t size, nntrain_model 
         return nn_api_argument(err, "nntrain_open_memory: out is NULL");
     if (!data && size > 0)
         return nn_api_argument(err, "nntrain_open_memory: data is NULL and size %zu", size);
-    if ((uint64_t)size > NN_CKPT_MAX_BYTES)
-        return nn_api_argument(err, "nntrain_open_memory: %zu bytes, larger than a checkpoint "
-                               "can be (4 GiB)", size);
+    if ((uint64_t)size > NN_CKPT_MAX_BYTES) {
+        nn_error e = {0};
+        nn_error_set(&e, NN_EXIT_RUNTIME, "<memory>: %zu bytes, larger than a checkpoint can be "
+                     "(4 GiB)", size);
+        return nn_api_fail(err, &e, NNTRAIN_ERR_FORMAT);
+    }
     static const unsigned char none[1];
     return open_bytes(data ? data : none, size, "<memory>", out, err);
 }
