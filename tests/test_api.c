@@ -17,6 +17,7 @@
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
 #include "eval/predict.h"
+#include "kernels/kernels.h"
 #include "train/train.h"
 #include "util/crc32.h"
 #include "util/rng.h"
@@ -331,12 +332,15 @@ static bool keep_rows(void *ctx, const nn_ckpt *c, const float *Y, int B, int K)
 
 /* What --predict computes (nn_predict), bit for bit: scaling, the moving
  * average of the weights, target un-scaling. */
-static void assert_same_as_predict(const char *ck, int K)
+static void assert_same_as_predict(const char *ck, int K, nn_precision prec)
 {
+    /* the kernels --predict would take: NNTRAIN_ISA's when it is one of
+     * this precision, else the best */
     const char *isa = getenv("NNTRAIN_ISA");
     nn_error e = {0};
-    ck_assert_msg(nn_kernels_select(NN_PREC_FP32, isa && *isa ? isa : NULL, &e) == 0, "%s",
-                  e.msg);
+    if (!isa || !*isa || nn_kernels_select(prec, isa, &e) != 0)
+        ck_assert_msg(nn_kernels_select(prec, NULL, &e) == 0, "%s", e.msg);
+    const char *family = nn_kernels_get()->name;
     size_t n_rows;
     float *x = rows_of(ck, &n_rows);
     char rows[4200];
@@ -364,6 +368,9 @@ static void assert_same_as_predict(const char *ck, int K)
                      NNTRAIN_OK);
     ck_assert_mem_eq(labels, l2, sizeof(int) * n_rows);
     ck_assert_mem_eq(y, y2, sizeof(float) * (size_t)K * n_rows);
+    /* the process's selection is left as it was */
+    ck_assert_int_eq(nn_kernels_precision(), prec);
+    ck_assert_str_eq(nn_kernels_get()->name, family);
     nntrain_close(m);
     free(x);
     free(k.y);
@@ -375,7 +382,38 @@ static void assert_same_as_predict(const char *ck, int K)
 
 START_TEST(test_api_predict_is_predicts_core)
 {
-    assert_same_as_predict(trained(NAMES, ""), 3);
+    assert_same_as_predict(trained(NAMES, ""), 3, NN_PREC_FP32);
+}
+END_TEST
+
+/* A bf16 model predicts with bf16 kernels on the calling thread only. */
+START_TEST(test_api_predict_is_predicts_core_in_bf16)
+{
+    const char *ck = trained(NAMES, ", \"precision\": \"bf16\"");
+    nntrain_model *m;
+    nntrain_error err;
+    nntrain_info info;
+    ck_assert_msg(nntrain_open(ck, &m, &err) == NNTRAIN_OK, "%s", err.message);
+    ck_assert_int_eq(nntrain_describe(m, &info, &err), NNTRAIN_OK);
+    ck_assert_int_eq(info.precision, NNTRAIN_PRECISION_BF16);
+    nntrain_close(m);
+    assert_same_as_predict(ck, 3, NN_PREC_BF16);
+    /* and while the process runs fp32 kernels */
+    nn_error e = {0};
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, NULL, &e), 0);
+    size_t n_rows;
+    float *x = rows_of(ck, &n_rows);
+    float *a = xmalloc(sizeof(float) * 3 * n_rows), *b = xmalloc(sizeof(float) * 3 * n_rows);
+    ck_assert_int_eq(nntrain_open(ck, &m, &err), NNTRAIN_OK);
+    ck_assert_int_eq(nntrain_predict(m, x, n_rows, 3 * n_rows, NULL, a, 3 * n_rows, &err), 0);
+    ck_assert_int_eq(nn_kernels_precision(), NN_PREC_FP32);
+    ck_assert_int_eq(nn_kernels_select(NN_PREC_BF16, NULL, &e), 0);
+    ck_assert_int_eq(nntrain_predict(m, x, n_rows, 3 * n_rows, NULL, b, 3 * n_rows, &err), 0);
+    ck_assert_mem_eq(a, b, sizeof(float) * 3 * n_rows);
+    nntrain_close(m);
+    free(x);
+    free(a);
+    free(b);
 }
 END_TEST
 
@@ -387,13 +425,13 @@ START_TEST(test_api_predict_is_predicts_core_with_ema)
     ck_assert_int_eq(nn_ckpt_load(ck, &c, &e), 0);
     ck_assert_ptr_nonnull(c.ema);
     nn_ckpt_free(&c);
-    assert_same_as_predict(ck, 3);
+    assert_same_as_predict(ck, 3, NN_PREC_FP32);
 }
 END_TEST
 
 START_TEST(test_api_predict_is_predicts_core_for_regression)
 {
-    assert_same_as_predict(trained(REGRESSION, ""), 2);
+    assert_same_as_predict(trained(REGRESSION, ""), 2, NN_PREC_FP32);
 }
 END_TEST
 
@@ -642,6 +680,7 @@ Suite *api_suite(void)
     tcase_add_test(tc, test_api_describe_string_labels);
     tcase_add_test(tc, test_api_describe_integer_labels_and_regression);
     tcase_add_test(tc, test_api_predict_is_predicts_core);
+    tcase_add_test(tc, test_api_predict_is_predicts_core_in_bf16);
     tcase_add_test(tc, test_api_predict_is_predicts_core_with_ema);
     tcase_add_test(tc, test_api_predict_is_predicts_core_for_regression);
     tcase_add_test(tc, test_api_predict_by_hand);
