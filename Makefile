@@ -363,7 +363,8 @@ $(B)/bench_bf16: bench/bench_bf16.c bench/bench_util.h $(B)/libnntrain.a
 # --- install ------------------------------------------------------------------
 # The program, its man page, and libnntrain: the archive, the shared library
 # with its soname and development links, the header, nntrain.pc (for
-# pkg-config, with this PREFIX) and nntrain(3).  DESTDIR stages the lot.
+# pkg-config, written here with this PREFIX, whatever build/nntrain.pc
+# holds) and nntrain(3).  DESTDIR stages the lot.
 install: nntrain lib
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -376,7 +377,9 @@ install: nntrain lib
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libnntrain.so.$(LIB_VERSION)
 	ln -sf libnntrain.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libnntrain.so
-	install -m 644 $(B)/nntrain.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' src/api/nntrain.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nntrain $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1 \
