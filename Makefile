@@ -55,9 +55,13 @@ $(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o $(B)/mpi/src/kernels/avx2.o:
 $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o $(B)/mpi/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
 $(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o $(B)/mpi/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o $(B)/mpi/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
+$(B)/pic/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
+$(B)/pic/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
+$(B)/pic/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
+$(B)/pic/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 
 .PHONY: all run check unit mutation install uninstall clean deps data bench bench-deps bench-data \
-        bench-best
+        bench-best lib check-symbols
 all: nntrain
 # `make MPI=1` builds the MPI binary too (see "MPI build" below).
 ifeq ($(MPI),1)
@@ -121,6 +125,42 @@ $(B)/libnntrain.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The shared library (`make lib`): the same sources as position-independent
+# objects of their own, every symbol hidden but the public nntrain_* ones
+# (src/api's objects keep default visibility, and the version script
+# src/api/libnntrain.map leaves only nntrain_* global), with the soname
+# libnntrain.so.MAJOR; the version comes from include/nntrain.h.
+LIB_VERSION := $(shell sed -n 's/^\#define NNTRAIN_VERSION_STRING "\(.*\)"/\1/p' include/nntrain.h)
+LIB_MAJOR   := $(firstword $(subst ., ,$(LIB_VERSION)))
+LIB_SONAME  := libnntrain.so.$(LIB_MAJOR)
+LIB_SO      := $(B)/libnntrain.so.$(LIB_VERSION)
+PIC_LIB_OBJ := $(LIB_SRC:%.c=$(B)/pic/%.o)
+
+$(B)/pic/%.o: %.c Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(B)/pic/src/api/%.o: src/api/%.c Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(LIB_SO): $(PIC_LIB_OBJ) src/api/libnntrain.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIB_SONAME) -Wl,--version-script=src/api/libnntrain.map \
+	  -Wl,--no-undefined -o $@ $(PIC_LIB_OBJ) $(LDLIBS_ALL)
+	ln -sf libnntrain.so.$(LIB_VERSION) $(B)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(B)/libnntrain.so
+
+$(B)/nntrain.pc: src/api/nntrain.pc.in include/nntrain.h Makefile
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' $< > $@
+
+lib: $(B)/libnntrain.a $(LIB_SO) $(B)/nntrain.pc
+
+# Only nntrain_* leaves the shared library; every global symbol of the
+# archive carries the project's prefix.
+check-symbols: lib
+	sh tests/lib/symbols.sh $(LIB_SO) $(B)/libnntrain.a
+
 $(B)/san/libnntrain.a: $(SAN_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -157,7 +197,7 @@ run: nntrain data
 TEST_ENV := LOCPATH=$(CURDIR)/$(LOCALE_DIR) NN_TEST_NEED_LOCALE=1
 
 check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8 \
-       $(ONNX_DEPS_STAMP)
+       $(ONNX_DEPS_STAMP) lib
 	@echo "== includes run downward; nothing below the command line prints =="
 	sh tests/layers.sh
 	@echo "== unit tests =="
@@ -185,6 +225,10 @@ check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE
 	sh tests/cli/valgrind.sh ./nntrain
 	@echo "== MPI communication layer =="
 	$(MAKE) --no-print-directory check-mpi
+	@echo "== libnntrain exports only nntrain_*, its archive only nn_*/nntrain_* =="
+	$(MAKE) --no-print-directory check-symbols
+	@echo "== libnntrain installed: examples/classify.c through pkg-config, as --predict =="
+	sh tests/lib/example.sh ./nntrain
 	@echo "== fuzzing (about 20 s a harness) =="
 	$(MAKE) --no-print-directory fuzz-check
 
@@ -333,13 +377,32 @@ $(B)/bench_bf16: bench/bench_bf16.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a $(LDLIBS_ALL)
 
 # --- install ------------------------------------------------------------------
-install: nntrain
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+# The program, its man page, and libnntrain: the archive, the shared library
+# with its soname and development links, the header, nntrain.pc (for
+# pkg-config, written here with this PREFIX, whatever build/nntrain.pc
+# holds) and nntrain(3).  DESTDIR stages the lot.
+install: nntrain lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include
 	install -m 755 nntrain $(DESTDIR)$(PREFIX)/bin/nntrain
 	install -m 644 docs/nntrain.1 $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1
+	install -m 644 docs/nntrain.3 $(DESTDIR)$(PREFIX)/share/man/man3/nntrain.3
+	install -m 644 include/nntrain.h $(DESTDIR)$(PREFIX)/include/nntrain.h
+	install -m 644 $(B)/libnntrain.a $(DESTDIR)$(PREFIX)/lib/libnntrain.a
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libnntrain.so.$(LIB_VERSION)
+	ln -sf libnntrain.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libnntrain.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' src/api/nntrain.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/nntrain $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/nntrain $(DESTDIR)$(PREFIX)/share/man/man1/nntrain.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man3/nntrain.3 $(DESTDIR)$(PREFIX)/include/nntrain.h \
+	  $(DESTDIR)$(PREFIX)/lib/libnntrain.a $(DESTDIR)$(PREFIX)/lib/libnntrain.so.$(LIB_VERSION) \
+	  $(DESTDIR)$(PREFIX)/lib/$(LIB_SONAME) $(DESTDIR)$(PREFIX)/lib/libnntrain.so \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/nntrain.pc
 
 clean:
 	rm -rf $(B) nntrain nntrain-mpi

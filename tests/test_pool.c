@@ -1,6 +1,9 @@
 /* test_pool.c - the thread pool (src/pool): every chunk of a job runs
- * exactly once, whatever the thread count. */
+ * exactly once, whatever the thread count, also when several threads of
+ * the process run jobs at once. */
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "pool/pool.h"
 #include "tests.h"
@@ -43,12 +46,58 @@ START_TEST(test_pool_runs_each_chunk_once)
 }
 END_TEST
 
+/* Four threads of the process (library users predicting at once) each
+ * running jobs: one holds the pool, the others run theirs alone, and every
+ * chunk of every job still runs exactly once. */
+typedef struct {
+    int seed;
+    int bad;
+} caller;
+
+static void *run_jobs(void *arg)
+{
+    caller *me = arg;
+    pool_count *pc = malloc(sizeof *pc);
+    if (!pc) {
+        me->bad = -1;
+        return NULL;
+    }
+    for (int job = 0; job < 1500; job++) {
+        long chunks = 1 + (job * 7 + me->seed * 13) % MAX_TESTED;
+        for (int i = 0; i < MAX_TESTED; i++)
+            atomic_init(&pc->runs[i], 0);
+        nn_pool_run(count_chunk, pc, chunks, 3);
+        for (long c = 0; c < MAX_TESTED; c++)
+            if (atomic_load(&pc->runs[c]) != (c < chunks))
+                me->bad++;
+    }
+    free(pc);
+    return NULL;
+}
+
+START_TEST(test_pool_serves_concurrent_callers)
+{
+    nn_pool_set_threads(3);
+    pthread_t t[4];
+    caller callers[4] = {{0, 0}, {1, 0}, {2, 0}, {3, 0}};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, run_jobs, &callers[i]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(callers[i].bad == 0, "caller %d: %d chunks ran other than once", i,
+                      callers[i].bad);
+    nn_pool_set_threads(1);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("jobs");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_pool_runs_each_chunk_once);
+    tcase_add_test(tc, test_pool_serves_concurrent_callers);
     suite_add_tcase(s, tc);
     return s;
 }

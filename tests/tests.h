@@ -36,6 +36,7 @@
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \
     X(train_suite)        \
+    X(api_suite)          \
     X(pipe_suite)         \
     X(onnx_suite)
 

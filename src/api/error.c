@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/version.h"
 
 const char *nntrain_version(void)
 {
-    return NN_VERSION;
+    return NNTRAIN_VERSION_STRING;
 }
 
 const char *nntrain_status_string(nntrain_status s)

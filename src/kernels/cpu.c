@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "kernels/bf16.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -64,6 +66,11 @@ static const char *const precision_names[] = {"fp32", "bf16"};
 static const nn_kernels *selected;
 static int selected_fam = -1;
 static char note[200];
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+/* nn_kernels_thread_use: this thread's own family (-1: none) and table */
+static _Thread_local int thread_fam = -1;
+static _Thread_local const nn_kernels *thread_table;
 
 const char *nn_precision_name(nn_precision p)
 {
@@ -174,9 +181,9 @@ static void use(int f)
     selected_fam = f;
 }
 
-/* Takes family f; for amx first asks Linux for the tile state, and on a
- * refusal takes the best family below it, with a note. */
-static void take(int f)
+/* Family f, or for amx first asks Linux for the tile state, and on a
+ * refusal the best family below it, with a note. */
+static int take(int f)
 {
     if (f == FAM_AMX && !amx_permitted()) {
         int next = best_below(NN_PREC_BF16, FAM_AMX);
@@ -184,10 +191,9 @@ static void take(int f)
                  "the processor has AMX but Linux refused the tile state "
                  "(arch_prctl ARCH_REQ_XCOMP_PERM); using the %s kernels",
                  families[next].name);
-        use(next);
-        return;
+        return next;
     }
-    use(f);
+    return f;
 }
 
 /* "scalar, avx2 or avx512": the families of precision p; with only_usable,
@@ -206,17 +212,17 @@ static void list_families(char *out, size_t n, nn_precision p, bool only_usable)
                               families[names[i]].name);
 }
 
-int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err)
+/* The family nn_kernels_select(prec, isa) takes, or -1 with *err; the
+ * note (an AMX refusal) in note[]. */
+static int resolve(nn_precision prec, const char *isa, nn_error *err)
 {
     note[0] = '\0';
     if ((int)prec < 0 || (int)prec >= N_PREC) {
         nn_error_set(err, NN_EXIT_USAGE, "unknown precision %d", (int)prec);
         return -1;
     }
-    if (!isa || !*isa) {
-        take(best_below(prec, N_FAM));
-        return 0;
-    }
+    if (!isa || !*isa)
+        return take(best_below(prec, N_FAM));
     char fams[80], other[80];
     list_families(fams, sizeof fams, prec, false);
     int named = -1, elsewhere = -1;
@@ -253,8 +259,44 @@ int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err)
                      isa, isa, nn_precision_name(prec), other);
         return -1;
     }
-    take(named);
+    return take(named);
+}
+
+int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err)
+{
+    int f = resolve(prec, isa, err);
+    if (f < 0)
+        return -1;
+    use(f);
     return 0;
+}
+
+int nn_kernels_resolve(nn_precision prec, const char *isa, nn_error *err)
+{
+    return resolve(prec, isa, err);
+}
+
+int nn_kernels_thread_use(int f)
+{
+    int was = thread_fam;
+    if (f >= 0 && f < N_FAM && table_if_usable(f)) {
+        thread_fam = f;
+        thread_table = table_if_usable(f);
+    } else {
+        thread_fam = -1;
+        thread_table = NULL;
+    }
+    return was;
+}
+
+const char *nn_kernels_family_name(int f)
+{
+    return f >= 0 && f < N_FAM ? families[f].name : "?";
+}
+
+nn_precision nn_kernels_family_precision(int f)
+{
+    return f >= 0 && f < N_FAM ? families[f].prec : NN_PREC_FP32;
 }
 
 int nn_kernels_families(nn_precision p, const char **names, int cap)
@@ -271,21 +313,33 @@ const char *nn_kernels_note(void)
     return note[0] ? note : NULL;
 }
 
-const nn_kernels *nn_kernels_get(void)
+static void select_default(void)
 {
     if (!selected)
         use(best_below(NN_PREC_FP32, N_FAM));
+}
+
+const nn_kernels *nn_kernels_get(void)
+{
+    if (thread_table)
+        return thread_table;
+    if (!selected)
+        pthread_once(&default_once, select_default);
     return selected;
 }
 
 nn_precision nn_kernels_precision(void)
 {
+    if (thread_table)
+        return families[thread_fam].prec;
     nn_kernels_get();
     return families[selected_fam].prec;
 }
 
 nn_isa nn_kernels_isa(void)
 {
+    if (thread_table)
+        return families[thread_fam].isa;
     nn_kernels_get();
     return families[selected_fam].isa;
 }

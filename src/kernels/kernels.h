@@ -95,6 +95,19 @@ const nn_kernels *nn_kernels_get(void);
  * then unchanged. */
 int nn_kernels_select(nn_precision prec, const char *isa, nn_error *err);
 
+/* The library's way (src/api), which leaves the process's selection alone:
+ * nn_kernels_resolve returns the family nn_kernels_select(prec, isa) would
+ * take (an index, asking Linux for AMX's tiles as it would), or -1 with
+ * *err.  nn_kernels_thread_use(f) makes nn_kernels_get, _precision and _isa
+ * answer family f on the calling thread only (-1: the process's selection
+ * again) and returns the family it had (-1: none).  The kernels' chunks on
+ * pool workers never ask for the table, so a thread's family holds for the
+ * products it starts. */
+int nn_kernels_resolve(nn_precision prec, const char *isa, nn_error *err);
+int nn_kernels_thread_use(int f);
+const char *nn_kernels_family_name(int f);
+nn_precision nn_kernels_family_precision(int f);
+
 /* The names of the families of precision p this processor can run, worst
  * to best, into names[cap] (each a name nn_kernels_select takes; amx
  * listed when the processor has it, before Linux is asked for the tile

@@ -40,6 +40,11 @@
  * find none; when `active` is zero, nobody touches the job any more.
  * Sleeping and waking use the "announce, then re-check under the mutex"
  * handshake with sequentially consistent atomics, so no wake-up is lost.
+ *
+ * The pool runs one job at a time, for one caller: a caller takes it by
+ * setting `owned`, and one that finds it taken (another thread of the
+ * process, e.g. two library users predicting at once) runs every chunk of
+ * its job on its own thread, which gives the same results (pool.h).
  */
 #include "pool/pool.h"
 
@@ -57,9 +62,10 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake;            /* workers sleep here between jobs */
     pthread_cond_t done;            /* the caller sleeps here for the workers */
-    int requested;                  /* nn_pool_set_threads() */
-    int started;                    /* workers 1..started are running */
-    int spin;                       /* spin before sleeping */
+    atomic_int requested;           /* nn_pool_set_threads() */
+    int started;                    /* workers 1..started are running (changed by the owner) */
+    atomic_int spin;                /* spin before sleeping */
+    atomic_int owned;               /* 1: a caller's job holds the pool */
     unsigned long seq;              /* the caller's job counter */
     nn_pool_fn fn;                   /* the job: written before `job` is bumped */
     void *ctx;
@@ -228,6 +234,7 @@ static void after_fork_child(void)
     atomic_store(&pool.active, 0);
     atomic_store(&pool.sleepers, 0);
     atomic_store(&pool.caller_asleep, 0);
+    atomic_store(&pool.owned, 0);
 }
 
 static void register_fork_handler(void)
@@ -262,8 +269,11 @@ void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
         n = (int)chunks;
     if (in_chunk)
         n = 1;
-    if (n > 1)
-        n = start_workers(n);
+    /* another caller's job holds the pool: this one runs alone */
+    if (n > 1 && atomic_exchange(&pool.owned, 1))
+        n = 1;
+    else if (n > 1 && (n = start_workers(n)) <= 1)
+        atomic_store(&pool.owned, 0);
     if (n <= 1) {
         for (long c = 0; c < chunks; c++)
             fn(ctx, c);
@@ -284,4 +294,5 @@ void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n)
      * and wait for the workers still running chunks they took. */
     atomic_store(&pool.job, job & ~1UL);
     caller_wait(none_active);        /* then nobody touches fn or ctx any more */
+    atomic_store(&pool.owned, 0);
 }

@@ -36,7 +36,10 @@ int nn_pool_threads_for(double flops);
 
 /* Calls fn(ctx, c) once for every c = 0..chunks-1, on the calling thread and
  * up to n - 1 pool workers, and returns when every call has returned.  The
- * calls for different chunks must write disjoint memory. */
+ * calls for different chunks must write disjoint memory.  Any thread may
+ * call it, also while another thread's job runs: the pool serves one job
+ * at a time, and a caller that finds it busy runs all its chunks itself
+ * (the results are the same). */
 void nn_pool_run(nn_pool_fn fn, void *ctx, long chunks, int n);
 
 /* The tiles [*lo, *hi) of chunk c when `tiles` tiles are cut into `chunks`

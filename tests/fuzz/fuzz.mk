@@ -27,7 +27,7 @@ FUZZ_SRC_DIR       := tests/fuzz
 # One binary per harness; fuzz_set, fuzz_idx_gz and fuzz_csv_gz are
 # variants of fuzz_config.c, fuzz_idx.c and fuzz_csv.c (see each file).
 FUZZ_HARNESSES := fuzz_config fuzz_set fuzz_idx fuzz_idx_gz fuzz_npy fuzz_csv fuzz_csv_gz \
-                  fuzz_checkpoint fuzz_csvcache
+                  fuzz_checkpoint fuzz_csvcache fuzz_open
 FUZZ_BINS      := $(FUZZ_HARNESSES:%=$(FUZZ_B)/%)
 
 # The library the harnesses link is the program's (everything but src/cli,

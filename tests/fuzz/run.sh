@@ -22,7 +22,7 @@ failed=
 opts() {
     case $1 in
     fuzz_config | fuzz_set) echo "-max_len=4096 -dict=$src/dict/config.dict" ;;
-    fuzz_checkpoint) echo "-max_len=4096 -dict=$src/dict/checkpoint.dict" ;;
+    fuzz_checkpoint | fuzz_open) echo "-max_len=4096 -dict=$src/dict/checkpoint.dict" ;;
     fuzz_csv | fuzz_csv_gz | fuzz_csvcache) echo "-max_len=4096 -dict=$src/dict/csv.dict" ;;
     fuzz_npy) echo "-max_len=4096 -dict=$src/dict/npy.dict" ;;
     *) echo "-max_len=4096" ;;
@@ -67,7 +67,7 @@ for h in "$@"; do
             fi
         fi
     fi
-    if [ "$h" = fuzz_checkpoint ] && [ -x "$B/gen_ckpt_seeds" ]; then
+    if { [ "$h" = fuzz_checkpoint ] || [ "$h" = fuzz_open ]; } && [ -x "$B/gen_ckpt_seeds" ]; then
         "$B/gen_ckpt_seeds" "$corpus" || { failed="$failed $h"; continue; }
     fi
     seeds=
