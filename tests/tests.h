@@ -36,7 +36,8 @@
     X(metrics_suite)      \
     X(fuzz_regressions_suite) \
     X(train_suite)        \
-    X(pipe_suite)
+    X(pipe_suite)         \
+    X(api_train_suite)
 
 #define NN_DECLARE_SUITE(name) Suite *name(void);
 NN_TEST_SUITES(NN_DECLARE_SUITE)
