@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "data/idx.h"
@@ -198,8 +200,35 @@ START_TEST(test_api_train_reports_events_and_writes_the_checkpoint)
     struct stat st;
     ck_assert_int_eq(stat(beside(config, "model.ckpt"), &st), 0);
     ck_assert(st.st_size > 0);
-    /* no callback, no options: the same run, quietly */
-    ck_assert_int_eq(nntrain_train(config, NULL, NULL), NNTRAIN_OK);
+    /* no callback, no options: the same run; nothing reaches stdout or
+     * stderr, not even the note of a config without a checkpoint */
+    const char *printed = beside(config, "printed");
+    fflush(stdout);
+    fflush(stderr);
+    int keep_out = dup(1), keep_err = dup(2);
+    int fd = open(printed, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert(keep_out >= 0 && keep_err >= 0 && fd >= 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    nntrain_status st1 = nntrain_train(config, NULL, NULL);
+    const char *sets[] = {"checkpoint={}"};
+    seen q = {0};
+    o = options_for(&q);
+    o.sets = sets;
+    o.n_sets = 1;
+    nntrain_status st2 = nntrain_train(config, &o, &err);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(keep_out, 1);
+    dup2(keep_err, 2);
+    close(keep_out);
+    close(keep_err);
+    ck_assert_int_eq(st1, NNTRAIN_OK);
+    ck_assert_msg(st2 == NNTRAIN_OK, "%s", err.message);
+    ck_assert_int_ge(q.notes, 1);
+    ck_assert_int_eq(stat(printed, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
 }
 END_TEST
 
