@@ -166,7 +166,8 @@ typedef struct {
     int64_t epoch, epochs;    /* BATCH, EPOCH, PROFILE, END: the epoch (1-based) of epochs */
     int64_t batch, batches;   /* BATCH */
     double samples;           /* BATCH: rows so far in this epoch; END: rows trained by this run */
-    double seconds;           /* BATCH: since the epoch started; EPOCH: the epoch; END: the run */
+    double seconds;           /* BATCH: since the epoch started; EPOCH: the epoch; PROFILE:
+                                 its training part (what phases divide); END: the run */
     double samples_per_second;/* EPOCH */
     nntrain_metrics train;    /* EPOCH, END: the (last) epoch's running training metrics */
     int has_val;

@@ -38,7 +38,8 @@
     X(train_suite)        \
     X(api_suite)          \
     X(pipe_suite)         \
-    X(onnx_suite)
+    X(onnx_suite)         \
+    X(api_train_suite)
 
 #define NN_DECLARE_SUITE(name) Suite *name(void);
 NN_TEST_SUITES(NN_DECLARE_SUITE)

@@ -4,7 +4,10 @@
 #ifndef NN_API_H
 #define NN_API_H
 
+#include <stdint.h>
+
 #include "nntrain.h"
+#include "eval/eval.h"
 #include "util/error.h"
 
 /* Clears *out (NULL is fine) and returns NNTRAIN_OK. */
@@ -20,5 +23,53 @@ nntrain_status nn_api_fail(nntrain_error *out, const nn_error *e, nntrain_status
  * printf-style message. */
 nntrain_status nn_api_argument(nntrain_error *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- the command line's extras ----------------------------------------
+ *
+ * nntrain_train and nntrain_evaluate are nn_api_train and nn_api_evaluate
+ * with NULL hooks.  The command line (src/cli/main.c) passes hooks for what
+ * it does that a library caller has no use for; every field may be left 0. */
+
+typedef struct {
+    /* in: --data SPEC, replacing data.train (its CSV options kept); the
+     * caller has checked the spec (nn_source_check_spec) */
+    const char *data;
+    /* in: --resume --epochs +N: training.epochs becomes the checkpoint's
+     * completed epochs plus more_epochs (> 0; o->epochs is then ignored) */
+    int64_t more_epochs;
+    /* in: a FILE * (a terminal) for the progress line of parsing a streamed
+     * CSV into its cache (nn_train_opts.progress) */
+    void *progress;
+    /* in: the MPI build's report of a failure that ends every process
+     * (nn_train_opts.on_fatal, fatal_ctx) */
+    void (*on_fatal)(void *fatal_ctx, const nn_error *e);
+    void *fatal_ctx;
+    /* out: set before each NNTRAIN_EVENT_PROFILE, the epoch's seconds spent
+     * waiting for the sums across processes (NN_PROF_COMM; 0 alone) */
+    double profile_comm;
+    /* out: on failure, the internal error (with its MPI scope), when not NULL */
+    nn_error *error;
+} nn_api_train_hooks;
+
+nntrain_status nn_api_train(const char *config_path, const nntrain_train_options *o,
+                            nn_api_train_hooks *h, nntrain_error *err);
+
+typedef struct {
+    /* a note for the user, one line without "nntrain: " (the kernels' note
+     * "note: ...", when the family asked for falls back) */
+    void (*on_note)(void *ctx, const char *note);
+    /* the internal report before it becomes *out, with the checkpoint's
+     * path and the name of the data as the command line shows them (--plot
+     * draws from it); returns -1 with *e to fail the evaluation */
+    int (*on_report)(void *ctx, const nn_eval_report *r, const char *ckpt, const char *data,
+                     nn_error *e);
+    void *ctx;
+    /* out: on failure, the internal error, when not NULL */
+    nn_error *error;
+} nn_api_eval_hooks;
+
+nntrain_status nn_api_evaluate(const char *config_path, const nntrain_eval_options *o,
+                               nntrain_evaluation *out, nn_api_eval_hooks *h,
+                               nntrain_error *err);
 
 #endif

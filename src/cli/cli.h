@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "api/api.h"
 #include "config/config.h"
 #include "eval/eval.h"
 #include "gradcheck/check.h"
@@ -24,8 +25,8 @@ typedef struct {
     FILE *diag;    /* notes and progress: stderr */
 } nn_run_opts;
 
-/* eval_report.c: --eval's report, text or one JSON object. */
-void nn_cli_print_eval(FILE *f, const nn_eval_report *r, bool json);
+/* eval_report.c: --eval's report (nntrain_evaluate's), text or one JSON object. */
+void nn_cli_print_eval(FILE *f, const nntrain_evaluation *r, bool json);
 
 /* plot_out.c: --plot CHECKPOINT: its learning curves as SVG on o->out, in
  * one write. */
@@ -47,12 +48,14 @@ void nn_cli_print_gradcheck(FILE *f, const nn_config *cfg, const nn_gradcheck_re
 int nn_cli_predict(const char *ckpt_path, const char *spec, bool scores, const nn_run_opts *o,
                    nn_error *err);
 
-/* cv_report.c: --cv K, K-fold cross-validation of cfg (train/train.h):
- * each fold's metrics on o->out, then their mean and population standard
- * deviation; text lines, or one JSON object per fold and a summary object
- * {"cv": {...}} with --json.  No checkpoint is written. */
+/* cv_report.c: --cv K, K-fold cross-validation of the config (to->cv_folds
+ * folds, through nn_api_train with to and h, whose event callback and error
+ * it sets): each fold's metrics on o->out, then their mean and population
+ * standard deviation; text lines, or one JSON object per fold and a summary
+ * object {"cv": {...}} with --json.  No checkpoint is written. */
 #define NN_CV_MAX_FOLDS 100000
-int nn_cli_cv(const nn_config *cfg, int folds, const nn_run_opts *o, nn_error *err);
+int nn_cli_cv(const char *config_path, nntrain_train_options *to, nn_api_train_hooks *h,
+              const nn_run_opts *o, nn_error *err);
 /* init.c: --init DATA [--label COLUMN] [-o FILE]: a config for the CSV file
  * DATA on o->out, or written to out_path (never over an existing file),
  * every choice explained in a note on o->diag unless o->quiet. */

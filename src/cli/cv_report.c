@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "cli/cli.h"
 #include "cli/csvout.h"
-#include "train/train.h"
 
 #define CV_METRICS 4 /* loss, then accuracy or mse, mae, r2 */
 
@@ -37,25 +37,25 @@ static void put_num(FILE *f, bool json, double v)
         fprintf(f, "%.6f", v);
 }
 
-static void on_fold(void *ctx, const nn_fold_report *r)
+static void on_fold(cv_state *s, const nntrain_event *r)
 {
-    cv_state *s = ctx;
     FILE *f = s->o->out;
     bool json = s->o->json;
     double *v = s->v[s->done++];
     s->regression = r->regression;
-    v[0] = r->r.loss;
+    v[0] = r->fold_metrics.loss;
     if (r->regression) {
-        v[1] = r->r.mse;
-        v[2] = r->r.mae;
-        v[3] = r->r.r2;
+        v[1] = r->fold_metrics.mse;
+        v[2] = r->fold_metrics.mae;
+        v[3] = r->fold_metrics.r2;
     } else {
-        v[1] = r->r.accuracy;
+        v[1] = r->fold_metrics.accuracy;
     }
+    size_t samples = (size_t)r->fold_metrics.samples;
     if (json)
-        fprintf(f, "{\"fold\":%d,\"samples\":%zu", r->fold, r->r.samples);
+        fprintf(f, "{\"fold\":%d,\"samples\":%zu", r->fold, samples);
     else
-        fprintf(f, "fold %d/%d  samples %zu", r->fold, r->folds, r->r.samples);
+        fprintf(f, "fold %d/%d  samples %zu", r->fold, r->folds, samples);
     for (int i = 0; i < n_metrics(r->regression); i++) {
         fprintf(f, json ? ",\"%s\":" : "  %s ", metric_name(r->regression, i));
         put_num(f, json, v[i]);
@@ -64,11 +64,14 @@ static void on_fold(void *ctx, const nn_fold_report *r)
     fflush(f);
 }
 
-static void on_note(void *ctx, const char *note)
+/* The events of cross-validation: the folds and the notes. */
+static void on_event(void *ctx, const nntrain_event *e)
 {
     cv_state *s = ctx;
-    if (!s->o->quiet)
-        fprintf(s->o->diag, "nntrain: %s\n", note);
+    if (e->type == NNTRAIN_EVENT_FOLD && s->done < NN_CV_MAX_FOLDS)
+        on_fold(s, e);
+    else if (e->type == NNTRAIN_EVENT_NOTE && !s->o->quiet)
+        fprintf(s->o->diag, "nntrain: %s\n", e->note);
 }
 
 /* The mean and the population standard deviation over the folds. */
@@ -111,14 +114,17 @@ static void summarise(const cv_state *s)
     fputc('\n', f);
 }
 
-int nn_cli_cv(const nn_config *cfg, int folds, const nn_run_opts *o, nn_error *err)
+int nn_cli_cv(const char *config_path, nntrain_train_options *to, nn_api_train_hooks *h,
+              const nn_run_opts *o, nn_error *err)
 {
     static cv_state s; /* large: the folds' metrics */
     memset(&s, 0, sizeof s);
     s.o = o;
-    s.folds = folds;
-    nn_train_opts to = {.ctx = &s, .on_note = on_note, .on_fold = on_fold};
-    if (nn_cross_validate(cfg, folds, &to, err) < 0)
+    s.folds = to->cv_folds;
+    to->user = &s;
+    to->on_event = on_event;
+    h->error = err;
+    if (nn_api_train(config_path, to, h, NULL) != NNTRAIN_OK)
         return -1;
     summarise(&s);
     return 0;

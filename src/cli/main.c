@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "cli/cli.h"
 #include "cli/out.h"
 #include "cli/train_report.h"
@@ -300,51 +301,6 @@ static int parse_args(int argc, char **argv, options *o, nn_error *err)
     return 0;
 }
 
-/* --eval's report of r (taken and freed), after the --plot picture of it
- * when asked for; `data` names the data in the picture.  A loss that is not
- * finite is still reported (null in JSON), then is an error (exit 1), as
- * divergence is in training: ckpt names the model. */
-static int eval_report(nn_eval_report *rep, const char *ckpt, const char *data,
-                       const char *plot, const nn_run_opts *o, nn_error *err)
-{
-    nn_eval_report r = *rep;
-    double loss = r.r.loss;
-    bool measured = r.r.samples > 0; /* no rows: the figures are undefined, not an error */
-    if (plot) { /* the picture first: a failure leaves no report half done */
-        char *svg = NULL;
-        size_t n;
-        if (nn_plot_eval(&r, data, &svg, &n, err) < 0 ||
-            nn_cli_write_file(plot, svg, n, err) < 0) {
-            if (strncmp(err->msg, plot, strlen(plot)) != 0)
-                nn_error_prefix(err, "%s", plot);
-            free(svg);
-            nn_eval_report_free(&r);
-            return -1;
-        }
-        free(svg);
-    }
-    nn_cli_print_eval(o->out, &r, o->json);
-    nn_eval_report_free(&r);
-    if (!isfinite(loss) && measured) {
-        nn_error_set(err, NN_EXIT_RUNTIME,
-                     "%s: the loss on %s is %s: the model's outputs are not finite numbers on "
-                     "these data (are they on the scale of the training data?)",
-                     ckpt, data, isnan(loss) ? "NaN" : "infinite");
-        return -1;
-    }
-    return 0;
-}
-
-/* --eval: the checkpoint measured on src (or spec), and the report. */
-static int evaluate(const char *ckpt, const nn_source *src, const char *spec,
-                    const char *plot, const nn_run_opts *o, nn_error *err)
-{
-    nn_eval_report r;
-    if (nn_evaluate(ckpt, src, spec, &r, err) < 0)
-        return -1;
-    return eval_report(&r, ckpt, src ? nn_source_name(src) : spec, plot, o, err);
-}
-
 /* --gradcheck: the report, then exit 1 when the check failed. */
 static int gradcheck(const nn_config *cfg, const nn_run_opts *o, nn_error *err)
 {
@@ -369,26 +325,6 @@ static int override_source(nn_source *dst, const char *spec, bool need_labels, n
         return -1;
     nn_source_clear(dst);
     *dst = fresh;
-    return 0;
-}
-
-/* --resume --epochs +N: the checkpoint's completed epochs plus N (an epoch
- * interrupted midway is one of the N). */
-static int resumed_epochs(const char *path, long long more, int *epochs, nn_error *err)
-{
-    nn_ckpt c = {0};
-    if (nn_ckpt_load(path, &c, err) < 0)
-        return -1;
-    long long total = (long long)c.epoch + more;
-    nn_ckpt_free(&c);
-    if (total > 1000000) {
-        nn_error_set(err, NN_EXIT_USAGE,
-                     "--epochs +%lld: %s already has %lld epochs, and training.epochs is at "
-                     "most 1000000",
-                     more, path, total - more);
-        return -1;
-    }
-    *epochs = (int)total;
     return 0;
 }
 
@@ -473,6 +409,102 @@ static int export_onnx(const options *o, nn_error *err)
                 "%zu bytes)\n", o->output, NN_ONNX_OPSET, info.nodes, info.initializers,
                 info.bytes);
     return 0;
+}
+
+/* --eval: what the hooks of nn_api_evaluate keep for the report. */
+typedef struct {
+    const options *o;
+    char ckpt[4200], data[4200]; /* the checkpoint's path and the data's name */
+} eval_state;
+
+static void eval_note(void *ctx, const char *note)
+{
+    const eval_state *s = ctx;
+    if (!s->o->run.quiet)
+        fprintf(s->o->run.diag, "nntrain: %s\n", note);
+}
+
+/* The measured report, before it is shown: the --plot picture of it (first:
+ * a failure leaves no report half done), `data` naming the data in it. */
+static int eval_plot(void *ctx, const nn_eval_report *r, const char *ckpt, const char *data,
+                     nn_error *err)
+{
+    eval_state *s = ctx;
+    const char *plot = s->o->plot;
+    snprintf(s->ckpt, sizeof s->ckpt, "%s", ckpt);
+    snprintf(s->data, sizeof s->data, "%s", data);
+    if (!plot)
+        return 0;
+    char *svg = NULL;
+    size_t n;
+    if (nn_plot_eval(r, data, &svg, &n, err) < 0 || nn_cli_write_file(plot, svg, n, err) < 0) {
+        if (strncmp(err->msg, plot, strlen(plot)) != 0)
+            nn_error_prefix(err, "%s", plot);
+        free(svg);
+        return -1;
+    }
+    free(svg);
+    return 0;
+}
+
+/* --eval (nntrain_evaluate): the checkpoint measured on the test data, and
+ * the report.  A loss that is not finite is still reported (null in JSON),
+ * then is an error (exit 1), as divergence is in training. */
+static int evaluate(const options *o, nn_error *err)
+{
+    nntrain_eval_options eo = {.sets = (const char *const *)o->sets,
+                               .n_sets = o->n_sets,
+                               .checkpoint = o->checkpoint,
+                               .data = o->data,
+                               .precision = o->precision ? (int)o->prec : -1};
+    static eval_state s; /* large: the names */
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    nn_api_eval_hooks h = {.on_note = eval_note, .on_report = eval_plot, .ctx = &s, .error = err};
+    nntrain_evaluation ev;
+    if (nn_api_evaluate(o->config, &eo, &ev, &h, NULL) != NNTRAIN_OK) {
+        nntrain_evaluation_free(&ev);
+        return -1;
+    }
+    double loss = ev.metrics.loss;
+    bool measured = ev.metrics.samples > 0; /* no rows: the figures are undefined, not an error */
+    nn_cli_print_eval(o->run.out, &ev, o->run.json);
+    nntrain_evaluation_free(&ev);
+    if (!isfinite(loss) && measured) {
+        nn_error_set(err, NN_EXIT_RUNTIME,
+                     "%s: the loss on %s is %s: the model's outputs are not finite numbers on "
+                     "these data (are they on the scale of the training data?)",
+                     s.ckpt, s.data, isnan(loss) ? "NaN" : "infinite");
+        return -1;
+    }
+    return 0;
+}
+
+/* Training and --cv K (nntrain_train), the command line's extras in the
+ * hooks. */
+static int train(const options *o, nn_error *err)
+{
+    nntrain_train_options to = {.sets = (const char *const *)o->sets,
+                                .n_sets = o->n_sets,
+                                .checkpoint = o->checkpoint,
+                                .resume = o->run.resume,
+                                .epochs = o->has_epochs && !o->more_epochs ? o->epochs : 0,
+                                .has_seed = o->has_seed,
+                                .seed = (uint64_t)o->seed,
+                                .profile = o->run.profile,
+                                .cv_folds = (int)o->cv};
+    nn_api_train_hooks h = {.data = o->data,
+                            .more_epochs = o->more_epochs ? o->epochs : 0,
+                            .error = err};
+    if (o->cv)
+        return nn_cli_cv(o->config, &to, &h, &o->run, err);
+    h.on_fatal = on_fatal;
+    nn_train_report report;
+    nn_train_report_init(&report, &to, &h, o->run.json, o->run.quiet, o->run.progress,
+                         o->run.out, o->run.diag);
+    nntrain_status st = nn_api_train(o->config, &to, &h, NULL);
+    nn_train_report_done(&report);
+    return st == NNTRAIN_OK ? 0 : -1;
 }
 
 static int run(options *o, nn_error *err)
@@ -601,14 +633,16 @@ static int run(options *o, nn_error *err)
                          "--eval needs CONFIG.json, or --checkpoint FILE and --data SPEC");
             return USAGE_HINT;
         }
-        if (use_checkpoint_kernels(o, o->checkpoint, err) < 0)
-            return -1;
-        return evaluate(o->checkpoint, NULL, o->data, o->plot, &o->run, err);
+        return evaluate(o, err);
     }
     if (!o->config) {
         nn_error_set(err, NN_EXIT_USAGE, "no config file given");
         return USAGE_HINT;
     }
+    if (o->eval)
+        return evaluate(o, err);
+    if (!o->predict && !o->gradcheck)
+        return train(o, err);
 
     nn_config cfg;
     if (nn_config_load_with_sets(&cfg, o->config, o->sets, o->n_sets, err) < 0)
@@ -620,10 +654,7 @@ static int run(options *o, nn_error *err)
         cfg.epochs = (int)o->epochs;
     if (o->checkpoint && nn_config_set_checkpoint(&cfg, o->checkpoint, err) < 0)
         goto out;
-    if (o->more_epochs && cfg.checkpoint_path &&
-        resumed_epochs(cfg.checkpoint_path, o->epochs, &cfg.epochs, err) < 0)
-        goto out;
-    if ((o->eval || o->predict) && !cfg.checkpoint_path) {
+    if (o->predict && !cfg.checkpoint_path) {
         nn_error_set(err, NN_EXIT_USAGE,
                      "%s: no checkpoint to use: set checkpoint.path or give --checkpoint",
                      o->config);
@@ -645,49 +676,7 @@ static int run(options *o, nn_error *err)
                             err);
         goto out;
     }
-    if (o->eval) {
-        if (o->data) {
-            if (override_source(&cfg.test, o->data, true, err) < 0)
-                goto out;
-            cfg.has_test = true;
-        }
-        if (!cfg.has_test && cfg.test_fraction > 0) {
-            /* the rows training held out (data.test_fraction) */
-            nn_eval_report r;
-            char what[512];
-            snprintf(what, sizeof what, "%s, the test rows", nn_source_name(&cfg.train));
-            if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
-                goto out;
-            if ((rc = nn_evaluate_holdout(cfg.checkpoint_path, &cfg.train, &r, err)) == 0)
-                rc = eval_report(&r, cfg.checkpoint_path, what, o->plot, &o->run, err);
-            goto out;
-        }
-        if (!cfg.has_test) {
-            nn_error_set(err, NN_EXIT_USAGE,
-                         "%s: no test data: set data.test or data.test_fraction, or give --data "
-                         "SPEC", o->config);
-            goto out;
-        }
-        if (use_checkpoint_kernels(o, cfg.checkpoint_path, err) < 0)
-            goto out;
-        rc = evaluate(cfg.checkpoint_path, &cfg.test, NULL, o->plot, &o->run, err);
-        goto out;
-    }
-    if (o->data && override_source(&cfg.train, o->data, true, err) < 0)
-        goto out;
-    if (use_kernels(cfg.precision, &o->run, err) < 0)
-        goto out;
-    if (o->cv) {
-        rc = nn_cli_cv(&cfg, (int)o->cv, &o->run, err);
-        goto out;
-    }
-    nn_train_opts to = {.resume = o->run.resume, .profile = o->run.profile,
-                        .on_fatal = on_fatal};
-    nn_train_report report;
-    nn_train_report_init(&report, &to, o->run.json, o->run.quiet, o->run.progress, o->run.out,
-                         o->run.diag);
-    rc = nn_train(&cfg, &to, err);
-    nn_train_report_done(&report);
+    nn_error_set(err, NN_EXIT_RUNTIME, "internal error: no command");
 out:
     nn_config_free(&cfg);
     return rc;
