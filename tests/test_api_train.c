@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "config/config.h"
 #include "data/idx.h"
 #include "eval/eval.h"
@@ -422,6 +423,21 @@ START_TEST(test_api_evaluation_free_is_safe_on_empty)
 }
 END_TEST
 
+/* A family chosen by nntrain_select_kernels is the one training runs on. */
+START_TEST(test_api_train_uses_the_selected_kernels)
+{
+    const char *config = setup();
+    nntrain_error err;
+    ck_assert_int_eq(nntrain_select_kernels("fp32", "scalar", &err), NNTRAIN_OK);
+    ck_assert_int_eq(nntrain_train(config, NULL, &err), NNTRAIN_OK);
+    ck_assert_int_eq(nn_kernels_isa(), NN_ISA_SCALAR);
+    ck_assert_str_eq(nn_api_family(NN_PREC_FP32), "scalar");
+    ck_assert_int_eq(nntrain_select_kernels("fp32", NULL, &err), NNTRAIN_OK);
+    ck_assert_int_eq(nntrain_train(config, NULL, &err), NNTRAIN_OK);
+    ck_assert_str_ne(nn_api_family(NN_PREC_FP32), "");
+}
+END_TEST
+
 START_TEST(test_api_train_cross_validates_with_fold_events)
 {
     const char *config = setup();
@@ -455,6 +471,7 @@ Suite *api_train_suite(void)
     tcase_add_test(tc, test_api_evaluate_matches_nn_evaluate);
     tcase_add_test(tc, test_api_evaluation_free_is_safe_on_empty);
     tcase_add_test(tc, test_api_train_cross_validates_with_fold_events);
+    tcase_add_test(tc, test_api_train_uses_the_selected_kernels);
     suite_add_tcase(s, tc);
     return s;
 }

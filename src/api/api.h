@@ -8,6 +8,7 @@
 
 #include "nntrain.h"
 #include "eval/eval.h"
+#include "kernels/kernels.h"
 #include "util/error.h"
 
 /* Clears *out (NULL is fine) and returns NNTRAIN_OK. */
@@ -71,5 +72,10 @@ typedef struct {
 nntrain_status nn_api_evaluate(const char *config_path, const nntrain_eval_options *o,
                                nntrain_evaluation *out, nn_api_eval_hooks *h,
                                nntrain_error *err);
+
+/* The kernel family training and evaluation in precision prec select: the
+ * one nntrain_select_kernels chose for it, else NNTRAIN_ISA (NULL: the
+ * best the processor has). */
+const char *nn_api_family(nn_precision prec);
 
 #endif

@@ -33,7 +33,7 @@ static int use_kernels(int precision, const char *path, nn_api_eval_hooks *h, nn
         prec = c.precision;
         nn_ckpt_free(&c);
     }
-    if (nn_kernels_select(prec, getenv("NNTRAIN_ISA"), err) == 0) {
+    if (nn_kernels_select(prec, nn_api_family(prec), err) == 0) {
         const char *note = nn_kernels_note();
         if (note && h && h->on_note) {
             char line[1100];

@@ -54,6 +54,9 @@ struct nntrain_model {
  * names a family of that precision, else the best). */
 static pthread_mutex_t kernels_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int family_of[2] = {-1, -1};
+/* 1 where nntrain_select_kernels chose the family (training and evaluation
+ * then take it too, nn_api_family) */
+static atomic_int chosen[2];
 
 static int resolve_locked(nn_precision prec, const char *family, nn_error *e)
 {
@@ -94,12 +97,21 @@ nntrain_status nntrain_select_kernels(const char *precision, const char *family,
     nn_error e = {0};
     pthread_mutex_lock(&kernels_mu);
     int f = resolve_locked((nn_precision)p, family, &e);
-    if (f >= 0)
+    if (f >= 0) {
         atomic_store(&family_of[p], f);
+        atomic_store(&chosen[p], 1);
+    }
     pthread_mutex_unlock(&kernels_mu);
     if (f < 0)
         return nn_api_fail(err, &e, NNTRAIN_ERR_ARGUMENT);
     return nn_api_ok(err);
+}
+
+const char *nn_api_family(nn_precision prec)
+{
+    if ((unsigned)prec > 1 || !atomic_load(&chosen[prec]))
+        return getenv("NNTRAIN_ISA");
+    return nn_kernels_family_name(atomic_load(&family_of[prec]));
 }
 
 nntrain_status nntrain_set_threads(int n, nntrain_error *err)

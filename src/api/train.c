@@ -210,8 +210,8 @@ nntrain_status nn_api_train(const char *config_path, const nntrain_train_options
         cfg.train = fresh;
     }
     bridge b = {o, h};
-    /* the kernels of the config's precision (NNTRAIN_ISA forcing a family) */
-    if (nn_kernels_select(cfg.precision, getenv("NNTRAIN_ISA"), &e) < 0)
+    /* the kernels of the config's precision (nntrain_select_kernels's or NNTRAIN_ISA's family) */
+    if (nn_kernels_select(cfg.precision, nn_api_family(cfg.precision), &e) < 0)
         goto failed;
     const char *kernel_note = nn_kernels_note();
     if (kernel_note) {
