@@ -1,10 +1,14 @@
 /* test_util.c - the random generator and the error record. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tests.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/rng.h"
 
 START_TEST(test_rng_same_seed_same_sequence)
@@ -101,6 +105,51 @@ START_TEST(test_error_set_and_prefix_make_one_line)
 }
 END_TEST
 
+/* Files in dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int k = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        k += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return k;
+}
+
+START_TEST(test_replace_file_is_whole_or_nothing)
+{
+    const char *dir = nn_test_tmpdir();
+    char path[4200], bad[4200];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    snprintf(bad, sizeof bad, "%s/no-such-folder/out.bin", dir);
+    int folder_only = -1;
+    ck_assert_int_eq(nn_replace_file(path, "first", 5, &folder_only), 0);
+    ck_assert_int_eq(folder_only, 0);
+    ck_assert_int_eq(nn_replace_file(path, "second!", 7, &folder_only), 0);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char got[16] = {0};
+    ck_assert_uint_eq(fread(got, 1, sizeof got, f), 7);
+    fclose(f);
+    ck_assert_str_eq(got, "second!");
+    ck_assert_int_eq(count_prefixed(dir, "out.bin"), 1); /* no temporary left */
+    errno = 0;
+    ck_assert_int_eq(nn_replace_file(bad, "x", 1, &folder_only), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(folder_only, 0);
+    char *p = nn_parent_dir("name");
+    ck_assert_str_eq(p, ".");
+    free(p);
+    p = nn_parent_dir("/top");
+    ck_assert_str_eq(p, "/");
+    free(p);
+    p = nn_parent_dir("a/b/c");
+    ck_assert_str_eq(p, "a/b");
+    free(p);
+}
+END_TEST
+
 Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -111,6 +160,7 @@ Suite *util_suite(void)
     tcase_add_test(tc, test_rng_below_is_in_range_and_uniform);
     tcase_add_test(tc, test_rng_shuffle_is_a_permutation_and_seeded);
     tcase_add_test(tc, test_error_set_and_prefix_make_one_line);
+    tcase_add_test(tc, test_replace_file_is_whole_or_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "checkpoint/internal.h"
+#include "util/file.h"
 
 int nn_ckpt_decode(const void *data, size_t n, const char *name, nn_ckpt *c, nn_error *err)
 {
@@ -186,81 +187,6 @@ static int make_dirs(char *dir)
     return 0;
 }
 
-/* The folder that holds path: "." when it has no slash. */
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = malloc(n ? n + 1 : 2);
-    if (!dir)
-        return NULL;
-    if (n) {
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    } else {
-        strcpy(dir, ".");
-    }
-    return dir;
-}
-
-/* Creates a new "<path>.tmp.<pid>.<k>"; returns its fd and name, or -1 with
- * errno set. */
-static int open_temp(const char *path, char *tmp, size_t cap)
-{
-    for (unsigned k = 0; k < 1000; k++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), k);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0 || (errno != EEXIST && errno != EINTR))
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t put = write(fd, p, n);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return -1;
-        if (put == 0) { /* no progress and no reason given */
-            errno = EIO;
-            return -1;
-        }
-        p += put;
-        n -= (size_t)put;
-    }
-    return 0;
-}
-
-static int fsync_retry(int fd)
-{
-    int rc;
-    do
-        rc = fsync(fd);
-    while (rc != 0 && errno == EINTR);
-    return rc;
-}
-
-/* Syncs the folder so the rename itself is on disk.  File systems that
- * cannot sync a folder (EINVAL) are accepted. */
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync_retry(fd);
-    int e = errno;
-    close(fd);
-    if (rc != 0 && e != EINVAL) {
-        errno = e;
-        return -1;
-    }
-    return 0;
-}
-
 int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err)
 {
     unsigned char *buf;
@@ -269,7 +195,7 @@ int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err)
         return -1;
     size_t cap = strlen(path) + 64;
     char *tmp = malloc(cap);
-    char *dir = parent_dir(path);
+    char *dir = nn_parent_dir(path);
     if (!tmp || !dir) {
         free(buf);
         free(tmp);
@@ -279,20 +205,20 @@ int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err)
     }
 
     int rc = -1;
-    int fd = open_temp(path, tmp, cap);
+    int fd = nn_open_temp(path, tmp, cap);
     if (fd < 0 && errno == ENOENT) {
         if (make_dirs(dir) != 0) {
             nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot create folder %s: %s", path, dir,
                          strerror(errno));
             goto out;
         }
-        fd = open_temp(path, tmp, cap);
+        fd = nn_open_temp(path, tmp, cap);
     }
     if (fd < 0) {
         sys_error(err, path, errno);
         goto out;
     }
-    if (write_all(fd, buf, n) != 0 || fsync_retry(fd) != 0) {
+    if (nn_write_all(fd, buf, n) != 0 || nn_fsync_retry(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -313,7 +239,7 @@ int nn_ckpt_save(const char *path, const nn_ckpt *c, nn_error *err)
     }
     /* The new file is in place; a failure here means it may not survive a
      * crash, which is still worth reporting. */
-    if (sync_dir(dir) != 0) {
+    if (nn_sync_dir(dir) != 0) {
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot sync folder %s: %s", path, dir,
                      strerror(errno));
         goto out;

@@ -22,6 +22,7 @@
 #include "nn/layer.h"
 #include "nn/model.h"
 #include "nn/types.h"
+#include "util/file.h"
 #include "util/version.h"
 
 /* onnx.proto field numbers */
@@ -539,102 +540,18 @@ out:
 
 /* ---- the file ------------------------------------------------------------------ */
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t put = write(fd, p, n);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return -1;
-        if (put == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += put;
-        n -= (size_t)put;
-    }
-    return 0;
-}
-
-static int fsync_retry(int fd)
-{
-    int rc;
-    do
-        rc = fsync(fd);
-    while (rc != 0 && errno == EINTR);
-    return rc;
-}
-
-/* Syncs the folder of path so the rename is on disk (a file system that
- * cannot sync a folder, EINVAL, is accepted). */
-static int sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return 0; /* a folder name too long to sync: the file is in place anyway */
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync_retry(fd);
-    int e = errno;
-    close(fd);
-    if (rc != 0 && e != EINVAL) {
-        errno = e;
-        return -1;
-    }
-    return 0;
-}
-
-/* The bytes to path by way of a new temporary "<path>.tmp.<pid>.<k>",
- * removed on every failure. */
+/* The bytes to path, whole or not at all (util/file.h). */
 static int write_atomic(const char *path, const unsigned char *buf, size_t n, nn_error *err)
 {
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: out of memory", path);
-        return -1;
-    }
-    int fd = -1;
-    for (unsigned k = 0; k < 1000; k++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), k);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0 || (errno != EEXIST && errno != EINTR))
-            break;
-    }
-    if (fd < 0) {
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int e = 0;
-    if (write_all(fd, buf, n) != 0 || fsync_retry(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e) /* NFS and others report a full disk here */
-        e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot write: %s", path, strerror(e));
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    if (sync_parent(path) != 0) {
+    int folder_only;
+    if (nn_replace_file(path, buf, n, &folder_only) == 0)
+        return 0;
+    if (folder_only)
         nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot sync its folder: %s", path,
                      strerror(errno));
-        return -1;
-    }
-    return 0;
+    else
+        nn_error_set(err, NN_EXIT_RUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    return -1;
 }
 
 int nn_onnx_export(const char *ckpt_path, const char *out_path, nn_onnx_info *info,
