@@ -198,39 +198,40 @@ TEST_ENV := LOCPATH=$(CURDIR)/$(LOCALE_DIR) NN_TEST_NEED_LOCALE=1
 
 check: nntrain $(B)/test_nntrain $(B)/san/nntrain $(B)/san/test_nntrain $(LOCALE_DIR)/de_DE.UTF-8 \
        $(ONNX_DEPS_STAMP) lib
-	@echo "== includes run downward; nothing below the command line prints =="
+	@echo "== includes run downward; nothing below the command line prints == ($$(date +%T))"
 	sh tests/layers.sh
-	@echo "== unit tests =="
+	@echo "== unit tests == ($$(date +%T))"
 	$(TEST_ENV) $(B)/test_nntrain
-	@echo "== command-line tests =="
+	@echo "== command-line tests == ($$(date +%T))"
 	sh tests/cli/run.sh ./nntrain
-	@echo "== format-3 checkpoints written by nntrain 0.1.0 =="
+	@echo "== format-3 checkpoints written by nntrain 0.1.0 == ($$(date +%T))"
 	sh tests/cli/v3_fixtures.sh ./nntrain
-	@echo "== ONNX export checked by onnx and OpenCV =="
+	@echo "== ONNX export checked by onnx and OpenCV == ($$(date +%T))"
 	sh tests/onnx/run.sh ./nntrain
-	@echo "== mutation test: --gradcheck must catch known mistakes =="
+	@echo "== mutation test: --gradcheck must catch known mistakes == ($$(date +%T))"
 	sh tests/mutation/run.sh .
-	@echo "== unit tests under ASan + UBSan =="
+	@echo "== unit tests under ASan + UBSan == ($$(date +%T))"
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/san/test_nntrain
-	@echo "== command-line tests under ASan + UBSan =="
+	@echo "== command-line tests under ASan + UBSan == ($$(date +%T))"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/cli/run.sh $(B)/san/nntrain
-	@echo "== signals, kills, full disk =="
+	@echo "== signals, kills, full disk == ($$(date +%T))"
 	sh tests/cli/signals.sh ./nntrain 50
-	@echo "== signals, kills, full disk under ASan + UBSan =="
+	@echo "== signals, kills, full disk under ASan + UBSan == ($$(date +%T))"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/cli/signals.sh $(B)/san/nntrain 10
-	@echo "== valgrind memcheck =="
+	@echo "== valgrind memcheck == ($$(date +%T))"
 	sh tests/cli/valgrind.sh ./nntrain
-	@echo "== MPI communication layer =="
+	@echo "== MPI communication layer == ($$(date +%T))"
 	$(MAKE) --no-print-directory check-mpi
-	@echo "== libnntrain exports only nntrain_*, its archive only nn_*/nntrain_* =="
+	@echo "== libnntrain exports only nntrain_*, its archive only nn_*/nntrain_* == ($$(date +%T))"
 	$(MAKE) --no-print-directory check-symbols
-	@echo "== libnntrain installed: examples/classify.c through pkg-config, as --predict =="
+	@echo "== libnntrain installed: examples/classify.c through pkg-config, as --predict == ($$(date +%T))"
 	sh tests/lib/example.sh ./nntrain
-	@echo "== fuzzing (about 20 s a harness) =="
+	@echo "== fuzzing (about 20 s a harness) == ($$(date +%T))"
 	$(MAKE) --no-print-directory fuzz-check
+	@echo "== every check passed == ($$(date +%T))"
 
 # The unit tests alone, on the normal build: the quick loop while developing
 # (`make unit`); `make check` runs everything.
