@@ -351,13 +351,14 @@ bench-deps:
 	    echo "bench: could not install$$missing; its columns will be skipped"; \
 	fi
 
-# training on data larger than memory (bench/data.py; not part of check):
-# about 13 GB of files under build/, removed afterwards
 # configs/fashion-mnist-best.json with every kernel family, and each of its
-# ingredients taken out (about 45 minutes; --quick: the families alone).
+# ingredients taken out (bench/best.py; not part of check; about 35 minutes
+# on a 2-core AVX-512 machine; --quick: the families alone).
 bench-best: nntrain data
 	$(BENCH_PY) bench/best.py --nntrain ./nntrain --out bench/results-best.md
 
+# training on data larger than memory (bench/data.py; not part of check):
+# about 13 GB of files under build/, removed afterwards
 bench-data: nntrain $(B)/gendata
 	@$(BENCH_PY) -c 'import pandas' >/dev/null 2>&1 || { \
 	  SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
