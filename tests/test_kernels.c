@@ -302,12 +302,14 @@ START_TEST(test_kernels_backward_at_every_tile_edge)
 }
 END_TEST
 
-/* The blocked path (kernels/panel.c: packed panels 48 wide, tiles 8 rows
- * tall, K blocks of at most 512 split evenly, SGD in one K block of at most
- * 512; taken from 64 rows, 128 columns, K = 128 and 8 MFLOP up, for the
- * forward always, for dX and dW when K > 1024 or in % 1024 == 0; a last
- * panel of 16 or 32 columns past a multiple of 48 runs a tile of its own
- * width) on shapes that straddle each of those edges
+/* The blocked path (kernels/panel.c: packed panels 48 wide and tiles 8 rows
+ * tall with AVX-512, 16 and 6 with AVX2, K blocks of at most 512 split
+ * evenly, SGD in one K block of at most 512; taken from 64 rows, 128
+ * columns, K = 128 and 8 MFLOP up, for the forward always, for dX and dW
+ * when K > 1024 or in % 1024 == 0, and AVX2's dW and SGD always; a last
+ * panel of 16 or 32 columns past a multiple of 48, or of 1-15 past a
+ * multiple of 16, runs a tile of its own width) on shapes that straddle
+ * each of those edges
  * by one, unaligned, for each product's own M, N, K (forward B x out x in,
  * dX B x in x out, dW out x in x B): against the definition, and the fused
  * SGD bit for bit.  Tables without the path run the same checks on their

@@ -29,10 +29,20 @@
  *            256 leave 2 or 4) computes only 4 or 2 rows instead of repeating
  *            the last.  dX +1-6%, dW and the fused SGD +3-17% (the most on
  *            the small layers).
- * Every forward sum, whatever the block or its place in it, is lane j of an
- * accumulator summing k = j, j + 8, ... in order, then the same tree; the
- * backward sums run k = 0, 1, 2, ...; nothing depends on the thread count
- * or (see dot_block) on the buffers' alignment.
+ *   blocked  panel.c's path for large products (tiled.h), with panels 16
+ *            columns wide and acc_tile as the tile: the forward always
+ *            (above panel.c's minimum), dW and the fused SGD always
+ *            (panel_dw_always), dX where panel.c's rule says.  AMD Zen 3,
+ *            1 thread, % of the FMA peak, plain tiles against blocked
+ *            (bench_kernels): 128 x 1024 x 1024 dW 41-50% -> 61-67%, dX
+ *            52% -> 73-78%, forward 70-75% -> 72-80%.  Whole vectors of C
+ *            are loaded and stored plainly, only a partial one masked: a
+ *            masked store is microcoded on AMD (the 10-output layer's dX
+ *            went from 25% to 50% of the peak with that alone).
+ * Every plain forward sum, whatever the block or its place in it, is lane j
+ * of an accumulator summing k = j, j + 8, ... in order, then the same tree;
+ * the blocked forward's and all backward sums run k = 0, 1, 2, ...; nothing
+ * depends on the thread count or (see dot_block) on the buffers' alignment.
  */
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -268,7 +278,7 @@ static void forward_tile(float *Y, int ldy, const float *X, const float *W, int 
 static inline __attribute__((always_inline)) void
 acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const float *Bm, int ldb,
          int K, int mr, const int R, const int nv, const int full, __m256i last,
-         const int accumulate, const int sgd, float lr, float wd)
+         const int accumulate, const int sgd, float lr, float wd, const float *b, nn_act act)
 {
     const __m256i all = _mm256_set1_epi32(-1);
     const float *a[AR];
@@ -278,10 +288,9 @@ acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const floa
         a[r] = A + (size_t)(r < mr ? r : mr - 1) * a_rs;
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++)
-            acc[r][v] = accumulate && r < mr
-                            ? _mm256_maskload_ps(C + (size_t)r * ldc + 8 * v,
-                                                 v == nv - 1 && !full ? last : all)
-                            : _mm256_setzero_ps();
+            acc[r][v] = !accumulate || r >= mr ? _mm256_setzero_ps()
+                        : v == nv - 1 && !full ? _mm256_maskload_ps(C + (size_t)r * ldc + 8 * v, last)
+                                               : _mm256_loadu_ps(C + (size_t)r * ldc + 8 * v);
     }
     /* One k: a row of Bm (the last vector masked only when the tile is
      * narrower than 8 nv), then a broadcast of A(r, k) per row. */
@@ -319,8 +328,14 @@ acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const floa
                 __m256 w = _mm256_maskload_ps(c, mk);
                 __m256 g = _mm256_add_ps(out, _mm256_mul_ps(_mm256_set1_ps(wd), w));
                 out = _mm256_sub_ps(w, _mm256_mul_ps(_mm256_set1_ps(lr), g));
+            } else if (b) { /* the blocked forward's epilogue: act(sum + b[c]) */
+                out = act_forward_ps(_mm256_add_ps(out, _mm256_maskload_ps(b + 8 * v, mk)), act);
             }
-            _mm256_maskstore_ps(c, mk, out);
+            /* plain stores where whole: a masked one is microcoded on AMD */
+            if (v == nv - 1 && !full)
+                _mm256_maskstore_ps(c, mk, out);
+            else
+                _mm256_storeu_ps(c, out);
         }
     }
 }
@@ -333,11 +348,14 @@ acc_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs, const floa
         int nv = (nc + 7) / 8;                                                             \
         __m256i last = lane_mask(nc - 8 * (nv - 1));                                       \
         if (nc == 8 * AV)                                                                  \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, AV, 1, last, accumulate, sgd, lr, wd); \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, AV, 1, last, accumulate, sgd, lr, \
+                     wd, NULL, NN_ACT_IDENTITY);                                           \
         else if (nv == 2)                                                                  \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 2, 0, last, accumulate, sgd, lr, wd); \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 2, 0, last, accumulate, sgd, lr, \
+                     wd, NULL, NN_ACT_IDENTITY);                                           \
         else                                                                               \
-            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 1, 0, last, accumulate, sgd, lr, wd); \
+            acc_tile(C, ldc, A, a_rs, a_cs, Bm, ldb, K, mr, R, 1, 0, last, accumulate, sgd, lr, \
+                     wd, NULL, NN_ACT_IDENTITY);                                           \
     } while (0)
 #define ACC_TILE(a_rs, a_cs, accumulate, sgd, lr, wd)                                      \
     do {                                                                                   \
@@ -367,12 +385,166 @@ static void weight_sgd_tile(float *C, int ldc, const float *A, int lda, const fl
     ACC_TILE(1, (size_t)lda, 0, 1, lr, wd); /* C is W: updated in place */
 }
 
+
+/* ---- packed panels: the blocked path (tiled.h, panel.c) ------------------------ */
+
+/* Panels are 16 columns (two vectors) wide and tiles 6 rows tall: the tile
+ * is acc_tile itself, reading the packed panel (16 floats a k, 64-byte
+ * aligned, zeros past the last column) where the plain path reads the
+ * operand in place, so both paths sum every element k in order, one FMA
+ * chain from C or zero: the same bits. */
+#define PW (8 * AV)
+
+/* P[k*16 + c] = Bm[k*ldb + c] for k < kc, c < nc; columns nc..15 are zero. */
+static void pack_rows(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    if (nc == PW) {
+        for (int k = 0; k < kc; k++) {
+            const float *src = Bm + (size_t)k * ldb;
+            _mm256_store_ps(P + (size_t)k * PW, _mm256_loadu_ps(src));
+            _mm256_store_ps(P + (size_t)k * PW + 8, _mm256_loadu_ps(src + 8));
+        }
+        return;
+    }
+    __m256i m0 = lane_mask(nc < 8 ? nc : 8), m1 = lane_mask(nc > 8 ? nc - 8 : 0);
+    for (int k = 0; k < kc; k++) {
+        const float *src = Bm + (size_t)k * ldb;
+        _mm256_store_ps(P + (size_t)k * PW, _mm256_maskload_ps(src, m0));
+        _mm256_store_ps(P + (size_t)k * PW + 8, _mm256_maskload_ps(src + 8, m1));
+    }
+}
+
+/* The 8 x 8 transpose: r[i] lane j becomes r[j] lane i. */
+static inline __attribute__((always_inline)) void transpose_8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) { /* pairs of rows interleaved */
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + j], 128-bit half h: rows 4g..4g+3 of column 4h + j */
+#pragma GCC unroll 2
+    for (int g = 0; g < 2; g++) {
+        __m256 lo = t[4 * g], hi = t[4 * g + 1], lo2 = t[4 * g + 2], hi2 = t[4 * g + 3];
+        u[4 * g + 0] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 1] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * g + 2] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * g + 3] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* column j: the low halves of u[j] and u[4 + j]; column 4 + j: the high */
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+        r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+    }
+}
+
+/* P[k*16 + c] = Bm[c*ldb + k] for k < kc, c < nc (the forward's W^T);
+ * columns nc..15 are zero.  8 x 8 blocks: 8 rows of Bm in, transposed, 8
+ * half-rows of P out. */
+static void pack_cols(float *P, const float *Bm, int ldb, int kc, int nc)
+{
+    for (int k0 = 0; k0 < kc; k0 += 8) {
+        int kn = kc - k0 < 8 ? kc - k0 : 8;
+        __m256i km = lane_mask(kn);
+        for (int c0 = 0; c0 < PW; c0 += 8) {
+            __m256 r[8];
+            const float *src = Bm + (size_t)c0 * ldb + k0;
+            if (kn == 8 && c0 + 8 <= nc) { /* a full block: plain loads */
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    r[i] = _mm256_loadu_ps(src + (size_t)i * ldb);
+            } else {
+                for (int i = 0; i < 8; i++)
+                    r[i] = c0 + i < nc ? _mm256_maskload_ps(src + (size_t)i * ldb, km)
+                                       : _mm256_setzero_ps();
+            }
+            transpose_8(r);
+            for (int i = 0; i < kn; i++)
+                _mm256_store_ps(P + (size_t)(k0 + i) * PW + c0, r[i]);
+        }
+    }
+}
+
+/* Ap[t*kc*6 + k*6 + r] = A[(6t + r)*lda + k] for the row tiles t of mr
+ * rows (a partial last tile of the forward's X or dX's dZ), rows past mr
+ * zero. */
+static void pack_a_rows(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int t0 = 0; t0 < mr; t0 += AR) {
+        float *t = Ap + (size_t)(t0 / AR) * kc * AR;
+        for (int k = 0; k < kc; k++)
+            for (int r = 0; r < AR; r++)
+                t[(size_t)k * AR + r] = t0 + r < mr ? A[(size_t)(t0 + r) * lda + k] : 0.0f;
+    }
+}
+
+/* Ap[t*kc*6 + k*6 + r] = A[k*lda + 6t + r] (dW's dZ, read down its
+ * columns): 6 floats a k, rows past mr zero.  Each k but the last is one
+ * 8-float store whose last two floats the next k overwrites: a masked
+ * store is microcoded on AMD (Zen 3: this packing, repeated for every
+ * group of panels, took a third of dW's time with one). */
+static void pack_a_cols(float *Ap, const float *A, size_t lda, int kc, int mr)
+{
+    for (int r0 = 0; r0 < mr; r0 += AR) {
+        float *t = Ap + (size_t)(r0 / AR) * kc * AR;
+        __m256i m = lane_mask(mr - r0 < AR ? mr - r0 : AR);
+        for (int k = 0; k < kc - 1; k++)
+            _mm256_storeu_ps(t + (size_t)k * AR, _mm256_maskload_ps(A + (size_t)k * lda + r0, m));
+        __m256 v = _mm256_maskload_ps(A + (size_t)(kc - 1) * lda + r0, m);
+        float *end = t + (size_t)(kc - 1) * AR;
+        _mm_storeu_ps(end, _mm256_castps256_ps128(v));
+        _mm_storel_pi((__m64 *)(end + 4), _mm256_extractf128_ps(v, 1));
+    }
+}
+
+/* C[r][c] for r < mr <= 6, c < nc <= 16 from A(r, k) = A[r*a_rs + k*a_cs]
+ * (all 6 rows readable) and a packed kc x 16 panel: the sum from C
+ * (load_c) or zero, plus A(r, k) P[k][c] for k in order, then the
+ * epilogue (tiled.h).  acc_tile with constant rows, widths and epilogue. */
+#define PANEL_BY_WIDTH(LC, SGD, BIAS)                                                      \
+    do {                                                                                   \
+        if (nc == PW)                                                                      \
+            acc_tile(C, ldc, A, a_rs, a_cs, P, PW, kc, mr, AR, AV, 1, last, LC, SGD, lr, wd, \
+                     BIAS, act);                                                           \
+        else if (nc > 8)                                                                   \
+            acc_tile(C, ldc, A, a_rs, a_cs, P, PW, kc, mr, AR, 2, 0, last, LC, SGD, lr, wd, \
+                     BIAS, act);                                                           \
+        else                                                                               \
+            acc_tile(C, ldc, A, a_rs, a_cs, P, PW, kc, mr, AR, 1, 0, last, LC, SGD, lr, wd, \
+                     BIAS, act);                                                           \
+    } while (0)
+
+static void panel_tile(float *C, int ldc, const float *A, size_t a_rs, size_t a_cs,
+                       const float *P, int kc, int mr, int nc, int load_c, int epi,
+                       const float *b, nn_act act, float lr, float wd)
+{
+    __m256i last = lane_mask(nc - 8 * ((nc + 7) / 8 - 1));
+    if (epi == NN_PANEL_BIAS_ACT) {
+        if (load_c)
+            PANEL_BY_WIDTH(1, 0, b);
+        else
+            PANEL_BY_WIDTH(0, 0, b);
+    } else if (epi == NN_PANEL_SGD) { /* one K block: the sums start from zero */
+        PANEL_BY_WIDTH(0, 1, NULL);
+    } else if (load_c) {
+        PANEL_BY_WIDTH(1, 0, NULL);
+    } else {
+        PANEL_BY_WIDTH(0, 0, NULL);
+    }
+}
+#undef PANEL_BY_WIDTH
+
 /* ---- the table -------------------------------------------------------------------- */
 
 static const nn_tiles tiles = {
     .fwd_rows = FT_ROWS, .fwd_cols = FC, .forward_tile = forward_tile,
     .acc_rows = AR, .acc_cols = 8 * AV, .vec = 8, .input_tile = input_tile, .weight_tile = weight_tile,
     .weight_sgd_tile = weight_sgd_tile,
+    .panel_k = NN_PANEL_K, .panel_dw_always = 1, .pack_rows = pack_rows,
+    .pack_cols = pack_cols, .pack_a_rows = pack_a_rows, .pack_a_cols = pack_a_cols,
+    .panel_tile = panel_tile,
 };
 
 NN_TILED_KERNEL_TABLE(nn_kernels_avx2, "avx2", tiles, act_backward);

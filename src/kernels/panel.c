@@ -42,9 +42,11 @@ static _Thread_local _Alignas(64) float a_blk[NN_PANEL_AROWS * NN_PANEL_KMAX];
 #define PANEL_MIN_K 128
 #define PANEL_MIN_FLOPS 8e6
 
-/* Panels a chunk of the pool holds at least (when there are that many):
- * each chunk packs its A blocks once for all its panels. */
-#define PANELS_PER_CHUNK 3
+/* Columns a chunk of the pool holds at least (when there are that many),
+ * in whole panels: each chunk packs its A blocks once for all its panels
+ * (3 panels of AVX-512's 48 columns, 9 of AVX2's 16: with 3 of 16, dW's
+ * packing of dZ took a fifth of its time on AMD Zen 3). */
+#define COLUMNS_PER_CHUNK 144
 
 typedef struct {
     const nn_tiles *t;
@@ -77,7 +79,13 @@ typedef struct {
  *                against 83% and 82% blocked, where the panels of 16 or 32
  *                columns past a multiple of 48 run a tile of their own
  *                width; 75-80% on W3's layers, 37% on 512 x 4096 x 4096,
- *                against 82-84% and 80%). */
+ *                against 82-84% and 80%).
+ * With panel_dw_always (AVX2), dW and the fused SGD take it whatever their
+ * shape: AMD Zen 3, 1 thread, % of the FMA peak in alternating runs
+ * (bench_kernels), plain tiles against blocked: 1024 x 784 x 128 55-58%
+ * against 69-70%, 256 x 784 x 128 60-61% against 71-73%, 128 x 256 x 128
+ * 71-72% against 64-75%; AVX2's dX keeps the rule above (128 x 784 x 256:
+ * 90-91% plain, 76-77% blocked). */
 static bool rows_free; /* nn_kernels_rows_free */
 
 void nn_kernels_rows_free(bool on)
@@ -85,14 +93,15 @@ void nn_kernels_rows_free(bool on)
     rows_free = on;
 }
 
-int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi)
+int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi, int a_trans)
 {
     if (!t->panel_tile || t->panel_k <= 0 || t->panel_k > NN_PANEL_KMAX ||
         t->acc_cols * NN_PANEL_KMAX > NN_PANEL_FLOATS || t->acc_rows > NN_PANEL_ROWS)
         return 0;
     if (epi == NN_PANEL_SGD && K > NN_PANEL_KMAX) /* the SGD rule needs all of K at once */
         return 0;
-    if (epi != NN_PANEL_BIAS_ACT && !(K > 1024 || cols % 1024 == 0))
+    if (epi != NN_PANEL_BIAS_ACT && !(K > 1024 || cols % 1024 == 0) &&
+        !(a_trans && t->panel_dw_always))
         return 0;
     /* the forward's choice by columns and K alone: as for PANEL_MIN_ROWS
      * rows (the backward products sum alike on either path) */
@@ -158,7 +167,7 @@ static void panel_part(void *ctx, long chunk)
      * 1024-wide layer, every k in one L1 set) is packed a block of rows
      * at a time and the block's tiles read it contiguously; the forward's
      * and dX's A (rows read along k) is read in place, the band at once. */
-    int block = j->a_trans ? NN_PANEL_AROWS : row_hi - row_lo;
+    int block = j->a_trans ? NN_PANEL_AROWS / h * h : row_hi - row_lo; /* whole tiles: a_blk */
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kb = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         int load_c = k0 > 0 || j->accumulate;
@@ -168,6 +177,11 @@ static void panel_part(void *ctx, long chunk)
             int tiles = (b1 - b0 + h - 1) / h;
             if (j->a_trans)
                 t->pack_a_cols(a_blk, j->A + b0 + (size_t)k0 * j->lda, j->lda, kb, b1 - b0);
+            /* the forward's or dX's partial last row tile: packed once for
+             * all the panels (its rows, zeros after) */
+            int part_r0 = (b1 - b0) % h ? b1 - (b1 - b0) % h : -1;
+            if (!j->a_trans && part_r0 >= 0)
+                t->pack_a_rows(a_buf, j->A + part_r0 * a_rs + k0 * a_cs, j->lda, kb, b1 - part_r0);
             for (long p = lo; p < hi; p++) {
                 int c0 = (int)p * w, nc = j->cols - c0 < w ? j->cols - c0 : w;
                 if (j->trans_b)
@@ -206,8 +220,7 @@ static void panel_part(void *ctx, long chunk)
                         const float *A = j->A + r0 * a_rs + k0 * a_cs;
                         t->panel_tile(C, j->cols, A, a_rs, a_cs, b_buf, kb, mr, nc, load_c, epi,
                                       bias, j->act, j->lr, j->wd);
-                    } else { /* the last, partial row tile: its rows packed, zeros after */
-                        t->pack_a_rows(a_buf, j->A + r0 * a_rs + k0 * a_cs, j->lda, kb, mr);
+                    } else { /* the last, partial row tile: packed above */
                         t->panel_tile(C, j->cols, a_buf, 1, (size_t)h, b_buf, kb, mr, nc, load_c,
                                       epi, bias, j->act, j->lr, j->wd);
                     }
@@ -229,7 +242,8 @@ void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, i
                    .kc = (K + blocks - 1) / blocks, .accumulate = accumulate, .epi = epi,
                    .act = act, .lr = lr, .wd = wd,
                    .panels = (cols + t->acc_cols - 1) / t->acc_cols};
-    long most = (j.panels + PANELS_PER_CHUNK - 1) / PANELS_PER_CHUNK;
+    long per_chunk = (COLUMNS_PER_CHUNK + t->acc_cols - 1) / t->acc_cols;
+    long most = (j.panels + per_chunk - 1) / per_chunk;
     long tiles = (rows + t->acc_rows - 1) / t->acc_rows;
     j.groups = most < NN_POOL_MAX_CHUNKS ? most : NN_POOL_MAX_CHUNKS;
     int threads = nn_pool_threads_for(2.0 * rows * cols * K);

@@ -60,7 +60,7 @@ void nn_tiled_forward(const nn_tiles *t, float *Y, const float *X, const float *
      * forward_tile splits each dot product over vector lanes and reduces
      * them by a tree: a different rounding, chosen by the shape alone (so
      * still the same bits for any thread count). */
-    if (nn_panel_fits(t, B, out, in, NN_PANEL_BIAS_ACT)) {
+    if (nn_panel_fits(t, B, out, in, NN_PANEL_BIAS_ACT, 0)) {
         nn_panel_product(t, Y, X, (size_t)in, 0, W, in, 1, B, out, in, 0, NN_PANEL_BIAS_ACT, b,
                          act, 0.0f, 0.0f);
         return;
@@ -139,7 +139,7 @@ static void run_acc(const nn_tiles *t, float *C, const float *A, const float *Bm
 void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, const float *W,
                              int B, int in, int out)
 {
-    if (nn_panel_fits(t, B, in, out, NN_PANEL_NONE)) { /* the same sums as the tiles */
+    if (nn_panel_fits(t, B, in, out, NN_PANEL_NONE, 0)) { /* the same sums as the tiles */
         nn_panel_product(t, dX, dZ, (size_t)out, 0, W, in, 0, B, in, out, 0, NN_PANEL_NONE, NULL,
                          NN_ACT_IDENTITY, 0.0f, 0.0f);
         return;
@@ -150,7 +150,7 @@ void nn_tiled_backward_input(const nn_tiles *t, float *dX, const float *dZ, cons
 void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, const float *X,
                                int B, int in, int out)
 {
-    if (nn_panel_fits(t, out, in, B, NN_PANEL_NONE)) {
+    if (nn_panel_fits(t, out, in, B, NN_PANEL_NONE, 1)) {
         nn_panel_product(t, dW, dZ, (size_t)out, 1, X, in, 0, out, in, B, 1, NN_PANEL_NONE, NULL,
                          NN_ACT_IDENTITY, 0.0f, 0.0f);
         return;
@@ -161,7 +161,7 @@ void nn_tiled_backward_weights(const nn_tiles *t, float *dW, const float *dZ, co
 void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const float *X, int B,
                           int in, int out, float lr, float wd)
 {
-    if (nn_panel_fits(t, out, in, B, NN_PANEL_SGD)) {
+    if (nn_panel_fits(t, out, in, B, NN_PANEL_SGD, 1)) {
         nn_panel_product(t, W, dZ, (size_t)out, 1, X, in, 0, out, in, B, 0, NN_PANEL_SGD, NULL,
                          NN_ACT_IDENTITY, lr, wd);
         return;

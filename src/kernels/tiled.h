@@ -77,6 +77,10 @@ typedef struct {
      * P[k*acc_cols + c] = Bm[c*ldb + k]; both for k < kc, c < nc, with
      * columns nc..acc_cols-1 zero and P 64-byte aligned. */
     int panel_k;
+    /* dW and the fused SGD take the blocked path at every size above the
+     * minimum, not only where the right operand's rows are 4 KB apart or
+     * K > 1024 (see panel.c) */
+    int panel_dw_always;
     void (*pack_rows)(float *P, const float *Bm, int ldb, int kc, int nc);
     void (*pack_cols)(float *P, const float *Bm, int ldb, int kc, int nc);
     /* pack_a_rows: Ap[t*kc*R + k*R + r] = A[(t*R + r)*lda + k]; pack_a_cols:
@@ -109,8 +113,9 @@ void nn_tiled_sgd_weights(const nn_tiles *t, float *W, const float *dZ, const fl
  * A[k*lda + r] : A[r*lda + k] and Bm (k, c) = trans_b ? Bm[c*ldb + k] : Bm[k*ldb + c], summed
  * over K; `accumulate`: C += the product (else C = it); `epi` as in
  * panel_tile.  nn_panel_fits says whether the shape takes it (a function of
- * the shape and the table only, never of the thread count). */
-int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi);
+ * the shape and the table only, never of the thread count); a_trans: the
+ * product is dW's or the fused SGD's. */
+int nn_panel_fits(const nn_tiles *t, int rows, int cols, int K, int epi, int a_trans);
 void nn_panel_product(const nn_tiles *t, float *C, const float *A, size_t lda, int a_trans,
                       const float *Bm, int ldb, int trans_b, int rows, int cols, int K,
                       int accumulate, int epi, const float *b, nn_act act, float lr, float wd);
