@@ -496,7 +496,8 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
     float *want = malloc(sizeof(float) * N_BIG), *s_want = calloc(2 * N_BIG, sizeof(float));
     float *w = malloc(sizeof(float) * N_BIG), *g = malloc(sizeof(float) * N_BIG);
     float *st = malloc(sizeof(float) * 2 * N_BIG);
-    ck_assert(w0 && g0 && want && s_want && w && g && st);
+    float *ema = malloc(sizeof(float) * N_BIG), *ema_want = malloc(sizeof(float) * N_BIG);
+    ck_assert(w0 && g0 && want && s_want && w && g && st && ema && ema_want);
     for (size_t i = 0; i < N_BIG; i++) {
         w0[i] = noise(7, i);
         g0[i] = noise(8, i);
@@ -518,14 +519,26 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
             if (t >= 4 && nn_kernels_select(NN_PREC_FP32, isas[t - 4], &e) < 0)
                 continue; /* the processor lacks it */
             nn_pool_set_threads(t < 4 ? threads[t] : 2);
-            for (int clear = 0; clear < 2; clear++) {
+            /* clear 2: with training.ema's average in the same pass, which
+             * must equal nn_ema_update run after the step */
+            for (int clear = 0; clear < 3; clear++) {
                 memcpy(w, w0, sizeof(float) * N_BIG);
                 memcpy(g, g0, sizeof(float) * N_BIG);
                 memset(st, 0, sizeof(float) * 2 * N_BIG);
-                if (clear)
+                if (clear == 2) {
+                    memcpy(ema, g0, sizeof(float) * N_BIG);
+                    memcpy(ema_want, g0, sizeof(float) * N_BIG);
+                    nn_ema_update(ema_want, want, N_BIG, 0.875f + 0.01f * (float)k);
+                    nn_optim_step_clear_ema(&c, w, g, st, N_BIG, BIG_DECAY, 3, 0.01, 3, ema,
+                                            0.875f + 0.01f * (float)k);
+                    ck_assert_msg(memcmp(ema, ema_want, sizeof(float) * N_BIG) == 0,
+                                  "optimizer %d, %s, %d threads: the fused average differs", k,
+                                  nn_kernels_get()->name, threads[t % 4]);
+                } else if (clear) {
                     nn_optim_step_clear(&c, w, g, st, N_BIG, BIG_DECAY, 3, 0.01, 3);
-                else
+                } else {
                     nn_optim_step(&c, w, g, st, N_BIG, BIG_DECAY, 3, 0.01, 3);
+                }
                 /* the first difference, if any (one assertion: Check's are slow) */
                 size_t bad_w = N_BIG, bad_g = N_BIG;
                 for (size_t i = N_BIG; i-- > 0;) {
@@ -554,6 +567,8 @@ START_TEST(test_threaded_update_and_clear_match_the_plain_rule)
     free(w);
     free(g);
     free(st);
+    free(ema);
+    free(ema_want);
 }
 END_TEST
 

@@ -163,6 +163,8 @@ typedef struct {
     const nn_optim_range *decay;
     size_t n_decay;
     bool clear;
+    float *ema; /* training.ema's average, or NULL */
+    float ema_decay;
     long blocks, chunks;
 } step_job;
 
@@ -208,10 +210,13 @@ static void step_part(void *ctx, long c)
     update_within(j->update, k, j->w, j->grads, j->m, j->v, at, n, 0.0f, from, to);
     if (j->clear && from < to) /* still in cache: cheaper than a pass of its own */
         memset(j->grads + from, 0, sizeof(float) * (to - from));
+    if (j->ema && from < to) /* likewise: the chunk's new parameters are in cache */
+        nn_ema_update(j->ema + from, j->w + from, to - from, j->ema_decay);
 }
 
 static void step(const nn_optim_cfg *c, float *params, float *grads, float *state, size_t n,
-                 const nn_optim_range *decay, size_t n_decay, double lr, int64_t t, bool clear)
+                 const nn_optim_range *decay, size_t n_decay, double lr, int64_t t, bool clear,
+                 float *ema, float ema_decay)
 {
     if (t < 1)
         t = 1;
@@ -230,7 +235,7 @@ static void step(const nn_optim_cfg *c, float *params, float *grads, float *stat
         .nesterov = c->nesterov,
     };
     step_job j = {.k = &k, .update = pick_update(), .w = params, .grads = grads, .n = n, .decay = decay,
-                  .n_decay = n_decay, .clear = clear};
+                  .n_decay = n_decay, .clear = clear, .ema = ema, .ema_decay = ema_decay};
     if (c->kind == NN_OPTIM_SGD) {
         j.v = c->momentum > 0 ? state : NULL;
     } else {
@@ -249,14 +254,22 @@ static void step(const nn_optim_cfg *c, float *params, float *grads, float *stat
 void nn_optim_step(const nn_optim_cfg *c, float *params, const float *grads, float *state,
                    size_t n, const nn_optim_range *decay, size_t n_decay, double lr, int64_t t)
 {
-    step(c, params, (float *)grads, state, n, decay, n_decay, lr, t, false); /* not written */
+    step(c, params, (float *)grads, state, n, decay, n_decay, lr, t, false, /* not written */
+         NULL, 0.0f);
 }
 
 void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, float *state,
                          size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
                          int64_t t)
 {
-    step(c, params, grads, state, n, decay, n_decay, lr, t, true);
+    step(c, params, grads, state, n, decay, n_decay, lr, t, true, NULL, 0.0f);
+}
+
+void nn_optim_step_clear_ema(const nn_optim_cfg *c, float *params, float *grads, float *state,
+                             size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
+                             int64_t t, float *ema, float d)
+{
+    step(c, params, grads, state, n, decay, n_decay, lr, t, true, ema, d);
 }
 
 void nn_optim_sgd_plain(float *params, float *grads, size_t n, float lr, float wd)

@@ -97,6 +97,13 @@ void nn_optim_step_clear(const nn_optim_cfg *c, float *params, float *grads, flo
                          size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
                          int64_t t);
 
+/* nn_optim_step_clear, and then nn_ema_update(ema, params, n, d), in the
+ * same pass over memory (the same bits as the two calls one after the
+ * other: each element's average reads its own updated parameter). */
+void nn_optim_step_clear_ema(const nn_optim_cfg *c, float *params, float *grads, float *state,
+                             size_t n, const nn_optim_range *decay, size_t n_decay, double lr,
+                             int64_t t, float *ema, float d);
+
 /* The plain SGD rule of nn_optim_step on n parameters, each in float:
  *   g = grads[i] + wd * params[i];  params[i] -= lr * g;  grads[i] = 0
  * (the same operations, so the same bits): the update a layer kind without

@@ -75,8 +75,10 @@ static void update(trainer *t, int B, bool is_dz, size_t batches)
         t0 = nn_prof_begin();
         if (t->optim.clip_norm > 0)
             nn_optim_clip(m->grads, m->n_params, t->optim.clip_norm);
-        nn_optim_step_clear(&t->optim, m->params, m->grads, t->opt_state, m->n_params, t->decay,
-                            t->n_decay, lr, t->step + 1);
+        /* training.ema's average in the same pass (see step()) */
+        nn_optim_step_clear_ema(&t->optim, m->params, m->grads, t->opt_state, m->n_params,
+                                t->decay, t->n_decay, lr, t->step + 1, t->ema,
+                                (float)cfg->ema);
     }
     nn_prof_end(NN_PROF_OPTIM, t0);
 }
@@ -124,7 +126,7 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
     nn_prof_end(NN_PROF_LOSS, t0);
 
     update(t, B, nn_loss_fused(cfg->loss, out_act), batches);
-    if (t->ema)
+    if (t->ema && fused_sgd(t)) /* otherwise done in the optimizer's pass */
         nn_ema_update(t->ema, m->params, m->n_params, (float)cfg->ema);
     t->step++;
     return 0;
