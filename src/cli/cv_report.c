@@ -15,6 +15,7 @@ typedef struct {
     int folds, done;
     bool regression;
     double v[NN_CV_MAX_FOLDS][CV_METRICS];
+    size_t samples[NN_CV_MAX_FOLDS];
 } cv_state;
 
 static const char *const class_names[] = {"loss", "accuracy"};
@@ -52,6 +53,7 @@ static void on_fold(cv_state *s, const nntrain_event *r)
         v[1] = r->fold_metrics.accuracy;
     }
     size_t samples = (size_t)r->fold_metrics.samples;
+    s->samples[s->done - 1] = samples;
     if (json)
         fprintf(f, "{\"fold\":%d,\"samples\":%zu", r->fold, samples);
     else
@@ -127,5 +129,18 @@ int nn_cli_cv(const char *config_path, nntrain_train_options *to, nn_api_train_h
     if (nn_api_train(config_path, to, h, NULL) != NNTRAIN_OK)
         return -1;
     summarise(&s);
+    /* as --eval: a held-out loss that is not a finite number fails the run,
+     * after the report (its figures null in JSON, "-" in text) */
+    for (int k = 0; k < s.done; k++) {
+        double loss = s.v[k][0];
+        if (s.samples[k] > 0 && !isfinite(loss)) {
+            nn_error_set(err, NN_EXIT_RUNTIME,
+                         "%s: --cv: the loss on fold %d's held-out rows is %s: the model's "
+                         "outputs are not finite numbers on them (are they on the scale of the "
+                         "training data?)",
+                         config_path, k + 1, isnan(loss) ? "NaN" : "infinite");
+            return -1;
+        }
+    }
     return 0;
 }

@@ -85,6 +85,25 @@ assert lines[2]["summary"]["train_r2"] is None and "val_r2" not in lines[2]["sum
     else bad "r2-null: $(cat "$T/out")"; fi
 fi
 
+# --cv: a fold whose held-out loss is not finite fails the run after the report,
+# as --eval does.  One row of 3e38 in every feature: minmax scaling tames it in
+# the folds that train on it, not in the fold that holds it out, whose identity
+# layers overflow (seed 2; with seed 1 the outputs stay finite: exit 0)
+awk 'BEGIN { srand(7); print "a,b,c,d,e,f,y"; for (i = 0; i < 39; i++) { a = rand(); b = rand();
+    printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", a, b, a, b, a, b, a - 2 * b }
+    print "3e38,3e38,3e38,3e38,3e38,3e38,1" }' >o.csv
+if run cv-inf 1 "$NN" --cv 4 --json --quiet --seed 2 --set data.train.path=o.csv --set data.scale=minmax r.json; then
+    json_ok cv-inf "$T/out"
+    pyck cv-inf "$T/out" 'j["cv"]["folds"] == 4 and j["cv"]["mean"]["loss"] is None'
+    err_one_line cv-inf
+    err_has cv-inf "nntrain: r.json: --cv: the loss on fold 1's held-out rows is "
+    err_has cv-inf ": the model's outputs are not finite numbers on them (are they on the scale of the training data?)"
+fi
+if run cv-finite 0 "$NN" --cv 4 --json --quiet --set data.train.path=o.csv --set data.scale=minmax r.json; then
+    json_ok cv-finite "$T/out"
+    pyck cv-finite "$T/out" 'j["cv"]["mean"]["loss"] > 1e70'
+fi
+
 # --- checkpoints validated on load like configs -----------------------------------------
 # patch_loss IN OUT LOSS DELTA: the LOSS section's loss (u32) and huber delta
 # (f64), found by walking the section table, and the CRC-32 rewritten
