@@ -352,8 +352,8 @@ bench-deps:
 	fi
 
 # configs/fashion-mnist-best.json with every kernel family, and each of its
-# ingredients taken out (bench/best.py; not part of check; about 35 minutes
-# on a 2-core AVX-512 machine; --quick: the families alone).
+# ingredients taken out (bench/best.py; not part of check; about 25 minutes
+# on a 2-core AVX2 machine, 5 each family more; --quick: the families alone).
 bench-best: nntrain data
 	$(BENCH_PY) bench/best.py --nntrain ./nntrain --out bench/results-best.md
 
