@@ -1,10 +1,12 @@
 /* panel.c - the blocked path of the dense products (see tiled.h): a packed
  * right operand, K blocks, register tiles.  Portable C: the packing and the
- * tile are the instruction set's (avx512.c).
+ * tile are the instruction set's (avx512.c: panels 48 wide, tiles of 8 rows;
+ * avx2.c: 16 and 6; the figures below are AVX-512's).
  *
  * Loop order, per chunk of consecutive column panels (the pool's unit):
  *   for each K block kb (<= panel_k)         A's rows x kb block: in L2
- *     for each block of rows                 the band; dW: 256 rows, packed
+ *     for each block of rows                 the band; dW: 256 rows (whole
+ *                                            tiles: 252 with AVX2), packed
  *       for each panel p of the chunk
  *         pack B(kb, p) into b_buf            kb x 48, aligned, contiguous
  *         for each row tile r (8 rows)
