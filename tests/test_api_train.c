@@ -355,6 +355,15 @@ START_TEST(test_api_train_classifies_errors)
     ck_assert_int_eq(nntrain_train(config, &o, &err), NNTRAIN_ERR_DIVERGED);
     ck_assert_int_eq(err.exit_code, 1);
     ck_assert_msg(strncmp(err.message, "training diverged: ", 19) == 0, "%s", err.message);
+    /* the same found by the parameters' check after an epoch (train/epoch.c): one
+     * batch an epoch, whose update (its weight decay) overflows the weights */
+    const char *wild_end[] = {"optimizer.learning_rate=1e38", "optimizer.weight_decay=1e3",
+                              "training.batch_size=4096"};
+    o = (nntrain_train_options){.sets = wild_end, .n_sets = 3};
+    ck_assert_int_eq(nntrain_train(config, &o, &err), NNTRAIN_ERR_DIVERGED);
+    ck_assert_int_eq(err.exit_code, 1);
+    ck_assert_msg(strstr(err.message, "is not finite after epoch 1, batch 1: ") != NULL, "%s",
+                  err.message);
 }
 END_TEST
 

@@ -124,12 +124,11 @@ static void on_end(void *ctx, const nn_train_summary *s)
 }
 
 /* The failure *e as the caller sees it: status s (NNTRAIN_OK: from the exit
- * code, divergence told by its message), the internal record to the hooks. */
+ * code, divergence told by its kind), the internal record to the hooks. */
 static nntrain_status fail(nntrain_error *err, nn_api_train_hooks *h, const nn_error *e,
                            nntrain_status s)
 {
-    if (s == NNTRAIN_OK && e->code == NN_EXIT_RUNTIME &&
-        strncmp(e->msg, "training diverged: ", 19) == 0)
+    if (s == NNTRAIN_OK && e->kind == NN_ERR_DIVERGED)
         s = NNTRAIN_ERR_DIVERGED; /* train/step.c, train/epoch.c */
     if (h && h->error)
         *h->error = *e;

@@ -23,6 +23,7 @@ static int close_training(trainer *t, int64_t e, nn_error *err)
                      "training diverged: parameter %zu is not finite after epoch %lld, batch %zu: "
                      "%s; %s", at, (long long)e, batches, why, nn_trainer_kept(t));
         err->scope = NN_ERR_SAME; /* the same parameters on every process */
+        err->kind = NN_ERR_DIVERGED;
         return -1;
     }
     return 0;

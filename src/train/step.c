@@ -118,6 +118,7 @@ static int step(trainer *t, int64_t e, size_t b, size_t off, int Bg, size_t batc
                      "batch %zu: %s; %s", isnan(loss) ? "NaN" : "infinite", (long long)e, b + 1,
                      why, nn_trainer_kept(t));
         err->scope = NN_ERR_SAME;
+        err->kind = NN_ERR_DIVERGED;
         return -1;
     }
     nn_trainer_ranks_metrics(t, yhat, B, loss);

@@ -20,6 +20,7 @@ void nn_error_set(nn_error *err, int code, const char *fmt, ...)
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
     err->code = code;
+    err->kind = NN_ERR_GENERAL;
     one_line(err->msg);
 }
 

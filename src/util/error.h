@@ -22,7 +22,13 @@ typedef struct {
     int code;       /* exit code, one of NN_EXIT_* (0 when no error is set) */
     char msg[1024]; /* one line, no trailing newline */
     int scope;      /* in a run of several processes (MPI ranks), nn_error_scope */
+    int kind;       /* nn_error_kind: what a caller may act on; 0 by nn_error_set */
 } nn_error;
+
+/* The errors a caller tells apart by more than their exit code: training
+ * diverged (a non-finite loss or parameter: train/step.c, train/epoch.c),
+ * which the library reports as NNTRAIN_ERR_DIVERGED. */
+enum nn_error_kind { NN_ERR_GENERAL = 0, NN_ERR_DIVERGED };
 
 /* Who has an error in a run of several processes: this one alone (the
  * others may be anywhere); every one, stopping at this point, with this
@@ -30,8 +36,9 @@ typedef struct {
  * own, which each reports. */
 enum nn_error_scope { NN_ERR_HERE = 0, NN_ERR_SAME, NN_ERR_OWN };
 
-/* Sets code and a printf-style message.  Newlines in the result are replaced
- * by spaces so the message stays one line.  Safe with err == NULL. */
+/* Sets code and a printf-style message (and kind to NN_ERR_GENERAL).
+ * Newlines in the result are replaced by spaces so the message stays one
+ * line.  Safe with err == NULL. */
 void nn_error_set(nn_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
