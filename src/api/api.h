@@ -78,4 +78,12 @@ nntrain_status nn_api_evaluate(const char *config_path, const nntrain_eval_optio
  * best the processor has). */
 const char *nn_api_family(nn_precision prec);
 
+/* Selects the kernels (nn_api_family's) for running the checkpoint at path
+ * in precision `precision`, or (-1) in the one it was trained in: the file
+ * is read again for it, since the kernels must be chosen before its model
+ * runs.  When NNTRAIN_ISA names a family of the other precision, the error
+ * says how the file was trained and what --precision would run it.  0, or
+ * -1 with *err; the fall-back's note is then nn_kernels_note(). */
+int nn_api_checkpoint_kernels(const char *path, int precision, nn_error *err);
+
 #endif

@@ -20,10 +20,7 @@ static nntrain_status fail(nntrain_error *err, nn_api_eval_hooks *h, const nn_er
     return nn_api_fail(err, e, s);
 }
 
-/* The kernels of precision `precision` (-1: the one the checkpoint at path
- * was trained in; the file is read again for it: the kernels must be chosen
- * before its model runs), the fall-back's note to the hooks. */
-static int use_kernels(int precision, const char *path, nn_api_eval_hooks *h, nn_error *err)
+int nn_api_checkpoint_kernels(const char *path, int precision, nn_error *err)
 {
     nn_precision prec = (nn_precision)precision;
     if (precision < 0) {
@@ -33,15 +30,8 @@ static int use_kernels(int precision, const char *path, nn_api_eval_hooks *h, nn
         prec = c.precision;
         nn_ckpt_free(&c);
     }
-    if (nn_kernels_select(prec, nn_api_family(prec), err) == 0) {
-        const char *note = nn_kernels_note();
-        if (note && h && h->on_note) {
-            char line[1100];
-            snprintf(line, sizeof line, "note: %s", note);
-            h->on_note(h->ctx, line);
-        }
+    if (nn_kernels_select(prec, nn_api_family(prec), err) == 0)
         return 0;
-    }
     if (precision < 0 && strstr(err->msg, ": not a")) { /* a family of the other precision */
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof err->msg - n,
@@ -50,6 +40,20 @@ static int use_kernels(int precision, const char *path, nn_api_eval_hooks *h, nn
                  prec == NN_PREC_FP32 ? "bf16" : "fp32");
     }
     return -1;
+}
+
+/* nn_api_checkpoint_kernels, the fall-back's note to the hooks. */
+static int use_kernels(int precision, const char *path, nn_api_eval_hooks *h, nn_error *err)
+{
+    if (nn_api_checkpoint_kernels(path, precision, err) < 0)
+        return -1;
+    const char *note = nn_kernels_note();
+    if (note && h && h->on_note) {
+        char line[1100];
+        snprintf(line, sizeof line, "note: %s", note);
+        h->on_note(h->ctx, line);
+    }
+    return 0;
 }
 
 /* The internal report r (taken) as *out. */

@@ -346,24 +346,12 @@ static int use_kernels(nn_precision prec, const nn_run_opts *r, nn_error *err)
  * reported the same either way). */
 static int use_checkpoint_kernels(const options *o, const char *path, nn_error *err)
 {
-    nn_precision prec = o->prec;
-    if (!o->precision) {
-        nn_ckpt c = {0};
-        if (nn_ckpt_load(path, &c, err) < 0)
-            return -1;
-        prec = c.precision;
-        nn_ckpt_free(&c);
-    }
-    if (use_kernels(prec, &o->run, err) == 0)
-        return 0;
-    if (!o->precision && strstr(err->msg, ": not a")) { /* a family of the other precision */
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n,
-                 "; %s was trained in %s, --precision %s runs it in %s", path,
-                 nn_precision_name(prec), prec == NN_PREC_FP32 ? "bf16" : "fp32",
-                 prec == NN_PREC_FP32 ? "bf16" : "fp32");
-    }
-    return -1;
+    if (nn_api_checkpoint_kernels(path, o->precision ? (int)o->prec : -1, err) < 0)
+        return -1;
+    const char *note = nn_kernels_note();
+    if (note && !o->run.quiet)
+        fprintf(o->run.diag, "nntrain: note: %s\n", note);
+    return 0;
 }
 
 /* --convert SPEC -o PREFIX: the data as NPY arrays, and a note of what was written. */
