@@ -50,51 +50,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/avx2_act.h"
+#include "kernels/avx2_pack.h"
 #include "kernels/kernels.h"
 #include "kernels/tiled.h"
 #include "math/activation.h"
 
-/* mask_from[8 - n] as a vector: the first n lanes set (n = 0..8). */
-static const int32_t mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-static inline __m256i lane_mask(int n)
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_tab + 8 - n));
-}
-
-/* ---- activations ---------------------------------------------------------- */
-
-/* simd_act.h's forms for 8 floats a vector.  exp_ps as in avx512.c, with
- * 2^n built in the exponent field instead of by vscalefps: x is clamped to
- * [-104, 89] and 2^n applied in two halves (n = n1 + n2, each within the
- * normal exponents), so the result still overflows to infinity and fades
- * through the denormals to zero where e^x does. */
-static inline __m256 round_nearest_ps(__m256 x)
-{
-    return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-
-static inline __m256 scale_pow2_ps(__m256 p, __m256 n)
-{
-    __m256i ni = _mm256_cvtps_epi32(n);
-    __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-    __m256i bias = _mm256_set1_epi32(127);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
-
-static inline __m256 keep_where_positive_ps(__m256 c, __m256 x)
-{
-    return _mm256_and_ps(x, _mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_GT_OQ));
-}
-
-#define SIMD_V __m256
-#define SIMD_VL 8
-#define SIMD_OP(op) _mm256_##op
-#define SIMD_EXP_LO -104.0f
-#define SIMD_EXP_HI 89.0f
-#include "kernels/simd_act.h"
+/* ---- activations (avx2_act.h has their vector forms) ------------------------ */
 
 static void act_backward(float *dY, float *db, const float *Y, int B, int out, nn_act act)
 {
@@ -411,32 +373,6 @@ static void pack_rows(float *P, const float *Bm, int ldb, int kc, int nc)
         const float *src = Bm + (size_t)k * ldb;
         _mm256_store_ps(P + (size_t)k * PW, _mm256_maskload_ps(src, m0));
         _mm256_store_ps(P + (size_t)k * PW + 8, _mm256_maskload_ps(src + 8, m1));
-    }
-}
-
-/* The 8 x 8 transpose: r[i] lane j becomes r[j] lane i. */
-static inline __attribute__((always_inline)) void transpose_8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) { /* pairs of rows interleaved */
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4g + j], 128-bit half h: rows 4g..4g+3 of column 4h + j */
-#pragma GCC unroll 2
-    for (int g = 0; g < 2; g++) {
-        __m256 lo = t[4 * g], hi = t[4 * g + 1], lo2 = t[4 * g + 2], hi2 = t[4 * g + 3];
-        u[4 * g + 0] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * g + 1] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
-        u[4 * g + 2] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
-        u[4 * g + 3] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    /* column j: the low halves of u[j] and u[4 + j]; column 4 + j: the high */
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
-        r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
     }
 }
 

@@ -1,8 +1,8 @@
 /* bf16_pack.h - AVX-512 (F, BW, BF16) helpers that round fp32 to bf16 and
- * arrange the pairs the bf16 dot-product instructions read, and the buffers
- * the packed operands go in; shared by the files built with -mavx512bf16
- * (avx512bf16.c, amx.c).  Internal to src/kernels; include it only from
- * such a file.
+ * arrange the pairs the bf16 dot-product instructions read (the buffers
+ * the packed operands go in: buffer.h); shared by the files built with
+ * -mavx512bf16 (avx512bf16.c, amx.c).  Internal to src/kernels; include it
+ * only from such a file.
  */
 #ifndef NN_KERNELS_BF16_PACK_H
 #define NN_KERNELS_BF16_PACK_H
@@ -12,27 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* A buffer kept from one call to the next (a thread's own, _Thread_local). */
-typedef struct {
-    void *p;
-    size_t cap;
-} buffer;
-
-/* At least n bytes, 64-byte aligned, kept for the next call; NULL when the
- * memory cannot be had. */
-static inline void *buffer_get(buffer *b, size_t n)
-{
-    if (b->cap >= n)
-        return b->p;
-    n = (n + 4095) / 4096 * 4096;
-    void *p = aligned_alloc(64, n);
-    if (!p)
-        return NULL;
-    free(b->p);
-    b->p = p;
-    b->cap = n;
-    return p;
-}
+#include "kernels/buffer.h"
 
 static inline __mmask16 first_n(int n)
 {
