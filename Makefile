@@ -52,10 +52,12 @@ ISA_avx512bf16 := -mavx512f -mavx512bf16 -mavx2 -mfma
 ISA_amx    := -mamx-tile -mamx-bf16 -mavx512f -mavx512bf16
 endif
 $(B)/src/kernels/avx2.o $(B)/san/src/kernels/avx2.o $(B)/mpi/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
+$(B)/src/kernels/avx2bf16.o $(B)/san/src/kernels/avx2bf16.o $(B)/mpi/src/kernels/avx2bf16.o: ISA_CFLAGS = $(ISA_avx2)
 $(B)/src/kernels/avx512.o $(B)/san/src/kernels/avx512.o $(B)/mpi/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
 $(B)/src/kernels/avx512bf16.o $(B)/san/src/kernels/avx512bf16.o $(B)/mpi/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/src/kernels/amx.o $(B)/san/src/kernels/amx.o $(B)/mpi/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)
 $(B)/pic/src/kernels/avx2.o: ISA_CFLAGS = $(ISA_avx2)
+$(B)/pic/src/kernels/avx2bf16.o: ISA_CFLAGS = $(ISA_avx2)
 $(B)/pic/src/kernels/avx512.o: ISA_CFLAGS = $(ISA_avx512)
 $(B)/pic/src/kernels/avx512bf16.o: ISA_CFLAGS = $(ISA_avx512bf16)
 $(B)/pic/src/kernels/amx.o: ISA_CFLAGS = $(ISA_amx)

@@ -75,9 +75,10 @@ const char *nntrain_status_string(nntrain_status s);
 nntrain_status nntrain_set_threads(int n, nntrain_error *err);
 
 /* Forces the kernel family of a precision ("fp32": "scalar", "avx2",
- * "avx512"; "bf16": "scalar", "avx512bf16", "amx"), as NNTRAIN_ISA does;
- * family NULL: the best this processor supports.  Predictions, training and
- * evaluation in that precision use it from then on. */
+ * "avx512"; "bf16": "scalar", "avx2bf16", "avx512bf16", "amx"), as
+ * NNTRAIN_ISA does; family NULL: the best this processor supports.
+ * Predictions, training and evaluation in that precision use it from then
+ * on. */
 nntrain_status nntrain_select_kernels(const char *precision, const char *family,
                                       nntrain_error *err);
 

@@ -254,14 +254,28 @@ END_TEST
 
 /* ---- the vector tables against the reference ------------------------------------- */
 
-/* The vector tables this machine can run: 0 avx512bf16, 1 amx. */
-#define NVEC 2
+/* The vector tables this machine can run: 0 avx512bf16, 1 amx, 2 avx2bf16
+ * (where the fp32 avx2 table can run). */
+#define NVEC 3
+
+/* Table i is bit-identical to the reference (all but amx). */
+#define EXACT(i) ((i) != 1)
 
 static const nn_kernels *vec_table(int i)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (i == 0)
         return nn_cpu_has_avx512bf16() ? &nn_kernels_avx512bf16 : NULL;
+#endif
+#if defined(__x86_64__)
+    if (i == 2) {
+        const char *names[8];
+        int n = nn_kernels_families(NN_PREC_FP32, names, 8);
+        for (int f = 0; f < n; f++)
+            if (strcmp(names[f], "avx2") == 0)
+                return &nn_kernels_avx2bf16;
+        return NULL;
+    }
 #endif
 #if defined(__x86_64__) && defined(__linux__) /* where amx.c has its table */
     if (i == 1)
@@ -391,8 +405,8 @@ static void near(const float *got, const float *want, size_t n, const char *name
                          in, out, i, (double)got[i], (double)want[i]);
 }
 
-/* Bit-identical to the reference (avx512bf16), except the sigmoid's last
- * ulps. */
+/* Bit-identical to the reference (avx512bf16, avx2bf16), except the
+ * sigmoid's last ulps. */
 static void check_exact(const nn_kernels *kt, int B, int in, int out, int skew, int hard)
 {
     operands o = operands_new(B, in, out, skew, (uint64_t)(B * 131 + in * 7 + out + skew), hard);
@@ -482,12 +496,12 @@ START_TEST(test_bf16_vector_odd_sizes)
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++)
             for (int c = 0; c < 4; c++)
-                check_table(kt, _i == 0, sz[a], sz[b], sz[c], (a + b + c) % 16, 1);
+                check_table(kt, EXACT(_i), sz[a], sz[b], sz[c], (a + b + c) % 16, 1);
     static const int big[][3] = {{255, 17, 7}, {7, 255, 17}, {17, 7, 255}, {255, 255, 3},
                                  {3, 255, 255}, {255, 3, 255}, {128, 784, 10}};
     for (int s = 0; s < 7; s++)
-        check_table(kt, _i == 0, big[s][0], big[s][1], big[s][2], s, 1);
-    if (_i == 0) { /* the bounded check amx gets, on a table that can run here */
+        check_table(kt, EXACT(_i), big[s][0], big[s][1], big[s][2], s, 1);
+    if (EXACT(_i)) { /* the bounded check amx gets, on a table that can run here */
         check_bounded(kt, 17, 255, 7, 1);
         check_bounded(kt, 33, 65, 47, 3);
     }
@@ -496,24 +510,100 @@ END_TEST
 
 START_TEST(test_bf16_vector_every_block_boundary)
 {
-    /* Rows around the micro-kernel's 8, columns around its 16-wide vectors
-     * and 48-wide panels (and the split last panels), k around the 32
-     * elements of a packing block and odd/even. */
+    /* Rows around the micro-kernel's 8 (avx2bf16: 6, and units of 12),
+     * columns around its 16-wide vectors and 48-wide panels (and the split
+     * last panels; avx2bf16: 8-wide vectors, 16-wide panels), k around the
+     * 32 elements of a packing block (avx2bf16: 8) and odd/even. */
     const nn_kernels *kt = vec_table(_i);
     if (!kt)
         return;
-    static const int rows[] = {7, 8, 9, 16, 17};
+    static const int rows[] = {5, 6, 7, 8, 9, 12, 13, 16, 17};
     /* 64 and 112 (48 n + 16) end in two 32-column panels */
-    static const int cols[] = {15, 16, 17, 32, 47, 48, 49, 64, 97, 112};
-    static const int ks[] = {2, 31, 32, 33, 64, 65};
-    for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 10; b++)
-            for (int c = 0; c < 6; c++) {
+    static const int cols[] = {7, 8, 9, 15, 16, 17, 32, 47, 48, 49, 64, 97, 112};
+    static const int ks[] = {1, 2, 7, 8, 9, 31, 32, 33, 64, 65};
+    for (int a = 0; a < 9; a++)
+        for (int b = 0; b < 13; b++)
+            for (int c = 0; c < 10; c++) {
                 /* each dimension in each role: the forward's cols are out,
                  * dX's are in, dW's rows are out */
-                check_table(kt, _i == 0, rows[a], ks[c], cols[b], (a + b + c) % 4, (b + c) & 1);
-                check_table(kt, _i == 0, ks[c], cols[b], rows[a], (a + c) % 4, 1);
+                check_table(kt, EXACT(_i), rows[a], ks[c], cols[b], (a + b + c) % 4, (b + c) & 1);
+                check_table(kt, EXACT(_i), ks[c], cols[b], rows[a], (a + c) % 4, 1);
             }
+}
+END_TEST
+
+START_TEST(test_bf16_vector_nan_and_infinity)
+{
+    /* NaNs with payloads (signalling and quiet, both signs) and infinities
+     * beside zeros (inf * 0: the default NaN), in both operands of every
+     * product, some at the same k so that two NaNs meet in one step: the
+     * bits of the NaN that comes out are the reference's (a's payload, then
+     * b's, then the accumulator's).  Sigmoid is left out: its vector form
+     * may differ in the last ulps.  The bias, dW and W stay finite: which of
+     * two NaNs an fp32 addition returns is the compiler's choice. */
+    const nn_kernels *kt = vec_table(_i);
+    if (!kt || !EXACT(_i))
+        return;
+    static const uint32_t odd[] = {0x7fa12345u, 0xffc0beefu, 0x7f800000u, 0xff800000u, 0u,
+                                   0x7fc00001u, 0xff812345u};
+    static const int shapes[][3] = {{9, 13, 11}, {13, 40, 19}, {70, 33, 66}};
+    for (int s = 0; s < 3; s++) {
+        int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        operands o = operands_new(B, in, out, s, (uint64_t)(77 + s), 0);
+        nn_rng r;
+        nn_rng_seed(&r, (uint64_t)s, 5);
+        float *all[] = {o.X.p, o.W.p, o.dZ.p};
+        size_t n[] = {(size_t)B * in, (size_t)out * in, (size_t)B * out};
+        for (int m = 0; m < 3; m++)
+            for (size_t i = 0; i < n[m]; i += 1 + nn_rng_below(&r, 7))
+                all[m][i] = nn_f32_from_bits(odd[nn_rng_below(&r, 7)]);
+        results got = results_of(kt, &o, B, in, out, s), want =
+            results_of(&nn_kernels_bf16_ref, &o, B, in, out, s);
+        size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
+        same_bits(got.Y, want.Y, ny, kt->name, "forward", B, in, out);
+        same_bits(got.Yr, want.Yr, ny, kt->name, "forward relu", B, in, out);
+        same_bits(got.dX, want.dX, nx, kt->name, "dX", B, in, out);
+        same_bits(got.dW, want.dW, nw, kt->name, "dW", B, in, out);
+        same_bits(got.Wn, want.Wn, nw, kt->name, "sgd", B, in, out);
+        results_free(&got, s), results_free(&want, s);
+        operands_free(&o);
+    }
+}
+END_TEST
+
+START_TEST(test_bf16_vector_tiny_sums)
+{
+    /* Operands near 1e-20, so every product and most sums lie below 2^-126:
+     * each such sum must be flushed to a zero of its sign as it is formed
+     * (vdpbf16ps does so; avx2bf16 sets MXCSR's FTZ and DAZ for its sums),
+     * and a sum that rounds up to 2^-126 kept. */
+    const nn_kernels *kt = vec_table(_i);
+    if (!kt || !EXACT(_i))
+        return;
+    static const int shapes[][3] = {{7, 9, 5}, {13, 40, 19}, {30, 65, 33}};
+    for (int s = 0; s < 3; s++) {
+        int B = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        operands o = operands_new(B, in, out, s, (uint64_t)(91 + s), 0);
+        float *all[] = {o.X.p, o.W.p, o.dZ.p};
+        size_t n[] = {(size_t)B * in, (size_t)out * in, (size_t)B * out};
+        for (int m = 0; m < 3; m++)
+            for (size_t i = 0; i < n[m]; i++)
+                all[m][i] *= 1.5e-19f;
+        memset(o.b.p, 0, sizeof(float) * (size_t)out);
+        memset(o.dW0.p, 0, sizeof(float) * (size_t)out * in);
+        results got = results_of(kt, &o, B, in, out, s), want =
+            results_of(&nn_kernels_bf16_ref, &o, B, in, out, s);
+        size_t ny = (size_t)B * out, nx = (size_t)B * in, nw = (size_t)out * in;
+        size_t nonzero = 0;
+        for (size_t i = 0; i < ny; i++)
+            nonzero += want.Y[i] != 0.0f;
+        ck_assert_msg(nonzero > 0 && nonzero < ny, "%zu of %zu sums not flushed", nonzero, ny);
+        same_bits(got.Y, want.Y, ny, kt->name, "forward", B, in, out);
+        same_bits(got.dX, want.dX, nx, kt->name, "dX", B, in, out);
+        same_bits(got.dW, want.dW, nw, kt->name, "dW", B, in, out);
+        results_free(&got, s), results_free(&want, s);
+        operands_free(&o);
+    }
 }
 END_TEST
 
@@ -544,7 +634,7 @@ START_TEST(test_bf16_vector_bit_identical_for_any_thread_count)
             ck_assert(memcmp(res[t].Wn, res[0].Wn, nw * sizeof(float)) == 0);
         }
         nn_pool_set_threads(1);
-        if (_i == 0 && s < 2) { /* and the reference's bits, threaded */
+        if (EXACT(_i) && s < 2) { /* and the reference's bits, threaded */
             nn_pool_set_threads(3);
             check_exact(kt, B, in, out, 1, 1);
             nn_pool_set_threads(1);
@@ -570,6 +660,9 @@ START_TEST(test_bf16_cpu_features)
 #if defined(__x86_64__) || defined(__i386__)
     ck_assert_str_eq(nn_kernels_avx512bf16.name, "avx512bf16");
 #endif
+#if defined(__x86_64__)
+    ck_assert_str_eq(nn_kernels_avx2bf16.name, "avx2bf16");
+#endif
 #if defined(__x86_64__) && defined(__linux__)
     ck_assert_str_eq(nn_kernels_amx.name, "amx");
 #endif
@@ -593,6 +686,8 @@ Suite *bf16_suite(void)
     tcase_add_loop_test(vec, test_bf16_vector_odd_sizes, 0, NVEC);
     tcase_add_loop_test(vec, test_bf16_vector_every_block_boundary, 0, NVEC);
     tcase_add_loop_test(vec, test_bf16_vector_bit_identical_for_any_thread_count, 0, NVEC);
+    tcase_add_loop_test(vec, test_bf16_vector_nan_and_infinity, 0, NVEC);
+    tcase_add_loop_test(vec, test_bf16_vector_tiny_sums, 0, NVEC);
     suite_add_tcase(s, vec);
     return s;
 }

@@ -530,7 +530,7 @@ START_TEST(test_kernels_select_by_name)
     ck_assert_int_eq(nn_kernels_select(NN_PREC_FP32, "sse9", &e), -1);
     ck_assert_int_eq(e.code, 2);
     ck_assert_str_eq(e.msg, "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, "
-                            "avx2 or avx512; bf16 runs scalar, avx512bf16 or amx)");
+                            "avx2 or avx512; bf16 runs scalar, avx2bf16, avx512bf16 or amx)");
     ck_assert_str_eq(nn_kernels_get()->name, "scalar"); /* a failed select changes nothing */
     ck_assert_int_eq(nn_kernels_isa(), NN_ISA_SCALAR);
     /* nn_kernels_isa follows the selected table, for every table this

@@ -73,21 +73,22 @@ static void select_fails_both(nn_precision p, const char *const families[2], con
 START_TEST(test_select_refuses_the_other_precisions_families)
 {
     select_ok(NN_PREC_FP32, "scalar");
-    static const char *const bf16_only[] = {"avx512bf16", "amx"};
+    static const char *const bf16_only[] = {"avx2bf16", "avx512bf16", "amx"};
     select_fails_both(NN_PREC_FP32, bf16_only,
                       "not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)");
     static const char *const fp32_only[] = {"avx2", "avx512"};
     select_fails_both(NN_PREC_BF16, fp32_only,
-                      "not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)");
+                      "not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or "
+                      "amx)");
     select_fails(NN_PREC_FP32, "sse9", "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use "
-                                       "scalar, avx2 or avx512; bf16 runs scalar, avx512bf16 or "
-                                       "amx)");
+                                       "scalar, avx2 or avx512; bf16 runs scalar, avx2bf16, "
+                                       "avx512bf16 or amx)");
     select_fails(NN_PREC_BF16, "AMX", "NNTRAIN_ISA=AMX: unknown kernel family (bf16 runs use "
-                                      "scalar, avx512bf16 or amx; fp32 runs scalar, avx2 or "
-                                      "avx512)");
+                                      "scalar, avx2bf16, avx512bf16 or amx; fp32 runs scalar, "
+                                      "avx2 or avx512)");
     select_fails(NN_PREC_BF16, "bf16", "NNTRAIN_ISA=bf16: unknown kernel family (bf16 runs use "
-                                       "scalar, avx512bf16 or amx; fp32 runs scalar, avx2 or "
-                                       "avx512)");
+                                       "scalar, avx2bf16, avx512bf16 or amx; fp32 runs scalar, "
+                                       "avx2 or avx512)");
     nn_error e = {0};
     ck_assert_int_eq(nn_kernels_select((nn_precision)7, NULL, &e), -1);
     ck_assert_int_eq(e.code, 2);
@@ -103,17 +104,45 @@ static const char *cannot_run(const char *family, const char *here)
                        "here: %s)", family, family, here);
 }
 
-/* avx512bf16 is selectable exactly when the processor has it, amx exactly
- * when it has AMX (and then Linux grants it, or the note says it did not);
- * otherwise the error names the family and what this processor runs.  The
- * default is the best of the precision. */
+/* avx2bf16 runs where the fp32 avx2 kernels do (64-bit x86 builds). */
+static int has_avx2bf16(void)
+{
+#if defined(__x86_64__)
+    const char *names[8];
+    int n = nn_kernels_families(NN_PREC_FP32, names, 8);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], "avx2") == 0)
+            return 1;
+#endif
+    return 0;
+}
+
+/* The best bf16 family below amx. */
+static const char *bf16_below_amx(void)
+{
+    return nn_cpu_has_avx512bf16() ? "avx512bf16" : has_avx2bf16() ? "avx2bf16" : "scalar";
+}
+
+/* avx2bf16 is selectable exactly where avx2 is, avx512bf16 exactly when the
+ * processor has it, amx exactly when it has AMX (and then Linux grants it,
+ * or the note says it did not); otherwise the error names the family and
+ * what this processor runs.  The default is the best of the precision. */
 START_TEST(test_select_bf16_follows_the_processor)
 {
     unsetenv("NNTRAIN_TEST_AMX");
     int has512 = nn_cpu_has_avx512bf16(), hasamx = nn_cpu_has_amx_bf16();
+    int has2 = has_avx2bf16();
     char here[80];
-    snprintf(here, sizeof here, "scalar%s%s", has512 ? ", avx512bf16" : "",
-             hasamx ? ", amx" : "");
+    snprintf(here, sizeof here, "scalar%s%s%s", has2 ? ", avx2bf16" : "",
+             has512 ? ", avx512bf16" : "", hasamx ? ", amx" : "");
+    if (has2) {
+        select_ok(NN_PREC_BF16, "avx2bf16");
+        ck_assert_str_eq(nn_kernels_get()->name, "avx2bf16");
+        ck_assert_int_eq(nn_kernels_isa(), NN_ISA_AVX2);
+        ck_assert_int_eq(nn_kernels_precision(), NN_PREC_BF16);
+    } else {
+        select_fails(NN_PREC_BF16, "avx2bf16", cannot_run("avx2bf16", here));
+    }
     if (has512) {
         select_ok(NN_PREC_BF16, "avx512bf16");
         ck_assert_ptr_eq(nn_kernels_get(), &nn_kernels_avx512bf16);
@@ -131,7 +160,7 @@ START_TEST(test_select_bf16_follows_the_processor)
     }
     select_ok(NN_PREC_BF16, NULL);
     if (!hasamx) {
-        ck_assert_str_eq(nn_kernels_get()->name, has512 ? "avx512bf16" : "scalar");
+        ck_assert_str_eq(nn_kernels_get()->name, bf16_below_amx());
         ck_assert_ptr_null(nn_kernels_note());
     }
     ck_assert_int_eq(nn_kernels_precision(), NN_PREC_BF16);
@@ -148,7 +177,7 @@ END_TEST
  * only, so on a machine without AMX nothing changes. */
 START_TEST(test_select_amx_refused_falls_back_with_a_note)
 {
-    const char *below = nn_cpu_has_avx512bf16() ? "avx512bf16" : "scalar";
+    const char *below = bf16_below_amx();
     char note[200];
     snprintf(note, sizeof note, "the processor has AMX but Linux refused the tile state "
                                 "(arch_prctl ARCH_REQ_XCOMP_PERM); using the %s kernels", below);

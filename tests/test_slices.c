@@ -17,7 +17,8 @@ static const struct {
     nn_precision prec;
     const char *isa;
 } tables[] = {{NN_PREC_FP32, "scalar"},     {NN_PREC_FP32, "avx2"}, {NN_PREC_FP32, "avx512"},
-              {NN_PREC_BF16, "scalar"},     {NN_PREC_BF16, "avx512bf16"},
+              {NN_PREC_BF16, "scalar"},     {NN_PREC_BF16, "avx2bf16"},
+              {NN_PREC_BF16, "avx512bf16"},
               {NN_PREC_BF16, "amx"}};
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 

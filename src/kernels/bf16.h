@@ -6,8 +6,8 @@
  * operands to bf16 and accumulate in fp32; the bias, the activation, the
  * activation's backward and the SGD rule are fp32, as in the fp32 tables.
  *
- * Rounding, the same in every table (bit for bit in "scalar" and
- * "avx512bf16"; "amx" sums in its own order, see below):
+ * Rounding, the same in every table (bit for bit in "scalar", "avx2bf16"
+ * and "avx512bf16"; "amx" sums in its own order, see below):
  *
  *   operands   nn_bf16_from_float, which is vcvtneps2bf16: round to nearest
  *              even; a denormal input becomes a zero of its sign; NaN stays
@@ -55,6 +55,7 @@ nn_bf16 nn_bf16_from_float(float x);
 float nn_bf16_to_float(nn_bf16 h);
 
 extern const nn_kernels nn_kernels_bf16_ref;   /* name "scalar": plain C, every machine */
+extern const nn_kernels nn_kernels_avx2bf16;   /* name "avx2bf16": x86-64 builds only */
 extern const nn_kernels nn_kernels_avx512bf16; /* name "avx512bf16": x86 builds only */
 extern const nn_kernels nn_kernels_amx;        /* name "amx": x86-64 Linux builds only */
 

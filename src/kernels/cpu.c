@@ -2,11 +2,12 @@
  *
  * Kernel families, worst to best, per precision (kernels.h):
  *   fp32  scalar (ref.c), avx2, avx512
- *   bf16  scalar (the bf16 reference), avx512bf16, amx
+ *   bf16  scalar (the bf16 reference), avx2bf16, avx512bf16, amx
  * A family is usable when the processor has the instructions and the
  * operating system saves the registers they use on a context switch:
  *   avx2        cpuid: AVX, FMA (leaf 1), AVX2 (leaf 7); XCR0: XMM and YMM state
  *   avx512      the same and AVX512F (leaf 7); XCR0: opmask, ZMM_Hi256, Hi16_ZMM
+ *   avx2bf16    as avx2 (bf16 sums with fp32 FMAs: avx2bf16.c); 64-bit only
  *   avx512bf16  nn_cpu_has_avx512bf16() (kernels/bf16.h)
  *   amx         nn_cpu_has_amx_bf16(), and Linux granting the tile state to
  *               the process (nn_amx_request_permission); when it refuses, the
@@ -41,7 +42,15 @@ extern const nn_kernels nn_kernels_avx2, nn_kernels_avx512;
 #define NN_AMX 1 /* amx.c's table exists */
 #endif
 
-typedef enum { FAM_SCALAR, FAM_AVX2, FAM_AVX512, FAM_BF16_SCALAR, FAM_AVX512BF16, FAM_AMX } fam;
+typedef enum {
+    FAM_SCALAR,
+    FAM_AVX2,
+    FAM_AVX512,
+    FAM_BF16_SCALAR,
+    FAM_AVX2BF16,
+    FAM_AVX512BF16,
+    FAM_AMX
+} fam;
 
 typedef struct {
     const char *name;
@@ -55,6 +64,7 @@ static const family families[] = {
     [FAM_AVX2] = {"avx2", NN_PREC_FP32, NN_ISA_AVX2},
     [FAM_AVX512] = {"avx512", NN_PREC_FP32, NN_ISA_AVX512},
     [FAM_BF16_SCALAR] = {"scalar", NN_PREC_BF16, NN_ISA_SCALAR},
+    [FAM_AVX2BF16] = {"avx2bf16", NN_PREC_BF16, NN_ISA_AVX2},
     [FAM_AVX512BF16] = {"avx512bf16", NN_PREC_BF16, NN_ISA_AVX512},
     [FAM_AMX] = {"amx", NN_PREC_BF16, NN_ISA_AVX512},
 };
@@ -145,6 +155,10 @@ static const nn_kernels *table_if_usable(int f)
         return x86_level() >= 2 ? &nn_kernels_avx512 : NULL;
     case FAM_AVX512BF16:
         return nn_cpu_has_avx512bf16() ? &nn_kernels_avx512bf16 : NULL;
+#endif
+#if defined(__x86_64__)
+    case FAM_AVX2BF16:
+        return x86_level() >= 1 ? &nn_kernels_avx2bf16 : NULL;
 #endif
 #ifdef NN_AMX
     case FAM_AMX:

@@ -6,7 +6,7 @@
  * the table in use is chosen once the run's precision is known (cpu.c) from
  * what the processor and the operating system support, and the environment
  * variable NNTRAIN_ISA forces a family (scalar|avx2|avx512 for fp32,
- * scalar|avx512bf16|amx for bf16).  Algorithm code calls the
+ * scalar|avx2bf16|avx512bf16|amx for bf16).  Algorithm code calls the
  * kernels only through this table and never sees an intrinsic.
  *
  * Shapes, in memory order (row-major):
@@ -42,7 +42,8 @@ const char *nn_precision_name(nn_precision p);
 int nn_precision_from_name(const char *s);
 
 typedef struct {
-    const char *name; /* "scalar", "avx2", "avx512"; bf16: "scalar", "avx512bf16", "amx" */
+    /* "scalar", "avx2", "avx512"; bf16: "scalar", "avx2bf16", "avx512bf16", "amx" */
+    const char *name;
 
     /* Y = act(X W^T + b): the product (an NT matrix product), the bias add
      * and the activation in one pass. */
@@ -87,7 +88,7 @@ const nn_kernels *nn_kernels_get(void);
  * `isa` names a kernel family, or is NULL/"" for the best available
  * (NNTRAIN_ISA, when set, is read by the caller and passed here):
  *   fp32  "scalar", "avx2", "avx512"
- *   bf16  "scalar" (the bf16 reference), "avx512bf16", "amx"
+ *   bf16  "scalar" (the bf16 reference), "avx2bf16", "avx512bf16", "amx"
  * "amx" also needs Linux to grant the tile state; when it refuses, the best
  * family below it is taken and nn_kernels_note() says so.  Returns -1 with
  * *err (code 2) for an unknown name, a family of the other precision, or one
@@ -124,7 +125,7 @@ nn_precision nn_kernels_precision(void);
 /* The instruction set of the table in use, for loops outside the kernels
  * that are compiled once per vector width (data/batch.c, nn/optim.c), so
  * NNTRAIN_ISA decides for them too (the bf16 families: scalar, and AVX-512
- * for avx512bf16 and amx). */
+ * for avx512bf16 and amx, AVX2 for avx2bf16). */
 typedef enum { NN_ISA_SCALAR, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
 nn_isa nn_kernels_isa(void);
 

@@ -39,6 +39,7 @@ fp32="scalar"
 grep -q ' avx2' /proc/cpuinfo 2>/dev/null && grep -q ' fma' /proc/cpuinfo && fp32="$fp32 avx2"
 grep -q ' avx512f' /proc/cpuinfo 2>/dev/null && fp32="$fp32 avx512"
 bf16="scalar"
+case "$fp32" in *avx2*) [ "$(uname -m)" = x86_64 ] && bf16="$bf16 avx2bf16" ;; esac
 grep -q ' avx512_bf16' /proc/cpuinfo 2>/dev/null && bf16="$bf16 avx512bf16"
 amx=0
 grep -q ' amx_bf16' /proc/cpuinfo 2>/dev/null && grep -q ' amx_tile' /proc/cpuinfo && amx=1 && bf16="$bf16 amx"
@@ -95,28 +96,28 @@ isa_err() { # NAME CONFIG ISA MESSAGE
         [ ! -e "$T/never.ckpt" ] && ok || bad "$1: a checkpoint was written"
     fi
 }
-for f in avx512bf16 amx; do
+for f in avx2bf16 avx512bf16 amx; do
     isa_err "fp32-$f" "$T/d.json" "$f" "NNTRAIN_ISA=$f: not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512)"
 done
 for f in avx2 avx512; do
-    isa_err "bf16-$f" "$T/b.json" "$f" "NNTRAIN_ISA=$f: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"
+    isa_err "bf16-$f" "$T/b.json" "$f" "NNTRAIN_ISA=$f: not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx)"
 done
-isa_err fp32-unknown "$T/d.json" sse9 "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, avx2 or avx512; bf16 runs scalar, avx512bf16 or amx)"
-isa_err bf16-unknown "$T/b.json" bf16 "NNTRAIN_ISA=bf16: unknown kernel family (bf16 runs use scalar, avx512bf16 or amx; fp32 runs scalar, avx2 or avx512)"
+isa_err fp32-unknown "$T/d.json" sse9 "NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, avx2 or avx512; bf16 runs scalar, avx2bf16, avx512bf16 or amx)"
+isa_err bf16-unknown "$T/b.json" bf16 "NNTRAIN_ISA=bf16: unknown kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx; fp32 runs scalar, avx2 or avx512)"
 here32=$(echo "$fp32" | sed 's/ /, /g')
 here16=$(echo "$bf16" | sed 's/ /, /g')
 for f in avx2 avx512; do
     case " $fp32 " in *" $f "*) continue ;; esac
     isa_err "fp32-missing-$f" "$T/d.json" "$f" "NNTRAIN_ISA=$f: this processor cannot run the $f kernels (fp32 runs here: $here32)"
 done
-for f in avx512bf16 amx; do
+for f in avx2bf16 avx512bf16 amx; do
     case " $bf16 " in *" $f "*) continue ;; esac
     isa_err "bf16-missing-$f" "$T/b.json" "$f" "NNTRAIN_ISA=$f: this processor cannot run the $f kernels (bf16 runs here: $here16)"
 done
 # --cv takes the config's precision too
 if run cv-bf16 0 "$NN" --cv 2 --threads 2 "$T/b.json"; then out_has cv-bf16 "cv 2 folds"; fi
 if run cv-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --cv 2 "$T/b.json"; then
-    err_is cv-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
+    err_is cv-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx)"; fi
 # --gradcheck runs the config's precision: a bf16 config is checked with every
 # bf16 family here, held to the bf16 bound, and an fp32 family is refused
 if run gradcheck-bf16 0 "$NN" --gradcheck "$T/b.json"; then
@@ -128,10 +129,11 @@ if run gradcheck-bf16 0 "$NN" --gradcheck "$T/b.json"; then
     out_has gradcheck-bf16 "pass (tolerance"
 fi
 if run gradcheck-bf16-isa 2 env NNTRAIN_ISA=avx512 "$NN" --gradcheck "$T/b.json"; then
-    err_is gradcheck-bf16-isa "nntrain: NNTRAIN_ISA=avx512: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
+    err_is gradcheck-bf16-isa "nntrain: NNTRAIN_ISA=avx512: not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx)"; fi
 
 # --- AMX refused by Linux: the next family down, with a one-line note --------------------
 below=scalar
+case " $bf16 " in *" avx2bf16 "*) below=avx2bf16 ;; esac
 case " $bf16 " in *" avx512bf16 "*) below=avx512bf16 ;; esac
 note="nntrain: note: the processor has AMX but Linux refused the tile state (arch_prctl ARCH_REQ_XCOMP_PERM); using the $below kernels"
 # fake-refuse: cpuid taken to report AMX, the request refused (no AMX instruction runs)
@@ -189,12 +191,12 @@ if run eval-config 0 env NNTRAIN_ISA=scalar "$NN" --eval --json --checkpoint "$T
 fi
 # the families follow the precision in use
 if run eval-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --eval --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
-    err_is eval-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx); $T/bf16-scalar.ckpt was trained in bf16, --precision fp32 runs it in fp32"; fi
+    err_is eval-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx); $T/bf16-scalar.ckpt was trained in bf16, --precision fp32 runs it in fp32"; fi
 run eval-bf16-as-fp32-avx2 0 env NNTRAIN_ISA=avx2 "$NN" --eval --precision fp32 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv" && ok
 if run predict-fp32-amx 2 env NNTRAIN_ISA=amx "$NN" --predict --checkpoint "$T/fp32-scalar.ckpt" --data "$T/d.csv"; then
     err_is predict-fp32-amx "nntrain: NNTRAIN_ISA=amx: not an fp32 kernel family (fp32 runs use scalar, avx2 or avx512); $T/fp32-scalar.ckpt was trained in fp32, --precision bf16 runs it in bf16"; fi
 if run predict-bf16-as-bf16-avx2 2 env NNTRAIN_ISA=avx2 "$NN" --predict --precision bf16 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
-    err_is predict-bf16-as-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx512bf16 or amx)"; fi
+    err_is predict-bf16-as-bf16-avx2 "nntrain: NNTRAIN_ISA=avx2: not a bf16 kernel family (bf16 runs use scalar, avx2bf16, avx512bf16 or amx)"; fi
 # --precision's own errors
 if run precision-bad 2 "$NN" --eval --precision fp16 --checkpoint "$T/bf16-scalar.ckpt" --data "$T/d.csv"; then
     err_has precision-bad "nntrain: --precision: expected fp32 or bf16, found 'fp16'"; fi

@@ -99,7 +99,7 @@ if run bad-threads 2 "$NN" --threads=abc "$C"; then
     err_has bad-threads "nntrain: --threads: expected an integer from 1 to 1024, found 'abc'"; fi
 if run missing-value 2 "$NN" "$C" --seed; then err_has missing-value "nntrain: option '--seed' needs a value"; fi
 if run bad-isa 2 env NNTRAIN_ISA=sse9 "$NN" "$C"; then
-    err_is bad-isa "nntrain: NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, avx2 or avx512; bf16 runs scalar, avx512bf16 or amx)"; fi
+    err_is bad-isa "nntrain: NNTRAIN_ISA=sse9: unknown kernel family (fp32 runs use scalar, avx2 or avx512; bf16 runs scalar, avx2bf16, avx512bf16 or amx)"; fi
 if run bad-data-spec 2 "$NN" --eval --checkpoint "$CK" --data a.idx,b.idx,c.idx; then
     err_has bad-data-spec "expected IMAGES,LABELS"; fi
 

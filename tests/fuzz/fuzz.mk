@@ -80,6 +80,7 @@ $(FUZZ_CLANG_OK):
 	@touch $@
 
 $(FUZZ_B)/obj/src/kernels/avx2.o: FUZZ_ISA = $(ISA_avx2)
+$(FUZZ_B)/obj/src/kernels/avx2bf16.o: FUZZ_ISA = $(ISA_avx2)
 $(FUZZ_B)/obj/src/kernels/avx512.o: FUZZ_ISA = $(ISA_avx512)
 $(FUZZ_B)/obj/src/kernels/avx512bf16.o: FUZZ_ISA = $(ISA_avx512bf16)
 $(FUZZ_B)/obj/src/kernels/amx.o: FUZZ_ISA = $(ISA_amx)
