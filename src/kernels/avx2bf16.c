@@ -39,13 +39,17 @@
  *      pool as the products;
  *   B  packed a panel of 16 columns at a time by the thread that needs it,
  *      into that thread's own buffer: [step][16 columns] (the forward
- *      transposes W in 8 x 8 blocks).
+ *      transposes W in 8 x 8 blocks; dX's and dW's rows are fetched ahead).
  * Micro-kernel: 6 rows x 16 columns, 12 ymm accumulators; per step, 2
  * vector loads of the panel and 6 broadcasts of A feed 12 FMAs.  A panel of
- * at most 8 columns uses one vector.  Tiles are numbered panel first and
- * shared among the pool's threads in runs of consecutive tiles, so a thread
- * packs a panel once and keeps it while the row blocks pass; each output is
- * computed whole by one thread: results do not depend on the thread count.
+ * at most 8 columns uses one vector.  The pool's threads share whole panels
+ * (or, with fewer than 8, bands of a panel's row blocks), so each panel is
+ * packed once and kept while its row blocks pass; each output is computed
+ * whole by one tile: results do not depend on the thread count.
+ * bench_bf16 on AMD Zen 3, 1 thread: 70-84% of the FMA peak on the wide
+ * layers of W2, W3 and the best config, 0.86-1.22x the fp32 avx2 kernels
+ * (dW ahead, dX behind); 18-35% on the 10-output layers (0.3-0.85x), where
+ * packing both operands costs as much as the few sums.
  * If a buffer cannot be allocated, the product falls back to the same sums
  * computed one by one (bf16.c), with the same bits.
  */
@@ -66,6 +70,9 @@
 extern const nn_kernels nn_kernels_avx2;
 
 enum { MR = 6, NR = 16 };
+
+/* rows of a panel's source fetched ahead while it is packed */
+#define PREFETCH_ROWS 12
 
 /* MXCSR: flush-to-zero (bit 15) and denormals-are-zero (bit 6) */
 #define CSR_FTZ_DAZ 0x8040u
@@ -89,7 +96,8 @@ typedef struct {
     nn_act act;
     float lr, wd;
     int rb, cb; /* row blocks of MR, column panels of NR */
-    long tile_chunks;
+    int bands;  /* a panel's row blocks cut into this many parts (sharing the work) */
+    long parts, part_chunks;
     /* A's units: 0 not packed, 1 being packed, 2 in Ap */
     atomic_uchar *ready;
     unsigned long id; /* this call's number: a thread's packed panel is reused within it */
@@ -217,6 +225,14 @@ static void pack_panel(const job *j, float *dst, int c0, int nc, int width)
     for (int q = 0; q < j->KQ; q++) { /* B(k, c) = M[k*ldb + c]: rows */
         int k = q ^ 1;
         const float *src = j->Bs + (size_t)k * j->ldb + c0;
+        /* rows a row of W (dX) apart: fetched ahead, or each load waits on
+         * the third-level cache (these loads were 6% of a bf16 epoch of
+         * the best config) */
+        if (k + PREFETCH_ROWS < j->K) {
+            const char *ahead = (const char *)(src + (size_t)PREFETCH_ROWS * j->ldb);
+            _mm_prefetch(ahead, _MM_HINT_T0);
+            _mm_prefetch(ahead + 4 * (width - 1), _MM_HINT_T0);
+        }
         for (int v = 0; v < width; v += 8) {
             __m256 x = k < j->K ? load_upto(src + v, nc - v) : _mm256_setzero_ps();
             _mm256_store_ps(dst + (size_t)q * width + v, round_bf16(x));
@@ -349,24 +365,22 @@ static void tile_scalar(const job *j, int r0, int mr, int c0, int nc)
 
 /* ---- sharing the work -------------------------------------------------------------- */
 
-static long tiles_of(const job *j)
-{
-    return (long)j->rb * j->cb;
-}
-
+/* The pool's unit of work is a part: a panel's tiles, all of them, or with
+ * few panels one of `bands` runs of its row blocks; parts are numbered panel
+ * first, and a chunk is a run of consecutive parts.  So a panel is packed
+ * once (chunks of tiles that cut panels in two had both threads pack most
+ * panels, and packing took 17% of a bf16 epoch of the best config). */
 static void compute_part(void *ctx, long chunk)
 {
     const job *j = ctx;
     long lo, hi;
-    nn_pool_chunk(tiles_of(j), j->tile_chunks, chunk, &lo, &hi);
-    /* the panel this thread packed last, if of this call: a thread's chunks
-     * are mostly consecutive, so each panel is packed about once a thread */
+    nn_pool_chunk(j->parts, j->part_chunks, chunk, &lo, &hi);
+    /* the panel this thread packed last, if of this call (a band of it) */
     float *panel = panel_id == j->id ? panel_buffer.p : NULL;
     int have = panel_id == j->id ? panel_cb : -1;
-    for (long n = lo; n < hi; n++) {
-        int cbi = (int)(n / j->rb), rbi = (int)(n % j->rb);
+    for (long part = lo; part < hi; part++) {
+        int cbi = (int)(part / j->bands), band = (int)(part % j->bands);
         int c0 = cbi * NR, nc = j->cols - c0 < NR ? j->cols - c0 : NR;
-        int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
         int nv = nc > 8 ? 2 : 1;
         if (cbi != have) {
             panel = buffer_get(&panel_buffer, (size_t)j->KQ * 8 * nv * sizeof(float) + 64);
@@ -376,15 +390,20 @@ static void compute_part(void *ctx, long chunk)
             panel_id = panel ? j->id : 0;
             panel_cb = cbi;
         }
-        const float *A = panel ? a_unit(j, rbi / 2) : NULL;
-        if (A)
-            A += (size_t)(rbi % 2) * j->KQ * MR;
-        if (!panel || !A)
-            tile_scalar(j, r0, mr, c0, nc);
-        else if (nv == 2)
-            tile_2(j, A, panel, r0, mr, c0, nc);
-        else
-            tile_1(j, A, panel, r0, mr, c0, nc);
+        int rlo = (int)((long)band * j->rb / j->bands);
+        int rhi = (int)((long)(band + 1) * j->rb / j->bands);
+        for (int rbi = rlo; rbi < rhi; rbi++) {
+            int r0 = rbi * MR, mr = j->rows - r0 < MR ? j->rows - r0 : MR;
+            const float *A = panel ? a_unit(j, rbi / 2) : NULL;
+            if (A)
+                A += (size_t)(rbi % 2) * j->KQ * MR;
+            if (!panel || !A)
+                tile_scalar(j, r0, mr, c0, nc);
+            else if (nv == 2)
+                tile_2(j, A, panel, r0, mr, c0, nc);
+            else
+                tile_1(j, A, panel, r0, mr, c0, nc);
+        }
     }
 }
 
@@ -408,13 +427,15 @@ static int run(job *j)
         return -1;
     for (int u = 0; u < units; u++)
         atomic_init(&j->ready[u], 0);
-    /* runs of at least 4 tiles: a chunk costs a trip through the pool's
-     * shared counter */
-    long t = tiles_of(j) / 4;
-    if (t < 1)
-        t = 1;
-    j->tile_chunks = t < NN_POOL_MAX_CHUNKS ? t : NN_POOL_MAX_CHUNKS;
-    nn_pool_run(compute_part, j, j->tile_chunks,
+    /* parts: whole panels when there are 8 or more, else each panel cut into
+     * up to 8 / cb bands of row blocks, so that a narrow product still gives
+     * every thread work */
+    j->bands = j->cb >= 8 ? 1 : (8 + j->cb - 1) / j->cb;
+    if (j->bands > j->rb)
+        j->bands = j->rb;
+    j->parts = (long)j->cb * j->bands;
+    j->part_chunks = j->parts < NN_POOL_MAX_CHUNKS ? j->parts : NN_POOL_MAX_CHUNKS;
+    nn_pool_run(compute_part, j, j->part_chunks,
                 nn_pool_threads_for(2.0 * j->rows * j->cols * j->K));
     return 0;
 }
