@@ -375,8 +375,9 @@ $(B)/gendata: bench/gendata.c
 $(B)/bench_kernels: bench/bench_kernels.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a -ldl $(LDLIBS_ALL)
 
-# bf16 products beside fp32 (a table of `make bench` where the processor has
-# AVX512-BF16 or AMX); alone: `build/bench_bf16 [THREADS [ROUNDS]]`.
+# bf16 products beside fp32 (a table of `make bench`: avx512bf16 and amx
+# where the processor has them, else avx2bf16 beside avx2); alone:
+# `build/bench_bf16 [THREADS [ROUNDS]]`.
 $(B)/bench_bf16: bench/bench_bf16.c bench/bench_util.h $(B)/libnntrain.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libnntrain.a $(LDLIBS_ALL)
 

@@ -1,9 +1,12 @@
 /* bench_bf16.c - GFLOP/s of the bf16 dense products (avx512bf16 and, where
  * the processor has it, amx) beside nntrain's fp32 AVX-512 kernels on the
- * layer shapes of W2 (784-256-128-10, batch 128) and W3 (784-1024-1024-10,
- * batch 256), with a share of the bf16 peak of each instruction set: a
- * vdpbf16ps loop of independent accumulators, and on AMX a tdpbf16ps loop
- * on four accumulator tiles (no loads).
+ * layer shapes of W2 (784-256-128-10, batch 128), W3 (784-1024-1024-10,
+ * batch 256) and configs/fashion-mnist-best.json (784-768-768-10, batch
+ * 128), with a share of the bf16 peak of each instruction set: a vdpbf16ps
+ * loop of independent accumulators, and on AMX a tdpbf16ps loop on four
+ * accumulator tiles (no loads).  On a processor without AVX512-BF16 but
+ * with AVX2 (64-bit), avx2bf16 beside the fp32 avx2 kernels instead, both
+ * as a share of the AVX2 FMA peak (avx2bf16 sums with FMAs).
  *
  *   bench_bf16 [THREADS [ROUNDS]]     defaults 1 and 7
  *
@@ -27,7 +30,7 @@
 #include "pool/pool.h"
 
 #ifdef BENCH_X86
-extern const nn_kernels nn_kernels_avx512;
+extern const nn_kernels nn_kernels_avx512, nn_kernels_avx2;
 
 /* The bf16 peak, vdpbf16ps; small products (1e-3 squared) keep the sums
  * finite and normal. */
@@ -81,6 +84,9 @@ __attribute__((target("amx-tile,amx-bf16"))) static float amx_peak_loop(long ite
 
 static volatile float sink;
 
+/* avx2bf16 beside avx2 (no AVX512-BF16 here): the FMA peak is AVX2's. */
+static int avx2_mode;
+
 /* The peak loops: 0 fp32 FMA, 1 vdpbf16ps, 2 AMX tdpbf16ps. */
 enum { PEAK_FMA, PEAK_DPBF16, PEAK_AMX, NPEAK };
 static const char *const peak_names[NPEAK] = {"fp32 FMA", "bf16 vdpbf16ps",
@@ -91,7 +97,7 @@ static float peak_run(int kind, long n)
 #ifdef BENCH_X86
     switch (kind) {
     case PEAK_FMA:
-        return fma_loop_zmm(n);
+        return avx2_mode ? fma_loop_ymm(n) : fma_loop_zmm(n);
     case PEAK_DPBF16:
         return bf16_peak_loop(n);
 #ifdef BENCH_AMX
@@ -104,8 +110,18 @@ static float peak_run(int kind, long n)
     return 0;
 }
 
-/* FLOPs an iteration of each loop. */
+/* FLOPs an iteration of each loop (the FMA loop's on zmm; on ymm:
+ * YMM_FMA_FLOPS). */
 static const double peak_flops[NPEAK] = {16 * 32.0, 16 * 64.0, 4 * 16 * 16 * 32 * 2.0};
+
+static double flops_of(int kind)
+{
+#ifdef BENCH_X86
+    if (kind == PEAK_FMA && avx2_mode)
+        return YMM_FMA_FLOPS;
+#endif
+    return peak_flops[kind];
+}
 
 /* GFLOP/s of one run of the peak loop `kind` of ~20 ms; iters calibrated
  * on the first call. */
@@ -128,7 +144,7 @@ static double peak_once(int kind)
     double t0 = now();
     sink = peak_run(kind, iters[kind]);
     double dt = now() - t0;
-    return (double)iters[kind] * peak_flops[kind] / dt * 1e-9;
+    return (double)iters[kind] * flops_of(kind) / dt * 1e-9;
 }
 
 typedef struct {
@@ -139,6 +155,7 @@ typedef struct {
 static const layer layers[] = {
     {"W2", 128, 784, 256}, {"W2", 128, 256, 128},   {"W2", 128, 128, 10},
     {"W3", 256, 784, 1024}, {"W3", 256, 1024, 1024}, {"W3", 256, 1024, 10},
+    {"best", 128, 784, 768}, {"best", 128, 768, 768},   {"best", 128, 768, 10},
 };
 #define NLAYERS ((int)(sizeof layers / sizeof layers[0]))
 
@@ -218,12 +235,26 @@ int main(int argc, char **argv)
     printf("bench_bf16: not an x86 build; nothing to measure\n");
     return 0;
 #else
-    if (!nn_cpu_has_avx512bf16()) {
-        printf("bench_bf16: this processor lacks AVX512-BF16; nothing to measure\n");
-        return 0;
-    }
     const nn_kernels *tabs[3] = {&nn_kernels_avx512, &nn_kernels_avx512bf16, NULL};
     int ntabs = 2;
+    if (!nn_cpu_has_avx512bf16()) {
+#ifdef __x86_64__ /* where avx2bf16 exists */
+        const char *fams[8];
+        int nf = nn_kernels_families(NN_PREC_FP32, fams, 8);
+        for (int f = 0; f < nf; f++)
+            if (strcmp(fams[f], "avx2") == 0)
+                avx2_mode = 1;
+#endif
+        if (!avx2_mode) {
+            printf("bench_bf16: no bf16 kernels but the scalar reference on this processor; "
+                   "nothing to measure\n");
+            return 0;
+        }
+#ifdef __x86_64__
+        tabs[0] = &nn_kernels_avx2;
+        tabs[1] = &nn_kernels_avx2bf16;
+#endif
+    }
 #if defined(__x86_64__) && defined(__linux__) /* where amx.c has its table */
     if (nn_cpu_has_amx_bf16() && nn_amx_request_permission() == 0)
         tabs[ntabs++] = &nn_kernels_amx;
@@ -235,8 +266,11 @@ int main(int argc, char **argv)
     printf("bf16 products beside fp32, %d thread%s, %d rounds (best GFLOP/s; ratios: median "
            "of per-round ratios)\n\n",
            threads, threads == 1 ? "" : "s", rounds);
-    printf("| net | B x in -> out | product | fp32 avx512 | bf16 avx512bf16 | bf16 / fp32 |%s%s%s\n",
-           with_peak ? " bf16 % of vdpbf16ps peak | fp32 % of FMA peak |" : "",
+    printf("| net | B x in -> out | product | fp32 %s | bf16 %s | bf16 / fp32 |%s%s%s\n",
+           tabs[0]->name, tabs[1]->name,
+           !with_peak ? ""
+           : avx2_mode ? " bf16 % of FMA peak | fp32 % of FMA peak |"
+                       : " bf16 % of vdpbf16ps peak | fp32 % of FMA peak |",
            ntabs > 2 ? " amx | amx / fp32 |" : "",
            ntabs > 2 && with_peak ? " amx % of AMX peak |" : "");
     printf("|---|---|---|---|---|---|%s%s%s\n", with_peak ? "---|---|" : "",
@@ -266,12 +300,13 @@ int main(int argc, char **argv)
                 ratio_amx[r] = ntabs > 2 ? g[2] / g[0] : 0;
                 if (with_peak) {
                     double pk[NPEAK] = {0, 0, 0};
-                    for (int q = 0; q < (ntabs > 2 ? NPEAK : PEAK_AMX); q++) {
+                    for (int q = 0; q < (avx2_mode ? PEAK_DPBF16 : ntabs > 2 ? NPEAK : PEAK_AMX);
+                         q++) {
                         pk[q] = peak_once(q);
                         if (pk[q] > peak_best[q])
                             peak_best[q] = pk[q];
                     }
-                    share[r] = g[1] / pk[PEAK_DPBF16];
+                    share[r] = g[1] / pk[avx2_mode ? PEAK_FMA : PEAK_DPBF16];
                     share32[r] = g[0] / pk[PEAK_FMA];
                     share_amx[r] = ntabs > 2 ? g[2] / pk[PEAK_AMX] : 0;
                 }
@@ -292,8 +327,9 @@ int main(int argc, char **argv)
     }
     if (with_peak) {
         printf("\npeak loops (best round):");
-        for (int q = 0; q < (ntabs > 2 ? NPEAK : PEAK_AMX); q++)
-            printf("%s %s %.1f GFLOP/s", q ? "," : "", peak_names[q], peak_best[q]);
+        for (int q = 0; q < (avx2_mode ? PEAK_DPBF16 : ntabs > 2 ? NPEAK : PEAK_AMX); q++)
+            printf("%s %s%s %.1f GFLOP/s", q ? "," : "", peak_names[q],
+                   avx2_mode ? " (ymm)" : "", peak_best[q]);
         printf("\n");
     }
     return 0;

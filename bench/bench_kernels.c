@@ -35,28 +35,7 @@
 
 /* ---- (a) FMA peak ------------------------------------------------------------- */
 
-/* Independent chains acc = acc * a + b (a < 1, so values settle, no
- * denormals): enough of them to cover the FMA latency on every port; the
- * zmm loop is bench_util.h's fma_loop_zmm. */
-#ifdef BENCH_X86
-__attribute__((target("avx2,fma"))) static float fma_loop_ymm(long iters)
-{
-    __m256 acc[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
-    for (int j = 0; j < 12; j++)
-        acc[j] = _mm256_set1_ps((float)j);
-    for (long i = 0; i < iters; i++)
-#pragma GCC unroll 12
-        for (int j = 0; j < 12; j++)
-            acc[j] = _mm256_fmadd_ps(acc[j], a, b);
-    float t[8], s = 0;
-    for (int j = 0; j < 12; j++) {
-        _mm256_storeu_ps(t, acc[j]);
-        for (int l = 0; l < 8; l++)
-            s += t[l];
-    }
-    return s;
-}
-#endif
+/* The peak loops: bench_util.h's fma_loop_ymm and fma_loop_zmm. */
 
 typedef struct {
     int zmm;

@@ -1,5 +1,5 @@
 /* bench_util.h - the timing harness the benchmark programs share
- * (bench_kernels.c, bench_bf16.c): the clock, the AVX-512 peak loops and
+ * (bench_kernels.c, bench_bf16.c): the clock, the FMA peak loops and
  * the median of per-round ratios.  Each program includes it once; the
  * definitions are static.
  */
@@ -52,6 +52,27 @@ static inline double now(void)
  * denormals); 16 x 16 x 2 FLOPs an iteration. */
 ZMM_PEAK_LOOP(fma_loop_zmm, "avx512f,fma", __m512, _mm512_set1_ps(0.999f),
               _mm512_set1_ps(1e-3f), _mm512_fmadd_ps)
+
+/* The same on ymm with AVX2's FMA, 12 chains (enough to cover the FMA
+ * latency on every port); 12 x 8 x 2 FLOPs an iteration. */
+#define YMM_FMA_FLOPS (12 * 8 * 2.0)
+__attribute__((target("avx2,fma"))) static inline float fma_loop_ymm(long iters)
+{
+    __m256 acc[12], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+    for (int j = 0; j < 12; j++)
+        acc[j] = _mm256_set1_ps((float)j);
+    for (long i = 0; i < iters; i++)
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; j++)
+            acc[j] = _mm256_fmadd_ps(acc[j], a, b);
+    float t[8], s = 0;
+    for (int j = 0; j < 12; j++) {
+        _mm256_storeu_ps(t, acc[j]);
+        for (int l = 0; l < 8; l++)
+            s += t[l];
+    }
+    return s;
+}
 #endif
 
 static inline int cmp_double(const void *a, const void *b)

@@ -8,7 +8,8 @@ wall time of the whole run, data loading included, against the budget of
 5 minutes on 2 cores), then `nntrain --eval --json` on the trained
 checkpoint (its moving average of the weights, as --predict would use):
   - with NNTRAIN_ISA=avx512 and avx2 (the fp32 kernel sets), and with
-    training.precision bf16 (avx512bf16 or amx, the best this machine has);
+    training.precision bf16 and NNTRAIN_ISA=amx, avx512bf16 and avx2bf16
+    (the bf16 kernel sets), each where this machine has its instructions;
   - on the best fp32 family, the config with one ingredient taken out:
     image augmentation, label smoothing, the moving average, batch
     normalization, then the wide layers (512 and 256 units).
@@ -82,6 +83,8 @@ def main():
     ap.add_argument("--config", default="configs/fashion-mnist-best.json")
     ap.add_argument("--out", default="bench/results-best.md")
     ap.add_argument("--quick", action="store_true", help="the kernel families only")
+    ap.add_argument("--isa", default="",
+                    help="comma-separated NNTRAIN_ISA names: run only these kernel families")
     ap.add_argument("--ablation-only", action="store_true",
                     help="the ablation runs only (with --ablate-epochs, \"everything\" among them)")
     ap.add_argument("--ablate-epochs", type=int, default=0,
@@ -90,16 +93,23 @@ def main():
     a = ap.parse_args()
     a.nntrain = os.path.abspath(a.nntrain)
     flags = cpu_flags()
+    avx2 = "avx2" in flags and "fma" in flags
+    bf16 = ["training.precision=bf16"]
     families = [("fp32, AVX-512", "avx512", [], "avx512f" in flags),
-                ("fp32, AVX2", "avx2", [], "avx2" in flags and "fma" in flags),
-                ("bf16 (best bf16 kernels)", None, ["training.precision=bf16"],
-                 "avx512_bf16" in flags or "amx_bf16" in flags)]
+                ("fp32, AVX2", "avx2", [], avx2),
+                ("bf16, AMX", "amx", bf16, "amx_bf16" in flags),
+                ("bf16, AVX512-BF16", "avx512bf16", bf16, "avx512_bf16" in flags),
+                ("bf16, AVX2 (avx2bf16)", "avx2bf16", bf16, avx2)]
+    if a.isa:
+        wanted = a.isa.split(",")
+        families = [f for f in families if f[1] in wanted]
     rows = []
     missing = [name for name, _, _, have in families if not have]
     families = [(name, isa, sets) for name, isa, sets, have in families if have]
     if not families:
         sys.exit("bench-best: this machine has neither AVX2 nor AVX-512 kernels")
-    # The ablation runs on the best fp32 family this machine has.
+    # The ablation runs on the best family this machine has (fp32 unless --isa
+    # leaves only bf16 ones).
     best_isa = families[0][1]
     for name, isa, sets in ([] if a.ablation_only else families):
         acc, secs = run_best(a.nntrain, a.config, isa, sets)
@@ -134,17 +144,15 @@ def main():
                 "(budget %.0f s).\n\n" % (cpu_model(), a.config, BUDGET))
         if missing:
             f.write("Not measured (this machine lacks the instructions): %s.%s\n\n"
-                    % ("; ".join(missing), " bf16 would run the scalar reference kernels, "
-                       "which are not meant for speed." if any("bf16" in m for m in missing)
-                       else ""))
+                    % ("; ".join(missing), ""))
         if rows:
             f.write("| kernels | test accuracy | seconds |\n|---|---|---|\n")
         for name, acc, secs in rows:
             f.write("| %s | %.4f | %.0f%s |\n" % (name, acc, secs, "" if secs <= BUDGET else
                                                     " (over)"))
         if abl:
-            f.write("\nEach ingredient taken out (fp32, %s%s):\n\n"
-                    % (families[0][0].split(", ")[1],
+            f.write("\nEach ingredient taken out (%s%s):\n\n"
+                    % (families[0][0],
                        ", every run cut to %d epochs (the cosine schedule with them)"
                        % a.ablate_epochs if a.ablate_epochs else ""))
             f.write(
